@@ -1,0 +1,23 @@
+using System.Text.Json.Nodes;
+
+namespace Sanctum.Api.Agents;
+
+/// <summary>A row of <c>agents</c>, also the wire type.</summary>
+public sealed record Agent
+{
+    public const string Columns = "id, name, display_name, description, status, is_active, visible_to_users, visible_to_roles, created_by, letta_uid, config, created_at, updated_at";
+
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    public string? DisplayName { get; init; }
+    public string? Description { get; init; }
+    public required string Status { get; init; }
+    public bool IsActive { get; init; }
+    public JsonNode? VisibleToUsers { get; init; }
+    public JsonNode? VisibleToRoles { get; init; }
+    public long? CreatedBy { get; init; }
+    public string? LettaUid { get; init; }
+    public JsonNode? Config { get; init; }
+    public required string CreatedAt { get; init; }
+    public required string UpdatedAt { get; init; }
+}

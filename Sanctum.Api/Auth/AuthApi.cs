@@ -1,0 +1,155 @@
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Sanctum.Api.Data;
+using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Users;
+
+namespace Sanctum.Api.Auth;
+
+public static class AuthApi
+{
+    public static RouteGroupBuilder MapAuth(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/auth").WithTags("Auth");
+
+        group.MapPost("/login", Login).WithName("Login").AllowAnonymous().RequireRateLimiting(AuthSetup.LoginRateLimit)
+            .WithSummary("Sign in; returns a session token and sets the sanctum_session cookie")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        group.MapPost("/logout", Logout).WithName("Logout").RequireAuthorization(Policies.SignedIn)
+            .WithSummary("End the current session");
+        group.MapGet("/me", Me).WithName("GetCurrentUser").RequireAuthorization(Policies.SignedIn)
+            .WithSummary("The signed-in user");
+        group.MapPost("/password", ChangePassword).WithName("ChangePassword").RequireAuthorization(Policies.SignedIn)
+            .WithSummary("Change your own password; ends your other sessions");
+        return group;
+    }
+
+    private const string InvalidCredentials = "The username or password is incorrect, or the account is locked or inactive.";
+
+    private static Results<Ok<LoginResponse>, ProblemHttpResult, ValidationProblem> Login(
+        LoginRequest body, SqliteConnection db, PasswordHasher hasher, IOptions<SanctumOptions> options,
+        TimeProvider clock, HttpContext http)
+    {
+        var errors = new Errors();
+        if (string.IsNullOrEmpty(body.Username)) errors.Add("username", "A username is required.");
+        if (string.IsNullOrEmpty(body.Password)) errors.Add("password", "A password is required.");
+        if (errors.Any) return Problems.Invalid(errors);
+
+        var o = options.Value;
+        var now = clock.GetUtcNow();
+        var account = db.QuerySingleOrDefault<LoginRow>(
+            "SELECT id, password_hash, status, locked_until FROM users WHERE username = @username", new { username = body.Username });
+
+        // Verify even when there is no such user, so both failures take the same time.
+        var passwordOk = hasher.Verify(body.Password!, account?.PasswordHash);
+        var locked = account?.LockedUntil is { } until && string.CompareOrdinal(until, Timestamp.From(now)) > 0;
+        if (account is null || !passwordOk || locked || account.Status != "active")
+        {
+            if (account is not null && !passwordOk) RecordFailure(db, account.Id, o, now);
+            return TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: InvalidCredentials);
+        }
+
+        var token = SessionTokens.NewToken();
+        var expires = Timestamp.From(now + o.SessionLifetime);
+        db.Open();
+        using (var tx = db.BeginTransaction())
+        {
+            db.Execute("""
+                UPDATE users SET failed_login_attempts = 0, locked_until = NULL, last_login = @now WHERE id = @id;
+                DELETE FROM user_sessions WHERE user_id = @id AND expires_at <= @now;
+                INSERT INTO user_sessions (id, user_id, session_token, ip_address, user_agent, expires_at)
+                VALUES (@sessionId, @id, @hash, @ip, @agent, @expires);
+                """,
+                new
+                {
+                    id = account.Id, now = Timestamp.From(now), sessionId = SessionTokens.NewSessionId(), hash = SessionTokens.Hash(token),
+                    ip = AuthSetup.ClientAddress(http), agent = Truncate(http.Request.Headers.UserAgent.ToString(), 512), expires,
+                },
+                transaction: tx);
+            tx.Commit();
+        }
+        var user = db.QuerySingle<User>($"SELECT {User.Columns} FROM users WHERE id = @id", new { id = account.Id });
+
+        http.Response.Cookies.Append(SessionTokens.CookieName, token, new CookieOptions
+        {
+            HttpOnly = true,
+            SameSite = SameSiteMode.Strict,
+            Secure = http.Request.IsHttps,
+            Path = "/",
+            Expires = now + o.SessionLifetime,
+        });
+        return TypedResults.Ok(new LoginResponse(token, expires, user));
+    }
+
+    private static void RecordFailure(SqliteConnection db, long id, SanctumOptions o, DateTimeOffset now) =>
+        // The lock starts at the threshold and the count starts over; attempts while locked change nothing.
+        db.Execute("""
+            UPDATE users SET
+                locked_until = CASE WHEN failed_login_attempts + 1 >= @threshold THEN @lockUntil ELSE locked_until END,
+                failed_login_attempts = CASE WHEN failed_login_attempts + 1 >= @threshold THEN 0 ELSE failed_login_attempts + 1 END
+            WHERE id = @id AND (locked_until IS NULL OR locked_until <= @now)
+            """,
+            new { id, threshold = o.LockoutThreshold, lockUntil = Timestamp.From(now + o.LockoutDuration), now = Timestamp.From(now) });
+
+    private static NoContent Logout(SqliteConnection db, HttpContext http)
+    {
+        db.Execute("DELETE FROM user_sessions WHERE id = @id", new { id = http.User.SessionId() });
+        http.Response.Cookies.Delete(SessionTokens.CookieName, new CookieOptions { Path = "/", SameSite = SameSiteMode.Strict, HttpOnly = true });
+        return TypedResults.NoContent();
+    }
+
+    private static Results<Ok<User>, UnauthorizedHttpResult> Me(SqliteConnection db, HttpContext http) =>
+        db.QuerySingleOrDefault<User>($"SELECT {User.Columns} FROM users WHERE id = @id", new { id = http.User.UserId() }) is { } user
+            ? TypedResults.Ok(user)
+            : TypedResults.Unauthorized();
+
+    private static Results<NoContent, ValidationProblem> ChangePassword(
+        PasswordChangeRequest body, SqliteConnection db, PasswordHasher hasher, TimeProvider clock, HttpContext http)
+    {
+        var id = http.User.UserId();
+        var errors = new Errors();
+        var hash = db.QuerySingle<string>("SELECT password_hash FROM users WHERE id = @id", new { id });
+        if (string.IsNullOrEmpty(body.CurrentPassword) || !hasher.Verify(body.CurrentPassword, hash))
+            errors.Add("current_password", "The current password is incorrect.");
+        if (PasswordHasher.Check(body.NewPassword) is { } problem) errors.Add("new_password", problem);
+        else if (body.NewPassword == body.CurrentPassword) errors.Add("new_password", "The new password must differ from the current one.");
+        if (errors.Any) return Problems.Invalid(errors);
+
+        db.Open();
+        using var tx = db.BeginTransaction();
+        db.Execute("""
+            UPDATE users SET password_hash = @hash, must_change_password = 0, updated_at = @now WHERE id = @id;
+            DELETE FROM user_sessions WHERE user_id = @id AND id <> @sessionId;
+            """,
+            new { id, hash = hasher.Hash(body.NewPassword!), now = Timestamp.Now(clock), sessionId = http.User.SessionId() },
+            transaction: tx);
+        tx.Commit();
+        return TypedResults.NoContent();
+    }
+
+    private static string? Truncate(string text, int max) => text.Length == 0 ? null : text.Length <= max ? text : text[..max];
+
+    private sealed record LoginRow
+    {
+        public long Id { get; init; }
+        public required string PasswordHash { get; init; }
+        public required string Status { get; init; }
+        public string? LockedUntil { get; init; }
+    }
+}
+
+public sealed record LoginRequest
+{
+    public string? Username { get; init; }
+    public string? Password { get; init; }
+}
+
+public sealed record LoginResponse(string Token, string ExpiresAt, User User);
+
+public sealed record PasswordChangeRequest
+{
+    public string? CurrentPassword { get; init; }
+    public string? NewPassword { get; init; }
+}

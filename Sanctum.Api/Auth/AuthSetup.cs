@@ -1,0 +1,100 @@
+using System.Net;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Users;
+
+namespace Sanctum.Api.Auth;
+
+public static class AuthSetup
+{
+    public const string LoginRateLimit = "login";
+    public const string PasswordChangeRequiredType = Problems.TypeBase + "password-change-required";
+
+    /// <summary>Session authentication, role policies, and the per-address login limiter.</summary>
+    public static IServiceCollection AddSanctumAuth(this IServiceCollection services)
+    {
+        services.AddSingleton<PasswordHasher>();
+        services.AddAuthentication(SessionAuthenticationHandler.Scheme)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SessionAuthenticationHandler>(SessionAuthenticationHandler.Scheme, null);
+
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Policies.SignedIn, p => p.RequireAuthenticatedUser())
+            .AddPolicy(Policies.Reader, p => p.RequireAuthenticatedUser().RequireRole(Roles.All).AddRequirements(NoPasswordChangePending.Instance))
+            .AddPolicy(Policies.Member, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.User).AddRequirements(NoPasswordChangePending.Instance))
+            .AddPolicy(Policies.Admin, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin).AddRequirements(NoPasswordChangePending.Instance));
+        services.AddSingleton<IAuthorizationHandler, NoPasswordChangePending.Handler>();
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, PasswordChangeResultHandler>();
+
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<SanctumOptions>>((limiter, sanctum) =>
+        {
+            var o = sanctum.Value;
+            limiter.AddPolicy(LoginRateLimit, context => RateLimitPartition.GetFixedWindowLimiter(
+                ClientAddress(context),
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = o.LoginPermitLimit, Window = o.LoginWindow, QueueLimit = 0 }));
+            limiter.OnRejected = async (ctx, token) =>
+            {
+                var retry = ctx.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : o.LoginWindow;
+                var seconds = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds));
+                ctx.HttpContext.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                ctx.HttpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await ctx.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = ctx.HttpContext,
+                    ProblemDetails = { Status = 429, Title = "Too Many Requests", Detail = $"Too many attempts from this address; try again in {seconds} s." },
+                });
+            };
+        });
+        return services;
+    }
+
+    public static string ClientAddress(HttpContext context) =>
+        (context.Connection.RemoteIpAddress ?? IPAddress.Loopback).ToString();
+
+    /// <summary>Fails while the signed-in user still has to change a temporary or default password.</summary>
+    private sealed class NoPasswordChangePending : IAuthorizationRequirement
+    {
+        public static readonly NoPasswordChangePending Instance = new();
+
+        public sealed class Handler : AuthorizationHandler<NoPasswordChangePending>
+        {
+            protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, NoPasswordChangePending requirement)
+            {
+                if (!context.User.HasClaim(c => c.Type == SessionAuthenticationHandler.PasswordChangeClaim))
+                    context.Succeed(requirement);
+                return Task.CompletedTask;
+            }
+        }
+    }
+
+    /// <summary>Says why a forbidden request was refused when the reason is a pending password change.</summary>
+    private sealed class PasswordChangeResultHandler(IProblemDetailsService problems) : IAuthorizationMiddlewareResultHandler
+    {
+        private readonly AuthorizationMiddlewareResultHandler _default = new();
+
+        public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult result)
+        {
+            if (result.Forbidden && context.User.HasClaim(c => c.Type == SessionAuthenticationHandler.PasswordChangeClaim))
+            {
+                context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                await problems.WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context,
+                    ProblemDetails =
+                    {
+                        Status = 403,
+                        Type = PasswordChangeRequiredType,
+                        Title = "Password change required",
+                        Detail = "Change your password with POST /api/auth/password before doing anything else.",
+                    },
+                });
+                return;
+            }
+            await _default.HandleAsync(next, context, policy, result);
+        }
+    }
+}

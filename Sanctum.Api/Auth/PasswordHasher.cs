@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Options;
+
+namespace Sanctum.Api.Auth;
+
+/// <summary>bcrypt with the configured cost, and a stand-in hash so an unknown username costs the same as a known one.</summary>
+public sealed class PasswordHasher(IOptions<SanctumOptions> options)
+{
+    /// <summary>bcrypt reads at most 72 bytes; longer passwords would be silently truncated, so they are refused.</summary>
+    public const int MaxBytes = 72;
+    public const int MinLength = 8;
+
+    private readonly Lazy<string> _dummy = new(() => BCrypt.Net.BCrypt.HashPassword(Guid.NewGuid().ToString(), options.Value.PasswordWorkFactor));
+
+    public string Hash(string password) => BCrypt.Net.BCrypt.HashPassword(password, options.Value.PasswordWorkFactor);
+
+    /// <summary>Verifies against <paramref name="hash"/>, or against the stand-in when there is no user.</summary>
+    public bool Verify(string password, string? hash)
+    {
+        try
+        {
+            return BCrypt.Net.BCrypt.Verify(password, hash ?? _dummy.Value) && hash is not null;
+        }
+        catch (BCrypt.Net.SaltParseException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The rule for every new password; null when it is acceptable.</summary>
+    public static string? Check(string? password) => password switch
+    {
+        null or "" => "A password is required.",
+        { Length: < MinLength } => $"The password must be at least {MinLength} characters.",
+        _ when System.Text.Encoding.UTF8.GetByteCount(password) > MaxBytes => $"The password must be at most {MaxBytes} bytes.",
+        _ => null,
+    };
+}

@@ -1,0 +1,47 @@
+using Dapper;
+using FluentMigrator.Runner;
+using Sanctum.Migrations;
+
+namespace Sanctum.Api.Data;
+
+public static class DatabaseSetup
+{
+    /// <summary>The database, its migration runner and the seed settings the first migration reads.</summary>
+    public static IServiceCollection AddSanctumDatabase(this IServiceCollection services)
+    {
+        DapperSetup.Configure();
+        services.AddSingleton<Database>();
+        // One connection per request; Dapper opens and closes it around each call and the pool keeps that cheap.
+        services.AddScoped(sp => new Microsoft.Data.Sqlite.SqliteConnection(sp.GetRequiredService<Database>().ConnectionString));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>().Value;
+            return new SeedSettings
+            {
+                AdminPassword = string.IsNullOrEmpty(options.BootstrapAdminPassword) ? "admin123" : options.BootstrapAdminPassword,
+                BcryptWorkFactor = options.PasswordWorkFactor,
+            };
+        });
+        services.AddFluentMigratorCore()
+            .ConfigureRunner(runner => runner
+                .AddSQLite()
+                .WithGlobalConnectionString(sp => sp.GetRequiredService<Database>().ConnectionString)
+                .ScanIn(typeof(Phase1MinimalSchema).Assembly).For.Migrations());
+        return services;
+    }
+
+    /// <summary>Creates the data directory and the database file, and migrates it to the latest phase.</summary>
+    public static void MigrateDatabase(this IServiceProvider services)
+    {
+        var database = services.GetRequiredService<Database>();
+        Directory.CreateDirectory(database.DataDirectory);
+        Directory.CreateDirectory(Path.GetDirectoryName(database.FilePath)!);
+        using (var connection = database.Open())
+        {
+            // WAL is a property of the file: set once, it stays.
+            connection.Execute("PRAGMA journal_mode = WAL;");
+        }
+        using var scope = services.CreateScope();
+        scope.ServiceProvider.GetRequiredService<IMigrationRunner>().MigrateUp();
+    }
+}

@@ -1,0 +1,49 @@
+using Dapper;
+using FluentMigrator.Runner;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Sanctum.Api.Data;
+
+namespace Sanctum.Api.Health;
+
+/// <summary>/healthz: the process answers. /readyz: the database answers and is fully migrated.</summary>
+public static class HealthEndpoints
+{
+    private const string Live = "live";
+    private const string Ready = "ready";
+
+    public static IServiceCollection AddSanctumHealthChecks(this IServiceCollection services)
+    {
+        services.AddHealthChecks()
+            .AddCheck("self", () => HealthCheckResult.Healthy(), tags: [Live])
+            .AddCheck<DatabaseReadyCheck>("database", tags: [Ready]);
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder routes)
+    {
+        routes.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(Live) }).WithTags("Health");
+        routes.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(Ready) }).WithTags("Health");
+        return routes;
+    }
+
+    private sealed class DatabaseReadyCheck(Database database, IServiceScopeFactory scopes) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                using (var connection = database.Open()) connection.ExecuteScalar<long>("SELECT 1");
+                using var scope = scopes.CreateScope();
+                var pending = scope.ServiceProvider.GetRequiredService<IMigrationRunner>().HasMigrationsToApplyUp();
+                return Task.FromResult(pending
+                    ? HealthCheckResult.Unhealthy("The database has migrations left to apply.")
+                    : HealthCheckResult.Healthy());
+            }
+            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or IOException)
+            {
+                return Task.FromResult(HealthCheckResult.Unhealthy("The database cannot be reached.", e));
+            }
+        }
+    }
+}

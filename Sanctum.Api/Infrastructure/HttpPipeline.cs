@@ -1,0 +1,46 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace Sanctum.Api.Infrastructure;
+
+public static class HttpPipeline
+{
+    /// <summary>snake_case JSON, problem details for every error, and bad requests reported, not swallowed.</summary>
+    public static IServiceCollection AddSanctumHttp(this IServiceCollection services)
+    {
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.Encoder = MinimalJsonEncoder.Instance;
+        });
+        services.Configure<Microsoft.AspNetCore.Mvc.JsonOptions>(o => o.JsonSerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
+        // Throwing lets ProblemExceptionHandler say what was wrong with the body, in every environment.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
+        {
+            var problem = ctx.ProblemDetails;
+            problem.Detail ??= problem.Status switch
+            {
+                401 => "Sign in first: send the sanctum_session cookie or an Authorization: Bearer token.",
+                403 => "Your role does not allow this.",
+                404 => "There is nothing at this address.",
+                405 => "This address does not accept that method.",
+                _ => problem.Title,
+            };
+        });
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        return services;
+    }
+
+    /// <summary>Refuses bodies over the limit up front (Kestrel enforces the same limit while reading).</summary>
+    public static IApplicationBuilder UseRequestSizeLimit(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        var limit = context.RequestServices.GetRequiredService<IOptions<SanctumOptions>>().Value.MaxRequestBodyBytes;
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature) feature.MaxRequestBodySize = limit;
+        if (context.Request.ContentLength > limit)
+            throw new BadHttpRequestException($"The request body is larger than {limit} bytes.", StatusCodes.Status413PayloadTooLarge);
+        await next(context);
+    });
+}

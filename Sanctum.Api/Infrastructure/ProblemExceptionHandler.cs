@@ -1,0 +1,61 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Data.Sqlite;
+
+namespace Sanctum.Api.Infrastructure;
+
+/// <summary>
+/// Turns what a client can cause into a 4xx problem: unreadable bodies (400/413/415), constraint clashes (409),
+/// and a database that stayed busy past the timeout (503). Anything else stays a 500 and is logged as a bug.
+/// </summary>
+public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, title, detail, errors) = exception switch
+        {
+            BadHttpRequestException { InnerException: JsonException json } bad =>
+                (bad.StatusCode, "Malformed JSON", JsonDetail(json), JsonFieldErrors(json)),
+            BadHttpRequestException bad => (bad.StatusCode, TitleFor(bad.StatusCode), bad.Message, null),
+            SqliteException { SqliteErrorCode: 19 } sql when IsUnique(sql) =>
+                (409, "Conflict", "A row with the same unique key already exists.", null),
+            SqliteException { SqliteErrorCode: 19 } sql when sql.SqliteExtendedErrorCode == 787 =>
+                (409, "Conflict", "The change conflicts with related rows (a foreign key).", null),
+            SqliteException { SqliteErrorCode: 19 } =>
+                (400, "Bad Request", "The value breaks a rule of the database.", null),
+            SqliteException { SqliteErrorCode: 5 or 6 } =>
+                (503, "Service Unavailable", "The database is busy; try again.", null),
+            _ => (500, "Internal Server Error", "An unexpected error occurred.", (Dictionary<string, string[]>?)null),
+        };
+
+        if (status >= 500 && status != 503) logger.LogError(exception, "Unhandled exception for {Method} {Path}", context.Request.Method, context.Request.Path);
+        if (status == 503) context.Response.Headers.RetryAfter = "1";
+
+        context.Response.StatusCode = status;
+        var problem = errors is null
+            ? new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = status, Title = title, Detail = detail }
+            : new HttpValidationProblemDetails(errors) { Status = status, Title = title, Detail = detail };
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
+    }
+
+    private static bool IsUnique(SqliteException e) =>
+        e.SqliteExtendedErrorCode is 2067 or 1555 || e.Message.Contains("UNIQUE constraint failed", StringComparison.Ordinal);
+
+    private static string TitleFor(int status) => status switch
+    {
+        413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
+        _ => "Bad Request",
+    };
+
+    private static string JsonDetail(JsonException json) =>
+        json.Path is { Length: > 1 } path ? $"The request body is not valid for this operation at {path}." : "The request body is not valid JSON.";
+
+    // "$.username" → { "username": [...] } so a wrong-typed field is reported under its own name.
+    private static Dictionary<string, string[]>? JsonFieldErrors(JsonException json)
+    {
+        if (json.Path is not { Length: > 2 } path || !path.StartsWith("$.", StringComparison.Ordinal)) return null;
+        var field = path[2..].Split('.', '[')[0];
+        return field.Length == 0 ? null : new() { [field] = ["The value has the wrong type or form."] };
+    }
+}

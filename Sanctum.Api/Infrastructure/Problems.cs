@@ -1,0 +1,39 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Sanctum.Api.Infrastructure;
+
+/// <summary>Problem responses the features share, so each kind of error reads the same everywhere.</summary>
+public static class Problems
+{
+    public const string TypeBase = "https://sanctum.local/problems/";
+
+    public static ProblemHttpResult NotFound(string what) =>
+        TypedResults.Problem(detail: $"{what} was not found.", statusCode: StatusCodes.Status404NotFound, title: "Not Found");
+
+    public static ProblemHttpResult Conflict(string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status409Conflict, title: "Conflict", type: TypeBase + "conflict");
+
+    public static ValidationProblem Invalid(string field, string message) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
+
+    public static ValidationProblem Invalid(Errors errors) => TypedResults.ValidationProblem(errors.ToDictionary());
+}
+
+/// <summary>Field errors keyed by their JSON names (snake_case), gathered before anything is written.</summary>
+public sealed class Errors
+{
+    private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
+
+    public bool Any => _errors.Count > 0;
+
+    public Errors Add(string field, string message)
+    {
+        if (!_errors.TryGetValue(field, out var list)) _errors[field] = list = [];
+        list.Add(message);
+        return this;
+    }
+
+    public bool Has(string field) => _errors.ContainsKey(field);
+
+    public Dictionary<string, string[]> ToDictionary() => _errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
+}

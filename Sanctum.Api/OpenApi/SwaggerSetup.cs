@@ -1,0 +1,47 @@
+using Microsoft.OpenApi;
+
+namespace Sanctum.Api.OpenApi;
+
+/// <summary>The OpenAPI document (the source of openapi.yaml) and Swagger UI with a working Authorize button.</summary>
+public static class SwaggerSetup
+{
+    public const string DocumentName = "v1";
+
+    public static IServiceCollection AddSanctumOpenApi(this IServiceCollection services)
+    {
+        services.AddEndpointsApiExplorer();
+        services.AddSwaggerGen(o =>
+        {
+            o.SwaggerDoc(DocumentName, new OpenApiInfo
+            {
+                Title = "Sanctum.Api",
+                Version = DocumentName,
+                Description = "Control-panel API for the Sanctum multi-agent system. Sign in with POST /api/auth/login, "
+                    + "then send the returned token as 'Authorization: Bearer <token>' (or use the sanctum_session cookie).",
+            });
+            o.AddSecurityDefinition("Bearer", new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "The token from POST /api/auth/login.",
+            });
+            o.AddSecurityRequirement(document => new OpenApiSecurityRequirement
+            {
+                [new OpenApiSecuritySchemeReference("Bearer", document)] = [],
+            });
+            o.SupportNonNullableReferenceTypes();
+        });
+        return services;
+    }
+
+    public static WebApplication UseSanctumOpenApi(this WebApplication app)
+    {
+        app.UseSwagger();
+        app.UseSwaggerUI(o =>
+        {
+            o.SwaggerEndpoint($"/swagger/{DocumentName}/swagger.json", "Sanctum.Api");
+            o.RoutePrefix = "swagger";
+        });
+        return app;
+    }
+}

@@ -1,0 +1,62 @@
+using Sanctum.Api;
+using Sanctum.Api.Agents;
+using Sanctum.Api.Auth;
+using Sanctum.Api.Config;
+using Sanctum.Api.Data;
+using Sanctum.Api.Health;
+using Sanctum.Api.Infrastructure;
+using Sanctum.Api.OpenApi;
+using Sanctum.Api.Status;
+using Sanctum.Api.Tools;
+
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = args,
+    // The pages live in the repository's top-level wwwroot/, copied beside the binaries at build time.
+    WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
+});
+
+// Options: code defaults, overridden by the "Sanctum" configuration section.
+builder.Services.AddOptions<SanctumOptions>().BindConfiguration(SanctumOptions.Section)
+    .Validate(o => o.PasswordWorkFactor is >= 4 and <= 31, "Sanctum:PasswordWorkFactor must be 4 to 31.")
+    .Validate(o => o.SessionLifetime > TimeSpan.Zero, "Sanctum:SessionLifetime must be positive.")
+    .ValidateOnStart();
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton(new StartTime(DateTimeOffset.UtcNow));
+
+// SQLite through Dapper, migrated by FluentMigrator at start-up.
+builder.Services.AddSanctumDatabase();
+// Data Protection keys under the data directory, for secrets at rest.
+builder.Services.AddSanctumSecrets();
+// snake_case JSON and problem details for every error.
+builder.Services.AddSanctumHttp();
+// Session tokens, role policies and the login rate limiter.
+builder.Services.AddSanctumAuth();
+// /healthz and /readyz.
+builder.Services.AddSanctumHealthChecks();
+// The OpenAPI document and Swagger UI.
+builder.Services.AddSanctumOpenApi();
+
+var app = builder.Build();
+
+app.Services.MigrateDatabase();
+app.Services.EnsureChatKeys();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseRequestSizeLimit();
+app.UseDefaultFiles();
+app.UseStaticFiles();
+app.UseSanctumOpenApi();
+app.UseCrossSiteRequestGuard();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseRateLimiter();
+
+app.MapHealth();
+app.MapAuth();
+app.MapTools();
+app.MapAgents();
+app.MapStatus();
+
+app.Run();

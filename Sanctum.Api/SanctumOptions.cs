@@ -1,0 +1,30 @@
+namespace Sanctum.Api;
+
+/// <summary>The <c>Sanctum</c> configuration section. Defaults live here; configuration overrides them.</summary>
+public sealed class SanctumOptions
+{
+    public const string Section = "Sanctum";
+
+    /// <summary>Holds <c>sanctum.db</c> and the data-protection keys.</summary>
+    public string DataDirectory { get; set; } = "./data";
+
+    /// <summary>How long a sign-in lasts.</summary>
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>bcrypt cost for new password hashes (tests lower it; 12 is the production default).</summary>
+    public int PasswordWorkFactor { get; set; } = 12;
+
+    /// <summary>When set, a fresh install's admin starts with this password instead of admin123.</summary>
+    public string? BootstrapAdminPassword { get; set; }
+
+    /// <summary>Failed logins in a row that lock an account, and for how long.</summary>
+    public int LockoutThreshold { get; set; } = 5;
+    public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Login attempts allowed per client address per window.</summary>
+    public int LoginPermitLimit { get; set; } = 10;
+    public TimeSpan LoginWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Largest request body accepted.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+}

@@ -1,0 +1,73 @@
+using System.Reflection;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Data.Sqlite;
+using Sanctum.Api.Auth;
+
+namespace Sanctum.Api.Status;
+
+public static class StatusApi
+{
+    public static readonly string Version =
+        typeof(StatusApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public static RouteGroupBuilder MapStatus(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/status").WithTags("Status").RequireReader();
+        group.MapGet("/", Get).WithName("GetStatus")
+            .WithSummary("Overall health aggregated from the tools and agents tables");
+        return group;
+    }
+
+    private const string CountsSql = """
+        SELECT COUNT(*) AS total, COALESCE(SUM({0}), 0) AS on_count,
+               COALESCE(SUM(status = 'Healthy'), 0) AS healthy, COALESCE(SUM(status = 'Degraded'), 0) AS degraded,
+               COALESCE(SUM(status = 'Off'), 0) AS off, COALESCE(SUM(status = 'Ready'), 0) AS ready
+        FROM {1}
+        """;
+
+    private static readonly string ToolCountsSql = string.Format(CountsSql, "is_enabled", "tools");
+    private static readonly string AgentCountsSql = string.Format(CountsSql, "is_active", "agents");
+
+    private const string AttentionSql = """
+        SELECT 'tool' AS kind, id, name, status FROM tools WHERE is_enabled = 1 AND status NOT IN ('Healthy', 'Ready')
+        UNION ALL
+        SELECT 'agent', id, name, status FROM agents WHERE is_active = 1 AND status NOT IN ('Healthy', 'Ready')
+        ORDER BY kind DESC, id
+        """;
+
+    private static Ok<SystemStatus> Get(SqliteConnection db, TimeProvider clock, StartTime started)
+    {
+        var tools = db.QuerySingle<Counts>(ToolCountsSql);
+        var agents = db.QuerySingle<Counts>(AgentCountsSql);
+        var attention = db.Query<AttentionItem>(AttentionSql).AsList();
+        var schema = db.ExecuteScalar<long>("SELECT COALESCE(MAX(Version), 0) FROM VersionInfo");
+        var now = clock.GetUtcNow();
+
+        return TypedResults.Ok(new SystemStatus(
+            attention.Count == 0 ? "Healthy" : "Degraded",
+            Version,
+            Data.Timestamp.From(now),
+            (long)(now - started.At).TotalSeconds,
+            new DatabaseStatus("Healthy", schema),
+            new ToolCounts(tools.Total, tools.OnCount, tools.ByStatus()),
+            new AgentCounts(agents.Total, agents.OnCount, agents.ByStatus()),
+            attention));
+    }
+
+    private sealed record Counts
+    {
+        public long Total { get; init; }
+        public long OnCount { get; init; }
+        public long Healthy { get; init; }
+        public long Degraded { get; init; }
+        public long Off { get; init; }
+        public long Ready { get; init; }
+
+        public IReadOnlyDictionary<string, long> ByStatus() =>
+            new Dictionary<string, long> { ["Healthy"] = Healthy, ["Degraded"] = Degraded, ["Off"] = Off, ["Ready"] = Ready };
+    }
+}
+
+/// <summary>When this process started serving, for uptime.</summary>
+public sealed record StartTime(DateTimeOffset At);

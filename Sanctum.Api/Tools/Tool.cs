@@ -1,0 +1,34 @@
+using System.Text.Json.Nodes;
+
+namespace Sanctum.Api.Tools;
+
+/// <summary>A row of <c>tools</c>; every column is public, so the row is also the wire type.</summary>
+public sealed record Tool
+{
+    public const string Columns = "id, name, description, emoji, category, status, route_path, is_enabled, module_scope, config_schema, created_by, created_at, updated_at";
+
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    public string? Description { get; init; }
+    public string? Emoji { get; init; }
+    public required string Category { get; init; }
+    public required string Status { get; init; }
+    public string? RoutePath { get; init; }
+    public bool IsEnabled { get; init; }
+    public required string ModuleScope { get; init; }
+    public JsonNode? ConfigSchema { get; init; }
+    public long? CreatedBy { get; init; }
+    public required string CreatedAt { get; init; }
+    public required string UpdatedAt { get; init; }
+}
+
+public sealed record ToolCategory
+{
+    public required string Category { get; init; }
+    public long Count { get; init; }
+}
+
+public static class HealthStatus
+{
+    public static readonly string[] All = ["Healthy", "Degraded", "Off", "Ready"];
+}

@@ -1,0 +1,29 @@
+namespace Sanctum.Api.Users;
+
+/// <summary>A row of <c>users</c> as the API may show it. It has no password_hash, so the hash cannot leak.</summary>
+public sealed record User
+{
+    public const string Columns = "id, username, email, role, status, last_login, must_change_password, failed_login_attempts, locked_until, permissions, created_at, updated_at";
+
+    public long Id { get; init; }
+    public required string Username { get; init; }
+    public required string Email { get; init; }
+    public required string Role { get; init; }
+    public required string Status { get; init; }
+    public string? LastLogin { get; init; }
+    public bool MustChangePassword { get; init; }
+    public long FailedLoginAttempts { get; init; }
+    public string? LockedUntil { get; init; }
+    public System.Text.Json.Nodes.JsonNode? Permissions { get; init; }
+    public required string CreatedAt { get; init; }
+    public required string UpdatedAt { get; init; }
+}
+
+public static class Roles
+{
+    public const string Admin = "admin";
+    public const string User = "user";
+    public const string Viewer = "viewer";
+
+    public static readonly string[] All = [Admin, User, Viewer];
+}

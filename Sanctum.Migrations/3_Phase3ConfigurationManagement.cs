@@ -1,0 +1,121 @@
+using FluentMigrator;
+using static Sanctum.Migrations.SchemaSql;
+
+namespace Sanctum.Migrations;
+
+/// <summary>Phase 3: system configuration, environment variables and tool instances.</summary>
+[Migration(3, "Phase 3: configuration management (system_config, env_vars, tool_instances)")]
+public sealed class Phase3ConfigurationManagement : Migration
+{
+    public override void Up()
+    {
+        Execute.Sql($"""
+            CREATE TABLE system_config (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                config_key TEXT NOT NULL UNIQUE,
+                config_value TEXT,
+                config_type TEXT NOT NULL DEFAULT 'string' CHECK (config_type IN ({ValueTypes})),
+                description TEXT,
+                is_encrypted INTEGER NOT NULL DEFAULT 0 {Bool("is_encrypted")},
+                category TEXT NOT NULL DEFAULT 'general',
+                {Timestamps}
+            );
+
+            CREATE TABLE env_vars (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                var_name TEXT NOT NULL UNIQUE
+                    CHECK (length(var_name) BETWEEN 1 AND 128
+                           AND var_name NOT GLOB '[0-9]*'
+                           AND var_name NOT GLOB '*[^A-Za-z0-9_]*'),
+                var_value TEXT,
+                is_encrypted INTEGER NOT NULL DEFAULT 0 {Bool("is_encrypted")},
+                description TEXT,
+                {Timestamps}
+            );
+
+            CREATE TABLE tool_instances (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                tool_id TEXT NOT NULL REFERENCES tools (id),
+                agent_id TEXT REFERENCES agents (id),
+                name TEXT,
+                config TEXT {Json("config")},
+                status TEXT NOT NULL DEFAULT 'Ready' CHECK (status IN ({HealthStatuses})),
+                last_run TEXT,
+                next_run TEXT,
+                created_by INTEGER REFERENCES users (id),
+                {Timestamps},
+                is_active INTEGER NOT NULL DEFAULT 1 {Bool("is_active")}
+            );
+            CREATE INDEX ix_tool_instances_agent_id ON tool_instances (agent_id);
+            CREATE INDEX ix_tool_instances_tool_id ON tool_instances (tool_id);
+
+            ALTER TABLE tools ADD COLUMN module_scope TEXT NOT NULL DEFAULT 'global' CHECK (module_scope IN ('global','agent'));
+            ALTER TABLE tools ADD COLUMN config_schema TEXT {Json("config_schema")};
+            ALTER TABLE tools ADD COLUMN created_by INTEGER REFERENCES users (id);
+
+            -- An agent-scoped tool has at most one instance per agent. The rule reads another table,
+            -- so a partial unique index cannot express it; triggers keep it race-free inside SQLite.
+            CREATE TRIGGER tool_instances_one_per_agent_insert
+            BEFORE INSERT ON tool_instances
+            WHEN NEW.agent_id IS NOT NULL
+             AND (SELECT module_scope FROM tools WHERE id = NEW.tool_id) = 'agent'
+             AND EXISTS (SELECT 1 FROM tool_instances WHERE tool_id = NEW.tool_id AND agent_id = NEW.agent_id)
+            BEGIN
+                SELECT RAISE(ABORT, 'UNIQUE constraint failed: tool_instances.tool_id, tool_instances.agent_id');
+            END;
+
+            CREATE TRIGGER tool_instances_one_per_agent_update
+            BEFORE UPDATE OF tool_id, agent_id ON tool_instances
+            WHEN NEW.agent_id IS NOT NULL
+             AND (SELECT module_scope FROM tools WHERE id = NEW.tool_id) = 'agent'
+             AND EXISTS (SELECT 1 FROM tool_instances
+                         WHERE tool_id = NEW.tool_id AND agent_id = NEW.agent_id AND id <> NEW.id)
+            BEGIN
+                SELECT RAISE(ABORT, 'UNIQUE constraint failed: tool_instances.tool_id, tool_instances.agent_id');
+            END;
+            """);
+
+        Config("api_port", "5000", "number", "network", "Port the Sanctum API listens on");
+        Config("smcp_port", "9000", "number", "network", "Port of the SMCP server");
+        Config("letta_server_address", "https://localhost", "string", "letta", "Address of the Letta server");
+        Config("letta_server_port", "443", "number", "letta", "Port of the Letta server");
+        Config("letta_server_token", "", "string", "letta", "Token for the Letta server", encrypted: true);
+        Config("letta_connection_timeout", "30", "number", "letta", "Seconds to wait for the Letta server");
+        Config("openai_api_key", "", "string", "providers", "OpenAI API key", encrypted: true);
+        Config("anthropic_api_key", "", "string", "providers", "Anthropic API key", encrypted: true);
+        Config("ollama_base_url", "http://localhost:11434", "string", "providers", "Base URL of the Ollama server");
+        Config("sanctum_base_path", "~/sanctum", "string", "paths", "Sanctum installation directory");
+        Config("letta_data_path", "~/.letta", "string", "paths", "Letta data directory");
+        Config("session_timeout", "1800", "number", "chat", "Seconds before an idle chat session may be cleaned up");
+        Config("max_message_length", "10000", "number", "chat", "Longest chat message accepted, in characters");
+        // Empty here on purpose: the API fills both with fresh random values, encrypted, on first start,
+        // so no install shares a key and the plaintext never touches the database.
+        Config("chat_api_key", "", "string", "chat", "Bearer key for the chat bridge inbox and outbox", encrypted: true);
+        Config("chat_admin_key", "", "string", "chat", "Bearer key for the chat bridge admin actions", encrypted: true);
+    }
+
+    public override void Down()
+    {
+        Execute.Sql("""
+            DROP TRIGGER tool_instances_one_per_agent_update;
+            DROP TRIGGER tool_instances_one_per_agent_insert;
+            DROP TABLE tool_instances;
+            DROP TABLE env_vars;
+            DROP TABLE system_config;
+            ALTER TABLE tools DROP COLUMN created_by;
+            ALTER TABLE tools DROP COLUMN config_schema;
+            ALTER TABLE tools DROP COLUMN module_scope;
+            """);
+    }
+
+    private void Config(string key, string value, string type, string category, string description, bool encrypted = false) =>
+        Insert.IntoTable("system_config").Row(new
+        {
+            config_key = key,
+            config_value = value,
+            config_type = type,
+            category,
+            description,
+            is_encrypted = encrypted ? 1 : 0,
+        });
+}
