@@ -1,6 +1,7 @@
 using Sanctum.Api;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
+using Sanctum.Api.Benchmark;
 using Sanctum.Api.Config;
 using Sanctum.Api.Data;
 using Sanctum.Api.Health;
@@ -58,5 +59,7 @@ app.MapAuth();
 app.MapTools();
 app.MapAgents();
 app.MapStatus();
+// Only with Sanctum:Benchmark:Enabled=true (bench/run.sh): the constant-JSON yardstick.
+app.MapBenchmark();
 
 app.Run();

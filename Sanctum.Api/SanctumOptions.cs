@@ -25,6 +25,13 @@ public sealed class SanctumOptions
     public int LoginPermitLimit { get; set; } = 10;
     public TimeSpan LoginWindow { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Password checks and hashes (bcrypt) allowed to run at once; 0 means one less than the number of cores (at
+    /// least 1), so sign-ins can never take every core. Requests beyond it wait in a queue of this length.
+    /// </summary>
+    public int PasswordHashingConcurrency { get; set; }
+    public int PasswordHashingQueueLimit { get; set; } = 256;
+
     /// <summary>Largest request body accepted.</summary>
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 }

@@ -14,15 +14,16 @@ public static class AuthApi
     {
         var group = routes.MapGroup("/api/auth").WithTags("Auth");
 
-        group.MapPost("/login", Login).WithName("Login").AllowAnonymous().RequireRateLimiting(AuthSetup.LoginRateLimit)
+        group.MapPost("/login", Login).WithName("Login").AllowAnonymous().RequireRateLimiting(AuthSetup.LoginRateLimit).LimitPasswordHashing()
             .WithSummary("Sign in; returns a session token and sets the sanctum_session cookie")
-            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         group.MapPost("/logout", Logout).WithName("Logout").RequireAuthorization(Policies.SignedIn)
             .WithSummary("End the current session");
         group.MapGet("/me", Me).WithName("GetCurrentUser").RequireAuthorization(Policies.SignedIn)
             .WithSummary("The signed-in user");
-        group.MapPost("/password", ChangePassword).WithName("ChangePassword").RequireAuthorization(Policies.SignedIn)
-            .WithSummary("Change your own password; ends your other sessions");
+        group.MapPost("/password", ChangePassword).WithName("ChangePassword").RequireAuthorization(Policies.SignedIn).LimitPasswordHashing()
+            .WithSummary("Change your own password; ends your other sessions")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return group;
     }
 

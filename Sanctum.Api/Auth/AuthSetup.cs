@@ -18,6 +18,7 @@ public static class AuthSetup
     public static IServiceCollection AddSanctumAuth(this IServiceCollection services)
     {
         services.AddSingleton<PasswordHasher>();
+        services.AddSingleton<PasswordHashingLimit>();
         services.AddAuthentication(SessionAuthenticationHandler.Scheme)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SessionAuthenticationHandler>(SessionAuthenticationHandler.Scheme, null);
 

@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# Sanctum.Api benchmark: one command, rerunnable anywhere with the .NET SDK on Debian.
+#
+#   bench/run.sh
+#
+# Publishes a Release build into a temp directory, measures start-up to /readyz on an empty data directory,
+# then starts the server on a fresh temp database (admin password changed, 100,000 users seeded), loads each
+# endpoint with wrk from loopback and prints one table: requests/s, p50/p99 latency, and each endpoint's
+# throughput as a ratio of the benchmark-only constant endpoint returning the same number of bytes, measured
+# alternately with it in the same run (the ratio is the figure to compare on a noisy machine). Ends with the
+# server's peak memory (VmHWM) and the SQL plans of the user search.
+#
+# Knobs (environment): BENCH_DURATION seconds per measurement (5), BENCH_ROUNDS alternations with the constant
+# endpoint (2), BENCH_CONNECTIONS wrk connections (8), BENCH_THREADS wrk threads (1), BENCH_USERS seeded users
+# (100000), BENCH_STORM concurrent logins in the storm (16), BENCH_KEEP=1 keeps the temp directory.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DURATION=${BENCH_DURATION:-5}
+ROUNDS=${BENCH_ROUNDS:-2}
+CONNECTIONS=${BENCH_CONNECTIONS:-8}
+THREADS=${BENCH_THREADS:-1}
+USERS=${BENCH_USERS:-100000}
+STORM=${BENCH_STORM:-16}
+PASSWORD='bench-admin-password-1'
+# A real bcrypt hash (cost 4) for the seeded users: they never sign in, so its cost does not matter.
+SEED_HASH='$2b$04$46g2L1PpazLP.dbRcnzZpOVPrEh8/VypggOKMD5D9qp6nasA3loFW'
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+need() {
+  command -v "$1" >/dev/null 2>&1 && return
+  echo "installing $2 ..." >&2
+  as_root apt-get update -qq >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >&2
+}
+need wrk wrk
+need sqlite3 sqlite3
+need curl curl
+
+WORK=$(mktemp -d /tmp/sanctum-bench.XXXXXX)
+SERVER_PID=
+STORM_PID=
+cleanup() {
+  [ -n "$STORM_PID" ] && kill "$STORM_PID" 2>/dev/null || true
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
+    || echo $((20000 + RANDOM % 40000))
+}
+now_ns() { date +%s%N; }
+
+echo "building Release ..." >&2
+dotnet publish "$ROOT/Sanctum.Api" -c Release -o "$WORK/app" --nologo -v quiet >&2
+
+# start_server DATA_DIR LOG [VAR=value ...]: starts the published server on a free loopback port.
+start_server() {
+  local data=$1 log=$2; shift 2
+  PORT=$(free_port)
+  BASE="http://127.0.0.1:$PORT"
+  (cd "$WORK/app" && exec env ASPNETCORE_ENVIRONMENT=Production Sanctum__DataDirectory="$data" "$@" \
+      dotnet Sanctum.Api.dll --urls "$BASE") >"$log" 2>&1 &
+  SERVER_PID=$!
+}
+wait_ready() {
+  local deadline=$(( $(date +%s) + 60 ))
+  until curl -sf -o /dev/null "$BASE/readyz"; do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then echo "the server exited; its log:" >&2; cat "$1" >&2; exit 1; fi
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "not ready after 60 s" >&2; exit 1; }
+    sleep 0.005
+  done
+}
+stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; }
+
+# --- start-up: process start to /readyz 200 on an empty data directory (median of 3) -------------------------
+STARTS=()
+for i in 1 2 3; do
+  t0=$(now_ns)
+  start_server "$WORK/empty$i" "$WORK/start$i.log"
+  wait_ready "$WORK/start$i.log"
+  t1=$(now_ns)
+  STARTS+=($(( (t1 - t0) / 1000000 )))
+  stop_server
+done
+STARTUP_MS=$(printf '%s\n' "${STARTS[@]}" | sort -n | sed -n 2p)
+
+# --- the measured server --------------------------------------------------------------------------------------
+start_server "$WORK/data" "$WORK/server.log" Sanctum__Benchmark__Enabled=true Sanctum__LoginPermitLimit=1000000000
+wait_ready "$WORK/server.log"
+DB="$WORK/data/sanctum.db"
+
+login() {
+  curl -sf "$BASE/api/auth/login" -H 'Content-Type: application/json' -d "{\"username\":\"admin\",\"password\":\"$1\"}" \
+    | sed -E 's/.*"token":"([^"]+)".*/\1/'
+}
+TOKEN=$(login admin123)
+curl -sf -o /dev/null "$BASE/api/auth/password" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+  -d "{\"current_password\":\"admin123\",\"new_password\":\"$PASSWORD\"}"
+AUTH="Authorization: Bearer $TOKEN"
+
+echo "seeding $USERS users ..." >&2
+t0=$(now_ns)
+sqlite3 "$DB" <<SQL
+.timeout 10000
+BEGIN IMMEDIATE;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $USERS)
+INSERT INTO users (username, email, password_hash, role, status, created_at, updated_at)
+SELECT printf('user%06d', i), printf('person.%06d@example%d.test', i, i % 7), '$SEED_HASH',
+       CASE i % 10 WHEN 0 THEN 'admin' WHEN 1 THEN 'viewer' ELSE 'user' END,
+       CASE i % 50 WHEN 0 THEN 'inactive' ELSE 'active' END,
+       '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'
+FROM n;
+COMMIT;
+PRAGMA optimize;
+SQL
+SEED_MS=$(( ($(now_ns) - t0) / 1000000 ))
+
+# --- wrk helpers ----------------------------------------------------------------------------------------------
+# wrk_run URL [header] -> "rps p50us p99us requests non2xx socketerrors"; BENCH_METHOD/BENCH_BODY pass through.
+wrk_run() {
+  local url=$1 header=${2:-}
+  local args=(-t"$THREADS" -c"$CONNECTIONS" -d"${WRK_SECONDS:-$DURATION}s" --timeout 10s -s "$ROOT/bench/wrk.lua")
+  [ -n "$header" ] && args+=(-H "$header")
+  wrk "${args[@]}" "$url" | awk '/^RESULT/ { print $2, $3, $4, $5, $6, $7 }'
+}
+size_of() { # size_of PATH [header] [method] [body]
+  local args=(-s -o /dev/null -w '%{size_download}')
+  [ -n "${2:-}" ] && args+=(-H "$2")
+  [ -n "${3:-}" ] && args+=(-X "$3")
+  [ -n "${4:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$4")
+  curl "${args[@]}" "$BASE$1"
+}
+status_of() {
+  local args=(-s -o /dev/null -w '%{http_code}')
+  [ -n "${2:-}" ] && args+=(-H "$2")
+  [ -n "${3:-}" ] && args+=(-X "$3")
+  [ -n "${4:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "${4//\{n\}/0}")
+  curl "${args[@]}" "$BASE$1"
+}
+
+# The endpoints: label | method | path | body ({n} = counter) | needs the bearer header (1/0).
+# The user search and the config write appear once their branches are merged; until then they print "n/a".
+ENDPOINTS=(
+  "GET /healthz|GET|/healthz||0"
+  "GET /api/tools|GET|/api/tools||1"
+  "GET /api/agents|GET|/api/agents||1"
+  "GET /api/status|GET|/api/status||1"
+  "GET /api/users?search= (page 1 of all)|GET|/api/users?search=||1"
+  "GET /api/users?search=user04242|GET|/api/users?search=user04242||1"
+  "PUT /api/config/{key} (write)|PUT|/api/config/session_timeout|{\"value\":\"{n}\"}|1"
+)
+
+echo "warming up ..." >&2
+for spec in "${ENDPOINTS[@]}"; do
+  IFS='|' read -r label method path body auth <<<"$spec"
+  hdr=; [ "$auth" = 1 ] && hdr=$AUTH
+  BENCH_METHOD=$method BENCH_BODY=$body WRK_SECONDS=2 wrk_run "$BASE$path" "$hdr" >/dev/null
+done
+WRK_SECONDS=2 wrk_run "$BASE/api/benchmark/constant" "$AUTH" >/dev/null
+
+ROWS=()
+# measure LABEL METHOD PATH BODY AUTH: alternates the endpoint with the same-sized constant endpoint.
+measure() {
+  local label=$1 method=$2 path=$3 body=$4 auth=$5 hdr=
+  [ "$auth" = 1 ] && hdr=$AUTH
+  local status; status=$(status_of "$path" "$hdr" "$method" "$body")
+  if [[ ! "$status" =~ ^2 ]]; then ROWS+=("$label|n/a (HTTP $status on this build)"); return; fi
+  local size; size=$(size_of "$path" "$hdr" "$method" "${body//\{n\}/0}")
+  [ "$size" -lt 16 ] && size=16
+  : >"$WORK/e.txt"; : >"$WORK/c.txt"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    # Alternate which goes first, so drift in the machine's load falls on both alike.
+    if (( r % 2 )); then
+      BENCH_METHOD= BENCH_BODY= wrk_run "$BASE/api/benchmark/constant?bytes=$size" "$AUTH" >>"$WORK/c.txt"
+      BENCH_METHOD=$method BENCH_BODY=$body wrk_run "$BASE$path" "$hdr" >>"$WORK/e.txt"
+    else
+      BENCH_METHOD=$method BENCH_BODY=$body wrk_run "$BASE$path" "$hdr" >>"$WORK/e.txt"
+      BENCH_METHOD= BENCH_BODY= wrk_run "$BASE/api/benchmark/constant?bytes=$size" "$AUTH" >>"$WORK/c.txt"
+    fi
+  done
+  ROWS+=("$(awk -v label="$label" -v size="$size" '
+    FILENAME ~ /c.txt$/ && NF >= 6 { crps += $1; cn++; next }
+    NF >= 6 { rps += $1; p50 += $2; if ($3 > p99) p99 = $3; bad += $5 + $6; k++ }
+    END { printf "%s|%.0f|%.2f|%.2f|%d|%.0f|%.2f|%d", label, rps / k, p50 / k / 1000, p99 / 1000, size, crps / cn, rps / crps, bad }
+  ' "$WORK/c.txt" "$WORK/e.txt")")
+}
+
+for spec in "${ENDPOINTS[@]}"; do
+  IFS='|' read -r label method path body auth <<<"$spec"
+  echo "measuring $label ..." >&2
+  measure "$label" "$method" "$path" "$body" "$auth"
+done
+
+# /api/tools while $STORM logins run at once (bcrypt cost 12), for the whole alternation.
+echo "measuring GET /api/tools during a storm of $STORM concurrent logins ..." >&2
+STORM_SECONDS=$(( ROUNDS * 2 * (DURATION + 1) + 3 ))
+BENCH_METHOD=POST BENCH_BODY="{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" \
+  wrk -t1 -c"$STORM" -d"${STORM_SECONDS}s" --timeout 30s -s "$ROOT/bench/wrk.lua" "$BASE/api/auth/login" >"$WORK/storm.txt" &
+STORM_PID=$!
+sleep 2
+measure "GET /api/tools during $STORM logins" GET /api/tools "" 1
+wait "$STORM_PID" || true
+STORM_PID=
+STORM_RESULT=$(awk '/^RESULT/ { printf "%.1f logins/s, p50 %.0f ms, p99 %.0f ms, %d non-2xx, %d socket errors", $2, $3 / 1000, $4 / 1000, $6, $7 }' "$WORK/storm.txt")
+
+PEAK_KB=$(awk '/^VmHWM/ { print $2 }' "/proc/$SERVER_PID/status")
+stop_server
+
+# --- report ---------------------------------------------------------------------------------------------------
+echo
+echo "Sanctum.Api benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/^MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), dotnet $(dotnet --version), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk: $THREADS thread(s), $CONNECTIONS connections, ${DURATION} s x $ROUNDS rounds per endpoint, alternating with the constant endpoint of the same size"
+echo
+{
+  echo "endpoint|req/s|p50 ms|p99 ms|bytes|constant req/s|ratio|errors"
+  printf '%s\n' "${ROWS[@]}"
+} | awk -F'|' '
+  { for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } if (NF > nf) nf = NF; rows = NR }
+  END { for (r = 1; r <= rows; r++) { line = ""; for (i = 1; i <= nf; i++) line = line sprintf(i == 1 ? "%-*s" : "  %*s", w[i], cell[r, i]); print line } }'
+echo
+echo "login storm: $STORM_RESULT"
+echo "peak memory (VmHWM): $(( PEAK_KB / 1024 )) MiB"
+echo "start-up to /readyz 200 on an empty data directory: ${STARTUP_MS} ms (median of ${STARTS[*]} ms)"
+echo "seeding $USERS users in one transaction: ${SEED_MS} ms"
+if [ -x "$ROOT/bench/search-plans.sh" ]; then echo; "$ROOT/bench/search-plans.sh" "$DB"; fi
