@@ -118,14 +118,17 @@ public static class AuthApi
         else if (body.NewPassword == body.CurrentPassword) errors.Add("new_password", "The new password must differ from the current one.");
         if (errors.Any) return Problems.Invalid(errors);
 
+        // Hashed before the transaction, so the write lock is never held for the length of a bcrypt.
+        var newHash = hasher.Hash(body.NewPassword!);
         db.Open();
         using var tx = db.BeginTransaction();
-        db.Execute("""
-            UPDATE users SET password_hash = @hash, must_change_password = 0, updated_at = @now WHERE id = @id;
-            DELETE FROM user_sessions WHERE user_id = @id AND id <> @sessionId;
-            """,
-            new { id, hash = hasher.Hash(body.NewPassword!), now = Timestamp.Now(clock), sessionId = http.User.SessionId() },
-            transaction: tx);
+        // Compare-and-swap on the hash that was verified: of two concurrent changes from the same password only
+        // the first wins; the other is told the current password is wrong, as it would be had they run in turn.
+        var changed = db.Execute(
+            "UPDATE users SET password_hash = @newHash, must_change_password = 0, updated_at = @now WHERE id = @id AND password_hash = @hash",
+            new { id, newHash, hash, now = Timestamp.Now(clock) }, transaction: tx);
+        if (changed == 0) return Problems.Invalid("current_password", "The current password is incorrect.");
+        db.Execute("DELETE FROM user_sessions WHERE user_id = @id AND id <> @sessionId", new { id, sessionId = http.User.SessionId() }, transaction: tx);
         tx.Commit();
         return TypedResults.NoContent();
     }
