@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+
+namespace Sanctum.Api.Tests.Evidence;
+
+/// <summary>
+/// For every operation in the served OpenAPI document and every role, sends the requests <see cref="BadRequests"/>
+/// generates and requires: no 5xx, and after every 4xx a database identical to before (<see cref="DatabaseDigest"/>).
+/// New endpoints are covered as soon as they are in the document. Quick: every generated request (but the > 1 MiB
+/// strings) as admin and a fixed third of them for the other roles; SANCTUM_FULL=1: all of them for every role.
+/// </summary>
+[Category("Full"), NonParallelizable]
+public class BadInputSweepTests
+{
+    public static readonly string[] Roles = ["anonymous", "viewer", "user", "admin"];
+
+    private SanctumApplication _app = null!;
+    private List<ApiOperation> _operations = null!;
+
+    [OneTimeSetUp]
+    public async Task Start()
+    {
+        _app = new SanctumApplication();
+        var document = await _app.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+        _operations = ApiOperation.Read(document);
+    }
+
+    [OneTimeTearDown]
+    public void Stop() => _app.Dispose();
+
+    [Test]
+    public void TheSweepSeesEveryOperationOfTheDocument()
+    {
+        Assert.That(_operations.Select(o => o.OperationId), Is.Unique);
+        Assert.That(_operations.Select(o => o.OperationId), Does.Contain("Login").And.Contain("ListTools").And.Contain("GetAgent"));
+        var login = _operations.Single(o => o.OperationId == "Login");
+        Assert.That(login.Body?["properties"]?.AsObject().Select(p => p.Key), Is.EquivalentTo(new[] { "username", "password" }));
+        Assert.That(BadRequests.For(login, full: false).Count(), Is.GreaterThan(50));
+    }
+
+    [TestCaseSource(nameof(Roles))]
+    public async Task NoGeneratedBadRequestGetsA5xxOrChangesTheDatabaseWhenRefused(string role)
+    {
+        var watch = Stopwatch.StartNew();
+        var client = await ClientForAsync(role);
+        using var db = _app.OpenDatabase();
+        var failures = new List<string>();
+        var statuses = new SortedDictionary<int, int>();
+        var baseline = DatabaseDigest.Compute(db);
+        var baselineDump = DatabaseDigest.Dump(db);
+        var sent = 0;
+        var skipped = 0;
+
+        foreach (var op in _operations)
+        {
+            var excluded = DatabaseDigest.ExcludedByOperation.GetValueOrDefault(op.OperationId);
+            var index = 0;
+            foreach (var bad in BadRequests.For(op, EvidenceScale.Full))
+            {
+                // The quick run sends every request as admin (the role that gets past authorization everywhere) and
+                // a fixed third of them for the other roles, which mostly stop at 401/403; the full run sends all.
+                if (!EvidenceScale.Full && role != "admin" && index++ % 3 != 0) { bad.Content?.Dispose(); continue; }
+                var before = excluded is null ? baseline : DatabaseDigest.Compute(db, excluded);
+                using var request = new HttpRequestMessage(new HttpMethod(op.Method), bad.Path) { Content = bad.Content };
+                HttpResponseMessage response;
+                try
+                {
+                    response = await client.SendAsync(request);
+                }
+                catch (InvalidOperationException e) when (e.Message.Contains("null characters"))
+                {
+                    // The in-process test client refuses to send a NUL in the path; Kestrel answers such a request
+                    // line with 400 before the application sees it.
+                    skipped++;
+                    continue;
+                }
+                using var _ = response;
+                var body = await response.Content.ReadAsStringAsync();
+                var status = (int)response.StatusCode;
+                statuses[status] = statuses.GetValueOrDefault(status) + 1;
+                sent++;
+
+                if (status >= 500)
+                    failures.Add($"{status} for {role} {op} {bad}\n    {Excerpt(body)}");
+                if (status is >= 400 and < 500 && DatabaseDigest.Compute(db, excluded) != before)
+                    failures.Add($"{status} for {role} {op} {bad} changed the database:\n{DatabaseDigest.Difference(baselineDump, DatabaseDigest.Dump(db))}");
+                if (status < 400 || DatabaseDigest.Compute(db) != baseline)
+                {
+                    // An accepted request may change things, and may even end this role's session (logout): start over from here.
+                    baseline = DatabaseDigest.Compute(db);
+                    baselineDump = DatabaseDigest.Dump(db);
+                    if (role != "anonymous" && (await client.GetAsync("/api/auth/me")).StatusCode != HttpStatusCode.OK) client = await ClientForAsync(role);
+                }
+            }
+        }
+
+        TestContext.Out.WriteLine($"{role}: {sent} requests over {_operations.Count} operations in {watch.Elapsed.TotalSeconds:F1} s ({skipped} unsendable in-process); statuses "
+            + string.Join(", ", statuses.Select(s => $"{s.Key}×{s.Value}")));
+        Assert.That(failures, Is.Empty, $"{failures.Count} failures; the first ones:\n" + string.Join("\n", failures.Take(25)));
+    }
+
+    private async Task<HttpClient> ClientForAsync(string role) => role switch
+    {
+        "anonymous" => _app.CreateClient(),
+        "admin" => await _app.CreateAdminClientAsync(),
+        _ => await _app.CreateClientForRoleAsync(role),
+    };
+
+    private static string Excerpt(string text) => text.Length > 400 ? text[..400] + "…" : text;
+}

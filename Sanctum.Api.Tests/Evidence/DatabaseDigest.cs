@@ -1,0 +1,90 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Sanctum.Api.Tests.Evidence;
+
+/// <summary>
+/// A SHA-256 over every row of every table (sqlite_* internals aside), in rowid order, each value tagged with its
+/// storage class so 1, 1.0, '1' and X'31' differ. Comparing it before and after a refused request proves the
+/// request changed nothing.
+///
+/// Columns that a refused request may legitimately change are left out, and only for the operations that do so:
+/// a refused sign-in (401) is itself the event the lockout defence records, so for Login the digest skips
+/// users.failed_login_attempts and users.locked_until. Nothing else is excluded: reads write nothing (session
+/// authentication only SELECTs; last_login and user_sessions change only on a successful sign-in, a 2xx, after
+/// which the sweep takes a new baseline).
+/// </summary>
+public static class DatabaseDigest
+{
+    public static readonly IReadOnlyDictionary<string, string[]> ExcludedByOperation = new Dictionary<string, string[]>
+    {
+        ["Login"] = ["users.failed_login_attempts", "users.locked_until"],
+    };
+
+    public static string Compute(SqliteConnection db, IReadOnlyCollection<string>? excluded = null)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var tables = db.Query<string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").ToList();
+        foreach (var table in tables)
+        {
+            var columns = db.Query<string>($"SELECT name FROM pragma_table_info('{table}') ORDER BY cid")
+                .Where(c => excluded is null || !excluded.Contains($"{table}.{c}"))
+                .Select(c => $"\"{c}\"").ToList();
+            Append(hash, $"table {table} ({string.Join(",", columns)})\n");
+            using var command = db.CreateCommand();
+            command.CommandText = $"SELECT {string.Join(", ", columns)} FROM \"{table}\" ORDER BY rowid";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                for (var i = 0; i < reader.FieldCount; i++)
+                {
+                    var value = reader.GetValue(i);
+                    Append(hash, value switch
+                    {
+                        DBNull => "N;",
+                        long l => $"I{l};",
+                        double d => $"R{d:R};",
+                        string s => $"T{s.Length}:{s};",
+                        byte[] b => $"B{Convert.ToHexString(b)};",
+                        _ => $"?{value};",
+                    });
+                }
+                Append(hash, "\n");
+            }
+        }
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
+
+    /// <summary>Every row of every table as text, for a failure message that shows what changed.</summary>
+    public static Dictionary<string, List<string>> Dump(SqliteConnection db)
+    {
+        var dump = new Dictionary<string, List<string>>();
+        foreach (var table in db.Query<string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"))
+        {
+            using var command = db.CreateCommand();
+            command.CommandText = $"SELECT * FROM \"{table}\" ORDER BY rowid";
+            using var reader = command.ExecuteReader();
+            var rows = dump[table] = [];
+            while (reader.Read())
+                rows.Add(string.Join(" | ", Enumerable.Range(0, reader.FieldCount).Select(i => $"{reader.GetName(i)}={Trim(reader.GetValue(i))}")));
+        }
+        return dump;
+    }
+
+    public static string Difference(Dictionary<string, List<string>> before, Dictionary<string, List<string>> after)
+    {
+        var lines = new List<string>();
+        foreach (var table in before.Keys.Union(after.Keys))
+        {
+            var old = before.GetValueOrDefault(table) ?? [];
+            var now = after.GetValueOrDefault(table) ?? [];
+            lines.AddRange(old.Except(now).Select(r => $"- {table}: {r}"));
+            lines.AddRange(now.Except(old).Select(r => $"+ {table}: {r}"));
+        }
+        return string.Join("\n", lines.Take(20));
+    }
+
+    private static string Trim(object value) => value is string s && s.Length > 80 ? s[..80] + $"…({s.Length})" : value.ToString() ?? "";
+
+    private static void Append(IncrementalHash hash, string text) => hash.AppendData(Encoding.UTF8.GetBytes(text));
+}
