@@ -74,7 +74,7 @@ public class ConcurrencyTests
         using var db = _server.OpenDatabase();
         var stored = db.Query<string>("SELECT session_token FROM user_sessions WHERE user_id = @id", new { id }).ToHashSet();
         Assert.That(stored, Has.Count.EqualTo(tokens.Count));
-        Assert.That(tokens.All(t => stored.Contains(Auth.SessionTokens.Hash(t))), Is.True);
+        Assert.That(tokens.All(t => stored.Contains(Sanctum.Api.Auth.SessionTokens.Hash(t))), Is.True);
         Assert.That(db.ExecuteScalar<string>("SELECT last_login FROM users WHERE id = @id", new { id }), Is.Not.Null);
     }
 

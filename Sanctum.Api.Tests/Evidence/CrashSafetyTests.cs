@@ -116,7 +116,7 @@ public sealed class LoginWrites : CrashScenario
         _client?.Dispose();
         _client = null; // the next round talks to the new process
         var stored = db.Query<string>("SELECT session_token FROM user_sessions").ToHashSet();
-        var missing = _tokens.Count(t => !stored.Contains(Auth.SessionTokens.Hash(t)));
+        var missing = _tokens.Count(t => !stored.Contains(Sanctum.Api.Auth.SessionTokens.Hash(t)));
         Assert.That(missing, Is.Zero, $"round {round}: {missing} of {_tokens.Count} acknowledged sign-ins lost their session row");
     }
 }
