@@ -35,6 +35,8 @@ builder.Services.AddSanctumHttp();
 builder.Services.AddSanctumAuth();
 // /healthz and /readyz.
 builder.Services.AddSanctumHealthChecks();
+// The tools list, cached in memory until the next commit to the database.
+builder.Services.AddToolListCache();
 // The OpenAPI document and Swagger UI.
 builder.Services.AddSanctumOpenApi();
 

@@ -20,12 +20,9 @@ public static class ToolsApi
         return group;
     }
 
-    private static Ok<IEnumerable<Tool>> List(SqliteConnection db, string? category = null, bool? enabled = null) =>
-        TypedResults.Ok(db.Query<Tool>($"""
-            SELECT {Tool.Columns} FROM tools
-            WHERE (@category IS NULL OR category = @category) AND (@enabled IS NULL OR is_enabled = @enabled)
-            ORDER BY category, name, id
-            """, new { category, enabled }));
+    private static Ok<IEnumerable<Tool>> List(SqliteConnection db, ToolListCache cache, string? category = null, bool? enabled = null) =>
+        TypedResults.Ok(cache.Get(() => db.Query<Tool>($"SELECT {Tool.Columns} FROM tools ORDER BY category, name, id").AsList())
+            .Where(t => (category is null || t.Category == category) && (enabled is null || t.IsEnabled == enabled)));
 
     private static Ok<IEnumerable<ToolCategory>> Categories(SqliteConnection db) =>
         TypedResults.Ok(db.Query<ToolCategory>("SELECT category, COUNT(*) AS count FROM tools GROUP BY category ORDER BY category"));
