@@ -115,6 +115,41 @@ public class ConcurrencyTests
         TestContext.Out.WriteLine($"{rounds} rounds of {Writers} racing changes");
     }
 
+    /// <summary>
+    /// Every admin write of the build that sets one value in one row, 64 writers on the same row with distinct values:
+    /// the row must end holding an acknowledged value that no later-sent acknowledged write should have replaced
+    /// (a write sent after another was acknowledged is ordered after it in every serial order).
+    /// </summary>
+    [Test]
+    public async Task ConcurrentAdminWritesToOneRowEndWithTheValueOfALastWrite()
+    {
+        using var probe = _server.CreateClient(_adminToken);
+        var kinds = await RegisterKind.AvailableAsync(probe);
+        if (kinds.Count == 0) Assert.Inconclusive("this build has no single-value admin writes yet");
+        foreach (var kind in kinds)
+        {
+            var acks = new ConcurrentBag<(string Value, long Sent, long Acked)>();
+            var counter = 0;
+            await RunAsync(async (client, w, _) =>
+            {
+                var value = $"c{w}-{Interlocked.Increment(ref counter)}";
+                var sent = System.Diagnostics.Stopwatch.GetTimestamp();
+                var (status, body) = await kind.WriteAsync(client, 0, value);
+                var acked = System.Diagnostics.Stopwatch.GetTimestamp();
+                Assert.That((int)status, Is.InRange(200, 299), $"{kind}: {body}");
+                acks.Add((value, sent, acked));
+            }, duration: EvidenceScale.Full ? Duration : TimeSpan.FromSeconds(1));
+
+            using var db = _server.OpenDatabase();
+            var final = kind.Read(db, 0);
+            var winner = acks.SingleOrDefault(a => a.Value == final);
+            Assert.That(winner.Value, Is.Not.Null, $"{kind}: the final value {final} was never acknowledged");
+            var overwritten = acks.Where(a => a.Sent > winner.Acked).Take(3).ToList();
+            Assert.That(overwritten, Is.Empty, $"{kind}: {final} survived writes sent after it was acknowledged");
+            TestContext.Out.WriteLine($"{kind}: {acks.Count} acknowledged writes, final {final}");
+        }
+    }
+
     private long CreateUser(string username, string password)
     {
         using var db = _server.OpenDatabase();
@@ -123,10 +158,10 @@ public class ConcurrencyTests
     }
 
     /// <summary>Runs <see cref="Writers"/> loops of <paramref name="write"/> for <see cref="Duration"/> on one shared client.</summary>
-    private async Task RunAsync(Func<HttpClient, int, CancellationToken, Task> write, string? token = null)
+    private async Task RunAsync(Func<HttpClient, int, CancellationToken, Task> write, string? token = null, TimeSpan? duration = null)
     {
         using var client = _server.CreateClient(token ?? _adminToken);
-        using var stop = new CancellationTokenSource(Duration);
+        using var stop = new CancellationTokenSource(duration ?? Duration);
         await Task.WhenAll(Enumerable.Range(0, Writers).Select(async w =>
         {
             while (!stop.IsCancellationRequested) await write(client, w, CancellationToken.None);

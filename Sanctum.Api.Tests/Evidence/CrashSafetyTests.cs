@@ -87,7 +87,8 @@ public static class CrashScenarios
     {
         var scenarios = new List<CrashScenario> { new LoginWrites(), new PasswordChangeWrites() };
         foreach (var scenario in scenarios.OfType<PasswordChangeWrites>()) scenario.Setup(server);
-        await Task.CompletedTask;
+        using var client = server.CreateClient(adminToken);
+        scenarios.AddRange((await RegisterKind.AvailableAsync(client)).Select(kind => new RegisterCrashScenario(kind, adminToken)));
         return scenarios;
     }
 }
