@@ -99,12 +99,10 @@ public class BadInputSweepTests
         Assert.That(failures, Is.Empty, $"{failures.Count} failures; the first ones:\n" + string.Join("\n", failures.Take(25)));
     }
 
-    private async Task<HttpClient> ClientForAsync(string role) => role switch
-    {
-        "anonymous" => _app.CreateClient(),
-        "admin" => await _app.CreateAdminClientAsync(),
-        _ => await _app.CreateClientForRoleAsync(role),
-    };
+    // Each role signs in as a user of its own, never the seeded admin (id 1): the sweep's plausible id is 1, so the
+    // admin sweep may well reset that account's password or deactivate it, and must still be able to sign in again.
+    private async Task<HttpClient> ClientForAsync(string role) =>
+        role == "anonymous" ? _app.CreateClient() : await _app.CreateClientForRoleAsync(role);
 
     private static string Excerpt(string text) => text.Length > 400 ? text[..400] + "…" : text;
 }
