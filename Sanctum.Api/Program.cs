@@ -8,6 +8,7 @@ using Sanctum.Api.Infrastructure;
 using Sanctum.Api.OpenApi;
 using Sanctum.Api.Status;
 using Sanctum.Api.Tools;
+using Sanctum.Api.Users;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -56,7 +57,12 @@ app.UseRateLimiter();
 app.MapHealth();
 app.MapAuth();
 app.MapTools();
+app.MapToolInstances();
 app.MapAgents();
+app.MapAgentConfig();
 app.MapStatus();
+app.MapUsers();
+app.MapConfig();
+app.MapEnvVars();
 
 app.Run();
