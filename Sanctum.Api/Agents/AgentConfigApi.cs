@@ -18,13 +18,16 @@ public static class AgentConfigApi
         var group = routes.MapGroup("/api/agents/{id}/config").WithTags("Agent configuration").RequireReader();
 
         group.MapGet("/", List).WithName("ListAgentConfig")
-            .WithSummary("The agent's settings by key; encrypted values are masked (\"********\", or \"\" when empty)");
+            .WithSummary("The agent's settings by key; encrypted values are masked (\"********\", or \"\" when empty)")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/{key}", Get).WithName("GetAgentConfig")
-            .WithSummary("One setting; reveal=true returns an encrypted value's plaintext (admin only, else 403)");
+            .WithSummary("One setting; reveal=true returns an encrypted value's plaintext (admin only, else 403)")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPut("/{key}", Put).WithName("PutAgentConfig").RequireAdmin()
-            .WithSummary("Create (201) or replace (200) a setting (admin); the value must parse as its type; sending the mask back keeps a secret");
+            .WithSummary("Create (201) or replace (200) a setting (admin); the value must parse as its type; sending the mask back keeps a secret")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapDelete("/{key}", Delete).WithName("DeleteAgentConfig").RequireAdmin()
-            .WithSummary("Delete a setting (admin)");
+            .WithSummary("Delete a setting (admin)").ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 

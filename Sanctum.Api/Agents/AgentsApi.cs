@@ -18,11 +18,14 @@ public static class AgentsApi
             .WithSummary("Active agents visible to the caller, by name (admins see all; include_inactive=true adds inactive ones for admins)");
         group.MapGet("/{id}", Get).WithName("GetAgent").WithSummary("One agent visible to the caller");
         group.MapPost("/", Create).WithName("CreateAgent").RequireAdmin()
-            .WithSummary("Add an agent (admin; the create-agent form); its id becomes a tool category");
+            .WithSummary("Add an agent (admin; the create-agent form); its id becomes a tool category")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPatch("/{id}", Patch).WithName("UpdateAgent").RequireAdmin()
-            .WithSummary("Change the fields present (admin); visible_to_users/visible_to_roles: null = everyone, absent = unchanged");
+            .WithSummary("Change the fields present (admin); visible_to_users/visible_to_roles: null = everyone, absent = unchanged")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapDelete("/{id}", Delete).WithName("DeleteAgent").RequireAdmin()
-            .WithSummary("Deactivate an agent (admin; soft delete: is_active becomes false)");
+            .WithSummary("Deactivate an agent (admin; soft delete: is_active becomes false)")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 

@@ -20,11 +20,12 @@ public static class ConfigApi
         group.MapGet("/categories", Categories).WithName("ListConfigCategories")
             .WithSummary("Each configuration category with its number of keys");
         group.MapGet("/{key}", Get).WithName("GetConfig")
-            .WithSummary("One setting; reveal=true returns an encrypted value's plaintext (admin only, else 403)");
+            .WithSummary("One setting; reveal=true returns an encrypted value's plaintext (admin only, else 403)")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPut("/{key}", Put).WithName("PutConfig").RequireAdmin()
             .WithSummary("Create (201) or replace (200) a setting (admin); the value must parse as its type; sending the mask back keeps a secret");
         group.MapDelete("/{key}", Delete).WithName("DeleteConfig").RequireAdmin()
-            .WithSummary("Delete a setting (admin)");
+            .WithSummary("Delete a setting (admin)").ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 

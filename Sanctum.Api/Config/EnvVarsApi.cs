@@ -18,11 +18,12 @@ public static class EnvVarsApi
         group.MapGet("/", List).WithName("ListEnvVars")
             .WithSummary("Environment variables by name; encrypted values are masked (\"********\", or \"\" when empty)");
         group.MapGet("/{name}", Get).WithName("GetEnvVar")
-            .WithSummary("One variable; reveal=true returns an encrypted value's plaintext (admin only, else 403)");
+            .WithSummary("One variable; reveal=true returns an encrypted value's plaintext (admin only, else 403)")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPut("/{name}", Put).WithName("PutEnvVar").RequireAdmin()
             .WithSummary("Create (201) or replace (200) a variable (admin); names match ^[A-Za-z_][A-Za-z0-9_]*$");
         group.MapDelete("/{name}", Delete).WithName("DeleteEnvVar").RequireAdmin()
-            .WithSummary("Delete a variable (admin)");
+            .WithSummary("Delete a variable (admin)").ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 

@@ -15,14 +15,16 @@ public static class ToolInstancesApi
     {
         var group = routes.MapGroup("/api/tools/{id}/instances").WithTags("Tool instances").RequireReader();
 
-        group.MapGet("/", List).WithName("ListToolInstances").WithSummary("The tool's instances, by id");
-        group.MapGet("/{instanceId:long}", Get).WithName("GetToolInstance").WithSummary("One instance of the tool");
+        group.MapGet("/", List).WithName("ListToolInstances").WithSummary("The tool's instances, by id").ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/{instanceId:long}", Get).WithName("GetToolInstance").WithSummary("One instance of the tool").ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/", Create).WithName("CreateToolInstance").RequireAdmin()
-            .WithSummary("Add an instance (admin); an agent-scoped tool needs agent_id and allows one instance per agent (409)");
+            .WithSummary("Add an instance (admin); an agent-scoped tool needs agent_id and allows one instance per agent (409)")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPatch("/{instanceId:long}", Patch).WithName("UpdateToolInstance").RequireAdmin()
-            .WithSummary("Change the fields present (admin); null or absent fields stay as they are");
+            .WithSummary("Change the fields present (admin); null or absent fields stay as they are")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("/{instanceId:long}", Delete).WithName("DeleteToolInstance").RequireAdmin()
-            .WithSummary("Delete an instance (admin)");
+            .WithSummary("Delete an instance (admin)").ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 

@@ -20,13 +20,17 @@ public static class ToolsApi
             .WithSummary("Each category with its number of tools (the settings grid's tabs)");
         group.MapGet("/{id}", Get).WithName("GetTool").WithSummary("One tool");
         group.MapPost("/", Create).WithName("CreateTool").RequireAdmin()
-            .WithSummary("Add a tool (admin); category is master, smcp or an existing agent id");
+            .WithSummary("Add a tool (admin); category is master, smcp or an existing agent id")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPut("/{id}", Replace).WithName("ReplaceTool").RequireAdmin()
-            .WithSummary("Replace a tool's fields (admin); absent optional fields get their defaults; the id cannot change");
+            .WithSummary("Replace a tool's fields (admin); absent optional fields get their defaults; the id cannot change")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPatch("/{id}", Patch).WithName("UpdateTool").RequireAdmin()
-            .WithSummary("Change the fields present (admin); null or absent fields stay as they are");
+            .WithSummary("Change the fields present (admin); null or absent fields stay as they are")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("/{id}", Delete).WithName("DeleteTool").RequireAdmin()
-            .WithSummary("Delete a tool (admin); 409 while it still has instances or plugins");
+            .WithSummary("Delete a tool (admin); 409 while it still has instances or plugins")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return group;
     }
 

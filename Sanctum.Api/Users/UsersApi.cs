@@ -17,17 +17,21 @@ public static class UsersApi
 
         group.MapGet("/", List).WithName("ListUsers")
             .WithSummary("Users by username, paged; search matches username or email (case-insensitive); filter by role and status");
-        group.MapGet("/{id:long}", Get).WithName("GetUser").WithSummary("One user");
+        group.MapGet("/{id:long}", Get).WithName("GetUser").WithSummary("One user").ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/", Create).WithName("CreateUser")
-            .WithSummary("Add a user; without a password a temporary one is generated, returned once as temporary_password, and must be changed");
+            .WithSummary("Add a user; without a password a temporary one is generated, returned once as temporary_password, and must be changed")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPatch("/{id:long}", Patch).WithName("UpdateUser")
-            .WithSummary("Change email, role or status; leaving active ends the user's sessions; the last active admin stays (409)");
+            .WithSummary("Change email, role or status; leaving active ends the user's sessions; the last active admin stays (409)")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("/{id:long}", Delete).WithName("DeactivateUser")
-            .WithSummary("Deactivate a user (status inactive) and end their sessions; the last active admin stays (409)");
+            .WithSummary("Deactivate a user (status inactive) and end their sessions; the last active admin stays (409)")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPost("/{id:long}/password", ResetPassword).WithName("ResetUserPassword")
-            .WithSummary("Set a new (or generated temporary) password that must be changed at next sign-in; clears the lockout, ends sessions");
+            .WithSummary("Set a new (or generated temporary) password that must be changed at next sign-in; clears the lockout, ends sessions")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/{id:long}/unlock", Unlock).WithName("UnlockUser")
-            .WithSummary("Clear the failed-login lockout (and a locked status)");
+            .WithSummary("Clear the failed-login lockout (and a locked status)").ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 
