@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Sanctum.Api.Tests;
+namespace Sanctum.Api.Tests.Management;
 
 /// <summary>/api/users: listing, creating (with a password or a temporary one), changing, deactivating, resets, unlocks.</summary>
 public class UsersApiTests

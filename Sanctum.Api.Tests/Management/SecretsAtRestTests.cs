@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.AspNetCore.Mvc.Testing;
 
-namespace Sanctum.Api.Tests;
+namespace Sanctum.Api.Tests.Management;
 
 /// <summary>
 /// Values marked encrypted (system settings, agent settings, environment variables) never appear in plain text in

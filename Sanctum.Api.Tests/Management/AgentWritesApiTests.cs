@@ -1,4 +1,4 @@
-namespace Sanctum.Api.Tests;
+namespace Sanctum.Api.Tests.Management;
 
 /// <summary>POST, PATCH and DELETE /api/agents, and who sees an agent afterwards.</summary>
 public class AgentWritesApiTests

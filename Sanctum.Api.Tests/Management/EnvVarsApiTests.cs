@@ -1,4 +1,4 @@
-namespace Sanctum.Api.Tests;
+namespace Sanctum.Api.Tests.Management;
 
 /// <summary>/api/config/env: environment variables with valid names, secret ones masked.</summary>
 public class EnvVarsApiTests

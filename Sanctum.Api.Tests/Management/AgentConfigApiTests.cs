@@ -1,4 +1,4 @@
-namespace Sanctum.Api.Tests;
+namespace Sanctum.Api.Tests.Management;
 
 /// <summary>/api/agents/{id}/config: typed values, secrets encrypted at rest and masked.</summary>
 public class AgentConfigApiTests

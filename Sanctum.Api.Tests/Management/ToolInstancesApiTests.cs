@@ -1,4 +1,4 @@
-namespace Sanctum.Api.Tests;
+namespace Sanctum.Api.Tests.Management;
 
 /// <summary>/api/tools/{id}/instances, including the one-instance-per-agent rule of agent-scoped tools.</summary>
 public class ToolInstancesApiTests

@@ -1,4 +1,4 @@
-namespace Sanctum.Api.Tests;
+namespace Sanctum.Api.Tests.Management;
 
 /// <summary>POST, PUT, PATCH and DELETE /api/tools.</summary>
 public class ToolWritesApiTests

@@ -1,4 +1,4 @@
-namespace Sanctum.Api.Tests;
+namespace Sanctum.Api.Tests.Management;
 
 /// <summary>/api/config: the system settings, typed, with secrets masked unless an admin reveals them.</summary>
 public class ConfigApiTests
