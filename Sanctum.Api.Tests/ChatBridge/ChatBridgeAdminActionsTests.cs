@@ -1,4 +1,4 @@
-namespace Sanctum.Api.Tests;
+namespace Sanctum.Api.Tests.ChatBridge;
 
 /// <summary>The bridge's admin-key actions: sessions, config, cleanup, clear_data, cleanup_logs.</summary>
 public class ChatBridgeAdminActionsTests

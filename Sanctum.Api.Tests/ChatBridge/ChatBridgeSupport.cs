@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Sanctum.Api.Config;
 
-namespace Sanctum.Api.Tests;
+namespace Sanctum.Api.Tests.ChatBridge;
 
 /// <summary>Helpers for the chat bridge tests: its keys, its envelope, and rows arranged in its tables.</summary>
 public static class ChatBridgeSupport

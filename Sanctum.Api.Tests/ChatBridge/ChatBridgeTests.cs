@@ -1,6 +1,6 @@
 using System.Net.Http.Headers;
 
-namespace Sanctum.Api.Tests;
+namespace Sanctum.Api.Tests.ChatBridge;
 
 /// <summary>The chat bridge at /api/v1 as Broca and the chat page use it (chat-bridge.md).</summary>
 public class ChatBridgeTests

@@ -1,4 +1,4 @@
-namespace Sanctum.Api.Tests;
+namespace Sanctum.Api.Tests.Configurations;
 
 public class ConfigurationsApiTests
 {
