@@ -200,7 +200,7 @@ public class PluginsApiTests
         var response = await _admin.PatchAsJsonAsync($"/api/tools/{tool}/plugins/{c.GetProperty("id").GetInt64()}",
             new { dependencies = new[] { "a" }, status = "Active" });
         var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
-        Assert.That(problem.GetProperty("errors").GetProperty("dependencies")[0].GetString(), Does.Contain("a → b → c → a"));
+        Assert.That(problem.GetProperty("errors").GetProperty("dependencies")[0].GetString(), Does.Contain("c → a → b → c"));
 
         Assert.That(Rows(tool), Is.EqualTo(before));
         using var db = _app.OpenDatabase();

@@ -69,8 +69,11 @@ public static partial class BridgeInput
         return trimmed is { Length: > 0 and <= MaxSessionIdLength } && SessionIdPattern().IsMatch(trimmed) ? trimmed : null;
     }
 
-    /// <summary>The session id a rate limit is counted under: whatever string the client sent, trimmed, before validation.</summary>
-    public static string RateKey(string? sessionId, HttpContext http) => $"{sessionId?.Trim()}|{Auth.AuthSetup.ClientAddress(http)}";
+    /// <summary>
+    /// The partition a public action's rate limit is counted in: the session id and the client address. A missing or
+    /// invalid session id counts against the address alone (the request is refused afterwards anyway).
+    /// </summary>
+    public static string RateKey(string? sessionId, HttpContext http) => $"{SessionId(sessionId)}|{Auth.AuthSetup.ClientAddress(http)}";
 
     /// <summary>The trimmed message, or null when it is not a string of 1 to <paramref name="max"/> characters that is not blank.</summary>
     public static string? Message(JsonElement value, int max)

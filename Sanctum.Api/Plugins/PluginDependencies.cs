@@ -37,16 +37,20 @@ public static class PluginDependencies
         if (errors.Has(field)) return;
 
         var graph = new Dictionary<string, IReadOnlyList<string>>(others, StringComparer.Ordinal) { [name] = dependencies.Select(d => d!).ToList() };
-        if (FindCycle(graph) is { } cycle)
+        if (FindCycle(graph, startAt: name) is { } cycle)
             errors.Add(field, $"These dependencies would form a cycle: {string.Join(" → ", cycle)}.");
     }
 
-    /// <summary>A cycle of the whole graph as a path that ends where it starts (a, b, c, a), or null when there is none.</summary>
-    public static IReadOnlyList<string>? FindCycle(IReadOnlyDictionary<string, IReadOnlyList<string>> graph)
+    /// <summary>
+    /// A cycle of the whole graph as a path that ends where it starts (a, b, c, a), or null when there is none. The
+    /// search begins at <paramref name="startAt"/>, so a cycle through the plugin being written is told from it.
+    /// </summary>
+    public static IReadOnlyList<string>? FindCycle(IReadOnlyDictionary<string, IReadOnlyList<string>> graph, string? startAt = null)
     {
         // Iterative depth-first search: white = unvisited, grey = on the current path, black = done.
         var state = new Dictionary<string, bool>(StringComparer.Ordinal); // false = grey, true = black
-        foreach (var start in graph.Keys.Order(StringComparer.Ordinal))
+        var starts = graph.Keys.Order(StringComparer.Ordinal).Prepend(startAt).OfType<string>().Where(graph.ContainsKey);
+        foreach (var start in starts)
         {
             if (state.ContainsKey(start)) continue;
             var path = new List<string> { start };
