@@ -1,14 +1,18 @@
 using Sanctum.Api;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
+using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Benchmark;
 using Sanctum.Api.Config;
+using Sanctum.Api.Configurations;
 using Sanctum.Api.Data;
 using Sanctum.Api.Health;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.OpenApi;
+using Sanctum.Api.Plugins;
 using Sanctum.Api.Status;
 using Sanctum.Api.Tools;
+using Sanctum.Api.Users;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -39,6 +43,8 @@ builder.Services.AddSanctumHealthChecks();
 builder.Services.AddToolListCache();
 // The OpenAPI document and Swagger UI.
 builder.Services.AddSanctumOpenApi();
+// The web chat bridge's actions, rate limits and error envelope under /api/v1.
+builder.Services.AddChatBridge();
 
 var app = builder.Build();
 
@@ -59,8 +65,16 @@ app.UseRateLimiter();
 app.MapHealth();
 app.MapAuth();
 app.MapTools();
+app.MapToolInstances();
 app.MapAgents();
+app.MapAgentConfig();
 app.MapStatus();
+app.MapUsers();
+app.MapConfig();
+app.MapEnvVars();
+app.MapPlugins();
+app.MapConfigurations();
+app.MapChatBridge();
 // Only with Sanctum:Benchmark:Enabled=true (bench/run.sh): the constant-JSON yardstick.
 app.MapBenchmark();
 
