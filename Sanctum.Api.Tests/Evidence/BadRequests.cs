@@ -161,6 +161,8 @@ public static class BadRequests
             foreach (var (what, text) in MalformedJson(full)) yield return new($"body {what}", basePath, Json(text));
             yield return new("body invalid utf-8", basePath, new ByteArrayContent([(byte)'{', (byte)'"', 0xFF, 0xFE, (byte)'"', (byte)':', (byte)'1', (byte)'}'])
             { Headers = { ContentType = new("application/json") } });
+            if (sample is { Count: > 0 })
+                yield return new("body invalid utf-8 in every string value", basePath, InvalidUtf8Values(sample));
             yield return new("body missing", basePath, null);
             var raw = sample?.ToJsonString() ?? "{}";
             foreach (var type in new[] { "text/plain", "application/xml", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json; charset=utf-16", "application/jsonx" })
@@ -175,6 +177,24 @@ public static class BadRequests
     }
 
     private static StringContent Json(string text) => new(text, Encoding.UTF8, "application/json");
+
+    // The sample with every string value (and every other value, for bodies without strings) made of bytes that are not UTF-8.
+    private static ByteArrayContent InvalidUtf8Values(JsonObject sample)
+    {
+        const string marker = "@@not-utf8@@";
+        var copy = sample.DeepClone().AsObject();
+        var strings = copy.Where(p => p.Value is JsonValue v && v.GetValueKind() == JsonValueKind.String).Select(p => p.Key).ToList();
+        foreach (var key in strings.Count > 0 ? strings : copy.Select(p => p.Key).ToList()) copy[key] = marker;
+        var bytes = Encoding.UTF8.GetBytes(copy.ToJsonString()).AsSpan();
+        var output = new List<byte>();
+        var needle = Encoding.UTF8.GetBytes(marker);
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i..].StartsWith(needle)) { output.AddRange([0xC3, 0x28, 0xFF, 0xFE]); i += needle.Length - 1; }
+            else output.Add(bytes[i]);
+        }
+        return new ByteArrayContent(output.ToArray()) { Headers = { ContentType = new("application/json") } };
+    }
 
     private static IEnumerable<(string, string)> MalformedJson(bool full)
     {
