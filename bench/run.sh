@@ -12,7 +12,9 @@
 #
 # Knobs (environment): BENCH_DURATION seconds per measurement (5), BENCH_ROUNDS alternations with the constant
 # endpoint (2), BENCH_CONNECTIONS wrk connections (8), BENCH_THREADS wrk threads (1), BENCH_USERS seeded users
-# (100000), BENCH_STORM concurrent logins in the storm (16), BENCH_KEEP=1 keeps the temp directory.
+# (100000), BENCH_STORM concurrent logins in the storm (16), BENCH_ONLY a regular expression picking the endpoints
+# to measure by label (all; "storm" is the login storm), BENCH_SERVER_ENV extra VAR=value settings for the measured
+# server, BENCH_KEEP=1 keeps the temp directory.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${BENCH_DURATION:-5}
@@ -87,7 +89,8 @@ done
 STARTUP_MS=$(printf '%s\n' "${STARTS[@]}" | sort -n | sed -n 2p)
 
 # --- the measured server --------------------------------------------------------------------------------------
-start_server "$WORK/data" "$WORK/server.log" Sanctum__Benchmark__Enabled=true Sanctum__LoginPermitLimit=1000000000
+# shellcheck disable=SC2086 # BENCH_SERVER_ENV: extra VAR=value settings for the measured server, for experiments
+start_server "$WORK/data" "$WORK/server.log" Sanctum__Benchmark__Enabled=true Sanctum__LoginPermitLimit=1000000000 ${BENCH_SERVER_ENV:-}
 wait_ready "$WORK/server.log"
 DB="$WORK/data/sanctum.db"
 
@@ -155,6 +158,7 @@ ENDPOINTS=(
 echo "warming up ..." >&2
 for spec in "${ENDPOINTS[@]}"; do
   IFS='|' read -r label method path body auth <<<"$spec"
+  [[ "$label" =~ ${BENCH_ONLY:-.} || "$label" == *tools* ]] || continue
   hdr=; [ "$auth" = 1 ] && hdr=$AUTH
   BENCH_METHOD=$method BENCH_BODY=$body WRK_SECONDS=2 wrk_run "$BASE$path" "$hdr" >/dev/null
 done
@@ -187,13 +191,17 @@ measure() {
   ' "$WORK/c.txt" "$WORK/e.txt")")
 }
 
+ONLY=${BENCH_ONLY:-.}
 for spec in "${ENDPOINTS[@]}"; do
   IFS='|' read -r label method path body auth <<<"$spec"
+  [[ "$label" =~ $ONLY ]] || continue
   echo "measuring $label ..." >&2
   measure "$label" "$method" "$path" "$body" "$auth"
 done
 
 # /api/tools while $STORM logins run at once (bcrypt cost 12), for the whole alternation.
+STORM_RESULT="not measured"
+if [[ "storm" =~ $ONLY ]]; then
 echo "measuring GET /api/tools during a storm of $STORM concurrent logins ..." >&2
 STORM_SECONDS=$(( ROUNDS * 2 * (DURATION + 1) + 3 ))
 BENCH_METHOD=POST BENCH_BODY="{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" \
@@ -204,6 +212,7 @@ measure "GET /api/tools during $STORM logins" GET /api/tools "" 1
 wait "$STORM_PID" || true
 STORM_PID=
 STORM_RESULT=$(awk '/^RESULT/ { printf "%.1f logins/s, p50 %.0f ms, p99 %.0f ms, %d non-2xx, %d socket errors", $2, $3 / 1000, $4 / 1000, $6, $7 }' "$WORK/storm.txt")
+fi
 
 PEAK_KB=$(awk '/^VmHWM/ { print $2 }' "/proc/$SERVER_PID/status")
 stop_server
@@ -225,4 +234,4 @@ echo "login storm: $STORM_RESULT"
 echo "peak memory (VmHWM): $(( PEAK_KB / 1024 )) MiB"
 echo "start-up to /readyz 200 on an empty data directory: ${STARTUP_MS} ms (median of ${STARTS[*]} ms)"
 echo "seeding $USERS users in one transaction: ${SEED_MS} ms"
-if [ -x "$ROOT/bench/search-plans.sh" ]; then echo; "$ROOT/bench/search-plans.sh" "$DB"; fi
+if [[ "search" =~ $ONLY ]]; then echo; "$ROOT/bench/search-plans.sh" "$DB"; fi

@@ -12,7 +12,7 @@ public static class DatabaseSetup
         DapperSetup.Configure();
         services.AddSingleton<Database>();
         // One connection per request; Dapper opens and closes it around each call and the pool keeps that cheap.
-        services.AddScoped(sp => new Microsoft.Data.Sqlite.SqliteConnection(sp.GetRequiredService<Database>().ConnectionString));
+        services.AddScoped(sp => sp.GetRequiredService<Database>().Create());
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>().Value;
