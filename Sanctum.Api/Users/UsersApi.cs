@@ -56,10 +56,16 @@ public static class UsersApi
         // LIKE is case-insensitive for ASCII (usernames are ASCII); % and _ in the search are matched literally.
         var pattern = string.IsNullOrEmpty(search) ? null : "%" + search.Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_") + "%";
         var args = new { pattern, role, status, limit = limit ?? DefaultLimit, offset = offset ?? 0 };
-        const string where = """
-            WHERE (@pattern IS NULL OR username LIKE @pattern ESCAPE '\' OR email LIKE @pattern ESCAPE '\')
-              AND (@role IS NULL OR role = @role) AND (@status IS NULL OR status = @status)
-            """;
+        // Only the filters given, not (@x IS NULL OR ...): SQLite plans a statement before it sees the parameters, so
+        // the catch-all form scanned all rows to count them even with no filter at all (20 ms at p50 on 100,000 users,
+        // bench/RESULTS.md), where COUNT(*) alone reads the smallest index. The fragments are constants.
+        var filters = new[]
+        {
+            pattern is null ? null : @"(username LIKE @pattern ESCAPE '\' OR email LIKE @pattern ESCAPE '\')",
+            role is null ? null : "role = @role",
+            status is null ? null : "status = @status",
+        }.OfType<string>().ToList();
+        var where = filters.Count == 0 ? "" : "WHERE " + string.Join(" AND ", filters);
         var total = db.ExecuteScalar<long>($"SELECT COUNT(*) FROM users {where}", args);
         var items = db.Query<User>($"SELECT {User.Columns} FROM users {where} ORDER BY username LIMIT @limit OFFSET @offset", args);
         return TypedResults.Ok(new UserPage(items, total, args.limit, args.offset));
