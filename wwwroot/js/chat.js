@@ -55,7 +55,7 @@ async function start() {
     agentDot.title = agent.status;
     about.textContent = [agent.description, agent.status].filter(Boolean).join(' · ');
     const stored = loadStored(agentId);
-    conversation = { agent, key: storageKey(agentId), sessionId: stored.session_id, sent: stored.sent, responses: new Map(), since: null, timer: 0 };
+    conversation = { agent, key: storageKey(agentId), sessionId: stored.session_id, sent: stored.sent, responses: new Map(), since: null, lastId: null, timer: 0 };
     render();
     poll(conversation);
     if (canChat) input.focus();
@@ -85,16 +85,19 @@ async function start() {
 
   async function poll(conv) {
     try {
-      const data = await bridge('responses', { query: { session_id: conv.sessionId, since: conv.since }, quiet: true });
+      const query = { session_id: conv.sessionId, since: conv.since, after_id: conv.lastId };
+      const data = await bridge('responses', { query, quiet: true });
       if (conv !== conversation) return;
       let changed = false, latest = conv.since ? Date.parse(conv.since) + 1000 : 0;
       for (const response of data.responses || []) {
         latest = Math.max(latest, Date.parse(response.timestamp) || 0);
+        conv.lastId = Math.max(conv.lastId ?? 0, response.id);
         if (conv.responses.has(response.id)) continue;
         conv.responses.set(response.id, response);
         changed = true;
       }
-      // Replies are time-stamped to the second: ask again from a second earlier and drop the ones already here.
+      // Replies are time-stamped to the second: ask from a second earlier (and after the last id where the
+      // bridge supports it), dropping the ones already shown.
       if (latest) conv.since = new Date(latest - 1000).toISOString().replace(/\.\d+Z$/, 'Z');
       state.textContent = '';
       if (changed) render();

@@ -83,8 +83,9 @@ export async function startPage({ adminOnly = false } = {}) {
     return null;
   }
   renderTopBar(me);
+  const main = document.querySelector('main');
+  main.hidden = false; // admin pages start hidden, so nobody else sees their forms even for a moment
   if (adminOnly && me.role !== 'admin') {
-    const main = document.querySelector('main');
     main.replaceChildren(el('div', { class: 'panel', 'data-testid': 'admins-only' },
       el('h1', { text: 'Administrators only' }),
       el('p', { class: 'dim', text: 'This page changes the system; your role can read but not change it.' }),
@@ -112,8 +113,15 @@ function renderTopBar(me) {
     try { await api('/api/auth/logout', { method: 'POST', quiet: true }); } catch { /* signed out either way */ }
     location.assign('/login');
   } });
+  const menu = el('button', { type: 'button', class: 'small menu-toggle', 'aria-expanded': 'false', 'aria-controls': 'nav', text: '☰ Menu' });
+  nav.id = 'nav';
+  menu.addEventListener('click', () => {
+    const open = nav.classList.toggle('open');
+    menu.setAttribute('aria-expanded', String(open));
+  });
   bar.replaceChildren(
     el('a', { class: 'brand', href: '/', text: '🛡️ Sanctum' }),
+    menu,
     nav,
     el('div', { class: 'who' },
       el('span', { class: 'user', 'data-testid': 'current-user' }, me.username, ' · ', el('span', { class: `role-${me.role}`, text: me.role })),
