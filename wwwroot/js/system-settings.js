@@ -8,7 +8,9 @@ if (me) {
   Promise.all([showConfig(), showEnv()]).catch(reportError);
 }
 
-const title = text => text.charAt(0).toUpperCase() + text.slice(1).replace(/_/g, ' ');
+function title(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1).replace(/_/g, ' ');
+}
 
 async function showConfig() {
   const box = document.getElementById('config');

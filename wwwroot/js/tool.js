@@ -91,7 +91,9 @@ async function list(id, url, headings, cells, emptyText) {
   }
 }
 
-const yesNo = value => (value ? 'Yes' : 'No');
+function yesNo(value) {
+  return value ? 'Yes' : 'No';
+}
 
 function display(value) {
   if (value == null || value === '') return '—';

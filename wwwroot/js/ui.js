@@ -155,7 +155,6 @@ export function showFieldErrors(root, errors, rename = {}) {
 
 /** Runs fn while the button shows progress and cannot be pressed twice. */
 export async function busy(button, fn) {
-  const label = button.textContent;
   button.disabled = true;
   button.setAttribute('aria-busy', 'true');
   try {
@@ -163,7 +162,6 @@ export async function busy(button, fn) {
   } finally {
     button.disabled = false;
     button.removeAttribute('aria-busy');
-    button.textContent = label;
   }
 }
 
