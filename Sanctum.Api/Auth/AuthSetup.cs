@@ -18,8 +18,8 @@ public static class AuthSetup
     public static IServiceCollection AddSanctumAuth(this IServiceCollection services)
     {
         services.AddSingleton<PasswordHasher>();
-        services.AddAuthentication(SessionAuthenticationHandler.Scheme)
-            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SessionAuthenticationHandler>(SessionAuthenticationHandler.Scheme, null);
+        services.AddAuthentication(SessionAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SessionAuthenticationHandler>(SessionAuthenticationHandler.SchemeName, null);
 
         services.AddAuthorizationBuilder()
             .AddPolicy(Policies.SignedIn, p => p.RequireAuthenticatedUser())

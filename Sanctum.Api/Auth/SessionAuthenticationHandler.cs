@@ -16,7 +16,7 @@ public sealed class SessionAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, SqliteConnection db)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
-    public const string Scheme = "Session";
+    public const string SchemeName = "Session";
     public const string SessionIdClaim = "sid";
     public const string PasswordChangeClaim = "password_change_required";
 
@@ -44,8 +44,8 @@ public sealed class SessionAuthenticationHandler(
             new(SessionIdClaim, row.SessionId),
         ];
         if (row.MustChangePassword) claims.Add(new(PasswordChangeClaim, "true"));
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, Scheme));
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme)));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
