@@ -5,7 +5,15 @@ import { el, startPage, clearErrors, showFieldErrors, busy, confirmInline, repor
 
 const me = await startPage({ adminOnly: true });
 if (me) {
-  Promise.all([showConfig(), showEnv()]).catch(reportError);
+  showConfig().catch(error => failed('config', error));
+  showEnv().catch(error => failed('env', error));
+}
+
+function failed(id, error) {
+  reportError(error);
+  const box = document.getElementById(id);
+  const text = el('p', { class: 'dim', text: `Could not load this part: ${error.message}` });
+  box.replaceChildren(box.tagName === 'TBODY' ? el('tr', {}, el('td', { colSpan: 4 }, text)) : text);
 }
 
 function title(text) {
