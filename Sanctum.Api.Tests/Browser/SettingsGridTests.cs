@@ -162,6 +162,13 @@ public class SettingsGridTests : BrowserTest
         var card = page.Locator("[data-tool-id=install-tool]");
         var box = await card.BoundingBoxAsync();
         Assert.That(box!.Width, Is.LessThanOrEqualTo(390));
+
+        // The page links fold into a menu.
+        var statusLink = page.Locator("#topbar a[href=\"/status\"]");
+        await Expect(statusLink).ToBeHiddenAsync();
+        await page.ClickAsync("#topbar .menu-toggle");
+        await statusLink.ClickAsync();
+        await Expect(page).ToHaveURLAsync($"{BaseUrl}/status");
         await narrow.CloseAsync();
     }
 }
