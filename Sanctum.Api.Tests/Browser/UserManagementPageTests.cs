@@ -57,10 +57,36 @@ public class UserManagementPageTests : BrowserTest
         await Expect(rows).ToHaveCountAsync(1);
         await Expect(rows.First.Locator("[data-testid=username]")).ToHaveTextAsync(username);
 
-        await rows.First.Locator("select[name=role]").SelectOptionAsync("viewer");
+        await rows.First.Locator("select[data-field=role]").SelectOptionAsync("viewer");
         await Expect(Page.Locator("#notice")).ToContainTextAsync("role is now viewer");
         using var db = App.OpenDatabase();
         Assert.That(db.ExecuteScalar<string>("SELECT role FROM users WHERE username = @username", new { username }), Is.EqualTo("viewer"));
+    }
+
+    [Test]
+    public async Task TheTablePagesAndFiltersByRole()
+    {
+        using (var db = App.OpenDatabase())
+            for (var i = 0; i < 30; i++)
+                db.Execute("INSERT INTO users (username, email, password_hash, role) VALUES (@name, @email, 'x', @role)",
+                    new { name = $"pager_{i:00}", email = $"pager_{i:00}@example.test", role = i % 3 == 0 ? "viewer" : "user" });
+
+        await Page.GotoAsync("/user-management");
+        await Page.FillAsync("input[type=search]", "pager_");
+        var rows = Page.Locator("[data-user-id]");
+        await Expect(Page.Locator("[data-testid=page-info]")).ToHaveTextAsync("1–25 of 30");
+        await Expect(rows).ToHaveCountAsync(25);
+        await Expect(rows.First.Locator("[data-testid=username]")).ToHaveTextAsync("pager_00");
+
+        await Page.ClickAsync("#next");
+        await Expect(Page.Locator("[data-testid=page-info]")).ToHaveTextAsync("26–30 of 30");
+        await Expect(rows).ToHaveCountAsync(5);
+        await Expect(Page.Locator("#next")).ToBeDisabledAsync();
+
+        await Page.SelectOptionAsync("#role-filter", "viewer");
+        await Expect(Page.Locator("[data-testid=page-info]")).ToHaveTextAsync("1–10 of 10");
+        Assert.That(await rows.Locator("select[data-field=role]").EvaluateAllAsync<string[]>("s => s.map(x => x.value)"),
+            Is.All.EqualTo("viewer").And.Count.EqualTo(10));
     }
 
     [Test]
@@ -73,9 +99,9 @@ public class UserManagementPageTests : BrowserTest
         var row = Page.Locator("[data-user-id]").Filter(new() { HasText = "admin@sanctum.local" });
         await Expect(row).ToHaveCountAsync(1);
 
-        await row.Locator("select[name=role]").SelectOptionAsync("user");
+        await row.Locator("select[data-field=role]").SelectOptionAsync("user");
         await Expect(Page.Locator("#notice")).ToContainTextAsync("Conflict");
-        await Expect(row.Locator("select[name=role]")).ToHaveValueAsync("admin");
+        await Expect(row.Locator("select[data-field=role]")).ToHaveValueAsync("admin");
         using var check = App.OpenDatabase();
         Assert.That(check.ExecuteScalar<string>("SELECT role FROM users WHERE username = 'admin'"), Is.EqualTo("admin"));
     }
@@ -91,7 +117,7 @@ public class UserManagementPageTests : BrowserTest
 
         await row.Locator("[data-action=deactivate]").ClickAsync();
         await row.Locator("[data-testid=confirm-yes]").ClickAsync();
-        await Expect(row.Locator("select[name=status]")).ToHaveValueAsync("inactive");
+        await Expect(row.Locator("select[data-field=status]")).ToHaveValueAsync("inactive");
         using var db = App.OpenDatabase();
         Assert.That(db.ExecuteScalar<string>("SELECT status FROM users WHERE username = @username", new { username }), Is.EqualTo("inactive"));
     }

@@ -27,8 +27,8 @@ async function show() {
   const byCategory = new Map(tabs.map(tab => [tab.category, []]));
   for (const tool of tools) byCategory.get(tool.category)?.push(tool);
 
-  let current = tabs.some(tab => tab.category === decodeURIComponent(location.hash.slice(1)))
-    ? decodeURIComponent(location.hash.slice(1)) : 'master';
+  const wanted = (() => { try { return decodeURIComponent(location.hash.slice(1)); } catch { return ''; } })();
+  let current = tabs.some(tab => tab.category === wanted) ? wanted : 'master';
 
   tabsBox.replaceChildren(...tabs.map(tab => el('button', {
     type: 'button', class: 'tab', role: 'tab', 'data-category': tab.category,

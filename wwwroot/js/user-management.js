@@ -80,10 +80,11 @@ function setUp() {
         select.value = previous; // refused (the last-admin guard, say): the message is in the notice bar
       }
     };
-    const roleSelect = el('select', { name: 'role', 'aria-label': `Role of ${user.username}` }, roles.map(r => el('option', { value: r, text: r })));
+    // data-field, not name: [name=role] belongs to the add form alone.
+    const roleSelect = el('select', { 'data-field': 'role', 'aria-label': `Role of ${user.username}` }, roles.map(r => el('option', { value: r, text: r })));
     roleSelect.value = user.role;
     roleSelect.addEventListener('change', () => change({ role: roleSelect.value }, roleSelect, user.role));
-    const statusSelect = el('select', { name: 'status', 'aria-label': `Status of ${user.username}` }, userStatuses.map(s => el('option', { value: s, text: s })));
+    const statusSelect = el('select', { 'data-field': 'status', 'aria-label': `Status of ${user.username}` }, userStatuses.map(s => el('option', { value: s, text: s })));
     statusSelect.value = user.status;
     statusSelect.addEventListener('change', () => change({ status: statusSelect.value }, statusSelect, user.status));
 
