@@ -76,6 +76,11 @@ async function setUp() {
     const rows = await api(`/api/agents/${encodeURIComponent(picker.value)}/config`);
     loaded = {};
     for (const row of Array.isArray(rows) ? rows : rows.items ?? []) loaded[row.key ?? row.config_key] = row.value ?? row.config_value ?? '';
-    for (const s of settings) field(s.key).value = loaded[s.key] ?? '';
+    for (const s of settings) {
+      const input = field(s.key), value = loaded[s.key] ?? '';
+      // A value set elsewhere that the picker does not offer stays visible rather than reading as "not set".
+      if (input.tagName === 'SELECT' && ![...input.options].some(o => o.value === value)) input.append(el('option', { value, text: value }));
+      input.value = value;
+    }
   }
 }
