@@ -1,12 +1,15 @@
 using Sanctum.Api;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
+using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Config;
+using Sanctum.Api.Configurations;
 using Sanctum.Api.Data;
 using Sanctum.Api.Health;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.OpenApi;
 using Sanctum.Api.Pages;
+using Sanctum.Api.Plugins;
 using Sanctum.Api.Status;
 using Sanctum.Api.Tools;
 
@@ -37,6 +40,8 @@ builder.Services.AddSanctumAuth();
 builder.Services.AddSanctumHealthChecks();
 // The OpenAPI document and Swagger UI.
 builder.Services.AddSanctumOpenApi();
+// The web chat bridge's actions, rate limits and error envelope under /api/v1.
+builder.Services.AddChatBridge();
 
 var app = builder.Build();
 
@@ -61,5 +66,8 @@ app.MapAuth();
 app.MapTools();
 app.MapAgents();
 app.MapStatus();
+app.MapPlugins();
+app.MapConfigurations();
+app.MapChatBridge();
 
 app.Run();

@@ -1,0 +1,142 @@
+namespace Sanctum.Api.Tests.ChatBridge;
+
+/// <summary>The bridge's admin-key actions: sessions, config, cleanup, clear_data, cleanup_logs.</summary>
+public class ChatBridgeAdminActionsTests
+{
+    private static HttpClient AdminKeyClient(SanctumApplication app) => app.CreateKeyClient(app.BridgeKey("chat_admin_key"));
+
+    private static string Ago(TimeSpan span) => (DateTimeOffset.UtcNow - span).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
+
+    [Test]
+    public async Task SessionsListsEachSessionWithItsCountsMostRecentFirst()
+    {
+        await using var app = new SanctumApplication();
+        var web = app.CreateClient();
+        await (await web.PostMessageAsync(new { session_id = "session_old", message = "a", agent_id = "athena" })).BridgeDataAsync();
+        await (await web.PostMessageAsync(new { session_id = "session_new", message = "b" })).BridgeDataAsync();
+        await (await web.PostMessageAsync(new { session_id = "session_new", message = "c" })).BridgeDataAsync();
+        await (await app.CreateKeyClient(app.BridgeKey()).PostAsJsonAsync("/api/v1/outbox", new { session_id = "session_new", response = "r" })).BridgeDataAsync();
+        using (var db = app.OpenDatabase()) db.Execute("UPDATE web_chat_sessions SET last_active = @old WHERE id = 'session_old'", new { old = Ago(TimeSpan.FromDays(2)) });
+
+        var admin = AdminKeyClient(app);
+        var all = await (await admin.GetAsync("/api/v1/?action=sessions")).BridgeDataAsync();
+        var sessions = all.GetProperty("sessions").EnumerateArray().ToList();
+        Assert.That(sessions.Select(s => s.GetProperty("id").GetString()), Is.EqualTo(new[] { "session_new", "session_old" }));
+        Assert.That(sessions[0].GetProperty("message_count").GetInt32(), Is.EqualTo(2));
+        Assert.That(sessions[0].GetProperty("response_count").GetInt32(), Is.EqualTo(1));
+        Assert.That(sessions[0].GetProperty("uid").GetString(), Does.Match("^[0-9a-f]{16}$"));
+        Assert.That(sessions[0].GetProperty("ip_address").GetString(), Is.Not.Empty);
+        Assert.That(sessions[1].GetProperty("agent_id").GetString(), Is.EqualTo("athena"));
+        Assert.That(all.GetProperty("pagination").GetProperty("total").GetInt32(), Is.EqualTo(2));
+
+        var active = await (await admin.GetAsync("/api/v1/sessions?active=true")).BridgeDataAsync();
+        Assert.That(active.GetProperty("sessions").EnumerateArray().Select(s => s.GetProperty("id").GetString()), Is.EqualTo(new[] { "session_new" }));
+        var paged = await (await admin.GetAsync("/api/v1/?action=sessions&limit=1&offset=1")).BridgeDataAsync();
+        Assert.That(paged.GetProperty("sessions").EnumerateArray().Select(s => s.GetProperty("id").GetString()), Is.EqualTo(new[] { "session_old" }));
+        Assert.That(paged.GetProperty("pagination").GetProperty("has_more").GetBoolean(), Is.False);
+        await (await admin.GetAsync("/api/v1/?action=sessions&active=maybe")).AssertBridgeErrorAsync(HttpStatusCode.BadRequest, "Invalid active parameter");
+    }
+
+    [Test]
+    public async Task ConfigShowsTheBridgeSettingsButNeverTheKeys()
+    {
+        await using var app = new SanctumApplication(new Dictionary<string, string?> { ["Sanctum:ChatBridge:InboxPerMinute"] = "99" });
+        var response = await AdminKeyClient(app).GetAsync("/api/v1/?action=config");
+        var text = await response.Content.ReadAsStringAsync();
+        var data = await response.BridgeDataAsync();
+        Assert.That(data.GetProperty("max_message_length").GetInt32(), Is.EqualTo(10_000));
+        Assert.That(data.GetProperty("session_timeout").GetInt32(), Is.EqualTo(1800));
+        var limits = data.GetProperty("rate_limits");
+        Assert.That((limits.GetProperty("messages").GetInt32(), limits.GetProperty("inbox").GetInt32(), limits.GetProperty("outbox").GetInt32(),
+            limits.GetProperty("responses").GetInt32(), limits.GetProperty("sessions").GetInt32()), Is.EqualTo((30, 99, 240, 120, 60)));
+        Assert.That(text, Does.Not.Contain(app.BridgeKey()).And.Not.Contain(app.BridgeKey("chat_admin_key")).And.Not.Contain("chat_api_key"));
+    }
+
+    [Test]
+    public async Task ConfigPostChangesTheTwoSettingsAndTheyApply()
+    {
+        await using var app = new SanctumApplication();
+        var admin = AdminKeyClient(app);
+        var data = await (await admin.PostAsJsonAsync("/api/v1/?action=config", new { max_message_length = 20, session_timeout = "600" })).BridgeDataAsync();
+        Assert.That(data.GetProperty("max_message_length").GetInt32(), Is.EqualTo(20));
+        Assert.That(data.GetProperty("session_timeout").GetInt32(), Is.EqualTo(600));
+
+        using (var db = app.OpenDatabase())
+        {
+            Assert.That(db.QuerySingle<(string, string)>("SELECT config_value, config_type FROM system_config WHERE config_key = 'max_message_length'"), Is.EqualTo(("20", "number")));
+            Assert.That(db.QuerySingle<string>("SELECT config_value FROM system_config WHERE config_key = 'session_timeout'"), Is.EqualTo("600"));
+        }
+        await (await app.CreateClient().PostMessageAsync(new { session_id = "session_cfg", message = new string('x', 21) }))
+            .AssertBridgeErrorAsync(HttpStatusCode.BadRequest, "Invalid message");
+    }
+
+    [TestCase("""{"chat_api_key":"mine"}""", "Unknown setting: chat_api_key")]
+    [TestCase("""{"max_message_length":0}""", "Invalid max_message_length: a whole number from 1 to 10000 is required")]
+    [TestCase("""{"max_message_length":10001}""", "Invalid max_message_length: a whole number from 1 to 10000 is required")]
+    [TestCase("""{"max_message_length":"ten"}""", "Invalid max_message_length: a whole number from 1 to 10000 is required")]
+    [TestCase("""{"session_timeout":1.5}""", "Invalid session_timeout: a whole number from 60 to 31536000 is required")]
+    [TestCase("""{"session_timeout":600,"rate_limits":{"messages":1}}""", "Rate limits are set in the server configuration (Sanctum:ChatBridge)")]
+    [TestCase("""[1]""", "Invalid JSON")]
+    [TestCase("""{oops""", "Invalid JSON")]
+    public async Task AnInvalidConfigPostChangesNothing(string body, string error)
+    {
+        await using var app = new SanctumApplication();
+        string Snapshot()
+        {
+            using var db = app.OpenDatabase();
+            return string.Join("|", db.Query<string>("SELECT config_key || '=' || ifnull(config_value, '') FROM system_config ORDER BY config_key"));
+        }
+        var before = Snapshot();
+        await (await AdminKeyClient(app).PostAsync("/api/v1/?action=config", Support.JsonBody(body))).AssertBridgeErrorAsync(HttpStatusCode.BadRequest, error);
+        Assert.That(Snapshot(), Is.EqualTo(before));
+    }
+
+    [Test]
+    public async Task CleanupRemovesSessionsIdleLongerThanTheTimeoutWithTheirRows()
+    {
+        await using var app = new SanctumApplication();
+        var web = app.CreateClient();
+        await (await web.PostMessageAsync(new { session_id = "session_idle", message = "old" })).BridgeDataAsync();
+        await (await web.PostMessageAsync(new { session_id = "session_fresh", message = "new" })).BridgeDataAsync();
+        var messageId = app.Count("SELECT id FROM web_chat_messages WHERE session_id = 'session_idle'");
+        await (await app.CreateKeyClient(app.BridgeKey()).PostAsJsonAsync("/api/v1/outbox", new { session_id = "session_idle", response = "r", message_id = messageId })).BridgeDataAsync();
+        using (var db = app.OpenDatabase()) db.Execute("UPDATE web_chat_sessions SET last_active = @old WHERE id = 'session_idle'", new { old = Ago(TimeSpan.FromHours(1)) });
+
+        var data = await (await AdminKeyClient(app).PostAsync("/api/v1/?action=cleanup", null)).BridgeDataAsync();
+        Assert.That(data.GetProperty("cleaned_count").GetInt32(), Is.EqualTo(1));
+        Assert.That(data.GetProperty("message").GetString(), Does.Contain("1800"));
+
+        Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_sessions WHERE id = 'session_idle'"), Is.Zero);
+        Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_messages WHERE session_id = 'session_idle'"), Is.Zero);
+        Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_responses"), Is.Zero);
+        Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_messages WHERE session_id = 'session_fresh'"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task ClearDataDeletesEveryChatRowAndReportsWhatRemains()
+    {
+        await using var app = new SanctumApplication();
+        app.ArrangeMessages("session_one", 2);
+        app.ArrangeMessages("session_two", 1);
+        await (await app.CreateKeyClient(app.BridgeKey()).PostAsJsonAsync("/api/v1/outbox", new { session_id = "session_one", response = "r" })).BridgeDataAsync();
+
+        var data = await (await AdminKeyClient(app).PostAsync("/api/v1/clear_data", null)).BridgeDataAsync();
+        var deleted = data.GetProperty("deleted");
+        Assert.That((deleted.GetProperty("sessions").GetInt32(), deleted.GetProperty("messages").GetInt32(), deleted.GetProperty("responses").GetInt32()),
+            Is.EqualTo((2, 3, 1)));
+        var remaining = data.GetProperty("remaining");
+        Assert.That((remaining.GetProperty("sessions").GetInt32(), remaining.GetProperty("messages").GetInt32(), remaining.GetProperty("responses").GetInt32()),
+            Is.EqualTo((0, 0, 0)));
+        Assert.That(app.Count("SELECT (SELECT COUNT(*) FROM web_chat_sessions) + (SELECT COUNT(*) FROM web_chat_messages) + (SELECT COUNT(*) FROM web_chat_responses)"), Is.Zero);
+    }
+
+    [Test]
+    public async Task CleanupLogsReportsTheLogSettingsWithoutInventedFigures()
+    {
+        await using var app = new SanctumApplication();
+        var data = await (await AdminKeyClient(app).PostAsync("/api/v1/?action=cleanup_logs", null)).BridgeDataAsync();
+        Assert.That(data.GetProperty("log_destination").GetString(), Is.EqualTo("console"));
+        Assert.That(data.GetProperty("log_level").GetString(), Is.Not.Empty);
+        Assert.That(data.GetProperty("files_deleted").GetInt32(), Is.Zero);
+    }
+}

@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Text.Json;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Sanctum.Api.Config;
+using Sanctum.Api.Data;
+
+namespace Sanctum.Api.ChatBridge;
+
+/// <summary>The bridge's admin actions (admin key): list sessions, read and change its settings, clean up.</summary>
+public sealed class BridgeAdmin(
+    SqliteConnection db, TimeProvider clock, BridgeGate gate, BridgeRateLimits limits, IOptions<SanctumOptions> options, IConfiguration configuration)
+{
+    public IResult Sessions(HttpContext http, string? limitText, string? offsetText, string? activeText)
+    {
+        var (_, refusal) = gate.Admit(http, "sessions", adminOnly: true);
+        if (refusal is not null) return refusal;
+        if (BridgeInput.Paging(limitText, offsetText, out var error) is not { } paging) return BridgeResults.Error(StatusCodes.Status400BadRequest, error!);
+        var (limit, offset) = paging;
+        var active = false;
+        if (!string.IsNullOrEmpty(activeText) && !bool.TryParse(activeText, out active))
+            return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid active parameter");
+
+        var filter = new { since = active ? Timestamp.From(clock.GetUtcNow().AddDays(-1)) : null, limit, offset };
+        var total = db.ExecuteScalar<long>("SELECT COUNT(*) FROM web_chat_sessions WHERE (@since IS NULL OR last_active >= @since)", filter);
+        var sessions = db.Query<BridgeSession>("""
+            SELECT s.id, s.uid, s.user_id, s.agent_id, s.created_at, s.last_active, s.ip_address,
+                   (SELECT COUNT(*) FROM web_chat_messages m WHERE m.session_id = s.id) AS message_count,
+                   (SELECT COUNT(*) FROM web_chat_responses r WHERE r.session_id = s.id) AS response_count
+            FROM web_chat_sessions s
+            WHERE (@since IS NULL OR s.last_active >= @since)
+            ORDER BY s.last_active DESC, s.id
+            LIMIT @limit OFFSET @offset
+            """, filter).ToList();
+        return BridgeResults.Ok(new SessionsData(sessions, new Pagination(total, limit, offset, offset + sessions.Count < total)));
+    }
+
+    public IResult GetConfig(HttpContext http)
+    {
+        var (_, refusal) = gate.Admit(http, "config", adminOnly: true);
+        return refusal ?? BridgeResults.Ok(CurrentConfig(tx: null));
+    }
+
+    /// <summary>Changes max_message_length and/or session_timeout; anything else (secrets included) is refused.</summary>
+    public async Task<IResult> PostConfig(HttpContext http)
+    {
+        var (_, refusal) = gate.Admit(http, "config", adminOnly: true);
+        if (refusal is not null) return refusal;
+        var body = await BridgeInput.ReadBodyAsync(http.Request, options.Value.MaxRequestBodyBytes);
+        if (body.TooLarge) return BridgeResults.Error(StatusCodes.Status413PayloadTooLarge, "Request too large");
+        if (body.Malformed || !body.IsObject) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid JSON");
+
+        var changes = new List<(string Key, int Value)>();
+        foreach (var property in body.Root!.Value.EnumerateObject())
+        {
+            if (property.Name == "rate_limits")
+                return BridgeResults.Error(StatusCodes.Status400BadRequest, $"Rate limits are set in the server configuration ({ChatBridgeOptions.Section})");
+            if (BridgeSettings.Bounds(property.Name) is not { } bounds)
+                return BridgeResults.Error(StatusCodes.Status400BadRequest, $"Unknown setting: {property.Name}");
+            var (min, max) = bounds;
+            if (WholeNumber(property.Value) is not { } value || value < min || value > max)
+                return BridgeResults.Error(StatusCodes.Status400BadRequest, $"Invalid {property.Name}: a whole number from {min} to {max} is required");
+            changes.Add((property.Name, value));
+        }
+
+        db.Open();
+        using var tx = db.BeginTransaction();
+        var now = Timestamp.Now(clock);
+        foreach (var (key, value) in changes) BridgeSettings.Write(db, tx, key, value, now);
+        var config = CurrentConfig(tx);
+        tx.Commit();
+        return BridgeResults.Ok(config);
+    }
+
+    /// <summary>Deletes the sessions idle longer than session_timeout, with their messages and responses.</summary>
+    public IResult Cleanup(HttpContext http)
+    {
+        var (_, refusal) = gate.Admit(http, "cleanup", adminOnly: true);
+        if (refusal is not null) return refusal;
+        db.Open();
+        using var tx = db.BeginTransaction();
+        var timeout = BridgeSettings.SessionTimeout(db, tx);
+        var cutoff = new { cutoff = Timestamp.From(clock.GetUtcNow().AddSeconds(-timeout)) };
+        const string idle = "SELECT id FROM web_chat_sessions WHERE last_active < @cutoff";
+        db.Execute($"DELETE FROM web_chat_responses WHERE session_id IN ({idle})", cutoff, tx);
+        db.Execute($"DELETE FROM web_chat_messages WHERE session_id IN ({idle})", cutoff, tx);
+        var cleaned = db.Execute("DELETE FROM web_chat_sessions WHERE last_active < @cutoff", cutoff, tx);
+        tx.Commit();
+        return BridgeResults.Ok(new CleanupResult(cleaned, $"Removed {cleaned} session(s) idle for more than {timeout} seconds"));
+    }
+
+    /// <summary>Deletes every chat row and reports what was deleted and what actually remains.</summary>
+    public IResult ClearData(HttpContext http)
+    {
+        var (_, refusal) = gate.Admit(http, "clear_data", adminOnly: true);
+        if (refusal is not null) return refusal;
+        db.Open();
+        using var tx = db.BeginTransaction();
+        var responses = db.Execute("DELETE FROM web_chat_responses", transaction: tx);
+        var messages = db.Execute("DELETE FROM web_chat_messages", transaction: tx);
+        var sessions = db.Execute("DELETE FROM web_chat_sessions", transaction: tx);
+        var remaining = db.QuerySingle<ChatCounts>("""
+            SELECT (SELECT COUNT(*) FROM web_chat_sessions) AS sessions, (SELECT COUNT(*) FROM web_chat_messages) AS messages,
+                   (SELECT COUNT(*) FROM web_chat_responses) AS responses
+            """, transaction: tx);
+        tx.Commit();
+        return BridgeResults.Ok(new ClearDataResult(new ChatCounts(sessions, messages, responses), remaining));
+    }
+
+    /// <summary>
+    /// Sanctum.Api logs through ASP.NET Core logging to the console and keeps no bridge log files, so there is nothing
+    /// to delete; the answer says so and names the settings in force rather than inventing figures.
+    /// </summary>
+    public IResult CleanupLogs(HttpContext http)
+    {
+        var (_, refusal) = gate.Admit(http, "cleanup_logs", adminOnly: true);
+        if (refusal is not null) return refusal;
+        var level = configuration["Logging:LogLevel:Default"] ?? "Information";
+        return BridgeResults.Ok(new LogCleanupResult("console", level, 0,
+            "Logs go to the console through ASP.NET Core logging (Logging:LogLevel); there are no bridge log files to delete."));
+    }
+
+    private BridgeConfig CurrentConfig(SqliteTransaction? tx) =>
+        new(BridgeSettings.MaxMessageLength(db, tx), BridgeSettings.SessionTimeout(db, tx), limits.PerMinute);
+
+    // Numbers, or numeric strings as /api/config accepts them; only whole numbers.
+    private static int? WholeNumber(JsonElement value)
+    {
+        var text = value.ValueKind switch
+        {
+            JsonValueKind.Number => value.GetRawText(),
+            JsonValueKind.String => value.GetString(),
+            _ => null,
+        };
+        if (ConfigValues.Check("number", text) is not null) return null;
+        var number = double.Parse(text!, NumberStyles.Float, CultureInfo.InvariantCulture);
+        return number == Math.Floor(number) && number is >= int.MinValue and <= int.MaxValue ? (int)number : null;
+    }
+}

@@ -1,0 +1,83 @@
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Sanctum.Api.Auth;
+using Sanctum.Api.Config;
+
+namespace Sanctum.Api.ChatBridge;
+
+/// <summary>Who presented a bridge key: the global API key, the admin key, or one agent's own API key.</summary>
+public sealed record BridgeCaller(BridgeKeyKind Kind, string? AgentId = null)
+{
+    /// <summary>Rate limits of keyed actions are counted per key.</summary>
+    public string Partition => Kind == BridgeKeyKind.Agent ? $"key:agent:{AgentId}" : $"key:{Kind}";
+}
+
+public enum BridgeKeyKind { Api, Admin, Agent }
+
+/// <summary>
+/// The door of the keyed actions: the bearer key (system_config chat_api_key / chat_admin_key, or an agent's
+/// agent_configs chat_api_key), compared in constant time, then the action's rate limit.
+/// </summary>
+public sealed class BridgeGate(SqliteConnection db, Secrets secrets, BridgeRateLimits limits)
+{
+    private const string Prefix = "Bearer ";
+
+    private const string SystemKeysSql = """
+        SELECT config_key AS name, config_value AS value, is_encrypted FROM system_config
+        WHERE config_key IN ('chat_api_key', 'chat_admin_key')
+        """;
+
+    // Only active agents' keys open the inbox; a deactivated agent's relay stops with it.
+    private const string AgentKeysSql = """
+        SELECT c.agent_id AS name, c.config_value AS value, c.is_encrypted FROM agent_configs c
+        JOIN agents a ON a.id = c.agent_id
+        WHERE c.config_key = 'chat_api_key' AND a.is_active = 1 AND c.config_value IS NOT NULL AND c.config_value <> ''
+        ORDER BY c.agent_id
+        """;
+
+    /// <summary>
+    /// The caller, or the refusal to send: 429 when the action's limit is spent (counted per key, or per client
+    /// address while the key is refused, so guessing keys is limited too), else 401 for a missing or wrong key.
+    /// </summary>
+    public (BridgeCaller? Caller, IResult? Refusal) Admit(HttpContext http, string action, bool adminOnly)
+    {
+        var (caller, error) = Authenticate(http.Request, adminOnly);
+        var partition = caller?.Partition ?? $"address:{AuthSetup.ClientAddress(http)}";
+        if (limits.Acquire(action, partition) is { } wait) return (null, BridgeResults.RateLimited(http, wait));
+        return caller is null ? (null, BridgeResults.Error(StatusCodes.Status401Unauthorized, error!)) : (caller, null);
+    }
+
+    private (BridgeCaller? Caller, string? Error) Authenticate(HttpRequest request, bool adminOnly)
+    {
+        var header = request.Headers.Authorization.ToString();
+        if (!header.StartsWith(Prefix, StringComparison.Ordinal)) return (null, "Authentication required");
+        var presented = header[Prefix.Length..].Trim();
+        if (presented.Length == 0) return (null, "Authentication required");
+        var digest = Digest(presented);
+
+        var system = db.Query<StoredKey>(SystemKeysSql).ToDictionary(k => k.Name, k => Plain(k));
+        if (Matches(digest, system.GetValueOrDefault("chat_admin_key"))) return (new BridgeCaller(BridgeKeyKind.Admin), null);
+        if (adminOnly) return (null, "Invalid admin key");
+        if (Matches(digest, system.GetValueOrDefault("chat_api_key"))) return (new BridgeCaller(BridgeKeyKind.Api), null);
+        foreach (var agentKey in db.Query<StoredKey>(AgentKeysSql))
+            if (Matches(digest, Plain(agentKey))) return (new BridgeCaller(BridgeKeyKind.Agent, agentKey.Name), null);
+        return (null, "Invalid API key");
+    }
+
+    private string? Plain(StoredKey key) => key.IsEncrypted ? secrets.Unprotect(key.Value) : key.Value;
+
+    // Equal-length digests, so the comparison takes the same time whatever the key's length or content.
+    private static bool Matches(byte[] presented, string? key) =>
+        !string.IsNullOrEmpty(key) && CryptographicOperations.FixedTimeEquals(presented, Digest(key));
+
+    private static byte[] Digest(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+
+    private sealed record StoredKey
+    {
+        public required string Name { get; init; }
+        public string? Value { get; init; }
+        public bool IsEncrypted { get; init; }
+    }
+}

@@ -1,0 +1,135 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Sanctum.Api.Data;
+
+namespace Sanctum.Api.ChatBridge;
+
+/// <summary>A request body read by the bridge itself, so that every failure is answered in the envelope.</summary>
+public sealed record BridgeBody(JsonElement? Root, bool TooLarge)
+{
+    public bool Malformed => Root is null && !TooLarge;
+
+    /// <summary>The named property when the body is an object that has it.</summary>
+    public bool TryGet(string name, out JsonElement value)
+    {
+        value = default;
+        return Root is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty(name, out value);
+    }
+
+    public bool IsObject => Root is { ValueKind: JsonValueKind.Object };
+}
+
+/// <summary>Reading and checking what clients send: bodies, session ids, messages, paging, times.</summary>
+public static partial class BridgeInput
+{
+    public const int MaxSessionIdLength = 64;
+    public const int MaxMessageLength = 10_000;
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 100;
+
+    /// <summary>`\z`, not `$`: `$` also matches before a trailing newline.</summary>
+    [GeneratedRegex(@"^session_[A-Za-z0-9_]+\z", RegexOptions.CultureInvariant)]
+    private static partial Regex SessionIdPattern();
+
+    public static async Task<BridgeBody> ReadBodyAsync(HttpRequest request, long maxBytes)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
+            {
+                if (buffer.Length + read > maxBytes) return new BridgeBody(null, TooLarge: true);
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return new BridgeBody(null, TooLarge: true);
+        }
+        try
+        {
+            using var document = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
+            return new BridgeBody(document.RootElement.Clone(), TooLarge: false);
+        }
+        catch (JsonException)
+        {
+            return new BridgeBody(null, TooLarge: false);
+        }
+    }
+
+    /// <summary>The trimmed session id, or null when it is not a string of the form session_[A-Za-z0-9_]+ up to 64 characters.</summary>
+    public static string? SessionId(JsonElement value) => value.ValueKind == JsonValueKind.String ? SessionId(value.GetString()) : null;
+
+    public static string? SessionId(string? text)
+    {
+        var trimmed = text?.Trim();
+        return trimmed is { Length: > 0 and <= MaxSessionIdLength } && SessionIdPattern().IsMatch(trimmed) ? trimmed : null;
+    }
+
+    /// <summary>
+    /// The partition a public action's rate limit is counted in: the session id and the client address. A missing or
+    /// invalid session id counts against the address alone (the request is refused afterwards anyway).
+    /// </summary>
+    public static string RateKey(string? sessionId, HttpContext http) => $"{SessionId(sessionId)}|{Auth.AuthSetup.ClientAddress(http)}";
+
+    /// <summary>The trimmed message, or null when it is not a string of 1 to <paramref name="max"/> characters that is not blank.</summary>
+    public static string? Message(JsonElement value, int max)
+    {
+        if (value.ValueKind != JsonValueKind.String) return null;
+        var trimmed = value.GetString()!.Trim();
+        if (trimmed.Length == 0) return null;
+        // Characters as people count them (code points), so an emoji is one, not two UTF-16 units.
+        var count = 0;
+        foreach (var _ in trimmed.EnumerateRunes())
+            if (++count > max) return null;
+        return trimmed;
+    }
+
+    /// <summary>limit (default 50, clamped to 1..100) and offset (≥ 0); null with the error text when either is not an integer.</summary>
+    public static (int Limit, int Offset)? Paging(string? limitText, string? offsetText, out string? error)
+    {
+        error = null;
+        var limit = DefaultLimit;
+        var offset = 0;
+        if (!string.IsNullOrEmpty(limitText))
+        {
+            if (!int.TryParse(limitText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out limit))
+            {
+                error = "Invalid limit parameter";
+                return null;
+            }
+            limit = Math.Clamp(limit, 1, MaxLimit);
+        }
+        if (!string.IsNullOrEmpty(offsetText)
+            && (!int.TryParse(offsetText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out offset) || offset < 0))
+        {
+            error = "Invalid offset parameter";
+            return null;
+        }
+        return (limit, offset);
+    }
+
+    private static readonly string[] IsoForms =
+    [
+        "yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mmK",
+        "yyyy-MM-dd HH:mm:ssK", "yyyy-MM-dd HH:mm:ss.FFFFFFFK", "yyyy-MM-dd",
+    ];
+
+    /// <summary>
+    /// An ISO-8601 time (Z, an offset, or none meaning UTC; fractions allowed) in the stored form, so that text
+    /// comparison in SQL compares times. Null input gives true with a null result; a bad one gives false.
+    /// </summary>
+    public static bool TrySince(string? text, out string? since)
+    {
+        since = null;
+        if (string.IsNullOrEmpty(text)) return true;
+        if (!DateTimeOffset.TryParseExact(text.Trim(), IsoForms, CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
+            return false;
+        since = Timestamp.From(time);
+        return true;
+    }
+}

@@ -1,0 +1,92 @@
+namespace Sanctum.Api.ChatBridge;
+
+// What the bridge's actions take and give (inside the envelope's data). Wire names are snake_case.
+
+/// <summary>POST messages. The bridge reads the body itself; this type documents it.</summary>
+public sealed record MessageRequest
+{
+    /// <summary>session_ followed by letters, digits or underscores; at most 64 characters.</summary>
+    public required string SessionId { get; init; }
+    /// <summary>1 to 10,000 characters once trimmed.</summary>
+    public required string Message { get; init; }
+    /// <summary>Ignored: the server stamps messages with its own clock.</summary>
+    public string? Timestamp { get; init; }
+    /// <summary>The agent the user chose (an active agent the caller may see).</summary>
+    public string? AgentId { get; init; }
+}
+
+public sealed record MessageReceipt(long MessageId, string SessionId, string Timestamp, string Uid, bool IsNewUser);
+
+public sealed record InboxMessage
+{
+    public long Id { get; init; }
+    public required string SessionId { get; init; }
+    public required string Message { get; init; }
+    public required string Timestamp { get; init; }
+    /// <summary>The session's stable 16-hex-character user identity (Broca's user id).</summary>
+    public required string Uid { get; init; }
+    public string? AgentId { get; init; }
+    public long? UserId { get; init; }
+}
+
+public sealed record Pagination(long Total, int Limit, int Offset, bool HasMore);
+
+public sealed record InboxData(IReadOnlyList<InboxMessage> Messages, Pagination Pagination);
+
+/// <summary>POST outbox. The bridge reads the body itself; this type documents it.</summary>
+public sealed record OutboxRequest
+{
+    public required string SessionId { get; init; }
+    public required string Response { get; init; }
+    /// <summary>The message answered, if known (a message of the same session).</summary>
+    public long? MessageId { get; init; }
+    /// <summary>Ignored: the server stamps responses with its own clock.</summary>
+    public string? Timestamp { get; init; }
+}
+
+public sealed record ResponseReceipt(long ResponseId, string SessionId, string Timestamp);
+
+public sealed record ChatResponse
+{
+    public long Id { get; init; }
+    public required string Response { get; init; }
+    public required string Timestamp { get; init; }
+    public long? MessageId { get; init; }
+}
+
+public sealed record ResponsesData(string SessionId, IReadOnlyList<ChatResponse> Responses);
+
+public sealed record BridgeSession
+{
+    public required string Id { get; init; }
+    public required string Uid { get; init; }
+    public long? UserId { get; init; }
+    public string? AgentId { get; init; }
+    public required string CreatedAt { get; init; }
+    public required string LastActive { get; init; }
+    public string? IpAddress { get; init; }
+    public long MessageCount { get; init; }
+    public long ResponseCount { get; init; }
+}
+
+public sealed record SessionsData(IReadOnlyList<BridgeSession> Sessions, Pagination Pagination);
+
+/// <summary>The bridge's own settings; rate limits are requests per minute and come from server configuration.</summary>
+public sealed record BridgeConfig(int MaxMessageLength, int SessionTimeout, IReadOnlyDictionary<string, int> RateLimits);
+
+/// <summary>POST config: the settings to change (others are refused).</summary>
+public sealed record BridgeConfigRequest
+{
+    /// <summary>1 to 10,000.</summary>
+    public int? MaxMessageLength { get; init; }
+    /// <summary>Seconds, 60 to 31,536,000.</summary>
+    public int? SessionTimeout { get; init; }
+}
+
+public sealed record CleanupResult(int CleanedCount, string Message);
+
+public sealed record ChatCounts(long Sessions, long Messages, long Responses);
+
+public sealed record ClearDataResult(ChatCounts Deleted, ChatCounts Remaining);
+
+public sealed record LogCleanupResult(string LogDestination, string LogLevel, int FilesDeleted, string Message);

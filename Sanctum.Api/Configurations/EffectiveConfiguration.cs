@@ -1,0 +1,82 @@
+using System.Globalization;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Data.Sqlite;
+using Sanctum.Api.Config;
+using Sanctum.Api.Infrastructure;
+
+namespace Sanctum.Api.Configurations;
+
+/// <summary>
+/// Resolves the configuration in force for an agent, a tool and a tool instance: for every key, the value of the most
+/// specific scope that sets it (system, then agent, then tool, then instance). An instance implies its own tool and
+/// agent when those are not given.
+/// </summary>
+public static class EffectiveConfiguration
+{
+    private const string Sql = $"""
+        SELECT key, value, type, scope, scope_id, is_encrypted FROM (
+            SELECT key, value, type, scope, scope_id, is_encrypted,
+                   ROW_NUMBER() OVER (PARTITION BY key ORDER BY {ConfigurationScopes.Rank} DESC) AS position
+            FROM configurations
+            WHERE scope = 'system'
+               OR (scope = 'agent' AND scope_id = @agent)
+               OR (scope = 'tool' AND scope_id = @tool)
+               OR (scope = 'instance' AND scope_id = @instance))
+        WHERE position = 1
+        ORDER BY key
+        """;
+
+    public static Results<Ok<Dictionary<string, EffectiveValue>>, ValidationProblem, ProblemHttpResult> Get(
+        SqliteConnection db, string? agent = null, string? tool = null, string? instance = null)
+    {
+        if (instance is not null)
+        {
+            if (!long.TryParse(instance, NumberStyles.None, CultureInfo.InvariantCulture, out var instanceId) || instanceId <= 0)
+                return Problems.Invalid("instance", "The instance is a tool instance id (a positive integer).");
+            var found = db.QuerySingleOrDefault<InstanceOwner>(
+                "SELECT tool_id, agent_id FROM tool_instances WHERE id = @instanceId", new { instanceId });
+            if (found is null) return Problems.NotFound($"Tool instance {instanceId}");
+
+            var errors = new Errors();
+            if (tool is not null && tool != found.ToolId) errors.Add("tool", $"Tool instance {instanceId} belongs to tool '{found.ToolId}'.");
+            if (agent is not null && found.AgentId is not null && agent != found.AgentId)
+                errors.Add("agent", $"Tool instance {instanceId} belongs to agent '{found.AgentId}'.");
+            if (errors.Any) return Problems.Invalid(errors);
+            instance = instanceId.ToString(CultureInfo.InvariantCulture);
+            tool ??= found.ToolId;
+            agent ??= found.AgentId;
+        }
+        if (agent is not null && !ConfigurationScopes.Exists(db, "agent", agent)) return Problems.NotFound($"Agent '{agent}'");
+        if (tool is not null && !ConfigurationScopes.Exists(db, "tool", tool)) return Problems.NotFound($"Tool '{tool}'");
+
+        var effective = new Dictionary<string, EffectiveValue>(StringComparer.Ordinal);
+        foreach (var row in db.Query<Row>(Sql, new { agent, tool, instance }))
+        {
+            effective[row.Key] = new EffectiveValue
+            {
+                Value = row.IsEncrypted ? Secrets.MaskOf(row.Value) : row.Value,
+                Type = row.Type,
+                Scope = row.Scope,
+                ScopeId = row.ScopeId,
+            };
+        }
+        return TypedResults.Ok(effective);
+    }
+
+    private sealed record InstanceOwner
+    {
+        public required string ToolId { get; init; }
+        public string? AgentId { get; init; }
+    }
+
+    private sealed record Row
+    {
+        public required string Key { get; init; }
+        public string? Value { get; init; }
+        public required string Type { get; init; }
+        public required string Scope { get; init; }
+        public string? ScopeId { get; init; }
+        public bool IsEncrypted { get; init; }
+    }
+}

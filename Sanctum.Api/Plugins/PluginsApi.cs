@@ -1,0 +1,170 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Data.Sqlite;
+using Sanctum.Api.Auth;
+using Sanctum.Api.Data;
+using Sanctum.Api.Infrastructure;
+
+namespace Sanctum.Api.Plugins;
+
+public static class PluginsApi
+{
+    public const int MaxNameLength = 100;
+    public const int MaxVersionLength = 50;
+
+    public static RouteGroupBuilder MapPlugins(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/tools/{id}/plugins").WithTags("Plugins").RequireReader();
+
+        group.MapGet("/", List).WithName("ListPlugins").WithSummary("The tool's plugins, by name");
+        group.MapGet("/{pluginId:long}", Get).WithName("GetPlugin").WithSummary("One plugin of the tool");
+        group.MapPost("/", Create).WithName("CreatePlugin").RequireAdmin()
+            .WithSummary("Add a plugin to the tool; its name is unique within the tool and its dependencies name other plugins of the tool, without cycles");
+        group.MapPatch("/{pluginId:long}", Update).WithName("UpdatePlugin").RequireAdmin()
+            .WithSummary("Change a plugin; absent fields stay as they are");
+        group.MapDelete("/{pluginId:long}", Delete).WithName("DeletePlugin").RequireAdmin()
+            .WithSummary("Remove a plugin; 409 while another plugin depends on it");
+        return group;
+    }
+
+    private const string ToolExistsSql = "SELECT EXISTS (SELECT 1 FROM tools WHERE id = @id)";
+
+    private static Results<Ok<IEnumerable<Plugin>>, ProblemHttpResult> List(string id, SqliteConnection db) =>
+        db.ExecuteScalar<bool>(ToolExistsSql, new { id })
+            ? TypedResults.Ok(db.Query<Plugin>($"{Plugin.Select} WHERE p.tool_id = @id ORDER BY p.name, p.id", new { id }))
+            : Problems.NotFound($"Tool '{id}'");
+
+    private static Results<Ok<Plugin>, ProblemHttpResult> Get(string id, long pluginId, SqliteConnection db) =>
+        db.QuerySingleOrDefault<Plugin>($"{Plugin.Select} WHERE p.tool_id = @id AND p.id = @pluginId", new { id, pluginId }) is { } plugin
+            ? TypedResults.Ok(plugin)
+            : Problems.NotFound($"Plugin {pluginId} of tool '{id}'");
+
+    private static Results<Created<Plugin>, ValidationProblem, ProblemHttpResult> Create(
+        string id, PluginRequest body, SqliteConnection db, TimeProvider clock, ClaimsPrincipal user)
+    {
+        var errors = CheckFields(body, creating: true);
+        if (errors.Any) return Problems.Invalid(errors);
+        var name = body.Name!;
+
+        db.Open();
+        using var tx = db.BeginTransaction();
+        if (!db.ExecuteScalar<bool>(ToolExistsSql, new { id }, tx)) return Problems.NotFound($"Tool '{id}'");
+        var siblings = LoadSiblings(db, tx, id);
+        if (siblings.Any(p => p.Name == name)) return Problems.Conflict($"Tool '{id}' already has a plugin named '{name}'.");
+        var dependencies = body.Dependencies ?? [];
+        PluginDependencies.Check(id, name, dependencies, Graph(siblings), errors);
+        if (errors.Any) return Problems.Invalid(errors);
+
+        var now = Timestamp.Now(clock);
+        var pluginId = db.ExecuteScalar<long>("""
+            INSERT INTO plugins (tool_id, name, version, status, config, dependencies, is_enabled, created_by, created_at, updated_at)
+            VALUES (@id, @name, @version, @status, @config, @dependencies, @isEnabled, @createdBy, @now, @now)
+            RETURNING id
+            """,
+            new
+            {
+                id, name, version = EmptyToNull(body.Version), status = body.Status ?? "Inactive",
+                config = body.Config?.GetRawText(), dependencies = JsonSerializer.Serialize(dependencies),
+                isEnabled = body.IsEnabled ?? true, createdBy = user.UserId(), now,
+            }, tx);
+        var plugin = db.QuerySingle<Plugin>($"{Plugin.Select} WHERE p.id = @pluginId", new { pluginId }, tx);
+        tx.Commit();
+        return TypedResults.Created($"/api/tools/{id}/plugins/{pluginId}", plugin);
+    }
+
+    private static Results<Ok<Plugin>, ValidationProblem, ProblemHttpResult> Update(
+        string id, long pluginId, PluginRequest body, SqliteConnection db, TimeProvider clock)
+    {
+        var errors = CheckFields(body, creating: false);
+        if (errors.Any) return Problems.Invalid(errors);
+
+        db.Open();
+        using var tx = db.BeginTransaction();
+        var current = db.QuerySingleOrDefault<Plugin>($"{Plugin.Select} WHERE p.tool_id = @id AND p.id = @pluginId", new { id, pluginId }, tx);
+        if (current is null) return Problems.NotFound($"Plugin {pluginId} of tool '{id}'");
+        var others = LoadSiblings(db, tx, id).Where(p => p.Id != pluginId).ToList();
+
+        var name = body.Name ?? current.Name;
+        if (name != current.Name)
+        {
+            if (others.Any(p => p.Name == name)) return Problems.Conflict($"Tool '{id}' already has a plugin named '{name}'.");
+            if (Dependents(others, current.Name) is { Count: > 0 } dependents)
+                return Problems.Conflict($"Plugin '{current.Name}' cannot be renamed while {string.Join(", ", dependents.Select(d => $"'{d}'"))} depend(s) on it.");
+        }
+        if (body.Dependencies is not null)
+        {
+            PluginDependencies.Check(id, name, body.Dependencies, Graph(others), errors);
+            if (errors.Any) return Problems.Invalid(errors);
+        }
+
+        db.Execute("""
+            UPDATE plugins SET name = @name, version = @version, status = @status, config = @config,
+                dependencies = @dependencies, is_enabled = @isEnabled, updated_at = @now
+            WHERE id = @pluginId
+            """,
+            new
+            {
+                pluginId, name,
+                version = body.Version is null ? current.Version : EmptyToNull(body.Version),
+                status = body.Status ?? current.Status,
+                config = body.Config is { } config ? config.GetRawText() : current.Config?.ToJsonString(),
+                dependencies = body.Dependencies is { } list ? JsonSerializer.Serialize(list) : current.Dependencies?.ToJsonString() ?? "[]",
+                isEnabled = body.IsEnabled ?? current.IsEnabled,
+                now = Timestamp.Now(clock),
+            }, tx);
+        var plugin = db.QuerySingle<Plugin>($"{Plugin.Select} WHERE p.id = @pluginId", new { pluginId }, tx);
+        tx.Commit();
+        return TypedResults.Ok(plugin);
+    }
+
+    private static Results<NoContent, ProblemHttpResult> Delete(string id, long pluginId, SqliteConnection db)
+    {
+        db.Open();
+        using var tx = db.BeginTransaction();
+        var name = db.QuerySingleOrDefault<string>("SELECT name FROM plugins WHERE tool_id = @id AND id = @pluginId", new { id, pluginId }, tx);
+        if (name is null) return Problems.NotFound($"Plugin {pluginId} of tool '{id}'");
+        var others = LoadSiblings(db, tx, id).Where(p => p.Id != pluginId).ToList();
+        if (Dependents(others, name) is { Count: > 0 } dependents)
+            return Problems.Conflict($"Plugin '{name}' is needed by {string.Join(", ", dependents.Select(d => $"'{d}'"))}; change or remove those first.");
+        db.Execute("DELETE FROM plugins WHERE id = @pluginId", new { pluginId }, tx);
+        tx.Commit();
+        return TypedResults.NoContent();
+    }
+
+    private static Errors CheckFields(PluginRequest body, bool creating)
+    {
+        var errors = new Errors();
+        if (body.Name is null)
+        {
+            if (creating) errors.Add("name", "A name is required.");
+        }
+        else if (body.Name.Trim().Length == 0) errors.Add("name", "The name must not be blank.");
+        else if (body.Name.Trim() != body.Name) errors.Add("name", "The name must not start or end with spaces.");
+        else if (body.Name.Length > MaxNameLength) errors.Add("name", $"The name must be at most {MaxNameLength} characters.");
+
+        if (body.Version is { Length: > MaxVersionLength }) errors.Add("version", $"The version must be at most {MaxVersionLength} characters.");
+        if (body.Status is not null && !PluginStatus.All.Contains(body.Status))
+            errors.Add("status", $"The status must be one of: {string.Join(", ", PluginStatus.All)}.");
+        if (body.Config is { ValueKind: not JsonValueKind.Object })
+            errors.Add("config", "The config must be a JSON object.");
+        return errors;
+    }
+
+    private sealed record Sibling(long Id, string Name, IReadOnlyList<string> Dependencies);
+
+    private static List<Sibling> LoadSiblings(SqliteConnection db, SqliteTransaction tx, string toolId) =>
+        db.Query<(long Id, string Name, string? Dependencies)>(
+                "SELECT id, name, dependencies FROM plugins WHERE tool_id = @toolId", new { toolId }, tx)
+            .Select(r => new Sibling(r.Id, r.Name, PluginDependencies.Parse(r.Dependencies)))
+            .ToList();
+
+    private static Dictionary<string, IReadOnlyList<string>> Graph(IEnumerable<Sibling> plugins) =>
+        plugins.ToDictionary(p => p.Name, p => p.Dependencies, StringComparer.Ordinal);
+
+    private static List<string> Dependents(IEnumerable<Sibling> others, string name) =>
+        others.Where(p => p.Dependencies.Contains(name, StringComparer.Ordinal)).Select(p => p.Name).Order(StringComparer.Ordinal).ToList();
+
+    private static string? EmptyToNull(string? text) => string.IsNullOrEmpty(text) ? null : text;
+}
