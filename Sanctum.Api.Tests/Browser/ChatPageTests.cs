@@ -1,14 +1,17 @@
 using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
+using Sanctum.Api.Config;
 
 namespace Sanctum.Api.Tests.Browser;
 
 public class ChatPageTests : BrowserTest
 {
-    /// <summary>The bridge's API key, as an admin reveals it; Broca would be configured with this.</summary>
-    private async Task<HttpClient> BridgeClientAsync()
+    /// <summary>A client holding the bridge's API key (stored encrypted; decrypted here as Broca's installer would be given it).</summary>
+    private HttpClient BridgeClient()
     {
-        using var admin = await AdminClientAsync();
-        var key = (await admin.GetFromJsonAsync<JsonElement>("/api/config/chat_api_key?reveal=true")).GetProperty("value").GetString();
+        using var db = App.OpenDatabase();
+        var stored = db.ExecuteScalar<string>("SELECT config_value FROM system_config WHERE config_key = 'chat_api_key'");
+        var key = App.Services.GetRequiredService<Secrets>().Unprotect(stored);
         Assert.That(key, Is.Not.Empty);
         var bridge = App.CreateClient();
         bridge.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
@@ -29,7 +32,7 @@ public class ChatPageTests : BrowserTest
         await Expect(Page.Locator("[data-testid=message] .meta")).ToContainTextAsync("You ·");
 
         // Broca's side: poll the inbox with the bridge key, then answer through the outbox.
-        using var bridge = await BridgeClientAsync();
+        using var bridge = BridgeClient();
         var inbox = await bridge.GetAsync("/api/v1/?action=inbox&limit=50");
         Assert.That(inbox.StatusCode, Is.EqualTo(HttpStatusCode.OK), await inbox.Content.ReadAsStringAsync());
         var messages = (await inbox.JsonAsync()).GetProperty("data").GetProperty("messages");
