@@ -12,6 +12,7 @@ using Sanctum.Api.Pages;
 using Sanctum.Api.Plugins;
 using Sanctum.Api.Status;
 using Sanctum.Api.Tools;
+using Sanctum.Api.Users;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -64,8 +65,13 @@ app.MapPages();
 app.MapHealth();
 app.MapAuth();
 app.MapTools();
+app.MapToolInstances();
 app.MapAgents();
+app.MapAgentConfig();
 app.MapStatus();
+app.MapUsers();
+app.MapConfig();
+app.MapEnvVars();
 app.MapPlugins();
 app.MapConfigurations();
 app.MapChatBridge();

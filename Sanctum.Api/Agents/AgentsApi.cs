@@ -3,6 +3,7 @@ using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
 using Sanctum.Api.Auth;
+using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Agents;
@@ -16,6 +17,15 @@ public static class AgentsApi
         group.MapGet("/", List).WithName("ListAgents")
             .WithSummary("Active agents visible to the caller, by name (admins see all; include_inactive=true adds inactive ones for admins)");
         group.MapGet("/{id}", Get).WithName("GetAgent").WithSummary("One agent visible to the caller");
+        group.MapPost("/", Create).WithName("CreateAgent").RequireAdmin()
+            .WithSummary("Add an agent (admin; the create-agent form); its id becomes a tool category")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPatch("/{id}", Patch).WithName("UpdateAgent").RequireAdmin()
+            .WithSummary("Change the fields present (admin); visible_to_users/visible_to_roles: null = everyone, absent = unchanged")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapDelete("/{id}", Delete).WithName("DeleteAgent").RequireAdmin()
+            .WithSummary("Deactivate an agent (admin; soft delete: is_active becomes false)")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 
@@ -42,4 +52,62 @@ public static class AgentsApi
             ? TypedResults.Ok(agent)
             : Problems.NotFound($"Agent '{id}'");
     }
+
+    private static readonly string[] ReservedIds = ["master", "smcp"];
+
+    private static Results<Created<Agent>, ValidationProblem, ProblemHttpResult> Create(
+        AgentWrite body, SqliteConnection db, ClaimsPrincipal user, TimeProvider clock)
+    {
+        var errors = new Errors().Slug("id", body.Id);
+        if (body.Id is not null && ReservedIds.Contains(body.Id)) errors.Add("id", "master and smcp are tool categories, not agent ids.");
+        if (AgentRules.Check(body, create: true, db, errors).Any) return Problems.Invalid(errors);
+        if (db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id)", new { id = body.Id }))
+            return Problems.Conflict($"An agent with id '{body.Id}' already exists.");
+
+        var agent = db.QuerySingle<Agent>($"""
+            INSERT INTO agents (id, name, display_name, description, status, is_active, visible_to_users, visible_to_roles, created_by, created_at, updated_at)
+            VALUES (@id, @name, @displayName, @description, @status, @isActive, @users, @roles, @createdBy, @now, @now)
+            RETURNING {Agent.Columns}
+            """,
+            new
+            {
+                id = body.Id, name = body.Name, displayName = body.DisplayName, description = body.Description,
+                status = body.Status ?? "Healthy", isActive = body.IsActive ?? true,
+                users = AgentRules.Visibility(body.VisibleToUsers).Json, roles = AgentRules.Visibility(body.VisibleToRoles).Json,
+                createdBy = user.UserId(), now = Timestamp.Now(clock),
+            });
+        return TypedResults.Created($"/api/agents/{agent.Id}", agent);
+    }
+
+    private static Results<Ok<Agent>, ValidationProblem, ProblemHttpResult> Patch(string id, AgentWrite body, SqliteConnection db, TimeProvider clock)
+    {
+        var errors = new Errors();
+        if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
+        if (AgentRules.Check(body, create: false, db, errors).Any) return Problems.Invalid(errors);
+
+        var users = AgentRules.Visibility(body.VisibleToUsers);
+        var roles = AgentRules.Visibility(body.VisibleToRoles);
+        var agent = db.QuerySingleOrDefault<Agent>($"""
+            UPDATE agents SET name = coalesce(@name, name), display_name = coalesce(@displayName, display_name),
+                description = coalesce(@description, description), status = coalesce(@status, status),
+                is_active = coalesce(@isActive, is_active),
+                visible_to_users = CASE WHEN @setUsers THEN @users ELSE visible_to_users END,
+                visible_to_roles = CASE WHEN @setRoles THEN @roles ELSE visible_to_roles END,
+                updated_at = @now
+            WHERE id = @id
+            RETURNING {Agent.Columns}
+            """,
+            new
+            {
+                id, name = body.Name, displayName = body.DisplayName, description = body.Description, status = body.Status,
+                isActive = body.IsActive, setUsers = users.Given, users = users.Json, setRoles = roles.Given, roles = roles.Json,
+                now = Timestamp.Now(clock),
+            });
+        return agent is null ? Problems.NotFound($"Agent '{id}'") : TypedResults.Ok(agent);
+    }
+
+    private static Results<NoContent, ProblemHttpResult> Delete(string id, SqliteConnection db, TimeProvider clock) =>
+        db.Execute("UPDATE agents SET is_active = 0, updated_at = @now WHERE id = @id", new { id, now = Timestamp.Now(clock) }) == 1
+            ? TypedResults.NoContent()
+            : Problems.NotFound($"Agent '{id}'");
 }

@@ -1,7 +1,9 @@
+using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
 using Sanctum.Api.Auth;
+using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Tools;
@@ -17,6 +19,18 @@ public static class ToolsApi
         group.MapGet("/categories", Categories).WithName("ListToolCategories")
             .WithSummary("Each category with its number of tools (the settings grid's tabs)");
         group.MapGet("/{id}", Get).WithName("GetTool").WithSummary("One tool");
+        group.MapPost("/", Create).WithName("CreateTool").RequireAdmin()
+            .WithSummary("Add a tool (admin); category is master, smcp or an existing agent id")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPut("/{id}", Replace).WithName("ReplaceTool").RequireAdmin()
+            .WithSummary("Replace a tool's fields (admin); absent optional fields get their defaults; the id cannot change")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPatch("/{id}", Patch).WithName("UpdateTool").RequireAdmin()
+            .WithSummary("Change the fields present (admin); null or absent fields stay as they are")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapDelete("/{id}", Delete).WithName("DeleteTool").RequireAdmin()
+            .WithSummary("Delete a tool (admin); 409 while it still has instances or plugins")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return group;
     }
 
@@ -34,4 +48,105 @@ public static class ToolsApi
         db.QuerySingleOrDefault<Tool>($"SELECT {Tool.Columns} FROM tools WHERE id = @id", new { id }) is { } tool
             ? TypedResults.Ok(tool)
             : Problems.NotFound($"Tool '{id}'");
+
+    private const string InsertSql = $"""
+        INSERT INTO tools (id, name, description, emoji, category, status, route_path, is_enabled, module_scope, config_schema, created_by, created_at, updated_at)
+        VALUES (@id, @name, @description, @emoji, @category, @status, @routePath, @isEnabled, @moduleScope, @configSchema, @createdBy, @now, @now)
+        RETURNING {Tool.Columns}
+        """;
+
+    private static Results<Created<Tool>, ValidationProblem, ProblemHttpResult> Create(
+        ToolWrite body, SqliteConnection db, ClaimsPrincipal user, TimeProvider clock)
+    {
+        var errors = new Errors().Slug("id", body.Id);
+        if (ToolRules.Check(body, whole: true, db, errors).Any) return Problems.Invalid(errors);
+        if (db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM tools WHERE id = @id)", new { id = body.Id }))
+            return Problems.Conflict($"A tool with id '{body.Id}' already exists.");
+
+        var tool = db.QuerySingle<Tool>(InsertSql, new
+        {
+            id = body.Id, name = body.Name, description = body.Description, emoji = body.Emoji, category = body.Category,
+            status = body.Status ?? "Healthy", routePath = body.RoutePath, isEnabled = body.IsEnabled ?? true,
+            moduleScope = body.ModuleScope ?? "global", configSchema = ToolRules.SchemaText(body.ConfigSchema),
+            createdBy = user.UserId(), now = Timestamp.Now(clock),
+        });
+        return TypedResults.Created($"/api/tools/{tool.Id}", tool);
+    }
+
+    private const string ReplaceSql = $"""
+        UPDATE tools SET name = @name, description = @description, emoji = @emoji, category = @category, status = @status,
+            route_path = @routePath, is_enabled = @isEnabled, module_scope = @moduleScope, config_schema = @configSchema, updated_at = @now
+        WHERE id = @id
+        RETURNING {Tool.Columns}
+        """;
+
+    private const string PatchSql = $"""
+        UPDATE tools SET name = coalesce(@name, name), description = coalesce(@description, description), emoji = coalesce(@emoji, emoji),
+            category = coalesce(@category, category), status = coalesce(@status, status), route_path = coalesce(@routePath, route_path),
+            is_enabled = coalesce(@isEnabled, is_enabled), module_scope = coalesce(@moduleScope, module_scope),
+            config_schema = coalesce(@configSchema, config_schema), updated_at = @now
+        WHERE id = @id
+        RETURNING {Tool.Columns}
+        """;
+
+    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Replace(string id, ToolWrite body, SqliteConnection db, TimeProvider clock)
+    {
+        var errors = new Errors();
+        if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
+        if (ToolRules.Check(body, whole: true, db, errors).Any) return Problems.Invalid(errors);
+        return Save(id, ReplaceSql, body with
+        {
+            Status = body.Status ?? "Healthy", IsEnabled = body.IsEnabled ?? true, ModuleScope = body.ModuleScope ?? "global",
+        }, db, clock);
+    }
+
+    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Patch(string id, ToolWrite body, SqliteConnection db, TimeProvider clock)
+    {
+        var errors = new Errors();
+        if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
+        if (ToolRules.Check(body, whole: false, db, errors).Any) return Problems.Invalid(errors);
+        return Save(id, PatchSql, body, db, clock);
+    }
+
+    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Save(string id, string sql, ToolWrite body, SqliteConnection db, TimeProvider clock)
+    {
+        db.Open();
+        using var tx = db.BeginTransaction();
+        // Turning a tool agent-scoped must not leave an agent with two instances of it.
+        if (body.ModuleScope == "agent" && db.ExecuteScalar<bool>(ToolInstancesApi.DuplicateAgentInstancesSql, new { id }, tx))
+            return Problems.Conflict($"Tool '{id}' has several instances for one agent, so it cannot become agent-scoped.");
+
+        var tool = db.QuerySingleOrDefault<Tool>(sql, new
+        {
+            id, name = body.Name, description = body.Description, emoji = body.Emoji, category = body.Category, status = body.Status,
+            routePath = body.RoutePath, isEnabled = body.IsEnabled, moduleScope = body.ModuleScope,
+            configSchema = ToolRules.SchemaText(body.ConfigSchema), now = Timestamp.Now(clock),
+        }, tx);
+        if (tool is null) return Problems.NotFound($"Tool '{id}'");
+        tx.Commit();
+        return TypedResults.Ok(tool);
+    }
+
+    private static Results<NoContent, ProblemHttpResult> Delete(string id, SqliteConnection db)
+    {
+        db.Open();
+        using var tx = db.BeginTransaction();
+        var found = db.QuerySingleOrDefault<DeleteCheck>("""
+            SELECT EXISTS (SELECT 1 FROM tool_instances WHERE tool_id = t.id) AS has_instances,
+                   EXISTS (SELECT 1 FROM plugins WHERE tool_id = t.id) AS has_plugins
+            FROM tools t WHERE t.id = @id
+            """, new { id }, tx);
+        if (found is null) return Problems.NotFound($"Tool '{id}'");
+        if (found.HasInstances || found.HasPlugins)
+            return Problems.Conflict($"Tool '{id}' still has {(found.HasInstances ? "instances" : "plugins")}; delete them first.");
+        db.Execute("DELETE FROM tools WHERE id = @id", new { id }, tx);
+        tx.Commit();
+        return TypedResults.NoContent();
+    }
+
+    private sealed record DeleteCheck
+    {
+        public bool HasInstances { get; init; }
+        public bool HasPlugins { get; init; }
+    }
 }

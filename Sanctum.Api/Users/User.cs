@@ -1,7 +1,7 @@
 namespace Sanctum.Api.Users;
 
 /// <summary>A row of <c>users</c> as the API may show it. It has no password_hash, so the hash cannot leak.</summary>
-public sealed record User
+public record User
 {
     public const string Columns = "id, username, email, role, status, last_login, must_change_password, failed_login_attempts, locked_until, permissions, created_at, updated_at";
 
@@ -26,4 +26,13 @@ public static class Roles
     public const string Viewer = "viewer";
 
     public static readonly string[] All = [Admin, User, Viewer];
+}
+
+public static class UserStatuses
+{
+    public const string Active = "active";
+    public const string Inactive = "inactive";
+    public const string Locked = "locked";
+
+    public static readonly string[] All = [Active, Inactive, Locked];
 }

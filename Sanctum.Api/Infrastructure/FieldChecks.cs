@@ -1,0 +1,48 @@
+using System.Text.RegularExpressions;
+
+namespace Sanctum.Api.Infrastructure;
+
+/// <summary>The field rules the management endpoints share, written onto an <see cref="Errors"/>.</summary>
+public static partial class FieldChecks
+{
+    /// <summary>Tool and agent ids: lower-case letters, digits and dashes, starting with a letter or digit.</summary>
+    public const string SlugPattern = "^[a-z0-9][a-z0-9-]{0,49}$";
+
+    public static bool IsSlug(string? value) => value is not null && Slug().IsMatch(value);
+
+    /// <summary>Text of at most <paramref name="max"/> characters; when required it must be present and not blank.</summary>
+    public static Errors Text(this Errors errors, string field, string? value, int max, bool required = false)
+    {
+        if (value is null)
+        {
+            if (required) errors.Add(field, "This field is required.");
+        }
+        else if (required && string.IsNullOrWhiteSpace(value)) errors.Add(field, "This field must not be empty.");
+        else if (value.Length > max) errors.Add(field, $"This field must be at most {max} characters.");
+        else if (value.Any(c => char.IsControl(c) && c is not '\n' and not '\r' and not '\t'))
+            errors.Add(field, "This field must not contain control characters.");
+        return errors;
+    }
+
+    /// <summary>An optional value that, when present, must be one of <paramref name="allowed"/> (exact case).</summary>
+    public static Errors OneOf(this Errors errors, string field, string? value, IReadOnlyCollection<string> allowed, bool required = false)
+    {
+        if (value is null)
+        {
+            if (required) errors.Add(field, $"This field is required: one of {string.Join(", ", allowed)}.");
+        }
+        else if (!allowed.Contains(value)) errors.Add(field, $"Must be one of: {string.Join(", ", allowed)}.");
+        return errors;
+    }
+
+    public static Errors Slug(this Errors errors, string field, string? value)
+    {
+        if (value is null) errors.Add(field, "This field is required.");
+        else if (!IsSlug(value)) errors.Add(field, "Must be 1 to 50 lower-case letters, digits or dashes, starting with a letter or digit.");
+        return errors;
+    }
+
+    // \z, not $: $ would also accept a trailing newline.
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,49}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex Slug();
+}

@@ -1,0 +1,71 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Dapper;
+using Sanctum.Api.Infrastructure;
+
+namespace Sanctum.Api.Tools;
+
+/// <summary>
+/// The body of POST, PUT and PATCH /api/tools. POST and PUT take the whole tool (absent optional fields get their
+/// defaults); PATCH changes only the fields present and non-null.
+/// </summary>
+public sealed record ToolWrite
+{
+    /// <summary>Slug <c>^[a-z0-9][a-z0-9-]{0,49}$</c>; required on create, and must equal the route id when sent to PUT.</summary>
+    public string? Id { get; init; }
+    public string? Name { get; init; }
+    public string? Description { get; init; }
+    public string? Emoji { get; init; }
+    /// <summary>master, smcp or the id of an existing agent.</summary>
+    public string? Category { get; init; }
+    /// <summary>Healthy, Degraded, Off or Ready (default Healthy).</summary>
+    public string? Status { get; init; }
+    /// <summary>Where the tool's page lives: a path starting with a single /.</summary>
+    public string? RoutePath { get; init; }
+    public bool? IsEnabled { get; init; }
+    /// <summary>global (default) or agent: an agent-scoped tool has at most one instance per agent.</summary>
+    public string? ModuleScope { get; init; }
+    /// <summary>A JSON object (a JSON Schema for the instances' config), or null.</summary>
+    public JsonElement? ConfigSchema { get; init; }
+}
+
+public static class ToolRules
+{
+    public const int MaxName = 100, MaxDescription = 1000, MaxEmoji = 32, MaxRoutePath = 200;
+    public static readonly string[] Scopes = ["global", "agent"];
+    public static readonly string[] FixedCategories = ["master", "smcp"];
+
+    /// <summary>Checks the fields present; <paramref name="whole"/> also requires name and category.</summary>
+    public static Errors Check(ToolWrite body, bool whole, SqliteConnection db, Errors errors)
+    {
+        errors.Text("name", body.Name, MaxName, required: whole);
+        if (!whole && body.Name is not null && string.IsNullOrWhiteSpace(body.Name)) errors.Add("name", "This field must not be empty.");
+        errors.Text("description", body.Description, MaxDescription);
+        errors.Text("emoji", body.Emoji, MaxEmoji);
+        errors.OneOf("status", body.Status, HealthStatus.All);
+        errors.OneOf("module_scope", body.ModuleScope, Scopes);
+
+        if (body.Category is null)
+        {
+            if (whole) errors.Add("category", "This field is required: master, smcp or an agent id.");
+        }
+        else if (!FixedCategories.Contains(body.Category)
+                 && !(FieldChecks.IsSlug(body.Category) && db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id)", new { id = body.Category })))
+            errors.Add("category", "Must be master, smcp or the id of an existing agent.");
+
+        if (body.RoutePath is { } path)
+        {
+            if (path.Length > MaxRoutePath) errors.Add("route_path", $"This field must be at most {MaxRoutePath} characters.");
+            // "//host" and "/\host" would make the page's Open link leave the site.
+            else if (!path.StartsWith('/') || path.StartsWith("//", StringComparison.Ordinal) || path.Contains('\\')
+                     || path.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+                errors.Add("route_path", "Must be a path on this site starting with a single / (no spaces or backslashes).");
+        }
+
+        if (body.ConfigSchema is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null) })
+            errors.Add("config_schema", "Must be a JSON object or null.");
+        return errors;
+    }
+
+    public static string? SchemaText(JsonElement? schema) => schema is { ValueKind: JsonValueKind.Object } s ? s.GetRawText() : null;
+}

@@ -1,0 +1,191 @@
+using System.Security.Claims;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Data.Sqlite;
+using Sanctum.Api.Auth;
+using Sanctum.Api.Data;
+using Sanctum.Api.Infrastructure;
+
+namespace Sanctum.Api.Users;
+
+/// <summary>User management (admin). password_hash never leaves the server: every query selects <see cref="User.Columns"/>.</summary>
+public static class UsersApi
+{
+    public static RouteGroupBuilder MapUsers(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/users").WithTags("Users").RequireAdmin();
+
+        group.MapGet("/", List).WithName("ListUsers")
+            .WithSummary("Users by username, paged; search matches username or email (case-insensitive); filter by role and status");
+        group.MapGet("/{id:long}", Get).WithName("GetUser").WithSummary("One user").ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/", Create).WithName("CreateUser")
+            .WithSummary("Add a user; without a password a temporary one is generated, returned once as temporary_password, and must be changed")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPatch("/{id:long}", Patch).WithName("UpdateUser")
+            .WithSummary("Change email, role or status; leaving active ends the user's sessions; the last active admin stays (409)")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapDelete("/{id:long}", Delete).WithName("DeactivateUser")
+            .WithSummary("Deactivate a user (status inactive) and end their sessions; the last active admin stays (409)")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPost("/{id:long}/password", ResetPassword).WithName("ResetUserPassword")
+            .WithSummary("Set a new (or generated temporary) password that must be changed at next sign-in; clears the lockout, ends sessions")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/{id:long}/unlock", Unlock).WithName("UnlockUser")
+            .WithSummary("Clear the failed-login lockout (and a locked status)").ProducesProblem(StatusCodes.Status404NotFound);
+        return group;
+    }
+
+    public const int DefaultLimit = 50, MaxLimit = 200, MaxSearch = 100;
+
+    private const string ByIdSql = $"SELECT {User.Columns} FROM users WHERE id = @id";
+
+    // Only the active admins other than @id: while one exists, @id may stop being an active admin.
+    private const string AnotherActiveAdmin = "EXISTS (SELECT 1 FROM users other WHERE other.role = 'admin' AND other.status = 'active' AND other.id <> @id)";
+
+    private static Results<Ok<UserPage>, ValidationProblem> List(
+        SqliteConnection db, string? search = null, string? role = null, string? status = null, int? limit = null, int? offset = null)
+    {
+        var errors = new Errors();
+        errors.Text("search", search, MaxSearch);
+        errors.OneOf("role", role, Roles.All);
+        errors.OneOf("status", status, UserStatuses.All);
+        if (limit is < 1 or > MaxLimit) errors.Add("limit", $"Must be 1 to {MaxLimit}.");
+        if (offset is < 0) errors.Add("offset", "Must be 0 or more.");
+        if (errors.Any) return Problems.Invalid(errors);
+
+        // LIKE is case-insensitive for ASCII (usernames are ASCII); % and _ in the search are matched literally.
+        var pattern = string.IsNullOrEmpty(search) ? null : "%" + search.Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_") + "%";
+        var args = new { pattern, role, status, limit = limit ?? DefaultLimit, offset = offset ?? 0 };
+        const string where = """
+            WHERE (@pattern IS NULL OR username LIKE @pattern ESCAPE '\' OR email LIKE @pattern ESCAPE '\')
+              AND (@role IS NULL OR role = @role) AND (@status IS NULL OR status = @status)
+            """;
+        var total = db.ExecuteScalar<long>($"SELECT COUNT(*) FROM users {where}", args);
+        var items = db.Query<User>($"SELECT {User.Columns} FROM users {where} ORDER BY username LIMIT @limit OFFSET @offset", args);
+        return TypedResults.Ok(new UserPage(items, total, args.limit, args.offset));
+    }
+
+    private static Results<Ok<User>, ProblemHttpResult> Get(long id, SqliteConnection db) =>
+        db.QuerySingleOrDefault<User>(ByIdSql, new { id }) is { } user ? TypedResults.Ok(user) : Problems.NotFound($"User {id}");
+
+    private static Results<Created<UserWithPassword>, ValidationProblem, ProblemHttpResult> Create(
+        UserCreate body, SqliteConnection db, PasswordHasher hasher, TimeProvider clock)
+    {
+        var errors = new Errors().Username(body.Username).Email(body.Email, required: true).OptionalPassword(body.Password);
+        errors.OneOf("role", body.Role, Roles.All);
+        if (errors.Any) return Problems.Invalid(errors);
+
+        var temporary = string.IsNullOrEmpty(body.Password) ? UserRules.TemporaryPassword() : null;
+        var hash = hasher.Hash(temporary ?? body.Password!); // bcrypt is slow: outside the write lock
+
+        db.Open();
+        using var tx = db.BeginTransaction();
+        if (Clash(db, tx, 0, body.Username, body.Email) is { } clash) return clash;
+        var user = db.QuerySingle<UserWithPassword>($"""
+            INSERT INTO users (username, email, password_hash, role, status, must_change_password, created_at, updated_at)
+            VALUES (@username, @email, @hash, @role, 'active', @mustChange, @now, @now)
+            RETURNING {User.Columns}
+            """,
+            new { username = body.Username, email = body.Email, hash, role = body.Role ?? Roles.User, mustChange = temporary is not null, now = Timestamp.Now(clock) },
+            tx);
+        tx.Commit();
+        return TypedResults.Created($"/api/users/{user.Id}", user with { TemporaryPassword = temporary });
+    }
+
+    private static Results<Ok<User>, ValidationProblem, ProblemHttpResult> Patch(long id, UserUpdate body, SqliteConnection db, TimeProvider clock)
+    {
+        var errors = new Errors().Email(body.Email, required: false);
+        errors.OneOf("role", body.Role, Roles.All);
+        errors.OneOf("status", body.Status, UserStatuses.All);
+        if (errors.Any) return Problems.Invalid(errors);
+
+        db.Open();
+        using var tx = db.BeginTransaction();
+        if (!Exists(db, tx, id)) return Problems.NotFound($"User {id}");
+        if (Clash(db, tx, id, null, body.Email) is { } clash) return clash;
+
+        // One guarded statement inside BEGIN IMMEDIATE: two concurrent demotions cannot both see the other admin.
+        var user = db.QuerySingleOrDefault<User>($"""
+            UPDATE users SET email = coalesce(@email, email), role = coalesce(@role, role), status = coalesce(@status, status), updated_at = @now
+            WHERE id = @id
+              AND ((coalesce(@role, role) = 'admin' AND coalesce(@status, status) = 'active')
+                   OR NOT (role = 'admin' AND status = 'active')
+                   OR {AnotherActiveAdmin})
+            RETURNING {User.Columns}
+            """,
+            new { id, email = body.Email, role = body.Role, status = body.Status, now = Timestamp.Now(clock) }, tx);
+        if (user is null) return LastAdmin();
+        if (user.Status != UserStatuses.Active) EndSessions(db, tx, id);
+        tx.Commit();
+        return TypedResults.Ok(user);
+    }
+
+    private static Results<NoContent, ProblemHttpResult> Delete(long id, SqliteConnection db, TimeProvider clock)
+    {
+        db.Open();
+        using var tx = db.BeginTransaction();
+        var changed = db.Execute($"""
+            UPDATE users SET status = 'inactive', updated_at = @now
+            WHERE id = @id AND (NOT (role = 'admin' AND status = 'active') OR {AnotherActiveAdmin})
+            """, new { id, now = Timestamp.Now(clock) }, tx);
+        if (changed == 0) return Exists(db, tx, id) ? LastAdmin() : Problems.NotFound($"User {id}");
+        EndSessions(db, tx, id);
+        tx.Commit();
+        return TypedResults.NoContent();
+    }
+
+    private static Results<Ok<UserWithPassword>, ValidationProblem, ProblemHttpResult> ResetPassword(
+        long id, PasswordReset? body, SqliteConnection db, PasswordHasher hasher, TimeProvider clock)
+    {
+        var errors = new Errors().OptionalPassword(body?.Password);
+        if (errors.Any) return Problems.Invalid(errors);
+        if (!Exists(db, null, id)) return Problems.NotFound($"User {id}");
+
+        var temporary = string.IsNullOrEmpty(body?.Password) ? UserRules.TemporaryPassword() : null;
+        var hash = hasher.Hash(temporary ?? body!.Password!);
+
+        db.Open();
+        using var tx = db.BeginTransaction();
+        var user = db.QuerySingleOrDefault<UserWithPassword>($"""
+            UPDATE users SET password_hash = @hash, must_change_password = 1, failed_login_attempts = 0, locked_until = NULL,
+                status = CASE WHEN status = 'locked' THEN 'active' ELSE status END, updated_at = @now
+            WHERE id = @id
+            RETURNING {User.Columns}
+            """, new { id, hash, now = Timestamp.Now(clock) }, tx);
+        if (user is null) return Problems.NotFound($"User {id}");
+        EndSessions(db, tx, id);
+        tx.Commit();
+        return TypedResults.Ok(user with { TemporaryPassword = temporary });
+    }
+
+    private static Results<Ok<User>, ProblemHttpResult> Unlock(long id, SqliteConnection db, TimeProvider clock) =>
+        db.QuerySingleOrDefault<User>($"""
+            UPDATE users SET failed_login_attempts = 0, locked_until = NULL,
+                status = CASE WHEN status = 'locked' THEN 'active' ELSE status END, updated_at = @now
+            WHERE id = @id
+            RETURNING {User.Columns}
+            """, new { id, now = Timestamp.Now(clock) }) is { } user
+            ? TypedResults.Ok(user)
+            : Problems.NotFound($"User {id}");
+
+    private static bool Exists(SqliteConnection db, SqliteTransaction? tx, long id) =>
+        db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM users WHERE id = @id)", new { id }, tx);
+
+    /// <summary>409 when another user already has the username or email, compared regardless of case.</summary>
+    private static ProblemHttpResult? Clash(SqliteConnection db, SqliteTransaction tx, long id, string? username, string? email)
+    {
+        if (username is not null && db.ExecuteScalar<bool>(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE username = @username COLLATE NOCASE AND id <> @id)", new { username, id }, tx))
+            return Problems.Conflict($"The username '{username}' is already taken.");
+        if (email is not null && db.ExecuteScalar<bool>(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE email = @email COLLATE NOCASE AND id <> @id)", new { email, id }, tx))
+            return Problems.Conflict($"The email '{email}' is already in use.");
+        return null;
+    }
+
+    private static void EndSessions(SqliteConnection db, SqliteTransaction tx, long id) =>
+        db.Execute("DELETE FROM user_sessions WHERE user_id = @id", new { id }, tx);
+
+    private static ProblemHttpResult LastAdmin() =>
+        Problems.Conflict("This is the last active admin: make another user an active admin first.");
+}
