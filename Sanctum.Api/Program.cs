@@ -9,6 +9,7 @@ using Sanctum.Api.Data;
 using Sanctum.Api.Health;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.OpenApi;
+using Sanctum.Api.Pages;
 using Sanctum.Api.Plugins;
 using Sanctum.Api.Status;
 using Sanctum.Api.Tools;
@@ -62,6 +63,8 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
 
+// The control pages in wwwroot/ at clean routes; their catch-all yields to every API route.
+app.MapPages();
 app.MapHealth();
 app.MapAuth();
 app.MapTools();

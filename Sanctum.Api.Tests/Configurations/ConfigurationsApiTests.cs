@@ -276,4 +276,24 @@ public class ConfigurationsApiTests
         Assert.That(problem.GetProperty("errors").TryGetProperty("tool", out _), Is.True);
         Assert.That((await _app.CreateClient().GetAsync("/api/config/effective")).StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
     }
+
+    [Test]
+    public async Task SendingTheMaskBackKeepsASecretAndASecretCannotBecomePlainText()
+    {
+        var key = NewKey();
+        await PutAsync($"/api/configurations/agent/athena/{key}", new { value = "keep-me-secret", is_encrypted = true });
+        var stored = Row("agent", "athena", key)!.Value.Value;
+
+        await PutAsync($"/api/configurations/agent/athena/{key}", new { value = "********" }, HttpStatusCode.OK);
+        var unmark = await _admin.PutAsJsonAsync($"/api/configurations/agent/athena/{key}", new { value = "plain-now", is_encrypted = false });
+
+        var problem = await unmark.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.That(problem.GetProperty("errors").TryGetProperty("is_encrypted", out _), Is.True);
+        var row = Row("agent", "athena", key)!.Value;
+        Assert.That(row.Encrypted, Is.EqualTo(1));
+        Assert.That(row.Value, Does.Not.Contain("keep-me-secret").And.Not.EqualTo("********"));
+        var revealed = await _admin.GetFromJsonAsync<JsonElement>($"/api/configurations/agent/athena/{key}?reveal=true");
+        Assert.That(revealed.GetProperty("value").GetString(), Is.EqualTo("keep-me-secret"));
+        Assert.That(stored, Is.Not.Empty);
+    }
 }

@@ -52,7 +52,7 @@ public static class ConfigurationsApi
     {
         if (scope is not null && !ConfigurationScopes.All.Contains(scope))
             return Problems.Invalid("scope", $"The scope must be one of: {string.Join(", ", ConfigurationScopes.All)}.");
-        if (reveal && !user.IsAdmin()) return RevealForbidden();
+        if (reveal && !user.IsAdmin()) return ConfigApi.RevealForbidden();
         var rows = db.Query<Configuration>($"""
             SELECT {Configuration.Columns} FROM configurations
             WHERE (@scope IS NULL OR scope = @scope) AND (@scopeId IS NULL OR scope_id = @scopeId)
@@ -77,7 +77,7 @@ public static class ConfigurationsApi
         SqliteConnection db, Secrets secrets, ClaimsPrincipal user, string scope, string? scopeId, string key, bool reveal)
     {
         if (!ConfigurationScopes.IsValidKey(key)) return InvalidKey();
-        if (reveal && !user.IsAdmin()) return RevealForbidden();
+        if (reveal && !user.IsAdmin()) return ConfigApi.RevealForbidden();
         return db.QuerySingleOrDefault<Configuration>($"SELECT {Configuration.Columns} FROM configurations WHERE {Where}",
                 new { scope, scopeId, key }) is { } row
             ? TypedResults.Ok(Present(row, secrets, reveal))
@@ -115,15 +115,17 @@ public static class ConfigurationsApi
         var existing = db.QuerySingleOrDefault<Configuration>($"SELECT {Configuration.Columns} FROM configurations WHERE {Where}",
             new { scope, scopeId, key }, tx);
 
+        if (existing is { IsEncrypted: true } && body.IsEncrypted == false) return ConfigApi.NoDecrypting();
+
         var type = body.Type ?? existing?.Type ?? Infer(body.Value!.Value);
-        var text = ConfigValues.ToText(body.Value);
+        var text = ConfigKeys.Plaintext(ConfigValues.ToText(body.Value), existing?.IsEncrypted ?? false, existing?.Value, secrets);
         if (ConfigValues.Check(type, text) is { } problem) return Problems.Invalid("value", problem);
         var encrypted = body.IsEncrypted ?? existing?.IsEncrypted ?? false;
 
         var args = new
         {
             scope, scopeId, key, type,
-            value = encrypted ? secrets.Protect(text) : text,
+            value = ConfigKeys.Stored(text, encrypted, secrets),
             description = body.Description is null ? existing?.Description : body.Description.Length == 0 ? null : body.Description,
             encrypted,
             createdBy = user.UserId(),
@@ -173,14 +175,11 @@ public static class ConfigurationsApi
     };
 
     public static Configuration Present(Configuration row, Secrets secrets, bool reveal) =>
-        !row.IsEncrypted ? row : row with { Value = reveal ? secrets.Unprotect(row.Value) : Secrets.MaskOf(row.Value) };
+        row with { Value = ConfigKeys.Shown(row.Value, row.IsEncrypted, reveal, secrets) };
 
     private static readonly string KeyRule = $"The key must be 1 to {ConfigurationScopes.MaxKeyLength} letters, digits, '_', '.' or '-'.";
 
     private static ValidationProblem InvalidKey() => Problems.Invalid("key", KeyRule);
-
-    private static ProblemHttpResult RevealForbidden() =>
-        TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: "Only an admin may reveal encrypted values.");
 
     private static string Owner(string scope, string? scopeId) => scopeId is null ? scope : $"{scope} {scopeId}";
 

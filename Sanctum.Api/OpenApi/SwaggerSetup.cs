@@ -30,8 +30,20 @@ public static class SwaggerSetup
                 [new OpenApiSecuritySchemeReference("Bearer", document)] = [],
             });
             o.SupportNonNullableReferenceTypes();
+            // JSON-valued columns travel as JsonNode: any JSON value, not the .NET type's own properties.
+            o.MapType<System.Text.Json.Nodes.JsonNode>(() => new OpenApiSchema { Description = "Any JSON value." });
+            o.SchemaFilter<UnknownPropertiesIgnoredFilter>();
         });
         return services;
+    }
+
+    /// <summary>The API ignores unknown JSON properties, so the document must not claim they are refused.</summary>
+    private sealed class UnknownPropertiesIgnoredFilter : Swashbuckle.AspNetCore.SwaggerGen.ISchemaFilter
+    {
+        public void Apply(IOpenApiSchema schema, Swashbuckle.AspNetCore.SwaggerGen.SchemaFilterContext context)
+        {
+            if (schema is OpenApiSchema { AdditionalPropertiesAllowed: false, AdditionalProperties: null } open) open.AdditionalPropertiesAllowed = true;
+        }
     }
 
     public static WebApplication UseSanctumOpenApi(this WebApplication app)

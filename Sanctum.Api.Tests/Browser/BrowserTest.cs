@@ -1,0 +1,139 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace Sanctum.Api.Tests.Browser;
+
+/// <summary>
+/// The real application on a Kestrel port (fresh temp database) and Debian's Chromium driven by Playwright, one of
+/// each per fixture; every test gets its own browser context (own cookies and storage) and page. Without
+/// /usr/bin/chromium the tests report themselves skipped, never passed.
+/// </summary>
+[Category("Browser")]
+public abstract class BrowserTest
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+    protected const string UserPassword = "browser-password-1";
+
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    protected SanctumApplication App { get; private set; } = null!;
+    protected string BaseUrl { get; private set; } = null!;
+    protected IBrowserContext Context { get; private set; } = null!;
+    protected IPage Page { get; private set; } = null!;
+
+    /// <summary>Native dialogs (alert, confirm, ...) the page opened; they are dismissed.</summary>
+    protected List<string> Dialogs { get; } = [];
+
+    /// <summary>Requests the page made to anywhere but this server.</summary>
+    protected List<string> OutsideRequests { get; } = [];
+
+    /// <summary>Uncaught script errors on the page.</summary>
+    protected List<string> PageErrors { get; } = [];
+
+    [OneTimeSetUp]
+    public async Task StartAppAndBrowser()
+    {
+        if (!File.Exists(ChromiumPath)) Assert.Ignore($"Chromium not found at {ChromiumPath}: apt-get install -y chromium");
+
+        App = new SanctumApplication();
+        App.UseKestrel(0);
+        App.StartServer();
+        var addresses = App.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
+        BaseUrl = addresses.First().Replace("[::]", "localhost", StringComparison.Ordinal).TrimEnd('/');
+        // Sign in once as the seeded admin, doing its forced change, so the admin password is AdminPassword.
+        (await App.CreateAdminClientAsync()).Dispose();
+
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+        });
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAppAndBrowser()
+    {
+        if (_browser is not null) await _browser.DisposeAsync();
+        _playwright?.Dispose();
+        if (App is not null) await App.DisposeAsync();
+    }
+
+    [SetUp]
+    public async Task OpenPage()
+    {
+        Dialogs.Clear();
+        OutsideRequests.Clear();
+        PageErrors.Clear();
+        Context = await NewContextAsync();
+        Page = await Context.NewPageAsync();
+        Page.SetDefaultTimeout(10_000);
+        Page.Dialog += async (_, dialog) =>
+        {
+            Dialogs.Add($"{dialog.Type}: {dialog.Message}");
+            await dialog.DismissAsync();
+        };
+        Page.Request += (_, request) =>
+        {
+            if (!request.Url.StartsWith(BaseUrl + "/", StringComparison.Ordinal) && !request.Url.StartsWith("data:", StringComparison.Ordinal))
+                OutsideRequests.Add(request.Url);
+        };
+        Page.PageError += (_, error) => PageErrors.Add(error);
+    }
+
+    [TearDown]
+    public async Task ClosePage()
+    {
+        if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed && Page is not null)
+        {
+            var file = Path.Combine(TestContext.CurrentContext.WorkDirectory, $"{TestContext.CurrentContext.Test.Name}.png");
+            try
+            {
+                await Page.ScreenshotAsync(new() { Path = file, FullPage = true });
+                TestContext.AddTestAttachment(file, "the page when the test failed");
+            }
+            catch (PlaywrightException) { }
+        }
+        if (Context is not null) await Context.CloseAsync();
+        Assert.That(PageErrors, Is.Empty, "the page threw script errors");
+    }
+
+    protected Task<IBrowserContext> NewContextAsync(int width = 1280, int height = 800) =>
+        _browser!.NewContextAsync(new() { BaseURL = BaseUrl, ViewportSize = new() { Width = width, Height = height }, Locale = "en-GB" });
+
+    /// <summary>Signs the page's browser context in through the API (the cookie lands in the context).</summary>
+    protected async Task SignInAsync(string username, string password, IBrowserContext? context = null)
+    {
+        var response = await (context ?? Context).APIRequest.PostAsync("/api/auth/login", new() { DataObject = new { username, password } });
+        Assert.That(response.Status, Is.EqualTo(200), await response.TextAsync());
+    }
+
+    protected Task SignInAsAdminAsync() => SignInAsync("admin", SanctumApplication.AdminPassword);
+
+    /// <summary>Adds an active user straight to the database and returns its name (password: <see cref="UserPassword"/>).</summary>
+    protected string CreateUser(string role, bool mustChangePassword = false)
+    {
+        var username = $"{role}_{Guid.NewGuid():N}"[..16];
+        using var db = App.OpenDatabase();
+        db.Execute("""
+            INSERT INTO users (username, email, password_hash, role, must_change_password)
+            VALUES (@username, @email, @hash, @role, @mustChangePassword)
+            """,
+            new { username, email = $"{username}@example.test", hash = BCrypt.Net.BCrypt.HashPassword(UserPassword, 4), role, mustChangePassword });
+        return username;
+    }
+
+    protected async Task SignInAsNewUserAsync(string role) => await SignInAsync(CreateUser(role), UserPassword);
+
+    /// <summary>A bearer client for arranging and checking through the API.</summary>
+    protected Task<HttpClient> AdminClientAsync() => App.CreateAdminClientAsync();
+
+    protected static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+
+    protected static IPageAssertions Expect(IPage page) => Assertions.Expect(page);
+}

@@ -1,0 +1,85 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+
+namespace Sanctum.Api.Tests.Browser;
+
+public class LoginPageTests : BrowserTest
+{
+    [Test]
+    public async Task SigningInWithATemporaryPasswordForcesTheChangeThenGoesWhereTheUserWasHeading()
+    {
+        var username = CreateUser("user", mustChangePassword: true);
+
+        await Page.GotoAsync("/settings");
+        await Expect(Page).ToHaveURLAsync(new Regex(@"/login\?next=%2Fsettings$"));
+        await Page.FillAsync("input[name=username]", username);
+        await Page.FillAsync("input[name=password]", UserPassword);
+        await Page.ClickAsync("#login-form button[type=submit]");
+
+        var change = Page.Locator("#change-form");
+        await Expect(change).ToBeVisibleAsync();
+        await Expect(Page.Locator("#login-form")).ToBeHiddenAsync();
+        await Page.FillAsync("input[name=new_password]", "my-own-password-1");
+        await Page.FillAsync("input[name=repeat_password]", "my-own-password-2");
+        await Page.ClickAsync("#change-form button[type=submit]");
+        await Expect(Page.Locator("[data-error-for=repeat_password]")).ToHaveTextAsync("The two new passwords differ.");
+
+        await Page.FillAsync("input[name=new_password]", "short");
+        await Page.FillAsync("input[name=repeat_password]", "short");
+        await Page.ClickAsync("#change-form button[type=submit]");
+        await Expect(Page.Locator("[data-error-for=new_password]")).Not.ToBeEmptyAsync(); // the server's rule, next to the field
+
+        await Page.FillAsync("input[name=new_password]", "my-own-password-1");
+        await Page.FillAsync("input[name=repeat_password]", "my-own-password-1");
+        await Page.ClickAsync("#change-form button[type=submit]");
+
+        await Expect(Page).ToHaveURLAsync($"{BaseUrl}/settings");
+        await Expect(Page.Locator("[data-testid=current-user]")).ToContainTextAsync(username);
+        using var db = App.OpenDatabase();
+        var row = db.QuerySingle<(long must, string hash)>("SELECT must_change_password, password_hash FROM users WHERE username = @username", new { username });
+        Assert.That(row.must, Is.Zero);
+        Assert.That(BCrypt.Net.BCrypt.Verify("my-own-password-1", row.hash), Is.True);
+    }
+
+    [Test]
+    public async Task AWrongPasswordShowsTheServersMessage()
+    {
+        await Page.GotoAsync("/login");
+        await Page.FillAsync("input[name=username]", "admin");
+        await Page.FillAsync("input[name=password]", "not-the-password");
+        await Page.ClickAsync("#login-form button[type=submit]");
+
+        await Expect(Page.Locator("[data-testid=login-error]")).ToHaveTextAsync("The username or password is incorrect, or the account is locked or inactive.");
+        await Expect(Page).ToHaveURLAsync($"{BaseUrl}/login");
+    }
+
+    [Test]
+    public async Task SigningInGoesToTheChatAndSigningOutEndsTheSession()
+    {
+        var username = CreateUser("user");
+        await Page.GotoAsync("/login");
+        await Page.FillAsync("input[name=username]", username);
+        await Page.FillAsync("input[name=password]", UserPassword);
+        await Page.PressAsync("input[name=password]", "Enter");
+
+        await Expect(Page).ToHaveURLAsync($"{BaseUrl}/");
+        await Expect(Page.Locator("#agent-select")).ToBeVisibleAsync();
+        using (var db = App.OpenDatabase())
+            Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE u.username = @username", new { username }), Is.EqualTo(1));
+
+        await Page.ClickAsync("[data-testid=sign-out]");
+        await Expect(Page).ToHaveURLAsync($"{BaseUrl}/login");
+        using (var db = App.OpenDatabase())
+            Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE u.username = @username", new { username }), Is.Zero);
+        await Page.GotoAsync("/status");
+        await Expect(Page).ToHaveURLAsync(new Regex(@"/login\?next=%2Fstatus$"));
+    }
+
+    [Test]
+    public async Task AnOffSiteNextIsIgnored()
+    {
+        await SignInAsync(CreateUser("viewer"), UserPassword);
+        await Page.GotoAsync("/login?next=//example.com/steal");
+        await Expect(Page).ToHaveURLAsync($"{BaseUrl}/");
+    }
+}

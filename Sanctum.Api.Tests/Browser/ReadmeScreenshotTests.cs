@@ -1,0 +1,30 @@
+namespace Sanctum.Api.Tests.Browser;
+
+/// <summary>
+/// Takes the README's picture of the settings grid on a fresh install. It is written to docs/settings-grid.png
+/// only when SANCTUM_UPDATE_SCREENSHOTS=1, so ordinary test runs leave the working tree alone.
+/// </summary>
+public class ReadmeScreenshotTests : BrowserTest
+{
+    private const string Regenerate = "SANCTUM_UPDATE_SCREENSHOTS=1 dotnet test --filter TheSettingsGridScreenshotIsUpToDate";
+
+    [Test]
+    public async Task TheSettingsGridScreenshotIsUpToDate()
+    {
+        await SignInAsAdminAsync();
+        await Page.GotoAsync("/settings");
+        await Expect(Page.Locator("[data-tool-id]")).ToHaveCountAsync(5);
+        await Expect(Page.Locator("[data-testid=overall-status]")).ToContainTextAsync("Healthy");
+
+        var png = await Page.ScreenshotAsync(new() { FullPage = false });
+        Assert.That(png.Take(8), Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }), "not a PNG");
+
+        var path = Path.Combine(OpenApiTests.RepositoryRoot(), "docs", "settings-grid.png");
+        if (Environment.GetEnvironmentVariable("SANCTUM_UPDATE_SCREENSHOTS") == "1")
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            await File.WriteAllBytesAsync(path, png);
+        }
+        Assert.That(File.Exists(path), Is.True, $"docs/settings-grid.png is missing; take it with: {Regenerate}");
+    }
+}

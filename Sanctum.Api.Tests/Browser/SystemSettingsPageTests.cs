@@ -1,0 +1,120 @@
+namespace Sanctum.Api.Tests.Browser;
+
+public class SystemSettingsPageTests : BrowserTest
+{
+    [SetUp]
+    public Task SignIn() => SignInAsAdminAsync();
+
+    private string StoredValue(string key)
+    {
+        using var db = App.OpenDatabase();
+        return db.ExecuteScalar<string>("SELECT config_value FROM system_config WHERE config_key = @key", new { key })!;
+    }
+
+    [Test]
+    public async Task ValuesAreGroupedByCategoryWithInputsFittingTheirType()
+    {
+        await Page.GotoAsync("/system-settings");
+        await Expect(Page.Locator("section[data-category=network] [data-config-key=api_port]")).ToHaveValueAsync("5000");
+        await Expect(Page.Locator("section[data-category=paths] [data-config-key=sanctum_base_path]")).ToHaveValueAsync("~/sanctum");
+        var secret = Page.Locator("section[data-category=chat] [data-config-key=chat_api_key]");
+        await Expect(secret).ToHaveAttributeAsync("type", "password");
+        await Expect(secret).ToHaveValueAsync("");
+        await Expect(secret).ToHaveAttributeAsync("placeholder", "•••••••• (set)");
+        await Expect(Page.Locator("[data-config-key=openai_api_key]")).ToHaveAttributeAsync("placeholder", "(not set)");
+    }
+
+    [Test]
+    public async Task SavingAValueStoresIt()
+    {
+        await Page.GotoAsync("/system-settings");
+        var row = Page.Locator("[data-config-row=letta_connection_timeout]");
+        await row.Locator("[data-config-key=letta_connection_timeout]").FillAsync("45");
+        await row.Locator("[data-action=save]").ClickAsync();
+
+        await Expect(Page.Locator("#notice")).ToContainTextAsync("Saved letta_connection_timeout.");
+        Assert.That(StoredValue("letta_connection_timeout"), Is.EqualTo("45"));
+        await Page.ReloadAsync();
+        await Expect(Page.Locator("[data-config-key=letta_connection_timeout]")).ToHaveValueAsync("45");
+    }
+
+    [Test]
+    public async Task AnInvalidValueShowsTheServersErrorAndKeepsTheOldValue()
+    {
+        await Page.GotoAsync("/system-settings");
+        var row = Page.Locator("[data-config-row=api_port]");
+        await row.Locator("[data-config-key=api_port]").FillAsync("five thousand");
+        await row.Locator("[data-action=save]").ClickAsync();
+
+        await Expect(row.Locator("[data-error-for=api_port]")).ToContainTextAsync("The value must be a number.");
+        await Expect(row.Locator("[data-error-for=api_port]")).ToContainTextAsync("the stored value is unchanged");
+        Assert.That(StoredValue("api_port"), Is.EqualTo("5000"));
+        await Page.ReloadAsync();
+        await Expect(Page.Locator("[data-config-key=api_port]")).ToHaveValueAsync("5000");
+    }
+
+    [Test]
+    public async Task ASecretIsReplacedEncryptedAndRevealedOnRequest()
+    {
+        await Page.GotoAsync("/system-settings");
+        var row = Page.Locator("[data-config-row=anthropic_api_key]");
+        var input = row.Locator("[data-config-key=anthropic_api_key]");
+        await row.Locator("[data-action=replace]").ClickAsync();
+        await input.FillAsync("sk-ant-test-value");
+        await row.Locator("[data-action=save]").ClickAsync();
+
+        await Expect(input).ToHaveValueAsync("");
+        await Expect(input).ToHaveAttributeAsync("placeholder", "•••••••• (set)");
+        var stored = StoredValue("anthropic_api_key");
+        Assert.That(stored, Is.Not.Empty.And.Not.Contain("sk-ant-test-value"), "the secret must be stored encrypted");
+
+        await row.Locator("[data-action=reveal]").ClickAsync();
+        await Expect(input).ToHaveValueAsync("sk-ant-test-value");
+        await Expect(input).ToHaveAttributeAsync("type", "text");
+        await Expect(row.Locator("[data-action=reveal]")).ToHaveTextAsync("Hide");
+        await row.Locator("[data-action=reveal]").ClickAsync();
+        await Expect(input).ToHaveValueAsync("");
+    }
+
+    [Test]
+    public async Task EnvironmentVariablesCanBeAddedEditedAndDeleted()
+    {
+        await Page.GotoAsync("/system-settings");
+        await Page.FillAsync("#env-form input[name=name]", "LETTA_HOME");
+        await Page.FillAsync("#env-form input[name=value]", "/srv/letta");
+        await Page.FillAsync("#env-form input[name=description]", "Where Letta lives");
+        await Page.ClickAsync("[data-testid=add-env]");
+
+        var row = Page.Locator("[data-env-name=LETTA_HOME]");
+        await Expect(row.Locator("[data-testid=value]")).ToHaveTextAsync("/srv/letta");
+        using (var db = App.OpenDatabase())
+            Assert.That(db.ExecuteScalar<string>("SELECT var_value FROM env_vars WHERE var_name = 'LETTA_HOME'"), Is.EqualTo("/srv/letta"));
+
+        await row.Locator("[data-action=edit]").ClickAsync();
+        await row.Locator("input[name=value]").FillAsync("/opt/letta");
+        await row.Locator("[data-action=save]").ClickAsync();
+        await Expect(row.Locator("[data-testid=value]")).ToHaveTextAsync("/opt/letta");
+        using (var db = App.OpenDatabase())
+            Assert.That(db.ExecuteScalar<string>("SELECT var_value FROM env_vars WHERE var_name = 'LETTA_HOME'"), Is.EqualTo("/opt/letta"));
+
+        await row.Locator("[data-action=delete]").ClickAsync();
+        await row.Locator("[data-testid=confirm-yes]").ClickAsync();
+        await Expect(row).ToHaveCountAsync(0);
+        using (var db = App.OpenDatabase())
+            Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM env_vars WHERE var_name = 'LETTA_HOME'"), Is.Zero);
+    }
+
+    [Test]
+    public async Task AnInvalidVariableNameShowsTheServersError()
+    {
+        await Page.GotoAsync("/system-settings");
+        await Page.FillAsync("#env-form input[name=name]", "1-BAD-NAME");
+        await Page.FillAsync("#env-form input[name=value]", "x");
+        await Page.ClickAsync("[data-testid=add-env]");
+
+        await Expect(Page.Locator("#notice")).ToBeVisibleAsync();
+        await Expect(Page.Locator("#env-form [data-error-for=name]")).Not.ToBeEmptyAsync();
+        using var db = App.OpenDatabase();
+        Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM env_vars"), Is.Zero);
+    }
+}

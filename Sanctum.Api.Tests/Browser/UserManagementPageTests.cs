@@ -1,0 +1,125 @@
+namespace Sanctum.Api.Tests.Browser;
+
+public class UserManagementPageTests : BrowserTest
+{
+    [SetUp]
+    public Task SignIn() => SignInAsAdminAsync();
+
+    [Test]
+    public async Task AddingAUserWithoutAPasswordShowsTheTemporaryPasswordOnce()
+    {
+        await Page.GotoAsync("/user-management");
+        await Page.FillAsync("input[name=username]", "carol");
+        await Page.FillAsync("input[name=email]", "carol@example.test");
+        await Page.SelectOptionAsync("select[name=role]", "viewer");
+        await Page.ClickAsync("[data-testid=add-user]");
+
+        var shown = Page.Locator("[data-testid=temporary-password]");
+        await Expect(shown).ToBeVisibleAsync();
+        var temporary = (await shown.TextContentAsync())!.Trim();
+
+        using (var db = App.OpenDatabase())
+        {
+            var user = db.QuerySingle<(long Id, string Role, long Must, string Hash)>(
+                "SELECT id, role, must_change_password, password_hash FROM users WHERE username = 'carol'");
+            Assert.That((user.Role, user.Must), Is.EqualTo(("viewer", 1L)));
+            Assert.That(BCrypt.Net.BCrypt.Verify(temporary, user.Hash), Is.True, "the page showed a password that does not open the account");
+            await Expect(Page.Locator($"[data-user-id=\"{user.Id}\"]")).ToContainTextAsync("carol@example.test");
+            await Expect(Page.Locator($"[data-user-id=\"{user.Id}\"]")).ToContainTextAsync("must change password");
+        }
+
+        await Page.ReloadAsync();
+        await Expect(Page.Locator("[data-user-id]").First).ToBeVisibleAsync();
+        await Expect(Page.Locator("[data-testid=temporary-password]")).ToHaveCountAsync(0);
+        await Expect(Page.Locator("body")).Not.ToContainTextAsync(temporary);
+    }
+
+    [Test]
+    public async Task AnInvalidEmailShowsTheServersFieldError()
+    {
+        await Page.GotoAsync("/user-management");
+        await Page.FillAsync("input[name=username]", "dave");
+        await Page.FillAsync("input[name=email]", "not-an-email");
+        await Page.ClickAsync("[data-testid=add-user]");
+
+        await Expect(Page.Locator("[data-error-for=email]")).Not.ToBeEmptyAsync();
+        using var db = App.OpenDatabase();
+        Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM users WHERE username = 'dave'"), Is.Zero);
+    }
+
+    [Test]
+    public async Task SearchFindsAUserAndTheRoleCanBeChanged()
+    {
+        var username = CreateUser("user");
+        await Page.GotoAsync("/user-management");
+        await Page.FillAsync("input[type=search]", username.ToUpperInvariant());
+        var rows = Page.Locator("[data-user-id]");
+        await Expect(rows).ToHaveCountAsync(1);
+        await Expect(rows.First.Locator("[data-testid=username]")).ToHaveTextAsync(username);
+
+        await rows.First.Locator("select[data-field=role]").SelectOptionAsync("viewer");
+        await Expect(Page.Locator("#notice")).ToContainTextAsync("role is now viewer");
+        using var db = App.OpenDatabase();
+        Assert.That(db.ExecuteScalar<string>("SELECT role FROM users WHERE username = @username", new { username }), Is.EqualTo("viewer"));
+    }
+
+    [Test]
+    public async Task TheTablePagesAndFiltersByRole()
+    {
+        using (var db = App.OpenDatabase())
+            for (var i = 0; i < 30; i++)
+                db.Execute("INSERT INTO users (username, email, password_hash, role) VALUES (@name, @email, 'x', @role)",
+                    new { name = $"pager_{i:00}", email = $"pager_{i:00}@example.test", role = i % 3 == 0 ? "viewer" : "user" });
+
+        await Page.GotoAsync("/user-management");
+        await Page.FillAsync("input[type=search]", "pager_");
+        var rows = Page.Locator("[data-user-id]");
+        await Expect(Page.Locator("[data-testid=page-info]")).ToHaveTextAsync("1–25 of 30");
+        await Expect(rows).ToHaveCountAsync(25);
+        await Expect(rows.First.Locator("[data-testid=username]")).ToHaveTextAsync("pager_00");
+
+        await Page.ClickAsync("#next");
+        await Expect(Page.Locator("[data-testid=page-info]")).ToHaveTextAsync("26–30 of 30");
+        await Expect(rows).ToHaveCountAsync(5);
+        await Expect(Page.Locator("#next")).ToBeDisabledAsync();
+
+        await Page.SelectOptionAsync("#role-filter", "viewer");
+        await Expect(Page.Locator("[data-testid=page-info]")).ToHaveTextAsync("1–10 of 10");
+        var shownRoles = await rows.Locator("select[data-field=role]").EvaluateAllAsync<string[]>("s => s.map(x => x.value)");
+        Assert.That(shownRoles, Has.Length.EqualTo(10));
+        Assert.That(shownRoles, Is.All.EqualTo("viewer"));
+    }
+
+    [Test]
+    public async Task TheLastAdminCannotBeDemotedAndThePageSaysWhy()
+    {
+        using (var db = App.OpenDatabase())
+            Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active'"), Is.EqualTo(1));
+        await Page.GotoAsync("/user-management");
+        await Page.SelectOptionAsync("#role-filter", "admin");
+        var row = Page.Locator("[data-user-id]").Filter(new() { HasText = "admin@sanctum.local" });
+        await Expect(row).ToHaveCountAsync(1);
+
+        await row.Locator("select[data-field=role]").SelectOptionAsync("user");
+        await Expect(Page.Locator("#notice")).ToContainTextAsync("Conflict");
+        await Expect(row.Locator("select[data-field=role]")).ToHaveValueAsync("admin");
+        using var check = App.OpenDatabase();
+        Assert.That(check.ExecuteScalar<string>("SELECT role FROM users WHERE username = 'admin'"), Is.EqualTo("admin"));
+    }
+
+    [Test]
+    public async Task DeactivatingAUserAsksFirstThenEndsTheAccount()
+    {
+        var username = CreateUser("user");
+        await Page.GotoAsync("/user-management");
+        await Page.FillAsync("input[type=search]", username);
+        var row = Page.Locator("[data-user-id]");
+        await Expect(row).ToHaveCountAsync(1);
+
+        await row.Locator("[data-action=deactivate]").ClickAsync();
+        await row.Locator("[data-testid=confirm-yes]").ClickAsync();
+        await Expect(row.Locator("select[data-field=status]")).ToHaveValueAsync("inactive");
+        using var db = App.OpenDatabase();
+        Assert.That(db.ExecuteScalar<string>("SELECT status FROM users WHERE username = @username", new { username }), Is.EqualTo("inactive"));
+    }
+}

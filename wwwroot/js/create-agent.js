@@ -1,0 +1,104 @@
+// /create-agent: POST /api/agents, then the model settings and core instructions as the agent's config keys.
+import { api } from './api.js';
+import { el, startPage, clearErrors, showFieldErrors, reportError } from './ui.js';
+
+const configKeys = [
+  { key: 'primary_model', type: 'string' },
+  { key: 'fallback_model', type: 'string' },
+  { key: 'temperature', type: 'number' },
+  { key: 'max_tokens', type: 'number' },
+  { key: 'core_instructions', type: 'string' },
+];
+const allRoles = ['admin', 'user', 'viewer'];
+
+const me = await startPage({ adminOnly: true });
+if (me) setUp();
+
+function setUp() {
+  const form = document.getElementById('agent-form');
+  const created = document.getElementById('created');
+  const progress = document.getElementById('progress');
+  const submit = form.querySelector('[type=submit]');
+  let createdId = null; // the agent exists already: a retry only saves its configuration
+  // namedItem, because form.id and form.name are the form's own attributes.
+  const field = name => form.elements.namedItem(name);
+  const idInput = field('id');
+
+  idInput.addEventListener('input', () => { idInput.dataset.touched = idInput.value ? 'yes' : ''; });
+  field('name').addEventListener('input', () => {
+    if (!idInput.dataset.touched) idInput.value = slug(field('name').value);
+  });
+
+  form.addEventListener('submit', async event => {
+    event.preventDefault();
+    clearErrors(form);
+    const value = name => field(name).value.trim();
+    const local = {};
+    if (value('temperature') && !(Number(value('temperature')) >= 0 && Number(value('temperature')) <= 2))
+      local.temperature = ['The temperature must be a number from 0 to 2.'];
+    if (value('max_tokens') && !/^[1-9][0-9]{0,6}$/.test(value('max_tokens')))
+      local.max_tokens = ['Max tokens must be a whole number from 1 to 9999999.'];
+    if (Object.keys(local).length) { showFieldErrors(form, local); return; }
+
+    const roles = [...form.querySelectorAll('[name=visible_to_roles]:checked')].map(box => box.value);
+    const agent = {
+      id: value('id'), name: value('name'),
+      display_name: value('display_name') || null, description: value('description') || null,
+      visible_to_roles: roles.length === allRoles.length ? null : roles,
+    };
+    submit.disabled = true;
+    submit.setAttribute('aria-busy', 'true');
+    try {
+      if (createdId !== agent.id) {
+        progress.textContent = 'Creating the agent…';
+        try {
+          await api('/api/agents', { method: 'POST', body: agent });
+        } catch (error) {
+          showFieldErrors(form, error.errors);
+          return;
+        }
+        createdId = agent.id;
+      }
+      const settings = configKeys.filter(c => value(c.key));
+      for (const [index, setting] of settings.entries()) {
+        progress.textContent = `Saving ${setting.key.replace('_', ' ')} (${index + 1} of ${settings.length})…`;
+        try {
+          await api(`/api/agents/${encodeURIComponent(agent.id)}/config/${setting.key}`,
+            { method: 'PUT', body: { value: value(setting.key), type: setting.type } });
+        } catch (error) {
+          const messages = Object.values(error.errors).flat();
+          showFieldErrors(form, { [setting.key]: messages.length ? messages : [error.message] });
+          progress.textContent = 'The agent exists; fix the field and save again to finish its configuration.';
+          return;
+        }
+      }
+      progress.textContent = '';
+      done(agent);
+    } catch (error) {
+      reportError(error);
+    } finally {
+      submit.disabled = false;
+      submit.removeAttribute('aria-busy');
+      if (progress.textContent.endsWith('…')) progress.textContent = '';
+    }
+  });
+
+  function done(agent) {
+    createdId = null;
+    form.reset();
+    idInput.dataset.touched = '';
+    created.replaceChildren(el('div', { class: 'panel', role: 'status', 'data-testid': 'created' },
+      el('h2', { text: `${agent.display_name || agent.name} is ready` }),
+      el('p', { class: 'dim', text: `Agent ${agent.id} was created with its configuration.` }),
+      el('div', { class: 'actions' },
+        el('a', { class: 'button primary', href: `/settings#${encodeURIComponent(agent.id)}`, text: 'Open its tab' }),
+        el('a', { class: 'button', href: `/?agent=${encodeURIComponent(agent.id)}`, text: 'Chat with it' }))));
+    created.hidden = false;
+    created.scrollIntoView({ block: 'nearest' });
+  }
+}
+
+function slug(text) {
+  return text.toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50).replace(/-+$/, '');
+}
