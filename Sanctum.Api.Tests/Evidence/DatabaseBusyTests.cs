@@ -27,7 +27,8 @@ public class DatabaseBusyTests
             waits.Add(watch.ElapsedMilliseconds);
             await release;
         }
-        // Each wait is the 20 ms hold plus a little; the median keeps one scheduling hiccup on a busy machine out.
-        Assert.That(waits.Order().ElementAt(2), Is.LessThan(100), string.Join(", ", waits));
+        // Each wait is the 20 ms hold plus a little (without the handler: 150 ms); the median keeps a scheduling
+        // hiccup on a busy machine out.
+        Assert.That(waits.Order().ElementAt(2), Is.LessThan(140), string.Join(", ", waits));
     }
 }
