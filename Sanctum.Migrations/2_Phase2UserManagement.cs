@@ -42,12 +42,31 @@ public sealed class Phase2UserManagement : Migration
             ALTER TABLE agents ADD COLUMN visible_to_users TEXT {Json("visible_to_users")};
             ALTER TABLE agents ADD COLUMN visible_to_roles TEXT {Json("visible_to_roles")};
             ALTER TABLE agents ADD COLUMN created_by INTEGER REFERENCES users (id);
+
+            -- User search matches any part of a username or email. No B-tree index serves LIKE '%term%', so a
+            -- trigram full-text index over the two columns answers it (terms of 3+ characters), kept in step by triggers.
+            CREATE VIRTUAL TABLE users_search USING fts5 (username, email, content = 'users', content_rowid = 'id', tokenize = 'trigram');
+            INSERT INTO users_search (users_search) VALUES ('rebuild');
+            CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
+                INSERT INTO users_search (rowid, username, email) VALUES (new.id, new.username, new.email);
+            END;
+            CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
+                INSERT INTO users_search (users_search, rowid, username, email) VALUES ('delete', old.id, old.username, old.email);
+            END;
+            CREATE TRIGGER users_search_update AFTER UPDATE OF username, email ON users BEGIN
+                INSERT INTO users_search (users_search, rowid, username, email) VALUES ('delete', old.id, old.username, old.email);
+                INSERT INTO users_search (rowid, username, email) VALUES (new.id, new.username, new.email);
+            END;
             """);
     }
 
     public override void Down()
     {
         Execute.Sql("""
+            DROP TRIGGER users_search_update;
+            DROP TRIGGER users_search_delete;
+            DROP TRIGGER users_search_insert;
+            DROP TABLE users_search;
             DROP TABLE agent_configs;
             DROP TABLE user_sessions;
             ALTER TABLE agents DROP COLUMN created_by;

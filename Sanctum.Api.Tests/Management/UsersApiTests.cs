@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace Sanctum.Api.Tests.Management;
 
@@ -232,6 +231,25 @@ public class UsersApiTests
         Assert.That(inactive.GetProperty("items").EnumerateArray().Single().GetProperty("id").GetInt64(), Is.EqualTo(id));
         var active = await Admin.GetFromJsonAsync<JsonElement>($"/api/users?status=active&search={username}");
         Assert.That(active.GetProperty("total").GetInt64(), Is.EqualTo(0));
+    }
+
+    [Test]
+    public async Task SearchFindsAnyPartOfAUsernameOrEmailAndFollowsChanges()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var (id, _) = await CreateUserAsync(username: $"Mid{tag}Dle");
+        async Task<long[]> Find(string term) =>
+            (await Admin.GetFromJsonAsync<JsonElement>($"/api/users?search={Uri.EscapeDataString(term)}"))
+                .GetProperty("items").EnumerateArray().Select(u => u.GetProperty("id").GetInt64()).ToArray();
+
+        Assert.That(await Find(tag.ToUpperInvariant()), Is.EqualTo(new[] { id }), "a middle part, any case");
+        Assert.That(await Find($"{tag}dle@example"), Is.EqualTo(new[] { id }), "a part of the email");
+        Assert.That(await Find($"\"{tag}"), Is.Empty, "a quote in the term is matched literally, not parsed");
+
+        var patch = await Admin.PatchAsJsonAsync($"/api/users/{id}", new { email = $"renamed.{tag}@elsewhere.test" });
+        Assert.That(patch.StatusCode, Is.EqualTo(HttpStatusCode.OK), await patch.Content.ReadAsStringAsync());
+        Assert.That(await Find($"{tag}@elsewhere"), Is.EqualTo(new[] { id }));
+        Assert.That(await Find($"{tag}dle@example"), Is.Empty, "the old email is no longer found");
     }
 
     [Test]
@@ -544,11 +562,11 @@ public class LastAdminTests
     }
 }
 
-/// <summary>The user list stays fast on a big table (search is a scan; see the report on indexes).</summary>
+/// <summary>The user list and its search give the right answers on a big table (their speed: bench/run.sh).</summary>
 public class UsersListScaleTests
 {
     [Test]
-    public async Task ListingAndSearchingOneHundredThousandUsersStaysFast()
+    public async Task ListingAndSearchingOneHundredThousandUsersCountsRight()
     {
         await using var app = new SanctumApplication();
         var admin = await app.CreateAdminClientAsync();
@@ -565,15 +583,20 @@ public class UsersListScaleTests
             tx.Commit();
         }
 
-        await admin.GetAsync("/api/users?limit=1"); // warm up
-        foreach (var query in new[] { "", "?search=BULK09999", "?search=scale.example&role=viewer&status=active&limit=200&offset=5000", "?offset=99000", "?search=nobody-matches" })
+        // Correctness at scale; the speed of these queries is measured by bench/run.sh, not asserted here.
+        var expected = new Dictionary<string, long>
         {
-            var clock = Stopwatch.StartNew();
+            [""] = 100_001,
+            ["?search=BULK09999"] = 10,
+            ["?search=scale.example&role=viewer&status=active&limit=200&offset=5000"] = 10_000 - 1_428, // viewers, minus the inactive ones (multiples of 70)
+            ["?offset=99000"] = 100_001,
+            ["?search=nobody-matches"] = 0,
+        };
+        foreach (var (query, total) in expected)
+        {
             var response = await admin.GetAsync("/api/users" + query);
-            clock.Stop();
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), query);
-            TestContext.Out.WriteLine($"/api/users{query}: {clock.ElapsedMilliseconds} ms");
-            Assert.That(clock.ElapsedMilliseconds, Is.LessThan(1500), $"{query} took {clock.ElapsedMilliseconds} ms");
+            Assert.That((await response.JsonAsync()).GetProperty("total").GetInt64(), Is.EqualTo(total), query);
         }
         var found = await admin.GetFromJsonAsync<JsonElement>("/api/users?search=BULK09999");
         Assert.That(found.GetProperty("total").GetInt64(), Is.EqualTo(10)); // bulk099990..bulk099999

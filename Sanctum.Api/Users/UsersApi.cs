@@ -53,14 +53,18 @@ public static class UsersApi
         if (offset is < 0) errors.Add("offset", "Must be 0 or more.");
         if (errors.Any) return Problems.Invalid(errors);
 
-        // LIKE is case-insensitive for ASCII (usernames are ASCII); % and _ in the search are matched literally.
-        var pattern = string.IsNullOrEmpty(search) ? null : "%" + search.Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_") + "%";
-        var args = new { pattern, role, status, limit = limit ?? DefaultLimit, offset = offset ?? 0 };
+        // Terms of 3+ characters use the trigram index (users_search, Phase 2): a quoted phrase there is a
+        // case-insensitive substring match. Shorter ones scan with LIKE, where % and _ are matched literally.
+        var useIndex = search is { Length: >= 3 };
+        var phrase = useIndex ? "\"" + search!.Replace("\"", "\"\"") + "\"" : null;
+        var pattern = string.IsNullOrEmpty(search) || useIndex ? null : "%" + search.Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_") + "%";
+        var args = new { phrase, pattern, role, status, limit = limit ?? DefaultLimit, offset = offset ?? 0 };
         // Only the filters given, not (@x IS NULL OR ...): SQLite plans a statement before it sees the parameters, so
         // the catch-all form scanned all rows to count them even with no filter at all (20 ms at p50 on 100,000 users,
         // bench/RESULTS.md), where COUNT(*) alone reads the smallest index. The fragments are constants.
         var filters = new[]
         {
+            phrase is null ? null : "id IN (SELECT rowid FROM users_search WHERE users_search MATCH @phrase)",
             pattern is null ? null : @"(username LIKE @pattern ESCAPE '\' OR email LIKE @pattern ESCAPE '\')",
             role is null ? null : "role = @role",
             status is null ? null : "status = @status",
