@@ -16,6 +16,10 @@ namespace Sanctum.Api.Tests.Evidence;
 /// </summary>
 public static class DatabaseDigest
 {
+    // Ordinary tables only: the user-search index (an FTS5 virtual table and its shadow tables) is derived from
+    // users, which is digested itself.
+    private const string OrdinaryTables = "SELECT name FROM pragma_table_list WHERE type = 'table' AND schema = 'main' AND name NOT LIKE 'sqlite_%' ORDER BY name";
+
     public static readonly IReadOnlyDictionary<string, string[]> ExcludedByOperation = new Dictionary<string, string[]>
     {
         ["Login"] = ["users.failed_login_attempts", "users.locked_until"],
@@ -24,7 +28,7 @@ public static class DatabaseDigest
     public static string Compute(SqliteConnection db, IReadOnlyCollection<string>? excluded = null)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var tables = db.Query<string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").ToList();
+        var tables = db.Query<string>(OrdinaryTables).ToList();
         foreach (var table in tables)
         {
             var columns = db.Query<string>($"SELECT name FROM pragma_table_info('{table}') ORDER BY cid")
@@ -59,7 +63,7 @@ public static class DatabaseDigest
     public static Dictionary<string, List<string>> Dump(SqliteConnection db)
     {
         var dump = new Dictionary<string, List<string>>();
-        foreach (var table in db.Query<string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"))
+        foreach (var table in db.Query<string>(OrdinaryTables))
         {
             using var command = db.CreateCommand();
             command.CommandText = $"SELECT * FROM \"{table}\" ORDER BY rowid";
