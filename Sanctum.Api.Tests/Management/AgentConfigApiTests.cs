@@ -1,22 +1,8 @@
 namespace Sanctum.Api.Tests.Management;
 
 /// <summary>/api/agents/{id}/config: typed values, secrets encrypted at rest and masked.</summary>
-public class AgentConfigApiTests
+public class AgentConfigApiTests : ManagementFixture
 {
-    private SanctumApplication _app = null!;
-    private RoleClients _clients = null!;
-    private HttpClient Admin => _clients.Admin;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = new SanctumApplication();
-        _clients = await RoleClients.CreateAsync(_app);
-    }
-
-    [OneTimeTearDown]
-    public void Stop() => _app.Dispose();
-
     private static string NewKey() => "k_" + Guid.NewGuid().ToString("N")[..10];
 
     private dynamic? Row(string agent, string key)

@@ -1,22 +1,8 @@
 namespace Sanctum.Api.Tests.Management;
 
 /// <summary>POST, PATCH and DELETE /api/agents, and who sees an agent afterwards.</summary>
-public class AgentWritesApiTests
+public class AgentWritesApiTests : ManagementFixture
 {
-    private SanctumApplication _app = null!;
-    private RoleClients _clients = null!;
-    private HttpClient Admin => _clients.Admin;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = new SanctumApplication();
-        _clients = await RoleClients.CreateAsync(_app);
-    }
-
-    [OneTimeTearDown]
-    public void Stop() => _app.Dispose();
-
     private static string NewId() => "a-" + Guid.NewGuid().ToString("N")[..10];
 
     private async Task<string> CreateAgentAsync(object? extra = null)

@@ -1,22 +1,8 @@
 namespace Sanctum.Api.Tests.Management;
 
 /// <summary>/api/config: the system settings, typed, with secrets masked unless an admin reveals them.</summary>
-public class ConfigApiTests
+public class ConfigApiTests : ManagementFixture
 {
-    private SanctumApplication _app = null!;
-    private RoleClients _clients = null!;
-    private HttpClient Admin => _clients.Admin;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = new SanctumApplication();
-        _clients = await RoleClients.CreateAsync(_app);
-    }
-
-    [OneTimeTearDown]
-    public void Stop() => _app.Dispose();
-
     private static string NewKey() => "c_" + Guid.NewGuid().ToString("N")[..10];
 
     private dynamic? Row(string key)

@@ -1,22 +1,8 @@
 namespace Sanctum.Api.Tests.Management;
 
 /// <summary>/api/config/env: environment variables with valid names, secret ones masked.</summary>
-public class EnvVarsApiTests
+public class EnvVarsApiTests : ManagementFixture
 {
-    private SanctumApplication _app = null!;
-    private RoleClients _clients = null!;
-    private HttpClient Admin => _clients.Admin;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = new SanctumApplication();
-        _clients = await RoleClients.CreateAsync(_app);
-    }
-
-    [OneTimeTearDown]
-    public void Stop() => _app.Dispose();
-
     private static string NewName() => "VAR_" + Guid.NewGuid().ToString("N")[..10].ToUpperInvariant();
 
     private dynamic? Row(string name)

@@ -20,6 +20,24 @@ public sealed record Call(string Method, string Url, string? Body = null)
 }
 
 /// <summary>Clients for every role on one application, for the role matrices.</summary>
+/// <summary>One application per fixture with a signed-in client for each role (the management tests' shared setup).</summary>
+public abstract class ManagementFixture
+{
+    protected SanctumApplication _app = null!;
+    protected RoleClients _clients = null!;
+    protected HttpClient Admin => _clients.Admin;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        _app = new SanctumApplication();
+        _clients = await RoleClients.CreateAsync(_app);
+    }
+
+    [OneTimeTearDown]
+    public void Stop() => _app.Dispose();
+}
+
 public sealed class RoleClients
 {
     public required HttpClient Anonymous { get; init; }

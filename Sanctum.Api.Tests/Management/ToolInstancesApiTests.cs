@@ -1,22 +1,8 @@
 namespace Sanctum.Api.Tests.Management;
 
 /// <summary>/api/tools/{id}/instances, including the one-instance-per-agent rule of agent-scoped tools.</summary>
-public class ToolInstancesApiTests
+public class ToolInstancesApiTests : ManagementFixture
 {
-    private SanctumApplication _app = null!;
-    private RoleClients _clients = null!;
-    private HttpClient Admin => _clients.Admin;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = new SanctumApplication();
-        _clients = await RoleClients.CreateAsync(_app);
-    }
-
-    [OneTimeTearDown]
-    public void Stop() => _app.Dispose();
-
     private async Task<string> CreateToolAsync(string scope = "global")
     {
         var id = "i-" + Guid.NewGuid().ToString("N")[..10];

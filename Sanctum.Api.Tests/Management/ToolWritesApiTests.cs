@@ -1,22 +1,8 @@
 namespace Sanctum.Api.Tests.Management;
 
 /// <summary>POST, PUT, PATCH and DELETE /api/tools.</summary>
-public class ToolWritesApiTests
+public class ToolWritesApiTests : ManagementFixture
 {
-    private SanctumApplication _app = null!;
-    private RoleClients _clients = null!;
-    private HttpClient Admin => _clients.Admin;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = new SanctumApplication();
-        _clients = await RoleClients.CreateAsync(_app);
-    }
-
-    [OneTimeTearDown]
-    public void Stop() => _app.Dispose();
-
     private static string NewId() => "t-" + Guid.NewGuid().ToString("N")[..10];
 
     private async Task<string> CreateToolAsync(string? id = null, string scope = "global")

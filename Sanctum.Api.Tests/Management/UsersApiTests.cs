@@ -2,22 +2,8 @@
 namespace Sanctum.Api.Tests.Management;
 
 /// <summary>/api/users: listing, creating (with a password or a temporary one), changing, deactivating, resets, unlocks.</summary>
-public class UsersApiTests
+public class UsersApiTests : ManagementFixture
 {
-    private SanctumApplication _app = null!;
-    private RoleClients _clients = null!;
-    private HttpClient Admin => _clients.Admin;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _app = new SanctumApplication();
-        _clients = await RoleClients.CreateAsync(_app);
-    }
-
-    [OneTimeTearDown]
-    public void Stop() => _app.Dispose();
-
     private static string NewName(string prefix = "u") => prefix + "_" + Guid.NewGuid().ToString("N")[..10];
 
     private dynamic? Row(long id) => Row(_app, id);
