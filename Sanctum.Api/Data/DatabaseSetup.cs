@@ -34,7 +34,9 @@ public static class DatabaseSetup
     public static void MigrateDatabase(this IServiceProvider services)
     {
         var database = services.GetRequiredService<Database>();
-        Directory.CreateDirectory(database.DataDirectory);
+        // The data directory holds the database and the Data Protection key ring (not itself encrypted): owner only.
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(database.DataDirectory);
+        else Directory.CreateDirectory(database.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Directory.CreateDirectory(Path.GetDirectoryName(database.FilePath)!);
         using (var connection = database.Open())
         {
