@@ -66,7 +66,7 @@ public static class AuthApi
                 new
                 {
                     id = account.Id, now = Timestamp.From(now), sessionId = SessionTokens.NewSessionId(), hash = SessionTokens.Hash(token),
-                    ip = AuthSetup.ClientAddress(http), agent = Truncate(http.Request.Headers.UserAgent.ToString(), 512), expires,
+                    ip = AuthSetup.ClientAddress(http), agent = AuthSetup.ClientUserAgent(http), expires,
                 },
                 transaction: tx);
             tx.Commit();
@@ -132,8 +132,6 @@ public static class AuthApi
         tx.Commit();
         return TypedResults.NoContent();
     }
-
-    private static string? Truncate(string text, int max) => text.Length == 0 ? null : text.Length <= max ? text : text[..max];
 
     private sealed record LoginRow
     {

@@ -56,6 +56,10 @@ public static class AuthSetup
     public static string ClientAddress(HttpContext context) =>
         (context.Connection.RemoteIpAddress ?? IPAddress.Loopback).ToString();
 
+    /// <summary>The client's User-Agent as stored beside a session: null when absent, at most 512 characters.</summary>
+    public static string? ClientUserAgent(HttpContext context) =>
+        context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent[..Math.Min(agent.Length, 512)] : null;
+
     /// <summary>Fails while the signed-in user still has to change a temporary or default password.</summary>
     private sealed class NoPasswordChangePending : IAuthorizationRequirement
     {
