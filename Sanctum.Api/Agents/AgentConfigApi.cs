@@ -91,14 +91,8 @@ public static class AgentConfigApi
     }
 
     /// <summary>Whether the caller may see the agent: the same rule as GET /api/agents/{id}.</summary>
-    private static bool Visible(SqliteConnection db, string id, ClaimsPrincipal user)
-    {
-        var parameters = new DynamicParameters(AgentVisibility.Parameters(user));
-        parameters.Add("id", id);
-        return db.ExecuteScalar<bool>($"""
-            SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id AND (is_active = 1 OR @isAdmin = 1) AND {AgentVisibility.Where})
-            """, parameters);
-    }
+    private static bool Visible(SqliteConnection db, string id, ClaimsPrincipal user) =>
+        db.ExecuteScalar<bool>($"SELECT EXISTS (SELECT 1 FROM agents WHERE {AgentVisibility.ById})", AgentVisibility.Parameters(user, id));
 
     private static AgentConfigEntry Shown(AgentConfigEntry entry, bool reveal, Secrets secrets) =>
         entry with { Value = ConfigKeys.Shown(entry.Value, entry.IsEncrypted, reveal, secrets) };

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Dapper;
 using Sanctum.Api.Auth;
 
 namespace Sanctum.Api.Agents;
@@ -14,6 +15,17 @@ public static class AgentVisibility
             (visible_to_users IS NULL OR EXISTS (SELECT 1 FROM json_each(visible_to_users) WHERE value = @userId))
         AND (visible_to_roles IS NULL OR EXISTS (SELECT 1 FROM json_each(visible_to_roles) WHERE value = @role))))
         """;
+
+    /// <summary>The agent @id as GET /api/agents/{id} shows it: visible to the caller, and inactive only to admins.</summary>
+    public const string ById = $"id = @id AND (is_active = 1 OR @isAdmin = 1) AND {Where}";
+
+    /// <summary><see cref="Parameters(ClaimsPrincipal)"/> plus the agent's @id.</summary>
+    public static DynamicParameters Parameters(ClaimsPrincipal user, string id)
+    {
+        var parameters = new DynamicParameters(Parameters(user));
+        parameters.Add("id", id);
+        return parameters;
+    }
 
     public static object Parameters(ClaimsPrincipal user) => new
     {

@@ -42,13 +42,9 @@ public static class AgentsApi
 
     private static Results<Ok<Agent>, ProblemHttpResult> Get(string id, SqliteConnection db, ClaimsPrincipal user)
     {
-        var parameters = new DynamicParameters(AgentVisibility.Parameters(user));
-        parameters.Add("id", id);
         // Inactive or invisible agents read as absent to non-admins, so their existence does not leak.
-        return db.QuerySingleOrDefault<Agent>($"""
-            SELECT {Agent.Columns} FROM agents
-            WHERE id = @id AND (is_active = 1 OR @isAdmin = 1) AND {AgentVisibility.Where}
-            """, parameters) is { } agent
+        return db.QuerySingleOrDefault<Agent>($"SELECT {Agent.Columns} FROM agents WHERE {AgentVisibility.ById}",
+                AgentVisibility.Parameters(user, id)) is { } agent
             ? TypedResults.Ok(agent)
             : Problems.NotFound($"Agent '{id}'");
     }

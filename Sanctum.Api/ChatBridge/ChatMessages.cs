@@ -76,7 +76,7 @@ public sealed class ChatMessages(
                 new
                 {
                     sessionId, uid = session.Uid, userId, agentId, ip = AuthSetup.ClientAddress(http),
-                    userAgent = Truncate(http.Request.Headers.UserAgent.ToString(), 512), now,
+                    userAgent = AuthSetup.ClientUserAgent(http), now,
                 }, tx);
         }
         var messageId = db.ExecuteScalar<long>("""
@@ -120,9 +120,8 @@ public sealed class ChatMessages(
     {
         if (user.Identity?.IsAuthenticated == true)
         {
-            var parameters = new DynamicParameters(AgentVisibility.Parameters(user));
-            parameters.Add("id", agentId);
-            return db.ExecuteScalar<bool>($"SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id AND is_active = 1 AND {AgentVisibility.Where})", parameters);
+            return db.ExecuteScalar<bool>($"SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id AND is_active = 1 AND {AgentVisibility.Where})",
+                AgentVisibility.Parameters(user, agentId));
         }
         // Anonymous web chat may reach only agents visible to everyone.
         return db.ExecuteScalar<bool>("""
@@ -132,8 +131,6 @@ public sealed class ChatMessages(
 
     /// <summary>16 random lowercase hex characters: the session's stable user identity for Broca.</summary>
     private static string NewUid() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-
-    private static string? Truncate(string text, int max) => text.Length == 0 ? null : text.Length <= max ? text : text[..max];
 
     private sealed record SessionOwner
     {
