@@ -39,6 +39,9 @@ public static class UsersApi
 
     private const string ByIdSql = $"SELECT {User.Columns} FROM users WHERE id = @id";
 
+    // What a password reset and an unlock both do: forget failed logins, end a lock, reactivate a locked account.
+    private const string ClearLockout = "failed_login_attempts = 0, locked_until = NULL, status = CASE WHEN status = 'locked' THEN 'active' ELSE status END";
+
     // Only the active admins other than @id: while one exists, @id may stop being an active admin.
     private const string AnotherActiveAdmin = "EXISTS (SELECT 1 FROM users other WHERE other.role = 'admin' AND other.status = 'active' AND other.id <> @id)";
 
@@ -157,8 +160,7 @@ public static class UsersApi
         db.Open();
         using var tx = db.BeginTransaction();
         var user = db.QuerySingleOrDefault<UserWithPassword>($"""
-            UPDATE users SET password_hash = @hash, must_change_password = 1, failed_login_attempts = 0, locked_until = NULL,
-                status = CASE WHEN status = 'locked' THEN 'active' ELSE status END, updated_at = @now
+            UPDATE users SET password_hash = @hash, must_change_password = 1, {ClearLockout}, updated_at = @now
             WHERE id = @id
             RETURNING {User.Columns}
             """, new { id, hash, now = Timestamp.Now(clock) }, tx);
@@ -170,8 +172,7 @@ public static class UsersApi
 
     private static Results<Ok<User>, ProblemHttpResult> Unlock(long id, SqliteConnection db, TimeProvider clock) =>
         db.QuerySingleOrDefault<User>($"""
-            UPDATE users SET failed_login_attempts = 0, locked_until = NULL,
-                status = CASE WHEN status = 'locked' THEN 'active' ELSE status END, updated_at = @now
+            UPDATE users SET {ClearLockout}, updated_at = @now
             WHERE id = @id
             RETURNING {User.Columns}
             """, new { id, now = Timestamp.Now(clock) }) is { } user
