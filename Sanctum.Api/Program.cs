@@ -1,5 +1,6 @@
 using Sanctum.Api;
 using Sanctum.Api.Agents;
+using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Benchmark;
@@ -30,6 +31,8 @@ builder.Services.AddOptions<SanctumOptions>().BindConfiguration(SanctumOptions.S
     .ValidateOnStart();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(new StartTime(DateTimeOffset.UtcNow));
+// Security and admin events, one call per event (Audit/AuditLog.cs).
+builder.Services.AddSingleton<AuditLog>();
 
 // SQLite through Dapper, migrated by FluentMigrator at start-up.
 builder.Services.AddSanctumDatabase();
