@@ -19,7 +19,9 @@ using Sanctum.Api.Users;
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
     Args = args,
-    // The pages live in the repository's top-level wwwroot/, copied beside the binaries at build time.
+    // appsettings.json and the pages (the repository's top-level wwwroot/) are copied beside the binaries at build
+    // time: read them from there whatever the working directory, unless a content root is given explicitly.
+    ContentRootPath = ContentRoot.Given(args) ? null : AppContext.BaseDirectory,
     WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
 });
 
@@ -42,6 +44,8 @@ builder.Services.AddSanctumSecrets();
 builder.Services.AddSanctumHttp();
 // Session tokens, role policies and the login rate limiter.
 builder.Services.AddSanctumAuth();
+// Sanctum:TrustedProxies: whose X-Forwarded-For/-Proto are believed (none by default).
+builder.Services.AddTrustedProxies(builder.Configuration);
 // /healthz and /readyz.
 builder.Services.AddSanctumHealthChecks();
 // The tools list, cached in memory until the next commit to the database.
@@ -53,12 +57,21 @@ builder.Services.AddChatBridge();
 
 var app = builder.Build();
 
-app.Services.MigrateDatabase();
-app.Services.EnsureChatKeys();
+// Usable data directory, this install's database, migrated; otherwise one line and exit code 1.
+if (StartupChecks.Run(app.Services) is { } refusal)
+{
+    Console.Error.WriteLine(refusal);
+    return 1;
+}
+// The seeded admin's first password depends on where the server listens (Auth/BootstrapAdmin.cs).
+app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<BootstrapAdmin>().Complete());
 
+app.UseTrustedProxies(app.Configuration);
+app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestSizeLimit();
+app.UseJsonTextCheck();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseSanctumOpenApi();
@@ -71,6 +84,7 @@ app.UseRateLimiter();
 app.MapPages();
 app.MapHealth();
 app.MapAuth();
+app.MapAccessTokens();
 app.MapTools();
 app.MapToolInstances();
 app.MapAgents();
@@ -86,3 +100,11 @@ app.MapChatBridge();
 app.MapBenchmark();
 
 app.Run();
+return 0;
+
+/// <summary>Whether the command line or the environment names a content root (the test host does).</summary>
+internal static class ContentRoot
+{
+    public static bool Given(string[] args) =>
+        new ConfigurationBuilder().AddEnvironmentVariables("ASPNETCORE_").AddCommandLine(args).Build()[WebHostDefaults.ContentRootKey] is not null;
+}

@@ -18,16 +18,23 @@ public static class AuthSetup
     public static IServiceCollection AddSanctumAuth(this IServiceCollection services)
     {
         services.AddSingleton<PasswordHasher>();
+        services.AddSingleton<BootstrapAdmin>();
+        services.AddSingleton<PublicOrigins>();
         services.AddSingleton<PasswordHashingLimit>();
         services.AddAuthentication(SessionAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SessionAuthenticationHandler>(SessionAuthenticationHandler.SchemeName, null);
 
         services.AddAuthorizationBuilder()
-            .AddPolicy(Policies.SignedIn, p => p.RequireAuthenticatedUser())
-            .AddPolicy(Policies.Reader, p => p.RequireAuthenticatedUser().RequireRole(Roles.All).AddRequirements(NoPasswordChangePending.Instance))
-            .AddPolicy(Policies.Member, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.User).AddRequirements(NoPasswordChangePending.Instance))
-            .AddPolicy(Policies.Admin, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin).AddRequirements(NoPasswordChangePending.Instance));
+            .AddPolicy(Policies.SignedIn, p => p.RequireAuthenticatedUser().AddRequirements(AccessTokenLimits.Instance))
+            .AddPolicy(Policies.Session, p => p.RequireAuthenticatedUser().AddRequirements(SessionOnly.Instance))
+            .AddPolicy(Policies.SessionReader, p => p.RequireAuthenticatedUser().RequireRole(Roles.All)
+                .AddRequirements(NoPasswordChangePending.Instance, SessionOnly.Instance))
+            .AddPolicy(Policies.Reader, p => p.RequireAuthenticatedUser().RequireRole(Roles.All).AddRequirements(NoPasswordChangePending.Instance, AccessTokenLimits.Instance))
+            .AddPolicy(Policies.Member, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.User).AddRequirements(NoPasswordChangePending.Instance, AccessTokenLimits.Instance))
+            .AddPolicy(Policies.Admin, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin).AddRequirements(NoPasswordChangePending.Instance, AccessTokenLimits.Instance));
         services.AddSingleton<IAuthorizationHandler, NoPasswordChangePending.Handler>();
+        services.AddSingleton<IAuthorizationHandler, AccessTokenLimits.Handler>();
+        services.AddSingleton<IAuthorizationHandler, SessionOnly.Handler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, PasswordChangeResultHandler>();
 
         services.AddRateLimiter(_ => { });

@@ -20,13 +20,10 @@ public static class PageRoutes
         ["/user-management"] = "user-management.html",
         ["/chat-settings"] = "chat-settings.html",
         ["/status"] = "status.html",
+        ["/tokens"] = "tokens.html",
     };
 
     private static readonly string[] GetOrHead = [HttpMethods.Get, HttpMethods.Head];
-
-    // Pages may load only this site's own scripts, styles and images: no outside URL, no inline script.
-    private const string ContentSecurityPolicy =
-        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
     public static IEndpointRouteBuilder MapPages(this IEndpointRouteBuilder routes)
     {
@@ -55,11 +52,7 @@ public static class PageRoutes
         if (!info.Exists) throw new FileNotFoundException($"The page {file} is missing from the web root {env.WebRootPath}.");
 
         using var reader = new StreamReader(info.CreateReadStream());
-        var headers = http.Response.Headers;
-        headers.CacheControl = "no-cache";
-        headers.ContentSecurityPolicy = ContentSecurityPolicy;
-        headers.XContentTypeOptions = "nosniff";
-        headers["Referrer-Policy"] = "same-origin";
+        http.Response.Headers.CacheControl = "no-cache"; // CSP and the other security headers: Infrastructure/SecurityHeaders.cs
         return TypedResults.Content(reader.ReadToEnd(), "text/html; charset=utf-8", statusCode: status);
     }
 }
