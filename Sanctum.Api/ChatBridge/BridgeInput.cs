@@ -50,9 +50,9 @@ public static partial class BridgeInput
             return new BridgeBody(null, TooLarge: true);
         }
         var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
-        // JsonDocument checks strings' UTF-8 only when they are read (GetString, property names), which would throw
-        // in the middle of an action: a body that is not UTF-8 is malformed JSON, refused here like any other.
-        if (!System.Text.Unicode.Utf8.IsValid(bytes.Span)) return new BridgeBody(null, TooLarge: false);
+        // JsonDocument checks strings only when they are read (GetString, property names), which would throw in the
+        // middle of an action: a body that is not UTF-8 or escapes a lone surrogate is malformed JSON, refused here.
+        if (!Infrastructure.JsonTextCheck.IsReadable(bytes.Span)) return new BridgeBody(null, TooLarge: false);
         try
         {
             using var document = JsonDocument.Parse(bytes);

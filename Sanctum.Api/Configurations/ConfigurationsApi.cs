@@ -53,11 +53,13 @@ public static class ConfigurationsApi
         if (scope is not null && !ConfigurationScopes.All.Contains(scope))
             return Problems.Invalid("scope", $"The scope must be one of: {string.Join(", ", ConfigurationScopes.All)}.");
         if (reveal && !user.IsAdmin()) return ConfigApi.RevealForbidden();
+        var args = new DynamicParameters(Agents.AgentVisibility.Parameters(user));
+        args.AddDynamicParams(new { scope, scopeId });
         var rows = db.Query<Configuration>($"""
             SELECT {Configuration.Columns} FROM configurations
-            WHERE (@scope IS NULL OR scope = @scope) AND (@scopeId IS NULL OR scope_id = @scopeId)
+            WHERE (@scope IS NULL OR scope = @scope) AND (@scopeId IS NULL OR scope_id = @scopeId) AND {Agents.AgentVisibility.ConfigurationVisible}
             ORDER BY {ConfigurationScopes.Rank}, scope_id, key
-            """, new { scope, scopeId });
+            """, args);
         return TypedResults.Ok(rows.Select(r => Present(r, secrets, reveal)));
     }
 
@@ -78,8 +80,10 @@ public static class ConfigurationsApi
     {
         if (!ConfigurationScopes.IsValidKey(key)) return InvalidKey();
         if (reveal && !user.IsAdmin()) return ConfigApi.RevealForbidden();
-        return db.QuerySingleOrDefault<Configuration>($"SELECT {Configuration.Columns} FROM configurations WHERE {Where}",
-                new { scope, scopeId, key }) is { } row
+        var args = new DynamicParameters(Agents.AgentVisibility.Parameters(user));
+        args.AddDynamicParams(new { scope, scopeId, key });
+        return db.QuerySingleOrDefault<Configuration>(
+                $"SELECT {Configuration.Columns} FROM configurations WHERE {Where} AND {Agents.AgentVisibility.ConfigurationVisible}", args) is { } row
             ? TypedResults.Ok(Present(row, secrets, reveal))
             : Problems.NotFound($"Configuration '{key}' ({Owner(scope, scopeId)})");
     }

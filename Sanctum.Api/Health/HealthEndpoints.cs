@@ -16,7 +16,8 @@ public static class HealthEndpoints
     {
         services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), tags: [Live])
-            .AddCheck<DatabaseReadyCheck>("database", tags: [Ready]);
+            .AddCheck<DatabaseReadyCheck>("database", tags: [Ready])
+            .AddCheck<DiskSpaceCheck>("disk", tags: [Ready]);
         return services;
     }
 

@@ -7,14 +7,15 @@ namespace Sanctum.Api.Infrastructure;
 /// JSON may escape a lone UTF-16 surrogate ("\ud800") and a body may hold bytes that are not UTF-8. System.Text.Json
 /// accepts both while parsing and throws only when such a string is read, deep inside an endpoint, which made a 500
 /// of a client's mistake. Every JSON body is checked here first, every string and property name read once: such a
-/// body is a 400 (the chat bridge turns it into its envelope), logged as one line without a stack trace.
+/// body is a 400, logged as one line without a stack trace.
 /// </summary>
 public static partial class JsonTextCheck
 {
     public static IApplicationBuilder UseJsonTextCheck(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
         var request = context.Request;
-        if (request.HasJsonContentType() || (request.ContentLength > 0 && request.ContentType is null))
+        // The chat bridge reads its bodies itself and answers in its own envelope (ChatBridge/BridgeInput.cs).
+        if (!ChatBridge.ChatBridgeApi.Owns(request.Path) && (request.HasJsonContentType() || (request.ContentLength > 0 && request.ContentType is null)))
         {
             request.EnableBuffering();
             var limit = context.RequestServices.GetRequiredService<IOptions<SanctumOptions>>().Value.MaxRequestBodyBytes;

@@ -24,8 +24,15 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 /** Only same-site absolute paths become links (never javascript: or another host). */
+/**
+ * A same-origin path to go to after signing in, or null. Parsed the way the browser will parse it (tabs and
+ * newlines dropped, backslashes as slashes), so "/%09/evil.example/" or "/\\evil.example" cannot leave the site.
+ */
 export function safePath(path) {
-  return typeof path === 'string' && /^\/(?![/\\])/.test(path) ? path : null;
+  if (typeof path !== 'string' || !path.startsWith('/')) return null;
+  let url;
+  try { url = new URL(path, location.origin); } catch { return null; }
+  return url.origin === location.origin ? url.pathname + url.search + url.hash : null;
 }
 
 export const statuses = ['Healthy', 'Ready', 'Degraded', 'Off'];
@@ -125,6 +132,7 @@ function renderTopBar(me) {
     nav,
     el('div', { class: 'who' },
       el('span', { class: 'user', 'data-testid': 'current-user' }, me.username, ' · ', el('span', { class: `role-${me.role}`, text: me.role })),
+      el('a', { class: 'small', href: '/tokens', 'data-testid': 'tokens-link', text: 'Access tokens', 'aria-current': here === '/tokens' ? 'page' : null }),
       signOut));
 }
 
