@@ -86,7 +86,7 @@ public sealed partial class BootstrapAdmin(
     private static partial void LogWritten(ILogger logger, string path, string addresses);
 
     [LoggerMessage(EventId = 9102, Level = LogLevel.Warning,
-        Message = "First start on loopback only: sign in as admin with the default password admin123 and change it")]
+        Message = "First start on loopback only: sign in as admin with the documented default password (README) and change it")]
     private static partial void LogLoopback(ILogger logger);
 
     [LoggerMessage(EventId = 9103, Level = LogLevel.Information, Message = "Removed the one-time admin password file {Path}")]
