@@ -64,7 +64,9 @@ if (StartupChecks.Run(app.Services) is { } refusal)
     return 1;
 }
 // The seeded admin's first password depends on where the server listens (Auth/BootstrapAdmin.cs).
-app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<BootstrapAdmin>().Complete());
+var bootstrap = app.Services.GetRequiredService<BootstrapAdmin>();
+bootstrap.Prepare();
+app.Lifetime.ApplicationStarted.Register(bootstrap.Complete);
 
 app.UseTrustedProxies(app.Configuration);
 app.UseSecurityHeaders();

@@ -106,6 +106,23 @@ public static class AuthSetup
                 });
                 return;
             }
+            if (result.Forbidden && context.User.FindFirst(SessionAuthenticationHandler.TokenScopeClaim)?.Value is { } scope)
+            {
+                context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                await problems.WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context,
+                    ProblemDetails =
+                    {
+                        Status = 403,
+                        Title = "Forbidden",
+                        Detail = scope == AccessTokens.Read
+                            ? "This access token has the read scope: it may only read (GET). Its owner's role applies too."
+                            : "Access tokens act with their owner's role and cannot manage tokens or passwords; this needs more.",
+                    },
+                });
+                return;
+            }
             await _default.HandleAsync(next, context, policy, result);
         }
     }

@@ -29,19 +29,31 @@ public sealed partial class BootstrapAdmin(
         ? PendingHash
         : BCrypt.Net.BCrypt.HashPassword(o.BootstrapAdminPassword, o.PasswordWorkFactor);
 
+    private (string LoopbackHash, string Random, string RandomHash)? _prepared;
+
+    /// <summary>
+    /// Before the server starts: when the seed left the placeholder, hashes both candidate passwords now (bcrypt is
+    /// slow), so that once the server listens <see cref="Complete"/> only has to store one.
+    /// </summary>
+    public void Prepare()
+    {
+        using var db = database.Open();
+        if (!db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM users WHERE password_hash = @pending)", new { pending = PendingHash })) return;
+        var random = UserRules.TemporaryPassword();
+        _prepared = (hasher.Hash(LoopbackPassword), random, hasher.Hash(random));
+    }
+
     /// <summary>Sets the first password if the seed left the placeholder (called once the server listens).</summary>
     public void Complete()
     {
-        using var db = database.Open();
-        var id = db.QuerySingleOrDefault<long?>("SELECT id FROM users WHERE password_hash = @pending", new { pending = PendingHash });
-        if (id is null) return;
-
+        if (_prepared is not { } prepared) return;
+        _prepared = null;
         var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var local = addresses.All(IsLoopback);
-        var password = local ? LoopbackPassword : UserRules.TemporaryPassword();
-        if (!local) WriteOwnerOnly(PasswordFile, password + "\n");
-        db.Execute("UPDATE users SET password_hash = @hash, must_change_password = 1 WHERE id = @id AND password_hash = @pending",
-            new { id, hash = hasher.Hash(password), pending = PendingHash });
+        if (!local) WriteOwnerOnly(PasswordFile, prepared.Random + "\n");
+        using var db = database.Open();
+        db.Execute("UPDATE users SET password_hash = @hash, must_change_password = 1 WHERE password_hash = @pending",
+            new { hash = local ? prepared.LoopbackHash : prepared.RandomHash, pending = PendingHash });
         if (local) LogLoopback(logger);
         else LogWritten(logger, PasswordFile, string.Join(", ", addresses));
     }
