@@ -1,4 +1,4 @@
-using System.Security.Claims;
+using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Data.Sqlite;
@@ -44,16 +44,17 @@ public static class ConfigurationsApi
     }
 
     private static Results<Ok<IEnumerable<Configuration>>, ValidationProblem, ProblemHttpResult> List(
-        SqliteConnection db, SettingsCore core, ClaimsPrincipal user,
+        SqliteConnection db, SettingsCore core, HttpContext http,
         string? scope = null, [FromQuery(Name = "scope_id")] string? scopeId = null, bool reveal = false)
     {
         if (scope is not null && !ConfigurationScopes.All.Contains(scope))
             return Problems.Invalid("scope", $"The scope must be one of: {string.Join(", ", ConfigurationScopes.All)}.");
-        if (reveal && !user.IsAdmin()) return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: "Only an admin may reveal a secret value.");
+        if (reveal && !http.User.IsAdmin()) return SettingOutcome.RevealForbidden.Problem();
         var rows = core.Query(db, SettingStore.Configurations, $"""
             WHERE (@scope IS NULL OR t.scope = @scope) AND (@scopeId IS NULL OR t.scope_id = @scopeId)
             ORDER BY {ConfigurationScopes.Rank}, t.scope_id, t.key
-            """, new { scope, scopeId });
+            """, new { scope, scopeId }).AsList();
+        if (reveal) core.RecordReveal(SettingStore.Configurations, rows, http);
         return TypedResults.Ok(rows.Select(row => Configuration.Of(row, core.Shown(row, reveal))));
     }
 

@@ -20,7 +20,7 @@ public static class SettingResults
     public static Results<Ok<IReadOnlyList<SettingChange>>, ValidationProblem, ProblemHttpResult> History(this SettingOutcome o) =>
         o.Changes is { } changes ? TypedResults.Ok(changes) : o.Errors is { } e ? Problems.Invalid(e) : Problem(o);
 
-    private static ProblemHttpResult Problem(SettingOutcome o) => o.Status switch
+    public static ProblemHttpResult Problem(this SettingOutcome o) => o.Status switch
     {
         StatusCodes.Status404NotFound => Problems.NotFound(o.Detail!),
         StatusCodes.Status409Conflict => Problems.Conflict(o.Detail!),

@@ -92,5 +92,6 @@ public sealed record SettingOutcome
     public static SettingOutcome Invalid(string field, string message) => Invalid(new Errors().Add(field, message));
     public static SettingOutcome NotFound(string what) => new() { Status = StatusCodes.Status404NotFound, Detail = what };
     public static SettingOutcome Conflict(string detail) => new() { Status = StatusCodes.Status409Conflict, Detail = detail };
-    public static SettingOutcome Forbidden(string detail) => new() { Status = StatusCodes.Status403Forbidden, Detail = detail };
+    public static SettingOutcome RevealForbidden { get; } =
+        new() { Status = StatusCodes.Status403Forbidden, Detail = "Only an admin may reveal a secret value." };
 }

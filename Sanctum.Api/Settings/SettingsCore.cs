@@ -47,12 +47,19 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     public SettingOutcome Get(IDbConnection db, SettingAddress at, HttpContext http, bool reveal)
     {
         if (at.Store.KeyProblem(at.Key) is { } problem) return SettingOutcome.Invalid(at.Store.KeyField, problem);
-        if (reveal && !http.User.IsAdmin()) return SettingOutcome.Forbidden("Only an admin may reveal a secret value.");
+        if (reveal && !http.User.IsAdmin()) return SettingOutcome.RevealForbidden;
         if (Find(db, at) is not { } row) return SettingOutcome.NotFound(at.Store.Describe(at));
         http.Response.Headers.ETag = row.ETag;
         if (reveal && row.IsSecret)
             audit.Record(new AuditEvent("secret.revealed", at.Store.Name, Target(at), new { key = at.Key }), http);
         return new SettingOutcome { Status = StatusCodes.Status200OK, Setting = row };
+    }
+
+    /// <summary>Records that an admin listed a store with its secrets revealed (names only).</summary>
+    public void RecordReveal(SettingStore store, IEnumerable<StoredSetting> rows, HttpContext http)
+    {
+        var keys = rows.Where(r => r.IsSecret).Select(r => r.ScopeId is null ? r.Key : $"{r.Scope}/{r.ScopeId}/{r.Key}").ToList();
+        if (keys.Count > 0) audit.Record(new AuditEvent("secret.revealed", store.Name, null, new { keys }), http);
     }
 
     /// <summary>
