@@ -154,6 +154,7 @@ public class ConfigApiTests : ManagementFixture
     [TestCase("env")]
     [TestCase("categories")]
     [TestCase("effective")]
+    [TestCase("schema")]
     public Task PutRefusesABadOrReservedKey(string key) =>
         _app.AssertInvalidAsync(Admin, new Call("PUT", $"/api/config/{Uri.EscapeDataString(key)}", """{"value":"x"}"""), "key");
 
