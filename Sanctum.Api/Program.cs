@@ -74,8 +74,8 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestSizeLimit();
 app.UseJsonTextCheck();
-app.UseDefaultFiles();
-app.UseStaticFiles();
+// Pages, scripts and styles; API requests never look for a file.
+app.UseWhen(http => !http.Request.Path.StartsWithSegments("/api"), files => files.UseDefaultFiles().UseStaticFiles());
 app.UseSanctumOpenApi();
 app.UseCrossSiteRequestGuard();
 app.UseAuthentication();

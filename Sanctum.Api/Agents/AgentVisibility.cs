@@ -52,6 +52,14 @@ public static class AgentVisibility
             ELSE 1 END)
         """;
 
+    /// <summary>Whether the caller may read configurations of this scope and scope id (the owner of a scoped configuration).</summary>
+    public static bool SeesConfigurationOwner(System.Data.IDbConnection db, ClaimsPrincipal user, string scope, string? scopeId)
+    {
+        var args = new DynamicParameters(Parameters(user));
+        args.AddDynamicParams(new { scope, scopeId });
+        return db.ExecuteScalar<bool>($"SELECT {ConfigurationVisible} FROM (SELECT @scope AS scope, @scopeId AS scope_id)", args);
+    }
+
     /// <summary><see cref="Parameters(ClaimsPrincipal)"/> plus the agent's @id.</summary>
     public static DynamicParameters Parameters(ClaimsPrincipal user, string id)
     {
