@@ -57,7 +57,16 @@ public class UserManagementPageTests : BrowserTest
         await Expect(rows).ToHaveCountAsync(1);
         await Expect(rows.First.Locator("[data-testid=username]")).ToHaveTextAsync(username);
 
+        // A role change asks first: Cancel keeps the role, in the page and in the database.
         await rows.First.Locator("select[data-field=role]").SelectOptionAsync("viewer");
+        await Expect(Page.Locator("[data-testid=confirm-dialog]")).ToContainTextAsync("read but no longer chat");
+        await Page.ClickAsync("[data-testid=confirm-no]");
+        await Expect(rows.First.Locator("select[data-field=role]")).ToHaveValueAsync("user");
+        using (var before = App.OpenDatabase())
+            Assert.That(before.ExecuteScalar<string>("SELECT role FROM users WHERE username = @username", new { username }), Is.EqualTo("user"));
+
+        await rows.First.Locator("select[data-field=role]").SelectOptionAsync("viewer");
+        await rows.First.Locator("[data-testid=confirm-yes]").ClickAsync();
         await Expect(Page.Locator("#notice")).ToContainTextAsync("role is now viewer");
         using var db = App.OpenDatabase();
         Assert.That(db.ExecuteScalar<string>("SELECT role FROM users WHERE username = @username", new { username }), Is.EqualTo("viewer"));
@@ -101,6 +110,7 @@ public class UserManagementPageTests : BrowserTest
         await Expect(row).ToHaveCountAsync(1);
 
         await row.Locator("select[data-field=role]").SelectOptionAsync("user");
+        await row.Locator("[data-testid=confirm-yes]").ClickAsync();
         await Expect(Page.Locator("#notice")).ToContainTextAsync("Conflict");
         await Expect(row.Locator("select[data-field=role]")).ToHaveValueAsync("admin");
         using var check = App.OpenDatabase();

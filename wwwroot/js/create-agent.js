@@ -54,7 +54,8 @@ function setUp() {
         try {
           await api('/api/agents', { method: 'POST', body: agent });
         } catch (error) {
-          showFieldErrors(form, error.errors);
+          // A taken id is a 409 without field errors; it belongs next to the id all the same.
+          showFieldErrors(form, error.status === 409 ? { id: [error.message] } : error.errors);
           return;
         }
         createdId = agent.id;
