@@ -25,6 +25,7 @@ async function show() {
   const everyone = document.getElementById('users_everyone');
   const field = name => form.elements.namedItem(name);
   const admin = isAdmin(me);
+  const toggle = document.getElementById('toggle-active');
 
   let agent, config = {}, users = [];
   try {
@@ -54,7 +55,6 @@ async function show() {
   document.getElementById('form-actions').hidden = !admin;
   everyone.addEventListener('change', () => { picks.hidden = everyone.checked; });
 
-  const toggle = document.getElementById('toggle-active');
   if (admin) {
     document.getElementById('danger-zone').hidden = false;
     toggle.addEventListener('click', async () => {
