@@ -63,7 +63,7 @@ async function show() {
       : inTab;
     cards.replaceChildren(...shown.map(tool => card(tool, term ? tabOf(tool.category).label : null)));
     empty.hidden = shown.length > 0;
-    empty.textContent = term ? `No tool in any tab matches “${search.value.trim()}”.` : 'No tools in this tab yet.';
+    empty.textContent = term ? `No tool here matches “${search.value.trim()}”, in any tab.` : 'No tools in this tab yet.';
     shownCount.textContent = term ? `${shown.length} found in all tabs` : '';
   }
 
@@ -74,7 +74,7 @@ async function show() {
     const open = linked
       ? el('a', { class: 'button small', href: path, 'data-testid': 'open', text: 'Open' })
       : el('span', { class: 'dim small', text: tool.is_enabled ? 'No page' : 'Disabled' });
-    return el('article', { class: tool.is_enabled ? 'card' : 'card disabled', 'data-tool-id': tool.id, 'aria-disabled': tool.is_enabled ? null : 'true' },
+    return el('article', { class: tool.is_enabled ? 'card' : 'card disabled', 'data-tool-id': tool.id, 'aria-disabled': tool.is_enabled || linked ? null : 'true' },
       el('div', { class: 'card-head' },
         el('span', { class: 'emoji', 'aria-hidden': 'true', text: tool.emoji || '🔧' }),
         el('span', { class: 'name', 'data-testid': 'name', text: tool.name }),
