@@ -292,7 +292,7 @@ async function show() {
       clearErrors(form);
       await busy(form.querySelector('[type=submit]'), async () => {
         try {
-          if (await submit(form, value)) close();
+          if (await submit(form, value) === true) close();
         } catch (error) {
           // A conflict (taken name, one instance per agent) has no field; it shows in the notice bar.
           showFieldErrors(form, error.errors, rename);
