@@ -315,4 +315,45 @@ public class ToolPagesTests : BrowserTest
         await Expect(Page.Locator("[data-testid=tool-name]")).ToHaveTextAsync("Probe");
         using (var db = App.OpenDatabase()) db.Execute("UPDATE tools SET status = 'Healthy' WHERE id = @id", new { id });
     }
+
+    [Test]
+    public async Task EnterSavesOneChatSettingAndSaysSoNextToIt()
+    {
+        await SignInAsAdminAsync();
+        await Page.GotoAsync("/chat-settings?agent=monday");
+        await Page.FillAsync("input[name=voice]", "nova");
+        await Page.FillAsync("input[name=primary_model]", "unsaved-model");
+        await Page.PressAsync("input[name=voice]", "Enter");
+        await Expect(Page.Locator("[data-saved-for=voice]")).ToHaveTextAsync("Saved");
+        await Expect(Page.Locator("[data-saved-for=primary_model]")).ToBeEmptyAsync();
+        using (var db = App.OpenDatabase())
+        {
+            var keys = db.Query<string>("SELECT config_key FROM agent_configs WHERE agent_id = 'monday' AND config_key IN ('voice', 'primary_model')").AsList();
+            Assert.That(keys, Is.EqualTo(new[] { "voice" }), "Enter saved its own field only");
+        }
+
+        await Page.FillAsync("input[name=temperature]", "7");
+        await Page.PressAsync("input[name=temperature]", "Enter");
+        await Expect(Page.Locator("[data-saved-for=temperature]")).ToHaveTextAsync("Not saved");
+        await Expect(Page.Locator("[data-error-for=temperature]")).ToContainTextAsync("0 to 2");
+    }
+
+    [Test]
+    public async Task SwitchingAgentsWithUnsavedChatSettingsAsksFirst()
+    {
+        await SignInAsAdminAsync();
+        await Page.GotoAsync("/chat-settings?agent=monday");
+        await Expect(Page.Locator("select[name=agent]")).ToHaveValueAsync("monday");
+        await Page.FillAsync("textarea[name=persona]", "Half written");
+        await Page.SelectOptionAsync("select[name=agent]", "athena");
+        await Expect(Page.Locator("[data-testid=confirm-dialog]")).ToContainTextAsync("Discard");
+        await Page.ClickAsync("[data-testid=confirm-no]");
+        await Expect(Page.Locator("select[name=agent]")).ToHaveValueAsync("monday");
+        await Expect(Page.Locator("textarea[name=persona]")).ToHaveValueAsync("Half written");
+
+        await Page.SelectOptionAsync("select[name=agent]", "athena");
+        await Page.ClickAsync("[data-testid=confirm-yes]");
+        await Expect(Page.Locator("select[name=agent]")).ToHaveValueAsync("athena");
+        await Expect(Page.Locator("textarea[name=persona]")).ToHaveValueAsync("");
+    }
 }

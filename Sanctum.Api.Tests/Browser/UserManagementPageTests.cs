@@ -132,4 +132,69 @@ public class UserManagementPageTests : BrowserTest
         using var db = App.OpenDatabase();
         Assert.That(db.ExecuteScalar<string>("SELECT status FROM users WHERE username = @username", new { username }), Is.EqualTo("inactive"));
     }
+
+    [Test]
+    public async Task AnAdminEditsAUsersEmailAndATakenEmailShowsAtTheField()
+    {
+        var username = CreateUser("user");
+        var other = CreateUser("viewer");
+        await Page.GotoAsync("/user-management");
+        await Page.FillAsync("input[type=search]", username);
+        var row = Page.Locator("[data-user-id]");
+        await Expect(row).ToHaveCountAsync(1);
+
+        await row.Locator("[data-action=edit-email]").ClickAsync();
+        await row.Locator("input[data-field=email]").FillAsync($"{other}@example.test");
+        await row.Locator("[data-action=save-email]").ClickAsync();
+        await Expect(row.Locator("[data-error-for=email]")).ToContainTextAsync("already in use");
+
+        await row.Locator("input[data-field=email]").FillAsync("renamed@example.test");
+        await row.Locator("input[data-field=email]").PressAsync("Enter");
+        await Expect(row.Locator("[data-testid=email]")).ToHaveTextAsync("renamed@example.test");
+        using var db = App.OpenDatabase();
+        Assert.That(db.ExecuteScalar<string>("SELECT email FROM users WHERE username = @username", new { username }), Is.EqualTo("renamed@example.test"));
+    }
+
+    [Test]
+    public async Task TheLockedFilterFindsAUserWhoseLockoutIsRunning()
+    {
+        var username = CreateUser("user");
+        using (var db = App.OpenDatabase())
+            db.Execute("UPDATE users SET failed_login_attempts = 5, locked_until = '2999-01-01T00:00:00Z' WHERE username = @username", new { username });
+        await Page.GotoAsync("/user-management");
+        await Page.FillAsync("input[type=search]", username);
+        await Expect(Page.Locator("[data-user-id]")).ToHaveCountAsync(1);
+        await Page.SelectOptionAsync("#status-filter", "locked");
+        await Expect(Page.Locator("[data-user-id]")).ToHaveCountAsync(1);
+        await Expect(Page.Locator("[data-user-id]")).ToContainTextAsync("locked until");
+        await Page.SelectOptionAsync("#status-filter", "inactive");
+        await Expect(Page.Locator("[data-user-id]")).ToHaveCountAsync(0);
+    }
+
+    [Test]
+    public async Task EveryActionOfARowIsReachableAt390PixelsWide()
+    {
+        var username = CreateUser("user");
+        var narrow = await NewContextAsync(390, 844);
+        await SignInAsync("admin", SanctumApplication.AdminPassword, narrow);
+        var page = await narrow.NewPageAsync();
+        page.PageError += (_, error) => PageErrors.Add(error);
+        await page.GotoAsync("/user-management");
+        await page.FillAsync("input[type=search]", username);
+        var row = page.Locator("[data-user-id]");
+        await Expect(row).ToHaveCountAsync(1);
+        var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - document.documentElement.clientWidth");
+        Assert.That(overflow, Is.LessThanOrEqualTo(0), "the users page scrolls sideways at 390 px");
+        foreach (var action in new[] { "edit-email", "reset-password", "deactivate" })
+        {
+            var box = await row.Locator($"[data-action={action}]").BoundingBoxAsync();
+            Assert.That(box, Is.Not.Null, action);
+            Assert.That(box!.X, Is.GreaterThanOrEqualTo(0), action);
+            Assert.That(box.X + box.Width, Is.LessThanOrEqualTo(390), $"{action} is off screen");
+        }
+        await row.Locator("[data-action=deactivate]").ClickAsync();
+        await row.Locator("[data-testid=confirm-yes]").ClickAsync();
+        await Expect(row.Locator("select[data-field=status]")).ToHaveValueAsync("inactive");
+        await narrow.CloseAsync();
+    }
 }
