@@ -30,10 +30,7 @@ public class AgentPageTests : BrowserTest
         var viewer = CreateUser("viewer");
         long viewerId;
         using (var db = App.OpenDatabase()) viewerId = db.ExecuteScalar<long>("SELECT id FROM users WHERE username = @viewer", new { viewer });
-        var context = await NewContextAsync(width, height);
-        await SignInAsync("admin", SanctumApplication.AdminPassword, context);
-        var page = await context.NewPageAsync();
-        page.PageError += (_, error) => PageErrors.Add(error);
+        var page = await SignedInPageAsync(width, height);
 
         await page.GotoAsync($"/agents/{id}");
         await Expect(page.Locator("[data-testid=agent-title]")).ToHaveTextAsync("Vega Prime");
@@ -56,11 +53,7 @@ public class AgentPageTests : BrowserTest
         await page.CheckAsync($"input[name=visible_to_users][value=\"{viewerId}\"]");
         await page.ClickAsync("form [type=submit]");
         await Expect(page.Locator("#notice")).ToContainTextAsync("Saved Vega Two.");
-        if (width < 768)
-        {
-            var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - document.documentElement.clientWidth");
-            Assert.That(overflow, Is.LessThanOrEqualTo(0), "the agent page scrolls sideways at 390 px");
-        }
+        await AssertNoSidewaysScrollAsync(page, "the agent page");
 
         using (var db = App.OpenDatabase())
         {
@@ -84,7 +77,6 @@ public class AgentPageTests : BrowserTest
         await Expect(page.Locator("input[name=fallback_model]")).ToHaveValueAsync("mistral");
         await Expect(page.Locator("input[name=visible_to_roles][value=user]")).Not.ToBeCheckedAsync();
         await Expect(page.Locator($"input[name=visible_to_users][value=\"{viewerId}\"]")).ToBeCheckedAsync();
-        await context.CloseAsync();
     }
 
     [Test]

@@ -199,9 +199,7 @@ public class SettingsGridTests : BrowserTest
     {
         using (var db = App.OpenDatabase())
             db.Execute("INSERT OR IGNORE INTO tools (id, name, category, route_path, is_enabled) VALUES ('parked', 'Parked tool', 'smcp', '/parked-tool', 0)");
-        var context = await NewContextAsync();
-        await SignInAsync("admin", SanctumApplication.AdminPassword, context);
-        var page = await context.NewPageAsync();
+        var page = await SignedInPageAsync(1280, 800);
         await page.GotoAsync("/settings#smcp");
         var card = page.Locator("[data-tool-id=parked]");
         await Expect(card).ToHaveClassAsync("card disabled");
@@ -211,7 +209,6 @@ public class SettingsGridTests : BrowserTest
         await Expect(page.Locator("#tool-state [data-testid=enabled]")).ToHaveTextAsync("Enabled");
         using (var db = App.OpenDatabase())
             Assert.That(db.ExecuteScalar<long>("SELECT is_enabled FROM tools WHERE id = 'parked'"), Is.EqualTo(1));
-        await context.CloseAsync();
     }
 
     [TestCase(1280, 800)]
@@ -219,10 +216,7 @@ public class SettingsGridTests : BrowserTest
     public async Task AnAdminAddsAToolFromTheGrid(int width, int height)
     {
         var id = $"new-tool-{width}";
-        var context = await NewContextAsync(width, height);
-        await SignInAsync("admin", SanctumApplication.AdminPassword, context);
-        var page = await context.NewPageAsync();
-        page.PageError += (_, error) => PageErrors.Add(error);
+        var page = await SignedInPageAsync(width, height);
         await page.GotoAsync("/settings#monday");
         await page.ClickAsync("[data-testid=add-tool]");
         var form = page.Locator("#tool-form");
@@ -245,11 +239,7 @@ public class SettingsGridTests : BrowserTest
         await form.Locator("[type=submit]").ClickAsync();
         await Expect(page.Locator($"[data-tool-id=\"{id}\"]")).ToBeVisibleAsync();
         await Expect(page.Locator("[data-category=monday]")).ToHaveAttributeAsync("aria-selected", "true");
-        if (width < 768)
-        {
-            var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - document.documentElement.clientWidth");
-            Assert.That(overflow, Is.LessThanOrEqualTo(0), "the grid scrolls sideways at 390 px");
-        }
+        await AssertNoSidewaysScrollAsync(page, "the grid");
         using (var db = App.OpenDatabase())
         {
             var row = db.QuerySingle<(string Name, string Category, string Route, string Emoji, string Scope, string Schema)>(
@@ -263,7 +253,6 @@ public class SettingsGridTests : BrowserTest
         await form.Locator("input[name=id]").FillAsync(id);
         await form.Locator("[type=submit]").ClickAsync();
         await Expect(form.Locator("[data-error-for=id]")).ToContainTextAsync("already exists");
-        await context.CloseAsync();
     }
 
     [Test]

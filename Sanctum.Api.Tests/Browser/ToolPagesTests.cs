@@ -135,10 +135,7 @@ public class ToolPagesTests : BrowserTest
     public async Task AnAdminAddsEditsAndDeletesInstancesWithJsonConfig(int width, int height)
     {
         var id = NewTool();
-        var context = await NewContextAsync(width, height);
-        await SignInAsync("admin", SanctumApplication.AdminPassword, context);
-        var page = await context.NewPageAsync();
-        page.PageError += (_, error) => PageErrors.Add(error);
+        var page = await SignedInPageAsync(width, height);
         await page.GotoAsync("/" + id);
         await Expect(page.Locator("[data-testid=instances]")).ToContainTextAsync("no instances");
 
@@ -158,13 +155,9 @@ public class ToolPagesTests : BrowserTest
         using (var db = App.OpenDatabase())
             Assert.That(db.ExecuteScalar<string>("SELECT config FROM tool_instances WHERE tool_id = @id", new { id }), Is.EqualTo("{\"port\":8080,\"hosts\":[\"a\"]}"));
 
-        if (width < 768)
-        {
-            var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - document.documentElement.clientWidth");
-            Assert.That(overflow, Is.LessThanOrEqualTo(0), "the tool page scrolls sideways at 390 px");
-            var box = await row.Locator("[data-action=edit]").BoundingBoxAsync();
-            Assert.That(box!.X + box.Width, Is.LessThanOrEqualTo(390), "the row's actions are off screen");
-        }
+        await AssertNoSidewaysScrollAsync(page, "the tool page");
+        var box = await row.Locator("[data-action=edit]").BoundingBoxAsync();
+        Assert.That(box!.X + box.Width, Is.LessThanOrEqualTo(width), "the row's actions are off screen");
 
         await row.Locator("[data-action=edit]").ClickAsync();
         await Expect(form.Locator("textarea[name=config]")).ToHaveValueAsync("{\n  \"port\": 8080,\n  \"hosts\": [\n    \"a\"\n  ]\n}");
@@ -184,7 +177,6 @@ public class ToolPagesTests : BrowserTest
         await Expect(page.Locator("[data-testid=instances]")).ToContainTextAsync("no instances");
         using (var db = App.OpenDatabase())
             Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM tool_instances WHERE tool_id = @id", new { id }), Is.Zero);
-        await context.CloseAsync();
     }
 
     [Test]

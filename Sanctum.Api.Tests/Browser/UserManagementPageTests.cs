@@ -175,16 +175,12 @@ public class UserManagementPageTests : BrowserTest
     public async Task EveryActionOfARowIsReachableAt390PixelsWide()
     {
         var username = CreateUser("user");
-        var narrow = await NewContextAsync(390, 844);
-        await SignInAsync("admin", SanctumApplication.AdminPassword, narrow);
-        var page = await narrow.NewPageAsync();
-        page.PageError += (_, error) => PageErrors.Add(error);
+        var page = await SignedInPageAsync(390, 844);
         await page.GotoAsync("/user-management");
         await page.FillAsync("input[type=search]", username);
         var row = page.Locator("[data-user-id]");
         await Expect(row).ToHaveCountAsync(1);
-        var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - document.documentElement.clientWidth");
-        Assert.That(overflow, Is.LessThanOrEqualTo(0), "the users page scrolls sideways at 390 px");
+        await AssertNoSidewaysScrollAsync(page, "the users page");
         foreach (var action in new[] { "edit-email", "reset-password", "deactivate" })
         {
             var box = await row.Locator($"[data-action={action}]").BoundingBoxAsync();
@@ -195,6 +191,5 @@ public class UserManagementPageTests : BrowserTest
         await row.Locator("[data-action=deactivate]").ClickAsync();
         await row.Locator("[data-testid=confirm-yes]").ClickAsync();
         await Expect(row.Locator("select[data-field=status]")).ToHaveValueAsync("inactive");
-        await narrow.CloseAsync();
     }
 }

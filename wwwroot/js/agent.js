@@ -3,15 +3,7 @@
 // Everyone who can see the agent reads the page; admins change it.
 import { api, notify } from './api.js';
 import { el, startPage, isAdmin, badge, clearErrors, showFieldErrors, confirmDialog, guardUnsaved, reportError } from './ui.js';
-
-const configKeys = [
-  { key: 'primary_model', type: 'string' },
-  { key: 'fallback_model', type: 'string' },
-  { key: 'temperature', type: 'number' },
-  { key: 'max_tokens', type: 'number' },
-  { key: 'core_instructions', type: 'string' },
-];
-const allRoles = ['admin', 'user', 'viewer'];
+import { modelSettings as configKeys, allRoles, checkModelSettings } from './agent-settings.js';
 const agentFields = ['name', 'display_name', 'description', 'status'];
 
 const me = await startPage();
@@ -77,12 +69,8 @@ async function show() {
     if (!admin) return;
     clearErrors(form);
     const value = name => field(name).value.trim();
-    const local = {};
+    const local = checkModelSettings(value);
     if (!value('name')) local.name = ['A name is required.'];
-    if (value('temperature') && !(Number(value('temperature')) >= 0 && Number(value('temperature')) <= 2))
-      local.temperature = ['The temperature must be a number from 0 to 2.'];
-    if (value('max_tokens') && !/^[1-9][0-9]{0,6}$/.test(value('max_tokens')))
-      local.max_tokens = ['Max tokens must be a whole number from 1 to 9999999.'];
     if (Object.keys(local).length) { showFieldErrors(form, local); return; }
 
     const body = {};

@@ -2,7 +2,8 @@
 // Enter in a field saves that field; Save saves every changed field. Each field says next to itself whether it
 // was saved. Switching agents or leaving with unsaved edits asks first.
 import { api, notify } from './api.js';
-import { el, startPage, isAdmin, clearErrors, showFieldErrors, confirmDialog, guardUnsaved, reportError } from './ui.js';
+import { el, startPage, isAdmin, clearErrors, showFieldErrors, guardUnsaved, reportError } from './ui.js';
+import { checkModelSettings } from './agent-settings.js';
 
 const settings = [
   { key: 'primary_model', type: 'string' },
@@ -65,10 +66,10 @@ async function setUp() {
 
   async function save(list) {
     clearErrors(form);
-    const temperature = field('temperature').value.trim();
-    if (list.some(s => s.key === 'temperature') && temperature && !(Number(temperature) >= 0 && Number(temperature) <= 2)) {
-      showFieldErrors(form, { temperature: ['The temperature must be a number from 0 to 2.'] });
-      mark('temperature', 'Not saved', 'failed');
+    const local = checkModelSettings(name => list.some(s => s.key === name) ? field(name).value.trim() : '');
+    if (Object.keys(local).length) {
+      showFieldErrors(form, local);
+      for (const key of Object.keys(local)) mark(key, 'Not saved', 'failed');
       return;
     }
     if (list.length === 0) {

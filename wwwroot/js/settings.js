@@ -2,7 +2,7 @@
 // every tab (each result names its tab). Admins also see inactive agents' tabs, open disabled tools to enable
 // them again, and add tools.
 import { api, notify } from './api.js';
-import { el, startPage, badge, safePath, isAdmin, statuses, clearErrors, showFieldErrors, busy, parseJson, formField, selectOf, reportError } from './ui.js';
+import { el, startPage, badge, safePath, isAdmin, statuses, clearErrors, showFieldErrors, busy, parseJson, formField, selectOf, slug, reportError } from './ui.js';
 
 const me = await startPage();
 if (me) await show().catch(reportError);
@@ -145,9 +145,4 @@ async function show() {
       });
     });
   }
-}
-
-function slug(text) {
-  return text.toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '')
-    .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50).replace(/-+$/, '');
 }

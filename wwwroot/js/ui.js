@@ -23,6 +23,12 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** An id suggested from a name: lowercase letters, digits and dashes, at most 50 (the API's slug rule). */
+export function slug(text) {
+  return text.toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50).replace(/-+$/, '');
+}
+
 /** Only same-site absolute paths become links (never javascript: or another host). */
 export function safePath(path) {
   return typeof path === 'string' && /^\/(?![/\\])/.test(path) ? path : null;
