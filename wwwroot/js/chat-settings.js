@@ -35,6 +35,7 @@ async function setUp() {
   for (const s of settings) field(s.key).disabled = !admin;
   document.getElementById('read-only').hidden = admin;
   document.getElementById('form-actions').hidden = !admin;
+  document.getElementById('how-to-save').hidden = !admin;
 
   const changed = () => settings.filter(s => field(s.key).value.trim() !== (loaded[s.key] ?? ''));
   const guard = guardUnsaved(() => admin && changed().length > 0);
