@@ -116,6 +116,7 @@ async function setUp() {
     shownAgent = picker.value;
     const rows = await api(`/api/agents/${encodeURIComponent(picker.value)}/config`);
     loaded = {};
+    // Values come back typed (temperature as a number): the form compares and shows them as text.
     for (const row of Array.isArray(rows) ? rows : rows.items ?? []) loaded[row.key] = row.value == null ? '' : String(row.value);
     for (const s of settings) {
       const input = field(s.key), value = loaded[s.key] ?? '';
