@@ -25,7 +25,7 @@ public abstract class BrowserTest
     protected IBrowserContext Context { get; private set; } = null!;
     protected IPage Page { get; private set; } = null!;
 
-    /// <summary>Native dialogs (alert, confirm, ...) the page opened; they are dismissed.</summary>
+    /// <summary>Native dialogs (alert, confirm, ...) the page opened; they are dismissed, except beforeunload, which is accepted.</summary>
     protected List<string> Dialogs { get; } = [];
 
     /// <summary>Requests the page made to anywhere but this server.</summary>
@@ -76,7 +76,9 @@ public abstract class BrowserTest
         Page.Dialog += async (_, dialog) =>
         {
             Dialogs.Add($"{dialog.Type}: {dialog.Message}");
-            await dialog.DismissAsync();
+            // A test that reloads or leaves a page with unsaved edits means to leave (pages ask with beforeunload).
+            if (dialog.Type == "beforeunload") await dialog.AcceptAsync();
+            else await dialog.DismissAsync();
         };
         Page.Request += (_, request) =>
         {

@@ -348,4 +348,31 @@ public class ToolPagesTests : BrowserTest
         await Expect(Page.Locator("select[name=agent]")).ToHaveValueAsync("athena");
         await Expect(Page.Locator("textarea[name=persona]")).ToHaveValueAsync("");
     }
+
+    [Test]
+    public async Task TheServersErrorsInsideAnInstanceConfigShowUnderTheConfigWithTheirPaths()
+    {
+        var id = NewTool();
+        using (var db = App.OpenDatabase())
+            db.Execute("UPDATE tools SET config_schema = @schema WHERE id = @id", new
+            {
+                id, schema = """{"type":"object","properties":{"port":{"type":"integer","minimum":1},"hosts":{"type":"array","items":{"type":"string"}}},"required":["port"]}""",
+            });
+        await SignInAsAdminAsync();
+        await Page.GotoAsync("/" + id);
+        await Page.ClickAsync("[data-testid=add-instances]");
+        var form = Page.Locator("#instances-form form");
+        await form.Locator("textarea[name=config]").FillAsync("""{"port": "eighty", "hosts": ["a", 2]}""");
+        await form.Locator("[type=submit]").ClickAsync();
+        var errors = form.Locator("[data-error-for=config]");
+        await Expect(errors).ToContainTextAsync("port: ");
+        await Expect(errors).ToContainTextAsync("hosts/1: ");
+        await Expect(form.Locator("textarea[name=config]")).ToHaveAttributeAsync("aria-invalid", "true");
+        using (var db = App.OpenDatabase())
+            Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM tool_instances WHERE tool_id = @id", new { id }), Is.Zero);
+
+        await form.Locator("textarea[name=config]").FillAsync("""{"port": 80, "hosts": ["a"]}""");
+        await form.Locator("[type=submit]").ClickAsync();
+        await Expect(Page.Locator("[data-testid=instances] tbody tr")).ToHaveCountAsync(1);
+    }
 }
