@@ -19,21 +19,8 @@ public static class ImportCli
 
     public static async Task<Result> RunAsync(string dataDirectory, params string[] args)
     {
-        var directory = AppContext.BaseDirectory;
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(directory, "Sanctum.Api.dll"));
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        start.Environment["Sanctum__DataDirectory"] = dataDirectory;
-        start.Environment["Sanctum__PasswordWorkFactor"] = "4";
+        var start = Evidence.ServerProcess.StartInfo(dataDirectory, args);
         start.Environment["Sanctum__BootstrapAdminPassword"] = InstallAdminPassword;
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
 
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();

@@ -20,7 +20,7 @@ public sealed class ImportFlaskRefusalTests
     }
 
     [Test]
-    public void AFileThatIsNotSqliteIsRefusedWithExitCode3()
+    public void AFileThatIsNotSqliteIsRefusedWithOneLine()
     {
         var path = Path.Combine(_directory, "notes.db");
         File.WriteAllText(path, "these are not the tables you are looking for");
@@ -34,7 +34,7 @@ public sealed class ImportFlaskRefusalTests
     }
 
     [Test]
-    public void AMissingFileIsRefusedWithExitCode3()
+    public void AMissingFileIsRefusedAsNotSqlite()
     {
         using var app = new SanctumApplication();
         var (code, _, error) = Invoke(app, "import-flask", Path.Combine(_directory, "nowhere.db"));
@@ -42,7 +42,7 @@ public sealed class ImportFlaskRefusalTests
     }
 
     [Test]
-    public void ASqliteDatabaseWithoutTheOldTablesIsRefusedWithExitCode4()
+    public void ASqliteDatabaseWithoutTheOldTablesIsRefusedAsNotFlask()
     {
         var path = Path.Combine(_directory, "other.db");
         using (var other = new SqliteConnection($"Data Source={path};Pooling=False"))
@@ -59,7 +59,7 @@ public sealed class ImportFlaskRefusalTests
     }
 
     [Test]
-    public void ThisServicesOwnDatabaseIsRefusedWithExitCode4()
+    public void ThisServicesOwnDatabaseIsRefusedAsNotFlask()
     {
         using var app = new SanctumApplication();
         var digest = DigestOf(app);
@@ -72,7 +72,7 @@ public sealed class ImportFlaskRefusalTests
     }
 
     [Test]
-    public async Task ADataDirectoryInUseByARunningServerIsRefusedWithExitCode5AndNothingIsImported()
+    public async Task ADataDirectoryInUseByARunningServerIsRefusedAndNothingIsImported()
     {
         var dataDirectory = Path.Combine(_directory, "data");
         var old = FlaskDatabase.Create(_directory);

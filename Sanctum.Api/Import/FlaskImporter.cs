@@ -1,17 +1,19 @@
 using System.Data.Common;
-using System.Text.Json;
+using Sanctum.Api.Auth;
 using Sanctum.Api.Config;
 using Sanctum.Api.Data;
 
 namespace Sanctum.Api.Import;
 
 /// <summary>What every table's import step shares: the two databases, the one target transaction, and the report.</summary>
-public sealed class ImportContext(FlaskSource source, DbConnection target, DbTransaction transaction, Secrets secrets, string now)
+public sealed class ImportContext(
+    FlaskSource source, DbConnection target, DbTransaction transaction, Secrets secrets, PasswordHasher passwords, string now)
 {
     public FlaskSource Source { get; } = source;
     public DbConnection Target { get; } = target;
     public DbTransaction Transaction { get; } = transaction;
     public Secrets Secrets { get; } = secrets;
+    public PasswordHasher Passwords { get; } = passwords;
     /// <summary>The import's time, in the stored form.</summary>
     public string Now { get; } = now;
     public ImportReport Report { get; } = new();
@@ -24,19 +26,7 @@ public sealed class ImportContext(FlaskSource source, DbConnection target, DbTra
     public static string? Time(string? old) => Timestamp.TryNormalize(old, out var time) ? time : null;
 
     /// <summary>The text when it is valid JSON, else null.</summary>
-    public static string? Json(string? text)
-    {
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        try
-        {
-            using var _ = JsonDocument.Parse(text);
-            return text;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    public static string? Json(string? text) => ConfigValues.IsJson(text) ? text : null;
 }
 
 /// <summary>

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
 using Sanctum.Api.Audit;
+using Sanctum.Api.Auth;
 using Sanctum.Api.Config;
 using Sanctum.Api.Data;
 
@@ -72,7 +74,8 @@ public static class ImportFlaskCommand
         using var connection = services.GetRequiredService<Database>().Open();
         using var transaction = connection.BeginTransaction();
         var now = Timestamp.Now(services.GetRequiredService<TimeProvider>());
-        var report = FlaskImporter.Run(new ImportContext(source, connection, transaction, services.GetRequiredService<Secrets>(), now));
+        var passwords = new PasswordHasher(services.GetRequiredService<IOptions<SanctumOptions>>());
+        var report = FlaskImporter.Run(new ImportContext(source, connection, transaction, services.GetRequiredService<Secrets>(), passwords, now));
         transaction.Commit();
         return report;
     }

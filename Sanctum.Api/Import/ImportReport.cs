@@ -1,15 +1,20 @@
 namespace Sanctum.Api.Import;
 
-/// <summary>The exit codes of <c>import-flask</c>; every refusal also prints one line saying why.</summary>
+/// <summary>
+/// The exit codes of <c>import-flask</c> (0 to 3 as every admin command has them); every refusal also prints one line
+/// saying why.
+/// </summary>
 public static class ImportExitCodes
 {
     public const int Done = 0;
-    /// <summary>The import failed part-way (or the command line was wrong); the data directory is unchanged.</summary>
-    public const int Failed = 1;
-    public const int NotSqlite = 3;
-    public const int NotFlask = 4;
+    /// <summary>The command line is wrong.</summary>
+    public const int UsageError = 1;
+    /// <summary>The import failed part-way; the data directory is unchanged.</summary>
+    public const int Failed = 2;
     /// <summary>A running server (or another process) has the data directory's database open.</summary>
-    public const int DataDirectoryInUse = 5;
+    public const int DataDirectoryInUse = 3;
+    public const int NotSqlite = 4;
+    public const int NotFlask = 5;
 }
 
 /// <summary>What the import did per table: imported, replaced, and skipped with the reason.</summary>

@@ -52,7 +52,7 @@ public static class UserImport
                 role,
                 status = old.IsActive is 0 ? "inactive" : "active",
                 permissions = PermissionsOf(old.Permissions),
-                mustChange = MustChangePassword(username, old.PasswordHash!),
+                mustChange = MustChangePassword(context, username, old.PasswordHash!),
                 lastLogin = ImportContext.Time(old.LastLogin),
                 createdAt = ImportContext.Time(old.CreatedAt, context.Now),
                 updatedAt = ImportContext.Time(old.UpdatedAt, context.Now),
@@ -101,19 +101,9 @@ public static class UserImport
     private static bool IsUntouchedInstallAdmin(ExistingUser user) =>
         user.Username == "admin" && user.MustChangePassword && user.LastLogin is null;
 
-    private static bool MustChangePassword(string username, string hash)
-    {
-        // Only the old seeded admin can hold the well-known password; checking every user would cost a bcrypt each.
-        if (!string.Equals(username, "admin", StringComparison.OrdinalIgnoreCase)) return false;
-        try
-        {
-            return BCrypt.Net.BCrypt.Verify(OldDefaultAdminPassword, hash);
-        }
-        catch (BCrypt.Net.SaltParseException)
-        {
-            return false;
-        }
-    }
+    /// <summary>Only the old seeded admin can hold the well-known password; checking every user would cost a bcrypt each.</summary>
+    private static bool MustChangePassword(ImportContext context, string username, string hash) =>
+        string.Equals(username, "admin", StringComparison.OrdinalIgnoreCase) && context.Passwords.Verify(OldDefaultAdminPassword, hash);
 
     /// <summary>A bcrypt hash as Python's bcrypt and BCrypt.Net write it: $2a$, $2b$ or $2y$, a cost, 53 characters of salt and hash.</summary>
     private static bool IsBcrypt(string? hash) =>
