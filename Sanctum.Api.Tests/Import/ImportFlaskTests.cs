@@ -144,10 +144,12 @@ public sealed class ImportFlaskTests
     public async Task PlainSettingsArriveTypedAndTheOldValueWins()
     {
         var timeout = await _admin.GetFromJsonAsync<JsonElement>("/api/config/session_timeout");
-        Assert.That((timeout.GetProperty("value").GetString(), timeout.GetProperty("type").GetString()), Is.EqualTo(("900", "number")));
+        Assert.That((timeout.GetProperty("value").GetInt32(), timeout.GetProperty("type").GetString()), Is.EqualTo((900, "number")));
         var active = await _admin.GetFromJsonAsync<JsonElement>("/api/config/letta_server_active");
-        Assert.That((active.GetProperty("value").GetString(), active.GetProperty("type").GetString()), Is.EqualTo(("true", "boolean")));
+        Assert.That((active.GetProperty("value").GetBoolean(), active.GetProperty("type").GetString()), Is.EqualTo((true, "boolean")));
         Assert.That(_first.Output, Does.Contain("replaced: session_timeout"));
+        var history = await _admin.GetFromJsonAsync<JsonElement>("/api/config/session_timeout/history");
+        Assert.That(history.ToString(), Does.Contain("\"changed_by\":\"import-flask\""), "the import's change is in the setting's history");
     }
 
     [Test]

@@ -2,18 +2,22 @@ using System.Data.Common;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Config;
 using Sanctum.Api.Data;
+using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Import;
 
 /// <summary>What every table's import step shares: the two databases, the one target transaction, and the report.</summary>
 public sealed class ImportContext(
-    FlaskSource source, DbConnection target, DbTransaction transaction, Secrets secrets, PasswordHasher passwords, string now)
+    FlaskSource source, DbConnection target, DbTransaction transaction, Secrets secrets, SettingsCore settings, PasswordHasher passwords, string now)
 {
     public FlaskSource Source { get; } = source;
     public DbConnection Target { get; } = target;
     public DbTransaction Transaction { get; } = transaction;
     public Secrets Secrets { get; } = secrets;
+    public SettingsCore Settings { get; } = settings;
     public PasswordHasher Passwords { get; } = passwords;
+    /// <summary>What to do once the transaction has committed (audit records of settings changed); never in a dry run.</summary>
+    public List<Action> AfterCommit { get; } = [];
     /// <summary>The import's time, in the stored form.</summary>
     public string Now { get; } = now;
     public ImportReport Report { get; } = new();

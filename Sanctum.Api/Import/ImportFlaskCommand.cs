@@ -5,6 +5,7 @@ using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Config;
 using Sanctum.Api.Data;
+using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Import;
 
@@ -68,15 +69,18 @@ public static class ImportFlaskCommand
     }
 
     /// <summary>Migrates the target, then imports everything in one transaction: a failure part-way rolls it all back.</summary>
-    private static ImportReport Import(IServiceProvider services, FlaskSource source)
+    private static ImportReport Import(IServiceProvider services, FlaskSource source, bool dryRun = false)
     {
         services.MigrateDatabase();
         using var connection = services.GetRequiredService<Database>().Open();
         using var transaction = connection.BeginTransaction();
         var now = Timestamp.Now(services.GetRequiredService<TimeProvider>());
         var passwords = new PasswordHasher(services.GetRequiredService<IOptions<SanctumOptions>>());
-        var report = FlaskImporter.Run(new ImportContext(source, connection, transaction, services.GetRequiredService<Secrets>(), passwords, now));
+        var context = new ImportContext(source, connection, transaction, services.GetRequiredService<Secrets>(),
+            services.GetRequiredService<SettingsCore>(), passwords, now);
+        var report = FlaskImporter.Run(context);
         transaction.Commit();
+        if (!dryRun) context.AfterCommit.ForEach(action => action());
         return report;
     }
 
@@ -105,7 +109,7 @@ public static class ImportFlaskCommand
                 foreach (var key in Directory.GetFiles(keys, "*.xml")) File.Copy(key, Path.Combine(scratch, "keys", Path.GetFileName(key)));
             }
             using var scratchServices = ScratchServices(scratch, services.GetRequiredService<TimeProvider>());
-            return Import(scratchServices, source);
+            return Import(scratchServices, source, dryRun: true);
         }
         finally
         {
@@ -122,7 +126,8 @@ public static class ImportFlaskCommand
             // Only the scratch copy's seeded admin is hashed with it, and thrown away.
             [$"{SanctumOptions.Section}:{nameof(SanctumOptions.PasswordWorkFactor)}"] = "4",
         }).Build();
-        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddSingleton(clock).AddLogging();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddSingleton(clock).AddLogging()
+            .AddSingleton<AuditLog>();
         services.AddOptions<SanctumOptions>().BindConfiguration(SanctumOptions.Section);
         services.AddSanctumDatabase();
         services.AddSanctumSecrets();

@@ -1,12 +1,15 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using System.Text.Json;
 using Dapper;
 using Sanctum.Api.Config;
+using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Import;
 
 /// <summary>
-/// Old <c>system_config</c> rows into this one's, typed, secrets encrypted. The old value wins over one here (the
+/// Old <c>system_config</c> rows into this one's through the settings core (typed, checked against the catalogue,
+/// secret names encrypted, history kept). The old value wins over one here (the
 /// operator asked to move in), except that an empty old value never clears a value here. The old chat bridge keys
 /// become <c>chat_api_key</c> and <c>chat_admin_key</c>; the defaults every old install shipped with are public,
 /// so they are never carried over: the key here is a new random one instead.
@@ -28,7 +31,7 @@ public static partial class SettingImport
         ["chat_admin_key"] = "FreeUkra1ne",
     };
 
-    public static bool IsSecretKey(string key) => SecretKey().IsMatch(key);
+    public const string Actor = "import-flask";
 
     public static void Run(ImportContext context)
     {
@@ -44,22 +47,22 @@ public static partial class SettingImport
             var oldKey = old.ConfigKey?.Trim() ?? "";
             var key = Renamed.GetValueOrDefault(oldKey, oldKey);
             var value = old.ConfigValue ?? "";
-            if (!ConfigKeys.IsKey(key))
+            if (SettingStore.SystemConfig.KeyProblem(key) is not null)
             {
                 report.Skip("not a valid key name here", oldKey);
                 continue;
             }
 
-            var existing = context.Target.QuerySingleOrDefault<ExistingSetting>(
-                "SELECT config_value, config_type, is_encrypted FROM system_config WHERE config_key = @key", new { key }, context.Transaction);
-            var current = existing is null ? null : existing.IsEncrypted ? context.Secrets.Unprotect(existing.ConfigValue) : existing.ConfigValue;
+            var at = SettingAddress.System(key);
+            var current = context.Settings.Find(context.Target, at, context.Transaction);
+            var currentText = current is null ? null : current.IsEncrypted ? context.Secrets.Unprotect(current.Value) : current.Value;
 
             if (WellKnownDefaults.TryGetValue(key, out var publicDefault) && value == publicDefault)
             {
-                if (string.IsNullOrEmpty(current))
+                if (string.IsNullOrEmpty(currentText))
                 {
-                    Write(context, key, Secrets.NewKey(), "string", encrypted: true, old.Description, existing is not null);
-                    report.Replace($"{key} (the old '{oldKey}' was the well-known default: a new random key was made)");
+                    Write(context, at, current, Secrets.NewKey(), old.Description, report,
+                        $"{key} (the old '{oldKey}' was the well-known default: a new random key was made)");
                 }
                 else
                 {
@@ -68,7 +71,7 @@ public static partial class SettingImport
                 context.Report.Notes.Add($"{key}: give the relay (Broca) this install's key; an admin reads it with GET /api/config/{key}?reveal=true.");
                 continue;
             }
-            if (current == value)
+            if (currentText == value)
             {
                 report.Skip("already the same here", key);
                 continue;
@@ -78,37 +81,33 @@ public static partial class SettingImport
                 report.Skip("empty in the old database; the value here stays", key);
                 continue;
             }
-
-            var encrypted = IsSecretKey(key) || existing?.IsEncrypted == true;
-            var type = encrypted ? "string" : existing?.ConfigType ?? TypeOf(value);
-            if (ConfigValues.Check(type, value) is not null)
-            {
-                report.Skip($"not a {type} as this install expects", key);
-                continue;
-            }
-            Write(context, key, value, type, encrypted, old.Description, existing is not null);
-            if (existing is null) report.Import();
-            else report.Replace(key);
+            Write(context, at, current, value, old.Description, report, key);
         }
     }
 
-    private static void Write(ImportContext context, string key, string value, string type, bool encrypted, string? description, bool exists)
+    /// <summary>
+    /// Through the settings core, in the import's transaction: its key, type and catalogue rules, encryption of secret
+    /// names, the bridge keys' digests, and a history entry by "import-flask". A value the rules refuse is skipped.
+    /// </summary>
+    private static void Write(ImportContext context, SettingAddress at, StoredSetting? current, string value, string? description,
+        TableReport report, string replaced)
     {
-        var stored = encrypted ? context.Secrets.Protect(value) : value;
-        if (exists)
+        var outcome = context.Settings.Apply(context.Target, context.Transaction, at, new SettingWrite
         {
-            context.Target.Execute("""
-                UPDATE system_config SET config_value = @stored, config_type = @type, is_encrypted = @encrypted, updated_at = @now
-                WHERE config_key = @key
-                """, new { key, stored, type, encrypted = encrypted ? 1 : 0, now = context.Now }, context.Transaction);
-        }
-        else
+            Value = JsonSerializer.SerializeToElement(value),
+            // A known key's type comes from the catalogue and a present one keeps its own; a new one's is read from the text.
+            Type = current is null && SettingCatalogue.Find(at.Key) is null ? ConfigKeys.IsSecretName(at.Key) ? "string" : TypeOf(value) : null,
+            Description = current is null ? description : null,
+        }, http: null, Actor);
+        if (!outcome.Succeeded)
         {
-            context.Target.Execute("""
-                INSERT INTO system_config (config_key, config_value, config_type, description, is_encrypted, category, created_at, updated_at)
-                VALUES (@key, @stored, @type, @description, @encrypted, 'general', @now, @now)
-                """, new { key, stored, type, description, encrypted = encrypted ? 1 : 0, now = context.Now }, context.Transaction);
+            var why = outcome.Errors?.ToDictionary().SelectMany(e => e.Value).FirstOrDefault() ?? outcome.Detail ?? $"refused ({outcome.Status})";
+            report.Skip($"refused here: {why}", at.Key);
+            return;
         }
+        context.AfterCommit.Add(() => context.Settings.Committed(outcome, at, null));
+        if (current is null) report.Import();
+        else report.Replace(replaced);
     }
 
     /// <summary>The type a new key's text reads as: true/false, a plain decimal number, a JSON object or list, else string.</summary>
@@ -120,9 +119,6 @@ public static partial class SettingImport
         _ => "string",
     };
 
-    [GeneratedRegex(@"(_key|_token|_secret|_password)\z", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
-    private static partial Regex SecretKey();
-
     [GeneratedRegex(@"^-?[0-9]{1,15}(\.[0-9]{1,15})?\z", RegexOptions.CultureInvariant)]
     private static partial Regex PlainNumber();
 
@@ -131,12 +127,5 @@ public static partial class SettingImport
         public string? ConfigKey { get; init; }
         public string? ConfigValue { get; init; }
         public string? Description { get; init; }
-    }
-
-    private sealed class ExistingSetting
-    {
-        public string? ConfigValue { get; init; }
-        public required string ConfigType { get; init; }
-        public bool IsEncrypted { get; init; }
     }
 }
