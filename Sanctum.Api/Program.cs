@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Sanctum.Api;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;
@@ -8,6 +9,7 @@ using Sanctum.Api.Config;
 using Sanctum.Api.Configurations;
 using Sanctum.Api.Data;
 using Sanctum.Api.Health;
+using Sanctum.Api.Import;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.OpenApi;
 using Sanctum.Api.Pages;
@@ -53,6 +55,10 @@ builder.Services.AddChatBridge();
 
 var app = builder.Build();
 
+// `import-flask PATH [--dry-run]` works on the configured data directory instead of serving.
+if (args is [ImportFlaskCommand.Name, ..])
+    return new RootCommand("Sanctum.Api") { ImportFlaskCommand.Create(app.Services) }.Parse(args).Invoke();
+
 app.Services.MigrateDatabase();
 app.Services.EnsureChatKeys();
 
@@ -86,3 +92,4 @@ app.MapChatBridge();
 app.MapBenchmark();
 
 app.Run();
+return 0;
