@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Sanctum.Api;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;
@@ -8,6 +9,7 @@ using Sanctum.Api.Config;
 using Sanctum.Api.Configurations;
 using Sanctum.Api.Data;
 using Sanctum.Api.Health;
+using Sanctum.Api.Import;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.OpenApi;
 using Sanctum.Api.Pages;
@@ -56,6 +58,10 @@ builder.Services.AddSanctumOpenApi();
 builder.Services.AddChatBridge();
 
 var app = builder.Build();
+
+// `import-flask PATH [--dry-run]` works on the configured data directory instead of serving.
+if (args is [ImportFlaskCommand.Name, ..])
+    return new RootCommand("Sanctum.Api") { ImportFlaskCommand.Create(app.Services) }.Parse(args).Invoke();
 
 // Usable data directory, this install's database, migrated; otherwise one line and exit code 1.
 if (StartupChecks.Run(app.Services) is { } refusal)

@@ -17,23 +17,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     private ServerProcess(string dataDirectory, IReadOnlyDictionary<string, string>? settings, string urls, string? workingDirectory)
     {
-        // The test project's output holds the same Sanctum.Api.dll build, with its runtimeconfig, deps and appsettings.
-        var directory = AppContext.BaseDirectory;
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory ?? directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(directory, "Sanctum.Api.dll"));
-        start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add(urls); // port 0: the kernel picks a free port; the log line says which
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        start.Environment["Sanctum__DataDirectory"] = dataDirectory;
-        start.Environment["Sanctum__PasswordWorkFactor"] = "4";
+        var start = StartInfo(dataDirectory, ["--urls", urls]); // port 0: the kernel picks a free port; the log line says which
+        if (workingDirectory is not null) start.WorkingDirectory = workingDirectory;
         start.Environment["Sanctum__LoginPermitLimit"] = "1000000";
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>()) start.Environment[key.Replace(":", "__")] = value;
 
@@ -45,6 +31,29 @@ public sealed partial class ServerProcess : IAsyncDisposable
     }
 
     public string DataDirectory { get; }
+
+    /// <summary>
+    /// <c>dotnet Sanctum.Api.dll ARGS</c> on <paramref name="dataDirectory"/>, output redirected, bcrypt cost 4, warnings only.
+    /// The test project's output holds the same Sanctum.Api.dll build, with its runtimeconfig, deps and appsettings.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(string dataDirectory, IEnumerable<string> args)
+    {
+        var directory = AppContext.BaseDirectory;
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(directory, "Sanctum.Api.dll"));
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Sanctum__DataDirectory"] = dataDirectory;
+        start.Environment["Sanctum__PasswordWorkFactor"] = "4";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        return start;
+    }
 
     public string DatabasePath => Path.Combine(DataDirectory, "sanctum.db");
 

@@ -116,12 +116,6 @@ public static partial class BridgeInput
         return (limit, offset);
     }
 
-    private static readonly string[] IsoForms =
-    [
-        "yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mmK",
-        "yyyy-MM-dd HH:mm:ssK", "yyyy-MM-dd HH:mm:ss.FFFFFFFK", "yyyy-MM-dd",
-    ];
-
     /// <summary>
     /// An ISO-8601 time (Z, an offset, or none meaning UTC; fractions allowed) in the stored form, so that text
     /// comparison in SQL compares times. Null input gives true with a null result; a bad one gives false.
@@ -130,10 +124,8 @@ public static partial class BridgeInput
     {
         since = null;
         if (string.IsNullOrEmpty(text)) return true;
-        if (!DateTimeOffset.TryParseExact(text.Trim(), IsoForms, CultureInfo.InvariantCulture,
-                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
-            return false;
-        since = Timestamp.From(time);
+        if (!Timestamp.TryNormalize(text, out var normalized)) return false;
+        since = normalized;
         return true;
     }
 }

@@ -30,6 +30,9 @@ public static class PageRoutes
         foreach (var (path, file) in Pages)
             routes.MapMethods(path, GetOrHead, (IWebHostEnvironment env, HttpContext http) => Page(env, http, file)).ExcludeFromDescription();
 
+        // The agent page finds its agent through the API, which also answers who may see it.
+        routes.MapMethods("/agents/{id}", GetOrHead, (IWebHostEnvironment env, HttpContext http) => Page(env, http, "agent.html")).ExcludeFromDescription();
+
         // GET only, so a wrong method on an API route still gets its 405; nonfile, so static files still serve.
         routes.MapMethods("/{*path:nonfile}", GetOrHead, ToolPageOrNotFound).ExcludeFromDescription();
         return routes;
