@@ -65,13 +65,9 @@ public sealed class DataDirectoryLock : IDisposable
             var file = exclusive
                 ? new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)
                 : new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite);
-            if (exclusive && purpose is not null)
-            {
-                // Who holds it, for the message of whoever is refused (written only under the exclusive lock).
-                file.SetLength(0);
-                file.Write(System.Text.Encoding.UTF8.GetBytes($"{purpose} (process {Environment.ProcessId})"));
-                file.Flush();
-            }
+            // Who holds it, for the message of whoever is refused: beside the lock, since the locked file cannot be read.
+            if (exclusive && purpose is not null && fileName == LockFileName)
+                File.WriteAllText(path + ".holder", $"{purpose} (process {Environment.ProcessId})");
             return new DataDirectoryLock(file, exclusive);
         }
         catch (IOException) when (File.Exists(path))
@@ -84,9 +80,7 @@ public sealed class DataDirectoryLock : IDisposable
     {
         try
         {
-            using var reader = new FileStream(Path.Combine(dataDirectory, LockFileName), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var text = new StreamReader(reader);
-            return text.ReadToEnd().Trim() is { Length: > 0 } holder ? holder : "unknown";
+            return File.ReadAllText(Path.Combine(dataDirectory, LockFileName + ".holder")).Trim() is { Length: > 0 } holder ? holder : "unknown";
         }
         catch (IOException)
         {
