@@ -18,6 +18,9 @@ public sealed class MaintenanceGate
     private TaskCompletionSource? _open;    // set while exclusive work runs; completes when it ends
     private TaskCompletionSource? _drained; // completes when the last entered work leaves
 
+    /// <summary>True while exclusive work waits for the work in flight or runs.</summary>
+    public bool IsClosed { get { lock (_lock) return _open is not null; } }
+
     /// <summary>Marks an endpoint the gate lets through (the restore itself, liveness).</summary>
     public sealed class Bypass;
 
