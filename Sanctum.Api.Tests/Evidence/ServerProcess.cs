@@ -15,10 +15,10 @@ public sealed partial class ServerProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServerProcess(string dataDirectory, IReadOnlyDictionary<string, string>? settings)
+    private ServerProcess(string dataDirectory, IReadOnlyDictionary<string, string>? settings, string? binaries)
     {
         // The test project's output holds the same Sanctum.Api.dll build, with its runtimeconfig, deps and appsettings.
-        var directory = AppContext.BaseDirectory;
+        var directory = binaries ?? AppContext.BaseDirectory;
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = directory,
@@ -54,10 +54,13 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     public string Output { get { lock (_output) return _output.ToString(); } }
 
-    /// <summary>Starts the server and returns once <c>/readyz</c> answers 200.</summary>
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null)
+    /// <summary>
+    /// Starts the server and returns once <c>/readyz</c> answers 200; <paramref name="binaries"/> is the folder of the
+    /// Sanctum.Api.dll to run (default: the build beside the tests).
+    /// </summary>
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null, string? binaries = null)
     {
-        var server = new ServerProcess(dataDirectory, settings);
+        var server = new ServerProcess(dataDirectory, settings, binaries);
         server._process.Start();
         server._process.BeginOutputReadLine();
         server._process.BeginErrorReadLine();

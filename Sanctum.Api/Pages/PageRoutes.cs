@@ -20,6 +20,8 @@ public static class PageRoutes
         ["/user-management"] = "user-management.html",
         ["/chat-settings"] = "chat-settings.html",
         ["/status"] = "status.html",
+        ["/backup-restore"] = "backup-restore.html",
+        ["/cron-scheduler"] = "cron-scheduler.html",
     };
 
     private static readonly string[] GetOrHead = [HttpMethods.Get, HttpMethods.Head];

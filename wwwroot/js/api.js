@@ -23,10 +23,14 @@ export function goToLogin({ change = false } = {}) {
   location.assign('/login?' + query);
 }
 
-/** Calls the JSON API. Returns the parsed body (null for 204); throws ApiError. */
+/** Calls the JSON API (a Blob body is sent as the file it is). Returns the parsed body (null for 204); throws ApiError. */
 export async function api(path, { method = 'GET', body, quiet = false } = {}) {
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    // A file (an upload) goes as it is, with its own type.
+    init.headers['Content-Type'] = body.type || 'application/octet-stream';
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
