@@ -17,21 +17,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     private ServerProcess(string dataDirectory, IReadOnlyDictionary<string, string>? settings, string? binaries)
     {
-        // The test project's output holds the same Sanctum.Api.dll build, with its runtimeconfig, deps and appsettings.
-        var directory = binaries ?? AppContext.BaseDirectory;
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(directory, "Sanctum.Api.dll"));
-        start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add("http://127.0.0.1:0"); // the kernel picks a free port; the log line says which
+        // The kernel picks a free port; the log line says which.
+        var start = StartInfo(binaries ?? AppContext.BaseDirectory, dataDirectory, "--urls", "http://127.0.0.1:0");
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        start.Environment["Sanctum__DataDirectory"] = dataDirectory;
-        start.Environment["Sanctum__PasswordWorkFactor"] = "4";
         start.Environment["Sanctum__LoginPermitLimit"] = "1000000";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
@@ -45,6 +33,26 @@ public sealed partial class ServerProcess : IAsyncDisposable
     }
 
     public string DataDirectory { get; }
+
+    /// <summary>
+    /// <c>dotnet Sanctum.Api.dll args</c> from <paramref name="binaries"/> (the test project's output holds the same
+    /// build, with its runtimeconfig, deps and appsettings) on <paramref name="dataDirectory"/>, output redirected.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(string binaries, string dataDirectory, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = binaries,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(binaries, "Sanctum.Api.dll"));
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["Sanctum__DataDirectory"] = dataDirectory;
+        start.Environment["Sanctum__PasswordWorkFactor"] = "4";
+        return start;
+    }
 
     public string DatabasePath => Path.Combine(DataDirectory, "sanctum.db");
 

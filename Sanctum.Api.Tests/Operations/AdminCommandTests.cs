@@ -19,17 +19,7 @@ public class AdminCommandTests
     /// <summary>Runs the built binary (the test output holds the same build) with a command.</summary>
     public static async Task<Result> RunAsync(string dataDirectory, string directory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(directory, "Sanctum.Api.dll"));
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        start.Environment["Sanctum__DataDirectory"] = dataDirectory;
-        start.Environment["Sanctum__PasswordWorkFactor"] = "4";
+        var start = ServerProcess.StartInfo(directory, dataDirectory, args);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
