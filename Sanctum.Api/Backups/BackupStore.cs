@@ -184,8 +184,8 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
     }
 
     /// <summary>
-    /// Replaces the live data with a backup: checks it completely, takes a pre-restore backup, then (alone: see
-    /// <see cref="MaintenanceGate"/>) copies its database in, adds its keys to the key ring and migrates it up.
+    /// Replaces the live data with a backup: checks it completely, then (alone: see <see cref="MaintenanceGate"/>)
+    /// takes a pre-restore backup, copies its database in, adds its keys to the key ring and migrates it up.
     /// Throws <see cref="BackupInvalidException"/> with nothing changed when the backup fails a check.
     /// </summary>
     public async Task<RestoreReport> RestoreAsync(string zipPath, CancellationToken cancellationToken = default)
@@ -195,16 +195,17 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
         {
             var copy = Path.Combine(work, BackupArchive.DatabaseEntry);
             CheckFully(zipPath, copy);
-            var before = LiveRowCounts();
-            var preRestore = Create(BackupKinds.PreRestore);
 
-            var (schema, after) = await gate.RunExclusiveAsync(() =>
+            // The pre-restore backup is taken alone too, so no write can fall between it and the swap.
+            var (preRestore, before, schema, after) = await gate.RunExclusiveAsync(() =>
             {
+                var counts = LiveRowCounts();
+                var safety = Create(BackupKinds.PreRestore);
                 SqliteSnapshot.ReplaceLive(database, copy);
                 RestoreKeys(zipPath);
                 services.MigrateDatabase();
                 using var live = database.Open();
-                return (SqliteSnapshot.SchemaVersion(live), SqliteSnapshot.RowCounts(live));
+                return (safety, counts, SqliteSnapshot.SchemaVersion(live), SqliteSnapshot.RowCounts(live));
             }, cancellationToken);
 
             var tables = before.Keys.Union(after.Keys).Order(StringComparer.Ordinal)
