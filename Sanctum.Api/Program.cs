@@ -3,14 +3,16 @@ using Sanctum.Api;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
+using Sanctum.Api.Backups;
 using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Benchmark;
+using Sanctum.Api.Cli;
 using Sanctum.Api.Config;
 using Sanctum.Api.Configurations;
 using Sanctum.Api.Data;
 using Sanctum.Api.Health;
-using Sanctum.Api.Import;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Jobs;
 using Sanctum.Api.OpenApi;
 using Sanctum.Api.Pages;
 using Sanctum.Api.Plugins;
@@ -18,9 +20,11 @@ using Sanctum.Api.Status;
 using Sanctum.Api.Tools;
 using Sanctum.Api.Users;
 
+// `Sanctum.Api <command>` runs one admin command (Cli/AdminCommands.cs) and exits; no command runs the server.
+var command = AdminCommands.Requested(args);
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
-    Args = args,
+    Args = command ? [] : args,
     // appsettings.json and the pages (the repository's top-level wwwroot/) are copied beside the binaries at build
     // time: read them from there whatever the working directory, unless a content root is given explicitly.
     ContentRootPath = ContentRoot.Given(args) ? null : AppContext.BaseDirectory,
@@ -32,7 +36,10 @@ builder.Services.AddOptions<SanctumOptions>().BindConfiguration(SanctumOptions.S
     .Validate(o => o.PasswordWorkFactor is >= 4 and <= 31, "Sanctum:PasswordWorkFactor must be 4 to 31.")
     .Validate(o => o.SessionLifetime > TimeSpan.Zero, "Sanctum:SessionLifetime must be positive.")
     .Validate(o => o.PasswordHashingConcurrency >= 0 && o.PasswordHashingQueueLimit >= 0, "Sanctum:PasswordHashing* must not be negative.")
+    .Validate(o => Sanctum.Api.Jobs.JobSchedule.IsKnownZone(o.TimeZone), "Sanctum:TimeZone must name a time zone such as Europe/Berlin (or be empty for UTC).")
+    .Validate(o => o.Backups.MaxUploadBytes > 0 && o.Backups.MaxUncompressedBytes > 0, "Sanctum:Backups:Max* must be positive.")
     .ValidateOnStart();
+if (command) AdminCommands.ConfigureLogging(builder.Logging);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(new StartTime(DateTimeOffset.UtcNow));
 // Security and admin events, one call per event (Audit/AuditLog.cs).
@@ -56,12 +63,12 @@ builder.Services.AddToolListCache();
 builder.Services.AddSanctumOpenApi();
 // The web chat bridge's actions, rate limits and error envelope under /api/v1.
 builder.Services.AddChatBridge();
+// Backups (and the gate a restore closes while it swaps the database), and the job scheduler with its kinds.
+builder.Services.AddBackups();
+builder.Services.AddJobs();
 
 var app = builder.Build();
-
-// `import-flask PATH [--dry-run]` works on the configured data directory instead of serving.
-if (args is [ImportFlaskCommand.Name, ..])
-    return new RootCommand("Sanctum.Api") { ImportFlaskCommand.Create(app.Services) }.Parse(args).Invoke();
+if (command) return await AdminCommands.RunAsync(args, app.Services);
 
 // Usable data directory, this install's database, migrated; otherwise one line and exit code 1.
 if (StartupChecks.Run(app.Services) is { } refusal)
@@ -84,6 +91,7 @@ app.UseJsonTextCheck();
 app.UseWhen(http => !http.Request.Path.StartsWithSegments("/api"), files => files.UseDefaultFiles().UseStaticFiles());
 app.UseSanctumOpenApi();
 app.UseCrossSiteRequestGuard();
+app.UseMaintenanceGate();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
@@ -104,6 +112,8 @@ app.MapEnvVars();
 app.MapPlugins();
 app.MapConfigurations();
 app.MapChatBridge();
+app.MapBackups();
+app.MapJobs();
 // Only with Sanctum:Benchmark:Enabled=true (bench/run.sh): the constant-JSON yardstick.
 app.MapBenchmark();
 

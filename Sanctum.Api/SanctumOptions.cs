@@ -50,4 +50,22 @@ public sealed class SanctumOptions
 
     /// <summary>Largest request body accepted.</summary>
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>The IANA time zone job schedules are read in (e.g. Europe/Berlin); UTC when empty.</summary>
+    public string? TimeZone { get; set; }
+
+    public BackupOptions Backups { get; set; } = new();
+}
+
+/// <summary>The <c>Sanctum:Backups</c> section.</summary>
+public sealed class BackupOptions
+{
+    /// <summary>Where backups are kept; empty means <c>&lt;DataDirectory&gt;/backups</c>.</summary>
+    public string? Directory { get; set; }
+
+    /// <summary>Largest backup accepted by POST /api/backups/upload.</summary>
+    public long MaxUploadBytes { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>Largest total uncompressed size of a backup's files (checked before anything is extracted).</summary>
+    public long MaxUncompressedBytes { get; set; } = 4L * 1024 * 1024 * 1024;
 }

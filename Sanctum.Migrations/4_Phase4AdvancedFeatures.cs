@@ -3,7 +3,7 @@ using static Sanctum.Migrations.SchemaSql;
 
 namespace Sanctum.Migrations;
 
-/// <summary>Phase 4: plugins, hierarchical configurations, and chat linked to user accounts.</summary>
+/// <summary>Phase 4: plugins, hierarchical configurations, chat linked to user accounts, and scheduled jobs.</summary>
 [Migration(4, "Phase 4: advanced features (plugins, configurations, chat integration)")]
 public sealed class Phase4AdvancedFeatures : Migration
 {
@@ -83,12 +83,45 @@ public sealed class Phase4AdvancedFeatures : Migration
             ALTER TABLE agents ADD COLUMN letta_uid TEXT;
             ALTER TABLE agents ADD COLUMN config TEXT {Json("config")};
             CREATE UNIQUE INDEX ux_agents_letta_uid ON agents (letta_uid);
+
+            -- Scheduled jobs (Jobs/). next_run_at is when the scheduler runs it next (NULL: not yet planned, or
+            -- paused); a past next_run_at at start-up is a missed run, run once. lease_owner/lease_until is the lease
+            -- a process takes (one guarded UPDATE) before running the job: no job runs twice at once, even across
+            -- processes, and a crashed holder's lease simply expires.
+            CREATE TABLE jobs (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                name TEXT NOT NULL UNIQUE COLLATE NOCASE CHECK (length(name) BETWEEN 1 AND 100),
+                kind TEXT NOT NULL,
+                schedule TEXT NOT NULL,
+                enabled INTEGER NOT NULL DEFAULT 1 {Bool("enabled")},
+                params TEXT NOT NULL DEFAULT (json_object()) CHECK (json_valid(params) AND json_type(params) = 'object'),
+                next_run_at TEXT,
+                lease_owner TEXT,
+                lease_until TEXT,
+                {Timestamps}
+            );
+            CREATE TABLE job_runs (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+                trigger TEXT NOT NULL CHECK (trigger IN ('schedule','missed','manual')),
+                started_at TEXT NOT NULL,
+                finished_at TEXT,
+                outcome TEXT CHECK (outcome IS NULL OR outcome IN ('ok','failed','skipped')),
+                message TEXT,
+                duration_ms INTEGER
+            );
+            CREATE INDEX ix_job_runs_job_id ON job_runs (job_id, id);
+            INSERT INTO jobs (name, kind, schedule, params) VALUES
+                ('Daily backup', 'backup', '0 3 * * *', json_object('keep', 7)),
+                ('Purge expired sessions', 'purge-sessions', '30 3 * * *', json_object());
             """);
     }
 
     public override void Down()
     {
         Execute.Sql("""
+            DROP TABLE job_runs;
+            DROP TABLE jobs;
             DROP INDEX ux_agents_letta_uid;
             ALTER TABLE agents DROP COLUMN config;
             ALTER TABLE agents DROP COLUMN letta_uid;

@@ -19,24 +19,24 @@ public class ToolPagesTests : BrowserTest
     public async Task AnAdminChangesAToolsStatusAndDisablesIt()
     {
         await SignInAsAdminAsync();
-        await Page.GotoAsync("/backup-restore");
-        await Expect(Page.Locator("#tool-state [data-testid=status]")).ToHaveTextAsync("Ready");
+        await Page.GotoAsync("/install-tool");
+        await Expect(Page.Locator("#tool-state [data-testid=status]")).ToHaveTextAsync("Healthy");
 
         await Page.SelectOptionAsync("#admin-controls select[name=status]", "Degraded");
         await Page.ClickAsync("[data-testid=save-status]");
         await Expect(Page.Locator("#tool-state [data-testid=status]")).ToHaveTextAsync("Degraded");
         using (var db = App.OpenDatabase())
-            Assert.That(db.ExecuteScalar<string>("SELECT status FROM tools WHERE id = 'backup-restore'"), Is.EqualTo("Degraded"));
+            Assert.That(db.ExecuteScalar<string>("SELECT status FROM tools WHERE id = 'install-tool'"), Is.EqualTo("Degraded"));
 
         await Page.ClickAsync("[data-testid=toggle-enabled]");
         await Expect(Page.Locator("#tool-state [data-testid=enabled]")).ToHaveTextAsync("Disabled");
         await Expect(Page.Locator("[data-testid=toggle-enabled]")).ToHaveTextAsync("Enable tool");
         using (var db = App.OpenDatabase())
-            Assert.That(db.ExecuteScalar<long>("SELECT is_enabled FROM tools WHERE id = 'backup-restore'"), Is.Zero);
+            Assert.That(db.ExecuteScalar<long>("SELECT is_enabled FROM tools WHERE id = 'install-tool'"), Is.Zero);
 
         await Page.GotoAsync("/settings");
-        await Expect(Page.Locator("[data-tool-id=backup-restore]")).ToHaveClassAsync("card disabled");
-        await Expect(Page.Locator("[data-tool-id=backup-restore] [data-testid=status]")).ToHaveTextAsync("Degraded");
+        await Expect(Page.Locator("[data-tool-id=install-tool]")).ToHaveClassAsync("card disabled");
+        await Expect(Page.Locator("[data-tool-id=install-tool] [data-testid=status]")).ToHaveTextAsync("Degraded");
     }
 
     [Test]
@@ -44,13 +44,13 @@ public class ToolPagesTests : BrowserTest
     {
         using (var db = App.OpenDatabase())
             db.Execute("""
-                INSERT INTO tool_instances (tool_id, agent_id, name, status) VALUES ('cron-scheduler', 'athena', 'Nightly <run>', 'Ready');
-                INSERT INTO plugins (tool_id, name, version, status, dependencies) VALUES ('cron-scheduler', 'clock', '1.0', 'Active', '[]');
-                INSERT INTO plugins (tool_id, name, version, status, dependencies) VALUES ('cron-scheduler', 'alarm', '2.1', 'Active', '["clock"]');
-                INSERT INTO configurations (key, value, type, scope, scope_id) VALUES ('max_jobs', '12', 'number', 'tool', 'cron-scheduler');
+                INSERT INTO tool_instances (tool_id, agent_id, name, status) VALUES ('install-tool', 'athena', 'Nightly <run>', 'Ready');
+                INSERT INTO plugins (tool_id, name, version, status, dependencies) VALUES ('install-tool', 'clock', '1.0', 'Active', '[]');
+                INSERT INTO plugins (tool_id, name, version, status, dependencies) VALUES ('install-tool', 'alarm', '2.1', 'Active', '["clock"]');
+                INSERT INTO configurations (key, value, type, scope, scope_id) VALUES ('max_jobs', '12', 'number', 'tool', 'install-tool');
                 """);
         await SignInAsNewUserAsync("user");
-        await Page.GotoAsync("/cron-scheduler");
+        await Page.GotoAsync("/install-tool");
 
         await Expect(Page.Locator("[data-testid=instances] tbody tr")).ToHaveCountAsync(1);
         await Expect(Page.Locator("[data-testid=instances] tbody tr")).ToContainTextAsync("Nightly <run>");

@@ -15,9 +15,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServerProcess(string dataDirectory, IReadOnlyDictionary<string, string>? settings, string urls, string? workingDirectory)
+    private ServerProcess(string dataDirectory, IReadOnlyDictionary<string, string>? settings, string urls, string? workingDirectory, string? binaries)
     {
-        var start = StartInfo(dataDirectory, ["--urls", urls]); // port 0: the kernel picks a free port; the log line says which
+        var start = StartInfo(dataDirectory, ["--urls", urls], binaries); // port 0: the kernel picks a free port; the log line says which
         if (workingDirectory is not null) start.WorkingDirectory = workingDirectory;
         start.Environment["Sanctum__LoginPermitLimit"] = "1000000";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
@@ -33,12 +33,13 @@ public sealed partial class ServerProcess : IAsyncDisposable
     public string DataDirectory { get; }
 
     /// <summary>
-    /// <c>dotnet Sanctum.Api.dll ARGS</c> on <paramref name="dataDirectory"/>, output redirected, bcrypt cost 4, warnings only.
-    /// The test project's output holds the same Sanctum.Api.dll build, with its runtimeconfig, deps and appsettings.
+    /// <c>dotnet Sanctum.Api.dll ARGS</c> from <paramref name="binaries"/> (default: the test project's output, which holds
+    /// the same Sanctum.Api.dll build with its runtimeconfig, deps and appsettings) on <paramref name="dataDirectory"/>,
+    /// output redirected, bcrypt cost 4, warnings only.
     /// </summary>
-    public static ProcessStartInfo StartInfo(string dataDirectory, IEnumerable<string> args)
+    public static ProcessStartInfo StartInfo(string dataDirectory, IEnumerable<string> args, string? binaries = null)
     {
-        var directory = AppContext.BaseDirectory;
+        var directory = binaries ?? AppContext.BaseDirectory;
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = directory,
@@ -62,7 +63,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>Runs the server to its exit (for starts that must be refused) and returns the exit code and all output.</summary>
     public static async Task<(int ExitCode, string Output)> RunToExitAsync(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var server = new ServerProcess(dataDirectory, settings, "http://127.0.0.1:0", null);
+        var server = new ServerProcess(dataDirectory, settings, "http://127.0.0.1:0", null, null);
         server._process.Start();
         server._process.BeginOutputReadLine();
         server._process.BeginErrorReadLine();
@@ -86,11 +87,14 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     public string Output { get { lock (_output) return _output.ToString(); } }
 
-    /// <summary>Starts the server and returns once <c>/readyz</c> answers 200.</summary>
+    /// <summary>
+    /// Starts the server and returns once <c>/readyz</c> answers 200; <paramref name="binaries"/> is the folder of the
+    /// Sanctum.Api.dll to run (default: the build beside the tests).
+    /// </summary>
     public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null,
-        string urls = "http://127.0.0.1:0", string? workingDirectory = null)
+        string urls = "http://127.0.0.1:0", string? workingDirectory = null, string? binaries = null)
     {
-        var server = new ServerProcess(dataDirectory, settings, urls, workingDirectory);
+        var server = new ServerProcess(dataDirectory, settings, urls, workingDirectory, binaries);
         server._process.Start();
         server._process.BeginOutputReadLine();
         server._process.BeginErrorReadLine();

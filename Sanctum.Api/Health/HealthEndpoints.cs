@@ -24,7 +24,9 @@ public static class HealthEndpoints
 
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder routes)
     {
-        routes.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(Live) }).WithTags("Health");
+        // Liveness answers even while a restore holds the gate, so an orchestrator never restarts a restoring server.
+        routes.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(Live) }).WithTags("Health")
+            .WithMetadata(new MaintenanceGate.Bypass());
         routes.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(Ready) }).WithTags("Health");
         return routes;
     }

@@ -41,11 +41,18 @@ public static class ImportFlaskCommand
             return refusal.ExitCode;
         }
         using var source = opened!;
-        // Before this process opens the target itself (see DatabaseInUse). A dry run only reads it, so it may run beside a server.
-        if (!dryRun && DatabaseInUse.ByAnotherProcess(database.FilePath))
+        // A dry run only reads the target, so it may run beside a server; a real import holds the data directory alone.
+        if (!dryRun)
         {
-            error.WriteLine($"{database.FilePath} is in use by another process (a running Sanctum.Api?): stop it, then import.");
-            return ImportExitCodes.DataDirectoryInUse;
+            try
+            {
+                services.GetRequiredService<DataDirectoryHold>().Exclusive(Name);
+            }
+            catch (DataDirectoryInUseException e)
+            {
+                error.WriteLine(e.Message);
+                return ImportExitCodes.DataDirectoryInUse;
+            }
         }
 
         output.WriteLine(dryRun

@@ -21,6 +21,8 @@ public static class PageRoutes
         ["/chat-settings"] = "chat-settings.html",
         ["/status"] = "status.html",
         ["/tokens"] = "tokens.html",
+        ["/backup-restore"] = "backup-restore.html",
+        ["/cron-scheduler"] = "cron-scheduler.html",
     };
 
     private static readonly string[] GetOrHead = [HttpMethods.Get, HttpMethods.Head];

@@ -174,19 +174,30 @@ public static class UsersApi
         var temporary = string.IsNullOrEmpty(body?.Password) ? UserRules.TemporaryPassword() : null;
         var hash = hasher.Hash(temporary ?? body!.Password!);
 
-        db.Open();
+        var user = SetPassword<UserWithPassword>(db, id, hash, clock);
+        if (user is null) return Problems.NotFound($"User {id}");
+        audit.Record(new AuditEvent("user.password.reset", "user", Id(id), new { username = user.Username, temporary_password = temporary is not null }), http);
+        return TypedResults.Ok(user with { TemporaryPassword = temporary });
+    }
+
+    /// <summary>
+    /// Sets a password hash that must be changed at next sign-in, clears the lockout and ends the user's sessions, in one
+    /// transaction (the API's reset and the reset-admin-password command). Null when there is no user <paramref name="id"/>.
+    /// </summary>
+    public static T? SetPassword<T>(SqliteConnection db, long id, string hash, TimeProvider clock) where T : User
+    {
+        if (db.State != System.Data.ConnectionState.Open) db.Open();
         using var tx = db.BeginTransaction();
-        var user = db.QuerySingleOrDefault<UserWithPassword>($"""
+        var user = db.QuerySingleOrDefault<T>($"""
             UPDATE users SET password_hash = @hash, must_change_password = 1, {ClearLockout}, updated_at = @now
             WHERE id = @id
             RETURNING {User.Columns}
             """, new { id, hash, now = Timestamp.Now(clock) }, tx);
-        if (user is null) return Problems.NotFound($"User {id}");
+        if (user is null) return null;
         EndSessions(db, tx, id);
         db.Execute(AccessTokens.EndAllSql, new { id }, tx);
         tx.Commit();
-        audit.Record(new AuditEvent("user.password.reset", "user", Id(id), new { username = user.Username, temporary_password = temporary is not null }), http);
-        return TypedResults.Ok(user with { TemporaryPassword = temporary });
+        return user;
     }
 
     private static Results<Ok<User>, ProblemHttpResult> Unlock(long id, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)

@@ -68,6 +68,20 @@ export function formatDuration(seconds) {
   return `${s} s`;
 }
 
+/** "3 h 5 min ago" for a past timestamp. */
+export function formatAge(timestamp) {
+  const time = Date.parse(timestamp);
+  return Number.isNaN(time) ? '—' : `${formatDuration((Date.now() - time) / 1000)} ago`;
+}
+
+export function formatBytes(bytes) {
+  const n = Number(bytes) || 0;
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
 const navLinks = [
   { href: '/', text: 'Chat' },
   { href: '/settings', text: 'Tools & Admin' },
