@@ -61,8 +61,8 @@ public static class AgentsApi
             return Problems.Conflict($"An agent with id '{body.Id}' already exists.");
 
         var agent = db.QuerySingle<Agent>($"""
-            INSERT INTO agents (id, name, display_name, description, status, is_active, visible_to_users, visible_to_roles, created_by, created_at, updated_at)
-            VALUES (@id, @name, @displayName, @description, @status, @isActive, @users, @roles, @createdBy, @now, @now)
+            INSERT INTO agents (id, name, display_name, description, status, status_since, is_active, visible_to_users, visible_to_roles, created_by, created_at, updated_at)
+            VALUES (@id, @name, @displayName, @description, @status, @now, @isActive, @users, @roles, @createdBy, @now, @now)
             RETURNING {Agent.Columns}
             """,
             new
@@ -86,6 +86,9 @@ public static class AgentsApi
         var agent = db.QuerySingleOrDefault<Agent>($"""
             UPDATE agents SET name = coalesce(@name, name), display_name = coalesce(@displayName, display_name),
                 description = coalesce(@description, description), status = coalesce(@status, status),
+                status_source = CASE WHEN @status IS NOT NULL THEN 'manual' ELSE status_source END,
+                status_reason = CASE WHEN @status IS NOT NULL THEN NULL ELSE status_reason END,
+                status_since = CASE WHEN @status IS NOT NULL AND @status IS NOT status THEN @now ELSE status_since END,
                 is_active = coalesce(@isActive, is_active),
                 visible_to_users = CASE WHEN @setUsers THEN @users ELSE visible_to_users END,
                 visible_to_roles = CASE WHEN @setRoles THEN @roles ELSE visible_to_roles END,

@@ -47,8 +47,8 @@ public static class ToolsApi
             : Problems.NotFound($"Tool '{id}'");
 
     private const string InsertSql = $"""
-        INSERT INTO tools (id, name, description, emoji, category, status, route_path, is_enabled, module_scope, config_schema, created_by, created_at, updated_at)
-        VALUES (@id, @name, @description, @emoji, @category, @status, @routePath, @isEnabled, @moduleScope, @configSchema, @createdBy, @now, @now)
+        INSERT INTO tools (id, name, description, emoji, category, status, status_since, route_path, is_enabled, module_scope, config_schema, created_by, created_at, updated_at)
+        VALUES (@id, @name, @description, @emoji, @category, @status, @now, @routePath, @isEnabled, @moduleScope, @configSchema, @createdBy, @now, @now)
         RETURNING {Tool.Columns}
         """;
 
@@ -72,14 +72,19 @@ public static class ToolsApi
 
     private const string ReplaceSql = $"""
         UPDATE tools SET name = @name, description = @description, emoji = @emoji, category = @category, status = @status,
+            status_source = 'manual', status_reason = NULL, status_since = CASE WHEN @status IS NOT status THEN @now ELSE status_since END,
             route_path = @routePath, is_enabled = @isEnabled, module_scope = @moduleScope, config_schema = @configSchema, updated_at = @now
         WHERE id = @id
         RETURNING {Tool.Columns}
         """;
 
     private const string PatchSql = $"""
-        UPDATE tools SET name = coalesce(@name, name), description = coalesce(@description, description), emoji = coalesce(@emoji, emoji),
-            category = coalesce(@category, category), status = coalesce(@status, status), route_path = coalesce(@routePath, route_path),
+        UPDATE tools SET status = coalesce(@status, status),
+            status_source = CASE WHEN @status IS NOT NULL THEN 'manual' ELSE status_source END,
+            status_reason = CASE WHEN @status IS NOT NULL THEN NULL ELSE status_reason END,
+            status_since = CASE WHEN @status IS NOT NULL AND @status IS NOT status THEN @now ELSE status_since END,
+            name = coalesce(@name, name), description = coalesce(@description, description), emoji = coalesce(@emoji, emoji),
+            category = coalesce(@category, category), route_path = coalesce(@routePath, route_path),
             is_enabled = coalesce(@isEnabled, is_enabled), module_scope = coalesce(@moduleScope, module_scope),
             config_schema = coalesce(@configSchema, config_schema), updated_at = @now
         WHERE id = @id
