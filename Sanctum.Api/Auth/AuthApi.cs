@@ -4,6 +4,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Telemetry;
 using Sanctum.Api.Users;
 
 namespace Sanctum.Api.Auth;
@@ -31,7 +32,7 @@ public static class AuthApi
 
     private static Results<Ok<LoginResponse>, ProblemHttpResult, ValidationProblem> Login(
         LoginRequest body, SqliteConnection db, PasswordHasher hasher, IOptions<SanctumOptions> options,
-        TimeProvider clock, HttpContext http)
+        TimeProvider clock, HttpContext http, SanctumMetrics metrics)
     {
         var errors = new Errors();
         if (string.IsNullOrEmpty(body.Username)) errors.Add("username", "A username is required.");
@@ -48,7 +49,8 @@ public static class AuthApi
         var locked = account?.LockedUntil is { } until && string.CompareOrdinal(until, Timestamp.From(now)) > 0;
         if (account is null || !passwordOk || locked || account.Status != "active")
         {
-            if (account is not null && !passwordOk) RecordFailure(db, account.Id, o, now);
+            if (account is not null && !passwordOk && RecordFailure(db, account.Id, o, now)) metrics.Lockout();
+            metrics.SignIn(locked ? "locked" : "failed");
             return TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: InvalidCredentials);
         }
 
@@ -72,6 +74,7 @@ public static class AuthApi
             tx.Commit();
         }
         var user = db.QuerySingle<User>($"SELECT {User.Columns} FROM users WHERE id = @id", new { id = account.Id });
+        metrics.SignIn("succeeded");
 
         http.Response.Cookies.Append(SessionTokens.CookieName, token, new CookieOptions
         {
@@ -84,13 +87,15 @@ public static class AuthApi
         return TypedResults.Ok(new LoginResponse(token, expires, user));
     }
 
-    private static void RecordFailure(SqliteConnection db, long id, SanctumOptions o, DateTimeOffset now) =>
+    /// <summary>Counts a failed password; true when this failure locked the account.</summary>
+    private static bool RecordFailure(SqliteConnection db, long id, SanctumOptions o, DateTimeOffset now) =>
         // The lock starts at the threshold and the count starts over; attempts while locked change nothing.
-        db.Execute("""
+        db.QuerySingleOrDefault<bool>("""
             UPDATE users SET
                 locked_until = CASE WHEN failed_login_attempts + 1 >= @threshold THEN @lockUntil ELSE locked_until END,
                 failed_login_attempts = CASE WHEN failed_login_attempts + 1 >= @threshold THEN 0 ELSE failed_login_attempts + 1 END
             WHERE id = @id AND (locked_until IS NULL OR locked_until <= @now)
+            RETURNING locked_until = @lockUntil
             """,
             new { id, threshold = o.LockoutThreshold, lockUntil = Timestamp.From(now + o.LockoutDuration), now = Timestamp.From(now) });
 
