@@ -95,7 +95,7 @@ public static class AuthApi
                 locked_until = CASE WHEN failed_login_attempts + 1 >= @threshold THEN @lockUntil ELSE locked_until END,
                 failed_login_attempts = CASE WHEN failed_login_attempts + 1 >= @threshold THEN 0 ELSE failed_login_attempts + 1 END
             WHERE id = @id AND (locked_until IS NULL OR locked_until <= @now)
-            RETURNING locked_until = @lockUntil
+            RETURNING coalesce(locked_until = @lockUntil, 0)
             """,
             new { id, threshold = o.LockoutThreshold, lockUntil = Timestamp.From(now + o.LockoutDuration), now = Timestamp.From(now) });
 
