@@ -1,5 +1,5 @@
 using Microsoft.Playwright;
-using Sanctum.Api.Data;
+using Sanctum.Api.Tests.Signals;
 
 namespace Sanctum.Api.Tests.Browser;
 
@@ -10,13 +10,7 @@ public class StatusPageTests : BrowserTest
     public async Task TheAvailabilityBarShowsEachToolsShareOfTheLastDay()
     {
         var tool = "bar-" + Guid.NewGuid().ToString("N")[..8];
-        var now = DateTimeOffset.UtcNow;
-        using (var db = App.OpenDatabase())
-        {
-            db.Execute("INSERT INTO tools (id, name, category, status, status_since) VALUES (@tool, 'Bar tool', 'master', 'Healthy', @at)",
-                new { tool, at = Timestamp.From(now.AddHours(-30)) });
-            db.Execute("UPDATE tools SET status = 'Off', status_since = @at WHERE id = @tool", new { tool, at = Timestamp.From(now.AddHours(-6)) });
-        }
+        using (var db = App.OpenDatabase()) StatusArrange.ToolHealthyThenOff(db, tool, "Bar tool");
         await SignInAsNewUserAsync("viewer");
         await Page.GotoAsync("/status");
 

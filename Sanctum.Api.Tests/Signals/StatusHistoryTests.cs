@@ -1,4 +1,3 @@
-using Sanctum.Api.Data;
 using Sanctum.Api.Tests.Management;
 
 namespace Sanctum.Api.Tests.Signals;
@@ -52,15 +51,8 @@ public class StatusHistoryTests : ManagementFixture
     [Test]
     public async Task AvailabilityIsTheShareOfTheWindowSpentHealthyOrReady()
     {
-        // Arranged in the database: Healthy since 30 h ago, Off for the last 6 h, so 18 of the last 24 h were up.
         var tool = "av-" + Guid.NewGuid().ToString("N")[..8];
-        var now = DateTimeOffset.UtcNow;
-        using (var db = _app.OpenDatabase())
-        {
-            db.Execute("INSERT INTO tools (id, name, category, status, status_since) VALUES (@tool, 'Avail', 'master', 'Healthy', @at)",
-                new { tool, at = Timestamp.From(now.AddHours(-30)) });
-            db.Execute("UPDATE tools SET status = 'Off', status_since = @at WHERE id = @tool", new { tool, at = Timestamp.From(now.AddHours(-6)) });
-        }
+        using (var db = _app.OpenDatabase()) StatusArrange.ToolHealthyThenOff(db, tool, "Avail");
 
         var all = await _clients.Viewer.GetFromJsonAsync<JsonElement>("/api/status/availability?hours=24");
         var mine = all.EnumerateArray().Single(a => a.GetProperty("id").GetString() == tool);
