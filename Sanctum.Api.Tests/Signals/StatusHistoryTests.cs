@@ -21,6 +21,23 @@ public class StatusHistoryTests : ManagementFixture
             $"{(h.GetProperty("old_status").ValueKind == JsonValueKind.Null ? "" : h.GetProperty("old_status").GetString())}->{h.GetProperty("new_status").GetString()}:{h.GetProperty("source").GetString()}");
         Assert.That(rows, Is.EqualTo(new[] { "Degraded->Healthy:manual", "Ready->Degraded:manual", "->Ready:manual" }), "newest first; a rename is no change");
         Assert.That(history[0].GetProperty("name").GetString(), Is.EqualTo("Renamed"));
+
+        var audit = await Admin.GetFromJsonAsync<JsonElement>($"/api/audit?action=status.changed&target=tool:{tool}");
+        Assert.That(audit.GetProperty("items").EnumerateArray().Select(i => $"{i.GetProperty("details").GetProperty("to").GetString()}:{i.GetProperty("actor").GetString()}"),
+            Is.EqualTo(new[] { "Healthy:admin", "Degraded:admin" }));
+    }
+
+    [Test]
+    public async Task AnAgentsStatusChangeByHandIsRecordedAndAudited()
+    {
+        var agent = "sc-" + Guid.NewGuid().ToString("N")[..8];
+        (await Admin.PostAsJsonAsync("/api/agents", new { id = agent, name = "Changing" })).EnsureSuccessStatusCode();
+        var patched = await (await Admin.PatchAsJsonAsync($"/api/agents/{agent}", new { status = "Degraded" })).JsonAsync();
+        Assert.That(patched.GetProperty("status_source").GetString(), Is.EqualTo("manual"));
+        var history = await Admin.GetFromJsonAsync<JsonElement>($"/api/status/history?kind=agent&id={agent}");
+        Assert.That(history[0].GetProperty("new_status").GetString(), Is.EqualTo("Degraded"));
+        var audit = await Admin.GetFromJsonAsync<JsonElement>($"/api/audit?action=status.changed&target=agent:{agent}");
+        Assert.That(audit.GetProperty("items").GetArrayLength(), Is.EqualTo(1));
     }
 
     [Test]

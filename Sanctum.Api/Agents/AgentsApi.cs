@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
+using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
@@ -75,7 +76,8 @@ public static class AgentsApi
         return TypedResults.Created($"/api/agents/{agent.Id}", agent);
     }
 
-    private static Results<Ok<Agent>, ValidationProblem, ProblemHttpResult> Patch(string id, AgentWrite body, SqliteConnection db, TimeProvider clock)
+    private static Results<Ok<Agent>, ValidationProblem, ProblemHttpResult> Patch(
+        string id, AgentWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
@@ -83,6 +85,9 @@ public static class AgentsApi
 
         var users = AgentRules.Visibility(body.VisibleToUsers);
         var roles = AgentRules.Visibility(body.VisibleToRoles);
+        db.Open();
+        using var tx = db.BeginTransaction();
+        var before = db.QuerySingleOrDefault<string>("SELECT status FROM agents WHERE id = @id", new { id }, tx);
         var agent = db.QuerySingleOrDefault<Agent>($"""
             UPDATE agents SET name = coalesce(@name, name), display_name = coalesce(@displayName, display_name),
                 description = coalesce(@description, description), status = coalesce(@status, status),
@@ -101,8 +106,12 @@ public static class AgentsApi
                 id, name = body.Name, displayName = body.DisplayName, description = body.Description, status = body.Status,
                 isActive = body.IsActive, setUsers = users.Given, users = users.Json, setRoles = roles.Given, roles = roles.Json,
                 now = Timestamp.Now(clock),
-            });
-        return agent is null ? Problems.NotFound($"Agent '{id}'") : TypedResults.Ok(agent);
+            }, tx);
+        if (agent is null) return Problems.NotFound($"Agent '{id}'");
+        if (agent.Status != before)
+            audit.Record(new AuditEvent("status.changed", "agent", id, new { from = before, to = agent.Status, source = agent.StatusSource }), http, db, tx);
+        tx.Commit();
+        return TypedResults.Ok(agent);
     }
 
     private static Results<NoContent, ProblemHttpResult> Delete(string id, SqliteConnection db, TimeProvider clock) =>

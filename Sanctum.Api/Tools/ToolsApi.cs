@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
+using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
@@ -91,7 +92,8 @@ public static class ToolsApi
         RETURNING {Tool.Columns}
         """;
 
-    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Replace(string id, ToolWrite body, SqliteConnection db, TimeProvider clock)
+    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Replace(
+        string id, ToolWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
@@ -99,21 +101,24 @@ public static class ToolsApi
         return Save(id, ReplaceSql, body with
         {
             Status = body.Status ?? "Healthy", IsEnabled = body.IsEnabled ?? true, ModuleScope = body.ModuleScope ?? "global",
-        }, db, clock);
+        }, db, clock, audit, http);
     }
 
-    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Patch(string id, ToolWrite body, SqliteConnection db, TimeProvider clock)
+    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Patch(
+        string id, ToolWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
         if (ToolRules.Check(body, whole: false, db, errors).Any) return Problems.Invalid(errors);
-        return Save(id, PatchSql, body, db, clock);
+        return Save(id, PatchSql, body, db, clock, audit, http);
     }
 
-    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Save(string id, string sql, ToolWrite body, SqliteConnection db, TimeProvider clock)
+    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Save(
+        string id, string sql, ToolWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         db.Open();
         using var tx = db.BeginTransaction();
+        var before = db.QuerySingleOrDefault<string>("SELECT status FROM tools WHERE id = @id", new { id }, tx);
         // Turning a tool agent-scoped must not leave an agent with two instances of it.
         if (body.ModuleScope == "agent" && db.ExecuteScalar<bool>(ToolInstancesApi.DuplicateAgentInstancesSql, new { id }, tx))
             return Problems.Conflict($"Tool '{id}' has several instances for one agent, so it cannot become agent-scoped.");
@@ -125,6 +130,8 @@ public static class ToolsApi
             configSchema = ToolRules.SchemaText(body.ConfigSchema), now = Timestamp.Now(clock),
         }, tx);
         if (tool is null) return Problems.NotFound($"Tool '{id}'");
+        if (tool.Status != before)
+            audit.Record(new AuditEvent("status.changed", "tool", id, new { from = before, to = tool.Status, source = tool.StatusSource }), http, db, tx);
         tx.Commit();
         return TypedResults.Ok(tool);
     }
