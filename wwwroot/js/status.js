@@ -1,7 +1,7 @@
 // /status: overall health, counts by status, the attention list, schema version and uptime; availability over the
 // last 24 hours, recent status changes, and for admins the audit log with filters. Refreshes itself.
 import { api } from './api.js';
-import { el, startPage, badge, formatDuration, formatTime, statuses, reportError, isAdmin, busy } from './ui.js';
+import { el, startPage, badge, formatDuration, formatTime, statuses, safePath, reportError, isAdmin, busy } from './ui.js';
 
 const RefreshMs = 10_000;
 const AuditPage = 50;
@@ -14,12 +14,13 @@ if (me) {
     clearTimeout(timer);
     const quiet = document.hidden;
     try {
-      const [status, availability, history] = await Promise.all([
+      const [status, tools, availability, history] = await Promise.all([
         api('/api/status', { quiet }),
+        api('/api/tools', { quiet }),
         api('/api/status/availability?hours=24', { quiet }),
         api('/api/status/history?limit=50', { quiet }),
       ]);
-      show(status);
+      show(status, new Map(tools.map(tool => [tool.id, tool.route_path])));
       showAvailability(availability);
       showHistory(history);
       document.getElementById('updated').textContent = `Updated ${new Date().toLocaleTimeString()}.`;
@@ -34,7 +35,7 @@ if (me) {
   await load();
 }
 
-function show(status) {
+function show(status, toolRoutes) {
   const set = (selector, text, root = document) => { root.querySelector(selector).textContent = text; };
   const overall = document.querySelector('[data-testid=overall-status]');
   overall.className = `badge status-${status.status}`;
@@ -52,7 +53,13 @@ function show(status) {
   attention.replaceChildren(status.attention.length === 0
     ? el('p', { class: 'dim', text: 'Every enabled tool and active agent is Healthy or Ready.' })
     : table(['Kind', 'Name', 'Status'], status.attention.map(item => el('tr', { 'data-kind': item.kind, 'data-id': item.id },
-        el('td', { text: item.kind }), el('td', { text: item.name }), el('td', {}, badge(item.status))))));
+        el('td', { text: item.kind }), el('td', {}, link(item, toolRoutes)), el('td', {}, badge(item.status))))));
+}
+
+// An attention row leads to the item: a tool's own page, an agent's page.
+function link(item, toolRoutes) {
+  const href = item.kind === 'agent' ? `/agents/${encodeURIComponent(item.id)}` : safePath(toolRoutes.get(item.id));
+  return href ? el('a', { href, 'data-testid': 'attention-link', text: item.name }) : item.name;
 }
 
 function counts(section, total, on, byStatus) {
