@@ -26,6 +26,10 @@ public static class StartupChecks
             services.EnsureChatKeys();
             return null;
         }
+        catch (DataDirectoryInUseException e)
+        {
+            return $"sanctum: cannot start: {e.Message}";
+        }
         catch (SqliteException e)
         {
             return $"sanctum: cannot use the database {database.FilePath}: {Cause(e)}";
