@@ -4,12 +4,12 @@
 #
 # Settings (environment; '__' separates sections, e.g. Sanctum__Backups__Directory):
 #   Sanctum__DataDirectory            /data: sanctum.db, the key ring (keys/), backups/ (keep it on a volume)
-#   Sanctum__BootstrapAdminPassword   the first admin's password on a fresh install (else admin123, changed at first sign-in)
+#   Sanctum__BootstrapAdminPassword   the first admin's password on a fresh install (else a one-time one, see below)
 #   Sanctum__TimeZone                 IANA zone job schedules are read in (default UTC), e.g. Europe/Berlin
 #   Sanctum__Backups__Directory       where backups are kept (default <DataDirectory>/backups)
 #   Sanctum__Backups__MaxUploadBytes  largest backup upload (default 536870912)
 #   Sanctum__SessionLifetime          e.g. 1.00:00:00; Sanctum__PasswordWorkFactor (bcrypt cost, default 12)
-#   ASPNETCORE_URLS                   where to listen (default http://+:8080); the healthcheck reads it too
+#   ASPNETCORE_URLS                   where to listen (default http://+:8080); the healthcheck reads it (and AllowedHosts) too
 
 # Build stage: restore on the project files first so the package layer is cached.
 FROM mcr.microsoft.com/dotnet/sdk:10.0.401 AS build
@@ -29,8 +29,16 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0.12
 RUN mkdir -p /data && chown app:app /data && chmod 0700 /data
 WORKDIR /app
 COPY --from=build /app ./
+# Listening on every address: the first start writes the admin's one-time password to /data/initial-admin-password
+# (unless Sanctum__BootstrapAdminPassword is given). For a public install set, e.g. with docker run -e:
+#   Sanctum__PublicOrigins=https://sanctum.example.com   (the origin browsers load the pages from)
+#   AllowedHosts=sanctum.example.com                     (any other Host header gets 400)
+#   Sanctum__TrustedProxies=172.17.0.1                   (the reverse proxy in front, if any)
 ENV ASPNETCORE_URLS=http://+:8080 \
-    Sanctum__DataDirectory=/data
+    Sanctum__DataDirectory=/data \
+    AllowedHosts=* \
+    Sanctum__PublicOrigins= \
+    Sanctum__TrustedProxies=
 VOLUME ["/data"]
 USER app
 EXPOSE 8080

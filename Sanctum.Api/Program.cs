@@ -24,7 +24,9 @@ var command = AdminCommands.Requested(args);
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
     Args = command ? [] : args,
-    // The pages live in the repository's top-level wwwroot/, copied beside the binaries at build time.
+    // appsettings.json and the pages (the repository's top-level wwwroot/) are copied beside the binaries at build
+    // time: read them from there whatever the working directory, unless a content root is given explicitly.
+    ContentRootPath = ContentRoot.Given(args) ? null : AppContext.BaseDirectory,
     WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
 });
 
@@ -50,6 +52,8 @@ builder.Services.AddSanctumSecrets();
 builder.Services.AddSanctumHttp();
 // Session tokens, role policies and the login rate limiter.
 builder.Services.AddSanctumAuth();
+// Sanctum:TrustedProxies: whose X-Forwarded-For/-Proto are believed (none by default).
+builder.Services.AddTrustedProxies(builder.Configuration);
 // /healthz and /readyz.
 builder.Services.AddSanctumHealthChecks();
 // The tools list, cached in memory until the next commit to the database.
@@ -65,12 +69,23 @@ builder.Services.AddJobs();
 var app = builder.Build();
 if (command) return await AdminCommands.RunAsync(args, app.Services);
 
-app.Services.MigrateDatabase();
-app.Services.EnsureChatKeys();
+// Usable data directory, this install's database, migrated; otherwise one line and exit code 1.
+if (StartupChecks.Run(app.Services) is { } refusal)
+{
+    Console.Error.WriteLine(refusal);
+    return 1;
+}
+// The seeded admin's first password depends on where the server listens (Auth/BootstrapAdmin.cs).
+var bootstrap = app.Services.GetRequiredService<BootstrapAdmin>();
+bootstrap.Prepare();
+app.Lifetime.ApplicationStarted.Register(bootstrap.Complete);
 
+app.UseTrustedProxies(app.Configuration);
+app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestSizeLimit();
+app.UseJsonTextCheck();
 // Pages, scripts and styles; API requests never look for a file.
 app.UseWhen(http => !http.Request.Path.StartsWithSegments("/api"), files => files.UseDefaultFiles().UseStaticFiles());
 app.UseSanctumOpenApi();
@@ -84,6 +99,7 @@ app.UseRateLimiter();
 app.MapPages();
 app.MapHealth();
 app.MapAuth();
+app.MapAccessTokens();
 app.MapTools();
 app.MapToolInstances();
 app.MapAgents();
@@ -102,3 +118,10 @@ app.MapBenchmark();
 
 app.Run();
 return 0;
+
+/// <summary>Whether the command line or the environment names a content root (the test host does).</summary>
+internal static class ContentRoot
+{
+    public static bool Given(string[] args) =>
+        new ConfigurationBuilder().AddEnvironmentVariables("ASPNETCORE_").AddCommandLine(args).Build()[WebHostDefaults.ContentRootKey] is not null;
+}

@@ -15,13 +15,11 @@ public sealed partial class ServerProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServerProcess(string dataDirectory, IReadOnlyDictionary<string, string>? settings, string? binaries)
+    private ServerProcess(string dataDirectory, IReadOnlyDictionary<string, string>? settings, string urls, string? workingDirectory, string? binaries)
     {
-        // The kernel picks a free port; the log line says which.
-        var start = StartInfo(binaries ?? AppContext.BaseDirectory, dataDirectory, "--urls", "http://127.0.0.1:0");
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        var start = StartInfo(dataDirectory, ["--urls", urls], binaries); // port 0: the kernel picks a free port; the log line says which
+        if (workingDirectory is not null) start.WorkingDirectory = workingDirectory;
         start.Environment["Sanctum__LoginPermitLimit"] = "1000000";
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>()) start.Environment[key.Replace(":", "__")] = value;
 
@@ -35,22 +33,26 @@ public sealed partial class ServerProcess : IAsyncDisposable
     public string DataDirectory { get; }
 
     /// <summary>
-    /// <c>dotnet Sanctum.Api.dll args</c> from <paramref name="binaries"/> (the test project's output holds the same
-    /// build, with its runtimeconfig, deps and appsettings) on <paramref name="dataDirectory"/>, output redirected.
+    /// <c>dotnet Sanctum.Api.dll ARGS</c> on <paramref name="dataDirectory"/>, output redirected, bcrypt cost 4, warnings only.
+    /// The test project's output holds the same Sanctum.Api.dll build, with its runtimeconfig, deps and appsettings;
+    /// <paramref name="binaries"/> names another folder (a publish output).
     /// </summary>
-    public static ProcessStartInfo StartInfo(string binaries, string dataDirectory, params string[] args)
+    public static ProcessStartInfo StartInfo(string dataDirectory, IEnumerable<string> args, string? binaries = null)
     {
+        var directory = binaries ?? AppContext.BaseDirectory;
         var start = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = binaries,
+            WorkingDirectory = directory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine(binaries, "Sanctum.Api.dll"));
+        start.ArgumentList.Add(Path.Combine(directory, "Sanctum.Api.dll"));
         foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["Sanctum__DataDirectory"] = dataDirectory;
         start.Environment["Sanctum__PasswordWorkFactor"] = "4";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
         return start;
     }
 
@@ -58,17 +60,38 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>Runs the server to its exit (for starts that must be refused) and returns the exit code and all output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunToExitAsync(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var server = new ServerProcess(dataDirectory, settings, "http://127.0.0.1:0", null, null);
+        server._process.Start();
+        server._process.BeginOutputReadLine();
+        server._process.BeginErrorReadLine();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await server._process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            await server.DisposeAsync();
+            Assert.Fail("The server started although it should have refused:\n" + server.Output);
+        }
+        server._process.WaitForExit(); // drains the output
+        var result = (server._process.ExitCode, server.Output);
+        server._process.Dispose();
+        return result;
+    }
+
     public int ProcessId => _process.Id;
 
     public string Output { get { lock (_output) return _output.ToString(); } }
 
-    /// <summary>
-    /// Starts the server and returns once <c>/readyz</c> answers 200; <paramref name="binaries"/> is the folder of the
-    /// Sanctum.Api.dll to run (default: the build beside the tests).
-    /// </summary>
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null, string? binaries = null)
+    /// <summary>Starts the server and returns once <c>/readyz</c> answers 200.</summary>
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null,
+        string urls = "http://127.0.0.1:0", string? workingDirectory = null, string? binaries = null)
     {
-        var server = new ServerProcess(dataDirectory, settings, binaries);
+        var server = new ServerProcess(dataDirectory, settings, urls, workingDirectory, binaries);
         server._process.Start();
         server._process.BeginOutputReadLine();
         server._process.BeginErrorReadLine();
@@ -152,7 +175,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
         {
             if (_output.Length < 200_000) _output.AppendLine(line);
         }
-        if (ListeningLine().Match(line) is { Success: true } match) _listening.TrySetResult(new Uri(match.Groups[1].Value));
+        if (ListeningLine().Match(line) is { Success: true } match) _listening.TrySetResult(new Uri(match.Groups[1].Value.Replace("0.0.0.0", "127.0.0.1")));
     }
 
     [GeneratedRegex(@"Now listening on: (http://\S+)")]

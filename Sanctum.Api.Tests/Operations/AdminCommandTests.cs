@@ -19,7 +19,7 @@ public class AdminCommandTests
     /// <summary>Runs the built binary (the test output holds the same build) with a command.</summary>
     public static async Task<Result> RunAsync(string dataDirectory, string directory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var start = ServerProcess.StartInfo(directory, dataDirectory, args);
+        var start = ServerProcess.StartInfo(dataDirectory, args, directory);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
@@ -138,6 +138,12 @@ public class AdminCommandTests
             Assert.That(healthy.Output, Does.StartWith("200"));
             var byUrl = await RunAsync("healthcheck", "--url", server.BaseAddress.ToString());
             Assert.That(byUrl.ExitCode, Is.Zero);
+        }
+        await using (var server = await ServerProcess.StartAsync(_directory, new Dictionary<string, string> { ["AllowedHosts"] = "sanctum.example.com" }))
+        {
+            var environment = new Dictionary<string, string> { ["AllowedHosts"] = "sanctum.example.com" };
+            var healthy = await RunAsync(_directory, AppContext.BaseDirectory, environment, "healthcheck", "--url", server.BaseAddress.ToString());
+            Assert.That(healthy.ExitCode, Is.Zero, "the healthcheck asks as an allowed host: " + healthy.Output + healthy.Error);
         }
         var down = await RunAsync("healthcheck", "--url", "http://127.0.0.1:1");
         Assert.That(down.ExitCode, Is.EqualTo(2));

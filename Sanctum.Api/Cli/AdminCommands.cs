@@ -22,6 +22,7 @@ public static class AdminCommands
         RestoreCommand.Create,
         ResetAdminPasswordCommand.Create,
         HealthcheckCommand.Create,
+        Import.ImportFlaskCommand.Create,
     ];
 
     public const string Description = """

@@ -54,6 +54,9 @@ async function start() {
     agentDot.className = `dot status-${agent.status}`;
     agentDot.title = agent.status;
     about.textContent = [agent.description, agent.status].filter(Boolean).join(' · ');
+    const agentPage = document.getElementById('agent-page');
+    agentPage.href = `/agents/${encodeURIComponent(agentId)}`;
+    agentPage.hidden = me.role !== 'admin';
     const stored = loadStored(agentId);
     conversation = { agent, key: storageKey(agentId), sessionId: stored.session_id, sent: stored.sent, responses: new Map(), since: null, lastId: null, timer: 0 };
     render();
