@@ -16,6 +16,7 @@ using Sanctum.Api.OpenApi;
 using Sanctum.Api.Pages;
 using Sanctum.Api.Plugins;
 using Sanctum.Api.Status;
+using Sanctum.Api.Telemetry;
 using Sanctum.Api.Tools;
 using Sanctum.Api.Users;
 
@@ -41,8 +42,10 @@ builder.Services.AddOptions<SanctumOptions>().BindConfiguration(SanctumOptions.S
 if (command) AdminCommands.ConfigureLogging(builder.Logging);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(new StartTime(DateTimeOffset.UtcNow));
-// Security and admin events, one call per event (Audit/AuditLog.cs).
-builder.Services.AddSingleton<AuditLog>();
+// Security and admin events, one call per event (Audit/AuditLog.cs), into the hash-chained audit_log.
+builder.Services.AddSanctumAudit();
+// OpenTelemetry metrics (OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set) and the service's own counters.
+builder.Services.AddSanctumTelemetry(builder.Configuration);
 
 // SQLite through Dapper, migrated by FluentMigrator at start-up.
 builder.Services.AddSanctumDatabase();
@@ -56,6 +59,8 @@ builder.Services.AddSanctumAuth();
 builder.Services.AddTrustedProxies(builder.Configuration);
 // /healthz and /readyz.
 builder.Services.AddSanctumHealthChecks();
+// Tool instances' health checks (HTTP or TCP probes) and the runner that turns them into statuses.
+builder.Services.AddInstanceHealthChecks();
 // The tools list, cached in memory until the next commit to the database.
 builder.Services.AddToolListCache();
 // The OpenAPI document and Swagger UI.
@@ -105,6 +110,8 @@ app.MapToolInstances();
 app.MapAgents();
 app.MapAgentConfig();
 app.MapStatus();
+app.MapStatusHistory();
+app.MapAudit();
 app.MapUsers();
 app.MapConfig();
 app.MapEnvVars();

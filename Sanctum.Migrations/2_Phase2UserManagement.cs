@@ -3,8 +3,8 @@ using static Sanctum.Migrations.SchemaSql;
 
 namespace Sanctum.Migrations;
 
-/// <summary>Phase 2: sessions, personal access tokens and agent configuration, plus the columns sign-in and visibility need.</summary>
-[Migration(2, "Phase 2: user management (user_sessions, access_tokens, agent_configs)")]
+/// <summary>Phase 2: sessions, personal access tokens, agent configuration and the audit log, plus the columns sign-in and visibility need.</summary>
+[Migration(2, "Phase 2: user management (user_sessions, access_tokens, agent_configs, audit_log)")]
 public sealed class Phase2UserManagement : Migration
 {
     public override void Up()
@@ -48,6 +48,31 @@ public sealed class Phase2UserManagement : Migration
             );
             CREATE INDEX ix_agent_configs_agent_id ON agent_configs (agent_id);
 
+            -- Append-only and hash-chained: hash = SHA-256 of prev_hash and the row's canonical content (Audit/AuditChain.cs),
+            -- so an edit or a deletion breaks the chain. Ids are given by the writer (previous id + 1) inside its write
+            -- transaction; retention deletes from the oldest end and appends an 'audit.pruned' anchor row.
+            CREATE TABLE audit_log (
+                id INTEGER NOT NULL PRIMARY KEY,
+                at TEXT NOT NULL,
+                actor TEXT,
+                actor_id INTEGER,
+                address TEXT,
+                action TEXT NOT NULL,
+                target_type TEXT,
+                target_id TEXT,
+                outcome TEXT NOT NULL,
+                details TEXT {Json("details")},
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL
+            );
+            CREATE INDEX ix_audit_log_at ON audit_log (at);
+            CREATE INDEX ix_audit_log_action ON audit_log (action, id);
+            CREATE INDEX ix_audit_log_actor ON audit_log (actor, id);
+            CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+            BEGIN
+                SELECT RAISE(ABORT, 'audit_log is append-only');
+            END;
+
             ALTER TABLE users ADD COLUMN failed_login_attempts INTEGER NOT NULL DEFAULT 0;
             ALTER TABLE users ADD COLUMN locked_until TEXT;
             ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0 {Bool("must_change_password")};
@@ -82,6 +107,8 @@ public sealed class Phase2UserManagement : Migration
             DROP TRIGGER users_search_delete;
             DROP TRIGGER users_search_insert;
             DROP TABLE users_search;
+            DROP TRIGGER audit_log_append_only;
+            DROP TABLE audit_log;
             DROP TABLE agent_configs;
             DROP TABLE access_tokens;
             DROP TABLE user_sessions;

@@ -3,7 +3,7 @@ using static Sanctum.Migrations.SchemaSql;
 
 namespace Sanctum.Migrations;
 
-/// <summary>Phase 4: plugins, hierarchical configurations, chat linked to user accounts, and scheduled jobs.</summary>
+/// <summary>Phase 4: plugins, hierarchical configurations, chat linked to user accounts, scheduled jobs, health checks and status history.</summary>
 [Migration(4, "Phase 4: advanced features (plugins, configurations, chat integration)")]
 public sealed class Phase4AdvancedFeatures : Migration
 {
@@ -114,12 +114,85 @@ public sealed class Phase4AdvancedFeatures : Migration
             INSERT INTO jobs (name, kind, schedule, params) VALUES
                 ('Daily backup', 'backup', '0 3 * * *', json_object('keep', 7)),
                 ('Purge expired sessions', 'purge-sessions', '30 3 * * *', json_object());
+            -- Where each status comes from (typed by hand, a health check, relay polls) and since when.
+            ALTER TABLE tools ADD COLUMN status_source TEXT NOT NULL DEFAULT 'manual' CHECK (status_source IN ({StatusSources}));
+            ALTER TABLE tools ADD COLUMN status_since TEXT;
+            ALTER TABLE tools ADD COLUMN status_reason TEXT;
+            ALTER TABLE agents ADD COLUMN status_source TEXT NOT NULL DEFAULT 'manual' CHECK (status_source IN ({StatusSources}));
+            ALTER TABLE agents ADD COLUMN status_since TEXT;
+            ALTER TABLE agents ADD COLUMN status_reason TEXT;
+            ALTER TABLE tool_instances ADD COLUMN status_source TEXT NOT NULL DEFAULT 'manual' CHECK (status_source IN ({StatusSources}));
+            ALTER TABLE tool_instances ADD COLUMN status_since TEXT;
+            ALTER TABLE tool_instances ADD COLUMN status_reason TEXT;
+            UPDATE tools SET status_since = updated_at;
+            UPDATE agents SET status_since = updated_at;
+            UPDATE tool_instances SET status_since = updated_at;
+
+            -- An instance's health check (Health/HealthCheck.cs) and the state of its probes.
+            ALTER TABLE tool_instances ADD COLUMN health_check TEXT {Json("health_check")};
+            ALTER TABLE tool_instances ADD COLUMN next_check_at TEXT;
+            ALTER TABLE tool_instances ADD COLUMN check_failures INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tool_instances ADD COLUMN last_check_at TEXT;
+            ALTER TABLE tool_instances ADD COLUMN last_check_ok INTEGER {Bool("last_check_ok")};
+            ALTER TABLE tool_instances ADD COLUMN last_check_latency_ms INTEGER;
+            ALTER TABLE tool_instances ADD COLUMN last_check_error TEXT;
+            CREATE INDEX ix_tool_instances_next_check_at ON tool_instances (next_check_at) WHERE health_check IS NOT NULL;
+
+            CREATE TABLE health_check_results (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                instance_id INTEGER NOT NULL REFERENCES tool_instances (id) ON DELETE CASCADE,
+                at TEXT NOT NULL,
+                ok INTEGER NOT NULL {Bool("ok")},
+                latency_ms INTEGER,
+                error TEXT
+            );
+            CREATE INDEX ix_health_check_results_instance ON health_check_results (instance_id, id);
+            CREATE INDEX ix_health_check_results_at ON health_check_results (at);
+
+            -- Every status change of a tool, instance or agent, whoever makes it: triggers, so no writer can skip it.
+            CREATE TABLE status_history (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                at TEXT NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('tool','instance','agent')),
+                entity_id TEXT NOT NULL,
+                old_status TEXT,
+                new_status TEXT NOT NULL,
+                source TEXT NOT NULL,
+                reason TEXT
+            );
+            CREATE INDEX ix_status_history_entity ON status_history (kind, entity_id, at);
+            CREATE INDEX ix_status_history_at ON status_history (at);
+            {HistoryTriggers("tools", "tool", "id")}
+            {HistoryTriggers("agents", "agent", "id")}
+            {HistoryTriggers("tool_instances", "instance", "id")}
             """);
     }
 
     public override void Down()
     {
         Execute.Sql("""
+            DROP TRIGGER tools_status_insert; DROP TRIGGER tools_status_update;
+            DROP TRIGGER agents_status_insert; DROP TRIGGER agents_status_update;
+            DROP TRIGGER tool_instances_status_insert; DROP TRIGGER tool_instances_status_update;
+            DROP TABLE status_history;
+            DROP TABLE health_check_results;
+            DROP INDEX ix_tool_instances_next_check_at;
+            ALTER TABLE tool_instances DROP COLUMN last_check_error;
+            ALTER TABLE tool_instances DROP COLUMN last_check_latency_ms;
+            ALTER TABLE tool_instances DROP COLUMN last_check_ok;
+            ALTER TABLE tool_instances DROP COLUMN last_check_at;
+            ALTER TABLE tool_instances DROP COLUMN check_failures;
+            ALTER TABLE tool_instances DROP COLUMN next_check_at;
+            ALTER TABLE tool_instances DROP COLUMN health_check;
+            ALTER TABLE tool_instances DROP COLUMN status_reason;
+            ALTER TABLE tool_instances DROP COLUMN status_since;
+            ALTER TABLE tool_instances DROP COLUMN status_source;
+            ALTER TABLE agents DROP COLUMN status_reason;
+            ALTER TABLE agents DROP COLUMN status_since;
+            ALTER TABLE agents DROP COLUMN status_source;
+            ALTER TABLE tools DROP COLUMN status_reason;
+            ALTER TABLE tools DROP COLUMN status_since;
+            ALTER TABLE tools DROP COLUMN status_source;
             DROP TABLE job_runs;
             DROP TABLE jobs;
             DROP INDEX ux_agents_letta_uid;
@@ -132,4 +205,24 @@ public sealed class Phase4AdvancedFeatures : Migration
             DROP TABLE plugins;
             """);
     }
+
+    private const string StatusSources = "'manual','check','relay'";
+
+    /// <summary>
+    /// Records a row's first status and every change of it in status_history, with the source and reason the writer
+    /// set in the same statement (status_source, status_since, status_reason).
+    /// </summary>
+    private static string HistoryTriggers(string table, string kind, string key) => $"""
+        CREATE TRIGGER {table}_status_insert AFTER INSERT ON {table}
+        BEGIN
+            INSERT INTO status_history (at, kind, entity_id, old_status, new_status, source, reason)
+            VALUES (coalesce(NEW.status_since, {Now}), '{kind}', NEW.{key}, NULL, NEW.status, NEW.status_source, coalesce(NEW.status_reason, 'created'));
+        END;
+        CREATE TRIGGER {table}_status_update AFTER UPDATE OF status ON {table}
+        WHEN OLD.status IS NOT NEW.status
+        BEGIN
+            INSERT INTO status_history (at, kind, entity_id, old_status, new_status, source, reason)
+            VALUES (coalesce(NEW.status_since, {Now}), '{kind}', NEW.{key}, OLD.status, NEW.status, NEW.status_source, NEW.status_reason);
+        END;
+        """;
 }

@@ -289,7 +289,7 @@ public class ToolPagesTests : BrowserTest
     public async Task UsersSeeNoEditingControlsOnAToolPage()
     {
         await SignInAsNewUserAsync("user");
-        await Page.GotoAsync("/install-tool");
+        await Page.GotoAsync("/install-tool"); // /cron-scheduler and /backup-restore have pages of their own now
         await Expect(Page.Locator("[data-testid=tool-name]")).ToHaveTextAsync("Install Module");
         await Expect(Page.Locator("[data-testid=instances]")).Not.ToContainTextAsync("Loading");
         await Expect(Page.Locator("[data-testid=edit-tool], [data-testid=add-instances], [data-testid=add-plugins], [data-action=edit]")).ToHaveCountAsync(0);

@@ -33,9 +33,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
     public string DataDirectory { get; }
 
     /// <summary>
-    /// <c>dotnet Sanctum.Api.dll ARGS</c> on <paramref name="dataDirectory"/>, output redirected, bcrypt cost 4, warnings only.
-    /// The test project's output holds the same Sanctum.Api.dll build, with its runtimeconfig, deps and appsettings;
-    /// <paramref name="binaries"/> names another folder (a publish output).
+    /// <c>dotnet Sanctum.Api.dll ARGS</c> from <paramref name="binaries"/> (default: the test project's output, which holds
+    /// the same Sanctum.Api.dll build with its runtimeconfig, deps and appsettings) on <paramref name="dataDirectory"/>,
+    /// output redirected, bcrypt cost 4, warnings only.
     /// </summary>
     public static ProcessStartInfo StartInfo(string dataDirectory, IEnumerable<string> args, string? binaries = null)
     {
@@ -87,7 +87,10 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     public string Output { get { lock (_output) return _output.ToString(); } }
 
-    /// <summary>Starts the server and returns once <c>/readyz</c> answers 200.</summary>
+    /// <summary>
+    /// Starts the server and returns once <c>/readyz</c> answers 200; <paramref name="binaries"/> is the folder of the
+    /// Sanctum.Api.dll to run (default: the build beside the tests).
+    /// </summary>
     public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null,
         string urls = "http://127.0.0.1:0", string? workingDirectory = null, string? binaries = null)
     {

@@ -61,7 +61,7 @@ public class DataDirectoryLockTests
 
         var (exitCode, output) = await Evidence.ServerProcess.RunToExitAsync(_directory);
         Assert.That(exitCode, Is.EqualTo(1), output);
-        Assert.That(output, Does.Contain("sanctum: refusing to start: The data directory " + _directory + " is in use")
+        Assert.That(output, Does.Contain("The data directory " + _directory + " is in use")
             .And.Contain("restore (process " + Environment.ProcessId + ")"));
         Assert.That(File.Exists(Path.Combine(_directory, "sanctum.db")), Is.False, "nothing was created");
     }

@@ -5,13 +5,19 @@ namespace Sanctum.Api.Agents;
 /// <summary>A row of <c>agents</c>, also the wire type.</summary>
 public sealed record Agent
 {
-    public const string Columns = "id, name, display_name, description, status, is_active, visible_to_users, visible_to_roles, created_by, letta_uid, config, created_at, updated_at";
+    public const string Columns = "id, name, display_name, description, status, status_source, status_since, status_reason, is_active, visible_to_users, visible_to_roles, created_by, letta_uid, config, created_at, updated_at";
 
     public required string Id { get; init; }
     public required string Name { get; init; }
     public string? DisplayName { get; init; }
     public string? Description { get; init; }
     public required string Status { get; init; }
+    /// <summary>Where the status comes from: manual (typed by an admin), check (health checks) or relay (chat relay polls).</summary>
+    public required string StatusSource { get; init; }
+    /// <summary>When the status last changed.</summary>
+    public string? StatusSince { get; init; }
+    /// <summary>Why, when a signal set it.</summary>
+    public string? StatusReason { get; init; }
     public bool IsActive { get; init; }
     public JsonNode? VisibleToUsers { get; init; }
     public JsonNode? VisibleToRoles { get; init; }

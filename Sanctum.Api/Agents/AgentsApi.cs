@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
+using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
@@ -61,8 +62,8 @@ public static class AgentsApi
             return Problems.Conflict($"An agent with id '{body.Id}' already exists.");
 
         var agent = db.QuerySingle<Agent>($"""
-            INSERT INTO agents (id, name, display_name, description, status, is_active, visible_to_users, visible_to_roles, created_by, created_at, updated_at)
-            VALUES (@id, @name, @displayName, @description, @status, @isActive, @users, @roles, @createdBy, @now, @now)
+            INSERT INTO agents (id, name, display_name, description, status, status_since, is_active, visible_to_users, visible_to_roles, created_by, created_at, updated_at)
+            VALUES (@id, @name, @displayName, @description, @status, @now, @isActive, @users, @roles, @createdBy, @now, @now)
             RETURNING {Agent.Columns}
             """,
             new
@@ -75,7 +76,8 @@ public static class AgentsApi
         return TypedResults.Created($"/api/agents/{agent.Id}", agent);
     }
 
-    private static Results<Ok<Agent>, ValidationProblem, ProblemHttpResult> Patch(string id, AgentWrite body, SqliteConnection db, TimeProvider clock)
+    private static Results<Ok<Agent>, ValidationProblem, ProblemHttpResult> Patch(
+        string id, AgentWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
@@ -83,9 +85,15 @@ public static class AgentsApi
 
         var users = AgentRules.Visibility(body.VisibleToUsers);
         var roles = AgentRules.Visibility(body.VisibleToRoles);
+        db.Open();
+        using var tx = db.BeginTransaction();
+        var before = db.QuerySingleOrDefault<string>("SELECT status FROM agents WHERE id = @id", new { id }, tx);
         var agent = db.QuerySingleOrDefault<Agent>($"""
             UPDATE agents SET name = coalesce(@name, name), display_name = coalesce(@displayName, display_name),
                 description = coalesce(@description, description), status = coalesce(@status, status),
+                status_source = CASE WHEN @status IS NOT NULL THEN 'manual' ELSE status_source END,
+                status_reason = CASE WHEN @status IS NOT NULL THEN NULL ELSE status_reason END,
+                status_since = CASE WHEN @status IS NOT NULL AND @status IS NOT status THEN @now ELSE status_since END,
                 is_active = coalesce(@isActive, is_active),
                 visible_to_users = CASE WHEN @setUsers THEN @users ELSE visible_to_users END,
                 visible_to_roles = CASE WHEN @setRoles THEN @roles ELSE visible_to_roles END,
@@ -98,8 +106,12 @@ public static class AgentsApi
                 id, name = body.Name, displayName = body.DisplayName, description = body.Description, status = body.Status,
                 isActive = body.IsActive, setUsers = users.Given, users = users.Json, setRoles = roles.Given, roles = roles.Json,
                 now = Timestamp.Now(clock),
-            });
-        return agent is null ? Problems.NotFound($"Agent '{id}'") : TypedResults.Ok(agent);
+            }, tx);
+        if (agent is null) return Problems.NotFound($"Agent '{id}'");
+        if (agent.Status != before)
+            audit.Record(new AuditEvent("status.changed", "agent", id, new { from = before, to = agent.Status, source = agent.StatusSource }), http, db, tx);
+        tx.Commit();
+        return TypedResults.Ok(agent);
     }
 
     private static Results<NoContent, ProblemHttpResult> Delete(string id, SqliteConnection db, TimeProvider clock) =>

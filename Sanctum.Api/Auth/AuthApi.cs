@@ -6,6 +6,7 @@ using System.Globalization;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Telemetry;
 using Sanctum.Api.Users;
 
 namespace Sanctum.Api.Auth;
@@ -33,7 +34,7 @@ public static class AuthApi
 
     private static Results<Ok<LoginResponse>, ProblemHttpResult, ValidationProblem> Login(
         LoginRequest body, SqliteConnection db, PasswordHasher hasher, IOptions<SanctumOptions> options,
-        TimeProvider clock, AuditLog audit, HttpContext http)
+        TimeProvider clock, AuditLog audit, HttpContext http, SanctumMetrics metrics)
     {
         var errors = new Errors();
         if (string.IsNullOrEmpty(body.Username)) errors.Add("username", "A username is required.");
@@ -47,7 +48,7 @@ public static class AuthApi
 
         // The attempt counts before the password is checked, so of many attempts in flight at most the threshold get
         // checked: the one that reaches it locks the account, and the rest find it locked.
-        var counted = account is not null && CountAttempt(db, account.Id, o, now, audit, http, body.Username!);
+        var counted = account is not null && CountAttempt(db, account.Id, o, now, audit, http, body.Username!, metrics);
         // Verify even when there is no such user or the account is locked, so every failure takes the same time.
         var passwordOk = hasher.Verify(body.Password!, account?.PasswordHash);
         if (account is null || !counted || !passwordOk || account.Status != "active")
@@ -55,6 +56,7 @@ public static class AuthApi
             var reason = account is null ? "unknown_user" : !counted ? "locked" : !passwordOk ? "wrong_password" : "inactive";
             audit.Record(new AuditEvent("auth.login.failed", "user", account?.Id.ToString(CultureInfo.InvariantCulture),
                 new { username = body.Username, reason }, "failure"), http);
+            metrics.SignIn(reason == "locked" ? "locked" : "failed");
             return TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: InvalidCredentials);
         }
 
@@ -88,6 +90,7 @@ public static class AuthApi
         }
         audit.Record(new AuditEvent("auth.login.succeeded", "user", account.Id.ToString(CultureInfo.InvariantCulture), new { username = body.Username }), http);
         var user = db.QuerySingle<User>($"SELECT {User.Columns} FROM users WHERE id = @id", new { id = account.Id });
+        metrics.SignIn("succeeded");
 
         http.Response.Cookies.Append(SessionTokens.CookieName, token, new CookieOptions
         {
@@ -104,7 +107,7 @@ public static class AuthApi
     /// Counts one attempt on an unlocked account: the attempt that reaches the threshold locks it and the count starts
     /// over. False when the account is locked (attempts while locked change nothing). A success resets the count.
     /// </summary>
-    private static bool CountAttempt(SqliteConnection db, long id, SanctumOptions o, DateTimeOffset now, AuditLog audit, HttpContext http, string username)
+    private static bool CountAttempt(SqliteConnection db, long id, SanctumOptions o, DateTimeOffset now, AuditLog audit, HttpContext http, string username, SanctumMetrics metrics)
     {
         var lockUntil = Timestamp.From(now + o.LockoutDuration);
         var result = db.QuerySingleOrDefault<string?>("""
@@ -116,7 +119,10 @@ public static class AuthApi
             """,
             new { id, threshold = o.LockoutThreshold, lockUntil, now = Timestamp.From(now) });
         if (result == lockUntil)
+        {
             audit.Record(new AuditEvent("auth.lockout", "user", id.ToString(CultureInfo.InvariantCulture), new { username, until = lockUntil }), http);
+            metrics.Lockout();
+        }
         return result is not null;
     }
 

@@ -30,7 +30,8 @@ public static class AdminCommands
         Settings come from appsettings.json and the environment (Sanctum__DataDirectory, ASPNETCORE_URLS, ...).
 
         Exit codes: 0 done; 1 the command line is wrong; 2 the command failed (invalid backup, unknown user,
-        server not ready, ...); 3 the data directory is in use (restore while a server runs: stop it first).
+        server not ready, ...); 3 the data directory is in use (restore or import while a server runs: stop it first);
+        import-flask only: 4 the file is not SQLite, 5 it is not a Flask control panel database.
         """;
 
     /// <summary>True when the arguments name a command (or ask for help) rather than start the server.</summary>

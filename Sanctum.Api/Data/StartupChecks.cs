@@ -28,7 +28,7 @@ public static class StartupChecks
         }
         catch (DataDirectoryInUseException e)
         {
-            return "sanctum: refusing to start: " + e.Message;
+            return $"sanctum: cannot start: {e.Message}";
         }
         catch (SqliteException e)
         {

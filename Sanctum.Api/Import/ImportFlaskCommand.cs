@@ -41,8 +41,7 @@ public static class ImportFlaskCommand
             return refusal.ExitCode;
         }
         using var source = opened!;
-        // The import replaces data: it holds the data directory alone (Data/DataDirectoryLock.cs), refused while a
-        // server runs. A dry run only reads it, so it may run beside a server.
+        // A dry run only reads the target, so it may run beside a server; a real import holds the data directory alone.
         if (!dryRun)
         {
             try

@@ -20,9 +20,9 @@ public static class PageRoutes
         ["/user-management"] = "user-management.html",
         ["/chat-settings"] = "chat-settings.html",
         ["/status"] = "status.html",
+        ["/tokens"] = "tokens.html",
         ["/backup-restore"] = "backup-restore.html",
         ["/cron-scheduler"] = "cron-scheduler.html",
-        ["/tokens"] = "tokens.html",
     };
 
     private static readonly string[] GetOrHead = [HttpMethods.Get, HttpMethods.Head];
