@@ -4,12 +4,12 @@
 #
 # Settings (environment; '__' separates sections, e.g. Sanctum__Backups__Directory):
 #   Sanctum__DataDirectory            /data: sanctum.db, the key ring (keys/), backups/ (keep it on a volume)
-#   Sanctum__BootstrapAdminPassword   the first admin's password on a fresh install (else admin123, changed at first sign-in)
+#   Sanctum__BootstrapAdminPassword   the first admin's password on a fresh install (else a one-time one, see below)
 #   Sanctum__TimeZone                 IANA zone job schedules are read in (default UTC), e.g. Europe/Berlin
 #   Sanctum__Backups__Directory       where backups are kept (default <DataDirectory>/backups)
 #   Sanctum__Backups__MaxUploadBytes  largest backup upload (default 536870912)
 #   Sanctum__SessionLifetime          e.g. 1.00:00:00; Sanctum__PasswordWorkFactor (bcrypt cost, default 12)
-#   ASPNETCORE_URLS                   where to listen (default http://+:8080); the healthcheck reads it too
+#   ASPNETCORE_URLS                   where to listen (default http://+:8080); the healthcheck reads it (and AllowedHosts) too
 
 # Build stage: restore on the project files first so the package layer is cached.
 FROM mcr.microsoft.com/dotnet/sdk:10.0.401 AS build

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Sanctum.Api;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;

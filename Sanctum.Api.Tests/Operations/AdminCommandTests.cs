@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Sanctum.Api.Tests.Evidence;
 
 namespace Sanctum.Api.Tests.Operations;
@@ -138,6 +140,19 @@ public class AdminCommandTests
             Assert.That(healthy.Output, Does.StartWith("200"));
             var byUrl = await RunAsync("healthcheck", "--url", server.BaseAddress.ToString());
             Assert.That(byUrl.ExitCode, Is.Zero);
+        }
+        await using (var app = new SanctumApplication(new Dictionary<string, string?> { ["AllowedHosts"] = "sanctum.example.com" }))
+        {
+            // A server that answers only to its public name (a loopback Host gets 400).
+            app.UseKestrel(0);
+            app.StartServer();
+            var url = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
+                .GetRequiredFeature<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>().Addresses.First().Replace("[::]", "localhost", StringComparison.Ordinal).TrimEnd('/');
+            using (var direct = new HttpClient())
+                Assert.That((await direct.GetAsync(url + "/readyz")).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            var environment = new Dictionary<string, string> { ["AllowedHosts"] = "sanctum.example.com" };
+            var healthy = await RunAsync(_directory, AppContext.BaseDirectory, environment, "healthcheck", "--url", url);
+            Assert.That(healthy.ExitCode, Is.Zero, "the healthcheck asks as an allowed host: " + healthy.Output + healthy.Error);
         }
         var down = await RunAsync("healthcheck", "--url", "http://127.0.0.1:1");
         Assert.That(down.ExitCode, Is.EqualTo(2));

@@ -15,7 +15,10 @@ public static class HealthcheckCommand
             using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
             try
             {
-                using var response = await client.GetAsync(new Uri(new Uri(baseUrl.TrimEnd('/') + "/"), "readyz"), cancellationToken);
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(baseUrl.TrimEnd('/') + "/"), "readyz"));
+                // With AllowedHosts set, a loopback Host would get 400: ask as one of the allowed names.
+                if (AllowedHost(services.GetRequiredService<IConfiguration>()["AllowedHosts"]) is { } host) request.Headers.Host = host;
+                using var response = await client.SendAsync(request, cancellationToken);
                 var body = await response.Content.ReadAsStringAsync(cancellationToken);
                 await output.WriteLineAsync($"{(int)response.StatusCode} {body}");
                 return response.IsSuccessStatusCode ? AdminCommands.Success : AdminCommands.Failed;
@@ -26,6 +29,13 @@ public static class HealthcheckCommand
             }
         }));
         return command;
+    }
+
+    /// <summary>The first name of AllowedHosts (a wildcard made concrete), or null when any host is allowed.</summary>
+    public static string? AllowedHost(string? allowedHosts)
+    {
+        var first = (allowedHosts ?? "*").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "*";
+        return first == "*" ? null : first.StartsWith("*.", StringComparison.Ordinal) ? "healthcheck" + first[1..] : first;
     }
 
     /// <summary>The first configured URL with a wildcard host (+, *, 0.0.0.0, [::]) made loopback.</summary>

@@ -181,7 +181,7 @@ public static class UsersApi
     }
 
     /// <summary>
-    /// Sets a password hash that must be changed at next sign-in, clears the lockout and ends the user's sessions, in one
+    /// Sets a password hash that must be changed at next sign-in, clears the lockout and ends the user's sessions and tokens, in one
     /// transaction (the API's reset and the reset-admin-password command). Null when there is no user <paramref name="id"/>.
     /// </summary>
     public static T? SetPassword<T>(SqliteConnection db, long id, string hash, TimeProvider clock) where T : User
