@@ -126,7 +126,7 @@ public class HealthCheckTests
 
         var slowRun = await CheckAsync(tool, patient.GetProperty("id").GetInt64());
         Assert.That(slowRun.GetProperty("result").GetProperty("ok").GetBoolean(), Is.True);
-        Assert.That(slowRun.GetProperty("result").GetProperty("latency_ms").GetInt64(), Is.GreaterThanOrEqualTo(600));
+        Assert.That(slowRun.GetProperty("result").GetProperty("latency_ms").GetInt64(), Is.GreaterThanOrEqualTo(550), "the server waits 600 ms; timers may round a few ms short");
         Assert.That(slowRun.GetProperty("instance").GetProperty("status").GetString(), Is.EqualTo("Degraded"));
         Assert.That(slowRun.GetProperty("instance").GetProperty("status_reason").GetString(), Does.StartWith("Slow"));
 
