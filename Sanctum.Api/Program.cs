@@ -2,6 +2,7 @@ using Sanctum.Api;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
+using Sanctum.Api.Chat;
 using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Benchmark;
 using Sanctum.Api.Config;
@@ -82,6 +83,7 @@ app.MapEnvVars();
 app.MapPlugins();
 app.MapConfigurations();
 app.MapChatBridge();
+app.MapChatHistory();
 // Only with Sanctum:Benchmark:Enabled=true (bench/run.sh): the constant-JSON yardstick.
 app.MapBenchmark();
 

@@ -2,7 +2,10 @@ using System.Text.Json.Nodes;
 
 namespace Sanctum.Api.Agents;
 
-/// <summary>A row of <c>agents</c>, also the wire type.</summary>
+/// <summary>
+/// A row of <c>agents</c>, also the wire type. Responses show the status from relay presence (<see cref="RelayPresence"/>);
+/// the stored status column is what an admin last typed.
+/// </summary>
 public sealed record Agent
 {
     public const string Columns = "id, name, display_name, description, status, is_active, visible_to_users, visible_to_roles, created_by, letta_uid, config, created_at, updated_at";
@@ -12,6 +15,11 @@ public sealed record Agent
     public string? DisplayName { get; init; }
     public string? Description { get; init; }
     public required string Status { get; init; }
+    /// <summary>relay (from relay polls) or manual (an inactive agent).</summary>
+    public string StatusSource { get; init; } = RelayPresence.Manual;
+    public string? StatusSince { get; init; }
+    /// <summary>When a relay last polled this agent's chat inbox (its own key or the global key); null when never.</summary>
+    public string? LastRelayPollAt { get; init; }
     public bool IsActive { get; init; }
     public JsonNode? VisibleToUsers { get; init; }
     public JsonNode? VisibleToRoles { get; init; }

@@ -2,6 +2,8 @@ using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
@@ -29,30 +31,35 @@ public static class AgentsApi
         return group;
     }
 
-    private static Ok<IEnumerable<Agent>> List(SqliteConnection db, ClaimsPrincipal user, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_inactive")] bool includeInactive = false)
+    private static Ok<IEnumerable<Agent>> List(SqliteConnection db, ClaimsPrincipal user, TimeProvider clock, IOptions<ChatBridgeOptions> bridge,
+        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_inactive")] bool includeInactive = false)
     {
         var parameters = new DynamicParameters(AgentVisibility.Parameters(user));
         parameters.Add("all", includeInactive && user.IsAdmin());
-        return TypedResults.Ok(db.Query<Agent>($"""
+        return TypedResults.Ok(Shown(db, clock, bridge, db.Query<Agent>($"""
             SELECT {Agent.Columns} FROM agents
             WHERE (is_active = 1 OR @all = 1) AND {AgentVisibility.Where}
             ORDER BY name, id
-            """, parameters));
+            """, parameters)));
     }
 
-    private static Results<Ok<Agent>, ProblemHttpResult> Get(string id, SqliteConnection db, ClaimsPrincipal user)
+    private static Results<Ok<Agent>, ProblemHttpResult> Get(string id, SqliteConnection db, ClaimsPrincipal user, TimeProvider clock, IOptions<ChatBridgeOptions> bridge)
     {
         // Inactive or invisible agents read as absent to non-admins, so their existence does not leak.
         return db.QuerySingleOrDefault<Agent>($"SELECT {Agent.Columns} FROM agents WHERE {AgentVisibility.ById}",
                 AgentVisibility.Parameters(user, id)) is { } agent
-            ? TypedResults.Ok(agent)
+            ? TypedResults.Ok(Shown(db, clock, bridge, [agent]).Single())
             : Problems.NotFound($"Agent '{id}'");
     }
+
+    /// <summary>Agents as responses show them: the status from relay presence.</summary>
+    private static IEnumerable<Agent> Shown(SqliteConnection db, TimeProvider clock, IOptions<ChatBridgeOptions> bridge, IEnumerable<Agent> agents) =>
+        RelayPresence.Apply(db, agents, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds);
 
     private static readonly string[] ReservedIds = ["master", "smcp"];
 
     private static Results<Created<Agent>, ValidationProblem, ProblemHttpResult> Create(
-        AgentWrite body, SqliteConnection db, ClaimsPrincipal user, TimeProvider clock)
+        AgentWrite body, SqliteConnection db, ClaimsPrincipal user, TimeProvider clock, IOptions<ChatBridgeOptions> bridge)
     {
         var errors = new Errors().Slug("id", body.Id);
         if (body.Id is not null && ReservedIds.Contains(body.Id)) errors.Add("id", "master and smcp are tool categories, not agent ids.");
@@ -72,10 +79,11 @@ public static class AgentsApi
                 users = AgentRules.Visibility(body.VisibleToUsers).Json, roles = AgentRules.Visibility(body.VisibleToRoles).Json,
                 createdBy = user.UserId(), now = Timestamp.Now(clock),
             });
-        return TypedResults.Created($"/api/agents/{agent.Id}", agent);
+        return TypedResults.Created($"/api/agents/{agent.Id}", Shown(db, clock, bridge, [agent]).Single());
     }
 
-    private static Results<Ok<Agent>, ValidationProblem, ProblemHttpResult> Patch(string id, AgentWrite body, SqliteConnection db, TimeProvider clock)
+    private static Results<Ok<Agent>, ValidationProblem, ProblemHttpResult> Patch(
+        string id, AgentWrite body, SqliteConnection db, TimeProvider clock, IOptions<ChatBridgeOptions> bridge)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
@@ -99,7 +107,7 @@ public static class AgentsApi
                 isActive = body.IsActive, setUsers = users.Given, users = users.Json, setRoles = roles.Given, roles = roles.Json,
                 now = Timestamp.Now(clock),
             });
-        return agent is null ? Problems.NotFound($"Agent '{id}'") : TypedResults.Ok(agent);
+        return agent is null ? Problems.NotFound($"Agent '{id}'") : TypedResults.Ok(Shown(db, clock, bridge, [agent]).Single());
     }
 
     private static Results<NoContent, ProblemHttpResult> Delete(string id, SqliteConnection db, TimeProvider clock) =>

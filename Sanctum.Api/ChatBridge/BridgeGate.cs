@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Config;
 
@@ -20,7 +21,7 @@ public enum BridgeKeyKind { Api, Admin, Agent }
 /// The door of the keyed actions: the bearer key (system_config chat_api_key / chat_admin_key, or an agent's
 /// agent_configs chat_api_key), compared in constant time, then the action's rate limit.
 /// </summary>
-public sealed class BridgeGate(SqliteConnection db, Secrets secrets, BridgeRateLimits limits)
+public sealed class BridgeGate(SqliteConnection db, Secrets secrets, BridgeRateLimits limits, AuditLog audit)
 {
     private const string Prefix = "Bearer ";
 
@@ -46,7 +47,10 @@ public sealed class BridgeGate(SqliteConnection db, Secrets secrets, BridgeRateL
         var (caller, error) = Authenticate(http.Request, adminOnly);
         var partition = caller?.Partition ?? $"address:{AuthSetup.ClientAddress(http)}";
         if (limits.Acquire(action, partition) is { } wait) return (null, BridgeResults.RateLimited(http, wait));
-        return caller is null ? (null, BridgeResults.Error(StatusCodes.Status401Unauthorized, error!)) : (caller, null);
+        if (caller is not null) return (caller, null);
+        // Names the action and the reason, never the key that was presented.
+        audit.Record(new AuditEvent("chat_bridge.key.rejected", "chat_bridge", action, new { action, reason = error }, "denied"), http);
+        return (null, BridgeResults.Error(StatusCodes.Status401Unauthorized, error!));
     }
 
     private (BridgeCaller? Caller, string? Error) Authenticate(HttpRequest request, bool adminOnly)
