@@ -96,10 +96,14 @@ public static class ChatHistoryApi
             .Select(r => new ChatHistoryItem { Kind = "response", Id = r.Id, Text = r.Text, Timestamp = r.Timestamp, MessageId = r.MessageId })
             .ToList();
 
-        // Newest first across both, take a page, then give it oldest first. Each table's lines taken are its newest,
-        // so the next cursor is the oldest id taken from each (or the same bound when none was taken).
+        // Newest first across both, take a page, then give it oldest first. Times are whole seconds, so within a second
+        // a reply follows the message it answers (a reply that names none follows every message of that second). Each
+        // table's lines taken are its newest, so the next cursor is the oldest id taken from each (or the same bound).
         var newestFirst = messages.Concat(responses)
-            .OrderByDescending(i => i.Timestamp, StringComparer.Ordinal).ThenByDescending(i => i.Kind == "response").ThenByDescending(i => i.Id)
+            .OrderByDescending(i => i.Timestamp, StringComparer.Ordinal)
+            .ThenByDescending(i => i.Kind == "message" ? i.Id : i.MessageId ?? long.MaxValue)
+            .ThenByDescending(i => i.Kind == "response")
+            .ThenByDescending(i => i.Id)
             .ToList();
         var page = newestFirst.Take(take).ToList();
         var more = newestFirst.Count > take || messages.Count == take || responses.Count == take;

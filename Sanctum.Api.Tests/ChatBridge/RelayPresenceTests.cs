@@ -1,0 +1,67 @@
+using Sanctum.Api.Agents;
+
+namespace Sanctum.Api.Tests.ChatBridge;
+
+/// <summary>An agent's status from relay polls: its own key, or the global key for all agents.</summary>
+public class RelayPresenceTests
+{
+    private static async Task<JsonElement> AgentAsync(HttpClient admin, string id) => await admin.GetFromJsonAsync<JsonElement>($"/api/agents/{id}");
+
+    [Test]
+    public async Task AnAgentIsOffUntilARelayPollsThenHealthyThenDegradedWhenThePollsStop()
+    {
+        await using var app = new SanctumApplication(new Dictionary<string, string?> { ["Sanctum:ChatBridge:RelayWindowSeconds"] = "60" });
+        var admin = await app.CreateAdminClientAsync();
+        const string athenaKey = "athena-relay-key-presence-0001";
+        using (var db = app.OpenDatabase())
+            db.Execute("INSERT INTO agent_configs (agent_id, config_key, config_value, is_encrypted) VALUES ('athena', 'chat_api_key', @value, 1)",
+                new { value = app.Protect(athenaKey) });
+
+        var fresh = await AgentAsync(admin, "athena");
+        Assert.That((fresh.GetProperty("status").GetString(), fresh.GetProperty("status_source").GetString()), Is.EqualTo(("Off", "relay")));
+        Assert.That(fresh.GetProperty("last_relay_poll_at").ValueKind, Is.EqualTo(JsonValueKind.Null));
+
+        // Athena's own relay polls: Athena is Healthy, Monday is not (an agent key serves one agent).
+        await (await app.CreateKeyClient(athenaKey).GetAsync("/api/v1/?action=inbox")).BridgeDataAsync();
+        var polled = await AgentAsync(admin, "athena");
+        Assert.That((polled.GetProperty("status").GetString(), polled.GetProperty("status_source").GetString()), Is.EqualTo(("Healthy", "relay")));
+        Assert.That(polled.GetProperty("last_relay_poll_at").GetString(), Does.Match(ChatBridgeSupport.WholeSecondUtc));
+        Assert.That(polled.GetProperty("status_since").GetString(), Is.EqualTo(polled.GetProperty("last_relay_poll_at").GetString()));
+        Assert.That((await AgentAsync(admin, "monday")).GetProperty("status").GetString(), Is.EqualTo("Off"));
+
+        // The polls stop: once the last one is older than the window, Degraded, since the window ran out.
+        using (var db = app.OpenDatabase()) db.Execute("UPDATE chat_relay_polls SET last_poll_at = '2026-01-01T10:00:00Z', connected_since = '2026-01-01T09:00:00Z'");
+        var quiet = await AgentAsync(admin, "athena");
+        Assert.That(quiet.GetProperty("status").GetString(), Is.EqualTo("Degraded"));
+        Assert.That(quiet.GetProperty("status_since").GetString(), Is.EqualTo("2026-01-01T10:01:00Z"));
+        Assert.That(quiet.GetProperty("last_relay_poll_at").GetString(), Is.EqualTo("2026-01-01T10:00:00Z"));
+
+        // The global key serves every agent.
+        await (await app.CreateKeyClient(app.BridgeKey()).GetAsync("/api/v1/?action=inbox")).BridgeDataAsync();
+        var agents = await admin.GetFromJsonAsync<JsonElement>("/api/agents");
+        Assert.That(agents.EnumerateArray().Select(a => a.GetProperty("status").GetString()), Is.All.EqualTo("Healthy"));
+
+        // An inactive agent is Off, by hand.
+        await admin.DeleteAsync("/api/agents/timbre");
+        var gone = await admin.GetFromJsonAsync<JsonElement>("/api/agents/timbre");
+        Assert.That((gone.GetProperty("status").GetString(), gone.GetProperty("status_source").GetString()), Is.EqualTo(("Off", "manual")));
+    }
+
+    [Test]
+    public void TheDerivationIsAPureFunctionOfThePollsAndTheTime()
+    {
+        var now = DateTimeOffset.Parse("2026-11-28T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+        var recent = new RelayPresence.Poll("2026-11-28T11:59:30Z", "2026-11-28T08:00:00Z");
+        var old = new RelayPresence.Poll("2026-11-28T11:00:00Z", "2026-11-28T10:00:00Z");
+        Assert.That(RelayPresence.Derive(true, "2026-01-01T00:00:00Z", null, null, now, 60),
+            Is.EqualTo(new RelayPresence.Presence("Off", "relay", "2026-01-01T00:00:00Z", null)));
+        Assert.That(RelayPresence.Derive(true, "x", recent, null, now, 60),
+            Is.EqualTo(new RelayPresence.Presence("Healthy", "relay", "2026-11-28T08:00:00Z", "2026-11-28T11:59:30Z")));
+        Assert.That(RelayPresence.Derive(true, "x", old, recent, now, 60).Status, Is.EqualTo("Healthy"), "the global poll is newer");
+        Assert.That(RelayPresence.Derive(true, "x", old, null, now, 60),
+            Is.EqualTo(new RelayPresence.Presence("Degraded", "relay", "2026-11-28T11:01:00Z", "2026-11-28T11:00:00Z")));
+        Assert.That(RelayPresence.Derive(true, "x", old, null, now, 3600).Status, Is.EqualTo("Healthy"), "inside a longer window");
+        Assert.That(RelayPresence.Derive(false, "2026-05-05T00:00:00Z", recent, null, now, 60),
+            Is.EqualTo(new RelayPresence.Presence("Off", "manual", "2026-05-05T00:00:00Z", "2026-11-28T11:59:30Z")));
+    }
+}
