@@ -93,6 +93,16 @@ public sealed class BridgeAdmin(
         return BridgeResults.Ok(config);
     }
 
+    private const string IdleSessions = "SELECT id FROM web_chat_sessions WHERE last_active < @cutoff";
+
+    /// <summary>Deletes idle sessions' responses, then their messages, then the sessions (in that order).</summary>
+    public static readonly string[] CleanupSql =
+    [
+        $"DELETE FROM web_chat_responses WHERE session_id IN ({IdleSessions})",
+        $"DELETE FROM web_chat_messages WHERE session_id IN ({IdleSessions})",
+        "DELETE FROM web_chat_sessions WHERE last_active < @cutoff",
+    ];
+
     /// <summary>Deletes the sessions idle longer than session_timeout, with their messages and responses.</summary>
     public IResult Cleanup(HttpContext http)
     {
@@ -102,10 +112,9 @@ public sealed class BridgeAdmin(
         using var tx = db.BeginTransaction();
         var timeout = BridgeSettings.SessionTimeout(db, tx);
         var cutoff = new { cutoff = Timestamp.From(clock.GetUtcNow().AddSeconds(-timeout)) };
-        const string idle = "SELECT id FROM web_chat_sessions WHERE last_active < @cutoff";
-        db.Execute($"DELETE FROM web_chat_responses WHERE session_id IN ({idle})", cutoff, tx);
-        db.Execute($"DELETE FROM web_chat_messages WHERE session_id IN ({idle})", cutoff, tx);
-        var cleaned = db.Execute("DELETE FROM web_chat_sessions WHERE last_active < @cutoff", cutoff, tx);
+        db.Execute(CleanupSql[0], cutoff, tx);
+        db.Execute(CleanupSql[1], cutoff, tx);
+        var cleaned = db.Execute(CleanupSql[2], cutoff, tx);
         tx.Commit();
         return BridgeResults.Ok(new CleanupResult(cleaned, $"Removed {cleaned} session(s) idle for more than {timeout} seconds"));
     }

@@ -14,6 +14,9 @@ namespace Sanctum.Api.ChatBridge;
 public sealed class BrocaRelay(
     SqliteConnection db, TimeProvider clock, BridgeGate gate, IOptions<SanctumOptions> options, IOptions<ChatBridgeOptions> bridgeOptions)
 {
+    /// <summary>The uid (Broca's user id) of each session handed out.</summary>
+    public const string SessionUidsSql = "SELECT id, uid FROM web_chat_sessions WHERE id IN @ids";
+
     public IResult Inbox(HttpContext http, string? limitText, string? offsetText, string? sinceText)
     {
         var (caller, refusal) = gate.Admit(http, "inbox", adminOnly: false);
@@ -40,7 +43,7 @@ public sealed class BrocaRelay(
         }
         var uids = handedOut.Count == 0
             ? []
-            : db.Query<(string Id, string Uid)>("SELECT id, uid FROM web_chat_sessions WHERE id IN @ids", new { ids = handedOut.Select(m => m.SessionId).Distinct() })
+            : db.Query<(string Id, string Uid)>(SessionUidsSql, new { ids = handedOut.Select(m => m.SessionId).Distinct() })
                 .ToDictionary(s => s.Id, s => s.Uid);
         var messages = handedOut.Select(m => new InboxMessage
         {

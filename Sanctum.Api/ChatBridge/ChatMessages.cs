@@ -20,6 +20,11 @@ public sealed class ChatMessages(
 {
     public const int MaxResponsesPerRead = 500;
 
+    public const string SessionOwnerSql = "SELECT uid, user_id, agent_id FROM web_chat_sessions WHERE id = @sessionId";
+
+    /// <summary>A session that gets its agent late hands its messages without one to that agent's relay.</summary>
+    public const string AdoptAgentSql = "UPDATE web_chat_messages SET agent_id = @agentId WHERE session_id = @sessionId AND agent_id IS NULL";
+
     public async Task<IResult> Messages(HttpContext http)
     {
         // Checked in the protocol's order: method (routing), rate limit, body, fields, session id, message. The limit
@@ -61,7 +66,7 @@ public sealed class ChatMessages(
         db.Open();
         using var tx = db.BeginTransaction();
         var session = db.QuerySingleOrDefault<SessionOwner>(
-            "SELECT uid, user_id, agent_id FROM web_chat_sessions WHERE id = @sessionId", new { sessionId }, tx);
+            SessionOwnerSql, new { sessionId }, tx);
         var isNew = session is null;
         if (session is not null)
         {
@@ -75,8 +80,7 @@ public sealed class ChatMessages(
             if (session.AgentId is null && agentId is not null)
             {
                 // The session now has its agent: its waiting messages go to that agent's relay too.
-                db.Execute("UPDATE web_chat_messages SET agent_id = @agentId WHERE session_id = @sessionId AND agent_id IS NULL",
-                    new { sessionId, agentId }, tx);
+                db.Execute(AdoptAgentSql, new { sessionId, agentId }, tx);
             }
             session = session with { AgentId = session.AgentId ?? agentId };
         }
@@ -116,7 +120,7 @@ public sealed class ChatMessages(
             afterId = parsed;
         }
 
-        var owner = db.QuerySingleOrDefault<SessionOwner>("SELECT uid, user_id, agent_id FROM web_chat_sessions WHERE id = @sessionId", new { sessionId });
+        var owner = db.QuerySingleOrDefault<SessionOwner>(SessionOwnerSql, new { sessionId });
         if (owner?.UserId is { } ownerId && (http.User.Identity?.IsAuthenticated != true || http.User.UserId() != ownerId))
             return BridgeResults.Error(StatusCodes.Status403Forbidden, "Session belongs to another user");
 
