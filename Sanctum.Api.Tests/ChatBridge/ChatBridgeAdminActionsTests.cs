@@ -74,7 +74,7 @@ public class ChatBridgeAdminActionsTests
     [TestCase("""{"chat_admin_key":"mine"}""", "Setting chat_admin_key looks like a secret: secrets are not kept in the bridge's settings")]
     [TestCase("""{"openai_token":"x","welcome":"hi"}""", "Setting openai_token looks like a secret: secrets are not kept in the bridge's settings")]
     [TestCase("""{"welcome":"hi","bad name":"x"}""", "Unknown setting: bad name")]
-    [TestCase("""{"welcome":{"nested":true}}""", "Invalid welcome: a string, number, boolean or null is required")]
+    [TestCase("""{"welcome":{"nested":true}}""", "Invalid welcome: a string, number or boolean is required")]
     [TestCase("""{"max_message_length":0}""", "Invalid max_message_length: a whole number from 1 to 10000 is required")]
     [TestCase("""{"max_message_length":10001}""", "Invalid max_message_length: a whole number from 1 to 10000 is required")]
     [TestCase("""{"max_message_length":"ten"}""", "Invalid max_message_length: a whole number from 1 to 10000 is required")]
@@ -93,6 +93,31 @@ public class ChatBridgeAdminActionsTests
         var before = Snapshot();
         await (await AdminKeyClient(app).PostAsync("/api/v1/?action=config", Support.JsonBody(body))).AssertBridgeErrorAsync(HttpStatusCode.BadRequest, error);
         Assert.That(Snapshot(), Is.EqualTo(before));
+    }
+
+    [Test]
+    public async Task OtherConfigKeysAreKeptAsPlainBridgeSettings()
+    {
+        await using var app = new SanctumApplication();
+        var admin = AdminKeyClient(app);
+        var data = await (await admin.PostAsync("/api/v1/?action=config", Support.JsonBody("""{"welcome_text":"Hi there","poll_seconds":5,"session_timeout":900}""")))
+            .BridgeDataAsync();
+        Assert.That(data.GetProperty("settings").GetProperty("welcome_text").GetString(), Is.EqualTo("Hi there"));
+        Assert.That(data.GetProperty("settings").GetProperty("poll_seconds").GetString(), Is.EqualTo("5"));
+        Assert.That(data.GetProperty("session_timeout").GetInt32(), Is.EqualTo(900));
+        var again = await (await admin.GetAsync("/api/v1/?action=config")).BridgeDataAsync();
+        Assert.That(again.GetProperty("settings").EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "poll_seconds", "welcome_text" }));
+        Assert.That(again.GetProperty("settings").TryGetProperty("chat_api_key", out _), Is.False);
+        using var db = app.OpenDatabase();
+        Assert.That(db.QuerySingle<(string, string, long)>("SELECT config_value, category, is_encrypted FROM system_config WHERE config_key = 'chat_bridge.welcome_text'"),
+            Is.EqualTo(("Hi there", "chat_bridge", 0L)));
+
+        await (await admin.PostAsync("/api/v1/?action=config", Support.JsonBody($$"""{"motd":"{{new string('x', 1001)}}"}""")))
+            .AssertBridgeErrorAsync(HttpStatusCode.BadRequest, "Invalid motd: at most 1000 characters");
+        var many = "{" + string.Join(",", Enumerable.Range(0, 49).Select(i => $"\"extra_{i}\":\"v\"")) + "}";
+        await (await admin.PostAsync("/api/v1/?action=config", Support.JsonBody(many)))
+            .AssertBridgeErrorAsync(HttpStatusCode.BadRequest, "Too many bridge settings: at most 50");
+        Assert.That(app.Count("SELECT COUNT(*) FROM system_config WHERE category = 'chat_bridge'"), Is.EqualTo(2), "a refused post changes nothing");
     }
 
     [Test]

@@ -13,9 +13,8 @@ public class RelayPresenceTests
         await using var app = new SanctumApplication(new Dictionary<string, string?> { ["Sanctum:ChatBridge:RelayWindowSeconds"] = "60" });
         var admin = await app.CreateAdminClientAsync();
         const string athenaKey = "athena-relay-key-presence-0001";
-        using (var db = app.OpenDatabase())
-            db.Execute("INSERT INTO agent_configs (agent_id, config_key, config_value, is_encrypted) VALUES ('athena', 'chat_api_key', @value, 1)",
-                new { value = app.Protect(athenaKey) });
+        var put = await admin.PutAsJsonAsync("/api/agents/athena/config/chat_api_key", new { value = athenaKey });
+        Assert.That(put.StatusCode, Is.EqualTo(HttpStatusCode.Created), await put.Content.ReadAsStringAsync());
 
         var fresh = await AgentAsync(admin, "athena");
         Assert.That((fresh.GetProperty("status").GetString(), fresh.GetProperty("status_source").GetString()), Is.EqualTo(("Off", "relay")));

@@ -5,12 +5,14 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Config;
 using Sanctum.Api.Data;
+using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.ChatBridge;
 
 /// <summary>The bridge's admin actions (admin key): list sessions, read and change its settings, clean up.</summary>
 public sealed class BridgeAdmin(
-    SqliteConnection db, TimeProvider clock, BridgeGate gate, BridgeRateLimits limits, IOptions<SanctumOptions> options, IConfiguration configuration)
+    SqliteConnection db, TimeProvider clock, BridgeGate gate, BridgeRateLimits limits, IOptions<SanctumOptions> options, IConfiguration configuration,
+    SettingsCore settings)
 {
     public IResult Sessions(HttpContext http, string? limitText, string? offsetText, string? activeText)
     {
@@ -63,7 +65,7 @@ public sealed class BridgeAdmin(
         if (body.Malformed || !body.IsObject) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid JSON");
 
         var changes = new List<(string Key, int Value)>();
-        var extras = new List<(string Name, string? Value)>();
+        var extras = new List<(string Name, string Value)>();
         foreach (var property in body.Root!.Value.EnumerateObject())
         {
             if (property.Name == "rate_limits")
@@ -83,13 +85,26 @@ public sealed class BridgeAdmin(
 
         db.Open();
         using var tx = db.BeginTransaction();
-        var now = Timestamp.Now(clock);
-        foreach (var (key, value) in changes) BridgeSettings.Write(db, tx, key, value, now);
-        foreach (var (name, value) in extras) BridgeSettings.Extra.Write(db, tx, name, value, now);
+        var written = new List<(SettingAddress At, SettingOutcome Outcome)>();
+        // Through the settings core, so every change has its history entry and audit record like any other setting.
+        var writes = changes.Select(c => (c.Key, new SettingWrite { Value = JsonSerializer.SerializeToElement(c.Value) }))
+            .Concat(extras.Select(e => (BridgeSettings.Extra.Prefix + e.Name, new SettingWrite
+            {
+                Value = JsonSerializer.SerializeToElement(e.Value), Type = "string", Category = BridgeSettings.Extra.Category, IsEncrypted = false,
+            })));
+        foreach (var (key, write) in writes)
+        {
+            var at = SettingAddress.System(key);
+            var outcome = settings.Apply(db, tx, at, write, http, Actor);
+            if (!outcome.Succeeded)
+                return BridgeResults.Error(StatusCodes.Status400BadRequest, $"Invalid {key}: {outcome.Errors?.ToDictionary().Values.SelectMany(m => m).FirstOrDefault() ?? outcome.Detail}");
+            written.Add((at, outcome));
+        }
         if (BridgeSettings.Extra.Count(db, tx) > BridgeSettings.Extra.MaxCount)
             return BridgeResults.Error(StatusCodes.Status400BadRequest, $"Too many bridge settings: at most {BridgeSettings.Extra.MaxCount}");
         var config = CurrentConfig(tx);
         tx.Commit();
+        foreach (var (at, outcome) in written) settings.Committed(outcome, at, http);
         return BridgeResults.Ok(config);
     }
 
@@ -149,6 +164,9 @@ public sealed class BridgeAdmin(
         return BridgeResults.Ok(new LogCleanupResult("console", level, 0,
             "Logs go to the console through ASP.NET Core logging (Logging:LogLevel); there are no bridge log files to delete."));
     }
+
+    /// <summary>Who the settings history names for changes made with the bridge's admin key.</summary>
+    public const string Actor = "chat-bridge";
 
     private BridgeConfig CurrentConfig(SqliteTransaction? tx) =>
         new(BridgeSettings.MaxMessageLength(db, tx), BridgeSettings.SessionTimeout(db, tx), limits.PerMinute, BridgeSettings.Extra.All(db, tx));

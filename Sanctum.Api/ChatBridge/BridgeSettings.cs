@@ -2,10 +2,11 @@ using System.Globalization;
 using System.Data;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.ChatBridge;
 
-/// <summary>The bridge's settings kept in system_config (category chat), with the protocol's bounds.</summary>
+/// <summary>The bridge's settings kept in system_config (category chat); their bounds are the catalogue's.</summary>
 public static partial class BridgeSettings
 {
     public const string MaxMessageLengthKey = "max_message_length";
@@ -15,48 +16,36 @@ public static partial class BridgeSettings
     public const string AllowAnonymousKey = "chat_allow_anonymous";
 
     public const int DefaultSessionTimeout = 1800;
-    public const int MinSessionTimeout = 60;
-    public const int MaxSessionTimeout = 365 * 24 * 3600;
 
-    /// <summary>The longest message accepted: the configured value within 1..10,000.</summary>
-    public static int MaxMessageLength(SqliteConnection db, SqliteTransaction? tx = null) =>
-        Math.Clamp(Read(db, tx, MaxMessageLengthKey) ?? BridgeInput.MaxMessageLength, 1, BridgeInput.MaxMessageLength);
+    /// <summary>The longest message accepted: the configured value within its catalogue bounds.</summary>
+    public static int MaxMessageLength(SqliteConnection db, SqliteTransaction? tx = null) => Read(db, tx, MaxMessageLengthKey, BridgeInput.MaxMessageLength);
 
     /// <summary>Seconds a session may stay idle before cleanup removes it.</summary>
-    public static int SessionTimeout(SqliteConnection db, SqliteTransaction? tx = null) =>
-        Math.Clamp(Read(db, tx, SessionTimeoutKey) ?? DefaultSessionTimeout, MinSessionTimeout, MaxSessionTimeout);
+    public static int SessionTimeout(SqliteConnection db, SqliteTransaction? tx = null) => Read(db, tx, SessionTimeoutKey, DefaultSessionTimeout);
 
-    /// <summary>Whether anonymous web chat is allowed: only an explicit true turns it on.</summary>
+    /// <summary>Whether anonymous web chat is allowed (the catalogue's boolean chat_allow_anonymous): only true turns it on.</summary>
     public static bool AllowAnonymous(IDbConnection db) =>
         db.QuerySingleOrDefault<string>("SELECT config_value FROM system_config WHERE config_key = @key", new { key = AllowAnonymousKey })?.Trim()
             is { } value && (value.Equals("true", StringComparison.OrdinalIgnoreCase) || value == "1");
 
-    /// <summary>The bounds a setting must lie in to be written.</summary>
-    public static (int Min, int Max)? Bounds(string key) => key switch
-    {
-        MaxMessageLengthKey => (1, BridgeInput.MaxMessageLength),
-        SessionTimeoutKey => (MinSessionTimeout, MaxSessionTimeout),
-        _ => null,
-    };
+    /// <summary>The bounds a setting must lie in to be written through the bridge; null for anything else.</summary>
+    public static (int Min, int Max)? Bounds(string key) =>
+        key is MaxMessageLengthKey or SessionTimeoutKey && SettingCatalogue.Find(key) is { Minimum: { } min, Maximum: { } max }
+            ? ((int)min, (int)max) : null;
 
-    public static void Write(SqliteConnection db, SqliteTransaction tx, string key, int value, string now) =>
-        db.Execute("""
-            INSERT INTO system_config (config_key, config_value, config_type, category, created_at, updated_at)
-            VALUES (@key, @value, 'number', 'chat', @now, @now)
-            ON CONFLICT (config_key) DO UPDATE SET config_value = excluded.config_value, config_type = 'number', is_encrypted = 0, updated_at = excluded.updated_at
-            """, new { key, value = value.ToString(CultureInfo.InvariantCulture), now }, tx);
-
-    private static int? Read(SqliteConnection db, SqliteTransaction? tx, string key)
+    private static int Read(SqliteConnection db, SqliteTransaction? tx, string key, int fallback)
     {
+        var (min, max) = Bounds(key)!.Value;
         var text = db.QuerySingleOrDefault<string>("SELECT config_value FROM system_config WHERE config_key = @key", new { key }, tx);
-        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)
-            ? (int)Math.Clamp(Math.Floor(value), int.MinValue, int.MaxValue)
-            : null;
+        var value = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number)
+            ? (int)Math.Clamp(Math.Floor(number), int.MinValue, int.MaxValue)
+            : fallback;
+        return Math.Clamp(value, min, max);
     }
 
     /// <summary>
     /// Other settings a bridge client keeps through config: system_config rows named chat_bridge.NAME (category
-    /// chat_bridge), never encrypted, so they can hold nothing the bridge must not show.
+    /// chat_bridge), written through the settings core, never encrypted, so they hold nothing the bridge must not show.
     /// </summary>
     public static partial class Extra
     {
@@ -76,33 +65,13 @@ public static partial class BridgeSettings
             if (SecretWords.Any(word => name.Contains(word, StringComparison.OrdinalIgnoreCase)))
                 return $"Setting {name} looks like a secret: secrets are not kept in the bridge's settings";
             if (value.ValueKind is not (System.Text.Json.JsonValueKind.String or System.Text.Json.JsonValueKind.Number
-                    or System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False or System.Text.Json.JsonValueKind.Null))
-                return $"Invalid {name}: a string, number, boolean or null is required";
+                    or System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False))
+                return $"Invalid {name}: a string, number or boolean is required";
             return Text(value) is { Length: > MaxValueLength } ? $"Invalid {name}: at most {MaxValueLength} characters" : null;
         }
 
-        public static string? Text(System.Text.Json.JsonElement value) => value.ValueKind switch
-        {
-            System.Text.Json.JsonValueKind.String => value.GetString(),
-            System.Text.Json.JsonValueKind.Null => null,
-            _ => value.GetRawText(),
-        };
-
-        /// <summary>Stores the setting, or removes it when the value is null.</summary>
-        public static void Write(IDbConnection db, IDbTransaction tx, string name, string? value, string now)
-        {
-            if (value is null)
-            {
-                db.Execute("DELETE FROM system_config WHERE config_key = @key AND is_encrypted = 0", new { key = Prefix + name }, tx);
-                return;
-            }
-            db.Execute("""
-                INSERT INTO system_config (config_key, config_value, config_type, category, created_at, updated_at)
-                VALUES (@key, @value, 'string', @category, @now, @now)
-                ON CONFLICT (config_key) DO UPDATE SET config_value = excluded.config_value, updated_at = excluded.updated_at
-                WHERE system_config.is_encrypted = 0
-                """, new { key = Prefix + name, value, category = Category, now }, tx);
-        }
+        public static string Text(System.Text.Json.JsonElement value) =>
+            value.ValueKind == System.Text.Json.JsonValueKind.String ? value.GetString()! : value.GetRawText();
 
         public static long Count(IDbConnection db, IDbTransaction? tx) =>
             db.ExecuteScalar<long>("SELECT COUNT(*) FROM system_config WHERE category = @category AND is_encrypted = 0", new { category = Category }, tx);

@@ -81,7 +81,7 @@ public sealed record BridgeConfig(int MaxMessageLength, int SessionTimeout, IRea
 /// <summary>
 /// POST config: the settings to change. Any other key (letters, digits, '_', up to 64; not naming a key, secret,
 /// token or password) is stored as a plain bridge setting: a string, number or boolean up to 1,000 characters, at
-/// most 50 of them; null removes it.
+/// most 50 of them.
 /// </summary>
 public sealed record BridgeConfigRequest
 {
