@@ -95,8 +95,11 @@ async function start() {
     const conv = { agent, sessionId: null, items: new Map(), pending: [], before: undefined, timer: 0 };
     conversation = conv;
     transcript.replaceChildren(el('p', { class: 'dim', text: 'Loading…' }));
+    // Nothing can be sent until the conversation's session is known.
+    send.disabled = true;
     conv.sessionId = await sessionFor(agentId);
     if (conv !== conversation) return;
+    send.disabled = !canChat || Date.now() < waitUntil;
     await poll(conv, true);
     if (canChat) input.focus();
   }
@@ -167,7 +170,7 @@ async function start() {
 
   async function sendMessage() {
     const text = input.value.trim();
-    if (!text || !canChat) return;
+    if (!text || !canChat || !conversation?.sessionId) return;
     if (Date.now() < waitUntil) { showWait(); return; }
     const conv = conversation;
     const pending = { text, timestamp: new Date().toISOString() };
