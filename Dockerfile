@@ -18,8 +18,16 @@ RUN apt-get update \
  && mkdir -p /data && chown app:app /data
 WORKDIR /app
 COPY --from=build /app ./
+# Listening on every address: the first start writes the admin's one-time password to /data/initial-admin-password
+# (unless Sanctum__BootstrapAdminPassword is given). For a public install set, e.g. with docker run -e:
+#   Sanctum__PublicOrigins=https://sanctum.example.com   (the origin browsers load the pages from)
+#   AllowedHosts=sanctum.example.com                     (any other Host header gets 400)
+#   Sanctum__TrustedProxies=172.17.0.1                   (the reverse proxy in front, if any)
 ENV ASPNETCORE_URLS=http://+:8080 \
-    Sanctum__DataDirectory=/data
+    Sanctum__DataDirectory=/data \
+    AllowedHosts=* \
+    Sanctum__PublicOrigins= \
+    Sanctum__TrustedProxies=
 VOLUME ["/data"]
 USER app
 EXPOSE 8080

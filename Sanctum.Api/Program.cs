@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Sanctum.Api;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;
@@ -9,6 +10,7 @@ using Sanctum.Api.Config;
 using Sanctum.Api.Configurations;
 using Sanctum.Api.Data;
 using Sanctum.Api.Health;
+using Sanctum.Api.Import;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.OpenApi;
 using Sanctum.Api.Pages;
@@ -20,7 +22,9 @@ using Sanctum.Api.Users;
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
     Args = args,
-    // The pages live in the repository's top-level wwwroot/, copied beside the binaries at build time.
+    // appsettings.json and the pages (the repository's top-level wwwroot/) are copied beside the binaries at build
+    // time: read them from there whatever the working directory, unless a content root is given explicitly.
+    ContentRootPath = ContentRoot.Given(args) ? null : AppContext.BaseDirectory,
     WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
 });
 
@@ -43,6 +47,8 @@ builder.Services.AddSanctumSecrets();
 builder.Services.AddSanctumHttp();
 // Session tokens, role policies and the login rate limiter.
 builder.Services.AddSanctumAuth();
+// Sanctum:TrustedProxies: whose X-Forwarded-For/-Proto are believed (none by default).
+builder.Services.AddTrustedProxies(builder.Configuration);
 // /healthz and /readyz.
 builder.Services.AddSanctumHealthChecks();
 // The tools list, cached in memory until the next commit to the database.
@@ -54,12 +60,27 @@ builder.Services.AddChatBridge();
 
 var app = builder.Build();
 
-app.Services.MigrateDatabase();
-app.Services.EnsureChatKeys();
+// `import-flask PATH [--dry-run]` works on the configured data directory instead of serving.
+if (args is [ImportFlaskCommand.Name, ..])
+    return new RootCommand("Sanctum.Api") { ImportFlaskCommand.Create(app.Services) }.Parse(args).Invoke();
 
+// Usable data directory, this install's database, migrated; otherwise one line and exit code 1.
+if (StartupChecks.Run(app.Services) is { } refusal)
+{
+    Console.Error.WriteLine(refusal);
+    return 1;
+}
+// The seeded admin's first password depends on where the server listens (Auth/BootstrapAdmin.cs).
+var bootstrap = app.Services.GetRequiredService<BootstrapAdmin>();
+bootstrap.Prepare();
+app.Lifetime.ApplicationStarted.Register(bootstrap.Complete);
+
+app.UseTrustedProxies(app.Configuration);
+app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestSizeLimit();
+app.UseJsonTextCheck();
 // Pages, scripts and styles; API requests never look for a file.
 app.UseWhen(http => !http.Request.Path.StartsWithSegments("/api"), files => files.UseDefaultFiles().UseStaticFiles());
 app.UseSanctumOpenApi();
@@ -72,6 +93,7 @@ app.UseRateLimiter();
 app.MapPages();
 app.MapHealth();
 app.MapAuth();
+app.MapAccessTokens();
 app.MapTools();
 app.MapToolInstances();
 app.MapAgents();
@@ -88,3 +110,11 @@ app.MapChatHistory();
 app.MapBenchmark();
 
 app.Run();
+return 0;
+
+/// <summary>Whether the command line or the environment names a content root (the test host does).</summary>
+internal static class ContentRoot
+{
+    public static bool Given(string[] args) =>
+        new ConfigurationBuilder().AddEnvironmentVariables("ASPNETCORE_").AddCommandLine(args).Build()[WebHostDefaults.ContentRootKey] is not null;
+}

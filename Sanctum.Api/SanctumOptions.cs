@@ -14,7 +14,10 @@ public sealed class SanctumOptions
     /// <summary>bcrypt cost for new password hashes (tests lower it; 12 is the production default).</summary>
     public int PasswordWorkFactor { get; set; } = 12;
 
-    /// <summary>When set, a fresh install's admin starts with this password instead of admin123.</summary>
+    /// <summary>
+    /// When set, a fresh install's admin starts with this password. Otherwise it is admin123 when the server listens on
+    /// loopback only, else a random one written to &lt;DataDirectory&gt;/initial-admin-password. Either way it must be changed.
+    /// </summary>
     public string? BootstrapAdminPassword { get; set; }
 
     /// <summary>Failed logins in a row that lock an account, and for how long.</summary>
@@ -31,6 +34,19 @@ public sealed class SanctumOptions
     /// </summary>
     public int PasswordHashingConcurrency { get; set; }
     public int PasswordHashingQueueLimit { get; set; } = 256;
+
+    /// <summary>
+    /// The origins (scheme://host[:port], comma-separated) the pages are served from, the only ones a browser may send
+    /// state-changing requests from. Empty: the loopback names (localhost, 127.0.0.1, [::1]) on the bound port(s).
+    /// </summary>
+    public string? PublicOrigins { get; set; }
+
+    /// <summary>
+    /// Reverse proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are
+    /// believed: login limits, lockout, stored addresses and the cookie's Secure flag then use the real client and
+    /// scheme. Empty: forwarded headers are ignored.
+    /// </summary>
+    public string? TrustedProxies { get; set; }
 
     /// <summary>Largest request body accepted.</summary>
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;

@@ -3,8 +3,8 @@ using static Sanctum.Migrations.SchemaSql;
 
 namespace Sanctum.Migrations;
 
-/// <summary>Phase 2: sessions and agent configuration, plus the columns sign-in and visibility need.</summary>
-[Migration(2, "Phase 2: user management (user_sessions, agent_configs)")]
+/// <summary>Phase 2: sessions, personal access tokens and agent configuration, plus the columns sign-in and visibility need.</summary>
+[Migration(2, "Phase 2: user management (user_sessions, access_tokens, agent_configs)")]
 public sealed class Phase2UserManagement : Migration
 {
     public override void Up()
@@ -20,6 +20,19 @@ public sealed class Phase2UserManagement : Migration
                 created_at TEXT NOT NULL DEFAULT {Now}
             );
             CREATE INDEX ix_user_sessions_user_id ON user_sessions (user_id);
+
+            -- Personal access tokens for scripts: only the token's SHA-256 is kept; the owner's role caps what it may do.
+            CREATE TABLE access_tokens (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+                token_hash TEXT NOT NULL UNIQUE,
+                scope TEXT NOT NULL CHECK (scope IN ('read','write')),
+                expires_at TEXT NOT NULL,
+                last_used_at TEXT,
+                created_at TEXT NOT NULL DEFAULT {Now}
+            );
+            CREATE INDEX ix_access_tokens_user_id ON access_tokens (user_id);
 
             CREATE TABLE agent_configs (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -70,6 +83,7 @@ public sealed class Phase2UserManagement : Migration
             DROP TRIGGER users_search_insert;
             DROP TABLE users_search;
             DROP TABLE agent_configs;
+            DROP TABLE access_tokens;
             DROP TABLE user_sessions;
             ALTER TABLE agents DROP COLUMN created_by;
             ALTER TABLE agents DROP COLUMN visible_to_roles;

@@ -16,11 +16,7 @@ public static class DatabaseSetup
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>().Value;
-            return new SeedSettings
-            {
-                AdminPassword = string.IsNullOrEmpty(options.BootstrapAdminPassword) ? "admin123" : options.BootstrapAdminPassword,
-                BcryptWorkFactor = options.PasswordWorkFactor,
-            };
+            return new SeedSettings { AdminPasswordHash = Auth.BootstrapAdmin.SeedHash(options), BcryptWorkFactor = options.PasswordWorkFactor };
         });
         services.AddFluentMigratorCore()
             .ConfigureRunner(runner => runner

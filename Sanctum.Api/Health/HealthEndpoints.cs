@@ -17,6 +17,7 @@ public static class HealthEndpoints
         services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), tags: [Live])
             .AddCheck<DatabaseReadyCheck>("database", tags: [Ready])
+            .AddCheck<DiskSpaceCheck>("disk", tags: [Ready])
             .AddCheck<Settings.UnreadableSecretsCheck>("secrets", tags: [Ready]);
         return services;
     }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
+using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
@@ -41,14 +42,24 @@ public static class ToolInstancesApi
         SELECT EXISTS (SELECT 1 FROM tool_instances WHERE tool_id = @id AND agent_id = @agentId AND id <> @instanceId)
         """;
 
-    private static Results<Ok<IEnumerable<ToolInstance>>, ProblemHttpResult> List(string id, SqliteConnection db)
+    private static Results<Ok<IEnumerable<ToolInstance>>, ProblemHttpResult> List(string id, SqliteConnection db, ClaimsPrincipal user)
     {
-        if (ScopeOf(db, id, null) is null) return Problems.NotFound($"Tool '{id}'");
-        return TypedResults.Ok(db.Query<ToolInstance>($"SELECT {ToolInstance.Columns} FROM tool_instances WHERE tool_id = @id ORDER BY id", new { id }));
+        var visible = AgentVisibility.Parameters(user, id);
+        if (!db.ExecuteScalar<bool>($"SELECT {AgentVisibility.ToolVisible("@id")}", visible)) return Problems.NotFound($"Tool '{id}'");
+        return TypedResults.Ok(db.Query<ToolInstance>(
+            $"SELECT {ToolInstance.Columns} FROM tool_instances WHERE tool_id = @id AND {AgentVisibility.Visible("agent_id")} ORDER BY id", visible));
     }
 
-    private static Results<Ok<ToolInstance>, ProblemHttpResult> Get(string id, long instanceId, SqliteConnection db) =>
-        Find(db, id, instanceId, null) is { } instance ? TypedResults.Ok(instance) : Problems.NotFound($"Instance {instanceId} of tool '{id}'");
+    private static Results<Ok<ToolInstance>, ProblemHttpResult> Get(string id, long instanceId, SqliteConnection db, ClaimsPrincipal user)
+    {
+        var visible = AgentVisibility.Parameters(user, id);
+        visible.Add("instanceId", instanceId);
+        return db.QuerySingleOrDefault<ToolInstance>(
+                $"SELECT {ToolInstance.Columns} FROM tool_instances WHERE id = @instanceId AND tool_id = @id AND {AgentVisibility.InstanceVisible("@instanceId")}",
+                visible) is { } instance
+            ? TypedResults.Ok(instance)
+            : Problems.NotFound($"Instance {instanceId} of tool '{id}'");
+    }
 
     private static Results<Created<ToolInstance>, ValidationProblem, ProblemHttpResult> Create(
         string id, ToolInstanceWrite body, SqliteConnection db, ClaimsPrincipal user, TimeProvider clock)

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
+using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
@@ -35,15 +36,22 @@ public static class ToolsApi
         return group;
     }
 
-    private static Ok<IEnumerable<Tool>> List(SqliteConnection db, ToolListCache cache, string? category = null, bool? enabled = null) =>
-        TypedResults.Ok(cache.Get(() => db.Query<Tool>($"SELECT {Tool.Columns} FROM tools ORDER BY category, name, id").AsList())
-            .Where(t => (category is null || t.Category == category) && (enabled is null || t.IsEnabled == enabled)));
+    private static Ok<IEnumerable<Tool>> List(SqliteConnection db, ToolListCache cache, ClaimsPrincipal user, string? category = null, bool? enabled = null)
+    {
+        // The cache holds every tool; the categories of agents the caller may not see are left out here.
+        var hidden = user.IsAdmin() ? [] : db.Query<string>(AgentVisibility.HiddenIdsSql, AgentVisibility.Parameters(user)).ToHashSet(StringComparer.Ordinal);
+        return TypedResults.Ok(cache.Get(() => db.Query<Tool>($"SELECT {Tool.Columns} FROM tools ORDER BY category, name, id").AsList())
+            .Where(t => (category is null || t.Category == category) && (enabled is null || t.IsEnabled == enabled) && !hidden.Contains(t.Category)));
+    }
 
-    private static Ok<IEnumerable<ToolCategory>> Categories(SqliteConnection db) =>
-        TypedResults.Ok(db.Query<ToolCategory>("SELECT category, COUNT(*) AS count FROM tools GROUP BY category ORDER BY category"));
+    private static Ok<IEnumerable<ToolCategory>> Categories(SqliteConnection db, ClaimsPrincipal user) =>
+        TypedResults.Ok(db.Query<ToolCategory>(
+            $"SELECT category, COUNT(*) AS count FROM tools WHERE {AgentVisibility.Visible("category")} GROUP BY category ORDER BY category",
+            AgentVisibility.Parameters(user)));
 
-    private static Results<Ok<Tool>, ProblemHttpResult> Get(string id, SqliteConnection db) =>
-        db.QuerySingleOrDefault<Tool>($"SELECT {Tool.Columns} FROM tools WHERE id = @id", new { id }) is { } tool
+    private static Results<Ok<Tool>, ProblemHttpResult> Get(string id, SqliteConnection db, ClaimsPrincipal user) =>
+        db.QuerySingleOrDefault<Tool>($"SELECT {Tool.Columns} FROM tools WHERE id = @id AND {AgentVisibility.Visible("category")}",
+            AgentVisibility.Parameters(user, id)) is { } tool
             ? TypedResults.Ok(tool)
             : Problems.NotFound($"Tool '{id}'");
 

@@ -15,7 +15,7 @@ public sealed record UserCreate
     public string? Email { get; init; }
     /// <summary>admin, user (default) or viewer.</summary>
     public string? Role { get; init; }
-    /// <summary>At least 8 characters. Absent or empty: a temporary password is generated, returned once, and must be changed at first sign-in.</summary>
+    /// <summary>At least 12 characters, not the username or email, not a common password. Absent or empty: a temporary password is generated, returned once, and must be changed at first sign-in.</summary>
     public string? Password { get; init; }
 }
 
@@ -68,10 +68,10 @@ public static partial class UserRules
         return errors;
     }
 
-    /// <summary>Null or empty means "generate one"; anything else must pass the password rule.</summary>
-    public static Errors OptionalPassword(this Errors errors, string? password)
+    /// <summary>Null or empty means "generate one"; anything else must pass the password rule for the account.</summary>
+    public static Errors OptionalPassword(this Errors errors, string? password, string? username, string? email)
     {
-        if (!string.IsNullOrEmpty(password) && PasswordHasher.Check(password) is { } problem) errors.Add("password", problem);
+        if (!string.IsNullOrEmpty(password) && PasswordRules.Check(password, username, email) is { } problem) errors.Add("password", problem);
         return errors;
     }
 

@@ -92,6 +92,9 @@ async function start() {
     localStorage.setItem('sanctum.chat.agent', agentId);
     const agent = agents.find(a => a.id === agentId);
     showPresence(agent);
+    const agentPage = document.getElementById('agent-page');
+    agentPage.href = `/agents/${encodeURIComponent(agentId)}`;
+    agentPage.hidden = me.role !== 'admin';
     const conv = { agent, sessionId: null, items: new Map(), pending: [], before: undefined, timer: 0 };
     conversation = conv;
     transcript.replaceChildren(el('p', { class: 'dim', text: 'Loading…' }));

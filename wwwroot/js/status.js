@@ -1,6 +1,6 @@
 // /status: overall health, counts by status, the attention list, schema version and uptime; refreshes itself.
 import { api } from './api.js';
-import { el, startPage, badge, formatDuration, statuses, reportError } from './ui.js';
+import { el, startPage, badge, formatDuration, statuses, safePath, reportError } from './ui.js';
 
 const RefreshMs = 10_000;
 
@@ -11,7 +11,9 @@ if (me) {
   const load = async () => {
     clearTimeout(timer);
     try {
-      show(await api('/api/status', { quiet: document.hidden }));
+      const quiet = document.hidden;
+      const [status, tools] = await Promise.all([api('/api/status', { quiet }), api('/api/tools', { quiet })]);
+      show(status, new Map(tools.map(tool => [tool.id, tool.route_path])));
     } catch (error) {
       reportError(error);
     } finally {
@@ -22,7 +24,7 @@ if (me) {
   await load();
 }
 
-function show(status) {
+function show(status, toolRoutes) {
   const set = (selector, text, root = document) => { root.querySelector(selector).textContent = text; };
   const overall = document.querySelector('[data-testid=overall-status]');
   overall.className = `badge status-${status.status}`;
@@ -42,8 +44,14 @@ function show(status) {
     : el('div', { class: 'table-wrap' }, el('table', {},
         el('thead', {}, el('tr', {}, el('th', { text: 'Kind' }), el('th', { text: 'Name' }), el('th', { text: 'Status' }))),
         el('tbody', {}, status.attention.map(item => el('tr', { 'data-kind': item.kind, 'data-id': item.id },
-          el('td', { text: item.kind }), el('td', { text: item.name }), el('td', {}, badge(item.status))))))));
+          el('td', { text: item.kind }), el('td', {}, link(item, toolRoutes)), el('td', {}, badge(item.status))))))));
   document.getElementById('updated').textContent = `Updated ${new Date().toLocaleTimeString()}.`;
+}
+
+// An attention row leads to the item: a tool's own page, an agent's page.
+function link(item, toolRoutes) {
+  const href = item.kind === 'agent' ? `/agents/${encodeURIComponent(item.id)}` : safePath(toolRoutes.get(item.id));
+  return href ? el('a', { href, 'data-testid': 'attention-link', text: item.name }) : item.name;
 }
 
 function counts(section, total, on, byStatus) {
