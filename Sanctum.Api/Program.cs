@@ -3,6 +3,7 @@ using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Backups;
+using Sanctum.Api.Chat;
 using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Benchmark;
 using Sanctum.Api.Cli;
@@ -120,6 +121,7 @@ app.MapConfigurations();
 app.MapChatBridge();
 app.MapBackups();
 app.MapJobs();
+app.MapChatHistory();
 // Only with Sanctum:Benchmark:Enabled=true (bench/run.sh): the constant-JSON yardstick.
 app.MapBenchmark();
 

@@ -55,20 +55,38 @@ public sealed class Phase4AdvancedFeatures : Migration
                 is_active INTEGER NOT NULL DEFAULT 1 {Bool("is_active")},
                 metadata TEXT {Json("metadata")}
             );
-            CREATE INDEX ix_web_chat_sessions_user_id ON web_chat_sessions (user_id);
+            -- A user's own sessions, latest first (chat history); all sessions latest first (the bridge's admin list, cleanup).
+            CREATE INDEX ix_web_chat_sessions_user_id ON web_chat_sessions (user_id, last_active);
             CREATE INDEX ix_web_chat_sessions_agent_id ON web_chat_sessions (agent_id);
+            CREATE INDEX ix_web_chat_sessions_last_active ON web_chat_sessions (last_active, id);
 
+            -- Delivery to relays is at least once: inbox leases a message (delivery_state 'leased' until lease_until), an
+            -- outbox reply answers it, an expired lease hands it out again until delivery_attempts runs out ('undelivered').
+            -- agent_id is the session's agent, copied so that an agent's relay finds its messages through one index.
+            -- processed (the original column) is derived: the bridge is done with the message.
             CREATE TABLE web_chat_messages (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
                 session_id TEXT NOT NULL REFERENCES web_chat_sessions (id),
                 message TEXT NOT NULL,
                 timestamp TEXT NOT NULL DEFAULT {Now},
-                processed INTEGER NOT NULL DEFAULT 0 {Bool("processed")},
                 broca_message_id INTEGER,
-                user_id INTEGER REFERENCES users (id)
+                user_id INTEGER REFERENCES users (id),
+                agent_id TEXT REFERENCES agents (id),
+                delivery_state TEXT NOT NULL DEFAULT 'waiting' CHECK (delivery_state IN ('waiting','leased','answered','undelivered')),
+                delivery_attempts INTEGER NOT NULL DEFAULT 0 CHECK (delivery_attempts >= 0),
+                lease_until TEXT,
+                processed INTEGER GENERATED ALWAYS AS (delivery_state IN ('answered','undelivered')) VIRTUAL
             );
-            CREATE INDEX ix_web_chat_messages_session_processed ON web_chat_messages (session_id, processed);
-            CREATE INDEX ix_web_chat_messages_processed ON web_chat_messages (processed, id);
+            -- A session's messages in order (history pages, acknowledgements, counts).
+            CREATE INDEX ix_web_chat_messages_session ON web_chat_messages (session_id, id);
+            -- The inbox: open messages oldest first, for every agent or for one; covering, so a poll reads no table rows
+            -- it does not hand out, however long the backlog.
+            CREATE INDEX ix_web_chat_messages_open ON web_chat_messages (id, delivery_state, lease_until, delivery_attempts)
+                WHERE delivery_state IN ('waiting','leased');
+            CREATE INDEX ix_web_chat_messages_open_agent ON web_chat_messages (agent_id, id, delivery_state, lease_until, delivery_attempts)
+                WHERE delivery_state IN ('waiting','leased');
+            -- Leases by expiry: the ones that ran out of attempts become undelivered.
+            CREATE INDEX ix_web_chat_messages_lease ON web_chat_messages (lease_until) WHERE delivery_state = 'leased';
 
             CREATE TABLE web_chat_responses (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -79,6 +97,16 @@ public sealed class Phase4AdvancedFeatures : Migration
                 status TEXT NOT NULL DEFAULT 'sent'
             );
             CREATE INDEX ix_web_chat_responses_session_id ON web_chat_responses (session_id, id);
+            -- Replies to a message (and the foreign key's check when messages are deleted).
+            CREATE INDEX ix_web_chat_responses_message_id ON web_chat_responses (message_id);
+
+            -- Relay presence: when a relay last polled the inbox, per agent key, or '*' for the global and admin keys
+            -- (which serve every agent); connected_since starts a run of polls with no gap longer than the relay window.
+            CREATE TABLE chat_relay_polls (
+                relay_scope TEXT NOT NULL PRIMARY KEY,
+                last_poll_at TEXT NOT NULL,
+                connected_since TEXT NOT NULL
+            );
 
             ALTER TABLE agents ADD COLUMN letta_uid TEXT;
             ALTER TABLE agents ADD COLUMN config TEXT {Json("config")};
@@ -198,6 +226,7 @@ public sealed class Phase4AdvancedFeatures : Migration
             DROP INDEX ux_agents_letta_uid;
             ALTER TABLE agents DROP COLUMN config;
             ALTER TABLE agents DROP COLUMN letta_uid;
+            DROP TABLE chat_relay_polls;
             DROP TABLE web_chat_responses;
             DROP TABLE web_chat_messages;
             DROP TABLE web_chat_sessions;

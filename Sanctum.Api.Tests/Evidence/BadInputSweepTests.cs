@@ -31,7 +31,10 @@ public class BadInputSweepTests
             ["Sanctum:ChatBridge:OutboxPerMinute"] = "1000000",
             ["Sanctum:ChatBridge:ResponsesPerMinute"] = "1000000",
             ["Sanctum:ChatBridge:SessionsPerMinute"] = "1000000",
+            ["Sanctum:ChatBridge:AnonymousMessagesPerHourPerAddress"] = "1000000",
+            ["Sanctum:ChatBridge:AnonymousMessagesPerHour"] = "1000000",
         });
+        ChatBridge.ChatBridgeSupport.AllowAnonymousChat(_app);
         var document = await _app.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
         _operations = ApiOperation.Read(document);
     }

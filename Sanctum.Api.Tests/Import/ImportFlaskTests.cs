@@ -101,7 +101,11 @@ public sealed class ImportFlaskTests
         var agents = await viewer.GetFromJsonAsync<JsonElement>("/api/agents");
         Assert.That(agents.EnumerateArray().Select(a => a.GetProperty("id").GetString()), Does.Contain("iris"));
         var iris = agents.EnumerateArray().Single(a => a.GetProperty("id").GetString() == "iris");
-        Assert.That(iris.GetProperty("status").GetString(), Is.EqualTo("Healthy"), "old status 'active'");
+        // The stored (manual) status keeps the old one; responses show relay presence, and no relay has polled yet.
+        Assert.That(iris.GetProperty("status").GetString(), Is.EqualTo("Off"));
+        Assert.That(iris.GetProperty("status_source").GetString(), Is.EqualTo("relay"));
+        using var db = _app.OpenDatabase();
+        Assert.That(db.QuerySingle<string>("SELECT status FROM agents WHERE id = 'iris'"), Is.EqualTo("Healthy"), "old status 'active'");
     }
 
     [Test]

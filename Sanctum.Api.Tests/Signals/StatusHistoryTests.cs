@@ -45,7 +45,7 @@ public class StatusHistoryTests : ManagementFixture
     {
         var agent = "sa-" + Guid.NewGuid().ToString("N")[..8];
         (await Admin.PostAsJsonAsync("/api/agents", new { id = agent, name = "Hidden", visible_to_roles = new[] { "admin" } })).EnsureSuccessStatusCode();
-        (await Admin.PatchAsJsonAsync($"/api/agents/{agent}", new { status = "Off" })).EnsureSuccessStatusCode();
+        (await Admin.PatchAsJsonAsync($"/api/agents/{agent}", new { status = "Degraded" })).EnsureSuccessStatusCode();
 
         var forAdmin = await Admin.GetFromJsonAsync<JsonElement>($"/api/status/history?kind=agent&id={agent}");
         Assert.That(forAdmin.GetArrayLength(), Is.EqualTo(2));

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 
 namespace Sanctum.Api.Agents;
 
-/// <summary>A row of <c>agents</c>, also the wire type.</summary>
+/// <summary>A row of <c>agents</c>, also the wire type; the status follows relay presence (<see cref="RelayPresence"/>).</summary>
 public sealed record Agent
 {
     public const string Columns = "id, name, display_name, description, status, status_source, status_since, status_reason, is_active, visible_to_users, visible_to_roles, created_by, letta_uid, config, created_at, updated_at";
@@ -18,6 +18,8 @@ public sealed record Agent
     public string? StatusSince { get; init; }
     /// <summary>Why, when a signal set it.</summary>
     public string? StatusReason { get; init; }
+    /// <summary>When a relay last polled this agent's chat inbox (its own key or the global key); null when never.</summary>
+    public string? LastRelayPollAt { get; init; }
     public bool IsActive { get; init; }
     public JsonNode? VisibleToUsers { get; init; }
     public JsonNode? VisibleToRoles { get; init; }

@@ -114,10 +114,18 @@ public static class ChatImport
                 report.Skip("already imported");
                 continue;
             }
+            // A processed message was handed to a relay once by the old bridge (delivered); an unprocessed one waits for
+            // the next relay, for the session's agent (processed is derived from delivery_state here).
+            var processed = old.Processed is not (null or 0);
             ids[old.Id] = context.Target.ExecuteScalar<long>("""
-                INSERT INTO web_chat_messages (session_id, message, timestamp, processed) VALUES (@sessionId, @message, @timestamp, @processed)
+                INSERT INTO web_chat_messages (session_id, message, timestamp, agent_id, delivery_state, delivery_attempts)
+                VALUES (@sessionId, @message, @timestamp, (SELECT agent_id FROM web_chat_sessions WHERE id = @sessionId), @state, @attempts)
                 RETURNING id
-                """, new { sessionId = old.SessionId, message = old.Message, timestamp, processed = old.Processed is null or 0 ? 0 : 1 },
+                """, new
+                {
+                    sessionId = old.SessionId, message = old.Message, timestamp,
+                    state = processed ? ChatBridge.ChatDelivery.Answered : ChatBridge.ChatDelivery.Waiting, attempts = processed ? 1 : 0,
+                },
                 context.Transaction);
             report.Import();
         }

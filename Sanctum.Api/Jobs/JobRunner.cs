@@ -5,6 +5,8 @@ using Dapper;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Data;
 
+using Sanctum.Api.Telemetry;
+
 namespace Sanctum.Api.Jobs;
 
 /// <summary>
@@ -13,7 +15,7 @@ namespace Sanctum.Api.Jobs;
 /// lasts and given back at the end. A process that dies leaves a lease that simply expires.
 /// </summary>
 public sealed class JobRunner(Database database, IEnumerable<IJobKind> kinds, TimeProvider clock, AuditLog audit,
-    MaintenanceGate gate, IServiceScopeFactory scopes, ILogger<JobRunner> logger)
+    MaintenanceGate gate, IServiceScopeFactory scopes, SanctumMetrics metrics, ILogger<JobRunner> logger)
 {
     public static readonly TimeSpan LeaseLength = TimeSpan.FromMinutes(5);
 
@@ -90,6 +92,7 @@ public sealed class JobRunner(Database database, IEnumerable<IJobKind> kinds, Ti
             result = JobResult.Failed(e.Message);
         }
         var finished = Finish(run, result, watch.ElapsedMilliseconds);
+        metrics.JobRun(kindName, result.Outcome);
         audit.Record(new AuditEvent("job.run", "job", run.JobId.ToString(System.Globalization.CultureInfo.InvariantCulture),
             new { name, kind = kindName, trigger = run.Trigger, run_id = run.Id, duration_ms = finished.DurationMs }, result.Outcome));
         return finished;

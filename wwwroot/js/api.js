@@ -73,6 +73,8 @@ export async function bridge(action, { method = 'GET', query = {}, body, quiet =
   if (response.ok && envelope && envelope.success) return envelope.data;
   const detail = envelope && envelope.error ? envelope.error : `The chat bridge answered ${response.status}.`;
   const error = new ApiError(response.status, { title: 'Chat error', detail });
+  // Seconds to wait after a 429 (the envelope's retry_after, or the Retry-After header).
+  error.retryAfter = Number(envelope?.retry_after ?? response.headers.get('Retry-After')) || null;
   if (!quiet) showProblem(error);
   throw error;
 }

@@ -138,6 +138,7 @@ function renderTopBar(me) {
       el('a', { href: link.href, text: link.text, 'aria-current': link.href === here ? 'page' : null })));
   const signOut = el('button', { type: 'button', class: 'small', 'data-testid': 'sign-out', text: 'Sign out', onclick: async () => {
     try { await api('/api/auth/logout', { method: 'POST', quiet: true }); } catch { /* signed out either way */ }
+    forgetLocalState();
     location.assign('/login');
   } });
   const menu = el('button', { type: 'button', class: 'small menu-toggle', 'aria-expanded': 'false', 'aria-controls': 'nav', text: '☰ Menu' });
@@ -154,6 +155,14 @@ function renderTopBar(me) {
       el('span', { class: 'user', 'data-testid': 'current-user' }, me.username, ' · ', el('span', { class: `role-${me.role}`, text: me.role })),
       el('a', { class: 'small', href: '/tokens', 'data-testid': 'tokens-link', text: 'Access tokens', 'aria-current': here === '/tokens' ? 'page' : null }),
       signOut));
+}
+
+/**
+ * What this browser keeps for a signed-in user (the chat's current session ids), forgotten at sign-out so that the
+ * next person at a shared machine finds nothing of it. The conversations themselves stay on the server.
+ */
+export function forgetLocalState() {
+  for (const key of Object.keys(localStorage)) if (key.startsWith('sanctum.chat.')) localStorage.removeItem(key);
 }
 
 /** Clears a form's field errors and the notice bar. */
