@@ -37,13 +37,20 @@ public static class ToolsApi
         return group;
     }
 
-    private static Ok<IEnumerable<Tool>> List(SqliteConnection db, ToolListCache cache, ClaimsPrincipal user, string? category = null, bool? enabled = null)
+    private static Ok<IEnumerable<Tool>> List(SqliteConnection db, ResultCache cache, ClaimsPrincipal user, string? category = null, bool? enabled = null)
     {
         // The cache holds every tool; the categories of agents the caller may not see are left out here.
-        var hidden = user.IsAdmin() ? [] : db.Query<string>(AgentVisibility.HiddenIdsSql, AgentVisibility.Parameters(user)).ToHashSet(StringComparer.Ordinal);
-        return TypedResults.Ok(cache.Get(() => db.Query<Tool>($"SELECT {Tool.Columns} FROM tools ORDER BY category, name, id").AsList())
+        var hidden = cache.Get(new HiddenAgents(AgentVisibility.ViewerOf(user)),
+            key => db.Query<string>(AgentVisibility.HiddenIdsSql, key.Viewer.Parameters()).ToHashSet(StringComparer.Ordinal));
+        return TypedResults.Ok(cache.Get(AllTools.Key, _ => db.Query<Tool>($"SELECT {Tool.Columns} FROM tools ORDER BY category, name, id").AsList())
             .Where(t => (category is null || t.Category == category) && (enabled is null || t.IsEnabled == enabled) && !hidden.Contains(t.Category)));
     }
+
+    /// <summary>Cache key: every tool in its order (category, name, id).</summary>
+    private sealed record AllTools { public static readonly AllTools Key = new(); }
+
+    /// <summary>Cache key: the ids of the agents a viewer may not see.</summary>
+    private sealed record HiddenAgents(AgentVisibility.Viewer Viewer);
 
     private static Ok<IEnumerable<ToolCategory>> Categories(SqliteConnection db, ClaimsPrincipal user) =>
         TypedResults.Ok(db.Query<ToolCategory>(

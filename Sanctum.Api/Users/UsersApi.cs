@@ -47,7 +47,7 @@ public static class UsersApi
     private const string AnotherActiveAdmin = "EXISTS (SELECT 1 FROM users other WHERE other.role = 'admin' AND other.status = 'active' AND other.id <> @id)";
 
     private static Results<Ok<UserPage>, ValidationProblem> List(
-        SqliteConnection db, TimeProvider clock, string? search = null, string? role = null, string? status = null, int? limit = null, int? offset = null)
+        SqliteConnection db, ResultCache cache, TimeProvider clock, string? search = null, string? role = null, string? status = null, int? limit = null, int? offset = null)
     {
         var errors = new Errors();
         errors.Text("search", search, MaxSearch);
@@ -57,12 +57,23 @@ public static class UsersApi
         if (offset is < 0) errors.Add("offset", "Must be 0 or more.");
         if (errors.Any) return Problems.Invalid(errors);
 
+        var query = new PageQuery(search, role, status, limit ?? DefaultLimit, offset ?? 0);
+        // status=locked also compares locked_until with the clock, so only that answer can change without a commit.
+        return TypedResults.Ok(status == UserStatuses.Locked ? Page(db, query, clock) : cache.Get(query, q => Page(db, q, clock)));
+    }
+
+    /// <summary>A users list query, also the key of its cached page.</summary>
+    private sealed record PageQuery(string? Search, string? Role, string? Status, int Limit, int Offset);
+
+    private static UserPage Page(SqliteConnection db, PageQuery query, TimeProvider clock)
+    {
+        var (search, role, status) = (query.Search, query.Role, query.Status);
         // Terms of 3+ characters use the trigram index (users_search, Phase 2): a quoted phrase there is a
         // case-insensitive substring match. Shorter ones scan with LIKE, where % and _ are matched literally.
         var useIndex = search is { Length: >= 3 };
         var phrase = useIndex ? "\"" + search!.Replace("\"", "\"\"") + "\"" : null;
         var pattern = string.IsNullOrEmpty(search) || useIndex ? null : "%" + search.Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_") + "%";
-        var args = new { phrase, pattern, role, status, limit = limit ?? DefaultLimit, offset = offset ?? 0, now = Timestamp.Now(clock) };
+        var args = new { phrase, pattern, role, status, limit = query.Limit, offset = query.Offset, now = Timestamp.Now(clock) };
         // Only the filters given, not (@x IS NULL OR ...): SQLite plans a statement before it sees the parameters, so
         // the catch-all form scanned all rows to count them even with no filter at all (20 ms at p50 on 100,000 users,
         // bench/RESULTS.md), where COUNT(*) alone reads the smallest index. The fragments are constants.
@@ -77,7 +88,7 @@ public static class UsersApi
         var where = filters.Count == 0 ? "" : "WHERE " + string.Join(" AND ", filters);
         var total = db.ExecuteScalar<long>($"SELECT COUNT(*) FROM users {where}", args);
         var items = db.Query<User>($"SELECT {User.Columns} FROM users {where} ORDER BY username LIMIT @limit OFFSET @offset", args);
-        return TypedResults.Ok(new UserPage(items, total, args.limit, args.offset));
+        return new UserPage(items.AsList(), total, args.limit, args.offset);
     }
 
     private static Results<Ok<User>, ProblemHttpResult> Get(long id, SqliteConnection db) =>
