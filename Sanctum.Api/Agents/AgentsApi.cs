@@ -32,20 +32,20 @@ public static class AgentsApi
         return group;
     }
 
-    private static Ok<IEnumerable<Agent>> List(SqliteConnection db, ResultCache cache, ClaimsPrincipal user,
+    private static JsonBody<IEnumerable<Agent>> List(SqliteConnection db, ResultCache cache, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, ClaimsPrincipal user,
         [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_inactive")] bool includeInactive = false)
     {
         var viewer = AgentVisibility.ViewerOf(user);
-        return TypedResults.Ok<IEnumerable<Agent>>(cache.Get(new VisibleAgents(viewer, includeInactive && viewer.IsAdmin), key =>
+        return cache.Get(new VisibleAgents(viewer, includeInactive && viewer.IsAdmin), key =>
         {
             var parameters = new DynamicParameters(key.Viewer.Parameters());
             parameters.Add("all", key.IncludeInactive);
-            return Shown(db, db.Query<Agent>($"""
+            return new JsonBody<IEnumerable<Agent>>(Shown(db, db.Query<Agent>($"""
                 SELECT {Agent.Columns} FROM agents
                 WHERE (is_active = 1 OR @all = 1) AND {AgentVisibility.Where}
                 ORDER BY name, id
-                """, parameters));
-        }));
+                """, parameters)), json.Value.SerializerOptions);
+        });
     }
 
     /// <summary>Cache key: the agents list as one viewer sees it. Status and last poll are stored, so it changes only by a commit.</summary>

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
@@ -46,8 +47,8 @@ public static class UsersApi
     // Only the active admins other than @id: while one exists, @id may stop being an active admin.
     private const string AnotherActiveAdmin = "EXISTS (SELECT 1 FROM users other WHERE other.role = 'admin' AND other.status = 'active' AND other.id <> @id)";
 
-    private static Results<Ok<UserPage>, ValidationProblem> List(
-        SqliteConnection db, ResultCache cache, TimeProvider clock, string? search = null, string? role = null, string? status = null, int? limit = null, int? offset = null)
+    private static Results<JsonBody<UserPage>, ValidationProblem> List(
+        SqliteConnection db, ResultCache cache, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, TimeProvider clock, string? search = null, string? role = null, string? status = null, int? limit = null, int? offset = null)
     {
         var errors = new Errors();
         errors.Text("search", search, MaxSearch);
@@ -59,7 +60,10 @@ public static class UsersApi
 
         var query = new PageQuery(search, role, status, limit ?? DefaultLimit, offset ?? 0);
         // status=locked also compares locked_until with the clock, so only that answer can change without a commit.
-        return TypedResults.Ok(status == UserStatuses.Locked ? Page(db, query, clock) : cache.Get(query, q => Page(db, q, clock)));
+        var options = json.Value.SerializerOptions;
+        return status == UserStatuses.Locked
+            ? new JsonBody<UserPage>(Page(db, query, clock), options)
+            : cache.Get(query, q => new JsonBody<UserPage>(Page(db, q, clock), options));
     }
 
     /// <summary>A users list query, also the key of its cached page.</summary>
