@@ -31,7 +31,7 @@ public sealed class ResultCache(DataVersion version)
         // here can be newer than its generation but never older, and the next call after that commit reloads.
         var current = version.Current();
         var generation = _generation;
-        if (generation.Version != current || generation.Entries.Count >= MaxEntries)
+        if (generation.Version != current || Volatile.Read(ref generation.Count) >= MaxEntries)
         {
             generation = new Generation(current);
             _generation = generation;
@@ -43,7 +43,7 @@ public sealed class ResultCache(DataVersion version)
         // Results are shared by concurrent requests, and JSON nodes (agents' and tools' JSON columns) initialize
         // lazily in a way that is not thread-safe: serializing once here finishes that before anyone shares it.
         JsonSerializer.SerializeToUtf8Bytes(value);
-        generation.Entries.TryAdd(key, value);
+        if (generation.Entries.TryAdd(key, value)) Interlocked.Increment(ref generation.Count);
         return value;
     }
 
@@ -51,6 +51,8 @@ public sealed class ResultCache(DataVersion version)
     {
         public long Version { get; } = version;
         public ConcurrentDictionary<object, object> Entries { get; } = new();
+        // Counted here: ConcurrentDictionary.Count takes every lock of the dictionary, on every request.
+        public int Count;
     }
 }
 
