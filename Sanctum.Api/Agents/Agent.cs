@@ -1,3 +1,7 @@
+using Sanctum.Api.Tools;
+using Sanctum.Api.Infrastructure;
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Nodes;
 
 namespace Sanctum.Api.Agents;
@@ -7,15 +11,22 @@ public sealed record Agent
 {
     public const string Columns = "id, name, display_name, description, status, is_active, visible_to_users, visible_to_roles, created_by, letta_uid, config, created_at, updated_at";
 
+    [MaxLength(50)]
+    [RegularExpression(FieldChecks.SlugPattern)]
     public required string Id { get; init; }
+    [MaxLength(AgentRules.MaxName)]
     public required string Name { get; init; }
+    [MaxLength(AgentRules.MaxName)]
     public string? DisplayName { get; init; }
+    [MaxLength(AgentRules.MaxDescription)]
     public string? Description { get; init; }
+    [OneOf(typeof(HealthStatus))]
     public required string Status { get; init; }
     public bool IsActive { get; init; }
     public JsonNode? VisibleToUsers { get; init; }
     public JsonNode? VisibleToRoles { get; init; }
     public long? CreatedBy { get; init; }
+    [MaxLength(SchemaRules.MaxText)]
     public string? LettaUid { get; init; }
     public JsonNode? Config { get; init; }
     public required string CreatedAt { get; init; }

@@ -1,3 +1,5 @@
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using System.Text.Json;
 using Dapper;
@@ -102,9 +104,13 @@ public static class AgentConfigApi
 public sealed record AgentConfigEntry
 {
     public required string AgentId { get; init; }
+    [MaxLength(100)]
+    [RegularExpression(ConfigKeys.KeyPattern)]
     public required string Key { get; init; }
+    [MaxLength(ConfigValues.MaxValueLength)]
     public string? Value { get; init; }
     /// <summary>string, number, boolean or json.</summary>
+    [OneOf(typeof(ConfigValues), nameof(ConfigValues.Types))]
     public required string Type { get; init; }
     public bool IsEncrypted { get; init; }
     public required string CreatedAt { get; init; }

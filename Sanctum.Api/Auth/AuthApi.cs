@@ -144,14 +144,24 @@ public static class AuthApi
 
 public sealed record LoginRequest
 {
+    [System.ComponentModel.DataAnnotations.MinLength(1)]
+    [System.ComponentModel.DataAnnotations.MaxLength(50)]
     public string? Username { get; init; }
+    [System.ComponentModel.DataAnnotations.MinLength(1)]
+    [System.ComponentModel.DataAnnotations.MaxLength(PasswordHasher.MaxBytes)]
     public string? Password { get; init; }
 }
 
-public sealed record LoginResponse(string Token, string ExpiresAt, User User);
+public sealed record LoginResponse(
+    [property: System.ComponentModel.DataAnnotations.MaxLength(43), System.ComponentModel.DataAnnotations.RegularExpression("^[A-Za-z0-9_-]{43}$")] string Token,
+    string ExpiresAt, User User);
 
 public sealed record PasswordChangeRequest
 {
+    [System.ComponentModel.DataAnnotations.MinLength(1)]
+    [System.ComponentModel.DataAnnotations.MaxLength(PasswordHasher.MaxBytes)]
     public string? CurrentPassword { get; init; }
+    [System.ComponentModel.DataAnnotations.MinLength(PasswordHasher.MinLength)]
+    [System.ComponentModel.DataAnnotations.MaxLength(PasswordHasher.MaxBytes)]
     public string? NewPassword { get; init; }
 }

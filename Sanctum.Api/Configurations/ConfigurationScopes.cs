@@ -19,6 +19,8 @@ public static class ConfigurationScopes
     public const string Rank = "CASE scope WHEN 'system' THEN 0 WHEN 'agent' THEN 1 WHEN 'tool' THEN 2 WHEN 'instance' THEN 3 ELSE 4 END";
 
     public const int MaxKeyLength = 100;
+    /// <summary>What <see cref="IsValidKey"/> accepts.</summary>
+    public const string KeyPattern = "^[A-Za-z0-9_.-]{1,100}$";
 
     /// <summary>
     /// The scope id in its stored form (instance and user ids as plain integers), or null with the reason in

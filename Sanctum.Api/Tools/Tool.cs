@@ -1,3 +1,6 @@
+using Sanctum.Api.Infrastructure;
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Nodes;
 
 namespace Sanctum.Api.Tools;
@@ -7,14 +10,25 @@ public sealed record Tool
 {
     public const string Columns = "id, name, description, emoji, category, status, route_path, is_enabled, module_scope, config_schema, created_by, created_at, updated_at";
 
+    [MaxLength(50)]
+    [RegularExpression(FieldChecks.SlugPattern)]
     public required string Id { get; init; }
+    [MaxLength(ToolRules.MaxName)]
     public required string Name { get; init; }
+    [MaxLength(ToolRules.MaxDescription)]
     public string? Description { get; init; }
+    [MaxLength(ToolRules.MaxEmoji)]
     public string? Emoji { get; init; }
+    [MaxLength(50)]
+    [RegularExpression(FieldChecks.SlugPattern)]
     public required string Category { get; init; }
+    [OneOf(typeof(HealthStatus))]
     public required string Status { get; init; }
+    [MaxLength(ToolRules.MaxRoutePath)]
+    [RegularExpression(ToolRules.RoutePathPattern)]
     public string? RoutePath { get; init; }
     public bool IsEnabled { get; init; }
+    [OneOf(typeof(ToolRules), nameof(ToolRules.Scopes))]
     public required string ModuleScope { get; init; }
     public JsonNode? ConfigSchema { get; init; }
     public long? CreatedBy { get; init; }
@@ -24,6 +38,8 @@ public sealed record Tool
 
 public sealed record ToolCategory
 {
+    [MaxLength(50)]
+    [RegularExpression(FieldChecks.SlugPattern)]
     public required string Category { get; init; }
     public long Count { get; init; }
 }

@@ -1,0 +1,53 @@
+using System.Text.Json.Nodes;
+using Microsoft.OpenApi;
+using Sanctum.Api.Config;
+using Sanctum.Api.Configurations;
+using Sanctum.Api.Users;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace Sanctum.Api.OpenApi;
+
+/// <summary>
+/// The rules of path and query parameters, by name: what the handlers accept (a value outside them is refused with
+/// 400, or finds nothing: 404). Integers are never negative and ids start at 1 (<see cref="SchemaRules.Integers"/>).
+/// </summary>
+public sealed class ParameterRules : IOperationFilter
+{
+    private const string WholeNumber = "^[+-]?[0-9]{1,10}$";
+
+    public void Apply(OpenApiOperation operation, OperationFilterContext context)
+    {
+        var path = "/" + context.ApiDescription.RelativePath;
+        foreach (var parameter in operation.Parameters ?? [])
+        {
+            if (parameter is not OpenApiParameter { Schema: OpenApiSchema s, Name: { } name }) continue;
+            if (name == "limit" && s.Type == JsonSchemaType.Integer && path.StartsWith("/api/users", StringComparison.Ordinal))
+                (s.Minimum, s.Maximum) = ("1", UsersApi.MaxLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            SchemaRules.Integers(s, SchemaRules.IsId(name) || name is "instanceId" or "pluginId");
+            if (!SchemaRules.IsString(s) || s.MaxLength is not null || s.Enum is { Count: > 0 }) continue;
+            switch (name)
+            {
+                case "id" or "agent" or "tool" or "agent_id" or "tool_id": SchemaRules.Slug(s); break;
+                case "key" when path.StartsWith("/api/configurations", StringComparison.Ordinal):
+                    SchemaRules.Text(s, ConfigurationScopes.MaxKeyLength, ConfigurationScopes.KeyPattern); break;
+                case "key": SchemaRules.Text(s, 100, ConfigKeys.KeyPattern); break;
+                case "name": SchemaRules.Text(s, ConfigKeys.MaxEnvName, ConfigKeys.EnvNamePattern); break;
+                case "scope": s.Enum = Values(path.EndsWith("{key}", StringComparison.Ordinal) ? ConfigurationScopes.WithId : ConfigurationScopes.All); break;
+                case "scopeId" or "scope_id": SchemaRules.Text(s, 100); break;
+                case "instance" or "after_id": SchemaRules.Text(s, 19, "^[0-9]+$"); break;
+                case "category": SchemaRules.Text(s, 50, "^[A-Za-z0-9_-]{1,50}$"); break;
+                case "search": SchemaRules.Text(s, UsersApi.MaxSearch); break;
+                case "role": s.Enum = Values(Roles.All); break;
+                case "status" when path.StartsWith("/api/users", StringComparison.Ordinal): s.Enum = Values(UserStatuses.All); break;
+                case "session_id": SchemaRules.Text(s, ChatBridge.BridgeInput.MaxSessionIdLength, SchemaRules.SessionIdPattern); break;
+                case "since": SchemaRules.Text(s, 40, @"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(Z|[+-]\d{2}:?\d{2})?$"); break;
+                // The bridge reads paging as text: limit is clamped to 1..100, offset must not be negative.
+                case "limit" or "offset": SchemaRules.Text(s, 11, WholeNumber); break;
+                case "active": s.Enum = Values(["true", "false"]); break;
+                case "action": s.Enum = Values(ChatBridge.ChatBridgeApi.ActionNames); break;
+            }
+        }
+    }
+
+    private static List<JsonNode> Values(IEnumerable<string> values) => values.Select(v => (JsonNode)JsonValue.Create(v)).ToList();
+}
