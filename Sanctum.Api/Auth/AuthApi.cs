@@ -16,7 +16,8 @@ public static class AuthApi
 
         group.MapPost("/login", Login).WithName("Login").AllowAnonymous().RequireRateLimiting(AuthSetup.LoginRateLimit).LimitPasswordHashing()
             .WithSummary("Sign in; returns a session token and sets the sanctum_session cookie")
-            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         group.MapPost("/logout", Logout).WithName("Logout").RequireAuthorization(Policies.SignedIn)
             .WithSummary("End the current session");
         group.MapGet("/me", Me).WithName("GetCurrentUser").RequireAuthorization(Policies.SignedIn)

@@ -28,7 +28,12 @@ public static class SwaggerSetup
             o.OperationFilter<ParameterRules>();
             o.SupportNonNullableReferenceTypes();
             // JSON-valued columns travel as JsonNode: any JSON value, not the .NET type's own properties.
-            o.MapType<System.Text.Json.Nodes.JsonNode>(() => new OpenApiSchema { Description = "Any JSON value." });
+            // Typeless, so OpenAPI 3.0 needs nullable: true to allow null as well (the 3.0 writer emits it only beside a type).
+            o.MapType<System.Text.Json.Nodes.JsonNode>(() => new OpenApiSchema
+            {
+                Description = "Any JSON value, or null.",
+                Extensions = new Dictionary<string, IOpenApiExtension> { ["nullable"] = new JsonNodeExtension(true) },
+            });
             o.SchemaFilter<UnknownPropertiesIgnoredFilter>();
         });
         return services;

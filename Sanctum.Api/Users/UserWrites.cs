@@ -23,7 +23,7 @@ public sealed record UserCreate
     [OneOf(typeof(Roles))]
     public string? Role { get; init; }
     /// <summary>At least 8 characters. Absent or empty: a temporary password is generated, returned once, and must be changed at first sign-in.</summary>
-    [MaxLength(PasswordHasher.MaxBytes)]
+    [MaxLength(PasswordHasher.MaxBytes), RegularExpression(UserRules.OptionalPasswordPattern)]
     public string? Password { get; init; }
 }
 
@@ -45,7 +45,7 @@ public sealed record UserUpdate
 public sealed record PasswordReset
 {
     /// <summary>The new password; absent or empty: a temporary one is generated and returned once.</summary>
-    [MaxLength(PasswordHasher.MaxBytes)]
+    [MaxLength(PasswordHasher.MaxBytes), RegularExpression(UserRules.OptionalPasswordPattern)]
     public string? Password { get; init; }
 }
 
@@ -91,6 +91,8 @@ public static partial class UserRules
     }
 
     private const string Alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    /// <summary>Empty (generate one) or at least 8 characters.</summary>
+    public const string OptionalPasswordPattern = @"^$|^[\s\S]{8,}$";
     public const string TemporaryPasswordPattern = "^[A-HJ-NP-Za-km-z2-9]{16}$";
 
     /// <summary>A one-time password: 16 characters from 56 unambiguous ones (about 93 bits).</summary>
