@@ -71,6 +71,19 @@ public class OpenApiTests
         Assert.That(document.GetProperty("info").GetProperty("description").GetString(), Does.Contain("`Authorization: Bearer <token>`"));
     }
 
+    [Test]
+    public async Task EveryJsonRequestBodyHasAnExample()
+    {
+        await using var app = new SanctumApplication();
+        var document = await app.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+        var missing = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(operation => (Name: $"{operation.Name} {path.Name}", Operation: operation.Value)))
+            .Where(o => o.Operation.TryGetProperty("requestBody", out var body)
+                && !body.GetProperty("content").GetProperty("application/json").TryGetProperty("example", out _))
+            .Select(o => o.Name).ToList();
+        Assert.That(missing, Is.Empty, "add an example to Sanctum.Api/OpenApi/RequestExamples.cs");
+    }
+
     private static string[] Security(JsonElement paths, string path, string method) =>
         paths.GetProperty(path).GetProperty(method).GetProperty("security").EnumerateArray()
             .Select(r => r.EnumerateObject().Select(p => p.Name).SingleOrDefault() ?? "").ToArray();

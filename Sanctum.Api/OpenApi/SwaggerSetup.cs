@@ -26,6 +26,7 @@ public static class SwaggerSetup
             o.DocumentFilter<OperationConventions>();
             o.SchemaFilter<SchemaRules>();
             o.OperationFilter<ParameterRules>();
+            o.OperationFilter<RequestExamples>();
             o.SupportNonNullableReferenceTypes();
             // JSON-valued columns travel as JsonNode: any JSON value, not the .NET type's own properties.
             // Typeless, so OpenAPI 3.0 needs nullable: true to allow null as well (the 3.0 writer emits it only beside a type).
