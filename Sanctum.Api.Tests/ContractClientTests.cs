@@ -109,7 +109,7 @@ public class ContractClientTests
     public async Task ASecretIsStoredMaskedAndRevealedOnlyToAnAdmin()
     {
         var admin = await AdminAsync();
-        var written = await admin.PutConfigAsync("contract_secret", new SystemConfigWrite { Value = "s3cret-value", Is_encrypted = true, Category = "contract" });
+        var written = await admin.PutConfigAsync("contract_secret", new SettingWrite { Value = "s3cret-value", Is_encrypted = true, Category = "contract" });
         Assert.That(written.Value, Is.EqualTo("********"));
         Assert.That((await admin.GetConfigAsync("contract_secret")).Value, Is.EqualTo("********"));
         Assert.That((await admin.GetConfigAsync("contract_secret", reveal: true)).Value, Is.EqualTo("s3cret-value"));
@@ -123,7 +123,7 @@ public class ContractClientTests
     public async Task AWebChatMessageGoesThroughTheRelayAndItsAnswerComesBack()
     {
         var admin = await AdminAsync();
-        var relayKey = (await admin.GetConfigAsync("chat_api_key", reveal: true)).Value;
+        var relayKey = (string)(await admin.GetConfigAsync("chat_api_key", reveal: true)).Value;
 
         var (visitor, _) = Client();
         var sent = await visitor.PostChatMessageAsync(new MessageRequest { Session_id = "session_contract_1", Message = "Hello, relay" });

@@ -59,8 +59,8 @@ app.Services.EnsureChatKeys();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestSizeLimit();
-app.UseDefaultFiles();
-app.UseStaticFiles();
+// Pages, scripts and styles; API requests never look for a file.
+app.UseWhen(http => !http.Request.Path.StartsWithSegments("/api"), files => files.UseDefaultFiles().UseStaticFiles());
 app.UseSanctumOpenApi();
 app.UseCrossSiteRequestGuard();
 app.UseAuthentication();

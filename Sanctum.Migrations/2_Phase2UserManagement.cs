@@ -28,6 +28,8 @@ public sealed class Phase2UserManagement : Migration
                 config_value TEXT,
                 config_type TEXT NOT NULL DEFAULT 'string' CHECK (config_type IN ({ValueTypes})),
                 is_encrypted INTEGER NOT NULL DEFAULT 0 {Bool("is_encrypted")},
+                -- SHA-256 (hex) of the agent's chat bridge key, so the bridge checks keys without decrypting.
+                value_digest TEXT,
                 {Timestamps},
                 UNIQUE (agent_id, config_key)
             );

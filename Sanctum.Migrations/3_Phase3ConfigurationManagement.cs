@@ -3,8 +3,8 @@ using static Sanctum.Migrations.SchemaSql;
 
 namespace Sanctum.Migrations;
 
-/// <summary>Phase 3: system configuration, environment variables and tool instances.</summary>
-[Migration(3, "Phase 3: configuration management (system_config, env_vars, tool_instances)")]
+/// <summary>Phase 3: system configuration, environment variables, tool instances and the history of every setting.</summary>
+[Migration(3, "Phase 3: configuration management (system_config, env_vars, tool_instances, setting_history)")]
 public sealed class Phase3ConfigurationManagement : Migration
 {
     public override void Up()
@@ -18,6 +18,8 @@ public sealed class Phase3ConfigurationManagement : Migration
                 description TEXT,
                 is_encrypted INTEGER NOT NULL DEFAULT 0 {Bool("is_encrypted")},
                 category TEXT NOT NULL DEFAULT 'general',
+                -- SHA-256 (hex) of a bearer key's plaintext, so the chat bridge checks keys without decrypting.
+                value_digest TEXT,
                 {Timestamps}
             );
 
@@ -48,6 +50,26 @@ public sealed class Phase3ConfigurationManagement : Migration
             );
             CREATE INDEX ix_tool_instances_agent_id ON tool_instances (agent_id);
             CREATE INDEX ix_tool_instances_tool_id ON tool_instances (tool_id);
+
+            -- Every change of a setting in any of the four stores (system_config, env_vars, agent_configs,
+            -- configurations): values in their stored form, so a secret's stay encrypted.
+            CREATE TABLE setting_history (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                store TEXT NOT NULL CHECK (store IN ('system_config','env_vars','agent_configs','configurations')),
+                scope TEXT NOT NULL,
+                scope_id TEXT,
+                key TEXT NOT NULL,
+                version INTEGER NOT NULL CHECK (version > 0),
+                action TEXT NOT NULL CHECK (action IN ('set','delete','rollback')),
+                type TEXT NOT NULL CHECK (type IN ({ValueTypes})),
+                is_encrypted INTEGER NOT NULL {Bool("is_encrypted")},
+                old_value TEXT,
+                new_value TEXT,
+                changed_by TEXT NOT NULL,
+                changed_at TEXT NOT NULL DEFAULT {Now}
+            );
+            CREATE UNIQUE INDEX ux_setting_history_version ON setting_history (store, scope, ifnull(scope_id, ''), key, version);
+            CREATE INDEX ix_setting_history_key ON setting_history (store, key);
 
             ALTER TABLE tools ADD COLUMN module_scope TEXT NOT NULL DEFAULT 'global' CHECK (module_scope IN ('global','agent'));
             ALTER TABLE tools ADD COLUMN config_schema TEXT {Json("config_schema")};
@@ -92,6 +114,7 @@ public sealed class Phase3ConfigurationManagement : Migration
         // so no install shares a key and the plaintext never touches the database.
         Config("chat_api_key", "", "string", "chat", "Bearer key for the chat bridge inbox and outbox", encrypted: true);
         Config("chat_admin_key", "", "string", "chat", "Bearer key for the chat bridge admin actions", encrypted: true);
+        Config("chat_allow_anonymous", "false", "boolean", "chat", "Whether visitors who are not signed in may use the web chat");
     }
 
     public override void Down()
@@ -99,6 +122,7 @@ public sealed class Phase3ConfigurationManagement : Migration
         Execute.Sql("""
             DROP TRIGGER tool_instances_one_per_agent_update;
             DROP TRIGGER tool_instances_one_per_agent_insert;
+            DROP TABLE setting_history;
             DROP TABLE tool_instances;
             DROP TABLE env_vars;
             DROP TABLE system_config;

@@ -43,10 +43,13 @@ public class SystemSettingsPageTests : BrowserTest
     {
         await Page.GotoAsync("/system-settings");
         var row = Page.Locator("[data-config-row=api_port]");
-        await row.Locator("[data-config-key=api_port]").FillAsync("five thousand");
+        // A number input (the catalogue says port) takes no letters; out of range is what the server refuses.
+        await Expect(row.Locator("[data-config-key=api_port]")).ToHaveAttributeAsync("type", "number");
+        await Expect(row.Locator("[data-config-key=api_port]")).ToHaveAttributeAsync("max", "65535");
+        await row.Locator("[data-config-key=api_port]").FillAsync("99999");
         await row.Locator("[data-action=save]").ClickAsync();
 
-        await Expect(row.Locator("[data-error-for=api_port]")).ToContainTextAsync("The value must be a number.");
+        await Expect(row.Locator("[data-error-for=api_port]")).ToContainTextAsync("api_port must be from 1 to 65535.");
         await Expect(row.Locator("[data-error-for=api_port]")).ToContainTextAsync("the stored value is unchanged");
         Assert.That(StoredValue("api_port"), Is.EqualTo("5000"));
         await Page.ReloadAsync();
@@ -74,6 +77,40 @@ public class SystemSettingsPageTests : BrowserTest
         await Expect(row.Locator("[data-action=reveal]")).ToHaveTextAsync("Hide");
         await row.Locator("[data-action=reveal]").ClickAsync();
         await Expect(input).ToHaveValueAsync("");
+    }
+
+    [Test]
+    public async Task ASaveAfterAnotherAdminsChangeIsRefusedShownAndOnlyASecondSaveReplacesIt()
+    {
+        await Page.GotoAsync("/system-settings");
+        var row = Page.Locator("[data-config-row=smcp_port]");
+        var input = row.Locator("[data-config-key=smcp_port]");
+        await Expect(input).ToHaveValueAsync("9000");
+
+        // Another admin saves while this page is open.
+        var other = await App.CreateAdminClientAsync();
+        Assert.That((await other.PutAsJsonAsync("/api/config/smcp_port", new { value = 9100 })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        await input.FillAsync("9200");
+        await row.Locator("[data-action=save]").ClickAsync();
+        await Expect(row.Locator("[data-error-for=smcp_port]")).ToContainTextAsync("someone else changed smcp_port");
+        await Expect(row.Locator("[data-error-for=smcp_port]")).ToContainTextAsync("9100");
+        Assert.That(StoredValue("smcp_port"), Is.EqualTo("9100"), "the other admin's value is not silently overwritten");
+
+        await row.Locator("[data-action=save]").ClickAsync();
+        await Expect(Page.Locator("#notice")).ToContainTextAsync("Saved smcp_port.");
+        Assert.That(StoredValue("smcp_port"), Is.EqualTo("9200"), "a second, informed save replaces it");
+    }
+
+    [Test]
+    public async Task EachSettingSaysWhoReadsIt()
+    {
+        await Page.GotoAsync("/system-settings");
+        await Expect(Page.Locator("[data-read-by=session_timeout]")).ToContainTextAsync("Takes effect in Sanctum");
+        await Expect(Page.Locator("[data-read-by=smcp_port]")).ToContainTextAsync("Read by smcp; Sanctum only stores it.");
+        await Expect(Page.Locator("[data-read-by=api_port]")).ToContainTextAsync("ASPNETCORE_URLS");
+        await Expect(Page.Locator("[data-config-key=chat_allow_anonymous]")).ToHaveAttributeAsync("type", "checkbox");
+        await Expect(Page.Locator("[data-config-key=letta_server_address]")).ToHaveAttributeAsync("type", "url");
     }
 
     [Test]

@@ -384,9 +384,9 @@ public class ChatBridgeTests
     {
         await using var app = new SanctumApplication();
         const string athenaKey = "athena-relay-key-0123456789";
-        using (var db = app.OpenDatabase())
-            db.Execute("INSERT INTO agent_configs (agent_id, config_key, config_value, is_encrypted) VALUES ('athena', 'chat_api_key', @value, 1)",
-                new { value = app.Protect(athenaKey) });
+        // Through agent config, as an operator sets it: stored encrypted with its digest (a plain SQL row would not open the bridge).
+        var put = await (await app.CreateAdminClientAsync()).PutAsJsonAsync("/api/agents/athena/config/chat_api_key", new { value = athenaKey });
+        Assert.That(put.StatusCode, Is.EqualTo(HttpStatusCode.Created), await put.Content.ReadAsStringAsync());
         var athenaMessage = app.ArrangeMessages("session_for_athena", 1, agentId: "athena").Single();
         app.ArrangeMessages("session_for_monday", 1, agentId: "monday");
         app.ArrangeMessages("session_for_anyone", 1);

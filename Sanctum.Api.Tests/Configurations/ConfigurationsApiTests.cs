@@ -44,7 +44,7 @@ public class ConfigurationsApiTests
         Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         Assert.That(created.Headers.Location?.ToString(), Is.EqualTo($"/api/configurations/system/{key}"));
         var body = await created.JsonAsync();
-        Assert.That(body.GetProperty("value").GetString(), Is.EqualTo("30"));
+        Assert.That(body.GetProperty("value").GetInt32(), Is.EqualTo(30), "a number comes back as a JSON number");
         Assert.That(body.GetProperty("type").GetString(), Is.EqualTo("number"));
         Assert.That(body.GetProperty("scope").GetString(), Is.EqualTo("system"));
         Assert.That(body.GetProperty("scope_id").ValueKind, Is.EqualTo(JsonValueKind.Null));
@@ -53,12 +53,12 @@ public class ConfigurationsApiTests
         var replaced = await _admin.PutAsJsonAsync($"/api/configurations/system/{key}", new { value = 45 });
         Assert.That(replaced.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         var after = await replaced.JsonAsync();
-        Assert.That(after.GetProperty("value").GetString(), Is.EqualTo("45"));
+        Assert.That(after.GetProperty("value").GetInt32(), Is.EqualTo(45));
         Assert.That(after.GetProperty("description").GetString(), Is.EqualTo("seconds"), "absent fields keep their values");
         Assert.That(Row("system", null, key), Is.EqualTo(("45", "number", 0L)));
 
         var read = await _admin.GetFromJsonAsync<JsonElement>($"/api/configurations/system/{key}");
-        Assert.That(read.GetProperty("value").GetString(), Is.EqualTo("45"));
+        Assert.That(read.GetProperty("value").GetInt32(), Is.EqualTo(45));
     }
 
     [TestCase("number", "\"abc\"")]
@@ -194,7 +194,8 @@ public class ConfigurationsApiTests
     private static void AssertEntry(JsonElement effective, string key, string value, string scope, string? scopeId)
     {
         var entry = effective.GetProperty(key);
-        Assert.That(entry.GetProperty("value").GetString(), Is.EqualTo(value));
+        // Numbers come back as JSON numbers: compare their JSON text.
+        Assert.That(entry.GetProperty("value").ToString(), Is.EqualTo(value));
         Assert.That(entry.GetProperty("scope").GetString(), Is.EqualTo(scope));
         Assert.That(entry.GetProperty("scope_id").ValueKind == JsonValueKind.Null ? null : entry.GetProperty("scope_id").GetString(), Is.EqualTo(scopeId));
     }

@@ -53,8 +53,11 @@ public class AgentConfigApiTests : ManagementFixture
 
         var list = await _clients.Viewer.GetFromJsonAsync<JsonElement>("/api/agents/monday/config");
         var entry = list.EnumerateArray().Single(e => e.GetProperty("key").GetString() == temperature);
-        Assert.That(entry.GetProperty("value").GetString(), Is.EqualTo("0.7"));
+        Assert.That(entry.GetProperty("value").GetDouble(), Is.EqualTo(0.7), "a number comes back as a JSON number");
         Assert.That(entry.GetProperty("type").GetString(), Is.EqualTo("number"));
+        var flags = list.EnumerateArray().Single(e => e.GetProperty("key").GetString() == tools).GetProperty("value");
+        Assert.That(flags.GetProperty("search").GetBoolean(), Is.True, "json comes back as JSON");
+        Assert.That(list.EnumerateArray().Single(e => e.GetProperty("key").GetString() == stream).GetProperty("value").GetBoolean(), Is.True);
     }
 
     [TestCase("number", "\"abc\"")]

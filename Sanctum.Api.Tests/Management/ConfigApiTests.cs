@@ -19,8 +19,8 @@ public class ConfigApiTests : ManagementFixture
 
         Assert.That(byKey.Keys, Is.SupersetOf(new[] { "api_port", "smcp_port", "letta_server_port", "openai_api_key", "chat_api_key", "max_message_length" }));
         var port = byKey["api_port"];
-        Assert.That(port.EnumerateObject().Select(p => p.Name), Is.EquivalentTo(new[] { "key", "value", "type", "category", "description", "is_encrypted", "updated_at" }));
-        Assert.That(port.GetProperty("value").GetString(), Is.EqualTo("5000"));
+        Assert.That(port.EnumerateObject().Select(p => p.Name), Is.EquivalentTo(new[] { "key", "value", "type", "category", "description", "is_encrypted", "version", "updated_at" }));
+        Assert.That(port.GetProperty("value").GetInt32(), Is.EqualTo(5000), "a number setting comes back as a JSON number");
         Assert.That(port.GetProperty("type").GetString(), Is.EqualTo("number"));
         Assert.That(port.GetProperty("category").GetString(), Is.EqualTo("network"));
         Assert.That(port.GetProperty("is_encrypted").GetBoolean(), Is.False);
@@ -62,7 +62,7 @@ public class ConfigApiTests : ManagementFixture
     {
         var response = await Admin.PutAsJsonAsync("/api/config/smcp_port", new { value = 9100 });
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
-        Assert.That((await response.JsonAsync()).GetProperty("value").GetString(), Is.EqualTo("9100"));
+        Assert.That((await response.JsonAsync()).GetProperty("value").GetInt32(), Is.EqualTo(9100));
         Assert.That((string)Row("smcp_port")!.config_value, Is.EqualTo("9100"));
 
         var asText = await Admin.PutAsJsonAsync("/api/config/smcp_port", new { value = "9200" });
@@ -154,6 +154,7 @@ public class ConfigApiTests : ManagementFixture
     [TestCase("env")]
     [TestCase("categories")]
     [TestCase("effective")]
+    [TestCase("schema")]
     public Task PutRefusesABadOrReservedKey(string key) =>
         _app.AssertInvalidAsync(Admin, new Call("PUT", $"/api/config/{Uri.EscapeDataString(key)}", """{"value":"x"}"""), "key");
 
@@ -198,7 +199,7 @@ public class ConfigApiTests : ManagementFixture
     public async Task RevealingAPlainSettingShowsItsValue()
     {
         var entry = await Admin.GetFromJsonAsync<JsonElement>("/api/config/api_port?reveal=true");
-        Assert.That(entry.GetProperty("value").GetString(), Is.EqualTo("5000"));
+        Assert.That(entry.GetProperty("value").GetInt32(), Is.EqualTo(5000));
         await (await _clients.Viewer.GetAsync("/api/config/api_port?reveal=true")).AssertProblemAsync(HttpStatusCode.Forbidden);
     }
 

@@ -1,18 +1,18 @@
+using Sanctum.Api.Config;
 using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Config;
-using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Agents;
 
-/// <summary>Per-agent settings (agent_configs): typed values, secrets encrypted at rest and masked in responses.</summary>
+/// <summary>Per-agent settings (agent_configs) through the settings core: typed values, secrets encrypted and masked.</summary>
 public static class AgentConfigApi
 {
     public static RouteGroupBuilder MapAgentConfig(this IEndpointRouteBuilder routes)
@@ -20,99 +20,66 @@ public static class AgentConfigApi
         var group = routes.MapGroup("/api/agents/{id}/config").WithTags("Agent configuration").RequireReader();
 
         group.MapGet("/", List).WithName("ListAgentConfig")
-            .WithSummary("The agent's settings by key; encrypted values are masked (\"********\", or \"\" when empty)")
+            .WithSummary("The agent's settings by key, values in their type; secrets masked (\"********\", \"\" when empty, \"unreadable\" when the key ring lost them)")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/{key}", Get).WithName("GetAgentConfig")
-            .WithSummary("One setting; reveal=true returns an encrypted value's plaintext (admin only, else 403)")
+            .WithSummary("One setting with its ETag; reveal=true returns a secret's plaintext (admin only, else 403)")
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPut("/{key}", Put).WithName("PutAgentConfig").RequireAdmin()
-            .WithSummary("Create (201) or replace (200) a setting (admin); the value must parse as its type; sending the mask back keeps a secret")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithSummary("Create (201) or replace (200) a setting (admin); the value must parse as its type and meet the catalogue; *_key, *_token, *_secret, *_password are always secret; If-Match: a stale ETag gets 412")
+            .WriteProblems();
         group.MapDelete("/{key}", Delete).WithName("DeleteAgentConfig").RequireAdmin()
-            .WithSummary("Delete a setting (admin)").ProducesProblem(StatusCodes.Status404NotFound);
+            .WithSummary("Delete a setting (admin); If-Match as for PUT").WriteProblems();
+        group.MapHistory("/{key}", "AgentConfig", (http, _) => SettingAddress.Agent(http.Route("id"), http.Route("key")));
         return group;
     }
 
-    private const string Columns = "agent_id, config_key AS key, config_value AS value, config_type AS type, is_encrypted, created_at, updated_at";
-
-    private static Results<Ok<IEnumerable<AgentConfigEntry>>, ProblemHttpResult> List(string id, SqliteConnection db, ClaimsPrincipal user, Secrets secrets)
+    private static Results<Ok<IEnumerable<AgentConfigEntry>>, ProblemHttpResult> List(string id, SqliteConnection db, ClaimsPrincipal user, SettingsCore core)
     {
         if (!Visible(db, id, user)) return Problems.NotFound($"Agent '{id}'");
-        var entries = db.Query<AgentConfigEntry>($"SELECT {Columns} FROM agent_configs WHERE agent_id = @id ORDER BY config_key", new { id });
-        return TypedResults.Ok(entries.Select(e => Shown(e, reveal: false, secrets)));
+        var rows = core.Query(db, SettingStore.AgentConfigs, "WHERE t.agent_id = @id ORDER BY t.config_key", new { id });
+        return TypedResults.Ok(rows.Select(row => AgentConfigEntry.Of(row, core.Shown(row))));
     }
 
-    private static Results<Ok<AgentConfigEntry>, ProblemHttpResult> Get(
-        string id, string key, SqliteConnection db, ClaimsPrincipal user, Secrets secrets, bool reveal = false)
+    private static Results<Ok<AgentConfigEntry>, ValidationProblem, ProblemHttpResult> Get(
+        string id, string key, SqliteConnection db, HttpContext http, SettingsCore core, bool reveal = false)
     {
-        if (reveal && !user.IsAdmin()) return ConfigApi.RevealForbidden();
-        if (!Visible(db, id, user)) return Problems.NotFound($"Agent '{id}'");
-        return db.QuerySingleOrDefault<AgentConfigEntry>($"SELECT {Columns} FROM agent_configs WHERE agent_id = @id AND config_key = @key", new { id, key }) is { } entry
-            ? TypedResults.Ok(Shown(entry, reveal, secrets))
-            : Problems.NotFound($"Setting '{key}' of agent '{id}'");
+        if (!Visible(db, id, http.User)) return Problems.NotFound($"Agent '{id}'");
+        return core.Get(db, SettingAddress.Agent(id, key), http, reveal).Read(row => AgentConfigEntry.Of(row, core.Shown(row, reveal)));
     }
 
     private static Results<Created<AgentConfigEntry>, Ok<AgentConfigEntry>, ValidationProblem, ProblemHttpResult> Put(
-        string id, string key, ConfigValueWrite body, SqliteConnection db, Secrets secrets, TimeProvider clock)
-    {
-        var errors = new Errors().CheckKey(key);
-        errors.OneOf("type", body.Type, ConfigValues.Types);
-        if (errors.Any) return Problems.Invalid(errors);
+        string id, string key, SettingWrite body, SqliteConnection db, HttpContext http, SettingsCore core) =>
+        core.Put(db, SettingAddress.Agent(id, key), body, http).Written(row => AgentConfigEntry.Of(row, core.Shown(row)));
 
-        db.Open();
-        using var tx = db.BeginTransaction();
-        if (!db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id)", new { id }, tx)) return Problems.NotFound($"Agent '{id}'");
-        var current = db.QuerySingleOrDefault<AgentConfigEntry>($"SELECT {Columns} FROM agent_configs WHERE agent_id = @id AND config_key = @key", new { id, key }, tx);
-        if (current is { IsEncrypted: true } && body.IsEncrypted == false) return ConfigApi.NoDecrypting();
-
-        var type = body.Type ?? current?.Type ?? "string";
-        var encrypted = body.IsEncrypted ?? current?.IsEncrypted ?? false;
-        var plaintext = ConfigKeys.Plaintext(ConfigValues.ToText(body.Value), current?.IsEncrypted ?? false, current?.Value, secrets);
-        if (ConfigValues.Check(type, plaintext) is { } problem) return Problems.Invalid("value", problem);
-
-        var saved = db.QuerySingle<AgentConfigEntry>($"""
-            INSERT INTO agent_configs (agent_id, config_key, config_value, config_type, is_encrypted, created_at, updated_at)
-            VALUES (@id, @key, @value, @type, @encrypted, @now, @now)
-            ON CONFLICT (agent_id, config_key) DO UPDATE SET config_value = excluded.config_value, config_type = excluded.config_type,
-                is_encrypted = excluded.is_encrypted, updated_at = excluded.updated_at
-            RETURNING {Columns}
-            """,
-            new { id, key, value = ConfigKeys.Stored(plaintext, encrypted, secrets), type, encrypted, now = Timestamp.Now(clock) }, tx);
-        tx.Commit();
-
-        var shown = Shown(saved, reveal: false, secrets);
-        return current is null ? TypedResults.Created($"/api/agents/{id}/config/{key}", shown) : TypedResults.Ok(shown);
-    }
-
-    private static Results<NoContent, ProblemHttpResult> Delete(string id, string key, SqliteConnection db)
-    {
-        if (db.Execute("DELETE FROM agent_configs WHERE agent_id = @id AND config_key = @key", new { id, key }) == 1) return TypedResults.NoContent();
-        return db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id)", new { id })
-            ? Problems.NotFound($"Setting '{key}' of agent '{id}'")
-            : Problems.NotFound($"Agent '{id}'");
-    }
+    private static Results<NoContent, ValidationProblem, ProblemHttpResult> Delete(string id, string key, SqliteConnection db, HttpContext http, SettingsCore core) =>
+        core.Delete(db, SettingAddress.Agent(id, key), http).Deleted();
 
     /// <summary>Whether the caller may see the agent: the same rule as GET /api/agents/{id}.</summary>
     private static bool Visible(SqliteConnection db, string id, ClaimsPrincipal user) =>
         db.ExecuteScalar<bool>($"SELECT EXISTS (SELECT 1 FROM agents WHERE {AgentVisibility.ById})", AgentVisibility.Parameters(user, id));
-
-    private static AgentConfigEntry Shown(AgentConfigEntry entry, bool reveal, Secrets secrets) =>
-        entry with { Value = ConfigKeys.Shown(entry.Value, entry.IsEncrypted, reveal, secrets) };
 }
 
-/// <summary>A row of <c>agent_configs</c> as the API shows it (value masked when encrypted).</summary>
+/// <summary>A row of <c>agent_configs</c> as the API shows it: the value in its type, a secret's masked.</summary>
 public sealed record AgentConfigEntry
 {
     public required string AgentId { get; init; }
     [MaxLength(100)]
     [RegularExpression(ConfigKeys.KeyPattern)]
     public required string Key { get; init; }
-    [MaxLength(ConfigValues.MaxValueLength)]
-    public string? Value { get; init; }
+    public JsonNode? Value { get; init; }
     /// <summary>string, number, boolean or json.</summary>
     [OneOf(typeof(ConfigValues), nameof(ConfigValues.Types))]
     public required string Type { get; init; }
     public bool IsEncrypted { get; init; }
+    /// <summary>The latest recorded change (0 before any), as in the ETag.</summary>
+    public long Version { get; init; }
     public required string CreatedAt { get; init; }
     public required string UpdatedAt { get; init; }
+
+    public static AgentConfigEntry Of(StoredSetting row, JsonNode? value) => new()
+    {
+        AgentId = row.ScopeId!, Key = row.Key, Value = value, Type = row.Type, IsEncrypted = row.IsEncrypted, Version = row.Version,
+        CreatedAt = row.CreatedAt, UpdatedAt = row.UpdatedAt,
+    };
 }

@@ -14,7 +14,8 @@ namespace Sanctum.Api.Benchmark;
 /// <summary>
 /// The benchmark's yardstick (bench/run.sh): <c>GET /api/benchmark/constant</c> answers precomputed JSON bytes
 /// behind the same authentication and policy as the read API, so an endpoint's throughput divided by this one's
-/// isolates what its handler and SQL cost. Mapped only when <c>Sanctum:Benchmark:Enabled=true</c>, and never in
+/// isolates what its handler and SQL cost; <c>GET /api/benchmark/anonymous</c> answers the same without
+/// authentication, so the ratio to it includes the session lookup too (bench/vs-flask.sh). Mapped only when <c>Sanctum:Benchmark:Enabled=true</c>, and never in
 /// the OpenAPI document.
 /// </summary>
 public static class BenchmarkEndpoints
@@ -36,6 +37,8 @@ public static class BenchmarkEndpoints
         }
 
         routes.MapGet("/api/benchmark/constant", Constant).RequireReader().ExcludeFromDescription();
+        // The same bytes without authentication: the yardstick that shows what the session lookup costs.
+        routes.MapGet("/api/benchmark/anonymous", Constant).AllowAnonymous().ExcludeFromDescription();
         return routes;
     }
 

@@ -5,12 +5,14 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Config;
 using Sanctum.Api.Data;
+using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.ChatBridge;
 
 /// <summary>The bridge's admin actions (admin key): list sessions, read and change its settings, clean up.</summary>
 public sealed class BridgeAdmin(
-    SqliteConnection db, TimeProvider clock, BridgeGate gate, BridgeRateLimits limits, IOptions<SanctumOptions> options, IConfiguration configuration)
+    SqliteConnection db, TimeProvider clock, BridgeGate gate, BridgeRateLimits limits, IOptions<SanctumOptions> options, IConfiguration configuration,
+    SettingsCore settings)
 {
     public IResult Sessions(HttpContext http, string? limitText, string? offsetText, string? activeText)
     {
@@ -66,10 +68,18 @@ public sealed class BridgeAdmin(
 
         db.Open();
         using var tx = db.BeginTransaction();
-        var now = Timestamp.Now(clock);
-        foreach (var (key, value) in changes) BridgeSettings.Write(db, tx, key, value, now);
+        var written = new List<(SettingAddress At, SettingOutcome Outcome)>();
+        foreach (var (key, value) in changes)
+        {
+            var at = SettingAddress.System(key);
+            var outcome = settings.Apply(db, tx, at, new SettingWrite { Value = JsonSerializer.SerializeToElement(value) }, http, Actor);
+            if (!outcome.Succeeded)
+                return BridgeResults.Error(StatusCodes.Status400BadRequest, $"Invalid {key}: {outcome.Errors?.ToDictionary().Values.SelectMany(m => m).FirstOrDefault() ?? outcome.Detail}");
+            written.Add((at, outcome));
+        }
         var config = CurrentConfig(tx);
         tx.Commit();
+        foreach (var (at, outcome) in written) settings.Committed(outcome, at, http);
         return BridgeResults.Ok(config);
     }
 
@@ -120,6 +130,9 @@ public sealed class BridgeAdmin(
         return BridgeResults.Ok(new LogCleanupResult("console", level, 0,
             "Logs go to the console through ASP.NET Core logging (Logging:LogLevel); there are no bridge log files to delete."));
     }
+
+    /// <summary>Who the settings history names for changes made with the bridge's admin key.</summary>
+    public const string Actor = "chat-bridge";
 
     private BridgeConfig CurrentConfig(SqliteTransaction? tx) =>
         new(BridgeSettings.MaxMessageLength(db, tx), BridgeSettings.SessionTimeout(db, tx), limits.PerMinute);

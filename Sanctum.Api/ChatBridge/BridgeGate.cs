@@ -3,7 +3,6 @@ using System.Text;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Config;
 
 namespace Sanctum.Api.ChatBridge;
 
@@ -18,22 +17,23 @@ public enum BridgeKeyKind { Api, Admin, Agent }
 
 /// <summary>
 /// The door of the keyed actions: the bearer key (system_config chat_api_key / chat_admin_key, or an agent's
-/// agent_configs chat_api_key), compared in constant time, then the action's rate limit.
+/// agent_configs chat_api_key) checked against the SHA-256 digest stored beside its ciphertext, in constant time, then
+/// the action's rate limit. Nothing is decrypted per poll, and a key stored in plain text never opens anything.
 /// </summary>
-public sealed class BridgeGate(SqliteConnection db, Secrets secrets, BridgeRateLimits limits)
+public sealed class BridgeGate(SqliteConnection db, BridgeRateLimits limits)
 {
     private const string Prefix = "Bearer ";
 
     private const string SystemKeysSql = """
-        SELECT config_key AS name, config_value AS value, is_encrypted FROM system_config
-        WHERE config_key IN ('chat_api_key', 'chat_admin_key')
+        SELECT config_key AS name, value_digest AS digest FROM system_config
+        WHERE config_key IN ('chat_api_key', 'chat_admin_key') AND is_encrypted = 1 AND value_digest IS NOT NULL
         """;
 
     // Only active agents' keys open the inbox; a deactivated agent's relay stops with it.
     private const string AgentKeysSql = """
-        SELECT c.agent_id AS name, c.config_value AS value, c.is_encrypted FROM agent_configs c
+        SELECT c.agent_id AS name, c.value_digest AS digest FROM agent_configs c
         JOIN agents a ON a.id = c.agent_id
-        WHERE c.config_key = 'chat_api_key' AND a.is_active = 1 AND c.config_value IS NOT NULL AND c.config_value <> ''
+        WHERE c.config_key = 'chat_api_key' AND a.is_active = 1 AND c.is_encrypted = 1 AND c.value_digest IS NOT NULL
         ORDER BY c.agent_id
         """;
 
@@ -55,29 +55,24 @@ public sealed class BridgeGate(SqliteConnection db, Secrets secrets, BridgeRateL
         if (!header.StartsWith(Prefix, StringComparison.Ordinal)) return (null, "Authentication required");
         var presented = header[Prefix.Length..].Trim();
         if (presented.Length == 0) return (null, "Authentication required");
-        var digest = Digest(presented);
+        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
 
-        var system = db.Query<StoredKey>(SystemKeysSql).ToDictionary(k => k.Name, k => Plain(k));
+        var system = db.Query<StoredKey>(SystemKeysSql).ToDictionary(k => k.Name, k => k.Digest);
         if (Matches(digest, system.GetValueOrDefault("chat_admin_key"))) return (new BridgeCaller(BridgeKeyKind.Admin), null);
         if (adminOnly) return (null, "Invalid admin key");
         if (Matches(digest, system.GetValueOrDefault("chat_api_key"))) return (new BridgeCaller(BridgeKeyKind.Api), null);
         foreach (var agentKey in db.Query<StoredKey>(AgentKeysSql))
-            if (Matches(digest, Plain(agentKey))) return (new BridgeCaller(BridgeKeyKind.Agent, agentKey.Name), null);
+            if (Matches(digest, agentKey.Digest)) return (new BridgeCaller(BridgeKeyKind.Agent, agentKey.Name), null);
         return (null, "Invalid API key");
     }
 
-    private string? Plain(StoredKey key) => key.IsEncrypted ? secrets.Unprotect(key.Value) : key.Value;
-
     // Equal-length digests, so the comparison takes the same time whatever the key's length or content.
-    private static bool Matches(byte[] presented, string? key) =>
-        !string.IsNullOrEmpty(key) && CryptographicOperations.FixedTimeEquals(presented, Digest(key));
-
-    private static byte[] Digest(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+    private static bool Matches(byte[] presented, string? stored) =>
+        stored is { Length: 64 } && CryptographicOperations.FixedTimeEquals(presented, Convert.FromHexString(stored));
 
     private sealed record StoredKey
     {
         public required string Name { get; init; }
-        public string? Value { get; init; }
-        public bool IsEncrypted { get; init; }
+        public string? Digest { get; init; }
     }
 }

@@ -1,9 +1,8 @@
 using System.Text.RegularExpressions;
-using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Config;
 
-/// <summary>Names of configuration keys and environment variables, and the value rules their writes share.</summary>
+/// <summary>Names of configuration keys and environment variables: the one key rule of every settings store.</summary>
 public static partial class ConfigKeys
 {
     public const string KeyPattern = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$";
@@ -17,25 +16,11 @@ public static partial class ConfigKeys
 
     public static bool IsCategory(string? category) => category is not null && Category().IsMatch(category);
 
-    public static Errors CheckKey(this Errors errors, string? key)
-    {
-        if (!IsKey(key)) errors.Add("key", "Must be 1 to 100 letters, digits, '_', '.' or '-', starting with a letter, digit or '_'.");
-        return errors;
-    }
+    /// <summary>Name endings that make a key a secret in every store, whatever its writer says.</summary>
+    public static readonly string[] SecretSuffixes = ["_key", "_token", "_secret", "_password"];
 
-    /// <summary>
-    /// The plaintext a write means: sending back the mask of a stored secret keeps that secret, so a form that
-    /// shows "********" and saves it unchanged does not overwrite the secret with the mask.
-    /// </summary>
-    public static string? Plaintext(string? sent, bool storedEncrypted, string? stored, Secrets secrets) =>
-        sent == Secrets.Mask && storedEncrypted && !string.IsNullOrEmpty(stored) ? secrets.Unprotect(stored) : sent;
-
-    /// <summary>What goes into the database: ciphertext for a secret, else the text itself.</summary>
-    public static string? Stored(string? plaintext, bool encrypted, Secrets secrets) => encrypted ? secrets.Protect(plaintext) : plaintext;
-
-    /// <summary>What a response shows: the text, or for a secret its mask unless an admin asked to reveal it.</summary>
-    public static string? Shown(string? stored, bool encrypted, bool reveal, Secrets secrets) =>
-        !encrypted ? stored : reveal ? secrets.Unprotect(stored) : Secrets.MaskOf(stored);
+    /// <summary>Keys named *_key, *_token, *_secret or *_password (any case) are always encrypted and masked.</summary>
+    public static bool IsSecretName(string key) => SecretSuffixes.Any(s => key.EndsWith(s, StringComparison.OrdinalIgnoreCase));
 
     [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\z", RegexOptions.CultureInvariant)]
     private static partial Regex Key();

@@ -1,14 +1,11 @@
-using System.Security.Claims;
-using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Data;
-using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Config;
 
-/// <summary>Environment variables (env_vars) for the Sanctum processes; secret ones encrypted at rest and masked.</summary>
+/// <summary>Environment variables (env_vars) for the Sanctum processes, through the settings core; secret ones encrypted and masked.</summary>
 public static class EnvVarsApi
 {
     public static RouteGroupBuilder MapEnvVars(this IEndpointRouteBuilder routes)
@@ -16,69 +13,30 @@ public static class EnvVarsApi
         var group = routes.MapGroup("/api/config/env").WithTags("Environment variables").RequireReader();
 
         group.MapGet("/", List).WithName("ListEnvVars")
-            .WithSummary("Environment variables by name; encrypted values are masked (\"********\", or \"\" when empty)");
+            .WithSummary("Environment variables by name; secrets masked (\"********\", \"\" when empty, \"unreadable\" when the key ring lost them)");
         group.MapGet("/{name}", Get).WithName("GetEnvVar")
-            .WithSummary("One variable; reveal=true returns an encrypted value's plaintext (admin only, else 403)")
+            .WithSummary("One variable with its ETag; reveal=true returns a secret's plaintext (admin only, else 403)")
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPut("/{name}", Put).WithName("PutEnvVar").RequireAdmin()
-            .WithSummary("Create (201) or replace (200) a variable (admin); names match ^[A-Za-z_][A-Za-z0-9_]*$");
+            .WithSummary("Create (201) or replace (200) a variable (admin); names match ^[A-Za-z_][A-Za-z0-9_]*$; *_KEY, *_TOKEN, *_SECRET, *_PASSWORD are always secret; If-Match: a stale ETag gets 412")
+            .WriteProblems();
         group.MapDelete("/{name}", Delete).WithName("DeleteEnvVar").RequireAdmin()
-            .WithSummary("Delete a variable (admin)").ProducesProblem(StatusCodes.Status404NotFound);
+            .WithSummary("Delete a variable (admin); If-Match as for PUT").WriteProblems();
+        group.MapHistory("/{name}", "EnvVar", (http, _) => SettingAddress.Env(http.Route("name")));
         return group;
     }
 
-    private const string Columns = "var_name AS name, var_value AS value, is_encrypted, description, updated_at";
+    private static Ok<IEnumerable<EnvVar>> List(SqliteConnection db, SettingsCore core) =>
+        TypedResults.Ok(core.Query(db, SettingStore.EnvVars, "ORDER BY t.var_name").Select(row => EnvVar.Of(row, core.Shown(row))));
 
-    private static Ok<IEnumerable<EnvVar>> List(SqliteConnection db, Secrets secrets) =>
-        TypedResults.Ok(db.Query<EnvVar>($"SELECT {Columns} FROM env_vars ORDER BY var_name").Select(v => Shown(v, reveal: false, secrets)));
-
-    private static Results<Ok<EnvVar>, ProblemHttpResult> Get(string name, SqliteConnection db, ClaimsPrincipal user, Secrets secrets, bool reveal = false)
-    {
-        if (reveal && !user.IsAdmin()) return ConfigApi.RevealForbidden();
-        return db.QuerySingleOrDefault<EnvVar>($"SELECT {Columns} FROM env_vars WHERE var_name = @name", new { name }) is { } variable
-            ? TypedResults.Ok(Shown(variable, reveal, secrets))
-            : Problems.NotFound($"Environment variable '{name}'");
-    }
+    private static Results<Ok<EnvVar>, ValidationProblem, ProblemHttpResult> Get(
+        string name, SqliteConnection db, HttpContext http, SettingsCore core, bool reveal = false) =>
+        core.Get(db, SettingAddress.Env(name), http, reveal).Read(row => EnvVar.Of(row, core.Shown(row, reveal)));
 
     private static Results<Created<EnvVar>, Ok<EnvVar>, ValidationProblem, ProblemHttpResult> Put(
-        string name, EnvVarWrite body, SqliteConnection db, Secrets secrets, TimeProvider clock)
-    {
-        var errors = new Errors();
-        if (!ConfigKeys.IsEnvName(name))
-            errors.Add("name", $"Must match {ConfigKeys.EnvNamePattern} (letters, digits and '_', not starting with a digit), at most {ConfigKeys.MaxEnvName} characters.");
-        errors.Text("description", body.Description, ConfigKeys.MaxDescription);
-        if (errors.Any) return Problems.Invalid(errors);
+        string name, SettingWrite body, SqliteConnection db, HttpContext http, SettingsCore core) =>
+        core.Put(db, SettingAddress.Env(name), body, http).Written(row => EnvVar.Of(row, core.Shown(row)));
 
-        db.Open();
-        using var tx = db.BeginTransaction();
-        var current = db.QuerySingleOrDefault<EnvVar>($"SELECT {Columns} FROM env_vars WHERE var_name = @name", new { name }, tx);
-        if (current is { IsEncrypted: true } && body.IsEncrypted == false) return ConfigApi.NoDecrypting();
-
-        var encrypted = body.IsEncrypted ?? current?.IsEncrypted ?? false;
-        var plaintext = ConfigKeys.Plaintext(ConfigValues.ToText(body.Value), current?.IsEncrypted ?? false, current?.Value, secrets);
-        if (ConfigValues.Check("string", plaintext) is { } problem) return Problems.Invalid("value", problem);
-
-        var saved = db.QuerySingle<EnvVar>($"""
-            INSERT INTO env_vars (var_name, var_value, is_encrypted, description, created_at, updated_at)
-            VALUES (@name, @value, @encrypted, @description, @now, @now)
-            ON CONFLICT (var_name) DO UPDATE SET var_value = excluded.var_value, is_encrypted = excluded.is_encrypted,
-                description = excluded.description, updated_at = excluded.updated_at
-            RETURNING {Columns}
-            """,
-            new
-            {
-                name, value = ConfigKeys.Stored(plaintext, encrypted, secrets), encrypted,
-                description = body.Description ?? current?.Description, now = Timestamp.Now(clock),
-            }, tx);
-        tx.Commit();
-
-        var shown = Shown(saved, reveal: false, secrets);
-        return current is null ? TypedResults.Created($"/api/config/env/{name}", shown) : TypedResults.Ok(shown);
-    }
-
-    private static Results<NoContent, ProblemHttpResult> Delete(string name, SqliteConnection db) =>
-        db.Execute("DELETE FROM env_vars WHERE var_name = @name", new { name }) == 1 ? TypedResults.NoContent() : Problems.NotFound($"Environment variable '{name}'");
-
-    private static EnvVar Shown(EnvVar variable, bool reveal, Secrets secrets) =>
-        variable with { Value = ConfigKeys.Shown(variable.Value, variable.IsEncrypted, reveal, secrets) };
+    private static Results<NoContent, ValidationProblem, ProblemHttpResult> Delete(string name, SqliteConnection db, HttpContext http, SettingsCore core) =>
+        core.Delete(db, SettingAddress.Env(name), http).Deleted();
 }

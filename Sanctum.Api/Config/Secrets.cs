@@ -1,10 +1,11 @@
 using System.Security.Cryptography;
-using Dapper;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Logging.Abstractions;
+using System.Text.Json;
 using Sanctum.Api.Data;
+using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Config;
 
@@ -29,13 +30,10 @@ public sealed class Secrets(IDataProtectionProvider provider)
         }
         catch (CryptographicException)
         {
-            // Written with keys this install no longer has: treat as unreadable rather than failing the request.
+            // Written with keys this install no longer has: the caller reports it as unreadable (and logs the key's name).
             return null;
         }
     }
-
-    /// <summary>What a response shows of a secret: "" when none is set, else the mask.</summary>
-    public static string MaskOf(string? stored) => string.IsNullOrEmpty(stored) ? "" : Mask;
 
     /// <summary>A fresh random key for the chat bridge: 256 bits, URL-safe.</summary>
     public static string NewKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
@@ -50,21 +48,30 @@ public static class SecretsSetup
         services.AddOptions<KeyManagementOptions>().Configure<Database>((o, db) =>
             o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(Path.Combine(db.DataDirectory, "keys")), NullLoggerFactory.Instance));
         services.AddSingleton<Secrets>();
+        services.AddSingleton<SettingsCore>();
         return services;
     }
 
-    /// <summary>Gives each chat bridge key a random value on first start (the migration leaves them empty).</summary>
+    /// <summary>
+    /// Gives each chat bridge key a random value on first start (the migration leaves them empty), through the settings
+    /// core so the change is recorded and the key's digest kept; fills digests a key ring upgrade left missing.
+    /// </summary>
     public static void EnsureChatKeys(this IServiceProvider services)
     {
-        var secrets = services.GetRequiredService<Secrets>();
+        var core = services.GetRequiredService<SettingsCore>();
         using var db = services.GetRequiredService<Database>().Open();
-        foreach (var key in new[] { "chat_api_key", "chat_admin_key" })
+        foreach (var key in SettingsCore.BearerKeys)
         {
-            db.Execute("""
-                UPDATE system_config SET config_value = @value, is_encrypted = 1, updated_at = @now
-                WHERE config_key = @key AND (config_value IS NULL OR config_value = '')
-                """,
-                new { key, value = secrets.Protect(Secrets.NewKey()), now = Timestamp.Now(TimeProvider.System) });
+            using var tx = db.BeginTransaction();
+            var at = SettingAddress.System(key);
+            if (core.Find(db, at, tx) is { Value: null or "" })
+            {
+                var outcome = core.Apply(db, tx, at, new SettingWrite { Value = JsonSerializer.SerializeToElement(Secrets.NewKey()) }, null, SettingsCore.SystemActor);
+                if (!outcome.Succeeded) throw new InvalidOperationException($"Could not set {key}: {outcome.Detail}");
+                tx.Commit();
+                core.Committed(outcome, at, null);
+            }
         }
+        core.FillMissingDigests(db);
     }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Dapper;
-using Microsoft.Data.Sqlite;
+using System.Data;
 using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Configurations;
@@ -17,10 +17,6 @@ public static class ConfigurationScopes
 
     /// <summary>ORDER BY expression putting scopes in hierarchy order (system, agent, tool, instance, then user).</summary>
     public const string Rank = "CASE scope WHEN 'system' THEN 0 WHEN 'agent' THEN 1 WHEN 'tool' THEN 2 WHEN 'instance' THEN 3 ELSE 4 END";
-
-    public const int MaxKeyLength = 100;
-    /// <summary>What <see cref="IsValidKey"/> accepts.</summary>
-    public const string KeyPattern = "^[A-Za-z0-9_.-]{1,100}$";
 
     /// <summary>
     /// The scope id in its stored form (instance and user ids as plain integers), or null with the reason in
@@ -54,7 +50,7 @@ public static class ConfigurationScopes
     }
 
     /// <summary>Whether the agent, tool, instance or user named by a canonical scope id exists.</summary>
-    public static bool Exists(SqliteConnection db, string scope, string scopeId, SqliteTransaction? tx = null)
+    public static bool Exists(IDbConnection db, string scope, string scopeId, IDbTransaction? tx = null)
     {
         var sql = scope switch
         {
@@ -76,7 +72,4 @@ public static class ConfigurationScopes
         "instance" => $"Tool instance {scopeId}",
         _ => $"User {scopeId}",
     };
-
-    public static bool IsValidKey(string key) =>
-        key.Length is > 0 and <= MaxKeyLength && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
 }

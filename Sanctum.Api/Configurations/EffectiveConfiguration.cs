@@ -2,33 +2,44 @@ using System.Globalization;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
-using Sanctum.Api.Config;
+using Sanctum.Api.Settings;
 using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Configurations;
 
 /// <summary>
-/// Resolves the configuration in force for an agent, a tool and a tool instance: for every key, the value of the most
-/// specific scope that sets it (system, then agent, then tool, then instance). An instance implies its own tool and
-/// agent when those are not given.
+/// Resolves the settings in force for an agent, a tool and a tool instance: for every key, the value of the most
+/// specific place that sets it: system settings (system_config), system configurations, the agent's own settings
+/// (agent_configs, what the chat-settings page writes), then agent, tool and instance configurations. An instance
+/// implies its own tool and agent when those are not given.
 /// </summary>
 public static class EffectiveConfiguration
 {
-    private const string Sql = $"""
-        SELECT key, value, type, scope, scope_id, is_encrypted FROM (
-            SELECT key, value, type, scope, scope_id, is_encrypted,
-                   ROW_NUMBER() OVER (PARTITION BY key ORDER BY {ConfigurationScopes.Rank} DESC) AS position
-            FROM configurations
-            WHERE scope = 'system'
-               OR (scope = 'agent' AND scope_id = @agent)
-               OR (scope = 'tool' AND scope_id = @tool)
-               OR (scope = 'instance' AND scope_id = @instance))
+    private const string Sql = """
+        SELECT key, value, type, is_encrypted, scope, scope_id, source FROM (
+            SELECT key, value, type, is_encrypted, scope, scope_id, source,
+                   ROW_NUMBER() OVER (PARTITION BY key ORDER BY rank DESC) AS position
+            FROM (
+                SELECT config_key AS key, config_value AS value, config_type AS type, is_encrypted,
+                       'system' AS scope, NULL AS scope_id, 'system_config' AS source, 0 AS rank
+                FROM system_config
+                UNION ALL
+                SELECT config_key, config_value, config_type, is_encrypted, 'agent', agent_id, 'agent_configs', 2
+                FROM agent_configs WHERE agent_id = @agent
+                UNION ALL
+                SELECT key, value, type, is_encrypted, scope, scope_id, 'configurations',
+                       CASE scope WHEN 'system' THEN 1 WHEN 'agent' THEN 3 WHEN 'tool' THEN 4 ELSE 5 END
+                FROM configurations
+                WHERE scope = 'system'
+                   OR (scope = 'agent' AND scope_id = @agent)
+                   OR (scope = 'tool' AND scope_id = @tool)
+                   OR (scope = 'instance' AND scope_id = @instance)))
         WHERE position = 1
         ORDER BY key
         """;
 
     public static Results<Ok<Dictionary<string, EffectiveValue>>, ValidationProblem, ProblemHttpResult> Get(
-        SqliteConnection db, string? agent = null, string? tool = null, string? instance = null)
+        SqliteConnection db, SettingsCore core, string? agent = null, string? tool = null, string? instance = null)
     {
         if (instance is not null)
         {
@@ -53,12 +64,14 @@ public static class EffectiveConfiguration
         var effective = new Dictionary<string, EffectiveValue>(StringComparer.Ordinal);
         foreach (var row in db.Query<Row>(Sql, new { agent, tool, instance }))
         {
+            var stored = new StoredSetting
+            {
+                Key = row.Key, Value = row.Value, Type = row.Type, IsEncrypted = row.IsEncrypted, Scope = row.Scope, ScopeId = row.ScopeId,
+                CreatedAt = "", UpdatedAt = "",
+            };
             effective[row.Key] = new EffectiveValue
             {
-                Value = row.IsEncrypted ? Secrets.MaskOf(row.Value) : row.Value,
-                Type = row.Type,
-                Scope = row.Scope,
-                ScopeId = row.ScopeId,
+                Value = core.Shown(stored), Type = row.Type, Scope = row.Scope, ScopeId = row.ScopeId, Source = row.Source,
             };
         }
         return TypedResults.Ok(effective);
@@ -78,5 +91,6 @@ public static class EffectiveConfiguration
         public required string Scope { get; init; }
         public string? ScopeId { get; init; }
         public bool IsEncrypted { get; init; }
+        public required string Source { get; init; }
     }
 }

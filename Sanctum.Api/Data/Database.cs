@@ -12,7 +12,9 @@ public sealed partial class Database
         var builder = new SqliteConnectionStringBuilder(
             configuration.GetConnectionString("Sanctum") ?? $"Data Source={Path.Combine(DataDirectory, "sanctum.db")}")
         {
-            ForeignKeys = true,
+            // Set once per physical connection in InstallPerConnectionSettings: ForeignKeys = true here would run the
+            // PRAGMA on every open of a pooled connection (five opens per status request).
+            ForeignKeys = null,
             Pooling = true,
             // Microsoft.Data.Sqlite retries SQLITE_BUSY for this long (sleeping 150 ms between tries).
             DefaultTimeout = 30,
@@ -29,13 +31,13 @@ public sealed partial class Database
     public const int BusyTimeoutMilliseconds = 30_000;
 
     /// <summary>
-    /// A new, closed connection (Dapper opens and closes it), which on its first open gets <see cref="WaitWhileBusy"/>
-    /// as SQLite's busy handler.
+    /// A new, closed connection (Dapper opens and closes it), which on the first open of its native handle gets
+    /// foreign keys enforced and <see cref="WaitWhileBusy"/> as SQLite's busy handler.
     /// </summary>
     public SqliteConnection Create()
     {
         var connection = new SqliteConnection(ConnectionString);
-        connection.StateChange += InstallBusyHandler;
+        connection.StateChange += InstallPerConnectionSettings;
         return connection;
     }
 
@@ -46,13 +48,17 @@ public sealed partial class Database
         return connection;
     }
 
-    // Pooled connections keep their native handle, and the handler with it: install once per handle.
+    // Pooled connections keep their native handle, and its settings with it: set them once per handle.
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Installed = new();
 
-    private static unsafe void InstallBusyHandler(object? sender, System.Data.StateChangeEventArgs change)
+    private static unsafe void InstallPerConnectionSettings(object? sender, System.Data.StateChangeEventArgs change)
     {
-        if (change.CurrentState != System.Data.ConnectionState.Open || sender is not SqliteConnection { Handle: { } handle }) return;
-        if (Installed.TryAdd(handle, Installed)) NativeSqlite.sqlite3_busy_handler(handle.DangerousGetHandle(), &WaitWhileBusy, IntPtr.Zero);
+        if (change.CurrentState != System.Data.ConnectionState.Open || sender is not SqliteConnection { Handle: { } handle } connection) return;
+        if (!Installed.TryAdd(handle, Installed)) return;
+        NativeSqlite.sqlite3_busy_handler(handle.DangerousGetHandle(), &WaitWhileBusy, IntPtr.Zero);
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA foreign_keys = ON";
+        pragma.ExecuteNonQuery();
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ using Sanctum.Api.Data;
 
 namespace Sanctum.Api.Health;
 
-/// <summary>/healthz: the process answers. /readyz: the database answers and is fully migrated.</summary>
+/// <summary>/healthz: the process answers. /readyz: the database answers and is fully migrated, and every secret decrypts.</summary>
 public static class HealthEndpoints
 {
     private const string Live = "live";
@@ -16,7 +16,8 @@ public static class HealthEndpoints
     {
         services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), tags: [Live])
-            .AddCheck<DatabaseReadyCheck>("database", tags: [Ready]);
+            .AddCheck<DatabaseReadyCheck>("database", tags: [Ready])
+            .AddCheck<Settings.UnreadableSecretsCheck>("secrets", tags: [Ready]);
         return services;
     }
 

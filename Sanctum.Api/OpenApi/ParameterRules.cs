@@ -18,6 +18,14 @@ public sealed class ParameterRules : IOperationFilter
     public void Apply(OpenApiOperation operation, OperationFilterContext context)
     {
         var path = "/" + context.ApiDescription.RelativePath;
+        // Handlers that read a route value from HttpContext do not declare it, but the path has it all the same.
+        operation.Parameters ??= [];
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(path, @"\{(\w+)(:[^}]*)?\}"))
+            if (!operation.Parameters.Any(p => p.In == ParameterLocation.Path && p.Name == m.Groups[1].Value))
+                operation.Parameters.Add(new OpenApiParameter
+                {
+                    Name = m.Groups[1].Value, In = ParameterLocation.Path, Required = true, Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                });
         foreach (var parameter in operation.Parameters ?? [])
         {
             if (parameter is not OpenApiParameter { Schema: OpenApiSchema s, Name: { } name }) continue;
@@ -28,8 +36,6 @@ public sealed class ParameterRules : IOperationFilter
             switch (name)
             {
                 case "id" or "agent" or "tool" or "agent_id" or "tool_id": SchemaRules.Slug(s); break;
-                case "key" when path.StartsWith("/api/configurations", StringComparison.Ordinal):
-                    SchemaRules.Text(s, ConfigurationScopes.MaxKeyLength, ConfigurationScopes.KeyPattern); break;
                 case "key": SchemaRules.Text(s, 100, ConfigKeys.KeyPattern); break;
                 case "name": SchemaRules.Text(s, ConfigKeys.MaxEnvName, ConfigKeys.EnvNamePattern); break;
                 case "scope": s.Enum = Values(path.EndsWith("{key}", StringComparison.Ordinal) ? ConfigurationScopes.WithId : ConfigurationScopes.All); break;

@@ -4,9 +4,8 @@ using Microsoft.OpenApi;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
 using Sanctum.Api.ChatBridge;
-using Sanctum.Api.Config;
-using Sanctum.Api.Configurations;
 using Sanctum.Api.Plugins;
+using Sanctum.Api.Settings;
 using Sanctum.Api.Tools;
 using Sanctum.Api.Users;
 using Swashbuckle.AspNetCore.SwaggerGen;
@@ -43,10 +42,8 @@ public sealed class RequestExamples : IOperationFilter
             Id = "athena", Name = "Athena", DisplayName = "Athena", Description = "Research agent", Status = "Healthy", IsActive = true,
             VisibleToUsers = Json(null!), VisibleToRoles = Json(new[] { "admin", "user" }),
         },
-        [typeof(ConfigValueWrite)] = new ConfigValueWrite { Value = Json(4096), Type = "number", IsEncrypted = false },
-        [typeof(SystemConfigWrite)] = new SystemConfigWrite { Value = Json(30), Type = "number", Category = "general", Description = "Seconds before a request times out", IsEncrypted = false },
-        [typeof(EnvVarWrite)] = new EnvVarWrite { Value = Json("sk-example"), Description = "The model provider's key", IsEncrypted = true },
-        [typeof(ConfigurationRequest)] = new ConfigurationRequest { Value = Json(0.7), Type = "number", Description = "Sampling temperature", IsEncrypted = false },
+        [typeof(SettingWrite)] = new SettingWrite { Value = Json(30), IsEncrypted = false },
+        [typeof(SettingRollback)] = new SettingRollback { Version = 3 },
         [typeof(UserCreate)] = new UserCreate { Username = "jane.doe", Email = "jane@example.com", Role = "user" },
         [typeof(UserUpdate)] = new UserUpdate { Role = "viewer", Status = "active" },
         [typeof(PasswordReset)] = new PasswordReset { Password = "a-new-password-1" },

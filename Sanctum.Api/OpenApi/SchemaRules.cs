@@ -36,6 +36,7 @@ public sealed class SchemaRules : ISchemaFilter
         ["last_run"] = Timestamp,
         ["next_run"] = Timestamp,
         ["expires_at"] = Timestamp,
+        ["changed_at"] = Timestamp,
         ["timestamp"] = Timestamp,
         ["agent_id"] = Slug,
         ["tool_id"] = Slug,
@@ -64,6 +65,8 @@ public sealed class SchemaRules : ISchemaFilter
             }
             // Plugin names (the items of a plugin's dependencies) follow the name rule.
             if (name == "dependencies" && p.Items is OpenApiSchema { MaxLength: null } item && IsString(item)) item.MaxLength = Plugins.PluginsApi.MaxNameLength;
+            // Lists of short names (a setting's closed set of values, the programs that read it).
+            if (name is "values" or "read_by" && p.Items is OpenApiSchema { MaxLength: null } entry && IsString(entry)) entry.MaxLength = 200;
             Integers(p, IsId(name));
         }
     }

@@ -49,13 +49,17 @@ public static class SwaggerSetup
         }
     }
 
+    /// <summary>The document and the UI, in a branch of the pipeline that only requests under /swagger enter.</summary>
     public static WebApplication UseSanctumOpenApi(this WebApplication app)
     {
-        app.UseSwagger();
-        app.UseSwaggerUI(o =>
+        app.UseWhen(http => http.Request.Path.StartsWithSegments("/swagger"), swagger =>
         {
-            o.SwaggerEndpoint($"/swagger/{DocumentName}/swagger.json", "Sanctum.Api");
-            o.RoutePrefix = "swagger";
+            swagger.UseSwagger();
+            swagger.UseSwaggerUI(o =>
+            {
+                o.SwaggerEndpoint($"/swagger/{DocumentName}/swagger.json", "Sanctum.Api");
+                o.RoutePrefix = "swagger";
+            });
         });
         return app;
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
 using Dapper;
@@ -6,6 +7,7 @@ using Microsoft.Data.Sqlite;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Tools;
 
@@ -18,13 +20,13 @@ public static class ToolInstancesApi
         group.MapGet("/", List).WithName("ListToolInstances").WithSummary("The tool's instances, by id").ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/{instanceId:long}", Get).WithName("GetToolInstance").WithSummary("One instance of the tool").ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/", Create).WithName("CreateToolInstance").RequireAdmin()
-            .WithSummary("Add an instance (admin); an agent-scoped tool needs agent_id and allows one instance per agent (409)")
+            .WithSummary("Add an instance (admin); config must satisfy the tool's config_schema (400 names each failing path); an agent-scoped tool needs agent_id and allows one instance per agent (409)")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPatch("/{instanceId:long}", Patch).WithName("UpdateToolInstance").RequireAdmin()
-            .WithSummary("Change the fields present (admin); null or absent fields stay as they are")
+            .WithSummary("Change the fields present (admin); null or absent fields stay as they are; a new config must satisfy the tool's config_schema")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("/{instanceId:long}", Delete).WithName("DeleteToolInstance").RequireAdmin()
-            .WithSummary("Delete an instance (admin)").ProducesProblem(StatusCodes.Status404NotFound);
+            .WithSummary("Delete an instance (admin) with the configurations scoped to it").ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 
@@ -58,6 +60,7 @@ public static class ToolInstancesApi
         using var tx = db.BeginTransaction();
         var scope = ScopeOf(db, id, tx);
         if (scope is null) return Problems.NotFound($"Tool '{id}'");
+        if (SchemaErrors(db, id, body, tx) is { Any: true } invalid) return Problems.Invalid(invalid);
         if (scope == "agent")
         {
             if (body.AgentId is null) return Problems.Invalid("agent_id", "This tool is agent-scoped: name the agent the instance is for.");
@@ -96,6 +99,7 @@ public static class ToolInstancesApi
         db.Open();
         using var tx = db.BeginTransaction();
         if (Find(db, id, instanceId, tx) is null) return Problems.NotFound($"Instance {instanceId} of tool '{id}'");
+        if (SchemaErrors(db, id, body, tx) is { Any: true } invalid) return Problems.Invalid(invalid);
         if (body.AgentId is not null && ScopeOf(db, id, tx) == "agent"
             && db.ExecuteScalar<bool>(TakenSql, new { id, agentId = body.AgentId, instanceId }, tx))
             return AgentTaken(id, body.AgentId);
@@ -124,10 +128,24 @@ public static class ToolInstancesApi
         return TypedResults.Ok(instance);
     }
 
-    private static Results<NoContent, ProblemHttpResult> Delete(string id, long instanceId, SqliteConnection db) =>
-        db.Execute("DELETE FROM tool_instances WHERE id = @instanceId AND tool_id = @id", new { id, instanceId }) == 1
-            ? TypedResults.NoContent()
-            : Problems.NotFound($"Instance {instanceId} of tool '{id}'");
+    /// <summary>Deletes the instance and the configurations scoped to it (each recorded in the settings history).</summary>
+    private static Results<NoContent, ProblemHttpResult> Delete(string id, long instanceId, SqliteConnection db, SettingsCore settings, HttpContext http)
+    {
+        db.Open();
+        using var tx = db.BeginTransaction();
+        if (db.Execute("DELETE FROM tool_instances WHERE id = @instanceId AND tool_id = @id", new { id, instanceId }, tx) != 1)
+            return Problems.NotFound($"Instance {instanceId} of tool '{id}'");
+        settings.DeleteOwned(db, tx, "instance", instanceId.ToString(CultureInfo.InvariantCulture), http);
+        tx.Commit();
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>The config sent, checked against the tool's config_schema when it has one.</summary>
+    private static Errors? SchemaErrors(SqliteConnection db, string id, ToolInstanceWrite body, SqliteTransaction tx) =>
+        body.Config is { ValueKind: JsonValueKind.Object } config
+        && db.QuerySingleOrDefault<string>("SELECT config_schema FROM tools WHERE id = @id", new { id }, tx) is { } schema
+            ? ToolConfigSchema.Check(schema, config, new Errors())
+            : null;
 
     private static Errors Check(ToolInstanceWrite body, SqliteConnection db)
     {

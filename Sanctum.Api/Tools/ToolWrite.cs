@@ -80,6 +80,7 @@ public static class ToolRules
 
         if (body.ConfigSchema is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null) })
             errors.Add("config_schema", "Must be a JSON object or null.");
+        else if (body.ConfigSchema is { ValueKind: JsonValueKind.Object } schema) ToolConfigSchema.Build(schema.GetRawText(), errors);
         return errors;
     }
 

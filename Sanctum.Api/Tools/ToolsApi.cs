@@ -5,6 +5,7 @@ using Microsoft.Data.Sqlite;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Tools;
 
@@ -29,7 +30,7 @@ public static class ToolsApi
             .WithSummary("Change the fields present (admin); null or absent fields stay as they are")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("/{id}", Delete).WithName("DeleteTool").RequireAdmin()
-            .WithSummary("Delete a tool (admin); 409 while it still has instances or plugins")
+            .WithSummary("Delete a tool (admin) with the configurations scoped to it; 409 while it still has instances or plugins")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return group;
     }
@@ -124,7 +125,8 @@ public static class ToolsApi
         return TypedResults.Ok(tool);
     }
 
-    private static Results<NoContent, ProblemHttpResult> Delete(string id, SqliteConnection db)
+    /// <summary>Deletes the tool and the configurations scoped to it (each recorded in the settings history).</summary>
+    private static Results<NoContent, ProblemHttpResult> Delete(string id, SqliteConnection db, SettingsCore settings, HttpContext http)
     {
         db.Open();
         using var tx = db.BeginTransaction();
@@ -136,6 +138,7 @@ public static class ToolsApi
         if (found is null) return Problems.NotFound($"Tool '{id}'");
         if (found.HasInstances || found.HasPlugins)
             return Problems.Conflict($"Tool '{id}' still has {(found.HasInstances ? "instances" : "plugins")}; delete them first.");
+        settings.DeleteOwned(db, tx, "tool", id, http);
         db.Execute("DELETE FROM tools WHERE id = @id", new { id }, tx);
         tx.Commit();
         return TypedResults.NoContent();

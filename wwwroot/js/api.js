@@ -23,9 +23,12 @@ export function goToLogin({ change = false } = {}) {
   location.assign('/login?' + query);
 }
 
-/** Calls the JSON API. Returns the parsed body (null for 204); throws ApiError. */
-export async function api(path, { method = 'GET', body, quiet = false } = {}) {
-  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+/**
+ * Calls the JSON API. Returns the parsed body (null for 204); throws ApiError. headers adds request headers
+ * (If-Match for a write that must not overwrite someone else's change: a stale one fails with status 412).
+ */
+export async function api(path, { method = 'GET', body, quiet = false, headers = {} } = {}) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);

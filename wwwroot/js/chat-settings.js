@@ -75,7 +75,8 @@ async function setUp() {
     clearErrors(form);
     const rows = await api(`/api/agents/${encodeURIComponent(picker.value)}/config`);
     loaded = {};
-    for (const row of Array.isArray(rows) ? rows : rows.items ?? []) loaded[row.key ?? row.config_key] = row.value ?? row.config_value ?? '';
+    // Values come back typed (temperature as a number): the form compares and shows them as text.
+    for (const row of Array.isArray(rows) ? rows : rows.items ?? []) loaded[row.key ?? row.config_key] = String(row.value ?? row.config_value ?? '');
     for (const s of settings) {
       const input = field(s.key), value = loaded[s.key] ?? '';
       // A value set elsewhere that the picker does not offer stays visible rather than reading as "not set".

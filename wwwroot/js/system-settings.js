@@ -1,5 +1,6 @@
-// /system-settings: system_config grouped by category with an input fitting each type, secrets masked with
-// Reveal and Replace; the environment variables table.
+// /system-settings: system_config grouped by category with an input fitting each type and the catalogue's
+// constraints (GET /api/config/schema), who reads each value, secrets masked with Reveal and Replace; saves send
+// If-Match so an admin never silently overwrites another's change; the environment variables table.
 import { api, notify } from './api.js';
 import { el, startPage, clearErrors, showFieldErrors, busy, confirmInline, reportError } from './ui.js';
 
@@ -22,31 +23,64 @@ function title(text) {
 
 async function showConfig() {
   const box = document.getElementById('config');
-  const entries = await api('/api/config');
+  const [entries, schema] = await Promise.all([api('/api/config'), api('/api/config/schema')]);
+  const specs = new Map(schema.map(spec => [spec.key, spec]));
   const categories = [...new Set(entries.map(e => e.category || 'general'))];
   box.replaceChildren(...categories.map(category => el('section', { class: 'panel', 'data-category': category },
     el('h2', { text: title(category) }),
-    entries.filter(e => (e.category || 'general') === category).map(configRow))));
+    entries.filter(e => (e.category || 'general') === category).map(entry => configRow(entry, specs.get(entry.key))))));
 }
 
-function configRow(entry) {
+/** Who reads a setting, from the catalogue: this service (takes effect here) or another component. */
+function readBy(spec) {
+  if (!spec) return null;
+  const here = spec.read_by.includes('sanctum-api');
+  const others = spec.read_by.filter(name => name !== 'sanctum-api');
+  const text = here
+    ? `Takes effect in Sanctum${others.length ? `; also read by ${others.join(', ')}` : ''}.`
+    : `Read by ${others.join(', ')}; Sanctum only stores it.`;
+  return el('div', { class: 'dim small', 'data-read-by': spec.key, text: spec.note ? `${text} ${spec.note}` : text });
+}
+
+/** The input a value's type and the catalogue's constraints call for. */
+function valueInput(entry, spec) {
+  const key = entry.key;
+  const common = { name: key, 'data-config-key': key, 'aria-label': key };
+  if (entry.type === 'boolean') return el('input', { ...common, type: 'checkbox', checked: entry.value === true });
+  if (entry.type === 'json') {
+    return el('textarea', { ...common, class: 'mono', rows: 3, spellcheck: false,
+      value: entry.value == null ? '' : JSON.stringify(entry.value, null, 2) });
+  }
+  if (spec && spec.values) {
+    return el('select', common, spec.values.map(v => el('option', { value: v, text: v, selected: v === entry.value })));
+  }
+  if (entry.type === 'number') {
+    return el('input', { ...common, type: 'number', value: entry.value ?? '', min: spec?.minimum ?? null, max: spec?.maximum ?? null,
+      step: spec?.integer ? '1' : 'any' });
+  }
+  return el('input', { ...common, type: spec?.format === 'url' ? 'url' : 'text', value: entry.value ?? '', spellcheck: false });
+}
+
+function configRow(entry, spec) {
   const key = entry.key;
   const url = `/api/config/${encodeURIComponent(key)}`;
   const row = el('div', { class: 'config-row', 'data-config-row': key });
   const error = el('div', { class: 'error', 'data-error-for': key });
   const save = el('button', { type: 'button', class: 'small primary', 'data-action': 'save', text: 'Save' });
   const actions = el('div', { class: 'actions' });
+  // The version this page last saw: saves send it as If-Match, so a change made meanwhile is not overwritten.
+  let version = entry.version;
   let input;
 
   if (entry.is_encrypted) {
-    let stored = entry.value; // the mask, or '' when no secret is set
+    let stored = entry.value; // the mask, '' when no secret is set, or 'unreadable'
     input = el('input', { type: 'password', name: key, readOnly: true, value: '', autocomplete: 'off', 'data-config-key': key, 'aria-label': key });
     const reveal = el('button', { type: 'button', class: 'small', 'data-action': 'reveal', text: 'Reveal' });
     const replace = el('button', { type: 'button', class: 'small', 'data-action': 'replace', text: 'Replace' });
     let revealed = false;
     const mask = () => {
       input.type = 'password'; input.value = ''; input.readOnly = true; revealed = false;
-      input.placeholder = stored ? '•••••••• (set)' : '(not set)';
+      input.placeholder = stored === 'unreadable' ? 'unreadable: set it again' : stored ? '•••••••• (set)' : '(not set)';
       reveal.textContent = 'Reveal'; save.hidden = true; replace.hidden = false;
     };
     reveal.addEventListener('click', async () => {
@@ -68,24 +102,18 @@ function configRow(entry) {
     actions.append(reveal, replace, save);
     save.addEventListener('click', () => store(input.value, saved => { stored = saved; mask(); }));
   } else {
-    if (entry.type === 'boolean') {
-      input = el('input', { type: 'checkbox', name: key, checked: entry.value === 'true', 'data-config-key': key });
-    } else if (entry.type === 'json') {
-      input = el('textarea', { name: key, class: 'mono', rows: 3, value: entry.value ?? '', spellcheck: false, 'data-config-key': key, 'aria-label': key });
-    } else {
-      input = el('input', { type: 'text', name: key, value: entry.value ?? '', spellcheck: false, 'data-config-key': key, 'aria-label': key,
-        inputmode: entry.type === 'number' ? 'decimal' : null });
-    }
+    input = valueInput(entry, spec);
     actions.append(save);
-    save.addEventListener('click', () => store(entry.type === 'boolean' ? String(input.checked) : input.value, () => {}));
+    save.addEventListener('click', () => store(entry.type === 'boolean' ? input.checked : input.value, () => {}));
   }
 
   const valueCell = entry.type === 'boolean' && !entry.is_encrypted
     ? el('div', {}, el('label', { class: 'toggle' }, input, el('span', { text: 'On' })), error)
     : el('div', {}, input, error);
+  const range = spec && spec.minimum != null && spec.maximum != null ? ` · ${spec.minimum} to ${spec.maximum}${spec.unit ? ' ' + spec.unit : ''}` : '';
   row.append(
     el('div', {}, el('div', { class: 'key', text: key }), el('div', { class: 'dim small', text: entry.description || '' }),
-      el('div', { class: 'dim small', text: entry.type })),
+      el('div', { class: 'dim small', text: `${spec?.format ?? entry.type}${range}` }), readBy(spec)),
     valueCell,
     actions);
   return row;
@@ -94,15 +122,27 @@ function configRow(entry) {
     clearErrors(row);
     return busy(save, async () => {
       try {
-        const saved = await api(url, { method: 'PUT', body: { value } });
+        const saved = await api(url, { method: 'PUT', body: { value }, headers: { 'If-Match': `"${version}"` }, quiet: true });
+        version = saved.version;
         notify(`Saved ${key}.`);
-        after(saved && typeof saved === 'object' ? saved.value : value);
+        after(saved.value);
       } catch (failure) {
+        if (failure.status === 412) return conflict();
+        if (failure.redirecting) return;
         const messages = Object.values(failure.errors || {}).flat();
         showFieldErrors(row, { [key]: messages.length ? messages : [failure.message] });
         error.append(el('span', { class: 'dim', text: ' Not saved: the stored value is unchanged.' }));
       }
     });
+  }
+
+  // Someone else saved this setting after the page loaded: say so, show theirs, and let a second Save replace it knowingly.
+  async function conflict() {
+    const current = await api(url, { quiet: true }).catch(() => null);
+    if (current) version = current.version;
+    const theirs = current == null ? 'it was deleted' : current.is_encrypted ? 'a new secret' : `it is now ${JSON.stringify(current.value)}`;
+    showFieldErrors(row, { [key]: [`Not saved: someone else changed ${key} since this page loaded (${theirs}). Save again to replace it with your value, or reload.`] });
+    row.dataset.conflict = 'true';
   }
 }
 

@@ -1,0 +1,377 @@
+using System.Data;
+using System.Data.Common;
+using System.Globalization;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Dapper;
+using Sanctum.Api.Audit;
+using Sanctum.Api.Auth;
+using Sanctum.Api.Config;
+using Sanctum.Api.Configurations;
+using Sanctum.Api.Data;
+using Sanctum.Api.Infrastructure;
+
+namespace Sanctum.Api.Settings;
+
+/// <summary>
+/// The one implementation of settings behind the four stores: the key rule, one limit per field, type and catalogue
+/// checks, secrets (encrypt, mask, reveal, mask round-trip, never back to plain text, unreadable ciphertext), the
+/// history of every change with rollback, and optimistic concurrency (ETag / If-Match, 412 on a stale write).
+/// </summary>
+public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimeProvider clock, ILogger<SettingsCore> logger)
+{
+    /// <summary>What a secret whose ciphertext can no longer be decrypted shows instead of the mask.</summary>
+    public const string Unreadable = "unreadable";
+
+    /// <summary>What a secret's value reads in the history.</summary>
+    public const string Changed = "changed";
+
+    /// <summary>The chat bridge's bearer keys: their SHA-256 is kept beside the ciphertext so a poll never decrypts.</summary>
+    public static readonly string[] BearerKeys = ["chat_api_key", "chat_admin_key"];
+
+    public const string SystemActor = "system";
+
+    // ---- reads ----
+
+    public StoredSetting? Find(IDbConnection db, SettingAddress at, IDbTransaction? tx = null) =>
+        db.QuerySingleOrDefault<StoredSetting>(at.Store.FindSql, Args(at), tx);
+
+    /// <summary>Rows of a store: <paramref name="tail"/> is the WHERE and ORDER BY over the table's own columns (alias t).</summary>
+    public IEnumerable<StoredSetting> Query(IDbConnection db, SettingStore store, string tail, object? args = null) =>
+        db.Query<StoredSetting>($"{store.Select} {tail}", args);
+
+    /// <summary>One setting with its ETag; reveal is for admins only and is recorded.</summary>
+    public SettingOutcome Get(IDbConnection db, SettingAddress at, HttpContext http, bool reveal)
+    {
+        if (at.Store.KeyProblem(at.Key) is { } problem) return SettingOutcome.Invalid(at.Store.KeyField, problem);
+        if (reveal && !http.User.IsAdmin()) return SettingOutcome.RevealForbidden;
+        if (Find(db, at) is not { } row) return SettingOutcome.NotFound(at.Store.Describe(at));
+        http.Response.Headers.ETag = row.ETag;
+        if (reveal && row.IsSecret)
+            audit.Record(new AuditEvent("secret.revealed", at.Store.Name, Target(at), new { key = at.Key }), http);
+        return new SettingOutcome { Status = StatusCodes.Status200OK, Setting = row };
+    }
+
+    /// <summary>Records that an admin listed a store with its secrets revealed (names only).</summary>
+    public void RecordReveal(SettingStore store, IEnumerable<StoredSetting> rows, HttpContext http)
+    {
+        var keys = rows.Where(r => r.IsSecret).Select(r => r.ScopeId is null ? r.Key : $"{r.Scope}/{r.ScopeId}/{r.Key}").ToList();
+        if (keys.Count > 0) audit.Record(new AuditEvent("secret.revealed", store.Name, null, new { keys }), http);
+    }
+
+    /// <summary>
+    /// The value as a response shows it: in its type (numbers as numbers, booleans as true/false, json as JSON); a
+    /// secret as the mask ("" when empty) unless revealed, or <see cref="Unreadable"/> when it cannot be decrypted.
+    /// </summary>
+    public JsonNode? Shown(StoredSetting row, bool reveal = false)
+    {
+        if (!row.IsSecret) return Typed(row.Type, row.Value);
+        if (string.IsNullOrEmpty(row.Value)) return JsonValue.Create("");
+        var plaintext = row.Value;
+        if (row.IsEncrypted && (plaintext = secrets.Unprotect(row.Value)) is null)
+        {
+            LogUnreadable(logger, row.Scope, row.ScopeId ?? "", row.Key);
+            return JsonValue.Create(Unreadable);
+        }
+        return reveal ? Typed(row.Type, plaintext) : JsonValue.Create(Secrets.Mask);
+    }
+
+    /// <summary>Stored text as JSON of its type; text that does not parse as its type stays a string.</summary>
+    public static JsonNode? Typed(string type, string? text)
+    {
+        if (text is null) return null;
+        switch (type)
+        {
+            case "number" when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number):
+                return number == Math.Floor(number) && Math.Abs(number) < 9e15 ? JsonValue.Create((long)number) : JsonValue.Create(number);
+            case "boolean" when text is "true" or "false":
+                return JsonValue.Create(text == "true");
+            case "json":
+                try
+                {
+                    return JsonNode.Parse(text) ?? JsonValue.Create(text);
+                }
+                catch (JsonException)
+                {
+                    return JsonValue.Create(text);
+                }
+            default:
+                return JsonValue.Create(text);
+        }
+    }
+
+    // ---- writes ----
+
+    /// <summary>Creates (201) or replaces (200) a setting in its own transaction.</summary>
+    public SettingOutcome Put(DbConnection db, SettingAddress at, SettingWrite body, HttpContext http)
+    {
+        db.Open();
+        using var tx = db.BeginTransaction();
+        var outcome = Apply(db, tx, at, body, http, Actor(http));
+        if (outcome.Succeeded) Commit(tx, outcome, at, http);
+        return outcome;
+    }
+
+    /// <summary>
+    /// The write itself inside the caller's transaction (the chat bridge changes two settings in one): checks, then
+    /// the row, its history entry and, for a bearer key, its digest. The caller commits.
+    /// </summary>
+    public SettingOutcome Apply(DbConnection db, DbTransaction tx, SettingAddress at, SettingWrite body, HttpContext? http, string actor)
+    {
+        var store = at.Store;
+        var spec = store.Typed ? SettingCatalogue.Find(at.Key) : null;
+        var secretName = ConfigKeys.IsSecretName(at.Key) || spec?.Secret == true;
+        var errors = new Errors();
+        if (store.KeyProblem(at.Key) is { } keyProblem) errors.Add(store.KeyField, keyProblem);
+        if (store.Typed) errors.OneOf("type", body.Type, ConfigValues.Types);
+        else if (body.Type is not null and not "string") errors.Add("type", "Environment variables are text: the type is string.");
+        if (spec is not null && body.Type is not null && body.Type != spec.Type)
+            errors.Add("type", $"'{at.Key}' is a known {spec.Type} setting (GET /api/config/schema).");
+        if (body.Category is not null && store.CategoryColumn is null) errors.Add("category", "Only system settings have a category.");
+        else if (body.Category is not null && !ConfigKeys.IsCategory(body.Category)) errors.Add("category", "Must be 1 to 50 letters, digits, '_' or '-'.");
+        if (body.Description is not null && store.DescriptionColumn is null) errors.Add("description", "Agent settings keep no description.");
+        else errors.Text("description", body.Description, ConfigKeys.MaxDescription);
+        if (secretName && body.IsEncrypted == false)
+            errors.Add("is_encrypted", $"'{at.Key}' names a secret ({string.Join(", ", ConfigKeys.SecretSuffixes.Select(s => "*" + s))}), which is always stored encrypted.");
+        if (errors.Any) return SettingOutcome.Invalid(errors);
+
+        if (at.ScopeId is not null && !ConfigurationScopes.Exists(db, at.Scope, at.ScopeId, tx))
+            return SettingOutcome.NotFound(ConfigurationScopes.Describe(at.Scope, at.ScopeId));
+        var current = Find(db, at, tx);
+        if (Stale(http, current) is { } stale) return stale;
+        if (current is { IsEncrypted: true } && body.IsEncrypted == false)
+            return SettingOutcome.Invalid("is_encrypted", "This value is a secret and stays encrypted; delete it and create it again to store it in plain text.");
+
+        var plaintext = ConfigValues.ToText(body.Value);
+        // A form that shows the mask and saves it unchanged keeps the secret instead of storing the mask.
+        if (plaintext == Secrets.Mask && current is { IsSecret: true } && !string.IsNullOrEmpty(current.Value))
+        {
+            plaintext = current.IsEncrypted ? secrets.Unprotect(current.Value) : current.Value;
+            if (plaintext is null)
+            {
+                LogUnreadable(logger, at.Scope, at.ScopeId ?? "", at.Key);
+                return SettingOutcome.Conflict($"The stored value of '{at.Key}' can no longer be decrypted (the Data Protection key that wrote it is gone), "
+                    + "so sending the mask cannot keep it: send the value itself.");
+            }
+        }
+        var type = !store.Typed ? "string" : spec?.Type ?? body.Type ?? current?.Type ?? Infer(body.Value);
+        if (plaintext is null) return SettingOutcome.Invalid("value", ConfigValues.Check(type, null) ?? "A value is required (\"\" for empty text).");
+        if ((ConfigValues.Check(type, plaintext) ?? (spec is null ? null : SettingCatalogue.Check(spec, plaintext))) is { } valueProblem)
+            return SettingOutcome.Invalid("value", valueProblem);
+
+        var encrypted = secretName || (body.IsEncrypted ?? current?.IsEncrypted ?? false);
+        var stored = encrypted ? secrets.Protect(plaintext) : plaintext;
+        var description = body.Description is null ? current?.Description : body.Description.Length == 0 ? null : body.Description;
+        var category = body.Category ?? current?.Category ?? spec?.Category ?? "general";
+        var saved = Save(db, tx, at, current, "set", stored, type, encrypted, plaintext, description, category, http, actor);
+        return new SettingOutcome
+        {
+            Status = current is null ? StatusCodes.Status201Created : StatusCodes.Status200OK, Setting = saved, Location = store.Location(at),
+        };
+    }
+
+    public SettingOutcome Delete(DbConnection db, SettingAddress at, HttpContext http)
+    {
+        if (at.Store.KeyProblem(at.Key) is { } problem) return SettingOutcome.Invalid(at.Store.KeyField, problem);
+        db.Open();
+        using var tx = db.BeginTransaction();
+        var current = Find(db, at, tx);
+        if (current is null)
+            return at.ScopeId is not null && !ConfigurationScopes.Exists(db, at.Scope, at.ScopeId, tx)
+                ? SettingOutcome.NotFound(ConfigurationScopes.Describe(at.Scope, at.ScopeId))
+                : SettingOutcome.NotFound(at.Store.Describe(at));
+        if (Stale(http, current) is { } stale) return stale;
+        Remove(db, tx, at, current, Actor(http));
+        tx.Commit();
+        audit.Record(new AuditEvent("setting.deleted", at.Store.Name, Target(at), new { key = at.Key }), http);
+        return new SettingOutcome { Status = StatusCodes.Status204NoContent };
+    }
+
+    /// <summary>Removes every configuration owned by a tool or tool instance being deleted, recording each.</summary>
+    public void DeleteOwned(IDbConnection db, IDbTransaction tx, string scope, string scopeId, HttpContext http)
+    {
+        var rows = db.Query<StoredSetting>($"{SettingStore.Configurations.Select} WHERE scope = @scope AND scope_id = @scopeId",
+            new { scope, scopeId }, tx).AsList();
+        foreach (var row in rows) Remove(db, tx, SettingAddress.Configuration(scope, scopeId, row.Key), row, Actor(http));
+    }
+
+    /// <summary>The recorded changes of a setting, newest first (admins).</summary>
+    public SettingOutcome History(IDbConnection db, SettingAddress at)
+    {
+        if (at.Store.KeyProblem(at.Key) is { } problem) return SettingOutcome.Invalid(at.Store.KeyField, problem);
+        var changes = db.Query<HistoryRow>($"{HistorySelect} ORDER BY version DESC", Args(at)).Select(Change).ToList();
+        if (changes.Count == 0 && Find(db, at) is null) return SettingOutcome.NotFound(at.Store.Describe(at));
+        return new SettingOutcome { Status = StatusCodes.Status200OK, Changes = changes };
+    }
+
+    /// <summary>Restores the value a recorded version set (a secret's ciphertext too, never revealed), as a new version.</summary>
+    public SettingOutcome Rollback(DbConnection db, SettingAddress at, SettingRollback body, HttpContext http)
+    {
+        if (at.Store.KeyProblem(at.Key) is { } problem) return SettingOutcome.Invalid(at.Store.KeyField, problem);
+        if (body.Version is not > 0) return SettingOutcome.Invalid("version", "The version to restore is required: a positive number from the history.");
+        db.Open();
+        using var tx = db.BeginTransaction();
+        if (at.ScopeId is not null && !ConfigurationScopes.Exists(db, at.Scope, at.ScopeId, tx))
+            return SettingOutcome.NotFound(ConfigurationScopes.Describe(at.Scope, at.ScopeId));
+        var args = new DynamicParameters(Args(at));
+        args.Add("version", body.Version);
+        if (db.QuerySingleOrDefault<HistoryRow>($"{HistorySelect} AND version = @version", args, tx) is not { } entry)
+            return SettingOutcome.NotFound($"Version {body.Version} of {at.Store.Describe(at)}");
+        if (entry.NewValue is null && entry.Action == "delete")
+            return SettingOutcome.Invalid("version", $"Version {body.Version} deleted the setting: there is no value to restore.");
+        var current = Find(db, at, tx);
+        if (Stale(http, current) is { } stale) return stale;
+
+        var stored = entry.NewValue;
+        var plaintext = stored;
+        if (entry.IsEncrypted && !string.IsNullOrEmpty(stored) && (plaintext = secrets.Unprotect(stored)) is null)
+        {
+            LogUnreadable(logger, at.Scope, at.ScopeId ?? "", at.Key);
+            return SettingOutcome.Conflict($"Version {body.Version} of '{at.Key}' can no longer be decrypted (its Data Protection key is gone).");
+        }
+        var encrypted = entry.IsEncrypted || ConfigKeys.IsSecretName(at.Key);
+        if (encrypted && !entry.IsEncrypted) stored = secrets.Protect(plaintext);
+        var category = current?.Category ?? SettingCatalogue.Find(at.Key)?.Category ?? "general";
+        var saved = Save(db, tx, at, current, "rollback", stored, entry.Type, encrypted, plaintext, current?.Description, category, http, Actor(http));
+        tx.Commit();
+        audit.Record(new AuditEvent("setting.rolled_back", at.Store.Name, Target(at), new { key = at.Key, version = body.Version }), http);
+        http.Response.Headers.ETag = saved.ETag;
+        return new SettingOutcome { Status = StatusCodes.Status200OK, Setting = saved };
+    }
+
+    /// <summary>Gives a bearer key whose digest is missing its SHA-256 (written before digests were kept).</summary>
+    public void FillMissingDigests(IDbConnection db)
+    {
+        foreach (var store in new[] { SettingStore.SystemConfig, SettingStore.AgentConfigs })
+        {
+            var rows = db.Query<StoredSetting>($"""
+                {store.Select} WHERE t.{store.KeyColumn} IN @keys AND t.is_encrypted = 1 AND t.{store.ValueColumn} <> '' AND t.{store.DigestColumn} IS NULL
+                """, new { keys = BearerKeys }).AsList();
+            foreach (var row in rows)
+            {
+                if (secrets.Unprotect(row.Value) is not { } plaintext)
+                {
+                    LogUnreadable(logger, row.Scope, row.ScopeId ?? "", row.Key);
+                    continue;
+                }
+                db.Execute($"UPDATE {store.Name} SET {store.DigestColumn} = @digest WHERE id = @id", new { digest = Digest(plaintext), id = row.Id });
+            }
+        }
+    }
+
+    /// <summary>SHA-256 of a key, as lower-case hex.</summary>
+    public static string Digest(string plaintext) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(plaintext)));
+
+    /// <summary>Records a committed write of <see cref="Apply"/> in the audit log.</summary>
+    public void Committed(SettingOutcome outcome, SettingAddress at, HttpContext? http)
+    {
+        audit.Record(new AuditEvent("setting.changed", at.Store.Name, Target(at),
+            new { key = at.Key, created = outcome.Status == StatusCodes.Status201Created, secret = outcome.Setting?.IsSecret }), http);
+    }
+
+    private void Commit(DbTransaction tx, SettingOutcome outcome, SettingAddress at, HttpContext http)
+    {
+        tx.Commit();
+        Committed(outcome, at, http);
+        http.Response.Headers.ETag = outcome.Setting!.ETag;
+    }
+
+    private StoredSetting Save(IDbConnection db, IDbTransaction tx, SettingAddress at, StoredSetting? current, string action,
+        string? stored, string type, bool encrypted, string? plaintext, string? description, string category, HttpContext? http, string actor)
+    {
+        var store = at.Store;
+        var digest = store.DigestColumn is not null && encrypted && BearerKeys.Contains(at.Key) && !string.IsNullOrEmpty(plaintext)
+            ? Digest(plaintext) : null;
+        var now = Timestamp.Now(clock);
+        var args = new DynamicParameters(Args(at));
+        args.AddDynamicParams(new { value = stored, type, description, category, digest, encrypted, now, createdBy = http?.User.Identity?.IsAuthenticated == true ? http.User.UserId() : (long?)null });
+        db.Execute(current is null ? store.InsertSql : store.UpdateSql, args, tx);
+        Record(db, tx, at, action, type, encrypted, current?.Value, stored, actor, now);
+        return Find(db, at, tx)!;
+    }
+
+    private void Remove(IDbConnection db, IDbTransaction tx, SettingAddress at, StoredSetting current, string actor)
+    {
+        db.Execute(at.Store.DeleteSql, Args(at), tx);
+        Record(db, tx, at, "delete", current.Type, current.IsEncrypted, current.Value, null, actor, Timestamp.Now(clock));
+    }
+
+    private static void Record(IDbConnection db, IDbTransaction tx, SettingAddress at, string action, string type, bool encrypted,
+        string? oldValue, string? newValue, string actor, string now)
+    {
+        var args = new DynamicParameters(Args(at));
+        args.AddDynamicParams(new { store = at.Store.Name, action, type, encrypted, oldValue, newValue, actor, now });
+        db.Execute("""
+            INSERT INTO setting_history (store, scope, scope_id, key, version, action, type, is_encrypted, old_value, new_value, changed_by, changed_at)
+            VALUES (@store, @scope, @scopeId, @key,
+                    (SELECT coalesce(MAX(version), 0) + 1 FROM setting_history WHERE store = @store AND scope = @scope AND scope_id IS @scopeId AND key = @key),
+                    @action, @type, @encrypted, @oldValue, @newValue, @actor, @now)
+            """, args, tx);
+    }
+
+    /// <summary>412 when If-Match names another version than the current one (or any version of a missing setting).</summary>
+    private static SettingOutcome? Stale(HttpContext? http, StoredSetting? current)
+    {
+        var header = http?.Request.Headers.IfMatch.ToString();
+        if (string.IsNullOrWhiteSpace(header)) return null;
+        var tags = header.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(t => t.StartsWith("W/", StringComparison.Ordinal) ? t[2..] : t).ToList();
+        if (current is not null && (tags.Contains("*") || tags.Contains(current.ETag))) return null;
+        return new SettingOutcome
+        {
+            Status = StatusCodes.Status412PreconditionFailed,
+            Detail = current is null
+                ? "The setting no longer exists: nothing was changed."
+                : $"The setting was changed by someone else since you read it (it is now version {current.Version}): nothing was changed. Reload it and apply your change again.",
+        };
+    }
+
+    private const string HistorySelect = """
+        SELECT version, action, type, is_encrypted, old_value, new_value, changed_by, changed_at FROM setting_history
+        WHERE store = @store AND scope = @scope AND scope_id IS @scopeId AND key = @key
+        """;
+
+    private static SettingChange Change(HistoryRow row) => new()
+    {
+        Version = row.Version, Action = row.Action, Type = row.Type, IsEncrypted = row.IsEncrypted,
+        OldValue = row.IsEncrypted ? Hidden(row.OldValue) : Typed(row.Type, row.OldValue),
+        NewValue = row.IsEncrypted ? Hidden(row.NewValue) : Typed(row.Type, row.NewValue),
+        ChangedBy = row.ChangedBy, ChangedAt = row.ChangedAt,
+    };
+
+    private static JsonNode? Hidden(string? stored) => stored is null ? null : JsonValue.Create(stored.Length == 0 ? "" : Changed);
+
+    private static object Args(SettingAddress at) => new { store = at.Store.Name, scope = at.Scope, scopeId = at.ScopeId, key = at.Key };
+
+    private static string Target(SettingAddress at) => at.ScopeId is null ? at.Key : $"{at.Scope}/{at.ScopeId}/{at.Key}";
+
+    private static string Actor(HttpContext? http) => http?.User.FindFirstValue(ClaimTypes.Name) ?? SystemActor;
+
+    /// <summary>The type a value implies when the request names none and nothing is stored yet.</summary>
+    private static string Infer(JsonElement? value) => value?.ValueKind switch
+    {
+        JsonValueKind.Number => "number",
+        JsonValueKind.True or JsonValueKind.False => "boolean",
+        JsonValueKind.Object or JsonValueKind.Array => "json",
+        _ => "string",
+    };
+
+    [LoggerMessage(EventId = 7100, Level = LogLevel.Error,
+        Message = "Secret {Key} ({Scope} {ScopeId}) cannot be decrypted: the Data Protection key that encrypted it is missing from the key ring. Set the value again.")]
+    private static partial void LogUnreadable(ILogger logger, string scope, string scopeId, string key);
+
+    private sealed record HistoryRow
+    {
+        public long Version { get; init; }
+        public required string Action { get; init; }
+        public required string Type { get; init; }
+        public bool IsEncrypted { get; init; }
+        public string? OldValue { get; init; }
+        public string? NewValue { get; init; }
+        public required string ChangedBy { get; init; }
+        public required string ChangedAt { get; init; }
+    }
+}
