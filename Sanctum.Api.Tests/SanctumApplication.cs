@@ -14,10 +14,16 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
     public const string AdminPassword = "admin-password-1";
 
     private readonly Dictionary<string, string?> _settings;
+    private readonly bool _ownsDataDirectory;
 
-    public SanctumApplication(IDictionary<string, string?>? settings = null)
+    /// <summary>
+    /// With <paramref name="dataDirectory"/>, the host uses that directory (shared with another host, or kept for a
+    /// later one) and leaves it in place when disposed; without, it gets a fresh one and deletes it at the end.
+    /// </summary>
+    public SanctumApplication(IDictionary<string, string?>? settings = null, string? dataDirectory = null)
     {
-        DataDirectory = Path.Combine(Path.GetTempPath(), "sanctum-tests", Guid.NewGuid().ToString("N"));
+        _ownsDataDirectory = dataDirectory is null;
+        DataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "sanctum-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(DataDirectory);
         _settings = new()
         {
@@ -31,6 +37,8 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
     public string DataDirectory { get; }
 
     public string DatabasePath => Path.Combine(DataDirectory, "sanctum.db");
+
+    public static string NewDataDirectory() => Path.Combine(Path.GetTempPath(), "sanctum-tests", Guid.NewGuid().ToString("N"));
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -47,6 +55,9 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
         connection.Open();
         return connection;
     }
+
+    /// <summary>Runs the relay presence sweep now, as its timer would (after a test edits chat_relay_polls).</summary>
+    public void SweepRelayPresence() => Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Sanctum.Api.Agents.RelayPresenceSweeper>(Services).Sweep();
 
     /// <summary>Signs in as the seeded admin, does the forced password change, and returns a bearer client.</summary>
     public async Task<HttpClient> CreateAdminClientAsync()
@@ -92,6 +103,7 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
     {
         base.Dispose(disposing);
         SqliteConnection.ClearAllPools();
+        if (!_ownsDataDirectory) return;
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

@@ -2,24 +2,33 @@ using Sanctum.Api;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
+using Sanctum.Api.Backups;
+using Sanctum.Api.Chat;
 using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Benchmark;
+using Sanctum.Api.Cli;
 using Sanctum.Api.Config;
 using Sanctum.Api.Configurations;
 using Sanctum.Api.Data;
 using Sanctum.Api.Health;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Jobs;
 using Sanctum.Api.OpenApi;
 using Sanctum.Api.Pages;
 using Sanctum.Api.Plugins;
 using Sanctum.Api.Status;
+using Sanctum.Api.Telemetry;
 using Sanctum.Api.Tools;
 using Sanctum.Api.Users;
 
+// `Sanctum.Api <command>` runs one admin command (Cli/AdminCommands.cs) and exits; no command runs the server.
+var command = AdminCommands.Requested(args);
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
-    Args = args,
-    // The pages live in the repository's top-level wwwroot/, copied beside the binaries at build time.
+    Args = command ? [] : args,
+    // appsettings.json and the pages (the repository's top-level wwwroot/) are copied beside the binaries at build
+    // time: read them from there whatever the working directory, unless a content root is given explicitly.
+    ContentRootPath = ContentRoot.Given(args) ? null : AppContext.BaseDirectory,
     WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
 });
 
@@ -28,11 +37,16 @@ builder.Services.AddOptions<SanctumOptions>().BindConfiguration(SanctumOptions.S
     .Validate(o => o.PasswordWorkFactor is >= 4 and <= 31, "Sanctum:PasswordWorkFactor must be 4 to 31.")
     .Validate(o => o.SessionLifetime > TimeSpan.Zero, "Sanctum:SessionLifetime must be positive.")
     .Validate(o => o.PasswordHashingConcurrency >= 0 && o.PasswordHashingQueueLimit >= 0, "Sanctum:PasswordHashing* must not be negative.")
+    .Validate(o => Sanctum.Api.Jobs.JobSchedule.IsKnownZone(o.TimeZone), "Sanctum:TimeZone must name a time zone such as Europe/Berlin (or be empty for UTC).")
+    .Validate(o => o.Backups.MaxUploadBytes > 0 && o.Backups.MaxUncompressedBytes > 0, "Sanctum:Backups:Max* must be positive.")
     .ValidateOnStart();
+if (command) AdminCommands.ConfigureLogging(builder.Logging);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(new StartTime(DateTimeOffset.UtcNow));
-// Security and admin events, one call per event (Audit/AuditLog.cs).
-builder.Services.AddSingleton<AuditLog>();
+// Security and admin events, one call per event (Audit/AuditLog.cs), into the hash-chained audit_log.
+builder.Services.AddSanctumAudit();
+// OpenTelemetry metrics (OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set) and the service's own counters.
+builder.Services.AddSanctumTelemetry(builder.Configuration);
 
 // SQLite through Dapper, migrated by FluentMigrator at start-up.
 builder.Services.AddSanctumDatabase();
@@ -42,27 +56,47 @@ builder.Services.AddSanctumSecrets();
 builder.Services.AddSanctumHttp();
 // Session tokens, role policies and the login rate limiter.
 builder.Services.AddSanctumAuth();
+// Sanctum:TrustedProxies: whose X-Forwarded-For/-Proto are believed (none by default).
+builder.Services.AddTrustedProxies(builder.Configuration);
 // /healthz and /readyz.
 builder.Services.AddSanctumHealthChecks();
+// Tool instances' health checks (HTTP or TCP probes) and the runner that turns them into statuses.
+builder.Services.AddInstanceHealthChecks();
 // The tools list, cached in memory until the next commit to the database.
 builder.Services.AddToolListCache();
 // The OpenAPI document and Swagger UI.
 builder.Services.AddSanctumOpenApi();
 // The web chat bridge's actions, rate limits and error envelope under /api/v1.
 builder.Services.AddChatBridge();
+// Backups (and the gate a restore closes while it swaps the database), and the job scheduler with its kinds.
+builder.Services.AddBackups();
+builder.Services.AddJobs();
 
 var app = builder.Build();
+if (command) return await AdminCommands.RunAsync(args, app.Services);
 
-app.Services.MigrateDatabase();
-app.Services.EnsureChatKeys();
+// Usable data directory, this install's database, migrated; otherwise one line and exit code 1.
+if (StartupChecks.Run(app.Services) is { } refusal)
+{
+    Console.Error.WriteLine(refusal);
+    return 1;
+}
+// The seeded admin's first password depends on where the server listens (Auth/BootstrapAdmin.cs).
+var bootstrap = app.Services.GetRequiredService<BootstrapAdmin>();
+bootstrap.Prepare();
+app.Lifetime.ApplicationStarted.Register(bootstrap.Complete);
 
+app.UseTrustedProxies(app.Configuration);
+app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestSizeLimit();
+app.UseJsonTextCheck();
 // Pages, scripts and styles; API requests never look for a file.
 app.UseWhen(http => !http.Request.Path.StartsWithSegments("/api"), files => files.UseDefaultFiles().UseStaticFiles());
 app.UseSanctumOpenApi();
 app.UseCrossSiteRequestGuard();
+app.UseMaintenanceGate();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
@@ -71,18 +105,32 @@ app.UseRateLimiter();
 app.MapPages();
 app.MapHealth();
 app.MapAuth();
+app.MapAccessTokens();
 app.MapTools();
 app.MapToolInstances();
 app.MapAgents();
 app.MapAgentConfig();
 app.MapStatus();
+app.MapStatusHistory();
+app.MapAudit();
 app.MapUsers();
 app.MapConfig();
 app.MapEnvVars();
 app.MapPlugins();
 app.MapConfigurations();
 app.MapChatBridge();
+app.MapBackups();
+app.MapJobs();
+app.MapChatHistory();
 // Only with Sanctum:Benchmark:Enabled=true (bench/run.sh): the constant-JSON yardstick.
 app.MapBenchmark();
 
 app.Run();
+return 0;
+
+/// <summary>Whether the command line or the environment names a content root (the test host does).</summary>
+internal static class ContentRoot
+{
+    public static bool Given(string[] args) =>
+        new ConfigurationBuilder().AddEnvironmentVariables("ASPNETCORE_").AddCommandLine(args).Build()[WebHostDefaults.ContentRootKey] is not null;
+}

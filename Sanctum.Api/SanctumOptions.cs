@@ -14,7 +14,10 @@ public sealed class SanctumOptions
     /// <summary>bcrypt cost for new password hashes (tests lower it; 12 is the production default).</summary>
     public int PasswordWorkFactor { get; set; } = 12;
 
-    /// <summary>When set, a fresh install's admin starts with this password instead of admin123.</summary>
+    /// <summary>
+    /// When set, a fresh install's admin starts with this password. Otherwise it is admin123 when the server listens on
+    /// loopback only, else a random one written to &lt;DataDirectory&gt;/initial-admin-password. Either way it must be changed.
+    /// </summary>
     public string? BootstrapAdminPassword { get; set; }
 
     /// <summary>Failed logins in a row that lock an account, and for how long.</summary>
@@ -32,6 +35,37 @@ public sealed class SanctumOptions
     public int PasswordHashingConcurrency { get; set; }
     public int PasswordHashingQueueLimit { get; set; } = 256;
 
+    /// <summary>
+    /// The origins (scheme://host[:port], comma-separated) the pages are served from, the only ones a browser may send
+    /// state-changing requests from. Empty: the loopback names (localhost, 127.0.0.1, [::1]) on the bound port(s).
+    /// </summary>
+    public string? PublicOrigins { get; set; }
+
+    /// <summary>
+    /// Reverse proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are
+    /// believed: login limits, lockout, stored addresses and the cookie's Secure flag then use the real client and
+    /// scheme. Empty: forwarded headers are ignored.
+    /// </summary>
+    public string? TrustedProxies { get; set; }
+
     /// <summary>Largest request body accepted.</summary>
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>The IANA time zone job schedules are read in (e.g. Europe/Berlin); UTC when empty.</summary>
+    public string? TimeZone { get; set; }
+
+    public BackupOptions Backups { get; set; } = new();
+}
+
+/// <summary>The <c>Sanctum:Backups</c> section.</summary>
+public sealed class BackupOptions
+{
+    /// <summary>Where backups are kept; empty means <c>&lt;DataDirectory&gt;/backups</c>.</summary>
+    public string? Directory { get; set; }
+
+    /// <summary>Largest backup accepted by POST /api/backups/upload.</summary>
+    public long MaxUploadBytes { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>Largest total uncompressed size of a backup's files (checked before anything is extracted).</summary>
+    public long MaxUncompressedBytes { get; set; } = 4L * 1024 * 1024 * 1024;
 }

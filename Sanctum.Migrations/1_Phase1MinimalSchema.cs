@@ -60,14 +60,22 @@ public sealed class Phase1MinimalSchema(SeedSettings? seed = null) : Migration
         Agent("monday", "Monday", "Monday Prime", "Task Management Specialist");
         Agent("timbre", "Timbre", "Timbre Prime", "Audio Processing Expert");
 
-        // Hashed here, at install time: never a hash string copied from elsewhere.
-        Insert.IntoTable("users").Row(new
+        // Hashed here, at install time: never a hash string copied from elsewhere. Through a command of its own, not
+        // Insert.IntoTable: FluentMigrator logs the SQL it generates, values included, and no hash may reach a log.
+        var hash = _seed.AdminPasswordHash ?? BCrypt.Net.BCrypt.HashPassword(_seed.AdminPassword, _seed.BcryptWorkFactor);
+        Execute.WithConnection((connection, transaction) =>
         {
-            username = "admin",
-            email = "admin@sanctum.local",
-            password_hash = BCrypt.Net.BCrypt.HashPassword(_seed.AdminPassword, _seed.BcryptWorkFactor),
-            role = "admin",
-            status = "active",
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = """
+                INSERT INTO users (username, email, password_hash, role, status)
+                VALUES ('admin', 'admin@sanctum.local', @hash, 'admin', 'active')
+                """;
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@hash";
+            parameter.Value = hash;
+            command.Parameters.Add(parameter);
+            command.ExecuteNonQuery();
         });
     }
 

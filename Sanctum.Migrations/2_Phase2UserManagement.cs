@@ -3,8 +3,8 @@ using static Sanctum.Migrations.SchemaSql;
 
 namespace Sanctum.Migrations;
 
-/// <summary>Phase 2: sessions and agent configuration, plus the columns sign-in and visibility need.</summary>
-[Migration(2, "Phase 2: user management (user_sessions, agent_configs)")]
+/// <summary>Phase 2: sessions, personal access tokens, agent configuration and the audit log, plus the columns sign-in and visibility need.</summary>
+[Migration(2, "Phase 2: user management (user_sessions, access_tokens, agent_configs, audit_log)")]
 public sealed class Phase2UserManagement : Migration
 {
     public override void Up()
@@ -21,6 +21,19 @@ public sealed class Phase2UserManagement : Migration
             );
             CREATE INDEX ix_user_sessions_user_id ON user_sessions (user_id);
 
+            -- Personal access tokens for scripts: only the token's SHA-256 is kept; the owner's role caps what it may do.
+            CREATE TABLE access_tokens (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+                token_hash TEXT NOT NULL UNIQUE,
+                scope TEXT NOT NULL CHECK (scope IN ('read','write')),
+                expires_at TEXT NOT NULL,
+                last_used_at TEXT,
+                created_at TEXT NOT NULL DEFAULT {Now}
+            );
+            CREATE INDEX ix_access_tokens_user_id ON access_tokens (user_id);
+
             CREATE TABLE agent_configs (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
                 agent_id TEXT NOT NULL REFERENCES agents (id),
@@ -34,6 +47,31 @@ public sealed class Phase2UserManagement : Migration
                 UNIQUE (agent_id, config_key)
             );
             CREATE INDEX ix_agent_configs_agent_id ON agent_configs (agent_id);
+
+            -- Append-only and hash-chained: hash = SHA-256 of prev_hash and the row's canonical content (Audit/AuditChain.cs),
+            -- so an edit or a deletion breaks the chain. Ids are given by the writer (previous id + 1) inside its write
+            -- transaction; retention deletes from the oldest end and appends an 'audit.pruned' anchor row.
+            CREATE TABLE audit_log (
+                id INTEGER NOT NULL PRIMARY KEY,
+                at TEXT NOT NULL,
+                actor TEXT,
+                actor_id INTEGER,
+                address TEXT,
+                action TEXT NOT NULL,
+                target_type TEXT,
+                target_id TEXT,
+                outcome TEXT NOT NULL,
+                details TEXT {Json("details")},
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL
+            );
+            CREATE INDEX ix_audit_log_at ON audit_log (at);
+            CREATE INDEX ix_audit_log_action ON audit_log (action, id);
+            CREATE INDEX ix_audit_log_actor ON audit_log (actor, id);
+            CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+            BEGIN
+                SELECT RAISE(ABORT, 'audit_log is append-only');
+            END;
 
             ALTER TABLE users ADD COLUMN failed_login_attempts INTEGER NOT NULL DEFAULT 0;
             ALTER TABLE users ADD COLUMN locked_until TEXT;
@@ -69,7 +107,10 @@ public sealed class Phase2UserManagement : Migration
             DROP TRIGGER users_search_delete;
             DROP TRIGGER users_search_insert;
             DROP TABLE users_search;
+            DROP TRIGGER audit_log_append_only;
+            DROP TABLE audit_log;
             DROP TABLE agent_configs;
+            DROP TABLE access_tokens;
             DROP TABLE user_sessions;
             ALTER TABLE agents DROP COLUMN created_by;
             ALTER TABLE agents DROP COLUMN visible_to_roles;

@@ -7,5 +7,9 @@ namespace Sanctum.Migrations;
 public sealed class SeedSettings
 {
     public string AdminPassword { get; init; } = "admin123";
+
+    /// <summary>When set, stored as the admin's password_hash instead of hashing <see cref="AdminPassword"/>: the host
+    /// uses a placeholder that no password matches and sets the real password once it knows where it listens.</summary>
+    public string? AdminPasswordHash { get; init; }
     public int BcryptWorkFactor { get; init; } = 12;
 }

@@ -25,7 +25,7 @@ public abstract class BrowserTest
     protected IBrowserContext Context { get; private set; } = null!;
     protected IPage Page { get; private set; } = null!;
 
-    /// <summary>Native dialogs (alert, confirm, ...) the page opened; they are dismissed.</summary>
+    /// <summary>Native dialogs (alert, confirm, ...) the page opened; they are dismissed, except beforeunload, which is accepted.</summary>
     protected List<string> Dialogs { get; } = [];
 
     /// <summary>Requests the page made to anywhere but this server.</summary>
@@ -76,7 +76,9 @@ public abstract class BrowserTest
         Page.Dialog += async (_, dialog) =>
         {
             Dialogs.Add($"{dialog.Type}: {dialog.Message}");
-            await dialog.DismissAsync();
+            // A test that reloads or leaves a page with unsaved edits means to leave (pages ask with beforeunload).
+            if (dialog.Type == "beforeunload") await dialog.AcceptAsync();
+            else await dialog.DismissAsync();
         };
         Page.Request += (_, request) =>
         {
@@ -100,11 +102,33 @@ public abstract class BrowserTest
             catch (PlaywrightException) { }
         }
         if (Context is not null) await Context.CloseAsync();
+        foreach (var context in _extraContexts) await context.CloseAsync();
+        _extraContexts.Clear();
         Assert.That(PageErrors, Is.Empty, "the page threw script errors");
     }
 
     protected Task<IBrowserContext> NewContextAsync(int width = 1280, int height = 800) =>
         _browser!.NewContextAsync(new() { BaseURL = BaseUrl, ViewportSize = new() { Width = width, Height = height }, Locale = "en-GB" });
+
+    /// <summary>A page of the given size in a context of its own, signed in; its script errors count like Page's.</summary>
+    protected async Task<IPage> SignedInPageAsync(int width, int height, string username = "admin", string? password = null)
+    {
+        var context = await NewContextAsync(width, height);
+        _extraContexts.Add(context);
+        await SignInAsync(username, password ?? SanctumApplication.AdminPassword, context);
+        var page = await context.NewPageAsync();
+        page.PageError += (_, error) => PageErrors.Add(error);
+        return page;
+    }
+
+    private readonly List<IBrowserContext> _extraContexts = [];
+
+    /// <summary>Fails when the page is wider than its viewport (it would scroll sideways).</summary>
+    protected static async Task AssertNoSidewaysScrollAsync(IPage page, string what)
+    {
+        var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - document.documentElement.clientWidth");
+        Assert.That(overflow, Is.LessThanOrEqualTo(0), $"{what} scrolls sideways at {page.ViewportSize?.Width} px");
+    }
 
     /// <summary>Signs the page's browser context in through the API (the cookie lands in the context).</summary>
     protected async Task SignInAsync(string username, string password, IBrowserContext? context = null)

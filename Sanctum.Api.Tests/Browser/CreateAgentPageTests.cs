@@ -46,7 +46,7 @@ public class CreateAgentPageTests : BrowserTest
         await Expect(Page.Locator("[data-testid=empty]")).ToHaveTextAsync("No tools in this tab yet.");
 
         await Page.GotoAsync("/");
-        await Expect(Page.Locator("#agent-select option[value=nova-star]")).ToHaveTextAsync("Nova Prime");
+        await Expect(Page.Locator("#agent-select option[value=nova-star]")).ToHaveTextAsync("Nova Prime (no relay yet)");
     }
 
     [Test]

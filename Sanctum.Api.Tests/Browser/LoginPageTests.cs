@@ -82,4 +82,25 @@ public class LoginPageTests : BrowserTest
         await Page.GotoAsync("/login?next=//example.com/steal");
         await Expect(Page).ToHaveURLAsync($"{BaseUrl}/");
     }
+
+    [TestCase("/%09/evil.example/")]
+    [TestCase("/%0a/evil.example/")]
+    [TestCase("/%0d/evil.example/")]
+    [TestCase("/%5Cevil.example/")]
+    [TestCase("/%09%5C%5Cevil.example/")]
+    public async Task ANextThatBrowsersReadAsAnotherSiteIsIgnored(string next)
+    {
+        await SignInAsync(CreateUser("viewer"), UserPassword);
+        await Page.GotoAsync("/login?next=" + next);
+        await Expect(Page).ToHaveURLAsync($"{BaseUrl}/");
+        Assert.That(OutsideRequests, Is.Empty);
+    }
+
+    [Test]
+    public async Task AnOwnPathWithQueryAndHashIsKeptAsNext()
+    {
+        await SignInAsync(CreateUser("viewer"), UserPassword);
+        await Page.GotoAsync("/login?next=" + Uri.EscapeDataString("/status?x=1#top"));
+        await Expect(Page).ToHaveURLAsync($"{BaseUrl}/status?x=1#top");
+    }
 }

@@ -27,7 +27,8 @@ public class PageRoutesTests
     [TestCase("/chat-settings", "js/chat-settings.js")]
     [TestCase("/status", "js/status.js")]
     [TestCase("/install-tool", "js/tool.js")]
-    [TestCase("/backup-restore", "js/tool.js")]
+    [TestCase("/backup-restore", "js/backup-restore.js")]
+    [TestCase("/cron-scheduler", "js/cron-scheduler.js")]
     [TestCase("/broca-settings", "js/tool.js")]
     public async Task EachPageRouteServesItsPage(string path, string script)
     {

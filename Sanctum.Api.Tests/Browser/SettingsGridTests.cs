@@ -171,4 +171,95 @@ public class SettingsGridTests : BrowserTest
         await Expect(page).ToHaveURLAsync($"{BaseUrl}/status");
         await narrow.CloseAsync();
     }
+
+    [Test]
+    public async Task SearchLooksThroughEveryTabAndNamesEachResultsTab()
+    {
+        using (var db = App.OpenDatabase())
+            db.Execute("INSERT OR IGNORE INTO tools (id, name, description, category, route_path) VALUES ('smcp-finder', 'Finder relay', 'Looks for broca streams', 'smcp', '/smcp-finder')");
+
+        await Page.GotoAsync("/settings#monday");
+        await Page.FillAsync("input[type=search]", "broca");
+        var cards = Page.Locator("[data-tool-id]");
+        await Expect(cards).ToHaveCountAsync(2);
+        await Expect(Page.Locator("[data-tool-id=broca] [data-testid=tab-label]")).ToHaveTextAsync("Athena Prime");
+        await Expect(Page.Locator("[data-tool-id=smcp-finder] [data-testid=tab-label]")).ToHaveTextAsync("SMCP");
+        await Expect(Page.Locator("[data-category=monday]")).ToHaveAttributeAsync("aria-selected", "true");
+
+        // Any tab open, the same results.
+        await Page.ClickAsync("[data-category=master]");
+        await Expect(cards).ToHaveCountAsync(2);
+        await Page.FillAsync("input[type=search]", "");
+        await Expect(cards).ToHaveCountAsync(5);
+        await Expect(Page.Locator("[data-testid=tab-label]")).ToHaveCountAsync(0);
+    }
+
+    [Test]
+    public async Task AnAdminOpensADisabledToolFromItsDimmedCard()
+    {
+        using (var db = App.OpenDatabase())
+            db.Execute("INSERT OR IGNORE INTO tools (id, name, category, route_path, is_enabled) VALUES ('parked', 'Parked tool', 'smcp', '/parked-tool', 0)");
+        var page = await SignedInPageAsync(1280, 800);
+        await page.GotoAsync("/settings#smcp");
+        var card = page.Locator("[data-tool-id=parked]");
+        await Expect(card).ToHaveClassAsync("card disabled");
+        await card.Locator("a[data-testid=open]").ClickAsync();
+        await Expect(page.Locator("[data-testid=tool-name]")).ToHaveTextAsync("Parked tool");
+        await page.ClickAsync("[data-testid=toggle-enabled]");
+        await Expect(page.Locator("#tool-state [data-testid=enabled]")).ToHaveTextAsync("Enabled");
+        using (var db = App.OpenDatabase())
+            Assert.That(db.ExecuteScalar<long>("SELECT is_enabled FROM tools WHERE id = 'parked'"), Is.EqualTo(1));
+    }
+
+    [TestCase(1280, 800)]
+    [TestCase(390, 844)]
+    public async Task AnAdminAddsAToolFromTheGrid(int width, int height)
+    {
+        var id = $"new-tool-{width}";
+        var page = await SignedInPageAsync(width, height);
+        await page.GotoAsync("/settings#monday");
+        await page.ClickAsync("[data-testid=add-tool]");
+        var form = page.Locator("#tool-form");
+        await Expect(form.Locator("select[name=category]")).ToHaveValueAsync("monday"); // the open tab
+        await form.Locator("input[name=name]").FillAsync($"New Tool {width}");
+        await Expect(form.Locator("input[name=id]")).ToHaveValueAsync(id);
+        await form.Locator("input[name=route_path]").FillAsync("bad route");
+        await form.Locator("input[name=emoji]").FillAsync("🧪");
+        await form.Locator("textarea[name=description]").FillAsync("Made in a test");
+        await form.Locator("select[name=module_scope]").SelectOptionAsync("agent");
+        await form.Locator("textarea[name=config_schema]").FillAsync("{not json");
+        await form.Locator("[type=submit]").ClickAsync();
+        await Expect(form.Locator("[data-error-for=config_schema]")).ToContainTextAsync("Not valid JSON");
+
+        await form.Locator("textarea[name=config_schema]").FillAsync("{\"type\": \"object\"}");
+        await form.Locator("[type=submit]").ClickAsync();
+        await Expect(form.Locator("[data-error-for=route_path]")).ToContainTextAsync("starting with a single /");
+
+        await form.Locator("input[name=route_path]").FillAsync($"/{id}");
+        await form.Locator("[type=submit]").ClickAsync();
+        await Expect(page.Locator($"[data-tool-id=\"{id}\"]")).ToBeVisibleAsync();
+        await Expect(page.Locator("[data-category=monday]")).ToHaveAttributeAsync("aria-selected", "true");
+        await AssertNoSidewaysScrollAsync(page, "the grid");
+        using (var db = App.OpenDatabase())
+        {
+            var row = db.QuerySingle<(string Name, string Category, string Route, string Emoji, string Scope, string Schema)>(
+                "SELECT name, category, route_path, emoji, module_scope, config_schema FROM tools WHERE id = @id", new { id });
+            Assert.That(row, Is.EqualTo(($"New Tool {width}", "monday", $"/{id}", "🧪", "agent", "{\"type\":\"object\"}")));
+        }
+
+        // The same id again is refused at the id field.
+        await page.ClickAsync("[data-testid=add-tool]");
+        await form.Locator("input[name=name]").FillAsync("Twin");
+        await form.Locator("input[name=id]").FillAsync(id);
+        await form.Locator("[type=submit]").ClickAsync();
+        await Expect(form.Locator("[data-error-for=id]")).ToContainTextAsync("already exists");
+    }
+
+    [Test]
+    public async Task UsersSeeNoAddToolButton()
+    {
+        await Page.GotoAsync("/settings");
+        await Expect(Page.Locator("[data-tool-id]").First).ToBeVisibleAsync();
+        await Expect(Page.Locator("[data-testid=add-tool]")).ToBeHiddenAsync();
+    }
 }

@@ -154,4 +154,67 @@ public class SystemSettingsPageTests : BrowserTest
         using var db = App.OpenDatabase();
         Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM env_vars"), Is.Zero);
     }
+
+    [Test]
+    public async Task EnterSavesARowAndTheRowSaysWhetherItWasSaved()
+    {
+        await Page.GotoAsync("/system-settings");
+        var input = Page.Locator("[data-config-key=letta_connection_timeout]");
+        await input.FillAsync("50");
+        await input.PressAsync("Enter");
+        await Expect(Page.Locator("[data-config-row=letta_connection_timeout] [data-saved-for=letta_connection_timeout]")).ToHaveTextAsync("Saved");
+        Assert.That(StoredValue("letta_connection_timeout"), Is.EqualTo("50"));
+
+        var port = Page.Locator("[data-config-key=api_port]");
+        await port.FillAsync("99999");
+        await port.PressAsync("Enter");
+        await Expect(Page.Locator("[data-config-row=api_port] [data-saved-for=api_port]")).ToHaveTextAsync("Not saved");
+        Assert.That(StoredValue("api_port"), Is.EqualTo("5000"));
+    }
+
+    [Test]
+    public async Task RevealIsOfferedOnlyForAStoredSecretAndEmptyingOneAsksFirst()
+    {
+        await Page.GotoAsync("/system-settings");
+        await Expect(Page.Locator("[data-config-row=openai_api_key] [data-action=reveal]")).ToBeHiddenAsync();
+        var row = Page.Locator("[data-config-row=chat_api_key]");
+        await Expect(row.Locator("[data-action=reveal]")).ToBeVisibleAsync();
+
+        var before = StoredValue("chat_api_key");
+        await row.Locator("[data-action=replace]").ClickAsync();
+        await row.Locator("[data-action=save]").ClickAsync();
+        await Expect(row.Locator("[data-testid=confirm-dialog]")).ToContainTextAsync("empty value");
+        await row.Locator("[data-testid=confirm-no]").ClickAsync();
+        Assert.That(StoredValue("chat_api_key"), Is.EqualTo(before), "cancelled: the secret stays");
+    }
+
+    [Test]
+    public async Task LeavingWithAnUnsavedValueAsksFirst()
+    {
+        await Page.GotoAsync("/system-settings");
+        await Page.Locator("[data-config-key=letta_connection_timeout]").FillAsync("77");
+        await Page.ClickAsync("#topbar a[href=\"/status\"]");
+        await Expect(Page.Locator("[data-testid=confirm-dialog]")).ToContainTextAsync("Leave without saving?");
+        await Page.ClickAsync("[data-testid=confirm-no]");
+        await Expect(Page).ToHaveURLAsync($"{BaseUrl}/system-settings");
+        await Expect(Page.Locator("[data-config-key=letta_connection_timeout]")).ToHaveValueAsync("77");
+    }
+
+    [Test]
+    public async Task AnAdminRevealsASecretEnvironmentVariable()
+    {
+        await Page.GotoAsync("/system-settings");
+        await Page.FillAsync("#env-form input[name=name]", "RELAY_TOKEN");
+        await Page.FillAsync("#env-form input[name=value]", "tok-123");
+        await Page.CheckAsync("#env-form input[name=is_encrypted]");
+        await Page.ClickAsync("[data-testid=add-env]");
+        var row = Page.Locator("[data-env-name=RELAY_TOKEN]");
+        await Expect(row.Locator("[data-testid=value]")).ToHaveTextAsync("********");
+        await row.Locator("[data-action=reveal]").ClickAsync();
+        await Expect(row.Locator("[data-testid=value]")).ToHaveTextAsync("tok-123");
+        await row.Locator("[data-action=reveal]").ClickAsync();
+        await Expect(row.Locator("[data-testid=value]")).ToHaveTextAsync("********");
+        using var db = App.OpenDatabase();
+        db.Execute("DELETE FROM env_vars WHERE var_name = 'RELAY_TOKEN'"); // other tests count the variables
+    }
 }

@@ -57,7 +57,16 @@ public class UserManagementPageTests : BrowserTest
         await Expect(rows).ToHaveCountAsync(1);
         await Expect(rows.First.Locator("[data-testid=username]")).ToHaveTextAsync(username);
 
+        // A role change asks first: Cancel keeps the role, in the page and in the database.
         await rows.First.Locator("select[data-field=role]").SelectOptionAsync("viewer");
+        await Expect(Page.Locator("[data-testid=confirm-dialog]")).ToContainTextAsync("read but no longer chat");
+        await Page.ClickAsync("[data-testid=confirm-no]");
+        await Expect(rows.First.Locator("select[data-field=role]")).ToHaveValueAsync("user");
+        using (var before = App.OpenDatabase())
+            Assert.That(before.ExecuteScalar<string>("SELECT role FROM users WHERE username = @username", new { username }), Is.EqualTo("user"));
+
+        await rows.First.Locator("select[data-field=role]").SelectOptionAsync("viewer");
+        await rows.First.Locator("[data-testid=confirm-yes]").ClickAsync();
         await Expect(Page.Locator("#notice")).ToContainTextAsync("role is now viewer");
         using var db = App.OpenDatabase();
         Assert.That(db.ExecuteScalar<string>("SELECT role FROM users WHERE username = @username", new { username }), Is.EqualTo("viewer"));
@@ -101,6 +110,7 @@ public class UserManagementPageTests : BrowserTest
         await Expect(row).ToHaveCountAsync(1);
 
         await row.Locator("select[data-field=role]").SelectOptionAsync("user");
+        await row.Locator("[data-testid=confirm-yes]").ClickAsync();
         await Expect(Page.Locator("#notice")).ToContainTextAsync("Conflict");
         await Expect(row.Locator("select[data-field=role]")).ToHaveValueAsync("admin");
         using var check = App.OpenDatabase();
@@ -121,5 +131,65 @@ public class UserManagementPageTests : BrowserTest
         await Expect(row.Locator("select[data-field=status]")).ToHaveValueAsync("inactive");
         using var db = App.OpenDatabase();
         Assert.That(db.ExecuteScalar<string>("SELECT status FROM users WHERE username = @username", new { username }), Is.EqualTo("inactive"));
+    }
+
+    [Test]
+    public async Task AnAdminEditsAUsersEmailAndATakenEmailShowsAtTheField()
+    {
+        var username = CreateUser("user");
+        var other = CreateUser("viewer");
+        await Page.GotoAsync("/user-management");
+        await Page.FillAsync("input[type=search]", username);
+        var row = Page.Locator("[data-user-id]");
+        await Expect(row).ToHaveCountAsync(1);
+
+        await row.Locator("[data-action=edit-email]").ClickAsync();
+        await row.Locator("input[data-field=email]").FillAsync($"{other}@example.test");
+        await row.Locator("[data-action=save-email]").ClickAsync();
+        await Expect(row.Locator("[data-error-for=email]")).ToContainTextAsync("already in use");
+
+        await row.Locator("input[data-field=email]").FillAsync("renamed@example.test");
+        await row.Locator("input[data-field=email]").PressAsync("Enter");
+        await Expect(row.Locator("[data-testid=email]")).ToHaveTextAsync("renamed@example.test");
+        using var db = App.OpenDatabase();
+        Assert.That(db.ExecuteScalar<string>("SELECT email FROM users WHERE username = @username", new { username }), Is.EqualTo("renamed@example.test"));
+    }
+
+    [Test]
+    public async Task TheLockedFilterFindsAUserWhoseLockoutIsRunning()
+    {
+        var username = CreateUser("user");
+        using (var db = App.OpenDatabase())
+            db.Execute("UPDATE users SET failed_login_attempts = 5, locked_until = '2999-01-01T00:00:00Z' WHERE username = @username", new { username });
+        await Page.GotoAsync("/user-management");
+        await Page.FillAsync("input[type=search]", username);
+        await Expect(Page.Locator("[data-user-id]")).ToHaveCountAsync(1);
+        await Page.SelectOptionAsync("#status-filter", "locked");
+        await Expect(Page.Locator("[data-user-id]")).ToHaveCountAsync(1);
+        await Expect(Page.Locator("[data-user-id]")).ToContainTextAsync("locked until");
+        await Page.SelectOptionAsync("#status-filter", "inactive");
+        await Expect(Page.Locator("[data-user-id]")).ToHaveCountAsync(0);
+    }
+
+    [Test]
+    public async Task EveryActionOfARowIsReachableAt390PixelsWide()
+    {
+        var username = CreateUser("user");
+        var page = await SignedInPageAsync(390, 844);
+        await page.GotoAsync("/user-management");
+        await page.FillAsync("input[type=search]", username);
+        var row = page.Locator("[data-user-id]");
+        await Expect(row).ToHaveCountAsync(1);
+        await AssertNoSidewaysScrollAsync(page, "the users page");
+        foreach (var action in new[] { "edit-email", "reset-password", "deactivate" })
+        {
+            var box = await row.Locator($"[data-action={action}]").BoundingBoxAsync();
+            Assert.That(box, Is.Not.Null, action);
+            Assert.That(box!.X, Is.GreaterThanOrEqualTo(0), action);
+            Assert.That(box.X + box.Width, Is.LessThanOrEqualTo(390), $"{action} is off screen");
+        }
+        await row.Locator("[data-action=deactivate]").ClickAsync();
+        await row.Locator("[data-testid=confirm-yes]").ClickAsync();
+        await Expect(row.Locator("select[data-field=status]")).ToHaveValueAsync("inactive");
     }
 }

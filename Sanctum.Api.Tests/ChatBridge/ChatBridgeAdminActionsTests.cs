@@ -10,7 +10,7 @@ public class ChatBridgeAdminActionsTests
     [Test]
     public async Task SessionsListsEachSessionWithItsCountsMostRecentFirst()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         var web = app.CreateClient();
         await (await web.PostMessageAsync(new { session_id = "session_old", message = "a", agent_id = "athena" })).BridgeDataAsync();
         await (await web.PostMessageAsync(new { session_id = "session_new", message = "b" })).BridgeDataAsync();
@@ -55,7 +55,7 @@ public class ChatBridgeAdminActionsTests
     [Test]
     public async Task ConfigPostChangesTheTwoSettingsAndTheyApply()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         var admin = AdminKeyClient(app);
         var data = await (await admin.PostAsJsonAsync("/api/v1/?action=config", new { max_message_length = 20, session_timeout = "600" })).BridgeDataAsync();
         Assert.That(data.GetProperty("max_message_length").GetInt32(), Is.EqualTo(20));
@@ -70,7 +70,11 @@ public class ChatBridgeAdminActionsTests
             .AssertBridgeErrorAsync(HttpStatusCode.BadRequest, "Invalid message");
     }
 
-    [TestCase("""{"chat_api_key":"mine"}""", "Unknown setting: chat_api_key")]
+    [TestCase("""{"chat_api_key":"mine"}""", "Setting chat_api_key looks like a secret: secrets are not kept in the bridge's settings")]
+    [TestCase("""{"chat_admin_key":"mine"}""", "Setting chat_admin_key looks like a secret: secrets are not kept in the bridge's settings")]
+    [TestCase("""{"openai_token":"x","welcome":"hi"}""", "Setting openai_token looks like a secret: secrets are not kept in the bridge's settings")]
+    [TestCase("""{"welcome":"hi","bad name":"x"}""", "Unknown setting: bad name")]
+    [TestCase("""{"welcome":{"nested":true}}""", "Invalid welcome: a string, number or boolean is required")]
     [TestCase("""{"max_message_length":0}""", "Invalid max_message_length: a whole number from 1 to 10000 is required")]
     [TestCase("""{"max_message_length":10001}""", "Invalid max_message_length: a whole number from 1 to 10000 is required")]
     [TestCase("""{"max_message_length":"ten"}""", "Invalid max_message_length: a whole number from 1 to 10000 is required")]
@@ -80,7 +84,7 @@ public class ChatBridgeAdminActionsTests
     [TestCase("""{oops""", "Invalid JSON")]
     public async Task AnInvalidConfigPostChangesNothing(string body, string error)
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         string Snapshot()
         {
             using var db = app.OpenDatabase();
@@ -92,9 +96,34 @@ public class ChatBridgeAdminActionsTests
     }
 
     [Test]
-    public async Task CleanupRemovesSessionsIdleLongerThanTheTimeoutWithTheirRows()
+    public async Task OtherConfigKeysAreKeptAsPlainBridgeSettings()
     {
         await using var app = new SanctumApplication();
+        var admin = AdminKeyClient(app);
+        var data = await (await admin.PostAsync("/api/v1/?action=config", Support.JsonBody("""{"welcome_text":"Hi there","poll_seconds":5,"session_timeout":900}""")))
+            .BridgeDataAsync();
+        Assert.That(data.GetProperty("settings").GetProperty("welcome_text").GetString(), Is.EqualTo("Hi there"));
+        Assert.That(data.GetProperty("settings").GetProperty("poll_seconds").GetString(), Is.EqualTo("5"));
+        Assert.That(data.GetProperty("session_timeout").GetInt32(), Is.EqualTo(900));
+        var again = await (await admin.GetAsync("/api/v1/?action=config")).BridgeDataAsync();
+        Assert.That(again.GetProperty("settings").EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "poll_seconds", "welcome_text" }));
+        Assert.That(again.GetProperty("settings").TryGetProperty("chat_api_key", out _), Is.False);
+        using var db = app.OpenDatabase();
+        Assert.That(db.QuerySingle<(string, string, long)>("SELECT config_value, category, is_encrypted FROM system_config WHERE config_key = 'chat_bridge.welcome_text'"),
+            Is.EqualTo(("Hi there", "chat_bridge", 0L)));
+
+        await (await admin.PostAsync("/api/v1/?action=config", Support.JsonBody($$"""{"motd":"{{new string('x', 1001)}}"}""")))
+            .AssertBridgeErrorAsync(HttpStatusCode.BadRequest, "Invalid motd: at most 1000 characters");
+        var many = "{" + string.Join(",", Enumerable.Range(0, 49).Select(i => $"\"extra_{i}\":\"v\"")) + "}";
+        await (await admin.PostAsync("/api/v1/?action=config", Support.JsonBody(many)))
+            .AssertBridgeErrorAsync(HttpStatusCode.BadRequest, "Too many bridge settings: at most 50");
+        Assert.That(app.Count("SELECT COUNT(*) FROM system_config WHERE category = 'chat_bridge'"), Is.EqualTo(2), "a refused post changes nothing");
+    }
+
+    [Test]
+    public async Task CleanupRemovesSessionsIdleLongerThanTheTimeoutWithTheirRows()
+    {
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         var web = app.CreateClient();
         await (await web.PostMessageAsync(new { session_id = "session_idle", message = "old" })).BridgeDataAsync();
         await (await web.PostMessageAsync(new { session_id = "session_fresh", message = "new" })).BridgeDataAsync();
@@ -115,7 +144,7 @@ public class ChatBridgeAdminActionsTests
     [Test]
     public async Task ClearDataDeletesEveryChatRowAndReportsWhatRemains()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         app.ArrangeMessages("session_one", 2);
         app.ArrangeMessages("session_two", 1);
         await (await app.CreateKeyClient(app.BridgeKey()).PostAsJsonAsync("/api/v1/outbox", new { session_id = "session_one", response = "r" })).BridgeDataAsync();
@@ -133,7 +162,7 @@ public class ChatBridgeAdminActionsTests
     [Test]
     public async Task CleanupLogsReportsTheLogSettingsWithoutInventedFigures()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         var data = await (await AdminKeyClient(app).PostAsync("/api/v1/?action=cleanup_logs", null)).BridgeDataAsync();
         Assert.That(data.GetProperty("log_destination").GetString(), Is.EqualTo("console"));
         Assert.That(data.GetProperty("log_level").GetString(), Is.Not.Empty);

@@ -12,7 +12,7 @@ public class ChatBridgeBadBodyTests
     [Test]
     public async Task MessageWhoseTextIsNotUtf8IsInvalidJsonAndStoresNothing()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         var response = await app.CreateClient().PostAsync("/api/v1/messages", NotUtf8("{\"session_id\":\"session_abc\",\"message\":\"", "\"}"));
         await response.AssertBridgeErrorAsync(HttpStatusCode.BadRequest, "Invalid JSON");
         using var db = app.OpenDatabase();
@@ -22,7 +22,7 @@ public class ChatBridgeBadBodyTests
     [Test]
     public async Task ConfigWhoseSettingNameIsNotUtf8IsInvalidJsonAndChangesNothing()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         using var db = app.OpenDatabase();
         var before = db.Query<string>("SELECT config_key || '=' || config_value FROM system_config ORDER BY config_key").ToList();
         var response = await app.CreateKeyClient(app.BridgeKey("chat_admin_key")).PostAsync("/api/v1/config", NotUtf8("{\"", "\":1}"));

@@ -64,14 +64,32 @@ public static class ChatBridgeSupport
         db.Execute("INSERT OR IGNORE INTO web_chat_sessions (id, uid, agent_id) VALUES (@sessionId, @uid, @agentId)",
             new { sessionId, uid = Guid.NewGuid().ToString("N")[..16], agentId });
         return Enumerable.Range(0, count).Select(i => db.ExecuteScalar<long>("""
-            INSERT INTO web_chat_messages (session_id, message, timestamp) VALUES (@sessionId, @message, COALESCE(@timestamp, strftime('%Y-%m-%dT%H:%M:%SZ','now')))
+            INSERT INTO web_chat_messages (session_id, message, timestamp, agent_id)
+            VALUES (@sessionId, @message, COALESCE(@timestamp, strftime('%Y-%m-%dT%H:%M:%SZ','now')), @agentId)
             RETURNING id
-            """, new { sessionId, message = $"message {i}", timestamp })).ToList();
+            """, new { sessionId, message = $"message {i}", timestamp, agentId })).ToList();
+    }
+
+    public static string DeliveryState(this SanctumApplication app, long messageId)
+    {
+        using var db = app.OpenDatabase();
+        return db.QuerySingle<string>("SELECT delivery_state FROM web_chat_messages WHERE id = @messageId", new { messageId });
     }
 
     public static long Count(this SanctumApplication app, string sql, object? args = null)
     {
         using var db = app.OpenDatabase();
         return db.ExecuteScalar<long>(sql, args);
+    }
+
+    /// <summary>Turns on anonymous web chat (the chat_allow_anonymous system setting, off by default) and returns the app.</summary>
+    public static SanctumApplication AllowAnonymousChat(this SanctumApplication app, bool allow = true)
+    {
+        using var db = app.OpenDatabase();
+        db.Execute("""
+            INSERT INTO system_config (config_key, config_value, config_type, category) VALUES ('chat_allow_anonymous', @value, 'boolean', 'chat')
+            ON CONFLICT (config_key) DO UPDATE SET config_value = excluded.config_value
+            """, new { value = allow ? "true" : "false" });
+        return app;
     }
 }

@@ -15,7 +15,9 @@ public class ChatBridgeTests
         ["Sanctum:ChatBridge:InboxPerMinute"] = "100000",
         ["Sanctum:ChatBridge:ResponsesPerMinute"] = "100000",
         ["Sanctum:ChatBridge:OutboxPerMinute"] = "100000",
-    });
+        ["Sanctum:ChatBridge:AnonymousMessagesPerHourPerAddress"] = "100000",
+        ["Sanctum:ChatBridge:AnonymousMessagesPerHour"] = "100000",
+    }).AllowAnonymousChat();
 
     [OneTimeTearDown]
     public void Stop() => _shared.Dispose();
@@ -30,7 +32,7 @@ public class ChatBridgeTests
     public async Task AMessageTravelsThroughInboxAndOutboxBackToTheChat(string prefix)
     {
         string Url(string action, string query = "") => prefix.EndsWith('=') ? $"{prefix}{action}{query.Replace('?', '&')}" : $"{prefix}{action}{query}";
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         var web = app.CreateClient();
 
         var sent = await (await web.PostAsync(Url("messages"), Json("""{"session_id":"  session_round_trip ","message":"  Hello Athena  "}"""))).BridgeDataAsync();
@@ -54,7 +56,7 @@ public class ChatBridgeTests
         var pagination = inbox.GetProperty("pagination");
         Assert.That((pagination.GetProperty("total").GetInt32(), pagination.GetProperty("limit").GetInt32(), pagination.GetProperty("offset").GetInt32(),
             pagination.GetProperty("has_more").GetBoolean()), Is.EqualTo((1, 50, 0, false)));
-        Assert.That(app.Count("SELECT processed FROM web_chat_messages WHERE id = @messageId", new { messageId }), Is.EqualTo(1));
+        Assert.That(app.DeliveryState(messageId), Is.EqualTo("leased"), "handed out, not yet answered");
 
         var replied = await (await broca.PostAsync(Url("outbox"), Json("""{"session_id":"session_round_trip","response":"Hi, I am Athena."}"""))).BridgeDataAsync();
         var responseId = replied.GetProperty("response_id").GetInt64();
@@ -67,7 +69,7 @@ public class ChatBridgeTests
         Assert.That(response.GetProperty("id").GetInt64(), Is.EqualTo(responseId));
         Assert.That(response.GetProperty("response").GetString(), Is.EqualTo("Hi, I am Athena."));
         Assert.That(response.GetProperty("timestamp").GetString(), Does.Match(ChatBridgeSupport.WholeSecondUtc));
-        Assert.That(response.GetProperty("message_id").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        Assert.That(response.GetProperty("message_id").GetInt64(), Is.EqualTo(messageId), "a reply without message_id answers the leased message");
 
         using var db = app.OpenDatabase();
         var stored = db.QuerySingle<(string Message, long Processed, long? UserId)>("SELECT message, processed, user_id FROM web_chat_messages WHERE id = @messageId", new { messageId });
@@ -79,7 +81,7 @@ public class ChatBridgeTests
     [Test]
     public async Task ASessionKeepsOneStableUid()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         var web = app.CreateClient();
         var first = await (await web.PostMessageAsync(new { session_id = "session_stable", message = "one" })).BridgeDataAsync();
         var second = await (await web.PostMessageAsync(new { session_id = "session_stable", message = "two" })).BridgeDataAsync();
@@ -152,7 +154,7 @@ public class ChatBridgeTests
     [Test]
     public async Task TheMaximumMessageLengthComesFromSystemConfig()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         using (var db = app.OpenDatabase()) db.Execute("UPDATE system_config SET config_value = '5' WHERE config_key = 'max_message_length'");
         var web = app.CreateClient();
         await (await web.PostMessageAsync(new { session_id = "session_short", message = "123456" })).AssertBridgeErrorAsync(HttpStatusCode.BadRequest, "Invalid message");
@@ -251,11 +253,11 @@ public class ChatBridgeTests
         var client = _shared.CreateClient();
         if (header is not null) client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", header.Replace("{key}", _shared.BridgeKey()));
         _shared.ArrangeMessages($"session_keys_{Guid.NewGuid():N}", 1);
-        var before = _shared.Count("SELECT COUNT(*) FROM web_chat_messages WHERE processed = 0");
+        var before = _shared.Count("SELECT COUNT(*) FROM web_chat_messages WHERE delivery_state = 'waiting'");
 
         await (await client.GetAsync("/api/v1/?action=inbox")).AssertBridgeErrorAsync(HttpStatusCode.Unauthorized, error);
         await (await client.PostAsync("/api/v1/?action=outbox", Json("""{"session_id":"session_x","response":"r"}"""))).AssertBridgeErrorAsync(HttpStatusCode.Unauthorized, error);
-        Assert.That(_shared.Count("SELECT COUNT(*) FROM web_chat_messages WHERE processed = 0"), Is.EqualTo(before), "a refused poll marks nothing");
+        Assert.That(_shared.Count("SELECT COUNT(*) FROM web_chat_messages WHERE delivery_state = 'waiting'"), Is.EqualTo(before), "a refused poll marks nothing");
     }
 
     [Test]
@@ -301,7 +303,7 @@ public class ChatBridgeTests
     [Test]
     public async Task TheInboxPagesOldestFirstAndNeverReturnsAMessageTwice()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         var ids = app.ArrangeMessages("session_paging", 3);
         var broca = app.CreateKeyClient(app.BridgeKey());
 
@@ -309,7 +311,7 @@ public class ChatBridgeTests
         Assert.That(first.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()), Is.EqualTo(ids.Take(2)));
         Assert.That(first.GetProperty("pagination").GetProperty("total").GetInt32(), Is.EqualTo(3));
         Assert.That(first.GetProperty("pagination").GetProperty("has_more").GetBoolean(), Is.True);
-        Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_messages WHERE processed = 1"), Is.EqualTo(2));
+        Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_messages WHERE delivery_state = 'leased'"), Is.EqualTo(2));
 
         var second = await (await broca.GetAsync("/api/v1/inbox?limit=2")).BridgeDataAsync();
         Assert.That(second.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()), Is.EqualTo(ids.Skip(2)));
@@ -319,13 +321,13 @@ public class ChatBridgeTests
         var third = await (await broca.GetAsync("/api/v1/?action=inbox")).BridgeDataAsync();
         Assert.That(third.GetProperty("messages").GetArrayLength(), Is.Zero);
         Assert.That(third.GetProperty("pagination").GetProperty("total").GetInt32(), Is.Zero);
-        Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_messages WHERE processed = 0"), Is.Zero);
+        Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_messages WHERE delivery_state = 'waiting'"), Is.Zero);
     }
 
     [Test]
     public async Task ConcurrentInboxPollsShareTheMessagesWithoutDuplicates()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         var ids = app.ArrangeMessages("session_concurrent", 60);
         var key = app.BridgeKey();
         var clients = Enumerable.Range(0, 8).Select(_ => app.CreateKeyClient(key)).ToList();
@@ -336,7 +338,7 @@ public class ChatBridgeTests
         Assert.That(returned, Is.Unique);
         Assert.That(returned, Has.Count.EqualTo(60));
         Assert.That(returned.Order(), Is.EqualTo(ids));
-        Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_messages WHERE processed = 0"), Is.Zero);
+        Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_messages WHERE delivery_state = 'waiting'"), Is.Zero);
     }
 
     [TestCase("limit=abc", "Invalid limit parameter")]
@@ -350,7 +352,7 @@ public class ChatBridgeTests
         var id = _shared.ArrangeMessages($"session_params_{Guid.NewGuid():N}", 1).Single();
         var broca = _shared.CreateKeyClient(_shared.BridgeKey());
         await (await broca.GetAsync($"/api/v1/?action=inbox&{query}")).AssertBridgeErrorAsync(HttpStatusCode.BadRequest, error);
-        Assert.That(_shared.Count("SELECT processed FROM web_chat_messages WHERE id = @id", new { id }), Is.Zero);
+        Assert.That(_shared.Count("SELECT delivery_attempts FROM web_chat_messages WHERE id = @id", new { id }), Is.Zero);
     }
 
     [TestCase("1000", 100)]
@@ -359,7 +361,7 @@ public class ChatBridgeTests
     [TestCase("", 50)]
     public async Task TheInboxLimitIsClampedTo1To100(string limit, int expected)
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         var broca = app.CreateKeyClient(app.BridgeKey());
         var data = await (await broca.GetAsync($"/api/v1/?action=inbox&limit={limit}")).BridgeDataAsync();
         Assert.That(data.GetProperty("pagination").GetProperty("limit").GetInt32(), Is.EqualTo(expected));
@@ -368,7 +370,7 @@ public class ChatBridgeTests
     [Test]
     public async Task InboxSinceComparesTimesNotStrings()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         app.ArrangeMessages("session_since", 1, timestamp: "2026-01-01T10:00:00Z");
         var later = app.ArrangeMessages("session_since", 1, timestamp: "2026-01-01T12:00:00Z").Single();
         var broca = app.CreateKeyClient(app.BridgeKey());
@@ -376,13 +378,13 @@ public class ChatBridgeTests
         // 13:00+02:00 is 11:00Z: as text it sorts after both stored times, as a time only the 12:00Z one is newer.
         var data = await (await broca.GetAsync("/api/v1/?action=inbox&since=" + Uri.EscapeDataString("2026-01-01T13:00:00+02:00"))).BridgeDataAsync();
         Assert.That(data.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()), Is.EqualTo(new[] { later }));
-        Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_messages WHERE processed = 0"), Is.EqualTo(1), "the older message stays unprocessed");
+        Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_messages WHERE delivery_state = 'waiting'"), Is.EqualTo(1), "the older message stays waiting");
     }
 
     [Test]
     public async Task AnAgentsOwnKeyReadsAndAnswersOnlyThatAgentsSessions()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         const string athenaKey = "athena-relay-key-0123456789";
         // Through agent config, as an operator sets it: stored encrypted with its digest (a plain SQL row would not open the bridge).
         var put = await (await app.CreateAdminClientAsync()).PutAsJsonAsync("/api/agents/athena/config/chat_api_key", new { value = athenaKey });
@@ -434,7 +436,7 @@ public class ChatBridgeTests
     [Test]
     public async Task AResponseMayNameTheMessageItAnswersAndResponsesFilterBySinceAndAfterId()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         var messageId = app.ArrangeMessages("session_answers", 1).Single();
         var broca = app.CreateKeyClient(app.BridgeKey());
         var first = await (await broca.PostAsJsonAsync("/api/v1/outbox", new { session_id = "session_answers", response = "first", message_id = messageId })).BridgeDataAsync();
@@ -470,7 +472,7 @@ public class ChatBridgeTests
     [Test]
     public async Task AMessageFromASignedInUserRecordsTheUserAndTheChosenAgent()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         var alice = await app.CreateClientForRoleAsync("user", "alice");
         var aliceId = app.Count("SELECT id FROM users WHERE username = 'alice'");
 
@@ -491,7 +493,7 @@ public class ChatBridgeTests
     [Test]
     public async Task AMessageSentWithTheSessionCookieIsAttributedToo()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         await app.CreateClientForRoleAsync("user", "bob");
         var browser = app.CreateClient();
         Assert.That(await SanctumApplication.LoginAsync(browser, "bob", "role-password-1"), Is.Not.Null);
@@ -508,7 +510,7 @@ public class ChatBridgeTests
     [Test]
     public async Task AnAnonymousMessageHasNoUser()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         await (await app.CreateClient().PostMessageAsync(new { session_id = "session_anonymous", message = "Hi", agent_id = "timbre" })).BridgeDataAsync();
         using var db = app.OpenDatabase();
         Assert.That(db.QuerySingle<(long?, string?)>("SELECT user_id, agent_id FROM web_chat_sessions WHERE id = 'session_anonymous'"),
@@ -519,7 +521,7 @@ public class ChatBridgeTests
     [Test]
     public async Task OnlyTheOwnerMayUseASignedInUsersSession()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         var carol = await app.CreateClientForRoleAsync("user", "carol");
         var dave = await app.CreateClientForRoleAsync("user", "dave");
         await (await carol.PostMessageAsync(new { session_id = "session_carol", message = "mine", agent_id = "athena" })).BridgeDataAsync();
@@ -539,7 +541,7 @@ public class ChatBridgeTests
     [Test]
     public async Task AViewerMayNotChatAndAgentsMustBeVisibleAndActive()
     {
-        await using var app = new SanctumApplication();
+        await using var app = new SanctumApplication().AllowAnonymousChat();
         var viewer = await app.CreateClientForRoleAsync("viewer");
         await (await viewer.PostMessageAsync(new { session_id = "session_viewer", message = "hi" }))
             .AssertBridgeErrorAsync(HttpStatusCode.Forbidden, "This account may not chat");
@@ -568,21 +570,23 @@ public class ChatBridgeTests
     {
         await using var app = new SanctumApplication(new Dictionary<string, string?>
         {
-            ["Sanctum:ChatBridge:MessagesPerMinute"] = "2",
+            ["Sanctum:ChatBridge:AnonymousMessagesPerHourPerAddress"] = "2",
             ["Sanctum:ChatBridge:InboxPerMinute"] = "2",
             ["Sanctum:ChatBridge:ResponsesPerMinute"] = "2",
             ["Sanctum:ChatBridge:OutboxPerMinute"] = "2",
             ["Sanctum:ChatBridge:SessionsPerMinute"] = "2",
-        });
+        }).AllowAnonymousChat();
         var web = app.CreateClient();
         for (var i = 0; i < 2; i++) await (await web.PostMessageAsync(new { session_id = "session_busy", message = $"m{i}" })).BridgeDataAsync();
         var limited = await web.PostMessageAsync(new { session_id = "session_busy", message = "one too many" });
-        await AssertRateLimitedAsync(limited);
+        await AssertRateLimitedAsync(limited, "Rate limit exceeded: too many messages from this address", maxWait: 3600);
         // The limit comes before the fields are checked.
-        await AssertRateLimitedAsync(await web.PostAsync("/api/v1/?action=messages", Json("""{"session_id":"session_busy","message":""}""")));
-        Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_messages WHERE session_id = 'session_busy'"), Is.EqualTo(2));
-        // Counted per session: another session from the same address goes through.
-        await (await web.PostMessageAsync(new { session_id = "session_calm", message = "hi" })).BridgeDataAsync();
+        await AssertRateLimitedAsync(await web.PostAsync("/api/v1/?action=messages", Json("""{"session_id":"session_busy","message":""}""")),
+            "Rate limit exceeded: too many messages from this address", maxWait: 3600);
+        // Counted per address: another session id from the same address is refused as well.
+        await AssertRateLimitedAsync(await web.PostMessageAsync(new { session_id = "session_calm", message = "hi" }),
+            "Rate limit exceeded: too many messages from this address", maxWait: 3600);
+        Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_messages"), Is.EqualTo(2));
 
         for (var i = 0; i < 2; i++) await (await web.GetAsync("/api/v1/?action=responses&session_id=session_busy")).BridgeDataAsync();
         await AssertRateLimitedAsync(await web.GetAsync("/api/v1/?action=responses&session_id=session_busy"));
@@ -590,7 +594,7 @@ public class ChatBridgeTests
         var broca = app.CreateKeyClient(app.BridgeKey());
         for (var i = 0; i < 2; i++) await (await broca.GetAsync("/api/v1/?action=inbox")).BridgeDataAsync();
         await AssertRateLimitedAsync(await broca.GetAsync("/api/v1/?action=inbox"));
-        for (var i = 0; i < 2; i++) await (await broca.PostAsJsonAsync("/api/v1/?action=outbox", new { session_id = "session_busy", response = "r" })).BridgeDataAsync();
+        for (var i = 0; i < 2; i++) await (await broca.PostAsJsonAsync("/api/v1/?action=outbox", new { session_id = "session_busy", response = $"r{i}" })).BridgeDataAsync();
         await AssertRateLimitedAsync(await broca.PostAsJsonAsync("/api/v1/?action=outbox", new { session_id = "session_busy", response = "r" }));
         Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_responses"), Is.EqualTo(2));
 
@@ -601,11 +605,11 @@ public class ChatBridgeTests
         await AssertRateLimitedAsync(await admin.GetAsync("/api/v1/?action=sessions"));
     }
 
-    private static async Task AssertRateLimitedAsync(HttpResponseMessage response)
+    internal static async Task AssertRateLimitedAsync(HttpResponseMessage response, string error = "Rate limit exceeded", int maxWait = 60)
     {
-        var body = await response.AssertBridgeErrorAsync(HttpStatusCode.TooManyRequests, "Rate limit exceeded");
+        var body = await response.AssertBridgeErrorAsync(HttpStatusCode.TooManyRequests, error);
         var header = response.Headers.RetryAfter?.Delta?.TotalSeconds;
-        Assert.That(header, Is.InRange(1, 60));
+        Assert.That(header, Is.InRange(1, maxWait));
         Assert.That(body.GetProperty("retry_after").GetInt32(), Is.EqualTo((int)header!.Value));
     }
 

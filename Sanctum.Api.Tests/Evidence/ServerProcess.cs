@@ -15,25 +15,11 @@ public sealed partial class ServerProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServerProcess(string dataDirectory, IReadOnlyDictionary<string, string>? settings)
+    private ServerProcess(string dataDirectory, IReadOnlyDictionary<string, string>? settings, string urls, string? workingDirectory, string? binaries)
     {
-        // The test project's output holds the same Sanctum.Api.dll build, with its runtimeconfig, deps and appsettings.
-        var directory = AppContext.BaseDirectory;
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(directory, "Sanctum.Api.dll"));
-        start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add("http://127.0.0.1:0"); // the kernel picks a free port; the log line says which
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        start.Environment["Sanctum__DataDirectory"] = dataDirectory;
-        start.Environment["Sanctum__PasswordWorkFactor"] = "4";
+        var start = StartInfo(dataDirectory, ["--urls", urls], binaries); // port 0: the kernel picks a free port; the log line says which
+        if (workingDirectory is not null) start.WorkingDirectory = workingDirectory;
         start.Environment["Sanctum__LoginPermitLimit"] = "1000000";
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>()) start.Environment[key.Replace(":", "__")] = value;
 
@@ -46,18 +32,69 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     public string DataDirectory { get; }
 
+    /// <summary>
+    /// <c>dotnet Sanctum.Api.dll ARGS</c> from <paramref name="binaries"/> (default: the test project's output, which holds
+    /// the same Sanctum.Api.dll build with its runtimeconfig, deps and appsettings) on <paramref name="dataDirectory"/>,
+    /// output redirected, bcrypt cost 4, warnings only.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(string dataDirectory, IEnumerable<string> args, string? binaries = null)
+    {
+        var directory = binaries ?? AppContext.BaseDirectory;
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(directory, "Sanctum.Api.dll"));
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Sanctum__DataDirectory"] = dataDirectory;
+        start.Environment["Sanctum__PasswordWorkFactor"] = "4";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        return start;
+    }
+
     public string DatabasePath => Path.Combine(DataDirectory, "sanctum.db");
 
     public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>Runs the server to its exit (for starts that must be refused) and returns the exit code and all output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunToExitAsync(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var server = new ServerProcess(dataDirectory, settings, "http://127.0.0.1:0", null, null);
+        server._process.Start();
+        server._process.BeginOutputReadLine();
+        server._process.BeginErrorReadLine();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await server._process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            await server.DisposeAsync();
+            Assert.Fail("The server started although it should have refused:\n" + server.Output);
+        }
+        server._process.WaitForExit(); // drains the output
+        var result = (server._process.ExitCode, server.Output);
+        server._process.Dispose();
+        return result;
+    }
 
     public int ProcessId => _process.Id;
 
     public string Output { get { lock (_output) return _output.ToString(); } }
 
-    /// <summary>Starts the server and returns once <c>/readyz</c> answers 200.</summary>
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null)
+    /// <summary>
+    /// Starts the server and returns once <c>/readyz</c> answers 200; <paramref name="binaries"/> is the folder of the
+    /// Sanctum.Api.dll to run (default: the build beside the tests).
+    /// </summary>
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null,
+        string urls = "http://127.0.0.1:0", string? workingDirectory = null, string? binaries = null)
     {
-        var server = new ServerProcess(dataDirectory, settings);
+        var server = new ServerProcess(dataDirectory, settings, urls, workingDirectory, binaries);
         server._process.Start();
         server._process.BeginOutputReadLine();
         server._process.BeginErrorReadLine();
@@ -141,7 +178,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
         {
             if (_output.Length < 200_000) _output.AppendLine(line);
         }
-        if (ListeningLine().Match(line) is { Success: true } match) _listening.TrySetResult(new Uri(match.Groups[1].Value));
+        if (ListeningLine().Match(line) is { Success: true } match) _listening.TrySetResult(new Uri(match.Groups[1].Value.Replace("0.0.0.0", "127.0.0.1")));
     }
 
     [GeneratedRegex(@"Now listening on: (http://\S+)")]

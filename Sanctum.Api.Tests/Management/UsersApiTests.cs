@@ -220,6 +220,28 @@ public class UsersApiTests : ManagementFixture
     }
 
     [Test]
+    public async Task TheLockedFilterFindsUsersWhoseLockoutIsRunningButNotAnEndedOne()
+    {
+        var tag = "lk" + Guid.NewGuid().ToString("N")[..8];
+        var (running, _) = await CreateUserAsync(username: tag + "_running");
+        var (ended, _) = await CreateUserAsync(username: tag + "_ended");
+        var (statusLocked, _) = await CreateUserAsync(username: tag + "_status");
+        var (plain, _) = await CreateUserAsync(username: tag + "_plain");
+        using (var db = _app.OpenDatabase())
+        {
+            db.Execute("UPDATE users SET failed_login_attempts = 5, locked_until = '2999-01-01T00:00:00Z' WHERE id = @running", new { running });
+            db.Execute("UPDATE users SET failed_login_attempts = 5, locked_until = '2000-01-01T00:00:00Z' WHERE id = @ended", new { ended });
+            db.Execute("UPDATE users SET status = 'locked' WHERE id = @statusLocked", new { statusLocked });
+        }
+
+        var locked = await Admin.GetFromJsonAsync<JsonElement>($"/api/users?status=locked&search={tag}");
+        var ids = locked.GetProperty("items").EnumerateArray().Select(u => u.GetProperty("id").GetInt64()).Order().ToArray();
+        Assert.That(ids, Is.EqualTo(new[] { running, statusLocked }.Order().ToArray()));
+        Assert.That(locked.GetProperty("total").GetInt64(), Is.EqualTo(2));
+        Assert.That(ids, Does.Not.Contain(plain).And.Not.Contain(ended));
+    }
+
+    [Test]
     public async Task SearchFindsAnyPartOfAUsernameOrEmailAndFollowsChanges()
     {
         var tag = Guid.NewGuid().ToString("N")[..8];

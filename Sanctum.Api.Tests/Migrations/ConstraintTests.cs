@@ -72,7 +72,8 @@ public class ConstraintTests
     [TestCase("INSERT INTO configurations (key, scope) VALUES ('k', 'agent')", TestName = "CHECK configurations agent needs scope_id")]
     [TestCase("INSERT INTO configurations (key, scope, type) VALUES ('k', 'system', 'list')", TestName = "CHECK configurations.type")]
     [TestCase("INSERT INTO web_chat_sessions (id, uid, metadata) VALUES ('session_c', 'cccccccccccccccc', 'nope')", TestName = "CHECK web_chat_sessions.metadata json")]
-    [TestCase("UPDATE web_chat_messages SET processed = 7", TestName = "CHECK web_chat_messages.processed")]
+    [TestCase("UPDATE web_chat_messages SET delivery_state = 'lost'", TestName = "CHECK web_chat_messages.delivery_state")]
+    [TestCase("UPDATE web_chat_messages SET delivery_attempts = -1", TestName = "CHECK web_chat_messages.delivery_attempts")]
     public void CheckIsEnforced(string sql) => AssertRefused(sql, "CHECK constraint failed");
 
     [TestCase("INSERT INTO tool_instances (tool_id, agent_id, name) VALUES ('broca', 'athena', 'second')", TestName = "agent-scoped tool: one instance per agent (insert)")]

@@ -2,7 +2,10 @@ using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
+using Sanctum.Api.Audit;
+using Microsoft.Extensions.Options;
 using Sanctum.Api.Auth;
+using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
 
@@ -29,15 +32,16 @@ public static class AgentsApi
         return group;
     }
 
-    private static Ok<IEnumerable<Agent>> List(SqliteConnection db, ClaimsPrincipal user, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_inactive")] bool includeInactive = false)
+    private static Ok<IEnumerable<Agent>> List(SqliteConnection db, ClaimsPrincipal user,
+        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_inactive")] bool includeInactive = false)
     {
         var parameters = new DynamicParameters(AgentVisibility.Parameters(user));
         parameters.Add("all", includeInactive && user.IsAdmin());
-        return TypedResults.Ok(db.Query<Agent>($"""
+        return TypedResults.Ok(Shown(db, db.Query<Agent>($"""
             SELECT {Agent.Columns} FROM agents
             WHERE (is_active = 1 OR @all = 1) AND {AgentVisibility.Where}
             ORDER BY name, id
-            """, parameters));
+            """, parameters)));
     }
 
     private static Results<Ok<Agent>, ProblemHttpResult> Get(string id, SqliteConnection db, ClaimsPrincipal user)
@@ -45,9 +49,14 @@ public static class AgentsApi
         // Inactive or invisible agents read as absent to non-admins, so their existence does not leak.
         return db.QuerySingleOrDefault<Agent>($"SELECT {Agent.Columns} FROM agents WHERE {AgentVisibility.ById}",
                 AgentVisibility.Parameters(user, id)) is { } agent
-            ? TypedResults.Ok(agent)
+            ? TypedResults.Ok(Shown(db, [agent]).Single())
             : Problems.NotFound($"Agent '{id}'");
     }
+
+    /// <summary>Agents as responses show them: with when a relay last polled them.</summary>
+    private static IEnumerable<Agent> Shown(SqliteConnection db, IEnumerable<Agent> agents) => RelayPresence.WithLastPoll(db, agents);
+
+    private const string NoRelayYet = "No relay has polled its inbox yet.";
 
     private static readonly string[] ReservedIds = ["master", "smcp"];
 
@@ -61,21 +70,23 @@ public static class AgentsApi
             return Problems.Conflict($"An agent with id '{body.Id}' already exists.");
 
         var agent = db.QuerySingle<Agent>($"""
-            INSERT INTO agents (id, name, display_name, description, status, is_active, visible_to_users, visible_to_roles, created_by, created_at, updated_at)
-            VALUES (@id, @name, @displayName, @description, @status, @isActive, @users, @roles, @createdBy, @now, @now)
+            INSERT INTO agents (id, name, display_name, description, status, status_source, status_reason, status_since, is_active, visible_to_users, visible_to_roles, created_by, created_at, updated_at)
+            VALUES (@id, @name, @displayName, @description, coalesce(@status, 'Off'),
+                CASE WHEN @status IS NULL THEN 'relay' ELSE 'manual' END, CASE WHEN @status IS NULL THEN @noRelay END, @now, @isActive, @users, @roles, @createdBy, @now, @now)
             RETURNING {Agent.Columns}
             """,
             new
             {
                 id = body.Id, name = body.Name, displayName = body.DisplayName, description = body.Description,
-                status = body.Status ?? "Healthy", isActive = body.IsActive ?? true,
+                status = body.Status, noRelay = NoRelayYet, isActive = body.IsActive ?? true,
                 users = AgentRules.Visibility(body.VisibleToUsers).Json, roles = AgentRules.Visibility(body.VisibleToRoles).Json,
                 createdBy = user.UserId(), now = Timestamp.Now(clock),
             });
-        return TypedResults.Created($"/api/agents/{agent.Id}", agent);
+        return TypedResults.Created($"/api/agents/{agent.Id}", Shown(db, [agent]).Single());
     }
 
-    private static Results<Ok<Agent>, ValidationProblem, ProblemHttpResult> Patch(string id, AgentWrite body, SqliteConnection db, TimeProvider clock)
+    private static Results<Ok<Agent>, ValidationProblem, ProblemHttpResult> Patch(
+        string id, AgentWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http, IOptions<ChatBridgeOptions> bridge)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
@@ -83,9 +94,15 @@ public static class AgentsApi
 
         var users = AgentRules.Visibility(body.VisibleToUsers);
         var roles = AgentRules.Visibility(body.VisibleToRoles);
+        db.Open();
+        using var tx = db.BeginTransaction();
+        var before = db.QuerySingleOrDefault<string>("SELECT status FROM agents WHERE id = @id", new { id }, tx);
         var agent = db.QuerySingleOrDefault<Agent>($"""
             UPDATE agents SET name = coalesce(@name, name), display_name = coalesce(@displayName, display_name),
                 description = coalesce(@description, description), status = coalesce(@status, status),
+                status_source = CASE WHEN @status IS NOT NULL THEN 'manual' ELSE status_source END,
+                status_reason = CASE WHEN @status IS NOT NULL THEN NULL ELSE status_reason END,
+                status_since = CASE WHEN @status IS NOT NULL AND @status IS NOT status THEN @now ELSE status_since END,
                 is_active = coalesce(@isActive, is_active),
                 visible_to_users = CASE WHEN @setUsers THEN @users ELSE visible_to_users END,
                 visible_to_roles = CASE WHEN @setRoles THEN @roles ELSE visible_to_roles END,
@@ -98,12 +115,26 @@ public static class AgentsApi
                 id, name = body.Name, displayName = body.DisplayName, description = body.Description, status = body.Status,
                 isActive = body.IsActive, setUsers = users.Given, users = users.Json, setRoles = roles.Given, roles = roles.Json,
                 now = Timestamp.Now(clock),
-            });
-        return agent is null ? Problems.NotFound($"Agent '{id}'") : TypedResults.Ok(agent);
+            }, tx);
+        if (agent is null) return Problems.NotFound($"Agent '{id}'");
+        if (agent.Status != before)
+            audit.Record(new AuditEvent("status.changed", "agent", id, new { from = before, to = agent.Status, source = agent.StatusSource }), http, db, tx);
+        // Activating or deactivating changes where the status comes from (relay presence or Off by hand).
+        if (body.IsActive is not null && RelayPresence.Sync(db, tx, audit, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds) > 0)
+            agent = db.QuerySingle<Agent>($"SELECT {Agent.Columns} FROM agents WHERE id = @id", new { id }, tx);
+        tx.Commit();
+        return TypedResults.Ok(Shown(db, [agent]).Single());
     }
 
-    private static Results<NoContent, ProblemHttpResult> Delete(string id, SqliteConnection db, TimeProvider clock) =>
-        db.Execute("UPDATE agents SET is_active = 0, updated_at = @now WHERE id = @id", new { id, now = Timestamp.Now(clock) }) == 1
-            ? TypedResults.NoContent()
-            : Problems.NotFound($"Agent '{id}'");
+    private static Results<NoContent, ProblemHttpResult> Delete(
+        string id, SqliteConnection db, TimeProvider clock, AuditLog audit, IOptions<ChatBridgeOptions> bridge)
+    {
+        db.Open();
+        using var tx = db.BeginTransaction();
+        if (db.Execute("UPDATE agents SET is_active = 0, updated_at = @now WHERE id = @id", new { id, now = Timestamp.Now(clock) }, tx) != 1)
+            return Problems.NotFound($"Agent '{id}'");
+        RelayPresence.Sync(db, tx, audit, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds);
+        tx.Commit();
+        return TypedResults.NoContent();
+    }
 }

@@ -1,6 +1,9 @@
+using System.Data;
 using System.Security.Claims;
 using System.Text.Json;
+using System.Threading.Channels;
 using Sanctum.Api.Auth;
+using Sanctum.Api.Data;
 
 namespace Sanctum.Api.Audit;
 
@@ -13,22 +16,95 @@ public sealed record AuditEvent(
     string Action, string? TargetType = null, string? TargetId = null, object? Details = null, string Outcome = "ok");
 
 /// <summary>
-/// The one place every feature reports its events to. Today it writes one structured log line per event; the audit
-/// issue (#12) adds the append-only, hash-chained table behind the same call.
+/// The one place every feature reports its events to. Each event becomes one structured log line and one row of the
+/// append-only, hash-chained <c>audit_log</c> (<see cref="AuditChain"/>).
+/// <para>
+/// <see cref="Record(AuditEvent, HttpContext?)"/> never touches the database on the caller's thread: callers may hold
+/// an open write transaction on another connection, and waiting for SQLite's single write lock there would deadlock
+/// with themselves. The event is queued and <see cref="AuditWriter"/> appends everything queued in one short
+/// transaction per batch, so a burst of events costs the write lock once. To make an event commit or roll back with
+/// the change it describes, pass the caller's connection and transaction instead.
+/// </para>
 /// </summary>
-public sealed partial class AuditLog(ILogger<AuditLog> logger)
+public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider clock)
 {
+    private static readonly JsonSerializerOptions DetailsJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private readonly Channel<AuditEntry> _queue = Channel.CreateUnbounded<AuditEntry>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _gate = new();
+    private long _queued, _written;
+    private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Records an event; the actor and client address come from <paramref name="http"/> when there is one.</summary>
     public void Record(AuditEvent e, HttpContext? http = null)
     {
-        var actor = http?.User.FindFirstValue(ClaimTypes.Name);
+        var entry = Entry(e, http);
+        lock (_gate)
+        {
+            if (_queue.Writer.TryWrite(entry)) _queued++;
+            else LogNotStored(logger, e.Action);
+        }
+    }
+
+    /// <summary>Records an event inside the caller's write transaction: it is stored if and only if that commits.</summary>
+    public void Record(AuditEvent e, HttpContext? http, IDbConnection db, IDbTransaction tx) =>
+        AuditChain.Append(db, tx, [Entry(e, http)]);
+
+    /// <summary>Waits (up to <paramref name="timeout"/>) until every event queued before this call is stored.</summary>
+    public async Task FlushAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            Task progress;
+            lock (_gate)
+            {
+                if (_written >= _queued) return;
+                progress = _progress.Task;
+            }
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero) return;
+            try { await progress.WaitAsync(left, cancellationToken); }
+            catch (TimeoutException) { return; }
+        }
+    }
+
+    internal ChannelReader<AuditEntry> Queue => _queue.Reader;
+
+    internal void Complete() => _queue.Writer.TryComplete();
+
+    internal void Stored(int count)
+    {
+        TaskCompletionSource done;
+        lock (_gate)
+        {
+            _written += count;
+            done = _progress;
+            _progress = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        done.TrySetResult();
+    }
+
+    private AuditEntry Entry(AuditEvent e, HttpContext? http)
+    {
+        var user = http?.User;
+        var actor = user?.FindFirstValue(ClaimTypes.Name);
+        long? actorId = user?.FindFirstValue(ClaimTypes.NameIdentifier) is { } id && long.TryParse(id, out var n) ? n : null;
         var address = http is null ? null : AuthSetup.ClientAddress(http);
-        LogEvent(logger, e.Action, e.Outcome, actor, address, e.TargetType, e.TargetId,
-            e.Details is null ? null : JsonSerializer.Serialize(e.Details));
+        var details = e.Details is null ? null : JsonSerializer.Serialize(e.Details, DetailsJson);
+        LogEvent(logger, e.Action, e.Outcome, actor, address, e.TargetType, e.TargetId, details);
+        return new AuditEntry
+        {
+            At = Timestamp.Now(clock), Actor = actor, ActorId = actorId, Address = address, Action = e.Action,
+            TargetType = e.TargetType, TargetId = e.TargetId, Outcome = e.Outcome, Details = details,
+        };
     }
 
     [LoggerMessage(EventId = 9000, Level = LogLevel.Information,
         Message = "Audit {Action} {Outcome} by {Actor} from {Address} on {TargetType} {TargetId} {Details}")]
     private static partial void LogEvent(ILogger logger, string action, string outcome, string? actor, string? address,
         string? targetType, string? targetId, string? details);
+
+    [LoggerMessage(EventId = 9001, Level = LogLevel.Error, Message = "Audit {Action} could not be queued: the writer has stopped")]
+    private static partial void LogNotStored(ILogger logger, string action);
 }

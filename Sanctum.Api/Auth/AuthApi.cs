@@ -2,8 +2,11 @@ using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using System.Globalization;
+using Sanctum.Api.Audit;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Telemetry;
 using Sanctum.Api.Users;
 
 namespace Sanctum.Api.Auth;
@@ -18,12 +21,12 @@ public static class AuthApi
             .WithSummary("Sign in; returns a session token and sets the sanctum_session cookie")
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        group.MapPost("/logout", Logout).WithName("Logout").RequireAuthorization(Policies.SignedIn)
+        group.MapPost("/logout", Logout).WithName("Logout").RequireAuthorization(Policies.Session)
             .WithSummary("End the current session");
         group.MapGet("/me", Me).WithName("GetCurrentUser").RequireAuthorization(Policies.SignedIn)
             .WithSummary("The signed-in user");
-        group.MapPost("/password", ChangePassword).WithName("ChangePassword").RequireAuthorization(Policies.SignedIn).LimitPasswordHashing()
-            .WithSummary("Change your own password; ends your other sessions")
+        group.MapPost("/password", ChangePassword).WithName("ChangePassword").RequireAuthorization(Policies.Session).LimitPasswordHashing()
+            .WithSummary("Change your own password (at least 12 characters, not your username or email, not a common password); ends your other sessions")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return group;
     }
@@ -32,7 +35,7 @@ public static class AuthApi
 
     private static Results<Ok<LoginResponse>, ProblemHttpResult, ValidationProblem> Login(
         LoginRequest body, SqliteConnection db, PasswordHasher hasher, IOptions<SanctumOptions> options,
-        TimeProvider clock, HttpContext http)
+        TimeProvider clock, AuditLog audit, HttpContext http, SanctumMetrics metrics)
     {
         var errors = new Errors();
         if (string.IsNullOrEmpty(body.Username)) errors.Add("username", "A username is required.");
@@ -42,14 +45,19 @@ public static class AuthApi
         var o = options.Value;
         var now = clock.GetUtcNow();
         var account = db.QuerySingleOrDefault<LoginRow>(
-            "SELECT id, password_hash, status, locked_until FROM users WHERE username = @username", new { username = body.Username });
+            "SELECT id, password_hash, status FROM users WHERE username = @username", new { username = body.Username });
 
-        // Verify even when there is no such user, so both failures take the same time.
+        // The attempt counts before the password is checked, so of many attempts in flight at most the threshold get
+        // checked: the one that reaches it locks the account, and the rest find it locked.
+        var counted = account is not null && CountAttempt(db, account.Id, o, now, audit, http, body.Username!, metrics);
+        // Verify even when there is no such user or the account is locked, so every failure takes the same time.
         var passwordOk = hasher.Verify(body.Password!, account?.PasswordHash);
-        var locked = account?.LockedUntil is { } until && string.CompareOrdinal(until, Timestamp.From(now)) > 0;
-        if (account is null || !passwordOk || locked || account.Status != "active")
+        if (account is null || !counted || !passwordOk || account.Status != "active")
         {
-            if (account is not null && !passwordOk) RecordFailure(db, account.Id, o, now);
+            var reason = account is null ? "unknown_user" : !counted ? "locked" : !passwordOk ? "wrong_password" : "inactive";
+            audit.Record(new AuditEvent("auth.login.failed", "user", account?.Id.ToString(CultureInfo.InvariantCulture),
+                new { username = body.Username, reason }, "failure"), http);
+            metrics.SignIn(reason == "locked" ? "locked" : "failed");
             return TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: InvalidCredentials);
         }
 
@@ -58,8 +66,17 @@ public static class AuthApi
         db.Open();
         using (var tx = db.BeginTransaction())
         {
+            // Re-checked where the result is recorded: an account deactivated or locked by an admin meanwhile stays out.
+            var signedIn = db.Execute("""
+                UPDATE users SET failed_login_attempts = 0, locked_until = NULL, last_login = @now WHERE id = @id AND status = 'active'
+                """, new { id = account.Id, now = Timestamp.From(now) }, tx) == 1;
+            if (!signedIn)
+            {
+                audit.Record(new AuditEvent("auth.login.failed", "user", account.Id.ToString(CultureInfo.InvariantCulture),
+                    new { username = body.Username, reason = "inactive" }, "failure"), http);
+                return TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: InvalidCredentials);
+            }
             db.Execute("""
-                UPDATE users SET failed_login_attempts = 0, locked_until = NULL, last_login = @now WHERE id = @id;
                 DELETE FROM user_sessions WHERE user_id = @id AND expires_at <= @now;
                 INSERT INTO user_sessions (id, user_id, session_token, ip_address, user_agent, expires_at)
                 VALUES (@sessionId, @id, @hash, @ip, @agent, @expires);
@@ -72,7 +89,9 @@ public static class AuthApi
                 transaction: tx);
             tx.Commit();
         }
+        audit.Record(new AuditEvent("auth.login.succeeded", "user", account.Id.ToString(CultureInfo.InvariantCulture), new { username = body.Username }), http);
         var user = db.QuerySingle<User>($"SELECT {User.Columns} FROM users WHERE id = @id", new { id = account.Id });
+        metrics.SignIn("succeeded");
 
         http.Response.Cookies.Append(SessionTokens.CookieName, token, new CookieOptions
         {
@@ -85,19 +104,33 @@ public static class AuthApi
         return TypedResults.Ok(new LoginResponse(token, expires, user));
     }
 
-    private static void RecordFailure(SqliteConnection db, long id, SanctumOptions o, DateTimeOffset now) =>
-        // The lock starts at the threshold and the count starts over; attempts while locked change nothing.
-        db.Execute("""
+    /// <summary>
+    /// Counts one attempt on an unlocked account: the attempt that reaches the threshold locks it and the count starts
+    /// over. False when the account is locked (attempts while locked change nothing). A success resets the count.
+    /// </summary>
+    private static bool CountAttempt(SqliteConnection db, long id, SanctumOptions o, DateTimeOffset now, AuditLog audit, HttpContext http, string username, SanctumMetrics metrics)
+    {
+        var lockUntil = Timestamp.From(now + o.LockoutDuration);
+        var result = db.QuerySingleOrDefault<string?>("""
             UPDATE users SET
                 locked_until = CASE WHEN failed_login_attempts + 1 >= @threshold THEN @lockUntil ELSE locked_until END,
                 failed_login_attempts = CASE WHEN failed_login_attempts + 1 >= @threshold THEN 0 ELSE failed_login_attempts + 1 END
             WHERE id = @id AND (locked_until IS NULL OR locked_until <= @now)
+            RETURNING coalesce(locked_until, '')
             """,
-            new { id, threshold = o.LockoutThreshold, lockUntil = Timestamp.From(now + o.LockoutDuration), now = Timestamp.From(now) });
+            new { id, threshold = o.LockoutThreshold, lockUntil, now = Timestamp.From(now) });
+        if (result == lockUntil)
+        {
+            audit.Record(new AuditEvent("auth.lockout", "user", id.ToString(CultureInfo.InvariantCulture), new { username, until = lockUntil }), http);
+            metrics.Lockout();
+        }
+        return result is not null;
+    }
 
-    private static NoContent Logout(SqliteConnection db, HttpContext http)
+    private static NoContent Logout(SqliteConnection db, AuditLog audit, HttpContext http)
     {
         db.Execute("DELETE FROM user_sessions WHERE id = @id", new { id = http.User.SessionId() });
+        audit.Record(new AuditEvent("auth.logout", "user", http.User.UserId().ToString(CultureInfo.InvariantCulture)), http);
         http.Response.Cookies.Delete(SessionTokens.CookieName, new CookieOptions { Path = "/", SameSite = SameSiteMode.Strict, HttpOnly = true });
         return TypedResults.NoContent();
     }
@@ -108,14 +141,15 @@ public static class AuthApi
             : TypedResults.Unauthorized();
 
     private static Results<NoContent, ValidationProblem> ChangePassword(
-        PasswordChangeRequest body, SqliteConnection db, PasswordHasher hasher, TimeProvider clock, HttpContext http)
+        PasswordChangeRequest body, SqliteConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit,
+        BootstrapAdmin bootstrap, HttpContext http)
     {
         var id = http.User.UserId();
         var errors = new Errors();
-        var hash = db.QuerySingle<string>("SELECT password_hash FROM users WHERE id = @id", new { id });
+        var (hash, username, email) = db.QuerySingle<(string, string, string)>("SELECT password_hash, username, email FROM users WHERE id = @id", new { id });
         if (string.IsNullOrEmpty(body.CurrentPassword) || !hasher.Verify(body.CurrentPassword, hash))
             errors.Add("current_password", "The current password is incorrect.");
-        if (PasswordHasher.Check(body.NewPassword) is { } problem) errors.Add("new_password", problem);
+        if (PasswordRules.Check(body.NewPassword, username, email) is { } problem) errors.Add("new_password", problem);
         else if (body.NewPassword == body.CurrentPassword) errors.Add("new_password", "The new password must differ from the current one.");
         if (errors.Any) return Problems.Invalid(errors);
 
@@ -131,6 +165,8 @@ public static class AuthApi
         if (changed == 0) return Problems.Invalid("current_password", "The current password is incorrect.");
         db.Execute("DELETE FROM user_sessions WHERE user_id = @id AND id <> @sessionId", new { id, sessionId = http.User.SessionId() }, transaction: tx);
         tx.Commit();
+        audit.Record(new AuditEvent("auth.password.changed", "user", id.ToString(CultureInfo.InvariantCulture)), http);
+        bootstrap.ForgetInitialPassword(username);
         return TypedResults.NoContent();
     }
 
@@ -139,7 +175,6 @@ public static class AuthApi
         public long Id { get; init; }
         public required string PasswordHash { get; init; }
         public required string Status { get; init; }
-        public string? LockedUntil { get; init; }
     }
 }
 
@@ -162,7 +197,7 @@ public sealed record PasswordChangeRequest
     [System.ComponentModel.DataAnnotations.MinLength(1)]
     [System.ComponentModel.DataAnnotations.MaxLength(PasswordHasher.MaxBytes)]
     public string? CurrentPassword { get; init; }
-    [System.ComponentModel.DataAnnotations.MinLength(PasswordHasher.MinLength)]
+    [System.ComponentModel.DataAnnotations.MinLength(PasswordRules.MinLength)]
     [System.ComponentModel.DataAnnotations.MaxLength(PasswordHasher.MaxBytes)]
     public string? NewPassword { get; init; }
 }

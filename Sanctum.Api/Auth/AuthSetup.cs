@@ -18,16 +18,23 @@ public static class AuthSetup
     public static IServiceCollection AddSanctumAuth(this IServiceCollection services)
     {
         services.AddSingleton<PasswordHasher>();
+        services.AddSingleton<BootstrapAdmin>();
+        services.AddSingleton<PublicOrigins>();
         services.AddSingleton<PasswordHashingLimit>();
         services.AddAuthentication(SessionAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SessionAuthenticationHandler>(SessionAuthenticationHandler.SchemeName, null);
 
         services.AddAuthorizationBuilder()
-            .AddPolicy(Policies.SignedIn, p => p.RequireAuthenticatedUser())
-            .AddPolicy(Policies.Reader, p => p.RequireAuthenticatedUser().RequireRole(Roles.All).AddRequirements(NoPasswordChangePending.Instance))
-            .AddPolicy(Policies.Member, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.User).AddRequirements(NoPasswordChangePending.Instance))
-            .AddPolicy(Policies.Admin, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin).AddRequirements(NoPasswordChangePending.Instance));
+            .AddPolicy(Policies.SignedIn, p => p.RequireAuthenticatedUser().AddRequirements(AccessTokenLimits.Instance))
+            .AddPolicy(Policies.Session, p => p.RequireAuthenticatedUser().AddRequirements(SessionOnly.Instance))
+            .AddPolicy(Policies.SessionReader, p => p.RequireAuthenticatedUser().RequireRole(Roles.All)
+                .AddRequirements(NoPasswordChangePending.Instance, SessionOnly.Instance))
+            .AddPolicy(Policies.Reader, p => p.RequireAuthenticatedUser().RequireRole(Roles.All).AddRequirements(NoPasswordChangePending.Instance, AccessTokenLimits.Instance))
+            .AddPolicy(Policies.Member, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.User).AddRequirements(NoPasswordChangePending.Instance, AccessTokenLimits.Instance))
+            .AddPolicy(Policies.Admin, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin).AddRequirements(NoPasswordChangePending.Instance, AccessTokenLimits.Instance));
         services.AddSingleton<IAuthorizationHandler, NoPasswordChangePending.Handler>();
+        services.AddSingleton<IAuthorizationHandler, AccessTokenLimits.Handler>();
+        services.AddSingleton<IAuthorizationHandler, SessionOnly.Handler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, PasswordChangeResultHandler>();
 
         services.AddRateLimiter(_ => { });
@@ -95,6 +102,23 @@ public static class AuthSetup
                         Type = PasswordChangeRequiredType,
                         Title = "Password change required",
                         Detail = "Change your password with POST /api/auth/password before doing anything else.",
+                    },
+                });
+                return;
+            }
+            if (result.Forbidden && context.User.FindFirst(SessionAuthenticationHandler.TokenScopeClaim)?.Value is { } scope)
+            {
+                context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                await problems.WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context,
+                    ProblemDetails =
+                    {
+                        Status = 403,
+                        Title = "Forbidden",
+                        Detail = scope == AccessTokens.Read
+                            ? "This access token has the read scope: it may only read (GET). Its owner's role applies too."
+                            : "Access tokens act with their owner's role and cannot manage tokens or passwords; this needs more.",
                     },
                 });
                 return;

@@ -1,9 +1,11 @@
 namespace Sanctum.Api.Auth;
 
 /// <summary>
-/// Cookie-authenticated writes must come from our own pages. Besides the SameSite=Strict cookie, a state-changing
-/// request that carries the session cookie (and no bearer header) is refused when the browser says it came from
-/// another site (Sec-Fetch-Site: cross-site) or from another origin (Origin not matching Host).
+/// State-changing requests from a browser must come from this service's own pages. A request that says where it came
+/// from (Origin) is refused unless that is one of <see cref="PublicOrigins"/>, whatever the Host header claims (a
+/// DNS-rebinding page controls both Host and Origin, but cannot make its origin one of ours). Besides the
+/// SameSite=Strict cookie, a cookie-authenticated write that the browser marks Sec-Fetch-Site: cross-site is refused.
+/// Scripts, which send no Origin, are unaffected.
 /// </summary>
 public static class CrossSiteRequestGuard
 {
@@ -11,8 +13,7 @@ public static class CrossSiteRequestGuard
     {
         var request = context.Request;
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsOptions(request.Method)
-            && request.Cookies.ContainsKey(SessionTokens.CookieName) && !SessionTokens.IsBearer(request)
-            && IsCrossSite(request))
+            && IsCrossSite(request, context.RequestServices.GetRequiredService<PublicOrigins>()))
         {
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
@@ -23,7 +24,7 @@ public static class CrossSiteRequestGuard
                     Status = 403,
                     Title = "Cross-site request refused",
                     Type = Infrastructure.Problems.TypeBase + "cross-site-request",
-                    Detail = "Requests that change state with the session cookie must come from this site.",
+                    Detail = "Requests that change state must come from this site's own pages (Sanctum:PublicOrigins).",
                 },
             });
             return;
@@ -31,12 +32,11 @@ public static class CrossSiteRequestGuard
         await next(context);
     });
 
-    private static bool IsCrossSite(HttpRequest request)
+    private static bool IsCrossSite(HttpRequest request, PublicOrigins origins)
     {
-        if (string.Equals(request.Headers["Sec-Fetch-Site"], "cross-site", StringComparison.OrdinalIgnoreCase)) return true;
+        if (request.Cookies.ContainsKey(SessionTokens.CookieName) && !SessionTokens.IsBearer(request)
+            && string.Equals(request.Headers["Sec-Fetch-Site"], "cross-site", StringComparison.OrdinalIgnoreCase)) return true;
         var origin = request.Headers.Origin.ToString();
-        if (origin.Length == 0) return false;
-        return !Uri.TryCreate(origin, UriKind.Absolute, out var uri)
-            || !string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
+        return origin.Length > 0 && !origins.Allows(origin);
     }
 }

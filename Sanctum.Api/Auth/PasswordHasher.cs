@@ -7,7 +7,6 @@ public sealed class PasswordHasher(IOptions<SanctumOptions> options)
 {
     /// <summary>bcrypt reads at most 72 bytes; longer passwords would be silently truncated, so they are refused.</summary>
     public const int MaxBytes = 72;
-    public const int MinLength = 8;
 
     private readonly Lazy<string> _dummy = new(() => BCrypt.Net.BCrypt.HashPassword(Guid.NewGuid().ToString(), options.Value.PasswordWorkFactor));
 
@@ -26,12 +25,4 @@ public sealed class PasswordHasher(IOptions<SanctumOptions> options)
         }
     }
 
-    /// <summary>The rule for every new password; null when it is acceptable.</summary>
-    public static string? Check(string? password) => password switch
-    {
-        null or "" => "A password is required.",
-        { Length: < MinLength } => $"The password must be at least {MinLength} characters.",
-        _ when System.Text.Encoding.UTF8.GetByteCount(password) > MaxBytes => $"The password must be at most {MaxBytes} bytes.",
-        _ => null,
-    };
 }

@@ -9,8 +9,9 @@ using Sanctum.Api.Data;
 namespace Sanctum.Api.Auth;
 
 /// <summary>
-/// Authenticates a request by its session token (bearer header or cookie): the token's SHA-256 must name an
-/// unexpired row of user_sessions whose user is active.
+/// Authenticates a request by its session token (bearer header or cookie) or personal access token (bearer header,
+/// <c>sanctum_pat_</c>…): the token's SHA-256 must name an unexpired row of user_sessions or access_tokens whose
+/// user is active. The role is always the owner's current one.
 /// </summary>
 public sealed class SessionAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, SqliteConnection db)
@@ -19,6 +20,8 @@ public sealed class SessionAuthenticationHandler(
     public const string SchemeName = "Session";
     public const string SessionIdClaim = "sid";
     public const string PasswordChangeClaim = "password_change_required";
+    public const string TokenIdClaim = "token_id";
+    public const string TokenScopeClaim = "token_scope";
 
     private static readonly AuthenticateResult Invalid = AuthenticateResult.Fail("The session token is unknown, expired or ended.");
 
@@ -28,24 +31,59 @@ public sealed class SessionAuthenticationHandler(
         WHERE s.session_token = @hash AND s.expires_at > @now AND u.status = 'active'
         """;
 
+    private const string TokenSql = """
+        SELECT t.id AS TokenId, t.scope, t.last_used_at, u.id AS UserId, u.username, u.role, u.must_change_password
+        FROM access_tokens t JOIN users u ON u.id = t.user_id
+        WHERE t.token_hash = @hash AND t.expires_at > @now AND u.status = 'active'
+        """;
+
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var token = SessionTokens.Read(Request);
         if (token is null) return Task.FromResult(AuthenticateResult.NoResult());
+        if (AccessTokens.IsAccessToken(token)) return Task.FromResult(AuthenticateAccessToken(token));
 
         var row = db.QuerySingleOrDefault<SessionRow>(Sql, new { hash = SessionTokens.Hash(token), now = Timestamp.Now(TimeProvider) });
         if (row is null) return Task.FromResult(Invalid);
 
+        var claims = Claims(row.UserId, row.Username, row.Role, row.MustChangePassword);
+        claims.Add(new(SessionIdClaim, row.SessionId));
+        return Task.FromResult(Success(claims));
+    }
+
+    private AuthenticateResult AuthenticateAccessToken(string token)
+    {
+        // Only as a bearer header: a cookie is for the pages' sessions.
+        if (!SessionTokens.IsBearer(Request)) return Invalid;
+        var now = TimeProvider.GetUtcNow();
+        var row = db.QuerySingleOrDefault<TokenRow>(TokenSql, new { hash = SessionTokens.Hash(token), now = Timestamp.From(now) });
+        if (row is null) return Invalid;
+        // last_used_at to the minute: no write per request.
+        if (row.LastUsedAt is null || string.CompareOrdinal(row.LastUsedAt, Timestamp.From(now.AddMinutes(-1))) < 0)
+            db.Execute("UPDATE access_tokens SET last_used_at = @now WHERE id = @id", new { id = row.TokenId, now = Timestamp.From(now) });
+
+        var claims = Claims(row.UserId, row.Username, row.Role, row.MustChangePassword);
+        claims.Add(new(TokenIdClaim, row.TokenId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        claims.Add(new(TokenScopeClaim, row.Scope));
+        return Success(claims);
+    }
+
+    private static List<Claim> Claims(long userId, string username, string role, bool mustChangePassword)
+    {
         List<Claim> claims =
         [
-            new(ClaimTypes.NameIdentifier, row.UserId.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            new(ClaimTypes.Name, row.Username),
-            new(ClaimTypes.Role, row.Role),
-            new(SessionIdClaim, row.SessionId),
+            new(ClaimTypes.NameIdentifier, userId.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new(ClaimTypes.Name, username),
+            new(ClaimTypes.Role, role),
         ];
-        if (row.MustChangePassword) claims.Add(new(PasswordChangeClaim, "true"));
+        if (mustChangePassword) claims.Add(new(PasswordChangeClaim, "true"));
+        return claims;
+    }
+
+    private AuthenticateResult Success(List<Claim> claims)
+    {
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
@@ -53,6 +91,17 @@ public sealed class SessionAuthenticationHandler(
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
         return Task.CompletedTask;
+    }
+
+    private sealed record TokenRow
+    {
+        public long TokenId { get; init; }
+        public required string Scope { get; init; }
+        public string? LastUsedAt { get; init; }
+        public long UserId { get; init; }
+        public required string Username { get; init; }
+        public required string Role { get; init; }
+        public bool MustChangePassword { get; init; }
     }
 
     private sealed record SessionRow
@@ -70,7 +119,8 @@ public static class ClaimsPrincipalExtensions
     public static long UserId(this ClaimsPrincipal user) =>
         long.Parse(user.FindFirstValue(ClaimTypes.NameIdentifier)!, System.Globalization.CultureInfo.InvariantCulture);
 
-    public static string SessionId(this ClaimsPrincipal user) => user.FindFirstValue(SessionAuthenticationHandler.SessionIdClaim)!;
+    /// <summary>The session's id; null when the request came with a personal access token.</summary>
+    public static string? SessionId(this ClaimsPrincipal user) => user.FindFirstValue(SessionAuthenticationHandler.SessionIdClaim);
 
     public static bool IsAdmin(this ClaimsPrincipal user) => user.IsInRole(Users.Roles.Admin);
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 
 namespace Sanctum.Api.ChatBridge;
@@ -20,7 +21,7 @@ public enum BridgeKeyKind { Api, Admin, Agent }
 /// agent_configs chat_api_key) checked against the SHA-256 digest stored beside its ciphertext, in constant time, then
 /// the action's rate limit. Nothing is decrypted per poll, and a key stored in plain text never opens anything.
 /// </summary>
-public sealed class BridgeGate(SqliteConnection db, BridgeRateLimits limits)
+public sealed class BridgeGate(SqliteConnection db, BridgeRateLimits limits, AuditLog audit)
 {
     private const string Prefix = "Bearer ";
 
@@ -46,7 +47,10 @@ public sealed class BridgeGate(SqliteConnection db, BridgeRateLimits limits)
         var (caller, error) = Authenticate(http.Request, adminOnly);
         var partition = caller?.Partition ?? $"address:{AuthSetup.ClientAddress(http)}";
         if (limits.Acquire(action, partition) is { } wait) return (null, BridgeResults.RateLimited(http, wait));
-        return caller is null ? (null, BridgeResults.Error(StatusCodes.Status401Unauthorized, error!)) : (caller, null);
+        if (caller is not null) return (caller, null);
+        // Names the action and the reason, never the key that was presented.
+        audit.Record(new AuditEvent("chat_bridge.key.rejected", "chat_bridge", action, new { action, reason = error }, "denied"), http);
+        return (null, BridgeResults.Error(StatusCodes.Status401Unauthorized, error!));
     }
 
     private (BridgeCaller? Caller, string? Error) Authenticate(HttpRequest request, bool adminOnly)

@@ -50,9 +50,9 @@ public static partial class BridgeInput
             return new BridgeBody(null, TooLarge: true);
         }
         var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
-        // JsonDocument checks strings' UTF-8 only when they are read (GetString, property names), which would throw
-        // in the middle of an action: a body that is not UTF-8 is malformed JSON, refused here like any other.
-        if (!System.Text.Unicode.Utf8.IsValid(bytes.Span)) return new BridgeBody(null, TooLarge: false);
+        // JsonDocument checks strings only when they are read (GetString, property names), which would throw in the
+        // middle of an action: a body that is not UTF-8 or escapes a lone surrogate is malformed JSON, refused here.
+        if (!Infrastructure.JsonTextCheck.IsReadable(bytes.Span)) return new BridgeBody(null, TooLarge: false);
         try
         {
             using var document = JsonDocument.Parse(bytes);
@@ -116,12 +116,6 @@ public static partial class BridgeInput
         return (limit, offset);
     }
 
-    private static readonly string[] IsoForms =
-    [
-        "yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mmK",
-        "yyyy-MM-dd HH:mm:ssK", "yyyy-MM-dd HH:mm:ss.FFFFFFFK", "yyyy-MM-dd",
-    ];
-
     /// <summary>
     /// An ISO-8601 time (Z, an offset, or none meaning UTC; fractions allowed) in the stored form, so that text
     /// comparison in SQL compares times. Null input gives true with a null result; a bad one gives false.
@@ -130,10 +124,8 @@ public static partial class BridgeInput
     {
         since = null;
         if (string.IsNullOrEmpty(text)) return true;
-        if (!DateTimeOffset.TryParseExact(text.Trim(), IsoForms, CultureInfo.InvariantCulture,
-                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
-            return false;
-        since = Timestamp.From(time);
+        if (!Timestamp.TryNormalize(text, out var normalized)) return false;
+        since = normalized;
         return true;
     }
 }

@@ -3,12 +3,21 @@ using Microsoft.Extensions.Options;
 
 namespace Sanctum.Api.ChatBridge;
 
-/// <summary>One partitioned fixed-window limiter per rate-limited action; the caller chooses the partition key.</summary>
+/// <summary>
+/// The bridge's rate limits, all ASP.NET Core rate limiters (System.Threading.RateLimiting) partitioned by a key the
+/// caller chooses: one fixed window per minute for each keyed or polled action; for posting messages, a per-user
+/// window for signed-in users, and for anonymous chat token buckets per client address and for everyone together,
+/// both in messages per hour and in stored bytes per day. A burst up to a bucket's size passes; session ids play no part.
+/// </summary>
 public sealed class BridgeRateLimits : IDisposable
 {
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+    private const string Everyone = "*";
 
     private readonly Dictionary<string, PartitionedRateLimiter<string>> _limiters;
+    private readonly PartitionedRateLimiter<string> _anonymousMessages;
+    private readonly PartitionedRateLimiter<string> _anonymousBytes;
+    private readonly List<IDisposable> _owned = [];
 
     public BridgeRateLimits(IOptions<ChatBridgeOptions> options)
     {
@@ -21,28 +30,63 @@ public sealed class BridgeRateLimits : IDisposable
             ["responses"] = o.ResponsesPerMinute,
             ["sessions"] = o.SessionsPerMinute,
         };
-        _limiters = PerMinute.ToDictionary(p => p.Key, p => Create(p.Value));
+        _limiters = PerMinute.ToDictionary(p => p.Key, p => Own(PerMinuteLimiter(p.Value)));
+        _anonymousMessages = Own(PartitionedRateLimiter.CreateChained(
+            Own(Bucket(o.AnonymousMessagesPerHourPerAddress, TimeSpan.FromHours(1), address => address)),
+            Own(Bucket(o.AnonymousMessagesPerHour, TimeSpan.FromHours(1), _ => Everyone))));
+        _anonymousBytes = Own(PartitionedRateLimiter.CreateChained(
+            Own(Bucket(o.AnonymousBytesPerDayPerAddress, TimeSpan.FromDays(1), address => address)),
+            Own(Bucket(o.AnonymousBytesPerDay, TimeSpan.FromDays(1), _ => Everyone))));
     }
 
     /// <summary>Requests per minute for each limited action.</summary>
     public IReadOnlyDictionary<string, int> PerMinute { get; }
 
     /// <summary>Null when the request may go ahead, else the whole seconds to wait.</summary>
-    public int? Acquire(string action, string partition)
+    public int? Acquire(string action, string partition) =>
+        _limiters.TryGetValue(action, out var limiter) ? Wait(limiter, partition, 1) : null;
+
+    /// <summary>A message to post: counted per signed-in user, or per client address and in total when anonymous.</summary>
+    public int? AcquireMessage(long? userId, string address) =>
+        userId is { } id ? Acquire("messages", $"user:{id}") : Wait(_anonymousMessages, address, 1);
+
+    /// <summary>The bytes an anonymous message will store, counted per client address and in total per day.</summary>
+    public int? AcquireAnonymousBytes(string address, int bytes) => Wait(_anonymousBytes, address, Math.Max(1, bytes));
+
+    public void Dispose()
     {
-        if (!_limiters.TryGetValue(action, out var limiter)) return null;
-        using var lease = limiter.AttemptAcquire(partition);
+        foreach (var limiter in _owned) limiter.Dispose();
+    }
+
+    private T Own<T>(T limiter) where T : IDisposable
+    {
+        _owned.Add(limiter);
+        return limiter;
+    }
+
+    private static int? Wait(PartitionedRateLimiter<string> limiter, string partition, int permits)
+    {
+        using var lease = limiter.AttemptAcquire(partition, permits);
         if (lease.IsAcquired) return null;
         var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : Window;
         return Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
     }
 
-    public void Dispose()
-    {
-        foreach (var limiter in _limiters.Values) limiter.Dispose();
-    }
-
-    private static PartitionedRateLimiter<string> Create(int permits) =>
+    private static PartitionedRateLimiter<string> PerMinuteLimiter(int permits) =>
         PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetFixedWindowLimiter(key,
             _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = Window, QueueLimit = 0 }));
+
+    /// <summary>A bucket of <paramref name="size"/> permits, refilled evenly over <paramref name="period"/>.</summary>
+    private static PartitionedRateLimiter<string> Bucket(int size, TimeSpan period, Func<string, string> partition) =>
+        PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(partition(key), _ =>
+        {
+            // Whole tokens at the shortest period that refills the bucket in time (at least one token a second).
+            var perSecond = size / period.TotalSeconds;
+            var tokens = Math.Max(1, (int)Math.Ceiling(perSecond));
+            return new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = size, TokensPerPeriod = tokens, ReplenishmentPeriod = TimeSpan.FromSeconds(Math.Max(1, tokens / perSecond)),
+                QueueLimit = 0, AutoReplenishment = true,
+            };
+        }));
 }

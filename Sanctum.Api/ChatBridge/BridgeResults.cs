@@ -36,11 +36,13 @@ public static class BridgeResults
 
     public static IResult Error(int status, string error) => new Envelope(status, now => new BridgeError { Error = error, Timestamp = now });
 
-    public static IResult RateLimited(HttpContext http, int seconds)
+    /// <summary>429 with Retry-After; the error text starts "Rate limit exceeded", as the protocol has it, then says which limit.</summary>
+    public static IResult RateLimited(HttpContext http, int seconds, string? which = null)
     {
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        var error = which is null ? "Rate limit exceeded" : $"Rate limit exceeded: {which}";
         return new Envelope(StatusCodes.Status429TooManyRequests,
-            now => new BridgeError { Error = "Rate limit exceeded", Timestamp = now, RetryAfter = seconds });
+            now => new BridgeError { Error = error, Timestamp = now, RetryAfter = seconds });
     }
 
     /// <summary>An empty 200, the answer to OPTIONS.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Data;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Sanctum.Api.Settings;
@@ -6,10 +7,13 @@ using Sanctum.Api.Settings;
 namespace Sanctum.Api.ChatBridge;
 
 /// <summary>The bridge's settings kept in system_config (category chat); their bounds are the catalogue's.</summary>
-public static class BridgeSettings
+public static partial class BridgeSettings
 {
     public const string MaxMessageLengthKey = "max_message_length";
     public const string SessionTimeoutKey = "session_timeout";
+
+    /// <summary>The boolean system setting that opens the public web chat to people who are not signed in (off when absent).</summary>
+    public const string AllowAnonymousKey = "chat_allow_anonymous";
 
     public const int DefaultSessionTimeout = 1800;
 
@@ -18,6 +22,11 @@ public static class BridgeSettings
 
     /// <summary>Seconds a session may stay idle before cleanup removes it.</summary>
     public static int SessionTimeout(SqliteConnection db, SqliteTransaction? tx = null) => Read(db, tx, SessionTimeoutKey, DefaultSessionTimeout);
+
+    /// <summary>Whether anonymous web chat is allowed (the catalogue's boolean chat_allow_anonymous): only true turns it on.</summary>
+    public static bool AllowAnonymous(IDbConnection db) =>
+        db.QuerySingleOrDefault<string>("SELECT config_value FROM system_config WHERE config_key = @key", new { key = AllowAnonymousKey })?.Trim()
+            is { } value && (value.Equals("true", StringComparison.OrdinalIgnoreCase) || value == "1");
 
     /// <summary>The bounds a setting must lie in to be written through the bridge; null for anything else.</summary>
     public static (int Min, int Max)? Bounds(string key) =>
@@ -32,5 +41,46 @@ public static class BridgeSettings
             ? (int)Math.Clamp(Math.Floor(number), int.MinValue, int.MaxValue)
             : fallback;
         return Math.Clamp(value, min, max);
+    }
+
+    /// <summary>
+    /// Other settings a bridge client keeps through config: system_config rows named chat_bridge.NAME (category
+    /// chat_bridge), written through the settings core, never encrypted, so they hold nothing the bridge must not show.
+    /// </summary>
+    public static partial class Extra
+    {
+        public const string Prefix = "chat_bridge.";
+        public const string Category = "chat_bridge";
+        public const int MaxCount = 50, MaxNameLength = 64, MaxValueLength = 1000;
+
+        [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z][A-Za-z0-9_]{0,63}\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+        private static partial System.Text.RegularExpressions.Regex Name();
+
+        private static readonly string[] SecretWords = ["key", "secret", "token", "password", "credential"];
+
+        /// <summary>Why the setting cannot be stored, or null when it can.</summary>
+        public static string? Refusal(string name, System.Text.Json.JsonElement value)
+        {
+            if (!Name().IsMatch(name)) return $"Unknown setting: {name}";
+            if (SecretWords.Any(word => name.Contains(word, StringComparison.OrdinalIgnoreCase)))
+                return $"Setting {name} looks like a secret: secrets are not kept in the bridge's settings";
+            if (value.ValueKind is not (System.Text.Json.JsonValueKind.String or System.Text.Json.JsonValueKind.Number
+                    or System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False))
+                return $"Invalid {name}: a string, number or boolean is required";
+            return Text(value) is { Length: > MaxValueLength } ? $"Invalid {name}: at most {MaxValueLength} characters" : null;
+        }
+
+        public static string Text(System.Text.Json.JsonElement value) =>
+            value.ValueKind == System.Text.Json.JsonValueKind.String ? value.GetString()! : value.GetRawText();
+
+        public static long Count(IDbConnection db, IDbTransaction? tx) =>
+            db.ExecuteScalar<long>("SELECT COUNT(*) FROM system_config WHERE category = @category AND is_encrypted = 0", new { category = Category }, tx);
+
+        public static IReadOnlyDictionary<string, string> All(IDbConnection db, IDbTransaction? tx) =>
+            db.Query<(string Key, string? Value)>("""
+                SELECT config_key, config_value FROM system_config WHERE category = @category AND is_encrypted = 0 ORDER BY config_key
+                """, new { category = Category }, tx)
+                .Where(row => row.Key.StartsWith(Prefix, StringComparison.Ordinal))
+                .ToDictionary(row => row.Key[Prefix.Length..], row => row.Value ?? "");
     }
 }

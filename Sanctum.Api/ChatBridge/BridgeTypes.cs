@@ -84,12 +84,20 @@ public sealed record BridgeSession
 
 public sealed record SessionsData([property: MaxLength(BridgeInput.MaxLimit)] IReadOnlyList<BridgeSession> Sessions, Pagination Pagination);
 
-/// <summary>The bridge's own settings; rate limits are requests per minute and come from server configuration.</summary>
+/// <summary>
+/// The bridge's own settings; rate limits are requests per minute and come from server configuration; settings holds
+/// the other keys a bridge client stored through config (plain text, never secrets).
+/// </summary>
 public sealed record BridgeConfig(
     [property: Range(1, BridgeInput.MaxMessageLength)] int MaxMessageLength, [property: Range(60, 31_536_000)] int SessionTimeout,
-    IReadOnlyDictionary<string, int> RateLimits);
+    IReadOnlyDictionary<string, int> RateLimits,
+    IReadOnlyDictionary<string, string> Settings);
 
-/// <summary>POST config: the settings to change (others are refused).</summary>
+/// <summary>
+/// POST config: the settings to change. Any other key (letters, digits, '_', up to 64; not naming a key, secret,
+/// token or password) is stored as a plain bridge setting: a string, number or boolean up to 1,000 characters, at
+/// most 50 of them.
+/// </summary>
 public sealed record BridgeConfigRequest
 {
     /// <summary>1 to 10,000.</summary>

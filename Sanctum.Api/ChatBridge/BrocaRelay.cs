@@ -2,7 +2,10 @@ using System.Text.Json;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Sanctum.Api.Agents;
+using Sanctum.Api.Audit;
 using Sanctum.Api.Data;
+using Sanctum.Api.Telemetry;
 
 namespace Sanctum.Api.ChatBridge;
 
@@ -10,11 +13,12 @@ namespace Sanctum.Api.ChatBridge;
 /// The relay's side of the bridge (Broca's web-chat plugin): take new messages from the inbox, post responses to the
 /// outbox. Needs the bridge API key, the admin key, or an agent's own key (which sees only that agent's sessions).
 /// </summary>
-public sealed class BrocaRelay(SqliteConnection db, TimeProvider clock, BridgeGate gate, IOptions<SanctumOptions> options)
+public sealed class BrocaRelay(
+    SqliteConnection db, TimeProvider clock, BridgeGate gate, IOptions<SanctumOptions> options, IOptions<ChatBridgeOptions> bridgeOptions,
+    AuditLog audit, SanctumMetrics metrics)
 {
-    private const string InboxWhere = """
-        m.processed = 0 AND (@agentId IS NULL OR s.agent_id = @agentId) AND (@since IS NULL OR m.timestamp >= @since)
-        """;
+    /// <summary>The uid (Broca's user id) of each session handed out.</summary>
+    public const string SessionUidsSql = "SELECT id, uid FROM web_chat_sessions WHERE id IN @ids";
 
     public IResult Inbox(HttpContext http, string? limitText, string? offsetText, string? sinceText)
     {
@@ -24,23 +28,34 @@ public sealed class BrocaRelay(SqliteConnection db, TimeProvider clock, BridgeGa
         var (limit, offset) = paging;
         if (!BridgeInput.TrySince(sinceText, out var since)) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid since parameter");
 
-        // One IMMEDIATE transaction counts, reads and marks, so concurrent polls queue and no message is handed out twice.
-        var filter = new { agentId = caller!.AgentId, since, limit, offset };
+        var o = bridgeOptions.Value;
+        var now = clock.GetUtcNow();
+        var agentId = caller!.AgentId;
+        // Counted before the hand-out and outside the write transaction, and only up to a cap: a poll holds the write
+        // lock only for the lease itself, however long the backlog.
+        var cap = Math.Max(ChatDelivery.TotalCap, offset + limit + 1);
+        var due = ChatDelivery.CountDue(db, agentId, since, Timestamp.From(now), o.MaxDeliveryAttempts, cap);
+
         db.Open();
-        using var tx = db.BeginTransaction();
-        var total = db.ExecuteScalar<long>($"""
-            SELECT COUNT(*) FROM web_chat_messages m JOIN web_chat_sessions s ON s.id = m.session_id WHERE {InboxWhere}
-            """, filter, tx);
-        var messages = db.Query<InboxMessage>($"""
-            SELECT m.id, m.session_id, m.message, m.timestamp, s.uid, s.agent_id, m.user_id
-            FROM web_chat_messages m JOIN web_chat_sessions s ON s.id = m.session_id
-            WHERE {InboxWhere}
-            ORDER BY m.id
-            LIMIT @limit OFFSET @offset
-            """, filter, tx).ToList();
-        if (messages.Count > 0)
-            db.Execute("UPDATE web_chat_messages SET processed = 1 WHERE id IN @ids", new { ids = messages.Select(m => m.Id) }, tx);
-        tx.Commit();
+        List<ChatDelivery.HandedOut> handedOut;
+        using (var tx = db.BeginTransaction())
+        {
+            handedOut = ChatDelivery.HandOut(db, tx, agentId, since, limit, offset, now, o);
+            // The first poll in a second may change who is Healthy: write it now, not at the next sweep.
+            if (RelayPresence.Record(db, tx, agentId ?? RelayPresence.AllAgents, now, o.RelayWindowSeconds))
+                RelayPresence.Sync(db, tx, audit, now, o.RelayWindowSeconds);
+            tx.Commit();
+        }
+        metrics.RelayPoll();
+        var uids = handedOut.Count == 0
+            ? []
+            : db.Query<(string Id, string Uid)>(SessionUidsSql, new { ids = handedOut.Select(m => m.SessionId).Distinct() })
+                .ToDictionary(s => s.Id, s => s.Uid);
+        var messages = handedOut.Select(m => new InboxMessage
+        {
+            Id = m.Id, SessionId = m.SessionId, Message = m.Message, Timestamp = m.Timestamp, Uid = uids[m.SessionId], AgentId = m.AgentId, UserId = m.UserId,
+        }).ToList();
+        var total = Math.Max(due, offset + messages.Count);
         return BridgeResults.Ok(new InboxData(messages, new Pagination(total, limit, offset, offset + messages.Count < total)));
     }
 
@@ -78,13 +93,22 @@ public sealed class BrocaRelay(SqliteConnection db, TimeProvider clock, BridgeGa
                 new { messageId, sessionId }, tx))
             return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid message ID");
 
+        // The reply answers the message it names, else the session's oldest leased one (Broca names none).
+        var answers = messageId ?? db.ExecuteScalar<long?>(ChatDelivery.OldestLeasedSql, new { sessionId }, tx);
+        var after = Timestamp.From(clock.GetUtcNow().AddSeconds(-bridgeOptions.Value.DeliveryLeaseSeconds));
+        var same = db.QueryFirstOrDefault<ChatResponse>(answers is null ? ChatDelivery.SameReplySql : ChatDelivery.SameReplyToMessageSql,
+            new { sessionId, messageId = answers, response, after }, tx);
+        if (same is not null) return BridgeResults.Ok(new ResponseReceipt(same.Id, sessionId, same.Timestamp));
+
         var responseId = db.ExecuteScalar<long>("""
             INSERT INTO web_chat_responses (session_id, message_id, response, timestamp, status)
             VALUES (@sessionId, @messageId, @response, @now, 'sent')
             RETURNING id
-            """, new { sessionId, messageId, response, now }, tx);
+            """, new { sessionId, messageId = answers, response, now }, tx);
+        db.Execute(messageId is null ? ChatDelivery.AnswerSessionSql : ChatDelivery.AnswerMessageSql, new { sessionId, messageId }, tx);
         db.Execute("UPDATE web_chat_sessions SET last_active = @now WHERE id = @sessionId", new { sessionId, now }, tx);
         tx.Commit();
+        metrics.BridgeMessage("out");
         return BridgeResults.Ok(new ResponseReceipt(responseId, sessionId, now));
     }
 }

@@ -2,18 +2,29 @@ namespace Sanctum.Api.ChatBridge;
 
 public static class ChatBridgeSetup
 {
+    /// <summary>The most bytes one message can take (10,000 characters of four UTF-8 bytes).</summary>
+    private const int MinBytesPerDay = BridgeInput.MaxMessageLength * 4;
+
     /// <summary>The bridge's actions, its per-action rate limits, and its error envelope for everything under /api/v1.</summary>
     public static IServiceCollection AddChatBridge(this IServiceCollection services)
     {
         services.AddOptions<ChatBridgeOptions>().BindConfiguration(ChatBridgeOptions.Section)
             .Validate(o => new[] { o.MessagesPerMinute, o.InboxPerMinute, o.OutboxPerMinute, o.ResponsesPerMinute, o.SessionsPerMinute }.All(n => n >= 1),
                 $"{ChatBridgeOptions.Section} rate limits must be at least 1 per minute.")
+            .Validate(o => new[] { o.AnonymousMessagesPerHourPerAddress, o.AnonymousMessagesPerHour }.All(n => n >= 1),
+                $"{ChatBridgeOptions.Section}:AnonymousMessagesPerHour* must be at least 1.")
+            .Validate(o => Math.Min(o.AnonymousBytesPerDayPerAddress, o.AnonymousBytesPerDay) >= MinBytesPerDay,
+                $"{ChatBridgeOptions.Section}:AnonymousBytesPerDay* must be at least {MinBytesPerDay} (one longest message).")
+            .Validate(o => o.DeliveryLeaseSeconds >= 1 && o.MaxDeliveryAttempts >= 1 && o.RelayWindowSeconds >= 1,
+                $"{ChatBridgeOptions.Section}:DeliveryLeaseSeconds, MaxDeliveryAttempts and RelayWindowSeconds must be at least 1.")
             .ValidateOnStart();
         services.AddSingleton<BridgeRateLimits>();
         services.AddScoped<BridgeGate>();
         services.AddScoped<ChatMessages>();
         services.AddScoped<BrocaRelay>();
         services.AddScoped<BridgeAdmin>();
+        services.AddSingleton<Agents.RelayPresenceSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<Agents.RelayPresenceSweeper>());
         // First in line, so that under /api/v1 it answers before the default problem+json writer is asked.
         services.Insert(0, ServiceDescriptor.Singleton<IProblemDetailsWriter, BridgeErrorWriter>());
         return services;

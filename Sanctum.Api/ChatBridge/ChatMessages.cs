@@ -8,6 +8,8 @@ using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 
+using Sanctum.Api.Telemetry;
+
 namespace Sanctum.Api.ChatBridge;
 
 /// <summary>
@@ -16,17 +18,28 @@ namespace Sanctum.Api.ChatBridge;
 /// its messages, and only that user may use the session afterwards.
 /// </summary>
 public sealed class ChatMessages(
-    SqliteConnection db, TimeProvider clock, BridgeRateLimits limits, IAuthorizationService authorization, IOptions<SanctumOptions> options)
+    SqliteConnection db, TimeProvider clock, BridgeRateLimits limits, IAuthorizationService authorization, IOptions<SanctumOptions> options,
+    SanctumMetrics metrics)
 {
     public const int MaxResponsesPerRead = 500;
+
+    public const string SessionOwnerSql = "SELECT uid, user_id, agent_id FROM web_chat_sessions WHERE id = @sessionId";
+
+    /// <summary>A session that gets its agent late hands its messages without one to that agent's relay.</summary>
+    public const string AdoptAgentSql = "UPDATE web_chat_messages SET agent_id = @agentId WHERE session_id = @sessionId AND agent_id IS NULL";
 
     public async Task<IResult> Messages(HttpContext http)
     {
         // Checked in the protocol's order: method (routing), rate limit, body, fields, session id, message. The limit
-        // is counted per session id and client address, so the session id is picked out of the body first.
+        // is counted per signed-in user, or per client address (and in total) for anonymous chat, which is off unless
+        // the chat_allow_anonymous setting is true; session ids, which the client chooses, play no part in it.
+        var signedIn = http.User.Identity?.IsAuthenticated == true;
+        var address = AuthSetup.ClientAddress(http);
+        if (!signedIn && !BridgeSettings.AllowAnonymous(db))
+            return BridgeResults.Error(StatusCodes.Status401Unauthorized, "Authentication required: sign in to chat");
+        if (limits.AcquireMessage(signedIn ? http.User.UserId() : null, address) is { } wait)
+            return BridgeResults.RateLimited(http, wait, signedIn ? "too many messages from this account" : "too many messages from this address");
         var body = await BridgeInput.ReadBodyAsync(http.Request, options.Value.MaxRequestBodyBytes);
-        var rawSession = body.TryGet("session_id", out var s) && s.ValueKind == System.Text.Json.JsonValueKind.String ? s.GetString() : null;
-        if (limits.Acquire("messages", BridgeInput.RateKey(rawSession, http)) is { } wait) return BridgeResults.RateLimited(http, wait);
         if (body.TooLarge) return BridgeResults.Error(StatusCodes.Status413PayloadTooLarge, "Request too large");
         if (body.Malformed) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid JSON");
         if (!body.TryGet("session_id", out var sessionValue) || !body.TryGet("message", out var messageValue))
@@ -34,9 +47,11 @@ public sealed class ChatMessages(
         if (BridgeInput.SessionId(sessionValue) is not { } sessionId) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid session ID");
         if (BridgeInput.Message(messageValue, BridgeSettings.MaxMessageLength(db)) is not { } message)
             return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid message");
+        if (!signedIn && limits.AcquireAnonymousBytes(address, System.Text.Encoding.UTF8.GetByteCount(message)) is { } byteWait)
+            return BridgeResults.RateLimited(http, byteWait, "too much anonymous text stored today");
 
         long? userId = null;
-        if (http.User.Identity?.IsAuthenticated == true)
+        if (signedIn)
         {
             // Viewers, and users who must still change their password, may not chat (the Member policy).
             if (!(await authorization.AuthorizeAsync(http.User, Policies.Member)).Succeeded)
@@ -54,7 +69,7 @@ public sealed class ChatMessages(
         db.Open();
         using var tx = db.BeginTransaction();
         var session = db.QuerySingleOrDefault<SessionOwner>(
-            "SELECT uid, user_id, agent_id FROM web_chat_sessions WHERE id = @sessionId", new { sessionId }, tx);
+            SessionOwnerSql, new { sessionId }, tx);
         var isNew = session is null;
         if (session is not null)
         {
@@ -65,6 +80,12 @@ public sealed class ChatMessages(
                 UPDATE web_chat_sessions SET last_active = @now, is_active = 1, agent_id = COALESCE(agent_id, @agentId)
                 WHERE id = @sessionId
                 """, new { sessionId, now, agentId }, tx);
+            if (session.AgentId is null && agentId is not null)
+            {
+                // The session now has its agent: its waiting messages go to that agent's relay too.
+                db.Execute(AdoptAgentSql, new { sessionId, agentId }, tx);
+            }
+            session = session with { AgentId = session.AgentId ?? agentId };
         }
         else
         {
@@ -80,11 +101,12 @@ public sealed class ChatMessages(
                 }, tx);
         }
         var messageId = db.ExecuteScalar<long>("""
-            INSERT INTO web_chat_messages (session_id, message, timestamp, processed, user_id)
-            VALUES (@sessionId, @message, @now, 0, @userId)
+            INSERT INTO web_chat_messages (session_id, message, timestamp, user_id, agent_id)
+            VALUES (@sessionId, @message, @now, @userId, @agentId)
             RETURNING id
-            """, new { sessionId, message, now, userId }, tx);
+            """, new { sessionId, message, now, userId, agentId = session.AgentId }, tx);
         tx.Commit();
+        metrics.BridgeMessage("in");
         return BridgeResults.Ok(new MessageReceipt(messageId, sessionId, now, session.Uid, isNew));
     }
 
@@ -102,19 +124,23 @@ public sealed class ChatMessages(
             afterId = parsed;
         }
 
-        var owner = db.QuerySingleOrDefault<SessionOwner>("SELECT uid, user_id, agent_id FROM web_chat_sessions WHERE id = @sessionId", new { sessionId });
+        var owner = db.QuerySingleOrDefault<SessionOwner>(SessionOwnerSql, new { sessionId });
         if (owner?.UserId is { } ownerId && (http.User.Identity?.IsAuthenticated != true || http.User.UserId() != ownerId))
             return BridgeResults.Error(StatusCodes.Status403Forbidden, "Session belongs to another user");
 
         // An unknown session simply has no responses: a GET never creates one.
-        var responses = db.Query<ChatResponse>("""
-            SELECT id, response, timestamp, message_id FROM web_chat_responses
-            WHERE session_id = @sessionId AND (@since IS NULL OR timestamp >= @since) AND (@afterId IS NULL OR id > @afterId)
-            ORDER BY id
-            LIMIT @max
-            """, new { sessionId, since, afterId, max = MaxResponsesPerRead }).ToList();
+        var responses = db.Query<ChatResponse>(ResponsesSql(since is not null, afterId is not null),
+            new { sessionId, since, afterId, max = MaxResponsesPerRead }).ToList();
         return BridgeResults.Ok(new ResponsesData(sessionId, responses));
     }
+
+    /// <summary>A session's responses oldest first; only the filters given are in the SQL, so after_id is an index range.</summary>
+    public static string ResponsesSql(bool bySince, bool byAfterId) => $"""
+        SELECT id, response, timestamp, message_id FROM web_chat_responses
+        WHERE session_id = @sessionId{(byAfterId ? " AND id > @afterId" : "")}{(bySince ? " AND timestamp >= @since" : "")}
+        ORDER BY id
+        LIMIT @max
+        """;
 
     private bool MayChatWith(string agentId, ClaimsPrincipal user)
     {

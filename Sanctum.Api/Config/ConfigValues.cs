@@ -39,7 +39,7 @@ public static class ConfigValues
         { } v => v.GetRawText(),
     };
 
-    private static bool IsJson(string? value)
+    public static bool IsJson(string? value)
     {
         if (string.IsNullOrWhiteSpace(value)) return false;
         try

@@ -41,12 +41,15 @@ public sealed class Secrets(IDataProtectionProvider provider)
 
 public static class SecretsSetup
 {
+    /// <summary>Where the Data Protection key ring lives (backups carry it: without it the secrets cannot be read).</summary>
+    public static string KeyRingDirectory(string dataDirectory) => Path.Combine(dataDirectory, "keys");
+
     public static IServiceCollection AddSanctumSecrets(this IServiceCollection services)
     {
         services.AddDataProtection().SetApplicationName("Sanctum.Api");
         // The key ring sits under the data directory, read from options so each test host gets its own.
         services.AddOptions<KeyManagementOptions>().Configure<Database>((o, db) =>
-            o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(Path.Combine(db.DataDirectory, "keys")), NullLoggerFactory.Instance));
+            o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(KeyRingDirectory(db.DataDirectory)), NullLoggerFactory.Instance));
         services.AddSingleton<Secrets>();
         services.AddSingleton<SettingsCore>();
         return services;

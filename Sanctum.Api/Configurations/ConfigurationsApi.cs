@@ -50,10 +50,12 @@ public static class ConfigurationsApi
         if (scope is not null && !ConfigurationScopes.All.Contains(scope))
             return Problems.Invalid("scope", $"The scope must be one of: {string.Join(", ", ConfigurationScopes.All)}.");
         if (reveal && !http.User.IsAdmin()) return SettingOutcome.RevealForbidden.Problem();
+        var args = new DynamicParameters(Agents.AgentVisibility.Parameters(http.User));
+        args.AddDynamicParams(new { scope, scopeId });
         var rows = core.Query(db, SettingStore.Configurations, $"""
-            WHERE (@scope IS NULL OR t.scope = @scope) AND (@scopeId IS NULL OR t.scope_id = @scopeId)
+            WHERE (@scope IS NULL OR t.scope = @scope) AND (@scopeId IS NULL OR t.scope_id = @scopeId) AND {Agents.AgentVisibility.ConfigurationVisible}
             ORDER BY {ConfigurationScopes.Rank}, t.scope_id, t.key
-            """, new { scope, scopeId }).AsList();
+            """, args).AsList();
         if (reveal) core.RecordReveal(SettingStore.Configurations, rows, http);
         return TypedResults.Ok(rows.Select(row => Configuration.Of(row, core.Shown(row, reveal))));
     }
@@ -64,7 +66,9 @@ public static class ConfigurationsApi
 
     private static Results<Ok<Configuration>, ValidationProblem, ProblemHttpResult> GetScoped(
         string scope, string scopeId, string key, SqliteConnection db, HttpContext http, SettingsCore core, bool reveal = false) =>
-        Run(http, at => core.Get(db, at, http, reveal)).Read(row => Configuration.Of(row, core.Shown(row, reveal)));
+        Run(http, at => Agents.AgentVisibility.SeesConfigurationOwner(db, http.User, at.Scope, at.ScopeId)
+            ? core.Get(db, at, http, reveal)
+            : SettingOutcome.NotFound(at.Store.Describe(at))).Read(row => Configuration.Of(row, core.Shown(row, reveal)));
 
     private static Results<Created<Configuration>, Ok<Configuration>, ValidationProblem, ProblemHttpResult> PutSystem(
         string key, SettingWrite body, SqliteConnection db, HttpContext http, SettingsCore core) =>

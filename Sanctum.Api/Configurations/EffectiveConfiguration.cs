@@ -39,8 +39,16 @@ public static class EffectiveConfiguration
         """;
 
     public static Results<Ok<Dictionary<string, EffectiveValue>>, ValidationProblem, ProblemHttpResult> Get(
-        SqliteConnection db, SettingsCore core, string? agent = null, string? tool = null, string? instance = null)
+        SqliteConnection db, SettingsCore core, System.Security.Claims.ClaimsPrincipal user, string? agent = null, string? tool = null, string? instance = null)
     {
+        // What the caller may not see reads as absent.
+        var visible = new DynamicParameters(Agents.AgentVisibility.Parameters(user));
+        visible.AddDynamicParams(new { agent, tool, instanceId = long.TryParse(instance, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : 0 });
+        if (instance is not null && parsed > 0 && !db.ExecuteScalar<bool>($"SELECT {Agents.AgentVisibility.InstanceVisible("@instanceId")}", visible))
+            return Problems.NotFound($"Tool instance {parsed}");
+        if (agent is not null && !db.ExecuteScalar<bool>($"SELECT {Agents.AgentVisibility.Visible("@agent")}", visible)) return Problems.NotFound($"Agent '{agent}'");
+        if (tool is not null && !db.ExecuteScalar<bool>($"SELECT {Agents.AgentVisibility.ToolVisible("@tool")} OR NOT EXISTS (SELECT 1 FROM tools WHERE id = @tool)", visible))
+            return Problems.NotFound($"Tool '{tool}'");
         if (instance is not null)
         {
             if (!long.TryParse(instance, NumberStyles.None, CultureInfo.InvariantCulture, out var instanceId) || instanceId <= 0)

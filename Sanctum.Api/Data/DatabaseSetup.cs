@@ -11,16 +11,13 @@ public static class DatabaseSetup
     {
         DapperSetup.Configure();
         services.AddSingleton<Database>();
+        services.AddSingleton<DataDirectoryHold>();
         // One connection per request; Dapper opens and closes it around each call and the pool keeps that cheap.
         services.AddScoped(sp => sp.GetRequiredService<Database>().Create());
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>().Value;
-            return new SeedSettings
-            {
-                AdminPassword = string.IsNullOrEmpty(options.BootstrapAdminPassword) ? "admin123" : options.BootstrapAdminPassword,
-                BcryptWorkFactor = options.PasswordWorkFactor,
-            };
+            return new SeedSettings { AdminPasswordHash = Auth.BootstrapAdmin.SeedHash(options), BcryptWorkFactor = options.PasswordWorkFactor };
         });
         services.AddFluentMigratorCore()
             .ConfigureRunner(runner => runner
@@ -30,14 +27,17 @@ public static class DatabaseSetup
         return services;
     }
 
-    /// <summary>Creates the data directory and the database file, and migrates it to the latest phase.</summary>
+    /// <summary>
+    /// Holds the data directory (shared, unless this process holds it exclusively already: <see cref="DataDirectoryHold"/>),
+    /// creates the database file and migrates it to the latest phase, one process at a time.
+    /// </summary>
     public static void MigrateDatabase(this IServiceProvider services)
     {
         var database = services.GetRequiredService<Database>();
-        // The data directory holds the database and the Data Protection key ring (not itself encrypted): owner only.
-        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(database.DataDirectory);
-        else Directory.CreateDirectory(database.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        services.GetRequiredService<DataDirectoryHold>().Shared();
         Directory.CreateDirectory(Path.GetDirectoryName(database.FilePath)!);
+        // Two processes started together on a fresh directory would both create the tables: one migrates at a time.
+        using var migrating = DataDirectoryLock.Migrating(database.DataDirectory, TimeSpan.FromSeconds(120));
         using (var connection = database.Open())
         {
             // WAL is a property of the file: set once, it stays.

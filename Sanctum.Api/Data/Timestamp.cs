@@ -13,4 +13,25 @@ public static class Timestamp
 
     public static DateTimeOffset Parse(string text) =>
         DateTimeOffset.ParseExact(text, Format, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    private static readonly string[] IsoForms =
+    [
+        "yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mmK",
+        "yyyy-MM-dd HH:mm:ssK", "yyyy-MM-dd HH:mm:ss.FFFFFFFK", "yyyy-MM-dd",
+    ];
+
+    /// <summary>
+    /// An ISO-8601 time in the stored form: Z, an offset, or none meaning UTC (SQLite's CURRENT_TIMESTAMP and
+    /// datetime('now') write UTC without a zone); a space may stand for the T; fractions are dropped.
+    /// </summary>
+    public static bool TryNormalize(string? text, out string normalized)
+    {
+        normalized = "";
+        if (string.IsNullOrWhiteSpace(text)
+            || !DateTimeOffset.TryParseExact(text.Trim(), IsoForms, CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
+            return false;
+        normalized = From(time);
+        return true;
+    }
 }

@@ -17,13 +17,16 @@ public static class HealthEndpoints
         services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), tags: [Live])
             .AddCheck<DatabaseReadyCheck>("database", tags: [Ready])
+            .AddCheck<DiskSpaceCheck>("disk", tags: [Ready])
             .AddCheck<Settings.UnreadableSecretsCheck>("secrets", tags: [Ready]);
         return services;
     }
 
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder routes)
     {
-        routes.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(Live) }).WithTags("Health");
+        // Liveness answers even while a restore holds the gate, so an orchestrator never restarts a restoring server.
+        routes.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(Live) }).WithTags("Health")
+            .WithMetadata(new MaintenanceGate.Bypass());
         routes.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(Ready) }).WithTags("Health");
         return routes;
     }

@@ -6,7 +6,7 @@ namespace Sanctum.Api.Infrastructure;
 
 /// <summary>
 /// Turns what a client can cause into a 4xx problem: unreadable bodies (400/413/415), constraint clashes (409),
-/// and a database that stayed busy past the timeout (503). Anything else stays a 500 and is logged as a bug.
+/// a database that stayed busy past the timeout (503) and a full disk (503, Retry-After 60). Anything else stays a 500 and is logged as a bug.
 /// </summary>
 public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
@@ -25,11 +25,16 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
                 (400, "Bad Request", "The value breaks a rule of the database.", null),
             SqliteException { SqliteErrorCode: 5 or 6 } =>
                 (503, "Service Unavailable", "The database is busy; try again.", null),
+            SqliteException { SqliteErrorCode: 13 } =>
+                (503, "Service Unavailable", "The disk is full: nothing was changed; try again once space is freed.", null),
             _ => (500, "Internal Server Error", "An unexpected error occurred.", (Dictionary<string, string[]>?)null),
         };
 
+        var diskFull = exception is SqliteException { SqliteErrorCode: 13 };
         if (status >= 500 && status != 503) logger.LogError(exception, "Unhandled exception for {Method} {Path}", context.Request.Method, context.Request.Path);
-        if (status == 503) context.Response.Headers.RetryAfter = "1";
+        // One line, no stack: the operator needs to free space, not read a trace.
+        if (diskFull) logger.LogError("Disk full: refused {Method} {Path} with 503 (SQLite: {Message})", context.Request.Method, context.Request.Path, exception.Message);
+        if (status == 503) context.Response.Headers.RetryAfter = diskFull ? "60" : "1";
 
         context.Response.StatusCode = status;
         var problem = errors is null

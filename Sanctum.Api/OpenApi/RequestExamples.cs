@@ -35,7 +35,11 @@ public sealed class RequestExamples : IOperationFilter
             Id = "weather", Name = "Weather", Description = "Forecasts for the agents", Emoji = "⛅", Category = "master", Status = "Healthy",
             RoutePath = "/weather", IsEnabled = true, ModuleScope = "global", ConfigSchema = Json(new { type = "object" }),
         },
-        [typeof(ToolInstanceWrite)] = new ToolInstanceWrite { AgentId = "athena", Name = "Athena's forecasts", Config = Json(new { city = "Lisbon" }), Status = "Ready" },
+        [typeof(ToolInstanceWrite)] = new ToolInstanceWrite
+        {
+            AgentId = "athena", Name = "Athena's forecasts", Config = Json(new { city = "Lisbon" }), Status = "Ready",
+            HealthCheck = Json(new { type = "http", target = "http://127.0.0.1:8080/health", interval_seconds = 60, timeout_ms = 5000 }),
+        },
         [typeof(PluginRequest)] = new PluginRequest { Name = "radar", Version = "1.2.0", Status = "Active", Config = Json(new { zoom = 3 }), Dependencies = [], IsEnabled = true },
         [typeof(AgentWrite)] = new AgentWrite
         {

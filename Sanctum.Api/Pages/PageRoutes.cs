@@ -20,18 +20,20 @@ public static class PageRoutes
         ["/user-management"] = "user-management.html",
         ["/chat-settings"] = "chat-settings.html",
         ["/status"] = "status.html",
+        ["/tokens"] = "tokens.html",
+        ["/backup-restore"] = "backup-restore.html",
+        ["/cron-scheduler"] = "cron-scheduler.html",
     };
 
     private static readonly string[] GetOrHead = [HttpMethods.Get, HttpMethods.Head];
-
-    // Pages may load only this site's own scripts, styles and images: no outside URL, no inline script.
-    private const string ContentSecurityPolicy =
-        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
     public static IEndpointRouteBuilder MapPages(this IEndpointRouteBuilder routes)
     {
         foreach (var (path, file) in Pages)
             routes.MapMethods(path, GetOrHead, (IWebHostEnvironment env, HttpContext http) => Page(env, http, file)).ExcludeFromDescription();
+
+        // The agent page finds its agent through the API, which also answers who may see it.
+        routes.MapMethods("/agents/{id}", GetOrHead, (IWebHostEnvironment env, HttpContext http) => Page(env, http, "agent.html")).ExcludeFromDescription();
 
         // GET only, so a wrong method on an API route still gets its 405; nonfile, so static files still serve.
         routes.MapMethods("/{*path:nonfile}", GetOrHead, ToolPageOrNotFound).ExcludeFromDescription();
@@ -55,11 +57,7 @@ public static class PageRoutes
         if (!info.Exists) throw new FileNotFoundException($"The page {file} is missing from the web root {env.WebRootPath}.");
 
         using var reader = new StreamReader(info.CreateReadStream());
-        var headers = http.Response.Headers;
-        headers.CacheControl = "no-cache";
-        headers.ContentSecurityPolicy = ContentSecurityPolicy;
-        headers.XContentTypeOptions = "nosniff";
-        headers["Referrer-Policy"] = "same-origin";
+        http.Response.Headers.CacheControl = "no-cache"; // CSP and the other security headers: Infrastructure/SecurityHeaders.cs
         return TypedResults.Content(reader.ReadToEnd(), "text/html; charset=utf-8", statusCode: status);
     }
 }

@@ -2,6 +2,8 @@ using System.Reflection;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
+using System.Security.Claims;
+using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
 
 namespace Sanctum.Api.Status;
@@ -29,18 +31,21 @@ public static class StatusApi
     private static readonly string ToolCountsSql = string.Format(CountsSql, "is_enabled", "tools");
     private static readonly string AgentCountsSql = string.Format(CountsSql, "is_active", "agents");
 
-    private const string AttentionSql = """
-        SELECT 'tool' AS kind, id, name, status FROM tools WHERE is_enabled = 1 AND status NOT IN ('Healthy', 'Ready')
+    // Only what the caller may see: tools in the category of a hidden agent, and hidden agents, are left out.
+    private static readonly string AttentionSql = $"""
+        SELECT 'tool' AS kind, id, name, status FROM tools
+        WHERE is_enabled = 1 AND status NOT IN ('Healthy', 'Ready') AND {AgentVisibility.Visible("category")}
         UNION ALL
-        SELECT 'agent', id, name, status FROM agents WHERE is_active = 1 AND status NOT IN ('Healthy', 'Ready')
+        SELECT 'agent', id, name, status FROM agents
+        WHERE is_active = 1 AND status NOT IN ('Healthy', 'Ready') AND {AgentVisibility.Where}
         ORDER BY kind DESC, id
         """;
 
-    private static Ok<SystemStatus> Get(SqliteConnection db, TimeProvider clock, StartTime started)
+    private static Ok<SystemStatus> Get(SqliteConnection db, TimeProvider clock, StartTime started, ClaimsPrincipal user)
     {
         var tools = db.QuerySingle<Counts>(ToolCountsSql);
         var agents = db.QuerySingle<Counts>(AgentCountsSql);
-        var attention = db.Query<AttentionItem>(AttentionSql).AsList();
+        var attention = db.Query<AttentionItem>(AttentionSql, AgentVisibility.Parameters(user)).AsList();
         var schema = db.ExecuteScalar<long>("SELECT COALESCE(MAX(Version), 0) FROM VersionInfo");
         var now = clock.GetUtcNow();
 

@@ -8,7 +8,7 @@ namespace Sanctum.Api.Tools;
 /// <summary>A row of <c>tools</c>; every column is public, so the row is also the wire type.</summary>
 public sealed record Tool
 {
-    public const string Columns = "id, name, description, emoji, category, status, route_path, is_enabled, module_scope, config_schema, created_by, created_at, updated_at";
+    public const string Columns = "id, name, description, emoji, category, status, status_source, status_since, status_reason, route_path, is_enabled, module_scope, config_schema, created_by, created_at, updated_at";
 
     [MaxLength(50)]
     [RegularExpression(FieldChecks.SlugPattern)]
@@ -24,6 +24,12 @@ public sealed record Tool
     public required string Category { get; init; }
     [OneOf(typeof(HealthStatus))]
     public required string Status { get; init; }
+    /// <summary>Where the status comes from: manual (typed by an admin), check (health checks) or relay (chat relay polls).</summary>
+    public required string StatusSource { get; init; }
+    /// <summary>When the status last changed.</summary>
+    public string? StatusSince { get; init; }
+    /// <summary>Why, when a signal set it.</summary>
+    public string? StatusReason { get; init; }
     [MaxLength(ToolRules.MaxRoutePath)]
     [RegularExpression(ToolRules.RoutePathPattern)]
     public string? RoutePath { get; init; }

@@ -4,8 +4,11 @@ using System.Text.Json;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
+using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
+using Sanctum.Api.Audit;
 using Sanctum.Api.Data;
+using Sanctum.Api.Health;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Settings;
 
@@ -27,6 +30,9 @@ public static class ToolInstancesApi
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("/{instanceId:long}", Delete).WithName("DeleteToolInstance").RequireAdmin()
             .WithSummary("Delete an instance (admin) with the configurations scoped to it").ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/{instanceId:long}/check", RunCheck).WithName("RunToolInstanceCheck").RequireAdmin()
+            .WithSummary("Run the instance's health check now (admin) and record its result; 409 when it has no check or is inactive")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return group;
     }
 
@@ -41,20 +47,32 @@ public static class ToolInstancesApi
         SELECT EXISTS (SELECT 1 FROM tool_instances WHERE tool_id = @id AND agent_id = @agentId AND id <> @instanceId)
         """;
 
-    private static Results<Ok<IEnumerable<ToolInstance>>, ProblemHttpResult> List(string id, SqliteConnection db)
+    private static Results<Ok<IEnumerable<ToolInstance>>, ProblemHttpResult> List(string id, SqliteConnection db, ClaimsPrincipal user)
     {
-        if (ScopeOf(db, id, null) is null) return Problems.NotFound($"Tool '{id}'");
-        return TypedResults.Ok(db.Query<ToolInstance>($"SELECT {ToolInstance.Columns} FROM tool_instances WHERE tool_id = @id ORDER BY id", new { id }));
+        var visible = AgentVisibility.Parameters(user, id);
+        if (!db.ExecuteScalar<bool>($"SELECT {AgentVisibility.ToolVisible("@id")}", visible)) return Problems.NotFound($"Tool '{id}'");
+        return TypedResults.Ok(db.Query<ToolInstance>(
+            $"SELECT {ToolInstance.Columns} FROM tool_instances WHERE tool_id = @id AND {AgentVisibility.Visible("agent_id")} ORDER BY id", visible));
     }
 
-    private static Results<Ok<ToolInstance>, ProblemHttpResult> Get(string id, long instanceId, SqliteConnection db) =>
-        Find(db, id, instanceId, null) is { } instance ? TypedResults.Ok(instance) : Problems.NotFound($"Instance {instanceId} of tool '{id}'");
+    private static Results<Ok<ToolInstance>, ProblemHttpResult> Get(string id, long instanceId, SqliteConnection db, ClaimsPrincipal user)
+    {
+        var visible = AgentVisibility.Parameters(user, id);
+        visible.Add("instanceId", instanceId);
+        return db.QuerySingleOrDefault<ToolInstance>(
+                $"SELECT {ToolInstance.Columns} FROM tool_instances WHERE id = @instanceId AND tool_id = @id AND {AgentVisibility.InstanceVisible("@instanceId")}",
+                visible) is { } instance
+            ? TypedResults.Ok(instance)
+            : Problems.NotFound($"Instance {instanceId} of tool '{id}'");
+    }
 
     private static Results<Created<ToolInstance>, ValidationProblem, ProblemHttpResult> Create(
-        string id, ToolInstanceWrite body, SqliteConnection db, ClaimsPrincipal user, TimeProvider clock)
+        string id, ToolInstanceWrite body, SqliteConnection db, ClaimsPrincipal user, TimeProvider clock, CheckRecorder checks)
     {
         var errors = Check(body, db);
+        var healthCheck = HealthCheckSpec.Read(body.HealthCheck, errors);
         if (errors.Any) return Problems.Invalid(errors);
+        var now = clock.GetUtcNow();
 
         db.Open();
         using var tx = db.BeginTransaction();
@@ -71,34 +89,40 @@ public static class ToolInstancesApi
         try
         {
             instance = db.QuerySingle<ToolInstance>($"""
-                INSERT INTO tool_instances (tool_id, agent_id, name, config, status, last_run, next_run, created_by, created_at, updated_at, is_active)
-                VALUES (@id, @agentId, @name, @config, @status, @lastRun, @nextRun, @createdBy, @now, @now, @isActive)
+                INSERT INTO tool_instances (tool_id, agent_id, name, config, status, status_since, last_run, next_run, created_by, created_at,
+                    updated_at, is_active, health_check, next_check_at)
+                VALUES (@id, @agentId, @name, @config, @status, @now, @lastRun, @nextRun, @createdBy, @now, @now, @isActive, @check, @checkAt)
                 RETURNING {ToolInstance.Columns}
                 """,
                 new
                 {
                     id, agentId = body.AgentId, name = body.Name, config = ConfigText(body.Config), status = body.Status ?? "Ready",
-                    lastRun = Stamp(body.LastRun), nextRun = Stamp(body.NextRun), createdBy = user.UserId(), now = Timestamp.Now(clock),
-                    isActive = body.IsActive ?? true,
+                    lastRun = Stamp(body.LastRun), nextRun = Stamp(body.NextRun), createdBy = user.UserId(), now = Timestamp.From(now),
+                    isActive = body.IsActive ?? true, check = healthCheck?.ToJson(), checkAt = healthCheck is null ? null : Timestamp.From(now),
                 }, tx);
         }
         catch (SqliteException e) when (IsOnePerAgent(e))
         {
             return AgentTaken(id, body.AgentId!);
         }
+        instance = AfterWrite(db, tx, checks, instance, now);
         tx.Commit();
         return TypedResults.Created($"/api/tools/{id}/instances/{instance.Id}", instance);
     }
 
     private static Results<Ok<ToolInstance>, ValidationProblem, ProblemHttpResult> Patch(
-        string id, long instanceId, ToolInstanceWrite body, SqliteConnection db, TimeProvider clock)
+        string id, long instanceId, ToolInstanceWrite body, SqliteConnection db, TimeProvider clock, CheckRecorder checks,
+        AuditLog audit, HttpContext http)
     {
         var errors = Check(body, db);
+        var healthCheck = HealthCheckSpec.Read(body.HealthCheck, errors);
         if (errors.Any) return Problems.Invalid(errors);
+        var now = clock.GetUtcNow();
+        var checkChange = body.HealthCheck.ValueKind switch { JsonValueKind.Object => "set", JsonValueKind.Null => "remove", _ => null };
 
         db.Open();
         using var tx = db.BeginTransaction();
-        if (Find(db, id, instanceId, tx) is null) return Problems.NotFound($"Instance {instanceId} of tool '{id}'");
+        if (Find(db, id, instanceId, tx) is not { } old) return Problems.NotFound($"Instance {instanceId} of tool '{id}'");
         if (SchemaErrors(db, id, body, tx) is { Any: true } invalid) return Problems.Invalid(invalid);
         if (body.AgentId is not null && ScopeOf(db, id, tx) == "agent"
             && db.ExecuteScalar<bool>(TakenSql, new { id, agentId = body.AgentId, instanceId }, tx))
@@ -110,32 +134,85 @@ public static class ToolInstancesApi
             instance = db.QuerySingle<ToolInstance>($"""
                 UPDATE tool_instances SET agent_id = coalesce(@agentId, agent_id), name = coalesce(@name, name),
                     config = coalesce(@config, config), status = coalesce(@status, status), last_run = coalesce(@lastRun, last_run),
-                    next_run = coalesce(@nextRun, next_run), is_active = coalesce(@isActive, is_active), updated_at = @now
+                    next_run = coalesce(@nextRun, next_run), is_active = coalesce(@isActive, is_active), updated_at = @now,
+                    status_source = CASE WHEN @status IS NOT NULL THEN 'manual' ELSE status_source END,
+                    status_reason = CASE WHEN @status IS NOT NULL THEN NULL ELSE status_reason END,
+                    status_since = CASE WHEN @status IS NOT NULL AND @status IS NOT status THEN @now ELSE status_since END,
+                    health_check = CASE @checkChange WHEN 'set' THEN @check WHEN 'remove' THEN NULL ELSE health_check END,
+                    next_check_at = CASE WHEN @checkChange = 'set' OR (@isActive = 1 AND is_active = 0) THEN @now
+                                         WHEN @checkChange = 'remove' THEN NULL ELSE next_check_at END,
+                    check_failures = CASE WHEN @checkChange IS NOT NULL THEN 0 ELSE check_failures END
                 WHERE id = @instanceId AND tool_id = @id
                 RETURNING {ToolInstance.Columns}
                 """,
                 new
                 {
                     id, instanceId, agentId = body.AgentId, name = body.Name, config = ConfigText(body.Config), status = body.Status,
-                    lastRun = Stamp(body.LastRun), nextRun = Stamp(body.NextRun), isActive = body.IsActive, now = Timestamp.Now(clock),
+                    lastRun = Stamp(body.LastRun), nextRun = Stamp(body.NextRun), isActive = body.IsActive, now = Timestamp.From(now),
+                    checkChange, check = healthCheck?.ToJson(),
                 }, tx);
         }
         catch (SqliteException e) when (IsOnePerAgent(e))
         {
             return AgentTaken(id, body.AgentId!);
         }
+        instance = AfterWrite(db, tx, checks, instance, now);
+        if (instance.Status != old.Status)
+            audit.Record(new AuditEvent("status.changed", "instance", instanceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                new { tool_id = id, from = old.Status, to = instance.Status, source = instance.StatusSource, reason = instance.StatusReason }), http, db, tx);
         tx.Commit();
         return TypedResults.Ok(instance);
     }
 
+    /// <summary>
+    /// Keeps the status rules after an admin's write: a checked instance that is inactive is Off, an instance without a
+    /// check has a manual status, and the tool follows its checked instances (<see cref="CheckRecorder.UpdateTool"/>).
+    /// </summary>
+    private static ToolInstance AfterWrite(SqliteConnection db, SqliteTransaction tx, CheckRecorder checks, ToolInstance instance, DateTimeOffset at)
+    {
+        var now = Timestamp.From(at);
+        var changed = db.Execute("""
+            UPDATE tool_instances SET status = 'Off', status_source = 'check', status_reason = 'Inactive: not checked.',
+                status_since = CASE WHEN status IS NOT 'Off' THEN @now ELSE status_since END
+            WHERE id = @id AND is_active = 0 AND health_check IS NOT NULL AND (status IS NOT 'Off' OR status_source IS NOT 'check')
+            """, new { id = instance.Id, now }, tx)
+            + db.Execute("UPDATE tool_instances SET status_source = 'manual', status_reason = NULL WHERE id = @id AND health_check IS NULL AND status_source = 'check'",
+                new { id = instance.Id }, tx);
+        checks.UpdateTool(db, tx, instance.ToolId, at);
+        return changed == 0 ? instance : Find(db, instance.ToolId, instance.Id, tx)!;
+    }
+
+    private static async Task<Results<Ok<CheckRun>, ProblemHttpResult>> RunCheck(
+        string id, long instanceId, Database database, HealthProbe probe, CheckRecorder checks, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        ToolInstance? instance;
+        using (var db = database.Open()) instance = Find(db, id, instanceId, null);
+        if (instance is null) return Problems.NotFound($"Instance {instanceId} of tool '{id}'");
+        if (instance.HealthCheck is null || !instance.IsActive)
+            return Problems.Conflict($"Instance {instanceId} has {(instance.HealthCheck is null ? "no health check" : "its health check but is inactive")}.");
+
+        var spec = HealthCheckSpec.FromJson(instance.HealthCheck.ToJsonString());
+        var result = await probe.RunAsync(spec, cancellationToken);
+        using (var db = database.Open())
+        using (var tx = db.BeginTransaction())
+        {
+            checks.Apply(db, tx, instanceId, spec.Type, result, clock.GetUtcNow());
+            instance = Find(db, id, instanceId, tx);
+            tx.Commit();
+        }
+        return instance is null ? Problems.NotFound($"Instance {instanceId} of tool '{id}'") : TypedResults.Ok(new CheckRun(result, instance));
+    }
+
     /// <summary>Deletes the instance and the configurations scoped to it (each recorded in the settings history).</summary>
-    private static Results<NoContent, ProblemHttpResult> Delete(string id, long instanceId, SqliteConnection db, SettingsCore settings, HttpContext http)
+    private static Results<NoContent, ProblemHttpResult> Delete(
+        string id, long instanceId, SqliteConnection db, SettingsCore settings, HttpContext http, CheckRecorder checks, TimeProvider clock)
     {
         db.Open();
         using var tx = db.BeginTransaction();
         if (db.Execute("DELETE FROM tool_instances WHERE id = @instanceId AND tool_id = @id", new { id, instanceId }, tx) != 1)
             return Problems.NotFound($"Instance {instanceId} of tool '{id}'");
         settings.DeleteOwned(db, tx, "instance", instanceId.ToString(CultureInfo.InvariantCulture), http);
+        checks.UpdateTool(db, tx, id, clock.GetUtcNow());
         tx.Commit();
         return TypedResults.NoContent();
     }
@@ -179,3 +256,6 @@ public static class ToolInstancesApi
 
     private static string? Stamp(DateTimeOffset? time) => time is { } t ? Timestamp.From(t) : null;
 }
+
+/// <summary>The answer of POST .../check: what the probe found, and the instance after recording it.</summary>
+public sealed record CheckRun(ProbeResult Result, ToolInstance Instance);

@@ -2,6 +2,8 @@ using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
+using Sanctum.Api.Agents;
+using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
@@ -35,21 +37,28 @@ public static class ToolsApi
         return group;
     }
 
-    private static Ok<IEnumerable<Tool>> List(SqliteConnection db, ToolListCache cache, string? category = null, bool? enabled = null) =>
-        TypedResults.Ok(cache.Get(() => db.Query<Tool>($"SELECT {Tool.Columns} FROM tools ORDER BY category, name, id").AsList())
-            .Where(t => (category is null || t.Category == category) && (enabled is null || t.IsEnabled == enabled)));
+    private static Ok<IEnumerable<Tool>> List(SqliteConnection db, ToolListCache cache, ClaimsPrincipal user, string? category = null, bool? enabled = null)
+    {
+        // The cache holds every tool; the categories of agents the caller may not see are left out here.
+        var hidden = user.IsAdmin() ? [] : db.Query<string>(AgentVisibility.HiddenIdsSql, AgentVisibility.Parameters(user)).ToHashSet(StringComparer.Ordinal);
+        return TypedResults.Ok(cache.Get(() => db.Query<Tool>($"SELECT {Tool.Columns} FROM tools ORDER BY category, name, id").AsList())
+            .Where(t => (category is null || t.Category == category) && (enabled is null || t.IsEnabled == enabled) && !hidden.Contains(t.Category)));
+    }
 
-    private static Ok<IEnumerable<ToolCategory>> Categories(SqliteConnection db) =>
-        TypedResults.Ok(db.Query<ToolCategory>("SELECT category, COUNT(*) AS count FROM tools GROUP BY category ORDER BY category"));
+    private static Ok<IEnumerable<ToolCategory>> Categories(SqliteConnection db, ClaimsPrincipal user) =>
+        TypedResults.Ok(db.Query<ToolCategory>(
+            $"SELECT category, COUNT(*) AS count FROM tools WHERE {AgentVisibility.Visible("category")} GROUP BY category ORDER BY category",
+            AgentVisibility.Parameters(user)));
 
-    private static Results<Ok<Tool>, ProblemHttpResult> Get(string id, SqliteConnection db) =>
-        db.QuerySingleOrDefault<Tool>($"SELECT {Tool.Columns} FROM tools WHERE id = @id", new { id }) is { } tool
+    private static Results<Ok<Tool>, ProblemHttpResult> Get(string id, SqliteConnection db, ClaimsPrincipal user) =>
+        db.QuerySingleOrDefault<Tool>($"SELECT {Tool.Columns} FROM tools WHERE id = @id AND {AgentVisibility.Visible("category")}",
+            AgentVisibility.Parameters(user, id)) is { } tool
             ? TypedResults.Ok(tool)
             : Problems.NotFound($"Tool '{id}'");
 
     private const string InsertSql = $"""
-        INSERT INTO tools (id, name, description, emoji, category, status, route_path, is_enabled, module_scope, config_schema, created_by, created_at, updated_at)
-        VALUES (@id, @name, @description, @emoji, @category, @status, @routePath, @isEnabled, @moduleScope, @configSchema, @createdBy, @now, @now)
+        INSERT INTO tools (id, name, description, emoji, category, status, status_since, route_path, is_enabled, module_scope, config_schema, created_by, created_at, updated_at)
+        VALUES (@id, @name, @description, @emoji, @category, @status, @now, @routePath, @isEnabled, @moduleScope, @configSchema, @createdBy, @now, @now)
         RETURNING {Tool.Columns}
         """;
 
@@ -73,21 +82,27 @@ public static class ToolsApi
 
     private const string ReplaceSql = $"""
         UPDATE tools SET name = @name, description = @description, emoji = @emoji, category = @category, status = @status,
+            status_source = 'manual', status_reason = NULL, status_since = CASE WHEN @status IS NOT status THEN @now ELSE status_since END,
             route_path = @routePath, is_enabled = @isEnabled, module_scope = @moduleScope, config_schema = @configSchema, updated_at = @now
         WHERE id = @id
         RETURNING {Tool.Columns}
         """;
 
     private const string PatchSql = $"""
-        UPDATE tools SET name = coalesce(@name, name), description = coalesce(@description, description), emoji = coalesce(@emoji, emoji),
-            category = coalesce(@category, category), status = coalesce(@status, status), route_path = coalesce(@routePath, route_path),
+        UPDATE tools SET status = coalesce(@status, status),
+            status_source = CASE WHEN @status IS NOT NULL THEN 'manual' ELSE status_source END,
+            status_reason = CASE WHEN @status IS NOT NULL THEN NULL ELSE status_reason END,
+            status_since = CASE WHEN @status IS NOT NULL AND @status IS NOT status THEN @now ELSE status_since END,
+            name = coalesce(@name, name), description = coalesce(@description, description), emoji = coalesce(@emoji, emoji),
+            category = coalesce(@category, category), route_path = coalesce(@routePath, route_path),
             is_enabled = coalesce(@isEnabled, is_enabled), module_scope = coalesce(@moduleScope, module_scope),
             config_schema = coalesce(@configSchema, config_schema), updated_at = @now
         WHERE id = @id
         RETURNING {Tool.Columns}
         """;
 
-    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Replace(string id, ToolWrite body, SqliteConnection db, TimeProvider clock)
+    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Replace(
+        string id, ToolWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
@@ -95,21 +110,24 @@ public static class ToolsApi
         return Save(id, ReplaceSql, body with
         {
             Status = body.Status ?? "Healthy", IsEnabled = body.IsEnabled ?? true, ModuleScope = body.ModuleScope ?? "global",
-        }, db, clock);
+        }, db, clock, audit, http);
     }
 
-    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Patch(string id, ToolWrite body, SqliteConnection db, TimeProvider clock)
+    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Patch(
+        string id, ToolWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
         if (ToolRules.Check(body, whole: false, db, errors).Any) return Problems.Invalid(errors);
-        return Save(id, PatchSql, body, db, clock);
+        return Save(id, PatchSql, body, db, clock, audit, http);
     }
 
-    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Save(string id, string sql, ToolWrite body, SqliteConnection db, TimeProvider clock)
+    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Save(
+        string id, string sql, ToolWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         db.Open();
         using var tx = db.BeginTransaction();
+        var before = db.QuerySingleOrDefault<string>("SELECT status FROM tools WHERE id = @id", new { id }, tx);
         // Turning a tool agent-scoped must not leave an agent with two instances of it.
         if (body.ModuleScope == "agent" && db.ExecuteScalar<bool>(ToolInstancesApi.DuplicateAgentInstancesSql, new { id }, tx))
             return Problems.Conflict($"Tool '{id}' has several instances for one agent, so it cannot become agent-scoped.");
@@ -121,6 +139,8 @@ public static class ToolsApi
             configSchema = ToolRules.SchemaText(body.ConfigSchema), now = Timestamp.Now(clock),
         }, tx);
         if (tool is null) return Problems.NotFound($"Tool '{id}'");
+        if (tool.Status != before)
+            audit.Record(new AuditEvent("status.changed", "tool", id, new { from = before, to = tool.Status, source = tool.StatusSource }), http, db, tx);
         tx.Commit();
         return TypedResults.Ok(tool);
     }

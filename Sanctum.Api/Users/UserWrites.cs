@@ -22,7 +22,7 @@ public sealed record UserCreate
     /// <summary>admin, user (default) or viewer.</summary>
     [OneOf(typeof(Roles))]
     public string? Role { get; init; }
-    /// <summary>At least 8 characters. Absent or empty: a temporary password is generated, returned once, and must be changed at first sign-in.</summary>
+    /// <summary>At least 12 characters, not the username or email, not a common password. Absent or empty: a temporary password is generated, returned once, and must be changed at first sign-in.</summary>
     [MaxLength(PasswordHasher.MaxBytes), RegularExpression(UserRules.OptionalPasswordPattern)]
     public string? Password { get; init; }
 }
@@ -83,16 +83,16 @@ public static partial class UserRules
         return errors;
     }
 
-    /// <summary>Null or empty means "generate one"; anything else must pass the password rule.</summary>
-    public static Errors OptionalPassword(this Errors errors, string? password)
+    /// <summary>Null or empty means "generate one"; anything else must pass the password rule for the account.</summary>
+    public static Errors OptionalPassword(this Errors errors, string? password, string? username, string? email)
     {
-        if (!string.IsNullOrEmpty(password) && PasswordHasher.Check(password) is { } problem) errors.Add("password", problem);
+        if (!string.IsNullOrEmpty(password) && PasswordRules.Check(password, username, email) is { } problem) errors.Add("password", problem);
         return errors;
     }
 
     private const string Alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-    /// <summary>Empty (generate one) or at least 8 characters.</summary>
-    public const string OptionalPasswordPattern = @"^$|^[\s\S]{8,}$";
+    /// <summary>Empty (generate one) or at least <see cref="PasswordRules.MinLength"/> characters.</summary>
+    public const string OptionalPasswordPattern = @"^$|^[\s\S]{12,}$";
     public const string TemporaryPasswordPattern = "^[A-HJ-NP-Za-km-z2-9]{16}$";
 
     /// <summary>A one-time password: 16 characters from 56 unambiguous ones (about 93 bits).</summary>

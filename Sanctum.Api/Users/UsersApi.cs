@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Data.Sqlite;
+using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
@@ -16,19 +17,19 @@ public static class UsersApi
         var group = routes.MapGroup("/api/users").WithTags("Users").RequireAdmin();
 
         group.MapGet("/", List).WithName("ListUsers")
-            .WithSummary("Users by username, paged; search matches username or email (case-insensitive); filter by role and status");
+            .WithSummary("Users by username, paged; search matches username or email (case-insensitive); filter by role and status (status=locked also finds users whose failed-login lockout is running)");
         group.MapGet("/{id:long}", Get).WithName("GetUser").WithSummary("One user").ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/", Create).WithName("CreateUser")
             .WithSummary("Add a user; without a password a temporary one is generated, returned once as temporary_password, and must be changed")
             .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPatch("/{id:long}", Patch).WithName("UpdateUser")
-            .WithSummary("Change email, role or status; leaving active ends the user's sessions; the last active admin stays (409)")
+            .WithSummary("Change email, role or status; leaving active ends the user's sessions and access tokens, a new role ends the access tokens; the last active admin stays (409)")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("/{id:long}", Delete).WithName("DeactivateUser")
-            .WithSummary("Deactivate a user (status inactive) and end their sessions; the last active admin stays (409)")
+            .WithSummary("Deactivate a user (status inactive) and end their sessions and access tokens; the last active admin stays (409)")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPost("/{id:long}/password", ResetPassword).WithName("ResetUserPassword")
-            .WithSummary("Set a new (or generated temporary) password that must be changed at next sign-in; clears the lockout, ends sessions")
+            .WithSummary("Set a new (or generated temporary) password that must be changed at next sign-in; clears the lockout, ends sessions and access tokens")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/{id:long}/unlock", Unlock).WithName("UnlockUser")
             .WithSummary("Clear the failed-login lockout (and a locked status)").ProducesProblem(StatusCodes.Status404NotFound);
@@ -46,7 +47,7 @@ public static class UsersApi
     private const string AnotherActiveAdmin = "EXISTS (SELECT 1 FROM users other WHERE other.role = 'admin' AND other.status = 'active' AND other.id <> @id)";
 
     private static Results<Ok<UserPage>, ValidationProblem> List(
-        SqliteConnection db, string? search = null, string? role = null, string? status = null, int? limit = null, int? offset = null)
+        SqliteConnection db, TimeProvider clock, string? search = null, string? role = null, string? status = null, int? limit = null, int? offset = null)
     {
         var errors = new Errors();
         errors.Text("search", search, MaxSearch);
@@ -61,7 +62,7 @@ public static class UsersApi
         var useIndex = search is { Length: >= 3 };
         var phrase = useIndex ? "\"" + search!.Replace("\"", "\"\"") + "\"" : null;
         var pattern = string.IsNullOrEmpty(search) || useIndex ? null : "%" + search.Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_") + "%";
-        var args = new { phrase, pattern, role, status, limit = limit ?? DefaultLimit, offset = offset ?? 0 };
+        var args = new { phrase, pattern, role, status, limit = limit ?? DefaultLimit, offset = offset ?? 0, now = Timestamp.Now(clock) };
         // Only the filters given, not (@x IS NULL OR ...): SQLite plans a statement before it sees the parameters, so
         // the catch-all form scanned all rows to count them even with no filter at all (20 ms at p50 on 100,000 users,
         // bench/RESULTS.md), where COUNT(*) alone reads the smallest index. The fragments are constants.
@@ -70,7 +71,8 @@ public static class UsersApi
             phrase is null ? null : "id IN (SELECT rowid FROM users_search WHERE users_search MATCH @phrase)",
             pattern is null ? null : @"(username LIKE @pattern ESCAPE '\' OR email LIKE @pattern ESCAPE '\')",
             role is null ? null : "role = @role",
-            status is null ? null : "status = @status",
+            // "locked" also finds the users whose lockout after failed sign-ins is running (their status stays active).
+            status is null ? null : status == UserStatuses.Locked ? "(status = 'locked' OR locked_until > @now)" : "status = @status",
         }.OfType<string>().ToList();
         var where = filters.Count == 0 ? "" : "WHERE " + string.Join(" AND ", filters);
         var total = db.ExecuteScalar<long>($"SELECT COUNT(*) FROM users {where}", args);
@@ -82,9 +84,9 @@ public static class UsersApi
         db.QuerySingleOrDefault<User>(ByIdSql, new { id }) is { } user ? TypedResults.Ok(user) : Problems.NotFound($"User {id}");
 
     private static Results<Created<UserWithPassword>, ValidationProblem, ProblemHttpResult> Create(
-        UserCreate body, SqliteConnection db, PasswordHasher hasher, TimeProvider clock)
+        UserCreate body, SqliteConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit, HttpContext http)
     {
-        var errors = new Errors().Username(body.Username).Email(body.Email, required: true).OptionalPassword(body.Password);
+        var errors = new Errors().Username(body.Username).Email(body.Email, required: true).OptionalPassword(body.Password, body.Username, body.Email);
         errors.OneOf("role", body.Role, Roles.All);
         if (errors.Any) return Problems.Invalid(errors);
 
@@ -102,10 +104,12 @@ public static class UsersApi
             new { username = body.Username, email = body.Email, hash, role = body.Role ?? Roles.User, mustChange = temporary is not null, now = Timestamp.Now(clock) },
             tx);
         tx.Commit();
+        audit.Record(new AuditEvent("user.created", "user", Id(user.Id), new { username = user.Username, role = user.Role, temporary_password = temporary is not null }), http);
         return TypedResults.Created($"/api/users/{user.Id}", user with { TemporaryPassword = temporary });
     }
 
-    private static Results<Ok<User>, ValidationProblem, ProblemHttpResult> Patch(long id, UserUpdate body, SqliteConnection db, TimeProvider clock)
+    private static Results<Ok<User>, ValidationProblem, ProblemHttpResult> Patch(
+        long id, UserUpdate body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = new Errors().Email(body.Email, required: false);
         errors.OneOf("role", body.Role, Roles.All);
@@ -114,7 +118,8 @@ public static class UsersApi
 
         db.Open();
         using var tx = db.BeginTransaction();
-        if (!Exists(db, tx, id)) return Problems.NotFound($"User {id}");
+        var before = db.QuerySingleOrDefault<User>(ByIdSql, new { id }, tx);
+        if (before is null) return Problems.NotFound($"User {id}");
         if (Clash(db, tx, id, null, body.Email) is { } clash) return clash;
 
         // One guarded statement inside BEGIN IMMEDIATE: two concurrent demotions cannot both see the other admin.
@@ -129,11 +134,20 @@ public static class UsersApi
             new { id, email = body.Email, role = body.Role, status = body.Status, now = Timestamp.Now(clock) }, tx);
         if (user is null) return LastAdmin();
         if (user.Status != UserStatuses.Active) EndSessions(db, tx, id);
+        // A token acts with its owner's role: a new role (up or down) or leaving active ends them all.
+        if (user.Status != UserStatuses.Active || user.Role != before.Role) db.Execute(AccessTokens.EndAllSql, new { id }, tx);
         tx.Commit();
+        var changed = new[] { ("email", before.Email != user.Email), ("role", before.Role != user.Role), ("status", before.Status != user.Status) }
+            .Where(f => f.Item2).Select(f => f.Item1).ToArray();
+        audit.Record(new AuditEvent("user.updated", "user", Id(id), new { username = user.Username, fields = changed }), http);
+        if (before.Role != user.Role)
+            audit.Record(new AuditEvent("user.role.changed", "user", Id(id), new { username = user.Username, from = before.Role, to = user.Role }), http);
+        if (before.Status != user.Status)
+            audit.Record(new AuditEvent("user.status.changed", "user", Id(id), new { username = user.Username, from = before.Status, to = user.Status }), http);
         return TypedResults.Ok(user);
     }
 
-    private static Results<NoContent, ProblemHttpResult> Delete(long id, SqliteConnection db, TimeProvider clock)
+    private static Results<NoContent, ProblemHttpResult> Delete(long id, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         db.Open();
         using var tx = db.BeginTransaction();
@@ -143,41 +157,62 @@ public static class UsersApi
             """, new { id, now = Timestamp.Now(clock) }, tx);
         if (changed == 0) return Exists(db, tx, id) ? LastAdmin() : Problems.NotFound($"User {id}");
         EndSessions(db, tx, id);
+        db.Execute(AccessTokens.EndAllSql, new { id }, tx);
         tx.Commit();
+        audit.Record(new AuditEvent("user.status.changed", "user", Id(id), new { to = UserStatuses.Inactive }), http);
         return TypedResults.NoContent();
     }
 
     private static Results<Ok<UserWithPassword>, ValidationProblem, ProblemHttpResult> ResetPassword(
-        long id, PasswordReset? body, SqliteConnection db, PasswordHasher hasher, TimeProvider clock)
+        long id, PasswordReset? body, SqliteConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit, HttpContext http)
     {
-        var errors = new Errors().OptionalPassword(body?.Password);
+        var account = db.QuerySingleOrDefault<(string Username, string Email)>("SELECT username, email FROM users WHERE id = @id", new { id });
+        var errors = new Errors().OptionalPassword(body?.Password, account.Username, account.Email);
         if (errors.Any) return Problems.Invalid(errors);
-        if (!Exists(db, null, id)) return Problems.NotFound($"User {id}");
+        if (account.Username is null) return Problems.NotFound($"User {id}");
 
         var temporary = string.IsNullOrEmpty(body?.Password) ? UserRules.TemporaryPassword() : null;
         var hash = hasher.Hash(temporary ?? body!.Password!);
 
-        db.Open();
+        var user = SetPassword<UserWithPassword>(db, id, hash, clock);
+        if (user is null) return Problems.NotFound($"User {id}");
+        audit.Record(new AuditEvent("user.password.reset", "user", Id(id), new { username = user.Username, temporary_password = temporary is not null }), http);
+        return TypedResults.Ok(user with { TemporaryPassword = temporary });
+    }
+
+    /// <summary>
+    /// Sets a password hash that must be changed at next sign-in, clears the lockout and ends the user's sessions and tokens, in one
+    /// transaction (the API's reset and the reset-admin-password command). Null when there is no user <paramref name="id"/>.
+    /// </summary>
+    public static T? SetPassword<T>(SqliteConnection db, long id, string hash, TimeProvider clock) where T : User
+    {
+        if (db.State != System.Data.ConnectionState.Open) db.Open();
         using var tx = db.BeginTransaction();
-        var user = db.QuerySingleOrDefault<UserWithPassword>($"""
+        var user = db.QuerySingleOrDefault<T>($"""
             UPDATE users SET password_hash = @hash, must_change_password = 1, {ClearLockout}, updated_at = @now
             WHERE id = @id
             RETURNING {User.Columns}
             """, new { id, hash, now = Timestamp.Now(clock) }, tx);
-        if (user is null) return Problems.NotFound($"User {id}");
+        if (user is null) return null;
         EndSessions(db, tx, id);
+        db.Execute(AccessTokens.EndAllSql, new { id }, tx);
         tx.Commit();
-        return TypedResults.Ok(user with { TemporaryPassword = temporary });
+        return user;
     }
 
-    private static Results<Ok<User>, ProblemHttpResult> Unlock(long id, SqliteConnection db, TimeProvider clock) =>
-        db.QuerySingleOrDefault<User>($"""
+    private static Results<Ok<User>, ProblemHttpResult> Unlock(long id, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+    {
+        var user = db.QuerySingleOrDefault<User>($"""
             UPDATE users SET {ClearLockout}, updated_at = @now
             WHERE id = @id
             RETURNING {User.Columns}
-            """, new { id, now = Timestamp.Now(clock) }) is { } user
-            ? TypedResults.Ok(user)
-            : Problems.NotFound($"User {id}");
+            """, new { id, now = Timestamp.Now(clock) });
+        if (user is null) return Problems.NotFound($"User {id}");
+        audit.Record(new AuditEvent("user.unlocked", "user", Id(id), new { username = user.Username }), http);
+        return TypedResults.Ok(user);
+    }
+
+    private static string Id(long id) => id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static bool Exists(SqliteConnection db, SqliteTransaction? tx, long id) =>
         db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM users WHERE id = @id)", new { id }, tx);

@@ -24,12 +24,17 @@ export function goToLogin({ change = false } = {}) {
 }
 
 /**
- * Calls the JSON API. Returns the parsed body (null for 204); throws ApiError. headers adds request headers
- * (If-Match for a write that must not overwrite someone else's change: a stale one fails with status 412).
+ * Calls the JSON API (a Blob body is sent as the file it is). Returns the parsed body (null for 204); throws
+ * ApiError. headers adds request headers (If-Match for a write that must not overwrite someone else's change: a
+ * stale one fails with status 412).
  */
 export async function api(path, { method = 'GET', body, quiet = false, headers = {} } = {}) {
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    // A file (an upload) goes as it is, with its own type.
+    init.headers['Content-Type'] = body.type || 'application/octet-stream';
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
@@ -68,6 +73,8 @@ export async function bridge(action, { method = 'GET', query = {}, body, quiet =
   if (response.ok && envelope && envelope.success) return envelope.data;
   const detail = envelope && envelope.error ? envelope.error : `The chat bridge answered ${response.status}.`;
   const error = new ApiError(response.status, { title: 'Chat error', detail });
+  // Seconds to wait after a 429 (the envelope's retry_after, or the Retry-After header).
+  error.retryAfter = Number(envelope?.retry_after ?? response.headers.get('Retry-After')) || null;
   if (!quiet) showProblem(error);
   throw error;
 }

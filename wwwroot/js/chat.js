@@ -1,10 +1,14 @@
-// /: chat with an agent over the chat bridge. One session id per (user, agent) kept in localStorage, with the
-// messages this browser sent; replies are polled from ?action=responses every two seconds.
-import { api, bridge, showProblem } from './api.js';
+// /: chat with an agent. The conversation lives on the server (/api/chat/sessions/...): this browser keeps only the
+// current session id per (user, agent), and forgets it at sign-out. Messages go out through the chat bridge;
+// the newest page of the conversation is polled every two seconds, so replies and delivery states show up.
+// Presence is the relay's: when no relay polled the agent recently, the switcher and the conversation say so.
+import { api, bridge, showProblem, ApiError } from './api.js';
 import { el, startPage, formatTime, reportError } from './ui.js';
+import { renderMarkdown } from './markdown.js';
 
 const PollMs = 2000;
-const KeepSent = 200;
+const PresenceMs = 15000;
+const PageSize = 50;
 
 const me = await startPage();
 if (me) await start().catch(reportError);
@@ -13,6 +17,7 @@ async function start() {
   const select = document.getElementById('agent-select');
   const agentDot = document.getElementById('agent-dot');
   const about = document.getElementById('agent-about');
+  const presence = document.getElementById('presence');
   const transcript = document.getElementById('transcript');
   const composer = document.getElementById('composer');
   const input = composer.message;
@@ -20,16 +25,13 @@ async function start() {
   const state = document.getElementById('chat-state');
   const canChat = me.role === 'admin' || me.role === 'user';
 
-  const agents = await api('/api/agents');
+  let agents = await api('/api/agents');
   if (agents.length === 0) {
     transcript.replaceChildren(el('p', { class: 'dim', text: 'No agents are available to you yet.' }));
     input.disabled = send.disabled = select.disabled = true;
     return;
   }
-  select.replaceChildren(...agents.map(agent => el('option', {
-    value: agent.id,
-    text: (agent.display_name || agent.name) + (agent.status === 'Healthy' || agent.status === 'Ready' ? '' : ` (${agent.status})`),
-  })));
+  renderSwitcher();
   const wanted = new URLSearchParams(location.search).get('agent') ?? localStorage.getItem('sanctum.chat.agent');
   select.value = agents.some(agent => agent.id === wanted) ? wanted : agents[0].id;
 
@@ -39,34 +41,149 @@ async function start() {
   }
 
   let conversation = null;
+  let waitUntil = 0;
 
   select.addEventListener('change', () => open(select.value));
   composer.addEventListener('submit', event => { event.preventDefault(); sendMessage(); });
   input.addEventListener('keydown', event => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) { event.preventDefault(); sendMessage(); }
   });
+  setInterval(refreshPresence, PresenceMs);
   open(select.value);
 
-  function open(agentId) {
+  function renderSwitcher() {
+    const chosen = select.value;
+    select.replaceChildren(...agents.map(agent => el('option', {
+      value: agent.id,
+      text: (agent.display_name || agent.name) + (connected(agent) ? '' : agent.last_relay_poll_at ? ' (no relay now)' : ' (no relay yet)'),
+    })));
+    if (chosen) select.value = chosen;
+  }
+
+  /** A relay polled the agent within the window; a status typed by an admin does not count. */
+  function connected(agent) {
+    return agent.status === 'Healthy' && agent.status_source === 'relay';
+  }
+
+  /** What the conversation says about the relay: honest, from the last poll. */
+  function showPresence(agent) {
+    const status = connected(agent) ? 'Healthy' : agent.last_relay_poll_at ? 'Degraded' : 'Off';
+    agentDot.className = `dot status-${status}`;
+    agentDot.title = status;
+    about.textContent = agent.description || '';
+    const text = connected(agent)
+      ? 'A relay is connected: messages are delivered.'
+      : agent.last_relay_poll_at
+        ? `No relay connected since ${formatTime(agent.last_relay_poll_at)}: messages wait and are delivered when one connects.`
+        : 'No relay has connected to this agent yet: messages wait and are delivered when one connects.';
+    presence.textContent = text;
+    presence.dataset.status = status;
+  }
+
+  async function refreshPresence() {
+    try {
+      agents = await api('/api/agents', { quiet: true });
+      renderSwitcher();
+      const agent = agents.find(a => a.id === conversation?.agent.id);
+      if (agent) {
+        conversation.agent = agent;
+        showPresence(agent);
+        render();
+      }
+    } catch { /* the next round tries again */ }
+  }
+
+  async function open(agentId) {
     if (conversation) clearTimeout(conversation.timer);
     localStorage.setItem('sanctum.chat.agent', agentId);
     const agent = agents.find(a => a.id === agentId);
-    agentDot.className = `dot status-${agent.status}`;
-    agentDot.title = agent.status;
-    about.textContent = [agent.description, agent.status].filter(Boolean).join(' · ');
-    const stored = loadStored(agentId);
-    conversation = { agent, key: storageKey(agentId), sessionId: stored.session_id, sent: stored.sent, responses: new Map(), since: null, lastId: null, timer: 0 };
-    render();
-    poll(conversation);
+    showPresence(agent);
+    const agentPage = document.getElementById('agent-page');
+    agentPage.href = `/agents/${encodeURIComponent(agentId)}`;
+    agentPage.hidden = me.role !== 'admin';
+    const conv = { agent, sessionId: null, items: new Map(), pending: [], before: undefined, timer: 0 };
+    conversation = conv;
+    transcript.replaceChildren(el('p', { class: 'dim', text: 'Loading…' }));
+    // Nothing can be sent until the conversation's session is known.
+    send.disabled = true;
+    conv.sessionId = await sessionFor(agentId);
+    if (conv !== conversation) return;
+    send.disabled = !canChat || Date.now() < waitUntil;
+    await poll(conv, true);
     if (canChat) input.focus();
+  }
+
+  /** This browser's session with the agent, else the user's latest one on the server, else a new one. */
+  async function sessionFor(agentId) {
+    const key = storageKey(agentId);
+    const stored = localStorage.getItem(key);
+    if (stored && /^session_[A-Za-z0-9_]{1,56}$/.test(stored)) return stored;
+    let id = null;
+    try {
+      const latest = await api(`/api/chat/sessions?agent_id=${encodeURIComponent(agentId)}&limit=1`, { quiet: true });
+      id = latest.items[0]?.id ?? null;
+    } catch { /* start a new one */ }
+    if (!id) {
+      const bytes = crypto.getRandomValues(new Uint8Array(16));
+      id = 'session_' + [...bytes].map(b => b.toString(16).padStart(2, '0')).join('');
+    }
+    localStorage.setItem(key, id);
+    return id;
+  }
+
+  async function poll(conv, first = false) {
+    try {
+      const page = await history(conv.sessionId);
+      if (conv !== conversation) return;
+      if (page) {
+        for (const item of page.items) conv.items.set(`${item.kind}:${item.id}`, item);
+        if (first) conv.before = page.next_before;
+      } else if (first) {
+        conv.before = null;
+      }
+      if (Date.now() >= waitUntil) state.textContent = '';
+      render();
+    } catch (error) {
+      if (conv === conversation && !error.redirecting) state.textContent = `Cannot load the conversation (${error.message}); retrying…`;
+    } finally {
+      if (conv === conversation) conv.timer = setTimeout(() => poll(conv), PollMs);
+    }
+  }
+
+  /** The newest page (or the one before `before`); null while the session has no message yet. */
+  async function history(sessionId, before) {
+    const query = new URLSearchParams({ limit: PageSize });
+    if (before) query.set('before', before);
+    try {
+      return await api(`/api/chat/sessions/${encodeURIComponent(sessionId)}/messages?${query}`, { quiet: true });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  async function loadEarlier(button) {
+    const conv = conversation;
+    button.disabled = true;
+    try {
+      const page = await history(conv.sessionId, conv.before);
+      if (conv !== conversation || !page) return;
+      for (const item of page.items) conv.items.set(`${item.kind}:${item.id}`, item);
+      conv.before = page.next_before;
+      render({ keepScroll: true });
+    } catch (error) {
+      showProblem(error);
+      button.disabled = false;
+    }
   }
 
   async function sendMessage() {
     const text = input.value.trim();
-    if (!text || !canChat) return;
+    if (!text || !canChat || !conversation?.sessionId) return;
+    if (Date.now() < waitUntil) { showWait(); return; }
     const conv = conversation;
-    const item = { id: null, message: text, timestamp: new Date().toISOString(), pending: true };
-    conv.sent.push(item);
+    const pending = { text, timestamp: new Date().toISOString() };
+    conv.pending.push(pending);
     input.value = '';
     render();
     try {
@@ -74,79 +191,84 @@ async function start() {
         method: 'POST', quiet: true,
         body: { session_id: conv.sessionId, message: text, agent_id: conv.agent.id },
       });
-      Object.assign(item, { id: data.message_id, timestamp: data.timestamp, pending: false });
-      save(conv);
+      conv.pending.splice(conv.pending.indexOf(pending), 1);
+      conv.items.set(`message:${data.message_id}`, { kind: 'message', id: data.message_id, text, timestamp: data.timestamp, delivery_state: 'waiting' });
     } catch (error) {
-      Object.assign(item, { pending: false, failed: error.message });
-      showProblem(error);
+      conv.pending.splice(conv.pending.indexOf(pending), 1);
+      if (error.status === 429) {
+        // Nothing was stored: the text goes back into the box, and the page says how long to wait.
+        if (!input.value) input.value = text;
+        waitUntil = Date.now() + (error.retryAfter || 60) * 1000;
+        showWait();
+      } else {
+        pending.failed = error.message;
+        conv.pending.push(pending);
+        showProblem(error);
+      }
     }
     if (conv === conversation) render();
   }
 
-  async function poll(conv) {
-    try {
-      const query = { session_id: conv.sessionId, since: conv.since, after_id: conv.lastId };
-      const data = await bridge('responses', { query, quiet: true });
-      if (conv !== conversation) return;
-      let changed = false, latest = conv.since ? Date.parse(conv.since) + 1000 : 0;
-      for (const response of data.responses || []) {
-        latest = Math.max(latest, Date.parse(response.timestamp) || 0);
-        conv.lastId = Math.max(conv.lastId ?? 0, response.id);
-        if (conv.responses.has(response.id)) continue;
-        conv.responses.set(response.id, response);
-        changed = true;
-      }
-      // Replies are time-stamped to the second: ask from a second earlier (and after the last id where the
-      // bridge supports it), dropping the ones already shown.
-      if (latest) conv.since = new Date(latest - 1000).toISOString().replace(/\.\d+Z$/, 'Z');
-      state.textContent = '';
-      if (changed) render();
-    } catch (error) {
-      if (conv === conversation) state.textContent = `Cannot reach the chat bridge (${error.message}); retrying…`;
-    } finally {
-      if (conv === conversation) conv.timer = setTimeout(() => poll(conv), PollMs);
-    }
+  function showWait() {
+    const tick = () => {
+      const seconds = Math.ceil((waitUntil - Date.now()) / 1000);
+      if (seconds <= 0) { state.textContent = ''; send.disabled = !canChat; return; }
+      state.textContent = `Too many messages: you can send again in ${seconds} s.`;
+      state.dataset.kind = 'wait';
+      send.disabled = true;
+      setTimeout(tick, 1000);
+    };
+    tick();
   }
 
-  function render() {
+  function render({ keepScroll = false } = {}) {
     const conv = conversation;
     const nearBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 80;
-    const items = [
-      ...conv.sent.map(m => ({ kind: 0, time: Date.parse(m.timestamp) || 0, id: m.id ?? Infinity, node: mine(m) })),
-      ...[...conv.responses.values()].map(r => ({ kind: 1, time: Date.parse(r.timestamp) || 0, id: r.id, node: theirs(r, conv.agent) })),
-    ].sort((a, b) => a.time - b.time || a.kind - b.kind || a.id - b.id);
-    transcript.replaceChildren(...(items.length
-      ? items.map(i => i.node)
+    const fromBottom = transcript.scrollHeight - transcript.scrollTop;
+    const items = [...conv.items.values()].sort(order);
+    const nodes = items.map(item => item.kind === 'message' ? mine(item, conv.agent) : theirs(item, conv.agent));
+    nodes.push(...conv.pending.map(p => pendingNode(p)));
+    if (conv.before) {
+      nodes.unshift(el('button', { type: 'button', class: 'small earlier', 'data-testid': 'load-earlier', text: 'Load earlier messages',
+        onclick: event => loadEarlier(event.currentTarget) }));
+    }
+    transcript.replaceChildren(...(nodes.length
+      ? nodes
       : [el('p', { class: 'dim', text: `Say hello to ${conv.agent.display_name || conv.agent.name}.` })]));
-    if (nearBottom || items.length) transcript.scrollTop = transcript.scrollHeight;
+    if (keepScroll) transcript.scrollTop = transcript.scrollHeight - fromBottom;
+    else if (nearBottom || nodes.length) transcript.scrollTop = transcript.scrollHeight;
   }
 
-  function mine(message) {
-    const meta = message.pending ? 'Sending…' : message.failed ? `Not sent: ${message.failed}` : `You · ${formatTime(message.timestamp)}`;
-    return el('div', { class: message.failed ? 'msg mine failed' : 'msg mine', 'data-testid': 'message' },
-      message.message, el('span', { class: 'meta', text: meta }));
+  // The server's order: by time; within a second a reply follows the message it answers.
+  function order(a, b) {
+    const key = item => [item.timestamp, item.kind === 'message' ? item.id : item.message_id ?? Number.MAX_SAFE_INTEGER, item.kind === 'message' ? 0 : 1, item.id];
+    const x = key(a), y = key(b);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+    return 0;
+  }
+
+  function mine(message, agent) {
+    const attempts = message.delivery_attempts;
+    const meta = {
+      waiting: connected(agent) ? 'Waiting for the relay…' : 'Waiting: no relay connected; it is delivered when one connects',
+      leased: 'Delivered to the relay · waiting for a reply',
+      answered: `You · ${formatTime(message.timestamp)}`,
+      undelivered: `Not delivered: no relay answered${attempts ? ` after ${attempts} attempt${attempts === 1 ? '' : 's'}` : ''}`,
+    }[message.delivery_state] ?? `You · ${formatTime(message.timestamp)}`;
+    return el('div', { class: `msg mine state-${message.delivery_state}`, 'data-testid': 'message', 'data-state': message.delivery_state },
+      message.text, el('span', { class: 'meta', 'data-testid': 'message-state', text: meta }));
+  }
+
+  function pendingNode(pending) {
+    return el('div', { class: pending.failed ? 'msg mine failed' : 'msg mine', 'data-testid': 'message' },
+      pending.text, el('span', { class: 'meta', text: pending.failed ? `Not sent: ${pending.failed}` : 'Sending…' }));
   }
 
   function theirs(response, agent) {
     return el('div', { class: 'msg theirs', 'data-testid': 'response' },
-      response.response, el('span', { class: 'meta', text: `${agent.display_name || agent.name} · ${formatTime(response.timestamp)}` }));
+      el('div', { class: 'md' }, renderMarkdown(response.text)),
+      el('span', { class: 'meta', text: `${agent.display_name || agent.name} · ${formatTime(response.timestamp)}` }));
   }
 
   function storageKey(agentId) { return `sanctum.chat.${me.id}.${agentId}`; }
-
-  function loadStored(agentId) {
-    try {
-      const stored = JSON.parse(localStorage.getItem(storageKey(agentId)));
-      if (stored && /^session_[A-Za-z0-9_]{1,56}$/.test(stored.session_id) && Array.isArray(stored.sent)) return stored;
-    } catch { /* start afresh */ }
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    const stored = { session_id: 'session_' + [...bytes].map(b => b.toString(16).padStart(2, '0')).join(''), sent: [] };
-    localStorage.setItem(storageKey(agentId), JSON.stringify(stored));
-    return stored;
-  }
-
-  function save(conv) {
-    const sent = conv.sent.filter(m => m.id != null).slice(-KeepSent).map(({ id, message, timestamp }) => ({ id, message, timestamp }));
-    localStorage.setItem(conv.key, JSON.stringify({ session_id: conv.sessionId, sent }));
-  }
 }

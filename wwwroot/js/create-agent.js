@@ -1,15 +1,7 @@
 // /create-agent: POST /api/agents, then the model settings and core instructions as the agent's config keys.
 import { api } from './api.js';
-import { el, startPage, clearErrors, showFieldErrors, reportError } from './ui.js';
-
-const configKeys = [
-  { key: 'primary_model', type: 'string' },
-  { key: 'fallback_model', type: 'string' },
-  { key: 'temperature', type: 'number' },
-  { key: 'max_tokens', type: 'number' },
-  { key: 'core_instructions', type: 'string' },
-];
-const allRoles = ['admin', 'user', 'viewer'];
+import { el, startPage, clearErrors, showFieldErrors, slug, reportError } from './ui.js';
+import { modelSettings as configKeys, allRoles, checkModelSettings } from './agent-settings.js';
 
 const me = await startPage({ adminOnly: true });
 if (me) setUp();
@@ -33,11 +25,7 @@ function setUp() {
     event.preventDefault();
     clearErrors(form);
     const value = name => field(name).value.trim();
-    const local = {};
-    if (value('temperature') && !(Number(value('temperature')) >= 0 && Number(value('temperature')) <= 2))
-      local.temperature = ['The temperature must be a number from 0 to 2.'];
-    if (value('max_tokens') && !/^[1-9][0-9]{0,6}$/.test(value('max_tokens')))
-      local.max_tokens = ['Max tokens must be a whole number from 1 to 9999999.'];
+    const local = checkModelSettings(value);
     if (Object.keys(local).length) { showFieldErrors(form, local); return; }
 
     const roles = [...form.querySelectorAll('[name=visible_to_roles]:checked')].map(box => box.value);
@@ -54,7 +42,8 @@ function setUp() {
         try {
           await api('/api/agents', { method: 'POST', body: agent });
         } catch (error) {
-          showFieldErrors(form, error.errors);
+          // A taken id is a 409 without field errors; it belongs next to the id all the same.
+          showFieldErrors(form, error.status === 409 ? { id: [error.message] } : error.errors);
           return;
         }
         createdId = agent.id;
@@ -96,9 +85,4 @@ function setUp() {
     created.hidden = false;
     created.scrollIntoView({ block: 'nearest' });
   }
-}
-
-function slug(text) {
-  return text.toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '')
-    .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50).replace(/-+$/, '');
 }

@@ -1,11 +1,16 @@
 // /system-settings: system_config grouped by category with an input fitting each type and the catalogue's
 // constraints (GET /api/config/schema), who reads each value, secrets masked with Reveal and Replace; saves send
-// If-Match so an admin never silently overwrites another's change; the environment variables table.
+// If-Match so an admin never silently overwrites another's change; the environment variables table (secrets
+// revealed on request). Enter in a value saves that row; each row says next to itself whether it was saved;
+// leaving with unsaved edits, or replacing a secret with an empty value, asks first.
 import { api, notify } from './api.js';
-import { el, startPage, clearErrors, showFieldErrors, busy, confirmInline, reportError } from './ui.js';
+import { el, startPage, clearErrors, showFieldErrors, busy, confirmInline, confirmDialog, guardUnsaved, reportError } from './ui.js';
 
+// Rows with edits not yet saved, by key (config) or name (env): what the leave guard asks about.
+const unsaved = new Set();
 const me = await startPage({ adminOnly: true });
 if (me) {
+  guardUnsaved(() => unsaved.size > 0);
   showConfig().catch(error => failed('config', error));
   showEnv().catch(error => failed('env', error));
 }
@@ -66,6 +71,7 @@ function configRow(entry, spec) {
   const url = `/api/config/${encodeURIComponent(key)}`;
   const row = el('div', { class: 'config-row', 'data-config-row': key });
   const error = el('div', { class: 'error', 'data-error-for': key });
+  const mark = savedMark(key);
   const save = el('button', { type: 'button', class: 'small primary', 'data-action': 'save', text: 'Save' });
   const actions = el('div', { class: 'actions' });
   // The version this page last saw: saves send it as If-Match, so a change made meanwhile is not overwritten.
@@ -82,6 +88,8 @@ function configRow(entry, spec) {
       input.type = 'password'; input.value = ''; input.readOnly = true; revealed = false;
       input.placeholder = stored === 'unreadable' ? 'unreadable: set it again' : stored ? '•••••••• (set)' : '(not set)';
       reveal.textContent = 'Reveal'; save.hidden = true; replace.hidden = false;
+      reveal.hidden = !stored || stored === 'unreadable'; // nothing stored, nothing to reveal
+      unsaved.delete(key);
     };
     reveal.addEventListener('click', async () => {
       if (revealed) { mask(); return; }
@@ -94,22 +102,40 @@ function configRow(entry, spec) {
       });
       reveal.textContent = revealed ? 'Hide' : 'Reveal';
     });
+    input.addEventListener('input', () => { unsaved.add(key); mark.textContent = ''; });
     replace.addEventListener('click', () => {
       input.type = 'password'; input.readOnly = false; input.value = ''; input.placeholder = 'New value';
       revealed = false; save.hidden = false; replace.hidden = true; reveal.textContent = 'Reveal'; input.focus();
     });
     mask();
     actions.append(reveal, replace, save);
-    save.addEventListener('click', () => store(input.value, saved => { stored = saved; mask(); }));
+    save.addEventListener('click', async () => {
+      if (input.value === '' && stored && !await confirmDialog(`Replace the secret ${key} with an empty value?`, {
+        detail: 'The stored secret is overwritten; whatever reads it gets an empty value.', yes: 'Replace with empty', danger: true, within: row,
+      })) return;
+      await store(input.value, saved => { stored = saved; mask(); });
+    });
   } else {
     input = valueInput(entry, spec);
     actions.append(save);
-    save.addEventListener('click', () => store(entry.type === 'boolean' ? input.checked : input.value, () => {}));
+    const current = () => entry.type === 'boolean' ? input.checked : input.value;
+    let saved = String(current());
+    input.addEventListener(entry.type === 'boolean' || input.tagName === 'SELECT' ? 'change' : 'input', () => {
+      if (String(current()) === saved) unsaved.delete(key); else unsaved.add(key);
+      mark.textContent = '';
+    });
+    save.addEventListener('click', () => store(current(), () => { saved = String(current()); unsaved.delete(key); }));
   }
+  // Enter in a one-line value saves that row (a JSON text area keeps Enter for new lines).
+  input.addEventListener('keydown', event => {
+    if (event.key !== 'Enter' || event.isComposing || input.tagName === 'TEXTAREA' || input.readOnly || save.hidden) return;
+    event.preventDefault();
+    save.click();
+  });
 
   const valueCell = entry.type === 'boolean' && !entry.is_encrypted
-    ? el('div', {}, el('label', { class: 'toggle' }, input, el('span', { text: 'On' })), error)
-    : el('div', {}, input, error);
+    ? el('div', {}, el('label', { class: 'toggle' }, input, el('span', { text: 'On' })), error, mark)
+    : el('div', {}, input, error, mark);
   const range = spec && spec.minimum != null && spec.maximum != null ? ` · ${spec.minimum} to ${spec.maximum}${spec.unit ? ' ' + spec.unit : ''}` : '';
   row.append(
     el('div', {}, el('div', { class: 'key', text: key }), el('div', { class: 'dim small', text: entry.description || '' }),
@@ -125,6 +151,7 @@ function configRow(entry, spec) {
         const saved = await api(url, { method: 'PUT', body: { value }, headers: { 'If-Match': `"${version}"` }, quiet: true });
         version = saved.version;
         notify(`Saved ${key}.`);
+        showSaved(mark, 'Saved', 'saved');
         after(saved.value);
       } catch (failure) {
         if (failure.status === 412) return conflict();
@@ -132,6 +159,7 @@ function configRow(entry, spec) {
         const messages = Object.values(failure.errors || {}).flat();
         showFieldErrors(row, { [key]: messages.length ? messages : [failure.message] });
         error.append(el('span', { class: 'dim', text: ' Not saved: the stored value is unchanged.' }));
+        showSaved(mark, 'Not saved', 'failed');
       }
     });
   }
@@ -141,6 +169,7 @@ function configRow(entry, spec) {
     const current = await api(url, { quiet: true }).catch(() => null);
     if (current) version = current.version;
     const theirs = current == null ? 'it was deleted' : current.is_encrypted ? 'a new secret' : `it is now ${JSON.stringify(current.value)}`;
+    showSaved(mark, 'Not saved', 'failed');
     showFieldErrors(row, { [key]: [`Not saved: someone else changed ${key} since this page loaded (${theirs}). Save again to replace it with your value, or reload.`] });
     row.dataset.conflict = 'true';
   }
@@ -188,13 +217,15 @@ async function showEnv() {
     const url = `/api/config/env/${encodeURIComponent(variable.name)}`;
     const tr = el('tr', { 'data-env-name': variable.name });
     const shown = variable.is_encrypted ? (variable.value ? '********' : '(not set)') : variable.value ?? '';
+    const valueCell = el('td', { class: 'mono', 'data-testid': 'value', text: shown });
     const view = () => tr.replaceChildren(
       el('td', {}, el('code', { text: variable.name })),
-      el('td', { class: 'mono', 'data-testid': 'value', text: shown }),
+      valueCell,
       el('td', { class: 'hide-narrow dim', text: variable.description || '' }),
       el('td', {}, actions()));
     const actions = () => {
       const box = el('div', { class: 'actions' },
+        variable.is_encrypted && variable.value ? el('button', { type: 'button', class: 'small', 'data-action': 'reveal', text: 'Reveal', onclick: reveal }) : null,
         el('button', { type: 'button', class: 'small', 'data-action': 'edit', text: 'Edit', onclick: edit }),
         el('button', { type: 'button', class: 'small danger', 'data-action': 'delete', text: 'Delete', onclick: () =>
           confirmInline(box, `Delete ${variable.name}?`, async () => {
@@ -202,29 +233,63 @@ async function showEnv() {
           }) }));
       return box;
     };
+    // An admin may read a secret variable's value; it shows until the page reloads or Hide.
+    async function reveal(event) {
+      const button = event.currentTarget;
+      if (button.textContent === 'Hide') { valueCell.textContent = shown; button.textContent = 'Reveal'; return; }
+      await busy(button, async () => {
+        try {
+          const secret = await api(`${url}?reveal=true`);
+          valueCell.textContent = secret.value ?? secret.var_value ?? '';
+          button.textContent = 'Hide';
+        } catch { /* shown in the notice bar */ }
+      });
+    }
     const edit = () => {
       const value = el('input', { type: variable.is_encrypted ? 'password' : 'text', name: 'value', value: variable.is_encrypted ? '' : variable.value ?? '',
         placeholder: variable.is_encrypted ? 'New secret value' : '', 'aria-label': `Value of ${variable.name}` });
       const description = el('input', { type: 'text', name: 'description', value: variable.description ?? '', 'aria-label': `Description of ${variable.name}` });
       const save = el('button', { type: 'button', class: 'small primary', 'data-action': 'save', text: 'Save' });
+      const mark = savedMark(variable.name);
+      for (const input of [value, description]) input.addEventListener('input', () => unsaved.add(`env:${variable.name}`));
+      value.addEventListener('keydown', event => { if (event.key === 'Enter' && !event.isComposing) { event.preventDefault(); save.click(); } });
+      description.addEventListener('keydown', event => { if (event.key === 'Enter' && !event.isComposing) { event.preventDefault(); save.click(); } });
       save.addEventListener('click', () => busy(save, async () => {
         clearErrors(tr);
+        if (variable.is_encrypted && variable.value && value.value === '' && !await confirmDialog(`Replace the secret ${variable.name} with an empty value?`, {
+          detail: 'The stored secret is overwritten; whatever reads it gets an empty value.', yes: 'Replace with empty', danger: true, within: tr,
+        })) return;
         try {
           await api(url, { method: 'PUT', body: { value: value.value, description: description.value.trim() || null, is_encrypted: !!variable.is_encrypted } });
+          unsaved.delete(`env:${variable.name}`);
           notify(`Saved ${variable.name}.`);
           await load();
+          const row = tbody.querySelector(`[data-env-name="${CSS.escape(variable.name)}"]`);
+          if (row) row.cells[3].append(showSaved(savedMark(variable.name), 'Saved', 'saved'));
         } catch (error) {
           showFieldErrors(tr, error.errors, { var_value: 'value' });
+          showSaved(mark, 'Not saved', 'failed');
         }
       }));
       tr.replaceChildren(
         el('td', {}, el('code', { text: variable.name })),
-        el('td', {}, value, el('div', { class: 'error', 'data-error-for': 'value' })),
+        el('td', {}, value, el('div', { class: 'error', 'data-error-for': 'value' }), mark),
         el('td', { class: 'hide-narrow' }, description, el('div', { class: 'error', 'data-error-for': 'description' })),
-        el('td', {}, el('div', { class: 'actions' }, save, el('button', { type: 'button', class: 'small', text: 'Cancel', onclick: view }))));
+        el('td', {}, el('div', { class: 'actions' }, save, el('button', { type: 'button', class: 'small', text: 'Cancel', onclick: () => { unsaved.delete(`env:${variable.name}`); view(); } }))));
       value.focus();
     };
     view();
     return tr;
   }
+}
+
+/** The place next to a row's value that says whether its last save worked. */
+function savedMark(key) {
+  return el('div', { class: 'saved-mark small', 'data-saved-for': key, role: 'status' });
+}
+
+function showSaved(mark, text, kind) {
+  mark.textContent = text;
+  mark.className = `saved-mark small ${kind}`;
+  return mark;
 }

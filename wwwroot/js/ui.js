@@ -23,9 +23,22 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** An id suggested from a name: lowercase letters, digits and dashes, at most 50 (the API's slug rule). */
+export function slug(text) {
+  return text.toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50).replace(/-+$/, '');
+}
+
 /** Only same-site absolute paths become links (never javascript: or another host). */
+/**
+ * A same-origin path to go to after signing in, or null. Parsed the way the browser will parse it (tabs and
+ * newlines dropped, backslashes as slashes), so "/%09/evil.example/" or "/\\evil.example" cannot leave the site.
+ */
 export function safePath(path) {
-  return typeof path === 'string' && /^\/(?![/\\])/.test(path) ? path : null;
+  if (typeof path !== 'string' || !path.startsWith('/')) return null;
+  let url;
+  try { url = new URL(path, location.origin); } catch { return null; }
+  return url.origin === location.origin ? url.pathname + url.search + url.hash : null;
 }
 
 export const statuses = ['Healthy', 'Ready', 'Degraded', 'Off'];
@@ -53,6 +66,20 @@ export function formatDuration(seconds) {
   if (h) return `${h} h ${m} min`;
   if (m) return `${m} min ${s % 60} s`;
   return `${s} s`;
+}
+
+/** "3 h 5 min ago" for a past timestamp. */
+export function formatAge(timestamp) {
+  const time = Date.parse(timestamp);
+  return Number.isNaN(time) ? '—' : `${formatDuration((Date.now() - time) / 1000)} ago`;
+}
+
+export function formatBytes(bytes) {
+  const n = Number(bytes) || 0;
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
 }
 
 const navLinks = [
@@ -111,6 +138,7 @@ function renderTopBar(me) {
       el('a', { href: link.href, text: link.text, 'aria-current': link.href === here ? 'page' : null })));
   const signOut = el('button', { type: 'button', class: 'small', 'data-testid': 'sign-out', text: 'Sign out', onclick: async () => {
     try { await api('/api/auth/logout', { method: 'POST', quiet: true }); } catch { /* signed out either way */ }
+    forgetLocalState();
     location.assign('/login');
   } });
   const menu = el('button', { type: 'button', class: 'small menu-toggle', 'aria-expanded': 'false', 'aria-controls': 'nav', text: '☰ Menu' });
@@ -125,7 +153,16 @@ function renderTopBar(me) {
     nav,
     el('div', { class: 'who' },
       el('span', { class: 'user', 'data-testid': 'current-user' }, me.username, ' · ', el('span', { class: `role-${me.role}`, text: me.role })),
+      el('a', { class: 'small', href: '/tokens', 'data-testid': 'tokens-link', text: 'Access tokens', 'aria-current': here === '/tokens' ? 'page' : null }),
       signOut));
+}
+
+/**
+ * What this browser keeps for a signed-in user (the chat's current session ids), forgotten at sign-out so that the
+ * next person at a shared machine finds nothing of it. The conversations themselves stay on the server.
+ */
+export function forgetLocalState() {
+  for (const key of Object.keys(localStorage)) if (key.startsWith('sanctum.chat.')) localStorage.removeItem(key);
 }
 
 /** Clears a form's field errors and the notice bar. */
@@ -137,20 +174,111 @@ export function clearErrors(root) {
 
 /**
  * Puts the server's field errors next to their fields ([data-error-for=field]); rename maps an API field to
- * a form field. Errors with no place on the form stay in the notice bar, which api() already filled.
+ * a form field. An error keyed by a path inside a field (config.port, config/port, config[0], config/#/port)
+ * goes to that field's slot, each message led by its path. Errors with no place on the form stay in the
+ * notice bar, which api() already filled. Returns how many errors were placed.
  */
 export function showFieldErrors(root, errors, rename = {}) {
   let placed = 0;
-  for (const [field, messages] of Object.entries(errors || {})) {
-    const name = rename[field] ?? field;
+  const written = new Set();
+  for (const [key, messages] of Object.entries(errors || {})) {
+    const { name, path } = fieldOf(root, rename[key] ?? key);
+    if (!name) continue;
     const slot = root.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
-    if (!slot) continue;
-    slot.textContent = [].concat(messages).join(' ');
+    const text = [].concat(messages).map(m => path ? `${path}: ${m}` : m).join(' ');
+    if (written.has(name)) slot.append(el('br'), text);
+    else slot.textContent = text;
+    written.add(name);
     const input = root.querySelector(`[name="${CSS.escape(name)}"]`);
     if (input) input.setAttribute('aria-invalid', 'true');
     placed++;
   }
   return placed;
+}
+
+// The form field an error key belongs to: the key itself, or its longest leading segment that has a slot.
+function fieldOf(root, key) {
+  const has = name => root.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
+  if (has(key)) return { name: key, path: '' };
+  const cuts = [...key.matchAll(/[./[#]/g)].map(m => m.index).reverse();
+  for (const cut of cuts) {
+    const name = key.slice(0, cut);
+    if (name && has(name)) return { name, path: key.slice(cut).replace(/^[./#]+/, '') || key };
+  }
+  return { name: null, path: '' };
+}
+
+/**
+ * The one confirmation dialog: a modal that says what will happen. Resolves true for the confirming button,
+ * false for Cancel or Escape. Hooks: [data-testid=confirm-dialog], [data-testid=confirm-yes].
+ */
+export function confirmDialog(question, { detail = '', yes = 'Yes', danger = false, within = document.body } = {}) {
+  return new Promise(resolve => {
+    const dialog = el('dialog', { class: 'confirm', 'data-testid': 'confirm-dialog', 'aria-label': question });
+    const finish = answer => { dialog.close(); dialog.remove(); resolve(answer); };
+    const confirm = el('button', { type: 'button', class: danger ? 'danger' : 'primary', 'data-testid': 'confirm-yes', text: yes, onclick: () => finish(true) });
+    dialog.append(
+      el('p', { class: 'question', text: question }),
+      detail ? el('p', { class: 'dim small', text: detail }) : null,
+      el('div', { class: 'actions' }, confirm,
+        el('button', { type: 'button', 'data-testid': 'confirm-no', text: 'Cancel', onclick: () => finish(false) })));
+    dialog.addEventListener('cancel', event => { event.preventDefault(); finish(false); });
+    within.append(dialog); // a modal shows on top wherever it sits; within keeps it near what it asks about
+    dialog.showModal();
+    confirm.focus();
+  });
+}
+
+/**
+ * Guards unsaved edits: isDirty() says whether there are any. While there are, leaving the page (a link on it,
+ * reload, close) asks first; mayDiscard() asks before the page switches what its form shows.
+ */
+export function guardUnsaved(isDirty) {
+  let leaving = false;
+  window.addEventListener('beforeunload', event => {
+    if (!leaving && isDirty()) { event.preventDefault(); event.returnValue = ''; }
+  });
+  document.addEventListener('click', async event => {
+    const link = event.target instanceof Element ? event.target.closest('a[href]') : null;
+    if (!link || event.defaultPrevented || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || link.target || !isDirty()) return;
+    event.preventDefault();
+    if (await confirmDialog('Leave without saving?', { detail: 'Your changes on this page have not been saved.', yes: 'Leave', danger: true })) {
+      leaving = true;
+      location.assign(link.href);
+    }
+  });
+  return {
+    /** True when there is nothing unsaved, or the user agrees to drop it. */
+    async mayDiscard(what = 'your changes') {
+      return !isDirty() || confirmDialog(`Discard ${what}?`, { detail: 'They have not been saved.', yes: 'Discard', danger: true });
+    },
+  };
+}
+
+/** Parses a JSON text area's value: {value} or {error} (empty text reads as fallback). */
+export function parseJson(text, fallback = null) {
+  if (!text.trim()) return { value: fallback };
+  try {
+    return { value: JSON.parse(text) };
+  } catch (error) {
+    return { error: `Not valid JSON: ${error.message}` };
+  }
+}
+
+/** A field for a form: label, input (or given control), hint and its error slot. */
+export function formField(label, control, { hint = '', wide = false } = {}) {
+  const id = control.id || (control.id = `f-${control.name}-${Math.random().toString(36).slice(2, 8)}`);
+  return el('div', { class: wide ? 'field wide' : 'field' },
+    el('label', { for: id, text: label }), control,
+    hint ? el('div', { class: 'hint', text: hint }) : null,
+    el('div', { class: 'error', 'data-error-for': control.name }));
+}
+
+/** A select with the given values (strings, or [value, text] pairs). */
+export function selectOf(name, options, value) {
+  const node = el('select', { name }, options.map(o => Array.isArray(o) ? el('option', { value: o[0], text: o[1] }) : el('option', { value: o, text: o })));
+  if (value != null) node.value = value;
+  return node;
 }
 
 /** Runs fn while the button shows progress and cannot be pressed twice. */
@@ -165,14 +293,9 @@ export async function busy(button, fn) {
   }
 }
 
-/** A small inline "are you sure?" in place of a native dialog. */
-export function confirmInline(container, question, onYes) {
-  const previous = [...container.childNodes];
-  const restore = () => container.replaceChildren(...previous);
-  container.replaceChildren(
-    el('span', { class: 'small', text: question + ' ' }),
-    el('button', { type: 'button', class: 'small danger', 'data-testid': 'confirm-yes', text: 'Yes', onclick: async () => { restore(); await onYes(); } }),
-    el('button', { type: 'button', class: 'small', text: 'No', onclick: restore }));
+/** The older call shape of confirmDialog: asks, then runs onYes when confirmed. */
+export async function confirmInline(container, question, onYes) {
+  if (await confirmDialog(question, { danger: true, within: container })) await onYes();
 }
 
 /** A new value shown once (a temporary password), with a copy button. */

@@ -1,7 +1,7 @@
 // /user-management: the users table (search, filters, paging), adding users (a generated temporary password
 // is shown once), role and status changes, password reset, unlock and deactivation.
 import { api, notify } from './api.js';
-import { el, startPage, formatTime, clearErrors, showFieldErrors, busy, confirmInline, secretOnce, reportError } from './ui.js';
+import { el, startPage, formatTime, clearErrors, showFieldErrors, busy, confirmInline, confirmDialog, secretOnce, reportError } from './ui.js';
 
 const PageSize = 25;
 const roles = ['admin', 'user', 'viewer'];
@@ -71,7 +71,18 @@ function setUp() {
 
   function row(user) {
     const path = `/api/users/${user.id}`;
+    const consequences = {
+      role: value => value === 'admin' ? 'They can change everything, including other users.'
+        : value === 'viewer' ? 'They can read but no longer chat or change anything.' : 'They can chat and read, but not administer.',
+      status: value => value === 'active' ? 'They can sign in again.'
+        : value === 'locked' ? 'They cannot sign in until unlocked, and their sessions end now.' : 'They cannot sign in, and their sessions end now.',
+    };
     const change = async (body, select, previous) => {
+      const [[name, value]] = Object.entries(body);
+      if (!await confirmDialog(`Make ${user.username}'s ${name} ${value}?`, { detail: consequences[name](value), yes: `Make ${value}`, within: select.parentElement })) {
+        select.value = previous;
+        return;
+      }
       try {
         await api(path, { method: 'PATCH', body });
         notify(`${user.username}: ${Object.entries(body).map(([k, v]) => `${k} is now ${v}`).join(', ')}.`);
@@ -114,13 +125,40 @@ function setUp() {
         }) }));
     }
 
+    actions.prepend(el('button', { type: 'button', class: 'small', 'data-action': 'edit-email', text: 'Edit email', onclick: () => editEmail() }));
+    const emailBox = el('div', { class: 'dim small', 'data-testid': 'email', text: user.email });
+    function editEmail() {
+      const form = el('form', { class: 'inline-edit', noValidate: true },
+        el('input', { type: 'email', 'data-field': 'email', name: 'email', value: user.email, maxLength: 254, 'aria-label': `Email of ${user.username}` }),
+        el('button', { type: 'submit', class: 'small primary', 'data-action': 'save-email', text: 'Save' }),
+        el('button', { type: 'button', class: 'small', text: 'Cancel', onclick: () => form.replaceWith(emailBox) }),
+        el('div', { class: 'error', 'data-error-for': 'email' }));
+      form.addEventListener('submit', async event => {
+        event.preventDefault();
+        clearErrors(form);
+        const email = form.elements.namedItem('email').value.trim();
+        await busy(form.querySelector('[type=submit]'), async () => {
+          try {
+            await api(path, { method: 'PATCH', body: { email } });
+            notify(`${user.username}'s email is now ${email}.`);
+            await load();
+          } catch (error) {
+            // A taken email is a 409 without field errors; it belongs next to the field all the same.
+            showFieldErrors(form, error.status === 409 ? { email: [error.message] } : error.errors);
+          }
+        });
+      });
+      emailBox.replaceWith(form);
+      form.elements.namedItem('email').focus();
+    }
+
     const notes = [];
     if (user.must_change_password) notes.push('must change password');
     if (locked) notes.push(`locked until ${formatTime(user.locked_until)}`);
     return el('tr', { 'data-user-id': String(user.id) },
       el('td', {},
         el('div', { 'data-testid': 'username', text: user.username }),
-        el('div', { class: 'dim small', text: user.email }),
+        emailBox,
         notes.length ? el('div', { class: 'small status-Degraded', text: notes.join(' · ') }) : null),
       el('td', {}, roleSelect),
       el('td', {}, statusSelect),

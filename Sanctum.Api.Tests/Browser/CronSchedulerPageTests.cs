@@ -1,0 +1,61 @@
+using Microsoft.Playwright;
+
+namespace Sanctum.Api.Tests.Browser;
+
+public class CronSchedulerPageTests : BrowserTest
+{
+    [SetUp]
+    public Task SignIn() => SignInAsAdminAsync();
+
+    private ILocator Row(string name) => Page.Locator($"tr[data-job-name=\"{name}\"]");
+
+    [Test]
+    public async Task TheDefaultJobsShowTheirScheduleInWordsAndNextRun()
+    {
+        await Page.GotoAsync("/cron-scheduler");
+        await Expect(Row("Daily backup").Locator("[data-testid=schedule-text]")).ToHaveTextAsync("Every day at 03:00 (UTC)");
+        await Expect(Row("Purge expired sessions").Locator("[data-testid=schedule-text]")).ToHaveTextAsync("Every day at 03:30 (UTC)");
+        await Expect(Row("Daily backup").Locator("[data-testid=next-run]")).Not.ToHaveTextAsync("—");
+        await Expect(Page).ToHaveTitleAsync("Scheduled jobs · Sanctum");
+    }
+
+    [Test]
+    public async Task AJobIsAddedEditedPausedResumedRunAndDeleted()
+    {
+        await Page.GotoAsync("/cron-scheduler");
+        await Page.FillAsync("input[name=name]", "Old chats");
+        await Page.SelectOptionAsync("select[name=kind]", "chat-retention");
+        await Page.FillAsync("input[name=schedule]", "0 3 * *");
+        await Page.FillAsync("textarea[name=params]", """{"days": 0}""");
+        await Page.ClickAsync("[data-testid=save-job]");
+        await Expect(Page.Locator("[data-error-for=schedule]")).ToContainTextAsync("Must have 5 fields");
+        await Expect(Page.Locator("[data-error-for=params]")).ToContainTextAsync("from 1 to 3650");
+
+        await Page.FillAsync("input[name=schedule]", "*/30 * * * *");
+        await Page.FillAsync("textarea[name=params]", """{"days": 30}""");
+        await Page.ClickAsync("[data-testid=save-job]");
+        await Expect(Row("Old chats").Locator("[data-testid=schedule-text]")).ToHaveTextAsync("Every 30 minutes (UTC)");
+
+        await Row("Old chats").Locator("[data-action=edit]").ClickAsync();
+        await Expect(Page.Locator("textarea[name=params]")).ToHaveValueAsync("""{"days":30}""");
+        await Page.FillAsync("input[name=schedule]", "0 9 * * 1-5");
+        await Page.ClickAsync("[data-testid=save-job]");
+        await Expect(Row("Old chats").Locator("[data-testid=schedule-text]")).ToHaveTextAsync("Monday to Friday at 09:00 (UTC)");
+
+        await Row("Old chats").Locator("[data-action=pause]").ClickAsync();
+        await Expect(Row("Old chats").Locator("[data-testid=next-run]")).ToHaveTextAsync("paused");
+        await Row("Old chats").Locator("[data-action=resume]").ClickAsync();
+        await Expect(Row("Old chats").Locator("[data-testid=next-run]")).Not.ToHaveTextAsync("paused");
+
+        await Row("Old chats").Locator("[data-action=run]").ClickAsync();
+        await Expect(Row("Old chats").Locator("[data-testid=outcome]")).ToHaveTextAsync("ok", new() { Timeout = 20_000 });
+        await Expect(Page.Locator("#history-title")).ToHaveTextAsync("Run history: Old chats");
+        await Expect(Page.Locator("[data-testid=runs] [data-testid=run-message]")).ToContainTextAsync("older than 30 days");
+
+        await Row("Old chats").Locator("[data-action=delete]").ClickAsync();
+        await Row("Old chats").Locator("[data-testid=confirm-yes]").ClickAsync();
+        await Expect(Row("Old chats")).ToHaveCountAsync(0);
+        using var db = App.OpenDatabase();
+        Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM jobs WHERE name = 'Old chats'"), Is.Zero);
+    }
+}

@@ -1,0 +1,16 @@
+using Sanctum.Api.Data;
+
+namespace Sanctum.Api.Tests.Signals;
+
+/// <summary>Status histories written straight into the database, with times in the past.</summary>
+public static class StatusArrange
+{
+    /// <summary>A new tool, Healthy since 30 h ago and Off for the last 6 h: 75 % of the last 24 h, 80 % of the last 48.</summary>
+    public static void ToolHealthyThenOff(SqliteConnection db, string tool, string name)
+    {
+        var now = DateTimeOffset.UtcNow;
+        db.Execute("INSERT INTO tools (id, name, category, status, status_since) VALUES (@tool, @name, 'master', 'Healthy', @at)",
+            new { tool, name, at = Timestamp.From(now.AddHours(-30)) });
+        db.Execute("UPDATE tools SET status = 'Off', status_since = @at WHERE id = @tool", new { tool, at = Timestamp.From(now.AddHours(-6)) });
+    }
+}

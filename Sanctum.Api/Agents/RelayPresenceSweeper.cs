@@ -1,0 +1,47 @@
+using System.Data.Common;
+using Microsoft.Extensions.Options;
+using Sanctum.Api.Audit;
+using Sanctum.Api.ChatBridge;
+using Sanctum.Api.Data;
+
+namespace Sanctum.Api.Agents;
+
+/// <summary>
+/// Brings agents' stored status in line with relay presence: a poll makes an agent Healthy at once (the inbox calls
+/// <see cref="RelayPresence.Sync"/>), and this sweep notices when the polls stop (Degraded once the window runs out)
+/// within a quarter of the window (at most 15 s).
+/// </summary>
+public sealed partial class RelayPresenceSweeper(
+    Database database, AuditLog audit, TimeProvider clock, IOptions<ChatBridgeOptions> options, ILogger<RelayPresenceSweeper> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var period = TimeSpan.FromSeconds(Math.Clamp(options.Value.RelayWindowSeconds / 4, 1, 15));
+        using var timer = new PeriodicTimer(period, clock);
+        try
+        {
+            do
+            {
+                try { Sweep(); }
+                catch (Exception e) when (e is DbException or InvalidOperationException && !stoppingToken.IsCancellationRequested)
+                {
+                    LogSweepFailed(logger, e);
+                }
+            } while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    /// <summary>One sweep; returns how many agents' status it wrote.</summary>
+    public int Sweep()
+    {
+        using var db = database.Open();
+        using var tx = db.BeginTransaction();
+        var written = RelayPresence.Sync(db, tx, audit, clock.GetUtcNow(), options.Value.RelayWindowSeconds);
+        tx.Commit();
+        return written;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Relay presence sweep failed; the next one retries.")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,79 @@
+using System.ComponentModel.DataAnnotations;
+using System.Data.Common;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Sanctum.Api.Auth;
+using Sanctum.Api.Data;
+using Sanctum.Api.Infrastructure;
+
+namespace Sanctum.Api.Audit;
+
+public static class AuditApi
+{
+    public const int DefaultLimit = 100, MaxLimit = 500;
+
+    /// <summary>How long a read waits for events still queued for the table (so a read sees what came before it).</summary>
+    private static readonly TimeSpan FlushWait = TimeSpan.FromSeconds(2);
+
+    public static RouteGroupBuilder MapAudit(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/audit").WithTags("Audit").RequireAdmin();
+        group.MapGet("/", List).WithName("ListAuditEvents")
+            .WithSummary("Audit events, newest first (admin); action matches exactly or as a dotted prefix (auth = auth.*), target is type:id or either part; page on with cursor = next_cursor");
+        group.MapGet("/verify", Verify).WithName("VerifyAuditLog")
+            .WithSummary("Re-hashes the whole chain (admin): ok, rows checked, and the first row that was changed, removed or reordered");
+        return group;
+    }
+
+    private static async Task<Results<Ok<AuditPage>, ValidationProblem>> List(
+        Database database, AuditLog audit, string? action = null, string? actor = null, string? target = null,
+        DateTimeOffset? since = null, DateTimeOffset? until = null, int? limit = null, long? cursor = null)
+    {
+        var errors = new Errors();
+        if (limit is < 1 or > MaxLimit) errors.Add("limit", $"Must be 1 to {MaxLimit}.");
+        if (cursor is < 1) errors.Add("cursor", "Must be a next_cursor from an earlier page.");
+        if (errors.Any) return Problems.Invalid(errors);
+
+        await audit.FlushAsync(FlushWait);
+        string? targetType = null, targetId = null;
+        if (target is not null)
+        {
+            var colon = target.IndexOf(':', StringComparison.Ordinal);
+            if (colon >= 0) (targetType, targetId) = (target[..colon], target[(colon + 1)..]);
+        }
+        var args = new
+        {
+            action, dotted = action + ".", dottedEnd = action + "/", actor, target, targetType, targetId,
+            since = since is { } s ? Timestamp.From(s) : null, until = until is { } u ? Timestamp.From(u) : null,
+            cursor, take = (limit ?? DefaultLimit) + 1,
+        };
+        // Only the filters given, each a constant fragment ('/' follows '.' in code order: a dotted prefix is a range).
+        var filters = new[]
+        {
+            action is null ? null : "(action = @action OR (action >= @dotted AND action < @dottedEnd))",
+            actor is null ? null : "actor = @actor",
+            target is null ? null : targetType is not null ? "(target_type = @targetType AND target_id = @targetId)" : "(target_type = @target OR target_id = @target)",
+            since is null ? null : "at >= @since",
+            until is null ? null : "at < @until",
+            cursor is null ? null : "id < @cursor",
+        }.OfType<string>().ToList();
+        var where = filters.Count == 0 ? "" : "WHERE " + string.Join(" AND ", filters);
+
+        await using DbConnection db = database.Open();
+        var rows = db.Query<AuditEntry>($"SELECT {AuditEntry.Columns} FROM audit_log {where} ORDER BY id DESC LIMIT @take", args).AsList();
+        var more = rows.Count == args.take;
+        if (more) rows.RemoveAt(rows.Count - 1);
+        return TypedResults.Ok(new AuditPage(rows, more ? rows[^1].Id : null));
+    }
+
+    private static async Task<Ok<AuditVerification>> Verify(Database database, AuditLog audit)
+    {
+        await audit.FlushAsync(FlushWait);
+        await using DbConnection db = database.Open();
+        return TypedResults.Ok(AuditChain.Verify(db));
+    }
+}
+
+/// <summary>A page of audit events; pass <c>next_cursor</c> as <c>cursor</c> for the next (older) page, null at the end.</summary>
+public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, long? NextCursor);

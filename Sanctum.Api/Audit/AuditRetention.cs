@@ -1,0 +1,61 @@
+using System.Text.Json;
+using Dapper;
+using Sanctum.Api.Data;
+using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Jobs;
+
+namespace Sanctum.Api.Audit;
+
+/// <summary>
+/// The <c>audit-retention</c> job: deletes audit rows older than <c>keep_days</c> (default 365) from the oldest end and
+/// appends an <c>audit.pruned</c> anchor naming the last deleted id and its hash, in the same transaction, so
+/// GET /api/audit/verify still checks every row that is left.
+/// </summary>
+public sealed class AuditRetention(Database database, TimeProvider clock) : IJobKind
+{
+    public const int DefaultKeepDays = 365, MinKeepDays = 1, MaxKeepDays = 36_500;
+
+    public string Kind => "audit-retention";
+
+    public string Description => $"Delete audit events older than keep_days (default {DefaultKeepDays}), keeping the chain verifiable";
+
+    public void Validate(JsonElement parameters, Errors errors)
+    {
+        if (parameters.ValueKind != JsonValueKind.Object) return;
+        foreach (var property in parameters.EnumerateObject())
+        {
+            if (property.Name != "keep_days") errors.Add($"params.{property.Name}", "Unknown parameter: audit-retention takes keep_days.");
+            else if (property.Value.ValueKind != JsonValueKind.Number || !property.Value.TryGetInt32(out var days) || days is < MinKeepDays or > MaxKeepDays)
+                errors.Add("params.keep_days", $"Must be a whole number of days, {MinKeepDays} to {MaxKeepDays}.");
+        }
+    }
+
+    public Task<JobResult> RunAsync(JobRunContext context, CancellationToken cancellationToken)
+    {
+        var keepDays = context.Parameters.ValueKind == JsonValueKind.Object
+                       && context.Parameters.TryGetProperty("keep_days", out var days) && days.TryGetInt32(out var d) ? d : DefaultKeepDays;
+        var cutoff = Timestamp.From(clock.GetUtcNow().AddDays(-keepDays));
+
+        using var db = database.Open();
+        using var tx = db.BeginTransaction();
+        // Rows are appended in time order, so everything up to the newest row older than the cutoff goes.
+        var last = db.QuerySingleOrDefault<PrunePoint>(
+            "SELECT id, hash FROM audit_log WHERE at < @cutoff ORDER BY id DESC LIMIT 1", new { cutoff }, tx);
+        if (last is null) return Task.FromResult(JobResult.Skipped($"No audit events older than {keepDays} days."));
+
+        var pruned = db.Execute("DELETE FROM audit_log WHERE id <= @id", new { id = last.Id }, tx);
+        AuditChain.Append(db, tx, [new AuditEntry
+        {
+            At = Timestamp.Now(clock), Action = AuditChain.PrunedAction, TargetType = "audit_log", Outcome = "ok",
+            Details = JsonSerializer.Serialize(new { through_id = last.Id, through_hash = last.Hash, pruned, keep_days = keepDays }),
+        }]);
+        tx.Commit();
+        return Task.FromResult(JobResult.Ok($"Pruned {pruned} audit events through id {last.Id}."));
+    }
+
+    private sealed record PrunePoint
+    {
+        public long Id { get; init; }
+        public required string Hash { get; init; }
+    }
+}

@@ -1,0 +1,114 @@
+using System.Globalization;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Data.Sqlite;
+using Sanctum.Api.Audit;
+using Sanctum.Api.Data;
+using Sanctum.Api.Infrastructure;
+
+namespace Sanctum.Api.Auth;
+
+/// <summary>Personal access tokens for scripts: create (shown once), list, revoke. Managed from a signed-in session only.</summary>
+public static class AccessTokensApi
+{
+    public static RouteGroupBuilder MapAccessTokens(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/auth/tokens").WithTags("Auth").RequireAuthorization(Policies.SessionReader);
+
+        group.MapPost("/", Create).WithName("CreateAccessToken")
+            .WithSummary("Create a personal access token for scripts; the token (sanctum_pat_…) is returned this once. Send it as Authorization: Bearer; it acts with your role, and a read token only reads")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapGet("/", List).WithName("ListAccessTokens")
+            .WithSummary("Your access tokens (never the token itself); all=true (admin) lists everyone's");
+        group.MapDelete("/{id:long}", Revoke).WithName("RevokeAccessToken")
+            .WithSummary("Revoke one of your access tokens (admins: anyone's)").ProducesProblem(StatusCodes.Status404NotFound);
+        return group;
+    }
+
+    private const string Columns = "t.id, t.user_id, u.username, t.name, t.scope, t.created_at, t.expires_at, t.last_used_at";
+
+    private static Results<Created<CreatedAccessToken>, ValidationProblem, ProblemHttpResult> Create(
+        AccessTokenCreate body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+    {
+        var errors = new Errors();
+        var name = body.Name?.Trim();
+        if (string.IsNullOrEmpty(name)) errors.Add("name", "A name is required.");
+        else if (name.Length > AccessTokens.MaxName || name.Any(char.IsControl)) errors.Add("name", $"The name must be 1 to {AccessTokens.MaxName} printable characters.");
+        if (body.ExpiresInDays is not (>= 1 and <= AccessTokens.MaxDays)) errors.Add("expires_in_days", $"Must be a whole number of days from 1 to {AccessTokens.MaxDays}.");
+        errors.OneOf("scope", body.Scope, AccessTokens.Scopes, required: true);
+        if (errors.Any) return Problems.Invalid(errors);
+
+        var userId = http.User.UserId();
+        var now = clock.GetUtcNow();
+        var token = AccessTokens.NewToken();
+        db.Open();
+        using var tx = db.BeginTransaction();
+        if (db.ExecuteScalar<long>("SELECT COUNT(*) FROM access_tokens WHERE user_id = @userId", new { userId }, tx) >= AccessTokens.MaxPerUser)
+            return Problems.Conflict($"You already have {AccessTokens.MaxPerUser} access tokens; revoke one first.");
+        var row = db.QuerySingle<AccessToken>($"""
+            INSERT INTO access_tokens (user_id, name, token_hash, scope, expires_at, created_at)
+            VALUES (@userId, @name, @hash, @scope, @expires, @now);
+            SELECT {Columns} FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = last_insert_rowid();
+            """,
+            new { userId, name, hash = SessionTokens.Hash(token), scope = body.Scope, expires = Timestamp.From(now.AddDays(body.ExpiresInDays!.Value)), now = Timestamp.From(now) },
+            tx);
+        tx.Commit();
+        audit.Record(new AuditEvent("token.created", "access_token", row.Id.ToString(CultureInfo.InvariantCulture),
+            new { name, scope = body.Scope, expires_in_days = body.ExpiresInDays }), http);
+        return TypedResults.Created($"/api/auth/tokens/{row.Id}", new CreatedAccessToken(row, token));
+    }
+
+    private static Results<Ok<IEnumerable<AccessToken>>, ProblemHttpResult> List(SqliteConnection db, HttpContext http, bool all = false)
+    {
+        if (all && !http.User.IsAdmin())
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: "Only admins may list everyone's tokens.");
+        return TypedResults.Ok(db.Query<AccessToken>($"""
+            SELECT {Columns} FROM access_tokens t JOIN users u ON u.id = t.user_id
+            WHERE @all = 1 OR t.user_id = @userId
+            ORDER BY t.created_at DESC, t.id DESC
+            """, new { all, userId = http.User.UserId() }));
+    }
+
+    private static Results<NoContent, ProblemHttpResult> Revoke(long id, SqliteConnection db, AuditLog audit, HttpContext http)
+    {
+        var owner = db.QuerySingleOrDefault<long?>(
+            "DELETE FROM access_tokens WHERE id = @id AND (@admin = 1 OR user_id = @userId) RETURNING user_id",
+            new { id, admin = http.User.IsAdmin(), userId = http.User.UserId() });
+        if (owner is null) return Problems.NotFound($"Access token {id}");
+        audit.Record(new AuditEvent("token.revoked", "access_token", id.ToString(CultureInfo.InvariantCulture), new { owner_id = owner }), http);
+        return TypedResults.NoContent();
+    }
+}
+
+/// <summary>The body of POST /api/auth/tokens.</summary>
+public sealed record AccessTokenCreate
+{
+    /// <summary>What the token is for, 1 to 100 characters.</summary>
+    public string? Name { get; init; }
+    /// <summary>1 to 365.</summary>
+    public int? ExpiresInDays { get; init; }
+    /// <summary>read (GET only) or write (everything the owner's role allows).</summary>
+    public string? Scope { get; init; }
+}
+
+/// <summary>An access token as listed: never the token itself.</summary>
+public record AccessToken
+{
+    public long Id { get; init; }
+    public long UserId { get; init; }
+    public required string Username { get; init; }
+    public required string Name { get; init; }
+    public required string Scope { get; init; }
+    public required string CreatedAt { get; init; }
+    public required string ExpiresAt { get; init; }
+    public string? LastUsedAt { get; init; }
+}
+
+/// <summary>A new access token with the token itself, shown this once.</summary>
+public sealed record CreatedAccessToken : AccessToken
+{
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    public CreatedAccessToken(AccessToken row, string token) : base(row) => Token = token;
+
+    public string Token { get; init; }
+}

@@ -1,0 +1,106 @@
+using System.Net;
+using Dapper;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Sanctum.Api.Data;
+using Sanctum.Api.Users;
+
+namespace Sanctum.Api.Auth;
+
+/// <summary>
+/// The seeded admin's first password. With <c>Sanctum:BootstrapAdminPassword</c> the migration uses it. Without, the
+/// migration stores a placeholder no password matches, and once the server listens this sets the password: admin123
+/// when every address is loopback (or there is none, as under a test server), else a random one-time password written
+/// to <c>&lt;DataDirectory&gt;/initial-admin-password</c> (owner-only), whose path (never the password) is logged.
+/// Either way the password must be changed at the first sign-in, which removes the file.
+/// </summary>
+public sealed partial class BootstrapAdmin(
+    Database database, IServer server, PasswordHasher hasher, ILogger<BootstrapAdmin> logger)
+{
+    /// <summary>Not a bcrypt hash, so no password verifies against it.</summary>
+    public const string PendingHash = "!pending-first-start";
+    public const string LoopbackPassword = "admin123";
+    public const string FileName = "initial-admin-password";
+
+    public string PasswordFile => Path.Combine(database.DataDirectory, FileName);
+
+    /// <summary>The hash the migration seeds: the configured bootstrap password's, else the placeholder.</summary>
+    public static string SeedHash(SanctumOptions o) => string.IsNullOrEmpty(o.BootstrapAdminPassword)
+        ? PendingHash
+        : BCrypt.Net.BCrypt.HashPassword(o.BootstrapAdminPassword, o.PasswordWorkFactor);
+
+    private (string LoopbackHash, string Random, string RandomHash)? _prepared;
+
+    /// <summary>
+    /// Before the server starts: when the seed left the placeholder, hashes both candidate passwords now (bcrypt is
+    /// slow), so that once the server listens <see cref="Complete"/> only has to store one.
+    /// </summary>
+    public void Prepare()
+    {
+        using var db = database.Open();
+        if (!db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM users WHERE password_hash = @pending)", new { pending = PendingHash })) return;
+        var random = UserRules.TemporaryPassword();
+        _prepared = (hasher.Hash(LoopbackPassword), random, hasher.Hash(random));
+    }
+
+    /// <summary>Sets the first password if the seed left the placeholder (called once the server listens).</summary>
+    public void Complete()
+    {
+        if (_prepared is not { } prepared) return;
+        _prepared = null;
+        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var local = addresses.All(IsLoopback);
+        if (!local) WriteOwnerOnly(PasswordFile, prepared.Random + "\n");
+        using var db = database.Open();
+        db.Execute("UPDATE users SET password_hash = @hash, must_change_password = 1 WHERE password_hash = @pending",
+            new { hash = local ? prepared.LoopbackHash : prepared.RandomHash, pending = PendingHash });
+        if (local) LogLoopback(logger);
+        else LogWritten(logger, PasswordFile, string.Join(", ", addresses));
+    }
+
+    /// <summary>Removes the one-time password file once the admin has chosen a password.</summary>
+    public void ForgetInitialPassword(string username)
+    {
+        if (username != "admin" || !File.Exists(PasswordFile)) return;
+        File.Delete(PasswordFile);
+        LogRemoved(logger, PasswordFile);
+    }
+
+    public static bool IsLoopback(string address)
+    {
+        // "http://+:80", "http://*:80" and "http://0.0.0.0:80" do not parse as a loopback host: all count as public.
+        var host = BindingAddress(address);
+        if (host is null) return false;
+        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)) return true;
+        return IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip);
+    }
+
+    private static string? BindingAddress(string address)
+    {
+        var rest = address.Contains("://", StringComparison.Ordinal) ? address[(address.IndexOf("://", StringComparison.Ordinal) + 3)..] : address;
+        var end = rest.StartsWith('[') ? rest.IndexOf(']') + 1 : rest.IndexOfAny([':', '/']);
+        var host = end <= 0 ? rest : rest[..end];
+        return host.Length == 0 ? null : host;
+    }
+
+    private static void WriteOwnerOnly(string path, string text)
+    {
+        var file = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) file.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var stream = new FileStream(path, file))
+        using (var writer = new StreamWriter(stream)) writer.Write(text);
+        // An existing file keeps its mode on FileMode.Create: set it either way.
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+
+    [LoggerMessage(EventId = 9101, Level = LogLevel.Warning,
+        Message = "First start on a public address ({Addresses}): the admin's one-time password is in {Path} (readable by this user only); sign in as admin and change it")]
+    private static partial void LogWritten(ILogger logger, string path, string addresses);
+
+    [LoggerMessage(EventId = 9102, Level = LogLevel.Warning,
+        Message = "First start on loopback only: sign in as admin with the documented default password (README) and change it")]
+    private static partial void LogLoopback(ILogger logger);
+
+    [LoggerMessage(EventId = 9103, Level = LogLevel.Information, Message = "Removed the one-time admin password file {Path}")]
+    private static partial void LogRemoved(ILogger logger, string path);
+}

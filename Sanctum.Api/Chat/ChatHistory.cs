@@ -1,0 +1,35 @@
+namespace Sanctum.Api.Chat;
+
+/// <summary>One of the caller's chat sessions.</summary>
+public sealed record ChatSessionSummary
+{
+    public required string Id { get; init; }
+    public string? AgentId { get; init; }
+    public required string CreatedAt { get; init; }
+    public required string LastActive { get; init; }
+    public long MessageCount { get; init; }
+    public long ResponseCount { get; init; }
+}
+
+public sealed record ChatSessionPage(IReadOnlyList<ChatSessionSummary> Items, int Limit, int Offset, bool HasMore);
+
+/// <summary>A line of a conversation: the user's message (kind "message") or the agent's reply (kind "response").</summary>
+public sealed record ChatHistoryItem
+{
+    public required string Kind { get; init; }
+    public long Id { get; init; }
+    public required string Text { get; init; }
+    public required string Timestamp { get; init; }
+    /// <summary>Messages: waiting (for a relay), leased (handed to a relay, no reply yet), answered, undelivered.</summary>
+    public string? DeliveryState { get; init; }
+    /// <summary>Messages: how many times a relay was handed the message.</summary>
+    public long? DeliveryAttempts { get; init; }
+    /// <summary>Responses: the message answered, when known.</summary>
+    public long? MessageId { get; init; }
+}
+
+/// <summary>
+/// A page of a conversation, oldest first: the newest <c>limit</c> lines before the cursor. <c>next_before</c> is the
+/// cursor of the page before this one (null at the start of the conversation).
+/// </summary>
+public sealed record ChatHistoryPage(ChatSessionSummary Session, IReadOnlyList<ChatHistoryItem> Items, string? NextBefore);

@@ -1,0 +1,51 @@
+using Microsoft.Data.Sqlite;
+using Sanctum.Api.ChatBridge;
+using Sanctum.Api.Config;
+
+namespace Sanctum.Api.Data;
+
+/// <summary>
+/// What must hold before the service answers: the data directory is usable, the database is this install's (not
+/// lost beside the key ring of an earlier one) and migrated. A problem ends the start with one line naming the path
+/// and the cause, instead of an unhandled-exception abort or, worse, a silent fresh install with the default admin.
+/// </summary>
+public static class StartupChecks
+{
+    /// <summary>Null when the service may start, else the line to print before exiting.</summary>
+    public static string? Run(IServiceProvider services)
+    {
+        var database = services.GetRequiredService<Database>();
+        var keys = Path.Combine(database.DataDirectory, "keys");
+        try
+        {
+            var file = new FileInfo(database.FilePath);
+            if (Directory.Exists(keys) && Directory.EnumerateFileSystemEntries(keys).Any() && (!file.Exists || file.Length == 0))
+                return $"sanctum: refusing to start: {database.FilePath} is {(file.Exists ? "empty" : "missing")} but {keys} holds an earlier "
+                    + "install's keys; restore the database from a backup, or move the data directory away to start a fresh install.";
+            services.MigrateDatabase();
+            services.EnsureChatKeys();
+            return null;
+        }
+        catch (DataDirectoryInUseException e)
+        {
+            return $"sanctum: cannot start: {e.Message}";
+        }
+        catch (SqliteException e)
+        {
+            return $"sanctum: cannot use the database {database.FilePath}: {Cause(e)}";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"sanctum: cannot use the data directory {database.DataDirectory}: {e.Message}";
+        }
+    }
+
+    private static string Cause(SqliteException e) => e.SqliteErrorCode switch
+    {
+        8 => "it is read-only (check the file's and the directory's permissions and the mount)",
+        11 or 26 => "it is not a valid SQLite database or is corrupt (restore it from a backup)",
+        13 => "the disk is full",
+        14 => "it cannot be opened (check the path and permissions)",
+        _ => e.Message,
+    } + $" [SQLite error {e.SqliteErrorCode}]";
+}

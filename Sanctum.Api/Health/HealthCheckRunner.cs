@@ -1,0 +1,93 @@
+using System.Data.Common;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Sanctum.Api.Data;
+
+namespace Sanctum.Api.Health;
+
+/// <summary>
+/// Probes the due checks of active instances, at most <see cref="InstanceCheckOptions.Concurrency"/> at once, and stores
+/// each round's results in one write transaction (<see cref="CheckRecorder"/>).
+/// </summary>
+public sealed partial class HealthCheckRunner(
+    Database database, HealthProbe probe, CheckRecorder recorder, TimeProvider clock,
+    IOptions<InstanceCheckOptions> options, ILogger<HealthCheckRunner> logger) : BackgroundService
+{
+    private const int MaxPerRound = 200;
+    private DateTimeOffset _lastPrune;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var o = options.Value;
+        if (!o.Enabled) return;
+        using var timer = new PeriodicTimer(o.PollInterval, clock);
+        do
+        {
+            try
+            {
+                await RunDueAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is DbException or InvalidOperationException && !stoppingToken.IsCancellationRequested)
+            {
+                LogRoundFailed(logger, e);
+            }
+        } while (await WaitAsync(timer, stoppingToken));
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        try { return await timer.WaitForNextTickAsync(stoppingToken); }
+        catch (OperationCanceledException) { return false; }
+    }
+
+    /// <summary>One round: probe every check that is due now and store the results. Returns how many ran.</summary>
+    public async Task<int> RunDueAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        List<DueCheck> due;
+        await using (DbConnection db = database.Open())
+        {
+            due = db.Query<DueCheck>("""
+                SELECT id, health_check FROM tool_instances
+                WHERE health_check IS NOT NULL AND is_active = 1 AND (next_check_at IS NULL OR next_check_at <= @now)
+                ORDER BY next_check_at LIMIT @max
+                """, new { now = Timestamp.From(now), max = MaxPerRound }).AsList();
+        }
+        if (due.Count > 0)
+        {
+            var results = new (DueCheck Check, HealthCheckSpec Spec, ProbeResult Result, DateTimeOffset At)[due.Count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, due.Count),
+                new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Value.Concurrency), CancellationToken = cancellationToken },
+                async (i, token) =>
+                {
+                    var spec = HealthCheckSpec.FromJson(due[i].HealthCheck);
+                    var result = await probe.RunAsync(spec, token);
+                    results[i] = (due[i], spec, result, clock.GetUtcNow());
+                });
+
+            await using DbConnection db = database.Open();
+            await using var tx = await db.BeginTransactionAsync(cancellationToken);
+            foreach (var (check, spec, result, at) in results) recorder.Apply(db, tx, check.Id, spec.Type, result, at);
+            await tx.CommitAsync(cancellationToken);
+        }
+        PruneResults(now);
+        return due.Count;
+    }
+
+    private void PruneResults(DateTimeOffset now)
+    {
+        if (now - _lastPrune < TimeSpan.FromHours(1)) return;
+        _lastPrune = now;
+        using var db = database.Open();
+        db.Execute("DELETE FROM health_check_results WHERE at < @cutoff", new { cutoff = Timestamp.From(now - options.Value.ResultRetention) });
+    }
+
+    private sealed record DueCheck
+    {
+        public long Id { get; init; }
+        public required string HealthCheck { get; init; }
+    }
+
+    [LoggerMessage(EventId = 9100, Level = LogLevel.Warning, Message = "A round of health checks failed; the next round tries again")]
+    private static partial void LogRoundFailed(ILogger logger, Exception error);
+}

@@ -1,0 +1,52 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace Sanctum.Api.Health;
+
+/// <summary>What one probe found: whether it passed, how long it took, and why it failed.</summary>
+public sealed record ProbeResult(bool Ok, long LatencyMs, string? Error);
+
+/// <summary>Runs one health check against its target: an HTTP GET or a TCP connect, bounded by the check's timeout.</summary>
+public sealed class HealthProbe(IHttpClientFactory clients)
+{
+    public const string HttpClientName = "health-checks";
+    private const int MaxError = 500;
+
+    public async Task<ProbeResult> RunAsync(HealthCheckSpec check, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(check.TimeoutMs);
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            var error = check.Type == "tcp" ? await ConnectAsync(check, timeout.Token) : await GetAsync(check, timeout.Token);
+            return new ProbeResult(error is null, watch.ElapsedMilliseconds, error);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new ProbeResult(false, watch.ElapsedMilliseconds, $"No answer within {check.TimeoutMs} ms.");
+        }
+        catch (Exception e) when (e is HttpRequestException or SocketException or IOException)
+        {
+            var message = e.InnerException is SocketException inner ? inner.Message : e.Message;
+            return new ProbeResult(false, watch.ElapsedMilliseconds, message.Length > MaxError ? message[..MaxError] : message);
+        }
+    }
+
+    private static async Task<string?> ConnectAsync(HealthCheckSpec check, CancellationToken cancellationToken)
+    {
+        var (host, port) = check.HostAndPort();
+        using var client = new TcpClient();
+        await client.ConnectAsync(host, port, cancellationToken);
+        return null;
+    }
+
+    private async Task<string?> GetAsync(HealthCheckSpec check, CancellationToken cancellationToken)
+    {
+        using var response = await clients.CreateClient(HttpClientName)
+            .GetAsync(check.Target, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        var status = (int)response.StatusCode;
+        var ok = check.ExpectStatus is { } expected ? status == expected : status is >= 200 and < 400;
+        return ok ? null : check.ExpectStatus is { } e ? $"HTTP {status}, expected {e}." : $"HTTP {status}.";
+    }
+}

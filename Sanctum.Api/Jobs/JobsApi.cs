@@ -1,0 +1,199 @@
+using System.Globalization;
+using System.Text.Json;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Data.Sqlite;
+using Sanctum.Api.Audit;
+using Sanctum.Api.Auth;
+using Sanctum.Api.Data;
+using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Jobs.Kinds;
+
+namespace Sanctum.Api.Jobs;
+
+/// <summary>Scheduled jobs (admin): CRUD, run now, run history. The scheduler itself is <see cref="JobScheduler"/>.</summary>
+public static class JobsApi
+{
+    public const int MaxName = 100, DefaultRuns = 50, MaxRuns = 500;
+
+    public static IServiceCollection AddJobs(this IServiceCollection services)
+    {
+        services.AddSingleton<JobSchedule>();
+        services.AddSingleton<JobRunner>();
+        services.AddSingleton<JobScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<JobScheduler>());
+        services.AddSingleton<IJobKind, BackupJob>();
+        services.AddSingleton<IJobKind, PurgeSessionsJob>();
+        services.AddSingleton<IJobKind, ChatRetentionJob>();
+        return services;
+    }
+
+    public static RouteGroupBuilder MapJobs(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/jobs").WithTags("Jobs").RequireAdmin();
+        group.MapGet("/", List).WithName("ListJobs").WithSummary("The scheduled jobs by name, each with its schedule in words, next run and last run");
+        group.MapGet("/kinds", Kinds).WithName("ListJobKinds").WithSummary("The kinds of job this build can run, with their params");
+        group.MapPost("/", Create).WithName("CreateJob")
+            .WithSummary("Add a job: name, kind, 5-field cron schedule (read in Sanctum:TimeZone, UTC by default), enabled, params")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapGet("/{id:long}", Get).WithName("GetJob").WithSummary("One job").ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPatch("/{id:long}", Patch).WithName("UpdateJob")
+            .WithSummary("Change the fields present; enabled false pauses the job, true resumes it from now")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapDelete("/{id:long}", Delete).WithName("DeleteJob").WithSummary("Delete a job and its run history")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPost("/{id:long}/run", Run).WithName("RunJob")
+            .WithSummary("Run the job now, in the background: 202 with the started run; 409 while it is already running (here or in another process)")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapGet("/{id:long}/runs", Runs).WithName("ListJobRuns").WithSummary("The job's runs, newest first")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        return group;
+    }
+
+    private static Ok<List<Job>> List(SqliteConnection db, JobSchedule schedule, TimeProvider clock) =>
+        TypedResults.Ok(Load(db, null, schedule, clock));
+
+    private static Ok<IEnumerable<JobKindInfo>> Kinds(JobRunner runner) =>
+        TypedResults.Ok(runner.Kinds.OrderBy(k => k.Kind, StringComparer.Ordinal).Select(k => new JobKindInfo(k.Kind, k.Description)));
+
+    private static Results<Ok<Job>, ProblemHttpResult> Get(long id, SqliteConnection db, JobSchedule schedule, TimeProvider clock) =>
+        Load(db, id, schedule, clock).SingleOrDefault() is { } job ? TypedResults.Ok(job) : Problems.NotFound($"Job {id}");
+
+    private static Results<Created<Job>, ValidationProblem, ProblemHttpResult> Create(
+        JobWrite body, SqliteConnection db, JobRunner runner, JobSchedule schedule, TimeProvider clock, AuditLog audit, HttpContext http)
+    {
+        var errors = Check(body, runner, creating: true, existingKind: null);
+        if (errors.Any) return Problems.Invalid(errors);
+
+        var now = clock.GetUtcNow();
+        var enabled = body.Enabled ?? true;
+        var next = enabled ? schedule.Next(body.Schedule!, now) : null;
+        db.Open();
+        using var tx = db.BeginTransaction();
+        if (NameTaken(db, tx, body.Name!, 0)) return Taken(body.Name!);
+        var id = db.ExecuteScalar<long>("""
+            INSERT INTO jobs (name, kind, schedule, enabled, params, next_run_at, created_at, updated_at)
+            VALUES (@name, @kind, @schedule, @enabled, @params, @next, @now, @now) RETURNING id
+            """, new
+            {
+                name = body.Name!.Trim(), kind = body.Kind, schedule = body.Schedule!.Trim(), enabled, @params = ParamsText(body.Params),
+                next = next is { } n ? Timestamp.From(n) : null, now = Timestamp.From(now),
+            }, tx);
+        tx.Commit();
+        audit.Record(new AuditEvent("job.created", "job", Id(id), new { kind = body.Kind, schedule = body.Schedule, enabled }), http);
+        var job = Load(db, id, schedule, clock).Single();
+        return TypedResults.Created($"/api/jobs/{id}", job);
+    }
+
+    private static Results<Ok<Job>, ValidationProblem, ProblemHttpResult> Patch(
+        long id, JobWrite body, SqliteConnection db, JobRunner runner, JobSchedule schedule, TimeProvider clock, AuditLog audit, HttpContext http)
+    {
+        var current = db.QuerySingleOrDefault<(string Kind, string Schedule, bool Enabled)?>("SELECT kind, schedule, enabled FROM jobs WHERE id = @id", new { id });
+        if (current is not { } was) return Problems.NotFound($"Job {id}");
+        var errors = Check(body, runner, creating: false, existingKind: was.Kind);
+        if (errors.Any) return Problems.Invalid(errors);
+
+        var now = clock.GetUtcNow();
+        var enabled = body.Enabled ?? was.Enabled;
+        var expression = body.Schedule?.Trim() ?? was.Schedule;
+        var replan = body.Schedule is not null || (body.Enabled is not null && body.Enabled != was.Enabled);
+        db.Open();
+        using var tx = db.BeginTransaction();
+        if (body.Name is not null && NameTaken(db, tx, body.Name, id)) return Taken(body.Name);
+        db.Execute("""
+            UPDATE jobs SET name = coalesce(@name, name), kind = coalesce(@kind, kind), schedule = @schedule, enabled = @enabled,
+                params = coalesce(@params, params), next_run_at = CASE WHEN @replan THEN @next ELSE next_run_at END, updated_at = @now
+            WHERE id = @id
+            """, new
+            {
+                id, name = body.Name?.Trim(), kind = body.Kind, schedule = expression, enabled, @params = body.Params is null ? null : ParamsText(body.Params),
+                replan, next = enabled && schedule.Next(expression, now) is { } n ? Timestamp.From(n) : null, now = Timestamp.From(now),
+            }, tx);
+        tx.Commit();
+        var changed = new[] { body.Name is null ? null : "name", body.Kind is null ? null : "kind", body.Schedule is null ? null : "schedule",
+            body.Enabled is null ? null : "enabled", body.Params is null ? null : "params" }.OfType<string>();
+        audit.Record(new AuditEvent("job.updated", "job", Id(id), new { fields = changed, enabled }), http);
+        return TypedResults.Ok(Load(db, id, schedule, clock).Single());
+    }
+
+    private static Results<NoContent, ProblemHttpResult> Delete(long id, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+    {
+        var name = db.ExecuteScalar<string?>("SELECT name FROM jobs WHERE id = @id", new { id });
+        if (name is null) return Problems.NotFound($"Job {id}");
+        var deleted = db.Execute("DELETE FROM jobs WHERE id = @id AND (lease_until IS NULL OR lease_until <= @now)", new { id, now = Timestamp.Now(clock) });
+        if (deleted == 0) return Problems.Conflict($"Job {id} is running; delete it when the run has finished.");
+        audit.Record(new AuditEvent("job.deleted", "job", Id(id), new { name }), http);
+        return TypedResults.NoContent();
+    }
+
+    private static Results<Accepted<JobRun>, ProblemHttpResult> Run(long id, SqliteConnection db, JobRunner runner, AuditLog audit, HttpContext http)
+    {
+        if (!db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM jobs WHERE id = @id)", new { id })) return Problems.NotFound($"Job {id}");
+        if (runner.TryStart(id, "manual") is not { } run) return Problems.Conflict($"Job {id} is already running.");
+        audit.Record(new AuditEvent("job.run.requested", "job", Id(id), new { run_id = run.Id }), http);
+        runner.RunInBackground(run);
+        return TypedResults.Accepted($"/api/jobs/{id}/runs", run);
+    }
+
+    private static Results<Ok<IEnumerable<JobRun>>, ValidationProblem, ProblemHttpResult> Runs(long id, SqliteConnection db, int? limit = null)
+    {
+        if (limit is < 1 or > MaxRuns) return Problems.Invalid("limit", $"Must be 1 to {MaxRuns}.");
+        if (!db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM jobs WHERE id = @id)", new { id })) return Problems.NotFound($"Job {id}");
+        return TypedResults.Ok(db.Query<JobRun>($"SELECT {JobRun.Columns} FROM job_runs WHERE job_id = @id ORDER BY id DESC LIMIT @limit",
+            new { id, limit = limit ?? DefaultRuns }));
+    }
+
+    private static Errors Check(JobWrite body, JobRunner runner, bool creating, string? existingKind)
+    {
+        var errors = new Errors();
+        if (body.Name is null ? creating : string.IsNullOrWhiteSpace(body.Name) || body.Name.Trim().Length > MaxName)
+            errors.Add("name", $"Must be 1 to {MaxName} characters.");
+        else if (body.Name is not null && body.Name.Any(char.IsControl))
+            errors.Add("name", "Must not contain control characters.");
+        if (body.Schedule is not null || creating)
+        {
+            if (JobSchedule.Problem(body.Schedule) is { } problem) errors.Add("schedule", problem);
+        }
+        var kindName = body.Kind ?? existingKind;
+        var kind = runner.Kind(kindName);
+        if (body.Kind is not null || creating)
+        {
+            if (kind is null)
+                errors.Add("kind", body.Kind is null ? "This field is required." : $"Must be one of: {string.Join(", ", runner.Kinds.Select(k => k.Kind).Order(StringComparer.Ordinal))}.");
+        }
+        if (body.Params is { ValueKind: not JsonValueKind.Object and not JsonValueKind.Null })
+            errors.Add("params", "Must be an object.");
+        else if (kind is not null && (body.Params is not null || creating || body.Kind is not null))
+        {
+            using var empty = JsonDocument.Parse("{}");
+            kind.Validate(body.Params is { ValueKind: JsonValueKind.Object } p ? p : empty.RootElement, errors);
+        }
+        return errors;
+    }
+
+    private static string ParamsText(JsonElement? parameters) =>
+        parameters is { ValueKind: JsonValueKind.Object } p ? p.GetRawText() : "{}";
+
+    private static bool NameTaken(SqliteConnection db, SqliteTransaction tx, string name, long id) =>
+        db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM jobs WHERE name = @name COLLATE NOCASE AND id <> @id)", new { name = name.Trim(), id }, tx);
+
+    private static ProblemHttpResult Taken(string name) => Problems.Conflict($"A job named '{name.Trim()}' already exists.");
+
+    private static string Id(long id) => id.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Jobs (one, or all by name) with their schedule text, running state and last run.</summary>
+    private static List<Job> Load(SqliteConnection db, long? id, JobSchedule schedule, TimeProvider clock)
+    {
+        var now = Timestamp.Now(clock);
+        var jobs = db.Query<Job>($"SELECT {Job.Columns} FROM jobs WHERE @id IS NULL OR id = @id ORDER BY name", new { id }).ToList();
+        var last = db.Query<JobRun>($"""
+            SELECT {JobRun.Columns} FROM job_runs WHERE id IN (SELECT MAX(id) FROM job_runs WHERE @id IS NULL OR job_id = @id GROUP BY job_id)
+            """, new { id }).ToDictionary(r => r.JobId);
+        return jobs.Select(j => j with
+        {
+            ScheduleText = JobSchedule.Problem(j.Schedule) is null ? schedule.Describe(j.Schedule) : "invalid schedule",
+            Running = j.LeaseUntil is not null && string.CompareOrdinal(j.LeaseUntil, now) > 0,
+            LastRun = last.GetValueOrDefault(j.Id),
+        }).ToList();
+    }
+}

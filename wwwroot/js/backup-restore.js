@@ -1,0 +1,108 @@
+// /backup-restore: the stored backups (size, age, kind) with create, download, upload, verify, restore (confirmed,
+// with progress and the row counts it changed) and delete.
+import { api, notify } from './api.js';
+import { el, startPage, formatTime, formatAge, formatBytes, busy, confirmInline, reportError } from './ui.js';
+
+const me = await startPage({ adminOnly: true });
+if (me) setUp();
+
+function setUp() {
+  const tbody = document.getElementById('backups');
+  const none = document.getElementById('no-backups');
+  const progress = document.getElementById('progress');
+  const resultPanel = document.getElementById('result-panel');
+  const resultTitle = document.getElementById('result-title');
+  const result = document.getElementById('result');
+  const create = document.getElementById('create');
+  const upload = document.getElementById('upload-file');
+
+  const showResult = (title, ...content) => {
+    resultTitle.textContent = title;
+    result.replaceChildren(...content);
+    resultPanel.hidden = false;
+  };
+
+  create.addEventListener('click', () => busy(create, async () => {
+    progress.textContent = 'Backing up…';
+    try {
+      const backup = await api('/api/backups', { method: 'POST' });
+      notify(`Backup ${backup.name} created (${formatBytes(backup.size)}).`);
+      await load();
+    } catch { /* shown in the notice bar */ } finally { progress.textContent = ''; }
+  }));
+
+  upload.addEventListener('change', async () => {
+    const file = upload.files[0];
+    upload.value = '';
+    if (!file) return;
+    progress.textContent = `Uploading and checking ${file.name}…`;
+    try {
+      const backup = await api('/api/backups/upload', { method: 'POST', body: file.type ? file : new Blob([file], { type: 'application/zip' }) });
+      notify(`${file.name} passed its checks and is stored as ${backup.name}.`);
+      await load();
+    } catch { /* the problems are in the notice bar */ } finally { progress.textContent = ''; }
+  });
+
+  load().catch(reportError);
+
+  async function load() {
+    const backups = await api('/api/backups');
+    tbody.replaceChildren(...backups.map(row));
+    none.hidden = backups.length > 0;
+  }
+
+  function row(backup) {
+    const path = `/api/backups/${encodeURIComponent(backup.name)}`;
+    const actions = el('div', { class: 'actions' });
+    actions.append(
+      el('a', { class: 'button small', href: path, download: backup.name, 'data-action': 'download', text: 'Download' }),
+      el('button', { type: 'button', class: 'small', 'data-action': 'verify', text: 'Verify', onclick: event => busy(event.currentTarget, async () => {
+        try {
+          const check = await api(`${path}/verify`);
+          if (check.ok) notify(`${backup.name}: checksums, integrity and schema version ${check.schema_version} are fine.`);
+          else notify(`${backup.name} failed its checks: ${check.problems.join(' ')}`, 'error');
+        } catch { /* shown */ }
+      }) }),
+      el('button', { type: 'button', class: 'small', 'data-action': 'restore', text: 'Restore…', onclick: () =>
+        confirmInline(actions,
+          `Restore ${backup.name} from ${formatTime(backup.created_at)}? Every user, agent, tool, setting, job and chat is replaced by the backup's; a pre-restore backup of the current data is taken first.`,
+          () => restore(backup, path)) }),
+      el('button', { type: 'button', class: 'small danger', 'data-action': 'delete', text: 'Delete', onclick: () =>
+        confirmInline(actions, `Delete ${backup.name}?`, async () => {
+          try { await api(path, { method: 'DELETE' }); notify(`${backup.name} deleted.`); await load(); } catch { /* shown */ }
+        }) }));
+    return el('tr', { 'data-backup': backup.name },
+      el('td', {}, el('div', { class: 'mono small', 'data-testid': 'backup-name', text: backup.name }),
+        el('div', { class: 'dim small', text: `schema ${backup.schema_version} · ${backup.app_version}` })),
+      el('td', { 'data-testid': 'backup-kind', text: backup.kind }),
+      el('td', { text: formatBytes(backup.size) }),
+      el('td', { class: 'hide-narrow small' }, el('div', { text: formatAge(backup.created_at) }), el('div', { class: 'dim', text: formatTime(backup.created_at) })),
+      el('td', {}, actions));
+  }
+
+  async function restore(backup, path) {
+    for (const button of document.querySelectorAll('main button')) button.disabled = true;
+    progress.textContent = `Restoring ${backup.name}: checking it, taking a pre-restore backup, replacing the database…`;
+    try {
+      const report = await api(`${path}/restore`, { method: 'POST' });
+      const changed = report.tables.filter(t => t.before !== t.after);
+      showResult(`Restored ${report.restored}`,
+        el('p', { text: `The data before the restore is kept as ${report.pre_restore_backup}.` }),
+        el('div', { class: 'table-wrap' }, el('table', { 'data-testid': 'restore-report' },
+          el('thead', {}, el('tr', {}, el('th', { text: 'Table' }), el('th', { text: 'Rows before' }), el('th', { text: 'Rows after' }))),
+          el('tbody', {}, report.tables.map(t => el('tr', { 'data-table': t.table, class: t.before !== t.after ? 'status-Degraded' : null },
+            el('td', { text: t.table }), el('td', { text: t.before ?? '—' }), el('td', { text: t.after ?? '—' })))))),
+        el('p', { class: 'dim small', text: changed.length ? `${changed.length} table(s) changed.` : 'No row counts changed.' }));
+      if (!report.session_kept) {
+        notify('Restored. Your session is not in the restored data: sign in again.');
+        setTimeout(() => location.assign('/login?next=/backup-restore'), 2500);
+        return;
+      }
+      notify(`Restored ${report.restored}.`);
+      await load();
+    } catch { /* shown in the notice bar */ } finally {
+      progress.textContent = '';
+      for (const button of document.querySelectorAll('main button')) button.disabled = false;
+    }
+  }
+}
