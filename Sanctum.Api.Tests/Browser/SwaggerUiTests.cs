@@ -14,12 +14,12 @@ public class SwaggerUiTests : BrowserTest
         await Expect(login).ToBeVisibleAsync();
         await Expect(login.Locator(".authorization__btn")).ToHaveCountAsync(0);
         await Expect(Page.Locator("#operations-Tools-ListTools .authorization__btn")).ToHaveCountAsync(1);
-        await Expect(Page.Locator("#operations-ChatBridge-PostChatMessage .authorization__btn")).ToHaveCountAsync(0);
+        await Expect(Page.Locator("#operations-Health-GetReadiness .authorization__btn")).ToHaveCountAsync(0);
 
         await Page.ClickAsync(".auth-wrapper .authorize");
         var dialog = Page.Locator(".dialog-ux .modal-ux");
         await Expect(dialog).ToBeVisibleAsync();
-        foreach (var scheme in new[] { "session_token", "session_cookie", "bridge_key", "bridge_admin_key" })
+        foreach (var scheme in new[] { "session_token", "session_cookie", "access_token", "bridge_key", "bridge_admin_key" })
             await Expect(dialog.Locator("h4", new() { HasTextString = scheme })).ToHaveCountAsync(1);
     }
 }

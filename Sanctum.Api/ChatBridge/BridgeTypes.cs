@@ -91,7 +91,7 @@ public sealed record SessionsData([property: MaxLength(BridgeInput.MaxLimit)] IR
 public sealed record BridgeConfig(
     [property: Range(1, BridgeInput.MaxMessageLength)] int MaxMessageLength, [property: Range(60, 31_536_000)] int SessionTimeout,
     IReadOnlyDictionary<string, int> RateLimits,
-    IReadOnlyDictionary<string, string> Settings);
+    [property: Entries(BridgeSettings.Extra.MaxCount, BridgeSettings.Extra.MaxValueLength)] IReadOnlyDictionary<string, string> Settings);
 
 /// <summary>
 /// POST config: the settings to change. Any other key (letters, digits, '_', up to 64; not naming a key, secret,

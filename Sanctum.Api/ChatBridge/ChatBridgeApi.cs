@@ -17,6 +17,8 @@ public static class ChatBridgeApi
     // The keys that open the relay's actions (an agent's own key counts as a relay key) and the admin actions.
     private static readonly string[] Relay = [SecuritySchemes.BridgeKey, SecuritySchemes.BridgeAdminKey];
     private static readonly string[] Admin = [SecuritySchemes.BridgeAdminKey];
+    /// <summary>The web chat's callers: anyone (anonymous chat when allowed), recorded as the signed-in user when there is one.</summary>
+    private static readonly string[] Visitor = SecuritySchemes.SessionOrAccessToken;
     private static readonly string[] Post = [HttpMethods.Post];
 
     private sealed record BridgeAction(string[] Methods, Func<HttpContext, Task<IResult>> Run);
@@ -46,17 +48,17 @@ public static class ChatBridgeApi
         // The query form: /api/v1?action=... and /api/v1/?action=...
         group.MapGet("/", (HttpContext http, string? action) => Dispatch(http, action)).WithName("ChatBridgeGet")
             .WithSummary("Bridge action by query (inbox, responses, sessions, config): the same as GET /api/v1/{action}")
-            .Produces(StatusCodes.Status200OK).Errors(400, 401, 403, 405, 429).AcceptKey(Relay);
+            .Produces(StatusCodes.Status200OK).Errors(400, 401, 403, 405, 429).AcceptKey([.. Relay, .. Visitor]);
         group.MapPost("/", (HttpContext http, string? action) => Dispatch(http, action)).WithName("ChatBridgePost")
             .WithSummary("Bridge action by query (messages, outbox, config, cleanup, clear_data, cleanup_logs): the same as POST /api/v1/{action}")
-            .Produces(StatusCodes.Status200OK).Errors(400, 401, 403, 405, 413, 429).AcceptKey(Relay);
+            .Produces(StatusCodes.Status200OK).Errors(400, 401, 403, 405, 413, 429).AcceptKey([.. Relay, .. Visitor]);
         group.MapMethods("/", [HttpMethods.Put, HttpMethods.Patch, HttpMethods.Delete, HttpMethods.Head, HttpMethods.Options],
             (HttpContext http, string? action) => Dispatch(http, action)).ExcludeFromDescription();
 
         // The direct routes.
         group.MapPost("/messages", (HttpContext http, ChatMessages chat) => chat.Messages(http)).WithName("PostChatMessage")
-            .WithSummary("Post a web chat message (no key; a signed-in caller is recorded as the sender); creates the session when new")
-            .Accepts<MessageRequest>("application/json").Answers<MessageReceipt>(400, 403, 413, 429).AllowAnonymous();
+            .WithSummary("Post a web chat message (no key; a signed-in caller is recorded as the sender, and without one only when chat_allow_anonymous is true); creates the session when new")
+            .Accepts<MessageRequest>("application/json").Answers<MessageReceipt>(400, 401, 403, 413, 429).AllowAnonymous().AcceptKey(Visitor);
         group.MapGet("/inbox", (HttpContext http, BrocaRelay relay, string? limit, string? offset, string? since) => relay.Inbox(http, limit, offset, since))
             .WithName("GetChatInbox")
             .WithSummary("Unprocessed messages, oldest first, marked processed as they are returned (bridge API key, admin key, or an agent's key for its own sessions)")
@@ -68,7 +70,7 @@ public static class ChatBridgeApi
                 [FromQuery(Name = "after_id")] string? afterId) => chat.Responses(http, sessionId, since, afterId))
             .WithName("GetChatResponses")
             .WithSummary("A session's responses, oldest first; since (at or after that time) and after_id narrow it; a session of a signed-in user is theirs alone")
-            .Answers<ResponsesData>(400, 403, 429).AllowAnonymous();
+            .Answers<ResponsesData>(400, 403, 429).AllowAnonymous().AcceptKey(Visitor);
         group.MapGet("/sessions", (HttpContext http, BridgeAdmin admin, string? limit, string? offset, string? active) => admin.Sessions(http, limit, offset, active))
             .WithName("ListChatSessions").WithSummary("Chat sessions, most recently active first; active=true keeps the last day's (admin key)")
             .Answers<SessionsData>(400, 401, 429).RequireKey(Admin);

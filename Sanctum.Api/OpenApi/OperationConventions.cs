@@ -13,17 +13,19 @@ namespace Sanctum.Api.OpenApi;
 /// Gives every operation the security and the error responses its endpoint metadata implies, so an endpoint added
 /// anywhere is documented the same way without edits here:
 /// <list type="bullet">
-/// <item>authorization metadata: the session schemes, 401, and 403 where a policy or the cross-site guard can refuse;</item>
+/// <item>authorization metadata: the session schemes (and the access token unless a policy wants a session), 401 and 403;</item>
 /// <item><see cref="RequiresKey"/>: those key schemes (and 401 unless optional); neither, or AllowAnonymous: <c>security: []</c>;</item>
-/// <item>a body: 400, 413 and 415; query parameters: 400; route parameters: 404; a rate-limiting policy: 429;</item>
-/// <item>writes: 503 when the database stays busy; everything: 500.</item>
+/// <item>a body: 400, 413 and 415 (and a raw body's size limit as its maxLength); query parameters: 400; route
+/// parameters: 404; a rate-limiting policy: 429; <see cref="PageLimit"/>: an array answer's maxItems;</item>
+/// <item>everything the maintenance gate holds (all but <see cref="Data.MaintenanceGate.Bypass"/>): 503; everything: 500.</item>
 /// </list>
 /// The generic errors are shared responses under components/responses: problem+json, except under /api/v1, where
 /// the chat bridge answers in its own envelope.
 /// </summary>
 public sealed class OperationConventions : IOperationFilter, IDocumentFilter
 {
-    private sealed record Shared(int Status, Type Body, string Description, bool RetryAfter = false);
+    /// <summary>A shared response; <paramref name="OrProblem"/>: problem+json too (the maintenance gate answers every route so).</summary>
+    private sealed record Shared(int Status, Type Body, string Description, bool RetryAfter = false, bool OrProblem = false);
 
     private static readonly Dictionary<string, Shared> Responses = new(StringComparer.Ordinal)
     {
@@ -39,11 +41,14 @@ public sealed class OperationConventions : IOperationFilter, IDocumentFilter
         ["TooManyRequests"] = new(429, typeof(ProblemDetails), "Too many requests: wait the Retry-After seconds.", RetryAfter: true),
         ["ServerError"] = new(500, typeof(ProblemDetails), "An unexpected error; the server logs it."),
         ["ServiceUnavailable"] = new(503, typeof(ProblemDetails),
-            "The server is busy (the database stayed locked, or too many password checks are queued): retry after Retry-After seconds.", RetryAfter: true),
+            "The server is busy (a backup is being restored, the database stayed locked, or too many password checks are queued): "
+            + "retry after Retry-After seconds.", RetryAfter: true),
         ["BridgeUnauthorized"] = new(401, typeof(BridgeError), "The key is missing or wrong."),
         ["BridgeTooManyRequests"] = new(429, typeof(BridgeError), "The action's rate limit is spent: wait retry_after (also the Retry-After header) seconds.", RetryAfter: true),
         ["BridgeServerError"] = new(500, typeof(BridgeError), "An unexpected error; the server logs it."),
-        ["BridgeServiceUnavailable"] = new(503, typeof(BridgeError), "The database stayed busy: retry after Retry-After seconds.", RetryAfter: true),
+        ["BridgeServiceUnavailable"] = new(503, typeof(BridgeError),
+            "The database stayed busy (in the bridge's envelope), or a backup is being restored (problem+json): retry after Retry-After seconds.",
+            RetryAfter: true, OrProblem: true),
     };
 
     public void Apply(OpenApiOperation operation, OperationFilterContext context)
@@ -60,10 +65,17 @@ public sealed class OperationConventions : IOperationFilter, IDocumentFilter
         var anonymous = metadata.OfType<IAllowAnonymous>().Any();
         var policies = anonymous ? [] : metadata.OfType<IAuthorizeData>().ToList();
         var session = keys is null && policies.Count > 0;
+        var sessionOnly = policies.Any(p => p.Policy is Auth.Policies.Session or Auth.Policies.SessionReader);
+        var gated = !metadata.OfType<Data.MaintenanceGate.Bypass>().Any();
 
         operation.Security = keys is not null ? Requirements(context.Document, keys.Schemes, keys.Optional)
-            : session ? Requirements(context.Document, SecuritySchemes.Session, optional: false)
+            : session ? Requirements(context.Document, sessionOnly ? SecuritySchemes.Session : SecuritySchemes.SessionOrAccessToken, optional: false)
             : [];
+        RawBodyLimit(operation, metadata);
+        if (metadata.OfType<PageLimit>().LastOrDefault() is { } page
+            && operation.Responses?.TryGetValue("200", out var ok) == true && ok.Content?.TryGetValue("application/json", out var json) == true
+            && json.Schema is OpenApiSchema { Items: not null } array)
+            array.MaxItems = page.MaxLimit;
 
         var responses = operation.Responses ??= [];
         var use = (string name) =>
@@ -79,7 +91,7 @@ public sealed class OperationConventions : IOperationFilter, IDocumentFilter
         {
             if (keys is { Optional: false }) use("BridgeUnauthorized");
             if (responses.ContainsKey("429")) use("BridgeTooManyRequests");
-            if (write) use("BridgeServiceUnavailable");
+            if (write || gated) use("BridgeServiceUnavailable");
             use("BridgeServerError");
         }
         else
@@ -87,7 +99,8 @@ public sealed class OperationConventions : IOperationFilter, IDocumentFilter
             if (hasBody) use("BadRequest");
             else if (hasQuery) use("InvalidQuery");
             if (session) use("Unauthorized");
-            if (session && (write || policies.Any(p => p.Policy != Auth.Policies.SignedIn || !string.IsNullOrEmpty(p.Roles)))) use("Forbidden");
+            // Every policy can refuse: a role, a pending password change, a read-only access token, or a cross-site cookie write.
+            if (session) use("Forbidden");
             if (hasRouteValues) use("NotFound");
             if (hasBody)
             {
@@ -95,7 +108,7 @@ public sealed class OperationConventions : IOperationFilter, IDocumentFilter
                 use("UnsupportedMediaType");
             }
             if (metadata.OfType<EnableRateLimitingAttribute>().Any() || responses.ContainsKey("429")) use("TooManyRequests");
-            if (write || responses.ContainsKey("503")) use("ServiceUnavailable");
+            if (write || gated || responses.ContainsKey("503")) use("ServiceUnavailable");
             use("ServerError");
         }
 
@@ -111,17 +124,29 @@ public sealed class OperationConventions : IOperationFilter, IDocumentFilter
         components.Responses ??= new Dictionary<string, IOpenApiResponse>();
         foreach (var (name, shared) in Responses)
         {
+            var content = new Dictionary<string, IOpenApiMediaType>
+            {
+                [shared.Body == typeof(BridgeError) ? "application/json" : "application/problem+json"] =
+                    new OpenApiMediaType { Schema = context.SchemaGenerator.GenerateSchema(shared.Body, context.SchemaRepository) },
+            };
+            if (shared.OrProblem)
+                content["application/problem+json"] = new OpenApiMediaType { Schema = context.SchemaGenerator.GenerateSchema(typeof(ProblemDetails), context.SchemaRepository) };
             components.Responses[name] = new OpenApiResponse
             {
                 Description = shared.Description,
                 Headers = shared.RetryAfter ? new Dictionary<string, IOpenApiHeader> { ["Retry-After"] = RetryAfter } : null,
-                Content = new Dictionary<string, IOpenApiMediaType>
-                {
-                    [shared.Body == typeof(BridgeError) ? "application/json" : "application/problem+json"] =
-                        new OpenApiMediaType { Schema = context.SchemaGenerator.GenerateSchema(shared.Body, context.SchemaRepository) },
-                },
+                Content = content,
             };
         }
+    }
+
+    /// <summary>A body that is not JSON (an upload) is a string of at most the endpoint's request size limit.</summary>
+    private static void RawBodyLimit(OpenApiOperation operation, IList<object> metadata)
+    {
+        if (operation.RequestBody?.Content is not { } content
+            || metadata.OfType<Microsoft.AspNetCore.Http.Metadata.IRequestSizeLimitMetadata>().LastOrDefault()?.MaxRequestBodySize is not { } limit) return;
+        foreach (var (type, media) in content)
+            if (type != "application/json" && media.Schema is OpenApiSchema s && SchemaRules.IsString(s)) s.MaxLength = (int)Math.Min(limit, int.MaxValue);
     }
 
     private static List<OpenApiSecurityRequirement> Requirements(OpenApiDocument? document, IEnumerable<string> schemes, bool optional)

@@ -18,6 +18,7 @@ public sealed class ParameterRules : IOperationFilter
     public void Apply(OpenApiOperation operation, OperationFilterContext context)
     {
         var path = "/" + context.ApiDescription.RelativePath;
+        var page = context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<PageLimit>().LastOrDefault();
         // Handlers that read a route value from HttpContext do not declare it, but the path has it all the same.
         operation.Parameters ??= [];
         foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(path, @"\{(\w+)(:[^}]*)?\}"))
@@ -29,12 +30,25 @@ public sealed class ParameterRules : IOperationFilter
         foreach (var parameter in operation.Parameters ?? [])
         {
             if (parameter is not OpenApiParameter { Schema: OpenApiSchema s, Name: { } name }) continue;
-            if (name == "limit" && s.Type == JsonSchemaType.Integer && path.StartsWith("/api/users", StringComparison.Ordinal))
-                (s.Minimum, s.Maximum) = ("1", UsersApi.MaxLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (name == "limit" && s.Type == JsonSchemaType.Integer && page is not null)
+                (s.Minimum, s.Maximum) = ("1", page.MaxLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (name == "hours" && s.Type == JsonSchemaType.Integer)
+                (s.Minimum, s.Maximum) = ("1", Status.StatusHistoryApi.MaxHours.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var bridge = ChatBridge.ChatBridgeApi.Owns(path);
             SchemaRules.Integers(s, SchemaRules.IsId(name) || name is "instanceId" or "pluginId");
             if (!SchemaRules.IsString(s) || s.MaxLength is not null || s.Enum is { Count: > 0 }) continue;
             switch (name)
             {
+                case "name" when path.StartsWith("/api/backups", StringComparison.Ordinal):
+                    SchemaRules.Text(s, Backups.BackupStore.MaxName, Backups.BackupStore.NamePattern); break;
+                case "id" when path.StartsWith("/api/chat/sessions", StringComparison.Ordinal):
+                    SchemaRules.Text(s, ChatBridge.BridgeInput.MaxSessionIdLength, SchemaRules.SessionIdPattern); break;
+                case "kind" when path.StartsWith("/api/status/history", StringComparison.Ordinal): s.Enum = Values(Status.StatusHistoryApi.Kinds); break;
+                case "before": SchemaRules.Text(s, Chat.ChatHistoryApi.MaxCursor, Chat.ChatHistoryApi.CursorPattern); break;
+                case "action" when !bridge: SchemaRules.Text(s, Audit.AuditApi.MaxFilter); break;
+                case "actor": SchemaRules.Text(s, Audit.AuditApi.MaxActor); break;
+                case "target": SchemaRules.Text(s, Audit.AuditApi.MaxTarget); break;
+                case "until" or "since" when s.Format == "date-time": s.MaxLength = 64; break;
                 case "id" or "agent" or "tool" or "agent_id" or "tool_id": SchemaRules.Slug(s); break;
                 case "key": SchemaRules.Text(s, 100, ConfigKeys.KeyPattern); break;
                 case "name": SchemaRules.Text(s, ConfigKeys.MaxEnvName, ConfigKeys.EnvNamePattern); break;

@@ -38,6 +38,18 @@ public sealed class SchemaRules : ISchemaFilter
         ["expires_at"] = Timestamp,
         ["changed_at"] = Timestamp,
         ["timestamp"] = Timestamp,
+        ["at"] = Timestamp,
+        ["status_since"] = Timestamp,
+        // A status segment's bounds (the only from/to in the API).
+        ["from"] = Timestamp,
+        ["to"] = Timestamp,
+        ["status_source"] = s => s.Enum = Nodes(StatusSources),
+        ["old_status"] = s => s.Enum = Nodes(Tools.HealthStatus.All),
+        ["new_status"] = s => s.Enum = Nodes(Tools.HealthStatus.All),
+        ["status_reason"] = s => Text(s, MaxReason),
+        ["reason"] = s => Text(s, MaxReason),
+        ["last_check_error"] = s => Text(s, Health.HealthProbe.MaxError),
+        ["username"] = s => Text(s, 50, Users.UserRules.UsernamePattern),
         ["agent_id"] = Slug,
         ["tool_id"] = Slug,
         ["session_id"] = s => Text(s, BridgeInputMaxSessionId, SessionIdPattern),
@@ -45,6 +57,14 @@ public sealed class SchemaRules : ISchemaFilter
     };
 
     private const int BridgeInputMaxSessionId = ChatBridge.BridgeInput.MaxSessionIdLength;
+
+    /// <summary>Who set a status: an admin (manual), a health check, or the chat relay's polls.</summary>
+    public static readonly string[] StatusSources = ["manual", "check", "relay"];
+
+    /// <summary>Why a signal set a status: a short sentence around a probe's error (at most <see cref="Health.HealthProbe.MaxError"/>).</summary>
+    public const int MaxReason = 1000;
+
+    public static List<JsonNode> Nodes(IEnumerable<string> values) => values.Select(v => (JsonNode)JsonValue.Create(v)).ToList();
 
     public void Apply(IOpenApiSchema schema, SchemaFilterContext context)
     {
@@ -54,19 +74,38 @@ public sealed class SchemaRules : ISchemaFilter
 
         var properties = context.Type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .ToDictionary(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name), StringComparer.Ordinal);
-        foreach (var (name, property) in s.Properties)
+        foreach (var (name, property) in s.Properties.ToList())
         {
+            // An object that may be null (JobRun? last_run): a bare $ref would promise an object.
+            if (property is OpenApiSchemaReference reference && properties.GetValueOrDefault(name) is { } member
+                && new NullabilityInfoContext().Create(member).ReadState == NullabilityState.Nullable)
+                s.Properties[name] = new OpenApiSchema
+                {
+                    AllOf = [reference],
+                    Extensions = new Dictionary<string, IOpenApiExtension> { ["nullable"] = new JsonNodeExtension(true) },
+                };
             if (property is not OpenApiSchema p) continue;
             if (properties.GetValueOrDefault(name)?.GetCustomAttribute<OneOfAttribute>() is { } oneOf) p.Enum = oneOf.Nodes();
             if (IsString(p) && p.MaxLength is null && p.Enum is not { Count: > 0 } && p.Pattern is null)
             {
                 if (p.Format == "date-time") p.MaxLength = 64;
-                else if (Vocabulary.TryGetValue(name, out var rule) && properties.GetValueOrDefault(name)?.PropertyType == typeof(string)) rule(p);
+                else if (properties.GetValueOrDefault(name)?.PropertyType != typeof(string)) { }
+                else if (Vocabulary.TryGetValue(name, out var rule)) rule(p);
+                // Every other *_at is a moment the server wrote (Data/Timestamp.cs).
+                else if (name.EndsWith("_at", StringComparison.Ordinal)) Timestamp(p);
             }
             // Plugin names (the items of a plugin's dependencies) follow the name rule.
             if (name == "dependencies" && p.Items is OpenApiSchema { MaxLength: null } item && IsString(item)) item.MaxLength = Plugins.PluginsApi.MaxNameLength;
             // Lists of short names (a setting's closed set of values, the programs that read it).
             if (name is "values" or "read_by" && p.Items is OpenApiSchema { MaxLength: null } entry && IsString(entry)) entry.MaxLength = 200;
+            // A backup check's findings: sentences naming at most 100 characters of an archive entry.
+            if (name == "problems" && p.Items is OpenApiSchema { MaxLength: null } problem && IsString(problem)) problem.MaxLength = 500;
+            // A map of short texts: [Entries] bounds it.
+            if (properties.GetValueOrDefault(name)?.GetCustomAttribute<EntriesAttribute>() is { } entries)
+            {
+                p.MaxProperties = entries.MaxCount;
+                if (p.AdditionalProperties is OpenApiSchema value && IsString(value)) value.MaxLength = entries.MaxValueLength;
+            }
             Integers(p, IsId(name));
         }
     }
@@ -144,4 +183,12 @@ public sealed class OneOfAttribute : Attribute
     public OneOfAttribute(params string[] values) => _values = values;
 
     public IList<JsonNode> Nodes() => _values.Select(v => (JsonNode)JsonValue.Create(v)).ToList();
+}
+
+/// <summary>A map of at most <paramref name="MaxCount"/> entries, each text value at most <paramref name="MaxValueLength"/> characters.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class EntriesAttribute(int maxCount, int maxValueLength) : Attribute
+{
+    public int MaxCount { get; } = maxCount;
+    public int MaxValueLength { get; } = maxValueLength;
 }

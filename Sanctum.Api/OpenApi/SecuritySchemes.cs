@@ -13,8 +13,11 @@ public static class SecuritySchemes
     public const string SessionCookie = "session_cookie";
     public const string BridgeKey = "bridge_key";
     public const string BridgeAdminKey = "bridge_admin_key";
+    public const string AccessToken = "access_token";
 
     public static readonly string[] Session = [SessionToken, SessionCookie];
+    /// <summary>A session, or a personal access token: every policy but the session-only ones takes either.</summary>
+    public static readonly string[] SessionOrAccessToken = [SessionToken, SessionCookie, AccessToken];
 
     public static IEnumerable<(string Name, OpenApiSecurityScheme Scheme)> All()
     {
@@ -23,8 +26,15 @@ public static class SecuritySchemes
             Type = SecuritySchemeType.Http,
             Scheme = "bearer",
             Description = "`Authorization: Bearer <token>` with the token returned by POST /api/auth/login (valid for the session lifetime, "
-                + "ended by POST /api/auth/logout), or a personal access token (prefix `sanctum_pat_`) where the server issues them. "
-                + "The token is opaque: not a JWT.",
+                + "ended by POST /api/auth/logout). The token is opaque: not a JWT.",
+        });
+        yield return (AccessToken, new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.Http,
+            Scheme = "bearer",
+            Description = "A personal access token for scripts: `Authorization: Bearer sanctum_pat_…` from POST /api/auth/tokens. It acts with "
+                + "its owner's role until it expires or is revoked; a token of scope read may only read (GET), anything else is 403. "
+                + "Not accepted where only a signed-in session will do (sign-out, password change, managing tokens).",
         });
         yield return (SessionCookie, new OpenApiSecurityScheme
         {

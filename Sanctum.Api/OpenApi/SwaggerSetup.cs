@@ -24,6 +24,7 @@ public static class SwaggerSetup
             foreach (var (name, scheme) in SecuritySchemes.All()) o.AddSecurityDefinition(name, scheme);
             o.OperationFilter<OperationConventions>();
             o.DocumentFilter<OperationConventions>();
+            o.DocumentFilter<HealthDocument>();
             o.SchemaFilter<SchemaRules>();
             o.OperationFilter<ParameterRules>();
             o.OperationFilter<RequestExamples>();
