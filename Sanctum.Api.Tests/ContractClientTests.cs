@@ -124,8 +124,12 @@ public class ContractClientTests
     {
         var admin = await AdminAsync();
         var relayKey = (string)(await admin.GetConfigAsync("chat_api_key", reveal: true)).Value;
-
         var (visitor, _) = Client();
+        var closed = await Assert.ThrowsAsync<ApiException<BridgeError>>(() =>
+            visitor.PostChatMessageAsync(new MessageRequest { Session_id = "session_contract_1", Message = "Hello?" }));
+        Assert.That(closed!.StatusCode, Is.EqualTo(401), "anonymous chat is off by default");
+        await admin.PutConfigAsync("chat_allow_anonymous", new SettingWrite { Value = true });
+
         var sent = await visitor.PostChatMessageAsync(new MessageRequest { Session_id = "session_contract_1", Message = "Hello, relay" });
         Assert.That(sent.Success, Is.True);
         Assert.That(sent.Data.Is_new_user, Is.True);
@@ -145,6 +149,59 @@ public class ContractClientTests
         var refused = await Assert.ThrowsAsync<ApiException<BridgeError>>(() => wrongKey.GetChatInboxAsync());
         Assert.That(refused!.StatusCode, Is.EqualTo(401));
         Assert.That(refused.Result.Success, Is.False);
+    }
+
+    [Test]
+    public async Task AnAccessTokenReadsAsABearerButAReadTokenMayNotWriteAndARevokedOneIsRefused()
+    {
+        var admin = await AdminAsync();
+        var created = await admin.CreateAccessTokenAsync(new AccessTokenCreate { Name = "contract script", Expires_in_days = 30, Scope = AccessTokenCreateScope.Read });
+        Assert.That(created.Token, Does.StartWith("sanctum_pat_"));
+        Assert.That(created.Scope, Is.EqualTo(CreatedAccessTokenScope.Read));
+
+        var (script, _) = Client(created.Token);
+        Assert.That((await script.GetCurrentUserAsync()).Username, Is.EqualTo("admin"));
+        Assert.That(await script.ListToolsAsync(), Is.Not.Empty);
+        Assert.That(await script.ListBackupsAsync(), Is.Not.Null, "an admin's token reads what the admin reads");
+        var write = await Assert.ThrowsAsync<ApiException<ProblemDetails>>(() => script.CreateBackupAsync());
+        Assert.That(write!.StatusCode, Is.EqualTo(403), "a read token may not write");
+        var tokens = await Assert.ThrowsAsync<ApiException<ProblemDetails>>(() => script.ListAccessTokensAsync());
+        Assert.That(tokens!.StatusCode, Is.EqualTo(403), "tokens are managed from a session only");
+
+        Assert.That((await admin.ListAccessTokensAsync()).Select(t => t.Name), Does.Contain("contract script"));
+        await admin.RevokeAccessTokenAsync(created.Id);
+        var revoked = await Assert.ThrowsAsync<ApiException<ProblemDetails>>(() => script.ListToolsAsync());
+        Assert.That(revoked!.StatusCode, Is.EqualTo(401));
+    }
+
+    [Test]
+    public async Task BackupsJobsAuditStatusHistoryAndChatHistoryAnswerThroughTheClient()
+    {
+        var admin = await AdminAsync();
+
+        var backup = await admin.CreateBackupAsync();
+        Assert.That(backup.Kind, Is.EqualTo(BackupInfoKind.Manual));
+        Assert.That((await admin.ListBackupsAsync()).Select(b => b.Name), Does.Contain(backup.Name));
+        Assert.That((await admin.VerifyBackupAsync(backup.Name)).Ok, Is.True);
+
+        var job = await admin.CreateJobAsync(new JobWrite { Name = "Contract backup", Kind = "backup", Schedule = "0 3 * * *", Enabled = false, Params = new { keep = 3 } });
+        Assert.That((await admin.ListJobsAsync()).Select(j => j.Name), Does.Contain("Contract backup"));
+        Assert.That((await admin.ListJobKindsAsync()).Select(k => k.Kind), Does.Contain("backup"));
+        Assert.That(await admin.ListJobRunsAsync(job.Id, limit: 10), Is.Empty);
+
+        var audit = await admin.ListAuditEventsAsync(action: "backup", limit: 10);
+        Assert.That(audit.Items.Select(e => e.Action), Does.Contain("backup.created"));
+
+        await admin.UpdateToolAsync((await admin.ListToolsAsync()).First().Id, new ToolWrite { Status = ToolWriteStatus.Off });
+        var history = await admin.ListStatusHistoryAsync(kind: Kind.Tool, limit: 5);
+        Assert.That(history.Select(h => h.New_status), Does.Contain(StatusChangeNew_status.Off));
+        Assert.That(await admin.GetAvailabilityAsync(hours: 1), Is.Not.Empty);
+
+        await admin.PostChatMessageAsync(new MessageRequest { Session_id = "session_contract_history", Message = "Kept on the server" });
+        var sessions = await admin.ListMyChatSessionsAsync(limit: 10);
+        Assert.That(sessions.Items.Select(i => i.Id), Does.Contain("session_contract_history"));
+        var messages = await admin.GetMyChatMessagesAsync("session_contract_history", limit: 10);
+        Assert.That(messages.Items.Select(i => i.Text), Is.EqualTo(new[] { "Kept on the server" }));
     }
 
     /// <summary>The rules in the schemas are the server's: what a client refuses before sending, the server refuses too.</summary>
