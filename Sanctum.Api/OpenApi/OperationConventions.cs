@@ -96,7 +96,8 @@ public sealed class OperationConventions : IOperationFilter, IDocumentFilter
         }
         else
         {
-            if (hasBody) use("BadRequest");
+            // Any write's body is checked for valid UTF-8 JSON text first (UseJsonTextCheck), even where the endpoint reads none.
+            if (hasBody || write) use("BadRequest");
             else if (hasQuery) use("InvalidQuery");
             if (session) use("Unauthorized");
             // Every policy can refuse: a role, a pending password change, a read-only access token, or a cross-site cookie write.
