@@ -21,21 +21,11 @@ public static class SecuritySchemes
 
     public static IEnumerable<(string Name, OpenApiSecurityScheme Scheme)> All()
     {
-        yield return (SessionToken, new OpenApiSecurityScheme
-        {
-            Type = SecuritySchemeType.Http,
-            Scheme = "bearer",
-            Description = "`Authorization: Bearer <token>` with the token returned by POST /api/auth/login (valid for the session lifetime, "
-                + "ended by POST /api/auth/logout). The token is opaque: not a JWT.",
-        });
-        yield return (AccessToken, new OpenApiSecurityScheme
-        {
-            Type = SecuritySchemeType.Http,
-            Scheme = "bearer",
-            Description = "A personal access token for scripts: `Authorization: Bearer sanctum_pat_…` from POST /api/auth/tokens. It acts with "
-                + "its owner's role until it expires or is revoked; a token of scope read may only read (GET), anything else is 403. "
-                + "Not accepted where only a signed-in session will do (sign-out, password change, managing tokens).",
-        });
+        yield return (SessionToken, Bearer("`Authorization: Bearer <token>` with the token returned by POST /api/auth/login (valid for the "
+            + "session lifetime, ended by POST /api/auth/logout). The token is opaque: not a JWT."));
+        yield return (AccessToken, Bearer("A personal access token for scripts: `Authorization: Bearer sanctum_pat_…` from POST /api/auth/tokens. "
+            + "It acts with its owner's role until it expires or is revoked; a token of scope read may only read (GET), anything else is 403. "
+            + "Not accepted where only a signed-in session will do (sign-out, password change, managing tokens)."));
         yield return (SessionCookie, new OpenApiSecurityScheme
         {
             Type = SecuritySchemeType.ApiKey,
@@ -44,20 +34,14 @@ public static class SecuritySchemes
             Description = "The HttpOnly, SameSite=Strict cookie that POST /api/auth/login sets; the pages use it. "
                 + "A write that carries it must come from this site (403 otherwise).",
         });
-        yield return (BridgeKey, new OpenApiSecurityScheme
-        {
-            Type = SecuritySchemeType.Http,
-            Scheme = "bearer",
-            Description = "Chat bridge relay key: `Authorization: Bearer <key>` with the system setting chat_api_key, the admin key, "
-                + "or an active agent's own chat_api_key (which reaches only that agent's sessions). Not a session token.",
-        });
-        yield return (BridgeAdminKey, new OpenApiSecurityScheme
-        {
-            Type = SecuritySchemeType.Http,
-            Scheme = "bearer",
-            Description = "Chat bridge admin key: `Authorization: Bearer <key>` with the system setting chat_admin_key. Not a session token.",
-        });
+        yield return (BridgeKey, Bearer("Chat bridge relay key: `Authorization: Bearer <key>` with the system setting chat_api_key, the admin "
+            + "key, or an active agent's own chat_api_key (which reaches only that agent's sessions). Not a session token."));
+        yield return (BridgeAdminKey, Bearer(
+            "Chat bridge admin key: `Authorization: Bearer <key>` with the system setting chat_admin_key. Not a session token."));
     }
+
+    private static OpenApiSecurityScheme Bearer(string description) =>
+        new() { Type = SecuritySchemeType.Http, Scheme = "bearer", Description = description };
 }
 
 /// <summary>
