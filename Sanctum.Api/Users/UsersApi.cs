@@ -7,6 +7,7 @@ using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Users;
 
@@ -17,7 +18,7 @@ public static class UsersApi
     {
         var group = routes.MapGroup("/api/users").WithTags("Users").RequireAdmin();
 
-        group.MapGet("/", List).WithName("ListUsers")
+        group.MapGet("/", List).WithName("ListUsers").Paged(MaxLimit)
             .WithSummary("Users by username, paged; search matches username or email (case-insensitive); filter by role and status (status=locked also finds users whose failed-login lockout is running)");
         group.MapGet("/{id:long}", Get).WithName("GetUser").WithSummary("One user").ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/", Create).WithName("CreateUser")
