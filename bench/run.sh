@@ -7,7 +7,9 @@
 # then starts the server on a fresh temp database (admin password changed, 100,000 users seeded), loads each
 # endpoint with wrk from loopback and prints one table: requests/s, p50/p99 latency, and each endpoint's
 # throughput as a ratio of the benchmark-only constant endpoint returning the same number of bytes, measured
-# alternately with it in the same run (the ratio is the figure to compare on a noisy machine). Ends with the
+# alternately with it in the same run (the ratio is the figure to compare on a noisy machine), and the server
+# process's CPU time per request of the endpoint (user + system from /proc, which other processes on the machine
+# barely move: the figure for what a change costs per request). Ends with the
 # server's peak memory (VmHWM) and the SQL plans of the user search.
 #
 # Knobs (environment): BENCH_DURATION seconds per measurement (5), BENCH_ROUNDS alternations with the constant
@@ -75,6 +77,8 @@ wait_ready() {
     sleep 0.005
   done
 }
+# The server's CPU time so far, in clock ticks (user + system, /proc/PID/stat fields 14 and 15).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; }
 
 # --- start-up: process start to /readyz 200 on an empty data directory (median of 3) -------------------------
@@ -166,6 +170,12 @@ done
 WRK_SECONDS=2 wrk_run "$BASE/api/benchmark/constant" "$AUTH" >/dev/null
 
 ROWS=()
+# measure_endpoint METHOD PATH BODY HEADER: one wrk run into e.txt, and the server's CPU ticks it took into cpu.txt.
+measure_endpoint() {
+  local before; before=$(cpu_ticks)
+  BENCH_METHOD=$1 BENCH_BODY=$3 wrk_run "$BASE$2" "$4" >>"$WORK/e.txt"
+  echo $(( $(cpu_ticks) - before )) >>"$WORK/cpu.txt"
+}
 # measure LABEL METHOD PATH BODY AUTH: alternates the endpoint with the same-sized constant endpoint.
 measure() {
   local label=$1 method=$2 path=$3 body=$4 auth=$5 hdr=
@@ -174,22 +184,23 @@ measure() {
   if [[ ! "$status" =~ ^2 ]]; then ROWS+=("$label|n/a (HTTP $status on this build)"); return; fi
   local size; size=$(size_of "$path" "$hdr" "$method" "${body//\{n\}/0}")
   [ "$size" -lt 16 ] && size=16
-  : >"$WORK/e.txt"; : >"$WORK/c.txt"
+  : >"$WORK/e.txt"; : >"$WORK/c.txt"; : >"$WORK/cpu.txt"
   for ((r = 1; r <= ROUNDS; r++)); do
     # Alternate which goes first, so drift in the machine's load falls on both alike.
     if (( r % 2 )); then
       BENCH_METHOD= BENCH_BODY= wrk_run "$BASE/api/benchmark/constant?bytes=$size" "$AUTH" >>"$WORK/c.txt"
-      BENCH_METHOD=$method BENCH_BODY=$body wrk_run "$BASE$path" "$hdr" >>"$WORK/e.txt"
+      measure_endpoint "$method" "$path" "$body" "$hdr"
     else
-      BENCH_METHOD=$method BENCH_BODY=$body wrk_run "$BASE$path" "$hdr" >>"$WORK/e.txt"
+      measure_endpoint "$method" "$path" "$body" "$hdr"
       BENCH_METHOD= BENCH_BODY= wrk_run "$BASE/api/benchmark/constant?bytes=$size" "$AUTH" >>"$WORK/c.txt"
     fi
   done
-  ROWS+=("$(awk -v label="$label" -v size="$size" '
+  ROWS+=("$(awk -v label="$label" -v size="$size" -v hz="$(getconf CLK_TCK)" '
     FILENAME ~ /c.txt$/ && NF >= 6 { crps += $1; cn++; next }
-    NF >= 6 { rps += $1; p50 += $2; if ($3 > p99) p99 = $3; bad += $5 + $6; k++ }
-    END { printf "%s|%.0f|%.2f|%.2f|%d|%.0f|%.2f|%d", label, rps / k, p50 / k / 1000, p99 / 1000, size, crps / cn, rps / crps, bad }
-  ' "$WORK/c.txt" "$WORK/e.txt")")
+    FILENAME ~ /cpu.txt$/ { ticks += $1; next }
+    NF >= 6 { rps += $1; p50 += $2; if ($3 > p99) p99 = $3; requests += $4; bad += $5 + $6; k++ }
+    END { printf "%s|%.0f|%.2f|%.2f|%d|%.0f|%.2f|%.0f|%d", label, rps / k, p50 / k / 1000, p99 / 1000, size, crps / cn, rps / crps, ticks * 1e6 / hz / requests, bad }
+  ' "$WORK/c.txt" "$WORK/e.txt" "$WORK/cpu.txt")")
 }
 
 ONLY=${BENCH_ONLY:-.}
@@ -225,7 +236,7 @@ echo "machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /
 echo "wrk: $THREADS thread(s), $CONNECTIONS connections, ${DURATION} s x $ROUNDS rounds per endpoint, alternating with the constant endpoint of the same size"
 echo
 {
-  echo "endpoint|req/s|p50 ms|p99 ms|bytes|constant req/s|ratio|errors"
+  echo "endpoint|req/s|p50 ms|p99 ms|bytes|constant req/s|ratio|server CPU µs/req|errors"
   printf '%s\n' "${ROWS[@]}"
 } | awk -F'|' '
   { for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } if (NF > nf) nf = NF; rows = NR }

@@ -7,7 +7,8 @@
 # counters have no listener), once with OTEL_EXPORTER_OTLP_ENDPOINT set, so the ASP.NET Core, runtime and
 # Sanctum.Api meters are collected and exported every second over OTLP/HTTP to a local sink that accepts them.
 # Each run.sh figure is already a ratio to the constant endpoint in the same run, which cancels most machine noise;
-# this prints both ratios per endpoint and the cost, 1 - on/off. Knobs: those of run.sh, TELEMETRY_ROUNDS (2).
+# this prints both ratios per endpoint and the cost, 1 - on/off; and the server's CPU time per request off and on
+# (from /proc, which the rest of the machine barely moves) and that cost, on/off - 1. Knobs: those of run.sh, TELEMETRY_ROUNDS (2).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/sanctum-telemetry.XXXXXX)
@@ -34,7 +35,7 @@ run() { # run LABEL [VAR=value ...]
   local label=$1; shift
   echo "run.sh ($label) ..." >&2
   BENCH_ONLY="$ONLY" BENCH_USERS=${BENCH_USERS:-1000} BENCH_SERVER_ENV="$*" "$ROOT/bench/run.sh" 2>/dev/null \
-    | awk -v label="$label" -F'  +' '/^GET \/api\// { print label "|" $1 "|" $NF-0 "|" $(NF-1) }' >>"$WORK/ratios.txt"
+    | awk -v label="$label" -F'  +' '/^GET \/api\// { print label "|" $1 "|" $(NF-2) "|" $(NF-1) }' >>"$WORK/ratios.txt"
 }
 for ((r = 1; r <= ${TELEMETRY_ROUNDS:-2}; r++)); do
   run off
@@ -45,11 +46,12 @@ echo
 echo "Metrics cost on the shared reads  $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')  load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "OTLP exports received by the sink: $(wc -l <"$WORK/sink.count" 2>/dev/null || echo 0)"
 awk -F'|' '
-  { key = $2; ratio[$1, key] += $4; n[$1, key]++; keys[key] = 1 }
+  { key = $2; ratio[$1, key] += $3; cpu[$1, key] += $4; n[$1, key]++; keys[key] = 1 }
   END {
-    printf "%-40s %10s %10s %8s\n", "endpoint", "ratio off", "ratio on", "cost"
+    printf "%-40s %9s %9s %7s   %12s %12s %7s\n", "endpoint", "ratio off", "ratio on", "cost", "CPU µs off", "CPU µs on", "cost"
     for (k in keys) {
       off = ratio["off", k] / n["off", k]; on = ratio["on", k] / n["on", k]
-      printf "%-40s %10.3f %10.3f %7.1f%%\n", k, off, on, 100 * (1 - on / off)
+      coff = cpu["off", k] / n["off", k]; con = cpu["on", k] / n["on", k]
+      printf "%-40s %9.3f %9.3f %6.1f%%   %12.1f %12.1f %6.1f%%\n", k, off, on, 100 * (1 - on / off), coff, con, 100 * (con / coff - 1)
     }
   }' "$WORK/ratios.txt"
