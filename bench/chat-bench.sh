@@ -96,6 +96,8 @@ line() {
 SESSION=session_bench_100
 echo
 echo "chat bridge at $(sqlite3 "$WORK/data/sanctum.db" 'SELECT COUNT(*) FROM web_chat_messages') messages, $(sqlite3 "$WORK/data/sanctum.db" "SELECT COUNT(*) FROM web_chat_messages WHERE delivery_state = 'waiting'") waiting; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+# A warm-up as in bench/run.sh: the first seconds after a start compile the handlers and read the indexes into the cache.
+CONNECTIONS=1 DURATION=2 line "warm-up" "$BASE/api/v1/?action=inbox&limit=50" "Authorization: Bearer $API_KEY" >/dev/null
 CONNECTIONS=1 line "inbox limit=50 (global key, 1 relay)" "$BASE/api/v1/?action=inbox&limit=50" "Authorization: Bearer $API_KEY"
 CONNECTIONS=1 line "inbox limit=50 (athena's key, 1 relay)" "$BASE/api/v1/?action=inbox&limit=50" "Authorization: Bearer $AGENT_KEY"
 CONNECTIONS=1 line "inbox limit=1 (Broca's start-up probe)" "$BASE/api/v1/?action=inbox&limit=1" "Authorization: Bearer $API_KEY"
