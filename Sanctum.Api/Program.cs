@@ -75,14 +75,15 @@ builder.Services.AddJobs();
 var app = builder.Build();
 if (command) return await AdminCommands.RunAsync(args, app.Services);
 
+// The seeded admin's first password depends on where the server listens (Auth/BootstrapAdmin.cs).
+var bootstrap = app.Services.GetRequiredService<BootstrapAdmin>();
+bootstrap.StartEarly();
 // Usable data directory, this install's database, migrated; otherwise one line and exit code 1.
 if (StartupChecks.Run(app.Services) is { } refusal)
 {
     Console.Error.WriteLine(refusal);
     return 1;
 }
-// The seeded admin's first password depends on where the server listens (Auth/BootstrapAdmin.cs).
-var bootstrap = app.Services.GetRequiredService<BootstrapAdmin>();
 bootstrap.Prepare();
 app.Lifetime.ApplicationStarted.Register(bootstrap.Complete);
 

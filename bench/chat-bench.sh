@@ -32,7 +32,7 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 echo "building Release ..." >&2
-dotnet publish "$ROOT/Sanctum.Api" -c Release -o "$WORK/app" --nologo -v quiet >&2
+dotnet publish "$ROOT/Sanctum.Api" -c Release --use-current-runtime --self-contained false -o "$WORK/app" --nologo -v quiet >&2
 
 start_server() {
   PORT=$(free_port)

@@ -60,7 +60,7 @@ free_port() {
 now_ns() { date +%s%N; }
 
 echo "building Release ..." >&2
-dotnet publish "$ROOT/Sanctum.Api" -c Release -o "$WORK/app" --nologo -v quiet >&2
+dotnet publish "$ROOT/Sanctum.Api" -c Release --use-current-runtime --self-contained false -o "$WORK/app" --nologo -v quiet >&2
 
 # start_server DATA_DIR LOG [VAR=value ...]: starts the published server on a free loopback port.
 start_server() {

@@ -91,7 +91,7 @@ if ! start_flask; then echo "the Flask app is not available: measuring Sanctum a
 
 # --- Sanctum ----------------------------------------------------------------------------------------------------
 echo "publishing Sanctum.Api (Release) ..." >&2
-dotnet publish "$ROOT/Sanctum.Api" -c Release -o "$WORK/app" --nologo -v quiet >&2
+dotnet publish "$ROOT/Sanctum.Api" -c Release --use-current-runtime --self-contained false -o "$WORK/app" --nologo -v quiet >&2
 port=$(free_port)
 SANCTUM_BASE="http://127.0.0.1:$port"
 (cd "$WORK/app" && exec env ASPNETCORE_ENVIRONMENT=Production Sanctum__DataDirectory="$WORK/data" \

@@ -29,18 +29,35 @@ public sealed partial class BootstrapAdmin(
         ? PendingHash
         : BCrypt.Net.BCrypt.HashPassword(o.BootstrapAdminPassword, o.PasswordWorkFactor);
 
+    private Task<(string LoopbackHash, string Random, string RandomHash)>? _hashing;
     private (string LoopbackHash, string Random, string RandomHash)? _prepared;
 
     /// <summary>
-    /// Before the server starts: when the seed left the placeholder, hashes both candidate passwords now (bcrypt is
-    /// slow), so that once the server listens <see cref="Complete"/> only has to store one.
+    /// Before the migrations, on a fresh install (no database file yet): starts hashing both candidate passwords in the
+    /// background, so bcrypt runs beside the migrations instead of after them.
+    /// </summary>
+    public void StartEarly()
+    {
+        if (!File.Exists(database.FilePath)) _hashing = HashCandidatesAsync();
+    }
+
+    /// <summary>
+    /// Before the server starts: when the seed left the placeholder, has both candidate passwords hashed (bcrypt is
+    /// slow; the two run in parallel), so that once the server listens <see cref="Complete"/> only has to store one.
     /// </summary>
     public void Prepare()
     {
         using var db = database.Open();
         if (!db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM users WHERE password_hash = @pending)", new { pending = PendingHash })) return;
+        _prepared = (_hashing ?? HashCandidatesAsync()).GetAwaiter().GetResult();
+    }
+
+    private Task<(string LoopbackHash, string Random, string RandomHash)> HashCandidatesAsync()
+    {
         var random = UserRules.TemporaryPassword();
-        _prepared = (hasher.Hash(LoopbackPassword), random, hasher.Hash(random));
+        var loopback = Task.Run(() => hasher.Hash(LoopbackPassword));
+        var randomHash = Task.Run(() => hasher.Hash(random));
+        return Task.WhenAll(loopback, randomHash).ContinueWith(_ => (loopback.Result, random, randomHash.Result), TaskScheduler.Default);
     }
 
     /// <summary>Sets the first password if the seed left the placeholder (called once the server listens).</summary>
