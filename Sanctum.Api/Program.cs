@@ -77,7 +77,7 @@ if (command) return await AdminCommands.RunAsync(args, app.Services);
 
 // The seeded admin's first password depends on where the server listens (Auth/BootstrapAdmin.cs).
 var bootstrap = app.Services.GetRequiredService<BootstrapAdmin>();
-bootstrap.StartEarly();
+bootstrap.StartEarly(app.Configuration["urls"]);
 // Usable data directory, this install's database, migrated; otherwise one line and exit code 1.
 if (StartupChecks.Run(app.Services) is { } refusal)
 {

@@ -29,35 +29,41 @@ public sealed partial class BootstrapAdmin(
         ? PendingHash
         : BCrypt.Net.BCrypt.HashPassword(o.BootstrapAdminPassword, o.PasswordWorkFactor);
 
-    private Task<(string LoopbackHash, string Random, string RandomHash)>? _hashing;
-    private (string LoopbackHash, string Random, string RandomHash)? _prepared;
+    private Task<Candidates>? _hashing;
+    private Candidates? _prepared;
+
+    /// <summary>The first passwords' hashes; the random one's is null when every configured address is loopback.</summary>
+    private sealed record Candidates(string LoopbackHash, string Random, string? RandomHash);
 
     /// <summary>
-    /// Before the migrations, on a fresh install (no database file yet): starts hashing both candidate passwords in the
-    /// background, so bcrypt runs beside the migrations instead of after them.
+    /// Before the migrations, on a fresh install (no database file yet): starts hashing the candidate passwords in the
+    /// background, so bcrypt runs beside the migrations instead of after them; only admin123's when every configured
+    /// address (<c>urls</c>) is loopback.
     /// </summary>
-    public void StartEarly()
+    public void StartEarly(string? configuredUrls)
     {
-        if (!File.Exists(database.FilePath)) _hashing = HashCandidatesAsync();
+        if (File.Exists(database.FilePath)) return;
+        var urls = (configuredUrls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        _hashing = HashCandidatesAsync(loopbackOnly: urls.Length > 0 && urls.All(IsLoopback));
     }
 
     /// <summary>
-    /// Before the server starts: when the seed left the placeholder, has both candidate passwords hashed (bcrypt is
-    /// slow; the two run in parallel), so that once the server listens <see cref="Complete"/> only has to store one.
+    /// Before the server starts: when the seed left the placeholder, has the candidate passwords hashed (bcrypt is
+    /// slow; both run in parallel), so that once the server listens <see cref="Complete"/> only has to store one.
     /// </summary>
     public void Prepare()
     {
         using var db = database.Open();
         if (!db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM users WHERE password_hash = @pending)", new { pending = PendingHash })) return;
-        _prepared = (_hashing ?? HashCandidatesAsync()).GetAwaiter().GetResult();
+        _prepared = (_hashing ?? HashCandidatesAsync(loopbackOnly: false)).GetAwaiter().GetResult();
     }
 
-    private Task<(string LoopbackHash, string Random, string RandomHash)> HashCandidatesAsync()
+    private Task<Candidates> HashCandidatesAsync(bool loopbackOnly)
     {
         var random = UserRules.TemporaryPassword();
         var loopback = Task.Run(() => hasher.Hash(LoopbackPassword));
-        var randomHash = Task.Run(() => hasher.Hash(random));
-        return Task.WhenAll(loopback, randomHash).ContinueWith(_ => (loopback.Result, random, randomHash.Result), TaskScheduler.Default);
+        var randomHash = loopbackOnly ? Task.FromResult<string?>(null) : Task.Run<string?>(() => hasher.Hash(random));
+        return Task.WhenAll(loopback, randomHash).ContinueWith(_ => new Candidates(loopback.Result, random, randomHash.Result), TaskScheduler.Default);
     }
 
     /// <summary>Sets the first password if the seed left the placeholder (called once the server listens).</summary>
@@ -68,9 +74,10 @@ public sealed partial class BootstrapAdmin(
         var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var local = addresses.All(IsLoopback);
         if (!local) WriteOwnerOnly(PasswordFile, prepared.Random + "\n");
+        var hash = local ? prepared.LoopbackHash : prepared.RandomHash ?? hasher.Hash(prepared.Random);
         using var db = database.Open();
         db.Execute("UPDATE users SET password_hash = @hash, must_change_password = 1 WHERE password_hash = @pending",
-            new { hash = local ? prepared.LoopbackHash : prepared.RandomHash, pending = PendingHash });
+            new { hash, pending = PendingHash });
         if (local) LogLoopback(logger);
         else LogWritten(logger, PasswordFile, string.Join(", ", addresses));
     }
