@@ -63,7 +63,7 @@ public sealed partial class BootstrapAdmin(
         var random = UserRules.TemporaryPassword();
         var loopback = Task.Run(() => hasher.Hash(LoopbackPassword));
         var randomHash = loopbackOnly ? Task.FromResult<string?>(null) : Task.Run<string?>(() => hasher.Hash(random));
-        return Task.WhenAll(loopback, randomHash).ContinueWith(_ => new Candidates(loopback.Result, random, randomHash.Result), TaskScheduler.Default);
+        return Task.Run(async () => new Candidates(await loopback, random, await randomHash));
     }
 
     /// <summary>Sets the first password if the seed left the placeholder (called once the server listens).</summary>
