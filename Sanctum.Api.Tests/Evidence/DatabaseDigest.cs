@@ -21,23 +21,40 @@ public static class DatabaseDigest
     // records (a failed sign-in, a wrong bridge key), written by a background writer whenever its batch commits.
     private const string OrdinaryTables = "SELECT name FROM pragma_table_list WHERE type = 'table' AND schema = 'main' AND name NOT LIKE 'sqlite_%' AND name <> 'audit_log' ORDER BY name";
 
+    // On PostgreSQL: the same tables (VersionInfo aside, as SQLite's digest has it too), rows in the order of all their values.
+    private const string PostgresTables = """
+        SELECT table_name FROM information_schema.tables
+        WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'audit_log' ORDER BY table_name COLLATE "C"
+        """;
+
+    private static bool IsSqlite(System.Data.Common.DbConnection db) => db is SqliteConnection;
+
+    private static List<string> Tables(System.Data.Common.DbConnection db) => db.Query<string>(IsSqlite(db) ? OrdinaryTables : PostgresTables).ToList();
+
+    private static List<string> Columns(System.Data.Common.DbConnection db, string table) => db.Query<string>(IsSqlite(db)
+        ? $"SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+        : $"SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}' ORDER BY ordinal_position").ToList();
+
+    private static string RowOrder(System.Data.Common.DbConnection db, int columns) =>
+        IsSqlite(db) ? "rowid" : string.Join(", ", Enumerable.Range(1, Math.Max(1, columns)));
+
     public static readonly IReadOnlyDictionary<string, string[]> ExcludedByOperation = new Dictionary<string, string[]>
     {
         ["Login"] = ["users.failed_login_attempts", "users.locked_until"],
     };
 
-    public static string Compute(SqliteConnection db, IReadOnlyCollection<string>? excluded = null)
+    public static string Compute(System.Data.Common.DbConnection db, IReadOnlyCollection<string>? excluded = null)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var tables = db.Query<string>(OrdinaryTables).ToList();
+        var tables = Tables(db);
         foreach (var table in tables)
         {
-            var columns = db.Query<string>($"SELECT name FROM pragma_table_info('{table}') ORDER BY cid")
+            var columns = Columns(db, table)
                 .Where(c => excluded is null || !excluded.Contains($"{table}.{c}"))
                 .Select(c => $"\"{c}\"").ToList();
             Append(hash, $"table {table} ({string.Join(",", columns)})\n");
             using var command = db.CreateCommand();
-            command.CommandText = $"SELECT {string.Join(", ", columns)} FROM \"{table}\" ORDER BY rowid";
+            command.CommandText = $"SELECT {string.Join(", ", columns)} FROM \"{table}\" ORDER BY {RowOrder(db, columns.Count)}";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
@@ -61,13 +78,13 @@ public static class DatabaseDigest
     }
 
     /// <summary>Every row of every table as text, for a failure message that shows what changed.</summary>
-    public static Dictionary<string, List<string>> Dump(SqliteConnection db)
+    public static Dictionary<string, List<string>> Dump(System.Data.Common.DbConnection db)
     {
         var dump = new Dictionary<string, List<string>>();
-        foreach (var table in db.Query<string>(OrdinaryTables))
+        foreach (var table in Tables(db))
         {
             using var command = db.CreateCommand();
-            command.CommandText = $"SELECT * FROM \"{table}\" ORDER BY rowid";
+            command.CommandText = $"SELECT * FROM \"{table}\" ORDER BY {RowOrder(db, Columns(db, table).Count)}";
             using var reader = command.ExecuteReader();
             var rows = dump[table] = [];
             while (reader.Read())

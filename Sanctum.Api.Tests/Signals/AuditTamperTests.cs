@@ -30,10 +30,10 @@ public class AuditTamperTests
 
     private Task<JsonElement> VerifyAsync() => Admin.GetFromJsonAsync<JsonElement>("/api/audit/verify");
 
-    private static void Tamper(SqliteConnection db, string sql, object? args = null)
+    private static void Tamper(System.Data.Common.DbConnection db, string sql, object? args = null)
     {
-        // Whoever edits the file can drop the append-only trigger too; the chain still tells.
-        db.Execute("DROP TRIGGER IF EXISTS audit_log_append_only");
+        // Whoever edits the database can drop the append-only trigger too; the chain still tells.
+        db.Execute(db is SqliteConnection ? "DROP TRIGGER IF EXISTS audit_log_append_only" : "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log");
         db.Execute(sql, args);
     }
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dapper;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Tools;
 using Sanctum.Api.Users;
@@ -32,7 +32,7 @@ public static class AgentRules
 {
     public const int MaxName = 100, MaxDescription = 1000;
 
-    public static Errors Check(AgentWrite body, bool create, SqliteConnection db, Errors errors)
+    public static Errors Check(AgentWrite body, bool create, DbConnection db, Errors errors)
     {
         errors.Text("name", body.Name, MaxName, required: create);
         if (!create && body.Name is not null && string.IsNullOrWhiteSpace(body.Name)) errors.Add("name", "This field must not be empty.");
@@ -52,7 +52,7 @@ public static class AgentRules
         _ => (true, null),
     };
 
-    private static void UserIds(JsonElement list, SqliteConnection db, Errors errors)
+    private static void UserIds(JsonElement list, DbConnection db, Errors errors)
     {
         if (list.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return;
         if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() > 1000

@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Audit;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Auth;
@@ -32,19 +32,19 @@ public static class AgentsApi
         return group;
     }
 
-    private static Ok<IEnumerable<Agent>> List(SqliteConnection db, ClaimsPrincipal user,
+    private static Ok<IEnumerable<Agent>> List(DbConnection db, ClaimsPrincipal user,
         [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_inactive")] bool includeInactive = false)
     {
         var parameters = new DynamicParameters(AgentVisibility.Parameters(user));
         parameters.Add("all", includeInactive && user.IsAdmin());
         return TypedResults.Ok(Shown(db, db.Query<Agent>($"""
             SELECT {Agent.Columns} FROM agents
-            WHERE (is_active = 1 OR @all = 1) AND {AgentVisibility.Where}
+            WHERE (is_active = TRUE OR @all) AND {AgentVisibility.Where}
             ORDER BY name, id
             """, parameters)));
     }
 
-    private static Results<Ok<Agent>, ProblemHttpResult> Get(string id, SqliteConnection db, ClaimsPrincipal user)
+    private static Results<Ok<Agent>, ProblemHttpResult> Get(string id, DbConnection db, ClaimsPrincipal user)
     {
         // Inactive or invisible agents read as absent to non-admins, so their existence does not leak.
         return db.QuerySingleOrDefault<Agent>($"SELECT {Agent.Columns} FROM agents WHERE {AgentVisibility.ById}",
@@ -54,14 +54,14 @@ public static class AgentsApi
     }
 
     /// <summary>Agents as responses show them: with when a relay last polled them.</summary>
-    private static IEnumerable<Agent> Shown(SqliteConnection db, IEnumerable<Agent> agents) => RelayPresence.WithLastPoll(db, agents);
+    private static IEnumerable<Agent> Shown(DbConnection db, IEnumerable<Agent> agents) => RelayPresence.WithLastPoll(db, agents);
 
     private const string NoRelayYet = "No relay has polled its inbox yet.";
 
     private static readonly string[] ReservedIds = ["master", "smcp"];
 
     private static Results<Created<Agent>, ValidationProblem, ProblemHttpResult> Create(
-        AgentWrite body, SqliteConnection db, ClaimsPrincipal user, TimeProvider clock)
+        AgentWrite body, DbConnection db, ClaimsPrincipal user, TimeProvider clock)
     {
         var errors = new Errors().Slug("id", body.Id);
         if (body.Id is not null && ReservedIds.Contains(body.Id)) errors.Add("id", "master and smcp are tool categories, not agent ids.");
@@ -86,7 +86,7 @@ public static class AgentsApi
     }
 
     private static Results<Ok<Agent>, ValidationProblem, ProblemHttpResult> Patch(
-        string id, AgentWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http, IOptions<ChatBridgeOptions> bridge)
+        string id, AgentWrite body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http, IOptions<ChatBridgeOptions> bridge)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
@@ -127,11 +127,11 @@ public static class AgentsApi
     }
 
     private static Results<NoContent, ProblemHttpResult> Delete(
-        string id, SqliteConnection db, TimeProvider clock, AuditLog audit, IOptions<ChatBridgeOptions> bridge)
+        string id, DbConnection db, TimeProvider clock, AuditLog audit, IOptions<ChatBridgeOptions> bridge)
     {
         db.Open();
         using var tx = db.BeginTransaction();
-        if (db.Execute("UPDATE agents SET is_active = 0, updated_at = @now WHERE id = @id", new { id, now = Timestamp.Now(clock) }, tx) != 1)
+        if (db.Execute("UPDATE agents SET is_active = FALSE, updated_at = @now WHERE id = @id", new { id, now = Timestamp.Now(clock) }, tx) != 1)
             return Problems.NotFound($"Agent '{id}'");
         RelayPresence.Sync(db, tx, audit, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds);
         tx.Commit();

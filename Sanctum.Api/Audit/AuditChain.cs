@@ -114,7 +114,7 @@ public static class AuditChain
     // A pruning anchor (itself part of the chain, so it cannot be forged without breaking it) vouches for the first row.
     private static bool IsAnchored(IDbConnection db, AuditEntry first) => db.ExecuteScalar<bool>($"""
         SELECT EXISTS (SELECT 1 FROM audit_log WHERE action = '{PrunedAction}'
-            AND json_extract(details, '$.through_id') = @throughId AND json_extract(details, '$.through_hash') = @hash)
+            AND CAST(json_extract(details, '$.through_id') AS TEXT) = CAST(@throughId AS TEXT) AND json_extract(details, '$.through_hash') = @hash)
         """, new { throughId = first.Id - 1, hash = first.PrevHash });
 
     private sealed record Link

@@ -1,6 +1,6 @@
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Options;
 using System.Globalization;
 using Sanctum.Api.Audit;
@@ -33,7 +33,7 @@ public static class AuthApi
     private const string InvalidCredentials = "The username or password is incorrect, or the account is locked or inactive.";
 
     private static Results<Ok<LoginResponse>, ProblemHttpResult, ValidationProblem> Login(
-        LoginRequest body, SqliteConnection db, PasswordHasher hasher, IOptions<SanctumOptions> options,
+        LoginRequest body, DbConnection db, PasswordHasher hasher, IOptions<SanctumOptions> options,
         TimeProvider clock, AuditLog audit, HttpContext http, SanctumMetrics metrics)
     {
         var errors = new Errors();
@@ -107,7 +107,7 @@ public static class AuthApi
     /// Counts one attempt on an unlocked account: the attempt that reaches the threshold locks it and the count starts
     /// over. False when the account is locked (attempts while locked change nothing). A success resets the count.
     /// </summary>
-    private static bool CountAttempt(SqliteConnection db, long id, SanctumOptions o, DateTimeOffset now, AuditLog audit, HttpContext http, string username, SanctumMetrics metrics)
+    private static bool CountAttempt(DbConnection db, long id, SanctumOptions o, DateTimeOffset now, AuditLog audit, HttpContext http, string username, SanctumMetrics metrics)
     {
         var lockUntil = Timestamp.From(now + o.LockoutDuration);
         var result = db.QuerySingleOrDefault<string?>("""
@@ -126,7 +126,7 @@ public static class AuthApi
         return result is not null;
     }
 
-    private static NoContent Logout(SqliteConnection db, AuditLog audit, HttpContext http)
+    private static NoContent Logout(DbConnection db, AuditLog audit, HttpContext http)
     {
         db.Execute("DELETE FROM user_sessions WHERE id = @id", new { id = http.User.SessionId() });
         audit.Record(new AuditEvent("auth.logout", "user", http.User.UserId().ToString(CultureInfo.InvariantCulture)), http);
@@ -134,13 +134,13 @@ public static class AuthApi
         return TypedResults.NoContent();
     }
 
-    private static Results<Ok<User>, UnauthorizedHttpResult> Me(SqliteConnection db, HttpContext http) =>
+    private static Results<Ok<User>, UnauthorizedHttpResult> Me(DbConnection db, HttpContext http) =>
         db.QuerySingleOrDefault<User>($"SELECT {User.Columns} FROM users WHERE id = @id", new { id = http.User.UserId() }) is { } user
             ? TypedResults.Ok(user)
             : TypedResults.Unauthorized();
 
     private static Results<NoContent, ValidationProblem> ChangePassword(
-        PasswordChangeRequest body, SqliteConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit,
+        PasswordChangeRequest body, DbConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit,
         BootstrapAdmin bootstrap, HttpContext http)
     {
         var id = http.User.UserId();
@@ -159,7 +159,7 @@ public static class AuthApi
         // Compare-and-swap on the hash that was verified: of two concurrent changes from the same password only
         // the first wins; the other is told the current password is wrong, as it would be had they run in turn.
         var changed = db.Execute(
-            "UPDATE users SET password_hash = @newHash, must_change_password = 0, updated_at = @now WHERE id = @id AND password_hash = @hash",
+            "UPDATE users SET password_hash = @newHash, must_change_password = FALSE, updated_at = @now WHERE id = @id AND password_hash = @hash",
             new { id, newHash, hash, now = Timestamp.Now(clock) }, transaction: tx);
         if (changed == 0) return Problems.Invalid("current_password", "The current password is incorrect.");
         db.Execute("DELETE FROM user_sessions WHERE user_id = @id AND id <> @sessionId", new { id, sessionId = http.User.SessionId() }, transaction: tx);

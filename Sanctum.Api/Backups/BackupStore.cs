@@ -55,6 +55,9 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
     [GeneratedRegex(@"^sanctum-\d{8}-\d{6}-(manual|scheduled|pre-restore)(-\d{1,4})?\.zip$")]
     private static partial Regex NameRegex();
 
+    public const string NotOnPostgres =
+        "Backups through Sanctum copy its SQLite file; this server uses PostgreSQL: back it up with pg_dump (see README, Running on PostgreSQL).";
+
     public static bool IsName(string? name) => name is not null && NameRegex().IsMatch(name);
 
     /// <summary>The file of a stored backup, or null for an unknown or malformed name.</summary>
@@ -93,6 +96,7 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
     /// <summary>Takes a backup into <paramref name="destination"/> (a file path) or, when null, the backups folder.</summary>
     public BackupInfo Create(string kind, string? destination)
     {
+        if (!database.IsSqlite) throw new InvalidOperationException(NotOnPostgres);
         var work = WorkDirectory();
         try
         {
@@ -204,7 +208,7 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
                 SqliteSnapshot.ReplaceLive(database, copy);
                 RestoreKeys(zipPath);
                 services.MigrateDatabase();
-                using var live = database.Open();
+                using var live = database.OpenSqlite();
                 return (safety, counts, SqliteSnapshot.SchemaVersion(live), SqliteSnapshot.RowCounts(live));
             }, cancellationToken);
 
@@ -237,7 +241,7 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
 
     private IReadOnlyDictionary<string, long> LiveRowCounts()
     {
-        using var live = database.Open();
+        using var live = database.OpenSqlite();
         return SqliteSnapshot.RowCounts(live);
     }
 

@@ -19,6 +19,11 @@ public static class BackupsApi
     public static RouteGroupBuilder MapBackups(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/backups").WithTags("Backups").RequireAdmin();
+        // Backups here copy the SQLite file; a PostgreSQL server is backed up with its own tools (README).
+        group.AddEndpointFilter(async (context, next) =>
+            context.HttpContext.RequestServices.GetRequiredService<Database>().IsSqlite || HttpMethods.IsGet(context.HttpContext.Request.Method) && context.HttpContext.Request.RouteValues.Count == 0
+                ? await next(context)
+                : Problems.Conflict(BackupStore.NotOnPostgres));
         var maxUpload = routes.ServiceProvider.GetRequiredService<IOptions<SanctumOptions>>().Value.Backups.MaxUploadBytes;
 
         group.MapGet("/", List).WithName("ListBackups").WithSummary("The stored backups, newest first");

@@ -26,12 +26,15 @@ public static class ChatDelivery
         $"SELECT id FROM web_chat_messages WHERE {Open}{(byAgent ? " AND agent_id = @agentId" : "")}{(bySince ? " AND timestamp >= @since" : "")} AND {Due} ORDER BY id";
 
     /// <summary>How many messages are due, counted up to @cap.</summary>
-    public static string CountSql(bool byAgent, bool bySince) => $"SELECT COUNT(*) FROM ({DueSql(byAgent, bySince)} LIMIT @cap)";
+    public static string CountSql(bool byAgent, bool bySince) => $"SELECT COUNT(*) FROM ({DueSql(byAgent, bySince)} LIMIT @cap) AS due";
 
-    /// <summary>Leases a page of due messages and returns them (in no particular order).</summary>
-    public static string HandOutSql(bool byAgent, bool bySince) => $"""
+    /// <summary>
+    /// Leases a page of due messages and returns them (in no particular order). With <paramref name="skipLocked"/>
+    /// (PostgreSQL, where pollers run at once) rows another poll is leasing right now are skipped, not waited for.
+    /// </summary>
+    public static string HandOutSql(bool byAgent, bool bySince, string skipLocked = "") => $"""
         UPDATE web_chat_messages SET delivery_state = 'leased', lease_until = @leaseUntil, delivery_attempts = delivery_attempts + 1
-        WHERE id IN ({DueSql(byAgent, bySince)} LIMIT @limit OFFSET @offset)
+        WHERE id IN ({DueSql(byAgent, bySince)} LIMIT @limit OFFSET @offset{skipLocked})
         RETURNING id, session_id, message, timestamp, agent_id, user_id
         """;
 
@@ -79,12 +82,12 @@ public static class ChatDelivery
         db.ExecuteScalar<long>(CountSql(agentId is not null, since is not null), new { agentId, since, now, maxAttempts, cap });
 
     /// <summary>Gives up on exhausted leases, then leases a page of due messages; call inside the write transaction.</summary>
-    public static List<HandedOut> HandOut(IDbConnection db, IDbTransaction tx, string? agentId, string? since, int limit, int offset,
+    public static List<HandedOut> HandOut(IDbConnection db, IDbTransaction tx, Data.SqlDialect dialect, string? agentId, string? since, int limit, int offset,
         DateTimeOffset now, ChatBridgeOptions options)
     {
         var nowText = Data.Timestamp.From(now);
         db.Execute(GiveUpSql, new { now = nowText, maxAttempts = options.MaxDeliveryAttempts }, tx);
-        return db.Query<HandedOut>(HandOutSql(agentId is not null, since is not null), new
+        return db.Query<HandedOut>(HandOutSql(agentId is not null, since is not null, dialect.SkipLocked), new
         {
             agentId, since, limit, offset, now = nowText, maxAttempts = options.MaxDeliveryAttempts,
             leaseUntil = Data.Timestamp.From(now.AddSeconds(options.DeliveryLeaseSeconds)),

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Config;
@@ -18,8 +19,8 @@ public static class StartupChecks
         var keys = Path.Combine(database.DataDirectory, "keys");
         try
         {
-            var file = new FileInfo(database.FilePath);
-            if (Directory.Exists(keys) && Directory.EnumerateFileSystemEntries(keys).Any() && (!file.Exists || file.Length == 0))
+            var file = new FileInfo(database.FilePath ?? keys);
+            if (database.IsSqlite && Directory.Exists(keys) && Directory.EnumerateFileSystemEntries(keys).Any() && (!file.Exists || file.Length == 0))
                 return $"sanctum: refusing to start: {database.FilePath} is {(file.Exists ? "empty" : "missing")} but {keys} holds an earlier "
                     + "install's keys; restore the database from a backup, or move the data directory away to start a fresh install.";
             services.MigrateDatabase();
@@ -33,6 +34,10 @@ public static class StartupChecks
         catch (SqliteException e)
         {
             return $"sanctum: cannot use the database {database.FilePath}: {Cause(e)}";
+        }
+        catch (DbException e)
+        {
+            return $"sanctum: cannot use the {database.Description}: {e.Message}";
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -49,7 +49,7 @@ public sealed partial class HealthCheckRunner(
         {
             due = db.Query<DueCheck>("""
                 SELECT id, health_check FROM tool_instances
-                WHERE health_check IS NOT NULL AND is_active = 1 AND (next_check_at IS NULL OR next_check_at <= @now)
+                WHERE health_check IS NOT NULL AND is_active = TRUE AND (next_check_at IS NULL OR next_check_at <= @now)
                 ORDER BY next_check_at LIMIT @max
                 """, new { now = Timestamp.From(now), max = MaxPerRound }).AsList();
         }

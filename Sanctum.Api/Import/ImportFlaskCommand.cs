@@ -56,27 +56,27 @@ public static class ImportFlaskCommand
         }
 
         output.WriteLine(dryRun
-            ? $"Dry run: importing {path} into a scratch copy of {database.FilePath}; nothing will be written."
-            : $"Importing {path} into {database.FilePath}.");
+            ? $"Dry run: importing {path} into {(database.IsSqlite ? "a scratch copy of " : "a transaction, rolled back, of ")}{database.Description}; nothing will be written."
+            : $"Importing {path} into {database.Description}.");
         var audit = services.GetService<AuditLog>();
         try
         {
             var report = dryRun ? ImportIntoScratchCopy(services, source) : Import(services, source);
             report.WriteTo(output);
             output.WriteLine(dryRun ? "Dry run: nothing was written." : "Done. Everyone signs in again with their old password.");
-            if (!dryRun) audit?.Record(new AuditEvent("import.flask", "database", database.FilePath, report.Summary()));
+            if (!dryRun) audit?.Record(new AuditEvent("import.flask", "database", database.Description, report.Summary()));
             return ImportExitCodes.Done;
         }
         catch (Exception e)
         {
             error.WriteLine($"The import failed and nothing was changed: {e.Message}");
-            if (!dryRun) audit?.Record(new AuditEvent("import.flask", "database", database.FilePath, new { error = e.GetType().Name }, "failed"));
+            if (!dryRun) audit?.Record(new AuditEvent("import.flask", "database", database.Description, new { error = e.GetType().Name }, "failed"));
             return ImportExitCodes.Failed;
         }
     }
 
     /// <summary>Migrates the target, then imports everything in one transaction: a failure part-way rolls it all back.</summary>
-    private static ImportReport Import(IServiceProvider services, FlaskSource source, bool dryRun = false)
+    private static ImportReport Import(IServiceProvider services, FlaskSource source, bool dryRun = false, bool rollBack = false)
     {
         services.MigrateDatabase();
         using var connection = services.GetRequiredService<Database>().Open();
@@ -86,6 +86,11 @@ public static class ImportFlaskCommand
         var context = new ImportContext(source, connection, transaction, services.GetRequiredService<Secrets>(),
             services.GetRequiredService<SettingsCore>(), passwords, now);
         var report = FlaskImporter.Run(context);
+        if (rollBack)
+        {
+            transaction.Rollback();
+            return report;
+        }
         transaction.Commit();
         if (!dryRun) context.AfterCommit.ForEach(action => action());
         return report;
@@ -98,6 +103,8 @@ public static class ImportFlaskCommand
     private static ImportReport ImportIntoScratchCopy(IServiceProvider services, FlaskSource source)
     {
         var database = services.GetRequiredService<Database>();
+        // A PostgreSQL server cannot be copied aside: the same import runs in a transaction that is rolled back.
+        if (!database.IsSqlite) return Import(services, source, dryRun: true, rollBack: true);
         var scratch = Directory.CreateTempSubdirectory("sanctum-import-").FullName;
         try
         {

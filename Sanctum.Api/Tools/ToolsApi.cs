@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
@@ -37,7 +37,7 @@ public static class ToolsApi
         return group;
     }
 
-    private static Ok<IEnumerable<Tool>> List(SqliteConnection db, ToolListCache cache, ClaimsPrincipal user, string? category = null, bool? enabled = null)
+    private static Ok<IEnumerable<Tool>> List(DbConnection db, ToolListCache cache, ClaimsPrincipal user, string? category = null, bool? enabled = null)
     {
         // The cache holds every tool; the categories of agents the caller may not see are left out here.
         var hidden = user.IsAdmin() ? [] : db.Query<string>(AgentVisibility.HiddenIdsSql, AgentVisibility.Parameters(user)).ToHashSet(StringComparer.Ordinal);
@@ -45,12 +45,12 @@ public static class ToolsApi
             .Where(t => (category is null || t.Category == category) && (enabled is null || t.IsEnabled == enabled) && !hidden.Contains(t.Category)));
     }
 
-    private static Ok<IEnumerable<ToolCategory>> Categories(SqliteConnection db, ClaimsPrincipal user) =>
+    private static Ok<IEnumerable<ToolCategory>> Categories(DbConnection db, ClaimsPrincipal user) =>
         TypedResults.Ok(db.Query<ToolCategory>(
             $"SELECT category, COUNT(*) AS count FROM tools WHERE {AgentVisibility.Visible("category")} GROUP BY category ORDER BY category",
             AgentVisibility.Parameters(user)));
 
-    private static Results<Ok<Tool>, ProblemHttpResult> Get(string id, SqliteConnection db, ClaimsPrincipal user) =>
+    private static Results<Ok<Tool>, ProblemHttpResult> Get(string id, DbConnection db, ClaimsPrincipal user) =>
         db.QuerySingleOrDefault<Tool>($"SELECT {Tool.Columns} FROM tools WHERE id = @id AND {AgentVisibility.Visible("category")}",
             AgentVisibility.Parameters(user, id)) is { } tool
             ? TypedResults.Ok(tool)
@@ -63,7 +63,7 @@ public static class ToolsApi
         """;
 
     private static Results<Created<Tool>, ValidationProblem, ProblemHttpResult> Create(
-        ToolWrite body, SqliteConnection db, ClaimsPrincipal user, TimeProvider clock)
+        ToolWrite body, DbConnection db, ClaimsPrincipal user, TimeProvider clock)
     {
         var errors = new Errors().Slug("id", body.Id);
         if (ToolRules.Check(body, whole: true, db, errors).Any) return Problems.Invalid(errors);
@@ -102,7 +102,7 @@ public static class ToolsApi
         """;
 
     private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Replace(
-        string id, ToolWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+        string id, ToolWrite body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
@@ -114,7 +114,7 @@ public static class ToolsApi
     }
 
     private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Patch(
-        string id, ToolWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+        string id, ToolWrite body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
@@ -123,7 +123,7 @@ public static class ToolsApi
     }
 
     private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Save(
-        string id, string sql, ToolWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+        string id, string sql, ToolWrite body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         db.Open();
         using var tx = db.BeginTransaction();
@@ -146,7 +146,7 @@ public static class ToolsApi
     }
 
     /// <summary>Deletes the tool and the configurations scoped to it (each recorded in the settings history).</summary>
-    private static Results<NoContent, ProblemHttpResult> Delete(string id, SqliteConnection db, SettingsCore settings, HttpContext http)
+    private static Results<NoContent, ProblemHttpResult> Delete(string id, DbConnection db, SettingsCore settings, HttpContext http)
     {
         db.Open();
         using var tx = db.BeginTransaction();
