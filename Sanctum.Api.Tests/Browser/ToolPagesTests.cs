@@ -313,6 +313,8 @@ public class ToolPagesTests : BrowserTest
     {
         await SignInAsAdminAsync();
         await Page.GotoAsync("/chat-settings?agent=monday");
+        // The form is filled from the API after load: typing before that would be overwritten.
+        await Expect(Page.Locator("form[data-loaded-for=monday]")).ToHaveCountAsync(1);
         await Page.FillAsync("input[name=voice]", "nova");
         await Page.FillAsync("input[name=primary_model]", "unsaved-model");
         await Page.PressAsync("input[name=voice]", "Enter");

@@ -101,11 +101,10 @@ public sealed class ImportFlaskTests
         var agents = await viewer.GetFromJsonAsync<JsonElement>("/api/agents");
         Assert.That(agents.EnumerateArray().Select(a => a.GetProperty("id").GetString()), Does.Contain("iris"));
         var iris = agents.EnumerateArray().Single(a => a.GetProperty("id").GetString() == "iris");
-        // The stored (manual) status keeps the old one; responses show relay presence, and no relay has polled yet.
-        Assert.That(iris.GetProperty("status").GetString(), Is.EqualTo("Off"));
-        Assert.That(iris.GetProperty("status_source").GetString(), Is.EqualTo("relay"));
-        using var db = _app.OpenDatabase();
-        Assert.That(db.QuerySingle<string>("SELECT status FROM agents WHERE id = 'iris'"), Is.EqualTo("Healthy"), "old status 'active'");
+        // The old status ('active') is a label someone typed: it stays, marked manual, until a relay polls the agent.
+        Assert.That(iris.GetProperty("status").GetString(), Is.EqualTo("Healthy"), "old status 'active'");
+        Assert.That(iris.GetProperty("status_source").GetString(), Is.EqualTo("manual"));
+        Assert.That(iris.GetProperty("last_relay_poll_at").ValueKind, Is.EqualTo(JsonValueKind.Null));
     }
 
     [Test]

@@ -48,13 +48,9 @@ public static class AuthSetup
             {
                 var retry = ctx.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : o.LoginWindow;
                 var seconds = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds));
-                ctx.HttpContext.Response.StatusCode = StatusCodes.Status429TooManyRequests;
                 ctx.HttpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await ctx.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = ctx.HttpContext,
-                    ProblemDetails = { Status = 429, Title = "Too Many Requests", Detail = $"Too many attempts from this address; try again in {seconds} s." },
-                });
+                await Problems.WriteAsync(ctx.HttpContext, StatusCodes.Status429TooManyRequests, "Too Many Requests",
+                    $"Too many attempts from this address; try again in {seconds} s.");
             };
         });
         return services;
@@ -84,7 +80,7 @@ public static class AuthSetup
     }
 
     /// <summary>Says why a forbidden request was refused when the reason is a pending password change.</summary>
-    private sealed class PasswordChangeResultHandler(IProblemDetailsService problems) : IAuthorizationMiddlewareResultHandler
+    private sealed class PasswordChangeResultHandler : IAuthorizationMiddlewareResultHandler
     {
         private readonly AuthorizationMiddlewareResultHandler _default = new();
 
@@ -92,35 +88,15 @@ public static class AuthSetup
         {
             if (result.Forbidden && context.User.HasClaim(c => c.Type == SessionAuthenticationHandler.PasswordChangeClaim))
             {
-                context.Response.StatusCode = StatusCodes.Status403Forbidden;
-                await problems.WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context,
-                    ProblemDetails =
-                    {
-                        Status = 403,
-                        Type = PasswordChangeRequiredType,
-                        Title = "Password change required",
-                        Detail = "Change your password with POST /api/auth/password before doing anything else.",
-                    },
-                });
+                await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, "Password change required",
+                    "Change your password with POST /api/auth/password before doing anything else.", PasswordChangeRequiredType);
                 return;
             }
             if (result.Forbidden && context.User.FindFirst(SessionAuthenticationHandler.TokenScopeClaim)?.Value is { } scope)
             {
-                context.Response.StatusCode = StatusCodes.Status403Forbidden;
-                await problems.WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context,
-                    ProblemDetails =
-                    {
-                        Status = 403,
-                        Title = "Forbidden",
-                        Detail = scope == AccessTokens.Read
-                            ? "This access token has the read scope: it may only read (GET). Its owner's role applies too."
-                            : "Access tokens act with their owner's role and cannot manage tokens or passwords; this needs more.",
-                    },
-                });
+                await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, "Forbidden", scope == AccessTokens.Read
+                    ? "This access token has the read scope: it may only read (GET). Its owner's role applies too."
+                    : "Access tokens act with their owner's role and cannot manage tokens or passwords; this needs more.");
                 return;
             }
             await _default.HandleAsync(next, context, policy, result);

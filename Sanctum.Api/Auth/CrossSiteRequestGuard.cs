@@ -15,18 +15,9 @@ public static class CrossSiteRequestGuard
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsOptions(request.Method)
             && IsCrossSite(request, context.RequestServices.GetRequiredService<PublicOrigins>()))
         {
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails =
-                {
-                    Status = 403,
-                    Title = "Cross-site request refused",
-                    Type = Infrastructure.Problems.TypeBase + "cross-site-request",
-                    Detail = "Requests that change state must come from this site's own pages (Sanctum:PublicOrigins).",
-                },
-            });
+            await Infrastructure.Problems.WriteAsync(context, StatusCodes.Status403Forbidden, "Cross-site request refused",
+                "Requests that change state must come from this site's own pages (Sanctum:PublicOrigins).",
+                Infrastructure.Problems.TypeBase + "cross-site-request");
             return;
         }
         await next(context);

@@ -25,17 +25,8 @@ public static partial class JsonTextCheck
             if (buffer.Length <= limit && !IsReadable(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))
             {
                 LogRefused(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(JsonTextCheck)), request.Method, request.Path);
-                context.Response.StatusCode = StatusCodes.Status400BadRequest;
-                await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context,
-                    ProblemDetails =
-                    {
-                        Status = 400,
-                        Title = "Malformed JSON",
-                        Detail = "The request body holds text that is not valid Unicode (a lone surrogate such as \\ud800, or bytes that are not UTF-8).",
-                    },
-                });
+                await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "Malformed JSON",
+                    "The request body holds text that is not valid Unicode (a lone surrogate such as \\ud800, or bytes that are not UTF-8).");
                 return;
             }
         }

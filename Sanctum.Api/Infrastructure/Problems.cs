@@ -17,6 +17,17 @@ public static class Problems
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
 
     public static ValidationProblem Invalid(Errors errors) => TypedResults.ValidationProblem(errors.ToDictionary());
+
+    /// <summary>Writes a problem from middleware (outside an endpoint), through the same writer the endpoints use.</summary>
+    public static Task WriteAsync(HttpContext context, int status, string title, string detail, string? type = null)
+    {
+        context.Response.StatusCode = status;
+        return context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = { Status = status, Title = title, Detail = detail, Type = type },
+        }).AsTask();
+    }
 }
 
 /// <summary>Field errors keyed by their JSON names (snake_case), gathered before anything is written.</summary>

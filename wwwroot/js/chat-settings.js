@@ -125,5 +125,6 @@ async function setUp() {
       input.value = value;
       mark(s.key, '');
     }
+    form.dataset.loadedFor = shownAgent;
   }
 }
