@@ -37,6 +37,9 @@ public static class TestEngine
 public sealed class PostgresTestServer
 {
     public const string BinDirectory = "/usr/lib/postgresql/15/bin";
+
+    /// <summary>The Sanctum:KeyRingKey every test host on PostgreSQL uses (so hosts sharing a database share keys).</summary>
+    public static readonly string KeyRingKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
     private const int FirstPort = 55432, LastPort = 55449;
 
     private static readonly Lazy<PostgresTestServer> Shared = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);

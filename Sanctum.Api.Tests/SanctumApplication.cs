@@ -43,6 +43,7 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
             _settings["ConnectionStrings:Sanctum"] = _ownsDataDirectory && directory == DataDirectory
                 ? server.CreateDatabase(out _ownedDatabase)
                 : server.DatabaseFor(directory);
+            _settings.TryAdd("Sanctum:KeyRingKey", PostgresTestServer.KeyRingKey);
         }
         ConnectionString = _settings.GetValueOrDefault("ConnectionStrings:Sanctum");
     }

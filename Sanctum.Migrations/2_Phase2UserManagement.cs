@@ -73,6 +73,14 @@ public sealed class Phase2UserManagement : Migration
             CREATE INDEX ix_audit_log_action ON audit_log (action, id);
             CREATE INDEX ix_audit_log_actor ON audit_log (actor, id);
 
+            -- Fixed-window counts of rate limits shared by every instance on one database (Data/SharedWindowLimiter.cs):
+            -- the sign-in limit per client address on PostgreSQL.
+            CREATE TABLE rate_limit_windows (
+                bucket TEXT NOT NULL PRIMARY KEY,
+                window_start TEXT NOT NULL,
+                hits {d.Int} NOT NULL
+            );
+
             ALTER TABLE users ADD COLUMN failed_login_attempts {d.Int} NOT NULL DEFAULT 0;
             ALTER TABLE users ADD COLUMN locked_until TEXT;
             ALTER TABLE users ADD COLUMN must_change_password {d.Bool("must_change_password")} NOT NULL DEFAULT FALSE;
@@ -136,6 +144,7 @@ public sealed class Phase2UserManagement : Migration
             DROP TRIGGER audit_log_append_only;
             """);
         Execute.Sql("""
+            DROP TABLE rate_limit_windows;
             DROP TABLE audit_log;
             DROP TABLE agent_configs;
             DROP TABLE access_tokens;

@@ -92,6 +92,15 @@ public sealed class Phase3ConfigurationManagement : Migration
             CREATE UNIQUE INDEX ux_setting_history_version ON setting_history (store, scope, coalesce(scope_id, ''), key, version);
             CREATE INDEX ix_setting_history_key ON setting_history (store, key);
 
+            -- The Data Protection key ring when the database is PostgreSQL (Config/DatabaseKeyRing.cs): each key's XML,
+            -- encrypted with a key from configuration. SQLite keeps the ring in files beside the database.
+            CREATE TABLE data_protection_keys (
+                id {d.Id},
+                friendly_name TEXT NOT NULL UNIQUE,
+                xml TEXT NOT NULL,
+                created_at TEXT NOT NULL DEFAULT {d.Now}
+            );
+
             ALTER TABLE tools ADD COLUMN module_scope TEXT NOT NULL DEFAULT 'global' CHECK (module_scope IN ('global','agent'));
             ALTER TABLE tools ADD COLUMN config_schema TEXT {d.Json("config_schema")};
             ALTER TABLE tools ADD COLUMN created_by {d.Int} REFERENCES users (id);
@@ -154,6 +163,7 @@ public sealed class Phase3ConfigurationManagement : Migration
             DROP FUNCTION tool_instances_one_per_agent();
             """);
         Execute.Sql("""
+            DROP TABLE data_protection_keys;
             DROP TABLE setting_history;
             DROP TABLE tool_instances;
             DROP TABLE env_vars;

@@ -75,7 +75,7 @@ public class RolePagesTests : BrowserTest
 
         using var check = App.OpenDatabase();
         var tools = check.ExecuteScalar<long>("SELECT COUNT(*) FROM tools");
-        var enabled = check.ExecuteScalar<long>("SELECT COUNT(*) FROM tools WHERE is_enabled = 1");
+        var enabled = check.ExecuteScalar<long>("SELECT COUNT(*) FROM tools WHERE is_enabled = TRUE");
         var healthy = check.ExecuteScalar<long>("SELECT COUNT(*) FROM tools WHERE status = 'Healthy'");
         await Expect(Page.Locator("[data-testid=overall-status]")).ToHaveTextAsync("Degraded");
         await Expect(Page.Locator("[data-testid=tools] [data-testid=total]")).ToHaveTextAsync(tools.ToString());

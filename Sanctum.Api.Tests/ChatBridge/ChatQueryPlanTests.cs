@@ -16,6 +16,7 @@ public class ChatQueryPlanTests
     [OneTimeSetUp]
     public static void Start()
     {
+        TestEngine.RequireSqlite("these read SQLite's EXPLAIN QUERY PLAN");
         _app = new SanctumApplication();
         _app.ArrangeMessages("session_plan", 3, agentId: "athena");
     }

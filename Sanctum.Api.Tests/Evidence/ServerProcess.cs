@@ -53,6 +53,12 @@ public sealed partial class ServerProcess : IAsyncDisposable
         start.Environment["Sanctum__DataDirectory"] = dataDirectory;
         start.Environment["Sanctum__PasswordWorkFactor"] = "4";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        if (TestEngine.IsPostgres)
+        {
+            // The data directory's database on the test run's PostgreSQL server (the same one on every restart).
+            start.Environment["ConnectionStrings__Sanctum"] = PostgresTestServer.Instance.DatabaseFor(dataDirectory);
+            start.Environment["Sanctum__KeyRingKey"] = PostgresTestServer.KeyRingKey;
+        }
         return start;
     }
 
@@ -154,9 +160,11 @@ public sealed partial class ServerProcess : IAsyncDisposable
         _process.WaitForExit();
     }
 
-    public SqliteConnection OpenDatabase()
+    public System.Data.Common.DbConnection OpenDatabase()
     {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false, DefaultTimeout = 30 }.ToString());
+        System.Data.Common.DbConnection connection = TestEngine.IsPostgres
+            ? new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(PostgresTestServer.Instance.DatabaseFor(DataDirectory)) { Pooling = false }.ConnectionString)
+            : new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false, DefaultTimeout = 30 }.ToString());
         connection.Open();
         return connection;
     }

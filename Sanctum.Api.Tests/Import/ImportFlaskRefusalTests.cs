@@ -61,6 +61,7 @@ public sealed class ImportFlaskRefusalTests
     [Test]
     public void ThisServicesOwnDatabaseIsRefusedAsNotFlask()
     {
+        TestEngine.RequireSqlite("the service's own database as a file");
         using var app = new SanctumApplication();
         var digest = DigestOf(app);
 

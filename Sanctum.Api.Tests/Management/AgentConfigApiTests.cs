@@ -195,7 +195,7 @@ public class AgentConfigApiTests : ManagementFixture
     public async Task OnlyAdminsWriteAgentConfiguration(string role)
     {
         using (var db = _app.OpenDatabase())
-            db.Execute("INSERT OR IGNORE INTO agent_configs (agent_id, config_key, config_value) VALUES ('monday', 'matrix_key', 'v')");
+            db.Execute("INSERT INTO agent_configs (agent_id, config_key, config_value) VALUES ('monday', 'matrix_key', 'v') ON CONFLICT DO NOTHING");
         var expected = role == "anonymous" ? HttpStatusCode.Unauthorized : HttpStatusCode.Forbidden;
         await _app.AssertRefusedAsync(_clients.For(role), new Call("PUT", "/api/agents/monday/config/matrix_key", """{"value":"changed"}"""), expected);
         await _app.AssertRefusedAsync(_clients.For(role), new Call("PUT", "/api/agents/monday/config/matrix_new", """{"value":"new"}"""), expected);

@@ -103,7 +103,7 @@ public class EnvVarsApiTests : ManagementFixture
     public async Task OnlyAdminsWriteVariables(string role)
     {
         using (var db = _app.OpenDatabase())
-            db.Execute("INSERT OR IGNORE INTO env_vars (var_name, var_value) VALUES ('MATRIX_VAR', 'v')");
+            db.Execute("INSERT INTO env_vars (var_name, var_value) VALUES ('MATRIX_VAR', 'v') ON CONFLICT DO NOTHING");
         var expected = role == "anonymous" ? HttpStatusCode.Unauthorized : HttpStatusCode.Forbidden;
         var client = _clients.For(role);
         await _app.AssertRefusedAsync(client, new Call("PUT", "/api/config/env/MATRIX_VAR", """{"value":"changed"}"""), expected);

@@ -58,6 +58,7 @@ public class SecretsAtRestTests
     [Test]
     public async Task SecretsNeverReachTheDatabaseFilesTheLogsOrUnrevealedResponses()
     {
+        TestEngine.RequireSqlite("scans the data directory's SQLite files (on PostgreSQL: TwoInstancesTests checks the stored ciphertext)");
         using var app = new SanctumApplication();
         var logs = new LogCapture();
         var factory = logs.Attach(app);
@@ -131,6 +132,7 @@ public class SecretsAtRestTests
     [Test]
     public async Task SecretsSurviveARestartBecauseTheKeysLiveInTheDataDirectory()
     {
+        TestEngine.RequireSqlite("the key ring in the data directory (on PostgreSQL it is in the database: TwoInstancesTests)");
         using var first = new SanctumApplication();
         var admin = await first.CreateAdminClientAsync();
         await admin.PutAsJsonAsync("/api/config/openai_api_key", new { value = "sk-survives-restart" });

@@ -69,6 +69,7 @@ public class DataDirectoryLockTests
     [Test]
     public async Task TheMigrationLockWaitsForTheHolderAndThenGoesAhead()
     {
+        TestEngine.RequireSqlite("the file lock SQLite migrations take (PostgreSQL: an advisory lock)");
         Directory.CreateDirectory(_directory);
         var holder = DataDirectoryLock.Migrating(_directory, TimeSpan.FromSeconds(1));
         var waiter = Task.Run(() => DataDirectoryLock.Migrating(_directory, TimeSpan.FromSeconds(30)));

@@ -102,7 +102,7 @@ public static class AgentsApi
                 description = coalesce(@description, description), status = coalesce(@status, status),
                 status_source = CASE WHEN @status IS NOT NULL THEN 'manual' ELSE status_source END,
                 status_reason = CASE WHEN @status IS NOT NULL THEN NULL ELSE status_reason END,
-                status_since = CASE WHEN @status IS NOT NULL AND @status IS NOT status THEN @now ELSE status_since END,
+                status_since = CASE WHEN @status IS NOT NULL AND @status IS DISTINCT FROM status THEN @now ELSE status_since END,
                 is_active = coalesce(@isActive, is_active),
                 visible_to_users = CASE WHEN @setUsers THEN @users ELSE visible_to_users END,
                 visible_to_roles = CASE WHEN @setRoles THEN @roles ELSE visible_to_roles END,

@@ -51,7 +51,7 @@ public sealed class BrocaRelay(
         metrics.RelayPoll();
         var uids = handedOut.Count == 0
             ? []
-            : db.Query<(string Id, string Uid)>(SessionUidsSql, new { ids = handedOut.Select(m => m.SessionId).Distinct() })
+            : db.Query<(string Id, string Uid)>(SessionUidsSql, new { ids = handedOut.Select(m => m.SessionId).Distinct().ToArray() })
                 .ToDictionary(s => s.Id, s => s.Uid);
         var messages = handedOut.Select(m => new InboxMessage
         {

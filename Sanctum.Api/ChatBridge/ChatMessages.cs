@@ -92,7 +92,7 @@ public sealed class ChatMessages(
             session = new SessionOwner { Uid = NewUid(), UserId = userId, AgentId = agentId };
             db.Execute("""
                 INSERT INTO web_chat_sessions (id, uid, user_id, agent_id, ip_address, user_agent, created_at, last_active, is_active)
-                VALUES (@sessionId, @uid, @userId, @agentId, @ip, @userAgent, @now, @now, 1)
+                VALUES (@sessionId, @uid, @userId, @agentId, @ip, @userAgent, @now, @now, TRUE)
                 """,
                 new
                 {

@@ -26,10 +26,6 @@ public sealed partial class Database : IDisposable
         if (Engine == DatabaseEngine.Postgres)
         {
             var builder = new NpgsqlConnectionStringBuilder(configured);
-            // Every transaction is serializable, as SQLite's one writer at a time made them: a check-then-write in a
-            // transaction holds however many instances write at once, or fails with a serialization error that the
-            // request is retried on (SerializationRetry). The inbox hand-out asks for read committed (ChatDelivery).
-            builder.Options = $"{builder.Options} -c default_transaction_isolation=serializable".Trim();
             ConnectionString = builder.ConnectionString;
             FilePath = null;
             _postgres = NpgsqlDataSource.Create(builder);
@@ -86,7 +82,8 @@ public sealed partial class Database : IDisposable
     /// </summary>
     public DbConnection Create()
     {
-        if (_postgres is not null) return _postgres.CreateConnection();
+        // Transactions begun without a level are serializable there (PostgresConnection).
+        if (_postgres is not null) return new PostgresConnection(_postgres.CreateConnection());
         var connection = new SqliteConnection(ConnectionString);
         connection.StateChange += InstallPerConnectionSettings;
         return connection;
@@ -108,7 +105,7 @@ public sealed partial class Database : IDisposable
     {
         using var connection = Create();
         if (connection is SqliteConnection sqlite) SqliteConnection.ClearPool(sqlite);
-        else if (connection is NpgsqlConnection postgres) NpgsqlConnection.ClearPool(postgres);
+        else if (connection is PostgresConnection postgres) NpgsqlConnection.ClearPool(postgres.Inner);
     }
 
     public void Dispose() => _postgres?.Dispose();

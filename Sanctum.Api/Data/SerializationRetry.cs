@@ -3,15 +3,19 @@ using System.Data.Common;
 namespace Sanctum.Api.Data;
 
 /// <summary>
-/// On PostgreSQL, a request whose transaction lost a serialization race (or a deadlock) is run again, up to
-/// <see cref="Attempts"/> times with a short random pause, before the client sees 503: serializable transactions
-/// (Database) are how the invariants SQLite kept by writing one at a time hold across connections and instances.
+/// On PostgreSQL, a request whose transaction lost a serialization race (or a deadlock) is run again, with a short
+/// random pause growing with each try, for up to <see cref="Budget"/> (as SQLite waits for its write lock) before the
+/// client sees 503: serializable transactions (PostgresConnection) are how the invariants SQLite kept by writing one
+/// at a time hold across connections and instances.
 /// The body is buffered so it can be read again, and the request's connection is closed so the endpoint opens it afresh.
 /// SQLite retries a busy database itself (Database.WaitWhileBusy), so there this is a pass-through.
 /// </summary>
 public static class SerializationRetry
 {
-    public const int Attempts = 5;
+    public static readonly TimeSpan Budget = TimeSpan.FromSeconds(15);
+
+    /// <summary>The pause before try <paramref name="attempt"/> + 1: random, up to 2^attempt ms, at most 100 ms.</summary>
+    private static int Pause(int attempt) => Random.Shared.Next(1, Math.Min(100, 1 << Math.Min(attempt, 7)) + 1);
 
     public static IApplicationBuilder UseSerializationRetry(this IApplicationBuilder app)
     {
@@ -19,6 +23,7 @@ public static class SerializationRetry
         return app.Use(async (context, next) =>
         {
             context.Request.EnableBuffering();
+            var started = System.Diagnostics.Stopwatch.StartNew();
             for (var attempt = 1; ; attempt++)
             {
                 try
@@ -26,28 +31,32 @@ public static class SerializationRetry
                     await next(context);
                     return;
                 }
-                catch (DbException e) when (attempt < Attempts && DbErrors.IsBusy(e) && !context.Response.HasStarted)
+                catch (DbException e) when (started.Elapsed < Budget && DbErrors.IsBusy(e) && !context.Response.HasStarted)
                 {
                     await context.RequestServices.GetRequiredService<DbConnection>().CloseAsync();
                     context.Request.Body.Position = 0;
-                    await Task.Delay(Random.Shared.Next(5, 20 * attempt), context.RequestAborted);
+                    await Task.Delay(Pause(attempt), context.RequestAborted);
                 }
             }
         });
     }
 
     /// <summary>Runs <paramref name="work"/> again while it fails with a serialization error, for work outside a request.</summary>
+    public static void Run(Action work) => Run(() => { work(); return 0; });
+
+    /// <summary>Runs <paramref name="work"/> again while it fails with a serialization error, for work outside a request.</summary>
     public static T Run<T>(Func<T> work)
     {
+        var started = System.Diagnostics.Stopwatch.StartNew();
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 return work();
             }
-            catch (DbException e) when (attempt < Attempts && DbErrors.IsBusy(e))
+            catch (DbException e) when (started.Elapsed < Budget && DbErrors.IsBusy(e))
             {
-                Thread.Sleep(Random.Shared.Next(5, 20 * attempt));
+                Thread.Sleep(Pause(attempt));
             }
         }
     }

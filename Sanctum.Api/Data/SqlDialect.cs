@@ -30,6 +30,10 @@ public sealed class SqlDialect
 
     public static SqlDialect For(DatabaseEngine engine) => engine == DatabaseEngine.Sqlite ? Sqlite : Postgres;
 
+    /// <summary>The dialect of the engine a connection talks to.</summary>
+    public static SqlDialect Of(System.Data.IDbConnection connection) =>
+        connection is Microsoft.Data.Sqlite.SqliteConnection ? Sqlite : Postgres;
+
     public required DatabaseEngine Engine { get; init; }
 
     /// <summary>True when table @table exists.</summary>

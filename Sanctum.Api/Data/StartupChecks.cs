@@ -23,8 +23,11 @@ public static class StartupChecks
             if (database.IsSqlite && Directory.Exists(keys) && Directory.EnumerateFileSystemEntries(keys).Any() && (!file.Exists || file.Length == 0))
                 return $"sanctum: refusing to start: {database.FilePath} is {(file.Exists ? "empty" : "missing")} but {keys} holds an earlier "
                     + "install's keys; restore the database from a backup, or move the data directory away to start a fresh install.";
+            if (!database.IsSqlite && KeyRingEncryptor.ParseKey(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>().Value.KeyRingKey, out var problem) is null)
+                return $"sanctum: refusing to start on PostgreSQL: {problem}; set it to the same 32 random bytes (base64, e.g. `openssl rand -base64 32`) on every instance: it encrypts the key ring kept in the database.";
             services.MigrateDatabase();
-            services.EnsureChatKeys();
+            // Instances starting together each try to give the chat keys their first values: one does, the others retry and see them.
+            SerializationRetry.Run(services.EnsureChatKeys);
             return null;
         }
         catch (DataDirectoryInUseException e)

@@ -36,6 +36,19 @@ public sealed class JobRunner(Database database, IEnumerable<IJobKind> kinds, Ti
     /// </summary>
     public JobRun? TryStart(long jobId, string trigger, string? due = null, string? next = null)
     {
+        try
+        {
+            return Start(jobId, trigger, due, next);
+        }
+        catch (System.Data.Common.DbException e) when (DbErrors.IsBusy(e))
+        {
+            // PostgreSQL: another instance took the lease at the same moment (a serialization conflict on the job row).
+            return null;
+        }
+    }
+
+    private JobRun? Start(long jobId, string trigger, string? due, string? next)
+    {
         var now = clock.GetUtcNow();
         using var db = database.Open();
         using var tx = db.BeginTransaction();

@@ -249,7 +249,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         {
             var rows = db.Query<StoredSetting>($"""
                 {store.Select} WHERE t.{store.KeyColumn} IN @keys AND t.is_encrypted = TRUE AND t.{store.ValueColumn} <> '' AND t.{store.DigestColumn} IS NULL
-                """, new { keys = BearerKeys }).AsList();
+                """, new { keys = BearerKeys.ToArray() }).AsList();
             foreach (var row in rows)
             {
                 if (secrets.Unprotect(row.Value) is not { } plaintext)

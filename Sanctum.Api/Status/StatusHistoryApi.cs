@@ -32,14 +32,14 @@ public static class StatusHistoryApi
     private const string VisibleSql = $"""
         (h.kind = 'tool'
          OR (h.kind = 'agent' AND EXISTS (SELECT 1 FROM agents WHERE id = h.entity_id AND (is_active = TRUE OR @isAdmin) AND {AgentVisibility.Where}))
-         OR (h.kind = 'instance' AND EXISTS (SELECT 1 FROM tool_instances i WHERE i.id = h.entity_id
+         OR (h.kind = 'instance' AND EXISTS (SELECT 1 FROM tool_instances i WHERE CAST(i.id AS TEXT) = h.entity_id
                 AND (i.agent_id IS NULL OR EXISTS (SELECT 1 FROM agents WHERE id = i.agent_id AND {AgentVisibility.Where})))))
         """;
 
     private const string NameSql = """
         CASE h.kind WHEN 'tool' THEN (SELECT name FROM tools WHERE id = h.entity_id)
                     WHEN 'agent' THEN (SELECT name FROM agents WHERE id = h.entity_id)
-                    ELSE (SELECT coalesce(i.name, i.tool_id || ' #' || i.id) FROM tool_instances i WHERE i.id = h.entity_id) END
+                    ELSE (SELECT coalesce(i.name, i.tool_id || ' #' || i.id) FROM tool_instances i WHERE CAST(i.id AS TEXT) = h.entity_id) END
         """;
 
     private static Results<Ok<IEnumerable<StatusChange>>, ValidationProblem> History(

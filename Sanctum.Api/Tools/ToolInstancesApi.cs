@@ -137,7 +137,7 @@ public static class ToolInstancesApi
                     next_run = coalesce(@nextRun, next_run), is_active = coalesce(@isActive, is_active), updated_at = @now,
                     status_source = CASE WHEN @status IS NOT NULL THEN 'manual' ELSE status_source END,
                     status_reason = CASE WHEN @status IS NOT NULL THEN NULL ELSE status_reason END,
-                    status_since = CASE WHEN @status IS NOT NULL AND @status IS NOT status THEN @now ELSE status_since END,
+                    status_since = CASE WHEN @status IS NOT NULL AND @status IS DISTINCT FROM status THEN @now ELSE status_since END,
                     health_check = CASE @checkChange WHEN 'set' THEN @check WHEN 'remove' THEN NULL ELSE health_check END,
                     next_check_at = CASE WHEN @checkChange = 'set' OR (@isActive AND is_active = FALSE) THEN @now
                                          WHEN @checkChange = 'remove' THEN NULL ELSE next_check_at END,
@@ -173,7 +173,7 @@ public static class ToolInstancesApi
         var now = Timestamp.From(at);
         var changed = db.Execute("""
             UPDATE tool_instances SET status = 'Off', status_source = 'check', status_reason = 'Inactive: not checked.',
-                status_since = CASE WHEN status IS NOT 'Off' THEN @now ELSE status_since END
+                status_since = CASE WHEN status IS DISTINCT FROM 'Off' THEN @now ELSE status_since END
             WHERE id = @id AND is_active = FALSE AND health_check IS NOT NULL AND (status IS DISTINCT FROM 'Off' OR status_source IS DISTINCT FROM 'check')
             """, new { id = instance.Id, now }, tx)
             + db.Execute("UPDATE tool_instances SET status_source = 'manual', status_reason = NULL WHERE id = @id AND health_check IS NULL AND status_source = 'check'",

@@ -82,7 +82,7 @@ public static class ToolsApi
 
     private const string ReplaceSql = $"""
         UPDATE tools SET name = @name, description = @description, emoji = @emoji, category = @category, status = @status,
-            status_source = 'manual', status_reason = NULL, status_since = CASE WHEN @status IS NOT status THEN @now ELSE status_since END,
+            status_source = 'manual', status_reason = NULL, status_since = CASE WHEN @status IS DISTINCT FROM status THEN @now ELSE status_since END,
             route_path = @routePath, is_enabled = @isEnabled, module_scope = @moduleScope, config_schema = @configSchema, updated_at = @now
         WHERE id = @id
         RETURNING {Tool.Columns}
@@ -92,7 +92,7 @@ public static class ToolsApi
         UPDATE tools SET status = coalesce(@status, status),
             status_source = CASE WHEN @status IS NOT NULL THEN 'manual' ELSE status_source END,
             status_reason = CASE WHEN @status IS NOT NULL THEN NULL ELSE status_reason END,
-            status_since = CASE WHEN @status IS NOT NULL AND @status IS NOT status THEN @now ELSE status_since END,
+            status_since = CASE WHEN @status IS NOT NULL AND @status IS DISTINCT FROM status THEN @now ELSE status_since END,
             name = coalesce(@name, name), description = coalesce(@description, description), emoji = coalesce(@emoji, emoji),
             category = coalesce(@category, category), route_path = coalesce(@routePath, route_path),
             is_enabled = coalesce(@isEnabled, is_enabled), module_scope = coalesce(@moduleScope, module_scope),
