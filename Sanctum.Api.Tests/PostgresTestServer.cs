@@ -77,11 +77,17 @@ public sealed class PostgresTestServer
     public string DatabaseFor(string dataDirectory) =>
         ByDirectory.GetOrAdd(Path.GetFullPath(dataDirectory), _ => CreateDatabase(out _));
 
+    /// <summary>A new database for a new data directory, which later hosts on the same directory share.</summary>
+    public string CreateDatabaseFor(string dataDirectory, out string name)
+    {
+        var connection = CreateDatabase(out name);
+        ByDirectory[Path.GetFullPath(dataDirectory)] = connection;
+        return connection;
+    }
+
     public string ConnectionString(string database) => new NpgsqlConnectionStringBuilder
     {
         Host = "127.0.0.1", Port = Port, Username = "postgres", Database = database,
-        // Small pools: many hosts live at once in a test run.
-        MaxPoolSize = 20,
     }.ConnectionString;
 
     public void DropDatabase(string name)

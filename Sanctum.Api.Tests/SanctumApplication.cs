@@ -41,7 +41,7 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
             var directory = _settings["Sanctum:DataDirectory"]!;
             var server = PostgresTestServer.Instance;
             _settings["ConnectionStrings:Sanctum"] = _ownsDataDirectory && directory == DataDirectory
-                ? server.CreateDatabase(out _ownedDatabase)
+                ? server.CreateDatabaseFor(directory, out _ownedDatabase)
                 : server.DatabaseFor(directory);
             _settings.TryAdd("Sanctum:KeyRingKey", PostgresTestServer.KeyRingKey);
         }

@@ -65,9 +65,9 @@ public static class ChatBridgeSupport
             new { sessionId, uid = Guid.NewGuid().ToString("N")[..16], agentId });
         return Enumerable.Range(0, count).Select(i => db.ExecuteScalar<long>("""
             INSERT INTO web_chat_messages (session_id, message, timestamp, agent_id)
-            VALUES (@sessionId, @message, COALESCE(@timestamp, strftime('%Y-%m-%dT%H:%M:%SZ','now')), @agentId)
+            VALUES (@sessionId, @message, COALESCE(@timestamp, @now), @agentId)
             RETURNING id
-            """, new { sessionId, message = $"message {i}", timestamp, agentId })).ToList();
+            """, new { sessionId, message = $"message {i}", timestamp, agentId, now = Sanctum.Api.Data.Timestamp.From(DateTimeOffset.UtcNow) })).ToList();
     }
 
     public static string DeliveryState(this SanctumApplication app, long messageId)

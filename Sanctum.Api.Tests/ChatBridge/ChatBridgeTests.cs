@@ -284,7 +284,7 @@ public class ChatBridgeTests
         Assert.That(other.BridgeKey(), Is.Not.EqualTo(other.BridgeKey("chat_admin_key")));
         Assert.That(other.BridgeKey(), Has.Length.GreaterThanOrEqualTo(32));
         using var db = other.OpenDatabase();
-        var stored = db.QuerySingle<(string Value, long Encrypted)>("SELECT config_value, is_encrypted FROM system_config WHERE config_key = 'chat_api_key'");
+        var stored = db.QuerySingle<(string Value, long Encrypted)>("SELECT config_value, CAST(is_encrypted AS INTEGER) FROM system_config WHERE config_key = 'chat_api_key'");
         Assert.That(stored.Encrypted, Is.EqualTo(1));
         Assert.That(stored.Value, Does.Not.Contain(other.BridgeKey()));
     }

@@ -22,7 +22,7 @@ public class ChatQueryPlanTests
     }
 
     [OneTimeTearDown]
-    public static void Stop() => _app.Dispose();
+    public static void Stop() => _app?.Dispose();
 
     private static readonly object Arguments = new
     {
@@ -75,7 +75,7 @@ public class ChatQueryPlanTests
         AssertIndexed(ChatDelivery.SameReplySql, "ix_web_chat_responses_session_id");
         AssertIndexed(ChatDelivery.SameReplyToMessageSql, "ix_web_chat_responses_message_id");
         AssertIndexed(RelayPresence.RecordSql, "");
-        AssertIndexed(BrocaRelay.SessionUidsSql, "sqlite_autoindex_web_chat_sessions_1");
+        AssertIndexed(BrocaRelay.SessionUidsSql(Sanctum.Api.Data.SqlDialect.Sqlite), "sqlite_autoindex_web_chat_sessions_1");
     }
 
     [TestCase(false, false)]

@@ -21,7 +21,7 @@ public class ConfigurationsApiTests
     {
         using var db = _app.OpenDatabase();
         return db.QuerySingleOrDefault<(string, string, long)?>(
-            "SELECT value, type, is_encrypted FROM configurations WHERE scope = @scope AND scope_id IS @scopeId AND key = @key", new { scope, scopeId, key });
+            "SELECT value, type, CAST(is_encrypted AS INTEGER) FROM configurations WHERE scope = @scope AND scope_id IS NOT DISTINCT FROM @scopeId AND key = @key", new { scope, scopeId, key });
     }
 
     private async Task PutAsync(string path, object body, HttpStatusCode expected = HttpStatusCode.Created)

@@ -50,7 +50,7 @@ public class ToolInstancesApiTests : ManagementFixture
         Assert.That((string)row.status, Is.EqualTo("Healthy"));
         Assert.That((string)row.last_run, Is.EqualTo("2026-01-02T02:04:05Z"));
         Assert.That((string)row.next_run, Is.EqualTo("2026-01-03T03:00:00Z"));
-        Assert.That((long)row.is_active, Is.EqualTo(0));
+        Assert.That(Convert.ToInt64(row.is_active), Is.EqualTo(0));
         Assert.That((long)row.created_by, Is.EqualTo(1));
     }
 

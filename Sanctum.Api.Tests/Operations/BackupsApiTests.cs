@@ -18,7 +18,7 @@ public class BackupsApiTests
     }
 
     [TearDown]
-    public void Stop() => _app.Dispose();
+    public void Stop() => _app?.Dispose();
 
     private string BackupsDirectory => Path.Combine(_app.DataDirectory, "backups");
 

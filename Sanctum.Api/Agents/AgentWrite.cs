@@ -62,7 +62,7 @@ public static class AgentRules
             return;
         }
         var ids = list.EnumerateArray().Select(e => e.GetInt64()).Distinct().ToArray();
-        var known = db.ExecuteScalar<long>("SELECT COUNT(*) FROM users WHERE id IN @ids", new { ids });
+        var known = db.ExecuteScalar<long>($"SELECT COUNT(*) FROM users WHERE id {Data.SqlDialect.Of(db).InList("@ids")}", new { ids });
         if (known != ids.Length) errors.Add("visible_to_users", "Every id must be the id of an existing user.");
     }
 

@@ -18,7 +18,7 @@ public sealed class BrocaRelay(
     AuditLog audit, SanctumMetrics metrics, Database database)
 {
     /// <summary>The uid (Broca's user id) of each session handed out.</summary>
-    public const string SessionUidsSql = "SELECT id, uid FROM web_chat_sessions WHERE id IN @ids";
+    public static string SessionUidsSql(SqlDialect dialect) => $"SELECT id, uid FROM web_chat_sessions WHERE id {dialect.InList("@ids")}";
 
     public IResult Inbox(HttpContext http, string? limitText, string? offsetText, string? sinceText)
     {
@@ -51,7 +51,7 @@ public sealed class BrocaRelay(
         metrics.RelayPoll();
         var uids = handedOut.Count == 0
             ? []
-            : db.Query<(string Id, string Uid)>(SessionUidsSql, new { ids = handedOut.Select(m => m.SessionId).Distinct().ToArray() })
+            : db.Query<(string Id, string Uid)>(SessionUidsSql(database.Dialect), new { ids = handedOut.Select(m => m.SessionId).Distinct().ToArray() })
                 .ToDictionary(s => s.Id, s => s.Uid);
         var messages = handedOut.Select(m => new InboxMessage
         {

@@ -42,7 +42,9 @@ public static class DbErrors
             PostgresErrorCodes.ForeignKeyViolation => DbErrorKind.ForeignKeyViolation,
             PostgresErrorCodes.CheckViolation or PostgresErrorCodes.NotNullViolation or PostgresErrorCodes.RaiseException
                 or PostgresErrorCodes.StringDataRightTruncation or PostgresErrorCodes.InvalidTextRepresentation
-                or PostgresErrorCodes.NumericValueOutOfRange => DbErrorKind.ConstraintViolation,
+                or PostgresErrorCodes.NumericValueOutOfRange
+                // Text PostgreSQL cannot store (a NUL character), which SQLite would have kept.
+                or PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter => DbErrorKind.ConstraintViolation,
             PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.LockNotAvailable
                 => DbErrorKind.Busy,
             PostgresErrorCodes.DiskFull => DbErrorKind.DiskFull,

@@ -11,8 +11,7 @@ namespace Sanctum.Api.Data;
 /// holds however many connections and instances write at once, and a lost race is a serialization error that the
 /// request is retried on (<see cref="SerializationRetry"/>). A statement outside a transaction stays READ COMMITTED,
 /// where one guarded UPDATE (a counter, a lease) waits for a concurrent one and then applies, instead of failing.
-/// Everything else is the Npgsql connection's own. (Dapper sees no NpgsqlConnection here, so it expands
-/// <c>IN @list</c> into one parameter per item as it does for SQLite, and the same SQL serves both engines.)
+/// Everything else is the Npgsql connection's own.
 /// </summary>
 public sealed class PostgresConnection(NpgsqlConnection inner) : DbConnection
 {

@@ -34,6 +34,12 @@ public sealed class SqlDialect
     public static SqlDialect Of(System.Data.IDbConnection connection) =>
         connection is Microsoft.Data.Sqlite.SqliteConnection ? Sqlite : Postgres;
 
+    /// <summary>
+    /// "is one of the list parameter": Dapper expands <c>IN @list</c> into one parameter per item on SQLite, but
+    /// hands a list to Npgsql as one array, which PostgreSQL compares with <c>= ANY(@list)</c> (pass an array).
+    /// </summary>
+    public string InList(string parameter) => Engine == DatabaseEngine.Sqlite ? $"IN {parameter}" : $"= ANY({parameter})";
+
     public required DatabaseEngine Engine { get; init; }
 
     /// <summary>True when table @table exists.</summary>

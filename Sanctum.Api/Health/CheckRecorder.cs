@@ -66,7 +66,7 @@ public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, AuditL
                    (SELECT CASE max(CASE i.status WHEN 'Off' THEN 3 WHEN 'Degraded' THEN 2 WHEN 'Ready' THEN 1 ELSE 0 END)
                                WHEN 3 THEN 'Off' WHEN 2 THEN 'Degraded' WHEN 1 THEN 'Ready' ELSE 'Healthy' END
                     FROM tool_instances i WHERE i.tool_id = t.id AND i.is_active = TRUE
-                    HAVING sum(i.health_check IS NOT NULL) > 0) AS worst
+                    HAVING COUNT(i.health_check) > 0) AS worst
             FROM tools t WHERE t.id = @toolId
             """, new { toolId }, tx);
         if (tool is null) return;

@@ -248,7 +248,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         foreach (var store in new[] { SettingStore.SystemConfig, SettingStore.AgentConfigs })
         {
             var rows = db.Query<StoredSetting>($"""
-                {store.Select} WHERE t.{store.KeyColumn} IN @keys AND t.is_encrypted = TRUE AND t.{store.ValueColumn} <> '' AND t.{store.DigestColumn} IS NULL
+                {store.Select} WHERE t.{store.KeyColumn} {Data.SqlDialect.Of(db).InList("@keys")} AND t.is_encrypted = TRUE AND t.{store.ValueColumn} <> '' AND t.{store.DigestColumn} IS NULL
                 """, new { keys = BearerKeys.ToArray() }).AsList();
             foreach (var row in rows)
             {
