@@ -34,7 +34,7 @@ public class DataDirectoryLockTests
             foreach (var app in new[] { first, second })
                 Assert.That((await app.CreateClient().GetAsync("/readyz")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
             using var db = first.OpenDatabase();
-            Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM VersionInfo"), Is.EqualTo(4), "each phase migrated once");
+            Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM \"VersionInfo\""), Is.EqualTo(4), "each phase migrated once");
             Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM jobs"), Is.EqualTo(2), "the default jobs were seeded once");
         }
     }

@@ -245,7 +245,7 @@ public class HealthTests
     {
         await using var app = new SanctumApplication();
         var client = app.CreateClient();
-        using (var db = app.OpenDatabase()) db.Execute("DELETE FROM VersionInfo WHERE Version = 4");
+        using (var db = app.OpenDatabase()) db.Execute("DELETE FROM \"VersionInfo\" WHERE \"Version\" = 4");
 
         Assert.That((await client.GetAsync("/readyz")).StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
         Assert.That((await client.GetAsync("/healthz")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
