@@ -174,7 +174,7 @@ public class ToolInstancesApiTests : ManagementFixture
         var tool = await CreateToolAsync("agent");
         await CreateInstanceAsync(tool, new { agent_id = "athena" });
         using var db = _app.OpenDatabase();
-        var error = Assert.Throws<SqliteException>(() => db.Execute("INSERT INTO tool_instances (tool_id, agent_id) VALUES (@tool, 'athena')", new { tool }));
+        var error = Assert.Catch<System.Data.Common.DbException>(() => db.Execute("INSERT INTO tool_instances (tool_id, agent_id) VALUES (@tool, 'athena')", new { tool }));
         Assert.That(error!.Message, Does.Contain("UNIQUE constraint failed"));
     }
 

@@ -116,7 +116,9 @@ public class AuditTamperTests
         Assert.That(again.Outcome, Is.EqualTo("skipped"));
 
         // The anchor vouches for the first row only while it is intact.
-        Tamper(check, "UPDATE audit_log SET details = json_set(details, '$.through_hash', 'forged') WHERE action = 'audit.pruned'");
+        Tamper(check, TestEngine.IsPostgres
+            ? "UPDATE audit_log SET details = jsonb_set(details::jsonb, '{through_hash}', '\"forged\"')::text WHERE action = 'audit.pruned'"
+            : "UPDATE audit_log SET details = json_set(details, '$.through_hash', 'forged') WHERE action = 'audit.pruned'");
         Assert.That((await VerifyAsync()).GetProperty("ok").GetBoolean(), Is.False);
     }
 
