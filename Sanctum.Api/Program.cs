@@ -62,8 +62,8 @@ builder.Services.AddTrustedProxies(builder.Configuration);
 builder.Services.AddSanctumHealthChecks();
 // Tool instances' health checks (HTTP or TCP probes) and the runner that turns them into statuses.
 builder.Services.AddInstanceHealthChecks();
-// The tools list, cached in memory until the next commit to the database.
-builder.Services.AddToolListCache();
+// Hot reads (sessions, tools, agents, status, users pages) cached in memory until the next commit to the database.
+builder.Services.AddResultCache();
 // The OpenAPI document and Swagger UI.
 builder.Services.AddSanctumOpenApi();
 // The web chat bridge's actions, rate limits and error envelope under /api/v1.

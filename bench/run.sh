@@ -153,7 +153,7 @@ ENDPOINTS=(
   "GET /api/status|GET|/api/status||1"
   "GET /api/users?search= (page 1 of all)|GET|/api/users?search=||1"
   "GET /api/users?search=user04242|GET|/api/users?search=user04242||1"
-  "PUT /api/config/{key} (write)|PUT|/api/config/session_timeout|{\"value\":\"{n}\"}|1"
+  "PUT /api/config/{key} (write)|PUT|/api/config/session_timeout|{\"value\":\"6{n}\"}|1"
 )
 
 echo "warming up ..." >&2

@@ -67,7 +67,8 @@ flask_source() {
 start_flask() {
   flask_source || return 1
   [ -f "$WORK/control/app.py" ] || return 1
-  python3 -c 'import flask, sqlalchemy, bcrypt' 2>/dev/null && command -v gunicorn >/dev/null \
+  # Checked with the interpreter gunicorn runs (Debian's), not whichever python3 comes first on PATH.
+  command -v gunicorn >/dev/null && "$(sed -n '1s/^#! *//p' "$(command -v gunicorn)")" -c 'import flask, sqlalchemy, bcrypt' 2>/dev/null \
     || apt_install python3-flask python3-sqlalchemy python3-bcrypt gunicorn || return 1
   local db="$WORK/control/db/sanctum_ui.db"
   [ -f "$db" ] || return 1

@@ -5,7 +5,9 @@ namespace Sanctum.Api.Tests.Evidence;
 
 /// <summary>
 /// For every operation in the served OpenAPI document and every role, sends the requests <see cref="BadRequests"/>
-/// generates and requires: no 5xx, and after every 4xx a database identical to before (<see cref="DatabaseDigest"/>).
+/// generates and requires: no 5xx, every status one the operation documents, and after every 4xx a database
+/// identical to before (<see cref="DatabaseDigest"/>). The documented errors of a sample of operations per feature
+/// are each provoked on purpose (<see cref="DocumentedErrors"/>).
 /// New endpoints are covered as soon as they are in the document. Quick: every generated request (but the > 1 MiB
 /// strings) as admin and a fixed third of them for the other roles; SANCTUM_FULL=1: all of them for every role.
 /// </summary>
@@ -66,6 +68,7 @@ public class BadInputSweepTests
         var baselineDump = DatabaseDigest.Dump(db);
         var sent = 0;
         var skipped = 0;
+        var undocumented = new SortedSet<string>(StringComparer.Ordinal);
 
         var bridgeKey = role.StartsWith("chat_", StringComparison.Ordinal);
         // The bridge keys open only the chat bridge; elsewhere they are just unknown tokens, which anonymous covers.
@@ -100,6 +103,11 @@ public class BadInputSweepTests
 
                 if (status >= 500)
                     failures.Add($"{status} for {role} {op} {bad}\n    {Excerpt(body)}");
+                else if (!op.Documented.Contains(status) && Addresses(op, bad.Path))
+                {
+                    failures.Add($"{status} is not documented for {op} ({role}, {bad})\n    {Excerpt(body)}");
+                    undocumented.Add($"{status} {op}");
+                }
                 if (status is >= 400 and < 500 && DatabaseDigest.Compute(db, excluded) != before)
                     failures.Add($"{status} for {role} {op} {bad} changed the database:\n{DatabaseDigest.Difference(baselineDump, DatabaseDigest.Dump(db))}");
                 if (status < 400 || DatabaseDigest.Compute(db) != baseline)
@@ -116,7 +124,107 @@ public class BadInputSweepTests
 
         TestContext.Out.WriteLine($"{role}: {sent} requests over {_operations.Count} operations in {watch.Elapsed.TotalSeconds:F1} s ({skipped} unsendable in-process); statuses "
             + string.Join(", ", statuses.Select(s => $"{s.Key}×{s.Value}")));
-        Assert.That(failures, Is.Empty, $"{failures.Count} failures; the first ones:\n" + string.Join("\n", failures.Take(25)));
+        Assert.That(failures, Is.Empty, $"{failures.Count} failures; undocumented: {string.Join("; ", undocumented)}; the first ones:\n"
+            + string.Join("\n", failures.Take(25)));
+    }
+
+    /// <summary>
+    /// Whether the request still addresses the operation: an empty or raw "../" path value makes it another address
+    /// (another route's 405, a page's 404), which that operation's document need not describe.
+    /// </summary>
+    private static bool Addresses(ApiOperation op, string path)
+    {
+        var segments = path.Split('?')[0].Split('/');
+        var template = op.Template.Split('/');
+        return segments.Length == template.Length && segments.Zip(template).All(pair =>
+            pair.Second.StartsWith('{') ? pair.First is not ("" or "." or "..") : string.Equals(pair.First, pair.Second, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>A request that must get an error the operation documents: {tool} and {job} stand for an existing tool and job.</summary>
+    public sealed record DocumentedError(
+        string OperationId, string Role, string Path, int Status, string? Body = null, string ContentType = "application/json", string? IfMatch = null)
+    {
+        public override string ToString() => $"{OperationId} {Role} {Status}";
+    }
+
+    private const string AnyBackup = "/api/backups/sanctum-20260101-000000-manual.zip";
+
+    /// <summary>A sample of operations per feature, and for each the request behind every 4xx it documents that a client can cause.</summary>
+    public static readonly DocumentedError[] DocumentedErrors =
+    [
+        new("Login", "anonymous", "/api/auth/login", 401, """{"username":"nobody-at-all","password":"not-the-password"}"""),
+        new("Login", "anonymous", "/api/auth/login", 400, "{}"),
+        new("Login", "anonymous", "/api/auth/login", 415, "username=admin", "text/plain"),
+        new("GetCurrentUser", "anonymous", "/api/auth/me", 401),
+        new("ListAccessTokens", "viewer", "/api/auth/tokens?all=true", 403),
+        new("CreateAccessToken", "admin", "/api/auth/tokens", 400, """{"name":"","expires_in_days":0,"scope":"everything"}"""),
+        new("RevokeAccessToken", "admin", "/api/auth/tokens/999999", 404),
+        new("ListTools", "anonymous", "/api/tools", 401),
+        new("GetTool", "viewer", "/api/tools/no-such-tool", 404),
+        new("CreateTool", "viewer", "/api/tools", 403, """{"id":"sweep-tool","name":"Sweep","category":"master"}"""),
+        new("CreateTool", "admin", "/api/tools", 409, """{"id":"{tool}","name":"Again","category":"master"}"""),
+        new("CreateTool", "admin", "/api/tools", 413, "{\"id\":\"big\",\"description\":\"" + new string('d', 1100 * 1024) + "\"}"),
+        new("ListUsers", "admin", "/api/users?limit=0", 400),
+        new("GetUser", "admin", "/api/users/999999", 404),
+        new("GetConfig", "admin", "/api/config/no_such_setting", 404),
+        new("PutConfig", "admin", "/api/config/sweep_setting", 412, """{"value":"x"}""", IfMatch: "\"99\""),
+        new("ListBackups", "user", "/api/backups", 403),
+        new("DownloadBackup", "admin", AnyBackup, 404),
+        new("VerifyBackup", "admin", AnyBackup + "/verify", 404),
+        new("UploadBackup", "admin", "/api/backups/upload", 400, "not a zip at all", "application/zip"),
+        new("UploadBackup", "admin", "/api/backups/upload", 415, "{}"),
+        new("ListJobs", "user", "/api/jobs", 403),
+        new("GetJob", "admin", "/api/jobs/999999", 404),
+        new("CreateJob", "admin", "/api/jobs", 400, """{"name":"Bad cron","kind":"backup","schedule":"every day"}"""),
+        new("CreateJob", "admin", "/api/jobs", 409, """{"name":"Sweep job","kind":"backup","schedule":"0 3 * * *","enabled":false}"""),
+        new("ListJobRuns", "admin", "/api/jobs/{job}/runs?limit=0", 400),
+        new("ListAuditEvents", "viewer", "/api/audit", 403),
+        new("ListAuditEvents", "admin", "/api/audit?limit=0", 400),
+        new("ListAuditEvents", "admin", "/api/audit?actor=" + new string('a', 51), 400),
+        new("GetStatus", "anonymous", "/api/status", 401),
+        new("ListStatusHistory", "viewer", "/api/status/history?kind=planet", 400),
+        new("GetAvailability", "viewer", "/api/status/availability?hours=0", 400),
+        new("ListMyChatSessions", "user", "/api/chat/sessions?limit=0", 400),
+        new("GetMyChatMessages", "user", "/api/chat/sessions/session_nobody/messages", 404),
+        new("GetMyChatMessages", "user", "/api/chat/sessions/session_nobody/messages?before=x", 400),
+        new("GetChatInbox", "anonymous", "/api/v1/inbox", 401),
+        new("ListChatSessions", "chat_api_key", "/api/v1/sessions", 401),
+        new("PostChatMessage", "anonymous", "/api/v1/messages", 400, "{}"),
+        new("PostChatMessage", "viewer", "/api/v1/messages", 403, """{"session_id":"session_sweep_viewer","message":"hello"}"""),
+        new("GetChatResponses", "anonymous", "/api/v1/responses", 400),
+    ];
+
+    [Test]
+    public async Task EveryDocumentedErrorOfTheSampleIsWhatTheServerAnswers()
+    {
+        var clients = new Dictionary<string, HttpClient>();
+        async Task<HttpClient> As(string role) => clients.TryGetValue(role, out var c) ? c : clients[role] = await ClientForAsync(role);
+        var admin = await As("admin");
+        var tool = (await admin.GetFromJsonAsync<JsonElement>("/api/tools")).EnumerateArray().First().GetProperty("id").GetString()!;
+        await admin.PostAsJsonAsync("/api/jobs", new { name = "Sweep job", kind = "backup", schedule = "0 3 * * *", enabled = false });
+        var job = (await admin.GetFromJsonAsync<JsonElement>("/api/jobs")).EnumerateArray()
+            .First(j => j.GetProperty("name").GetString() == "Sweep job").GetProperty("id").GetInt64();
+
+        var failures = new List<string>();
+        foreach (var error in DocumentedErrors)
+        {
+            var op = _operations.SingleOrDefault(o => o.OperationId == error.OperationId);
+            if (op is null) { failures.Add($"{error}: no such operation in the document"); continue; }
+            if (!op.Documented.Contains(error.Status)) failures.Add($"{error}: {op} does not document {error.Status}");
+
+            var path = error.Path.Replace("{tool}", tool).Replace("{job}", job.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using var request = new HttpRequestMessage(new HttpMethod(op.Method), path);
+            if (error.Body is not null)
+                request.Content = new StringContent(error.Body.Replace("{tool}", tool), System.Text.Encoding.UTF8, error.ContentType);
+            if (error.IfMatch is not null) request.Headers.TryAddWithoutValidation("If-Match", error.IfMatch);
+            using var response = await (await As(error.Role)).SendAsync(request);
+            var status = (int)response.StatusCode;
+            var media = response.Content.Headers.ContentType?.MediaType;
+            var expectedMedia = op.Template.StartsWith("/api/v1", StringComparison.Ordinal) ? "application/json" : "application/problem+json";
+            if (status != error.Status || media != expectedMedia)
+                failures.Add($"{error}: {op} {path} answered {status} {media}: {Excerpt(await response.Content.ReadAsStringAsync())}");
+        }
+        Assert.That(failures, Is.Empty, string.Join("\n", failures));
     }
 
     // Each role signs in as a user of its own, never the seeded admin (id 1): the sweep's plausible id is 1, so the

@@ -3,8 +3,9 @@ using System.Text.Json.Nodes;
 
 namespace Sanctum.Api.Tests.Evidence;
 
-/// <summary>One operation of the served OpenAPI document, with what its parameters and body look like.</summary>
-public sealed record ApiOperation(string Method, string Template, string OperationId, List<ApiParameter> Path, List<ApiParameter> Query, JsonObject? Body)
+/// <summary>One operation of the served OpenAPI document, with what its parameters and body look like and the statuses it documents.</summary>
+public sealed record ApiOperation(
+    string Method, string Template, string OperationId, List<ApiParameter> Path, List<ApiParameter> Query, JsonObject? Body, HashSet<int> Documented)
 {
     public override string ToString() => $"{Method} {Template}";
 
@@ -29,7 +30,8 @@ public sealed record ApiOperation(string Method, string Template, string Operati
                     operation["operationId"]?.GetValue<string>() ?? $"{method} {template}",
                     parameters.Where(p => p["in"]?.GetValue<string>() == "path").Select(Parameter).ToList(),
                     parameters.Where(p => p["in"]?.GetValue<string>() == "query").Select(Parameter).ToList(),
-                    body));
+                    body,
+                    operation["responses"]!.AsObject().Select(r => int.Parse(r.Key, System.Globalization.CultureInfo.InvariantCulture)).ToHashSet()));
             }
         }
         return operations;

@@ -1,3 +1,7 @@
+using Sanctum.Api.Tools;
+using Sanctum.Api.Infrastructure;
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Nodes;
 
 namespace Sanctum.Api.Agents;
@@ -7,10 +11,16 @@ public sealed record Agent
 {
     public const string Columns = "id, name, display_name, description, status, status_source, status_since, status_reason, is_active, visible_to_users, visible_to_roles, created_by, letta_uid, config, created_at, updated_at";
 
+    [MaxLength(50)]
+    [RegularExpression(FieldChecks.SlugPattern)]
     public required string Id { get; init; }
+    [MaxLength(AgentRules.MaxName)]
     public required string Name { get; init; }
+    [MaxLength(AgentRules.MaxName)]
     public string? DisplayName { get; init; }
+    [MaxLength(AgentRules.MaxDescription)]
     public string? Description { get; init; }
+    [OneOf(typeof(HealthStatus))]
     public required string Status { get; init; }
     /// <summary>Where the status comes from: manual (typed by an admin), check (health checks) or relay (chat relay polls).</summary>
     public required string StatusSource { get; init; }
@@ -24,6 +34,7 @@ public sealed record Agent
     public JsonNode? VisibleToUsers { get; init; }
     public JsonNode? VisibleToRoles { get; init; }
     public long? CreatedBy { get; init; }
+    [MaxLength(SchemaRules.MaxText)]
     public string? LettaUid { get; init; }
     public JsonNode? Config { get; init; }
     public required string CreatedAt { get; init; }

@@ -1,3 +1,6 @@
+using Sanctum.Api.Config;
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using System.Text.Json.Nodes;
 using Dapper;
@@ -61,9 +64,12 @@ public static class AgentConfigApi
 public sealed record AgentConfigEntry
 {
     public required string AgentId { get; init; }
+    [MaxLength(100)]
+    [RegularExpression(ConfigKeys.KeyPattern)]
     public required string Key { get; init; }
     public JsonNode? Value { get; init; }
     /// <summary>string, number, boolean or json.</summary>
+    [OneOf(typeof(ConfigValues), nameof(ConfigValues.Types))]
     public required string Type { get; init; }
     public bool IsEncrypted { get; init; }
     /// <summary>The latest recorded change (0 before any), as in the ETag.</summary>

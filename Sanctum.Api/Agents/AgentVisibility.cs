@@ -68,6 +68,18 @@ public static class AgentVisibility
         return parameters;
     }
 
+    /// <summary>
+    /// What <see cref="Where"/> reads of the caller, as part of the key of a cached result filtered by it: admins see
+    /// everything, so they share one viewer; others are their id and role.
+    /// </summary>
+    public readonly record struct Viewer(bool IsAdmin, long UserId, string? Role)
+    {
+        public object Parameters() => new { isAdmin = IsAdmin, userId = UserId, role = Role };
+    }
+
+    public static Viewer ViewerOf(ClaimsPrincipal user) =>
+        user.IsAdmin() ? new Viewer(true, 0, Users.Roles.Admin) : new Viewer(false, user.UserId(), user.FindFirstValue(ClaimTypes.Role));
+
     public static object Parameters(ClaimsPrincipal user) => new
     {
         isAdmin = user.IsAdmin(),

@@ -1,3 +1,5 @@
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dapper;
@@ -15,11 +17,18 @@ namespace Sanctum.Api.Agents;
 public sealed record AgentWrite
 {
     /// <summary>Slug <c>^[a-z0-9][a-z0-9-]{0,49}$</c> (not master or smcp, which are tool categories); create only.</summary>
+    [MaxLength(50)]
+    [RegularExpression(FieldChecks.SlugPattern)]
     public string? Id { get; init; }
+    [MinLength(1)]
+    [MaxLength(AgentRules.MaxName)]
     public string? Name { get; init; }
+    [MaxLength(AgentRules.MaxName)]
     public string? DisplayName { get; init; }
+    [MaxLength(AgentRules.MaxDescription)]
     public string? Description { get; init; }
     /// <summary>Healthy, Degraded, Off or Ready (default Healthy).</summary>
+    [OneOf(typeof(HealthStatus))]
     public string? Status { get; init; }
     public bool? IsActive { get; init; }
     /// <summary>A JSON array of user ids allowed to see the agent, or null for everyone.</summary>

@@ -32,17 +32,24 @@ public static class AgentsApi
         return group;
     }
 
-    private static Ok<IEnumerable<Agent>> List(DbConnection db, ClaimsPrincipal user,
+    private static JsonBody<IEnumerable<Agent>> List(DbConnection db, ResultCache cache, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, ClaimsPrincipal user,
         [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_inactive")] bool includeInactive = false)
     {
-        var parameters = new DynamicParameters(AgentVisibility.Parameters(user));
-        parameters.Add("all", includeInactive && user.IsAdmin());
-        return TypedResults.Ok(Shown(db, db.Query<Agent>($"""
-            SELECT {Agent.Columns} FROM agents
-            WHERE (is_active = TRUE OR @all) AND {AgentVisibility.Where}
-            ORDER BY name, id
-            """, parameters)));
+        var viewer = AgentVisibility.ViewerOf(user);
+        return cache.Get(new VisibleAgents(viewer, includeInactive && viewer.IsAdmin), key =>
+        {
+            var parameters = new DynamicParameters(key.Viewer.Parameters());
+            parameters.Add("all", key.IncludeInactive);
+            return new JsonBody<IEnumerable<Agent>>(Shown(db, db.Query<Agent>($"""
+                SELECT {Agent.Columns} FROM agents
+                WHERE (is_active = TRUE OR @all) AND {AgentVisibility.Where}
+                ORDER BY name, id
+                """, parameters)), json.Value.SerializerOptions);
+        });
     }
+
+    /// <summary>Cache key: the agents list as one viewer sees it. Status and last poll are stored, so it changes only by a commit.</summary>
+    private sealed record VisibleAgents(AgentVisibility.Viewer Viewer, bool IncludeInactive);
 
     private static Results<Ok<Agent>, ProblemHttpResult> Get(string id, DbConnection db, ClaimsPrincipal user)
     {
@@ -54,7 +61,7 @@ public static class AgentsApi
     }
 
     /// <summary>Agents as responses show them: with when a relay last polled them.</summary>
-    private static IEnumerable<Agent> Shown(DbConnection db, IEnumerable<Agent> agents) => RelayPresence.WithLastPoll(db, agents);
+    private static IReadOnlyList<Agent> Shown(DbConnection db, IEnumerable<Agent> agents) => RelayPresence.WithLastPoll(db, agents);
 
     private const string NoRelayYet = "No relay has polled its inbox yet.";
 

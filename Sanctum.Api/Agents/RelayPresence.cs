@@ -98,7 +98,7 @@ public static class RelayPresence
     }
 
     /// <summary>The agents with <c>last_relay_poll_at</c> filled in from the polls.</summary>
-    public static IEnumerable<Agent> WithLastPoll(IDbConnection db, IEnumerable<Agent> agents)
+    public static IReadOnlyList<Agent> WithLastPoll(IDbConnection db, IEnumerable<Agent> agents)
     {
         var polls = Polls(db);
         var all = polls.GetValueOrDefault(AllAgents);

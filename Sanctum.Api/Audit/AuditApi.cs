@@ -6,12 +6,15 @@ using Microsoft.AspNetCore.Mvc;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Audit;
 
 public static class AuditApi
 {
     public const int DefaultLimit = 100, MaxLimit = 500;
+    /// <summary>The longest action, target type or target id (and actor) a filter may name; a target is type:id.</summary>
+    public const int MaxFilter = 200, MaxActor = 50, MaxTarget = 2 * MaxFilter + 1, MaxAddress = 64;
 
     /// <summary>How long a read waits for events still queued for the table (so a read sees what came before it).</summary>
     private static readonly TimeSpan FlushWait = TimeSpan.FromSeconds(2);
@@ -19,7 +22,7 @@ public static class AuditApi
     public static RouteGroupBuilder MapAudit(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/audit").WithTags("Audit").RequireAdmin();
-        group.MapGet("/", List).WithName("ListAuditEvents")
+        group.MapGet("/", List).WithName("ListAuditEvents").Paged(MaxLimit)
             .WithSummary("Audit events, newest first (admin); action matches exactly or as a dotted prefix (auth = auth.*), target is type:id or either part; page on with cursor = next_cursor");
         group.MapGet("/verify", Verify).WithName("VerifyAuditLog")
             .WithSummary("Re-hashes the whole chain (admin): ok, rows checked, and the first row that was changed, removed or reordered");
@@ -33,6 +36,9 @@ public static class AuditApi
         var errors = new Errors();
         if (limit is < 1 or > MaxLimit) errors.Add("limit", $"Must be 1 to {MaxLimit}.");
         if (cursor is < 1) errors.Add("cursor", "Must be a next_cursor from an earlier page.");
+        if (action?.Length > MaxFilter) errors.Add("action", $"Must be at most {MaxFilter} characters.");
+        if (actor?.Length > MaxActor) errors.Add("actor", $"Must be at most {MaxActor} characters.");
+        if (target?.Length > MaxTarget) errors.Add("target", $"Must be at most {MaxTarget} characters.");
         if (errors.Any) return Problems.Invalid(errors);
 
         await audit.FlushAsync(FlushWait);
@@ -76,4 +82,4 @@ public static class AuditApi
 }
 
 /// <summary>A page of audit events; pass <c>next_cursor</c> as <c>cursor</c> for the next (older) page, null at the end.</summary>
-public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, long? NextCursor);
+public sealed record AuditPage([property: MaxLength(AuditApi.MaxLimit)] IReadOnlyList<AuditEntry> Items, long? NextCursor);

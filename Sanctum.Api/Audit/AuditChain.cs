@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Dapper;
+using System.ComponentModel.DataAnnotations;
 
 namespace Sanctum.Api.Audit;
 
@@ -14,13 +15,20 @@ public sealed record AuditEntry
     public long Id { get; init; }
     public required string At { get; init; }
     /// <summary>Username of whoever acted, or null for the system (a check, a job) and anonymous callers.</summary>
+    [MaxLength(AuditApi.MaxActor)]
     public string? Actor { get; init; }
     public long? ActorId { get; init; }
     /// <summary>The client address the request came from.</summary>
+    [MaxLength(AuditApi.MaxAddress)]
     public string? Address { get; init; }
+    [MaxLength(AuditApi.MaxFilter)]
     public required string Action { get; init; }
+    [MaxLength(AuditApi.MaxFilter)]
     public string? TargetType { get; init; }
+    [MaxLength(AuditApi.MaxFilter)]
     public string? TargetId { get; init; }
+    /// <summary>ok, failure, refused, …: how it ended.</summary>
+    [MaxLength(50)]
     public required string Outcome { get; init; }
     /// <summary>The stored JSON text, hashed as it is.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -29,8 +37,13 @@ public sealed record AuditEntry
     /// <summary>What changed (field names, counts), never a secret value.</summary>
     [System.Text.Json.Serialization.JsonPropertyName("details")]
     public System.Text.Json.Nodes.JsonNode? DetailsJson => Details is null ? null : System.Text.Json.Nodes.JsonNode.Parse(Details);
+    [MaxLength(64), RegularExpression(HashPattern)]
     public string PrevHash { get; init; } = "";
+    [MaxLength(64), RegularExpression(HashPattern)]
     public string Hash { get; init; } = "";
+
+    /// <summary>SHA-256 in lower-case hex (the first row's prev_hash is <see cref="AuditChain.Genesis"/>).</summary>
+    public const string HashPattern = "^[0-9a-f]{64}$";
 }
 
 /// <summary>

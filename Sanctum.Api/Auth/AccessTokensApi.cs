@@ -5,6 +5,8 @@ using System.Data.Common;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
+using System.ComponentModel.DataAnnotations;
+using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Auth;
 
@@ -83,11 +85,14 @@ public static class AccessTokensApi
 /// <summary>The body of POST /api/auth/tokens.</summary>
 public sealed record AccessTokenCreate
 {
-    /// <summary>What the token is for, 1 to 100 characters.</summary>
+    /// <summary>What the token is for, 1 to 100 printable characters.</summary>
+    [MinLength(1), MaxLength(AccessTokens.MaxName)]
     public string? Name { get; init; }
     /// <summary>1 to 365.</summary>
+    [Range(1, AccessTokens.MaxDays)]
     public int? ExpiresInDays { get; init; }
     /// <summary>read (GET only) or write (everything the owner's role allows).</summary>
+    [OneOf(typeof(AccessTokens), nameof(AccessTokens.Scopes))]
     public string? Scope { get; init; }
 }
 
@@ -97,7 +102,9 @@ public record AccessToken
     public long Id { get; init; }
     public long UserId { get; init; }
     public required string Username { get; init; }
+    [MaxLength(AccessTokens.MaxName)]
     public required string Name { get; init; }
+    [OneOf(typeof(AccessTokens), nameof(AccessTokens.Scopes))]
     public required string Scope { get; init; }
     public required string CreatedAt { get; init; }
     public required string ExpiresAt { get; init; }
@@ -110,5 +117,6 @@ public sealed record CreatedAccessToken : AccessToken
     [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
     public CreatedAccessToken(AccessToken row, string token) : base(row) => Token = token;
 
+    [MaxLength(55), RegularExpression("^sanctum_pat_[A-Za-z0-9_-]{43}$")]
     public string Token { get; init; }
 }

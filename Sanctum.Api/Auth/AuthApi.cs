@@ -19,7 +19,8 @@ public static class AuthApi
 
         group.MapPost("/login", Login).WithName("Login").AllowAnonymous().RequireRateLimiting(AuthSetup.LoginRateLimit).LimitPasswordHashing()
             .WithSummary("Sign in; returns a session token and sets the sanctum_session cookie")
-            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         group.MapPost("/logout", Logout).WithName("Logout").RequireAuthorization(Policies.Session)
             .WithSummary("End the current session");
         group.MapGet("/me", Me).WithName("GetCurrentUser").RequireAuthorization(Policies.SignedIn)
@@ -179,14 +180,24 @@ public static class AuthApi
 
 public sealed record LoginRequest
 {
+    [System.ComponentModel.DataAnnotations.MinLength(1)]
+    [System.ComponentModel.DataAnnotations.MaxLength(50)]
     public string? Username { get; init; }
+    [System.ComponentModel.DataAnnotations.MinLength(1)]
+    [System.ComponentModel.DataAnnotations.MaxLength(PasswordHasher.MaxBytes)]
     public string? Password { get; init; }
 }
 
-public sealed record LoginResponse(string Token, string ExpiresAt, User User);
+public sealed record LoginResponse(
+    [property: System.ComponentModel.DataAnnotations.MaxLength(43), System.ComponentModel.DataAnnotations.RegularExpression("^[A-Za-z0-9_-]{43}$")] string Token,
+    string ExpiresAt, User User);
 
 public sealed record PasswordChangeRequest
 {
+    [System.ComponentModel.DataAnnotations.MinLength(1)]
+    [System.ComponentModel.DataAnnotations.MaxLength(PasswordHasher.MaxBytes)]
     public string? CurrentPassword { get; init; }
+    [System.ComponentModel.DataAnnotations.MinLength(PasswordRules.MinLength)]
+    [System.ComponentModel.DataAnnotations.MaxLength(PasswordHasher.MaxBytes)]
     public string? NewPassword { get; init; }
 }

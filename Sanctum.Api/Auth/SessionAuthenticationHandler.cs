@@ -11,10 +11,12 @@ namespace Sanctum.Api.Auth;
 /// <summary>
 /// Authenticates a request by its session token (bearer header or cookie) or personal access token (bearer header,
 /// <c>sanctum_pat_</c>…): the token's SHA-256 must name an unexpired row of user_sessions or access_tokens whose
-/// user is active. The role is always the owner's current one.
+/// user is active. The role is always the owner's current one. The row found is cached until the next commit to the
+/// database by anyone (<see cref="ResultCache"/>), so a sign-out, deactivation, role change or password reset, made here
+/// or by another process, takes effect on the very next request; expiry is checked against the clock on every request.
 /// </summary>
 public sealed class SessionAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, DbConnection db)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, DbConnection db, ResultCache cache)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Session";
@@ -26,15 +28,15 @@ public sealed class SessionAuthenticationHandler(
     private static readonly AuthenticateResult Invalid = AuthenticateResult.Fail("The session token is unknown, expired or ended.");
 
     private const string Sql = """
-        SELECT s.id AS SessionId, u.id AS UserId, u.username, u.role, u.must_change_password
+        SELECT s.id AS SessionId, s.expires_at, u.id AS UserId, u.username, u.role, u.must_change_password
         FROM user_sessions s JOIN users u ON u.id = s.user_id
-        WHERE s.session_token = @hash AND s.expires_at > @now AND u.status = 'active'
+        WHERE s.session_token = @hash AND u.status = 'active'
         """;
 
     private const string TokenSql = """
-        SELECT t.id AS TokenId, t.scope, t.last_used_at, u.id AS UserId, u.username, u.role, u.must_change_password
+        SELECT t.id AS TokenId, t.scope, t.expires_at, t.last_used_at, u.id AS UserId, u.username, u.role, u.must_change_password
         FROM access_tokens t JOIN users u ON u.id = t.user_id
-        WHERE t.token_hash = @hash AND t.expires_at > @now AND u.status = 'active'
+        WHERE t.token_hash = @hash AND u.status = 'active'
         """;
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -43,8 +45,9 @@ public sealed class SessionAuthenticationHandler(
         if (token is null) return Task.FromResult(AuthenticateResult.NoResult());
         if (AccessTokens.IsAccessToken(token)) return Task.FromResult(AuthenticateAccessToken(token));
 
-        var row = db.QuerySingleOrDefault<SessionRow>(Sql, new { hash = SessionTokens.Hash(token), now = Timestamp.Now(TimeProvider) });
-        if (row is null) return Task.FromResult(Invalid);
+        var row = cache.Find(new SessionKey(SessionTokens.Hash(token)), key => db.QuerySingleOrDefault<SessionRow>(Sql, new { hash = key.Hash }));
+        // expires_at > now compared as the stored text, as SQL compared it.
+        if (row is null || string.CompareOrdinal(row.ExpiresAt, Timestamp.Now(TimeProvider)) <= 0) return Task.FromResult(Invalid);
 
         var claims = Claims(row.UserId, row.Username, row.Role, row.MustChangePassword);
         claims.Add(new(SessionIdClaim, row.SessionId));
@@ -56,8 +59,8 @@ public sealed class SessionAuthenticationHandler(
         // Only as a bearer header: a cookie is for the pages' sessions.
         if (!SessionTokens.IsBearer(Request)) return Invalid;
         var now = TimeProvider.GetUtcNow();
-        var row = db.QuerySingleOrDefault<TokenRow>(TokenSql, new { hash = SessionTokens.Hash(token), now = Timestamp.From(now) });
-        if (row is null) return Invalid;
+        var row = cache.Find(new AccessTokenKey(SessionTokens.Hash(token)), key => db.QuerySingleOrDefault<TokenRow>(TokenSql, new { hash = key.Hash }));
+        if (row is null || string.CompareOrdinal(row.ExpiresAt, Timestamp.From(now)) <= 0) return Invalid;
         // last_used_at to the minute: no write per request.
         if (row.LastUsedAt is null || string.CompareOrdinal(row.LastUsedAt, Timestamp.From(now.AddMinutes(-1))) < 0)
             db.Execute("UPDATE access_tokens SET last_used_at = @now WHERE id = @id", new { id = row.TokenId, now = Timestamp.From(now) });
@@ -93,10 +96,15 @@ public sealed class SessionAuthenticationHandler(
         return Task.CompletedTask;
     }
 
+    /// <summary>Cache keys: the SHA-256 of a session token or of a personal access token.</summary>
+    private sealed record SessionKey(string Hash);
+    private sealed record AccessTokenKey(string Hash);
+
     private sealed record TokenRow
     {
         public long TokenId { get; init; }
         public required string Scope { get; init; }
+        public required string ExpiresAt { get; init; }
         public string? LastUsedAt { get; init; }
         public long UserId { get; init; }
         public required string Username { get; init; }
@@ -107,6 +115,7 @@ public sealed class SessionAuthenticationHandler(
     private sealed record SessionRow
     {
         public required string SessionId { get; init; }
+        public required string ExpiresAt { get; init; }
         public long UserId { get; init; }
         public required string Username { get; init; }
         public required string Role { get; init; }

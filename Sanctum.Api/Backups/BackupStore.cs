@@ -6,20 +6,27 @@ using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Config;
 using Sanctum.Api.Data;
+using System.ComponentModel.DataAnnotations;
+using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Backups;
 
 /// <summary>One backup as the API lists it.</summary>
-public sealed record BackupInfo(string Name, long Size, string CreatedAt, long SchemaVersion, string Kind, string AppVersion);
+public sealed record BackupInfo(
+    [property: MaxLength(BackupStore.MaxName), RegularExpression(BackupStore.NamePattern)] string Name, long Size, string CreatedAt, long SchemaVersion,
+    [property: OneOf(typeof(BackupKinds))] string Kind, [property: MaxLength(64)] string AppVersion);
 
 /// <summary>What re-checking a stored backup found: <c>ok</c> with no problems, or the problems.</summary>
-public sealed record BackupVerification(string Name, bool Ok, long? SchemaVersion, IReadOnlyList<string> Problems);
+public sealed record BackupVerification(
+    [property: MaxLength(BackupStore.MaxName)] string Name, bool Ok, long? SchemaVersion, IReadOnlyList<string> Problems);
 
 /// <summary>Rows in one table before and after a restore.</summary>
-public sealed record TableChange(string Table, long? Before, long? After);
+public sealed record TableChange([property: MaxLength(128)] string Table, long? Before, long? After);
 
 /// <summary>What a restore did.</summary>
-public sealed record RestoreReport(string Restored, string PreRestoreBackup, long SchemaVersion, IReadOnlyList<TableChange> Tables)
+public sealed record RestoreReport(
+    [property: MaxLength(BackupStore.MaxName)] string Restored, [property: MaxLength(BackupStore.MaxName)] string PreRestoreBackup, long SchemaVersion,
+    IReadOnlyList<TableChange> Tables)
 {
     /// <summary>False when the restoring admin's session is not in the restored data: they sign in again.</summary>
     public bool SessionKept { get; init; } = true;
@@ -52,7 +59,10 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
     public static readonly string AppVersion =
         typeof(BackupStore).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
-    [GeneratedRegex(@"^sanctum-\d{8}-\d{6}-(manual|scheduled|pre-restore)(-\d{1,4})?\.zip$")]
+    public const string NamePattern = @"^sanctum-\d{8}-\d{6}-(manual|scheduled|pre-restore)(-\d{1,4})?\.zip$";
+    public const int MaxName = 64;
+
+    [GeneratedRegex(NamePattern)]
     private static partial Regex NameRegex();
 
     public const string NotOnPostgres =

@@ -8,6 +8,7 @@ using Sanctum.Api.Auth;
 using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Chat;
 
@@ -18,14 +19,17 @@ namespace Sanctum.Api.Chat;
 public static class ChatHistoryApi
 {
     public const int DefaultLimit = 50, MaxLimit = 100;
+    /// <summary>The page cursor: "MESSAGE_ID.RESPONSE_ID".</summary>
+    public const string CursorPattern = @"^[0-9]{1,19}\.[0-9]{1,19}$";
+    public const int MaxCursor = 39;
 
     public static RouteGroupBuilder MapChatHistory(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/chat").WithTags("Chat history").RequireReader();
-        group.MapGet("/sessions", Sessions).WithName("ListMyChatSessions")
+        group.MapGet("/sessions", Sessions).WithName("ListMyChatSessions").Paged(MaxLimit)
             .WithSummary("The caller's own chat sessions, most recently active first; agent_id narrows to one agent")
             .ProducesValidationProblem();
-        group.MapGet("/sessions/{id}/messages", Messages).WithName("GetMyChatMessages")
+        group.MapGet("/sessions/{id}/messages", Messages).WithName("GetMyChatMessages").Paged(MaxLimit)
             .WithSummary("A page of one of the caller's sessions, oldest first: messages with their delivery state and the replies; before= pages back")
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         return group;

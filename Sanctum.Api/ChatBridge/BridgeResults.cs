@@ -10,6 +10,7 @@ namespace Sanctum.Api.ChatBridge;
 public sealed record BridgeSuccess<T>
 {
     public bool Success => true;
+    [System.ComponentModel.DataAnnotations.MaxLength(7), Sanctum.Api.OpenApi.OneOf("Success")]
     public string Message => "Success";
     public required string Timestamp { get; init; }
     public required T Data { get; init; }
@@ -19,10 +20,12 @@ public sealed record BridgeSuccess<T>
 public sealed record BridgeError
 {
     public bool Success => false;
+    [System.ComponentModel.DataAnnotations.MaxLength(200)]
     public required string Error { get; init; }
     public required string Timestamp { get; init; }
     /// <summary>Seconds to wait, on 429 only (also in the Retry-After header).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    [System.ComponentModel.DataAnnotations.Range(1, 86400)]
     public int? RetryAfter { get; init; }
 }
 

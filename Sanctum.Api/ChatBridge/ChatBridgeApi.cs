@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
+using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.ChatBridge;
 
@@ -13,6 +14,11 @@ public static class ChatBridgeApi
     public static bool Owns(PathString path) => path.StartsWithSegments(BasePath, StringComparison.OrdinalIgnoreCase);
 
     private static readonly string[] Get = [HttpMethods.Get];
+    // The keys that open the relay's actions (an agent's own key counts as a relay key) and the admin actions.
+    private static readonly string[] Relay = [SecuritySchemes.BridgeKey, SecuritySchemes.BridgeAdminKey];
+    private static readonly string[] Admin = [SecuritySchemes.BridgeAdminKey];
+    /// <summary>The web chat's callers: anyone (anonymous chat when allowed), recorded as the signed-in user when there is one.</summary>
+    private static readonly string[] Visitor = SecuritySchemes.SessionOrAccessToken;
     private static readonly string[] Post = [HttpMethods.Post];
 
     private sealed record BridgeAction(string[] Methods, Func<HttpContext, Task<IResult>> Run);
@@ -32,6 +38,9 @@ public static class ChatBridgeApi
         ["cleanup_logs"] = new(Post, http => Task.FromResult(Service<BridgeAdmin>(http).CleanupLogs(http))),
     };
 
+    /// <summary>The action names the query form takes.</summary>
+    public static IEnumerable<string> ActionNames => Actions.Keys;
+
     public static RouteGroupBuilder MapChatBridge(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup(BasePath).WithTags("ChatBridge");
@@ -39,47 +48,47 @@ public static class ChatBridgeApi
         // The query form: /api/v1?action=... and /api/v1/?action=...
         group.MapGet("/", (HttpContext http, string? action) => Dispatch(http, action)).WithName("ChatBridgeGet")
             .WithSummary("Bridge action by query (inbox, responses, sessions, config): the same as GET /api/v1/{action}")
-            .Produces(StatusCodes.Status200OK).Errors(400, 401, 403, 405, 429);
+            .Produces(StatusCodes.Status200OK).Errors(400, 401, 403, 405, 429).AcceptKey([.. Relay, .. Visitor]);
         group.MapPost("/", (HttpContext http, string? action) => Dispatch(http, action)).WithName("ChatBridgePost")
             .WithSummary("Bridge action by query (messages, outbox, config, cleanup, clear_data, cleanup_logs): the same as POST /api/v1/{action}")
-            .Produces(StatusCodes.Status200OK).Errors(400, 401, 403, 405, 413, 429);
+            .Produces(StatusCodes.Status200OK).Errors(400, 401, 403, 405, 413, 429).AcceptKey([.. Relay, .. Visitor]);
         group.MapMethods("/", [HttpMethods.Put, HttpMethods.Patch, HttpMethods.Delete, HttpMethods.Head, HttpMethods.Options],
             (HttpContext http, string? action) => Dispatch(http, action)).ExcludeFromDescription();
 
         // The direct routes.
         group.MapPost("/messages", (HttpContext http, ChatMessages chat) => chat.Messages(http)).WithName("PostChatMessage")
-            .WithSummary("Post a web chat message (no key; a signed-in caller is recorded as the sender); creates the session when new")
-            .Accepts<MessageRequest>("application/json").Answers<MessageReceipt>(400, 403, 413, 429);
+            .WithSummary("Post a web chat message (no key; a signed-in caller is recorded as the sender, and without one only when chat_allow_anonymous is true); creates the session when new")
+            .Accepts<MessageRequest>("application/json").Answers<MessageReceipt>(400, 401, 403, 413, 429).AllowAnonymous().AcceptKey(Visitor);
         group.MapGet("/inbox", (HttpContext http, BrocaRelay relay, string? limit, string? offset, string? since) => relay.Inbox(http, limit, offset, since))
             .WithName("GetChatInbox")
             .WithSummary("Unprocessed messages, oldest first, marked processed as they are returned (bridge API key, admin key, or an agent's key for its own sessions)")
-            .Answers<InboxData>(400, 401, 429);
+            .Answers<InboxData>(400, 401, 429).RequireKey(Relay);
         group.MapPost("/outbox", (HttpContext http, BrocaRelay relay) => relay.Outbox(http)).WithName("PostChatResponse")
             .WithSummary("Post an agent's response to a session (bridge API key, admin key, or the session's agent's key)")
-            .Accepts<OutboxRequest>("application/json").Answers<ResponseReceipt>(400, 401, 413, 429);
+            .Accepts<OutboxRequest>("application/json").Answers<ResponseReceipt>(400, 401, 413, 429).RequireKey(Relay);
         group.MapGet("/responses", (HttpContext http, ChatMessages chat, [FromQuery(Name = "session_id")] string? sessionId, string? since,
                 [FromQuery(Name = "after_id")] string? afterId) => chat.Responses(http, sessionId, since, afterId))
             .WithName("GetChatResponses")
             .WithSummary("A session's responses, oldest first; since (at or after that time) and after_id narrow it; a session of a signed-in user is theirs alone")
-            .Answers<ResponsesData>(400, 403, 429);
+            .Answers<ResponsesData>(400, 403, 429).AllowAnonymous().AcceptKey(Visitor);
         group.MapGet("/sessions", (HttpContext http, BridgeAdmin admin, string? limit, string? offset, string? active) => admin.Sessions(http, limit, offset, active))
             .WithName("ListChatSessions").WithSummary("Chat sessions, most recently active first; active=true keeps the last day's (admin key)")
-            .Answers<SessionsData>(400, 401, 429);
+            .Answers<SessionsData>(400, 401, 429).RequireKey(Admin);
         group.MapGet("/config", (HttpContext http, BridgeAdmin admin) => admin.GetConfig(http)).WithName("GetChatBridgeConfig")
             .WithSummary("The bridge's settings: max_message_length, session_timeout, rate limits per minute (admin key)")
-            .Answers<BridgeConfig>(401);
+            .Answers<BridgeConfig>(401).RequireKey(Admin);
         group.MapPost("/config", (HttpContext http, BridgeAdmin admin) => admin.PostConfig(http)).WithName("SetChatBridgeConfig")
             .WithSummary("Change max_message_length and/or session_timeout (admin key)")
-            .Accepts<BridgeConfigRequest>("application/json").Answers<BridgeConfig>(400, 401, 413);
+            .Accepts<BridgeConfigRequest>("application/json").Answers<BridgeConfig>(400, 401, 413).RequireKey(Admin);
         group.MapPost("/cleanup", (HttpContext http, BridgeAdmin admin) => admin.Cleanup(http)).WithName("CleanupChatSessions")
             .WithSummary("Delete sessions idle longer than session_timeout, with their messages and responses (admin key)")
-            .Answers<CleanupResult>(401);
+            .Answers<CleanupResult>(401).RequireKey(Admin);
         group.MapPost("/clear_data", (HttpContext http, BridgeAdmin admin) => admin.ClearData(http)).WithName("ClearChatData")
             .WithSummary("Delete every chat session, message and response; reports the counts deleted and remaining (admin key)")
-            .Answers<ClearDataResult>(401);
+            .Answers<ClearDataResult>(401).RequireKey(Admin);
         group.MapPost("/cleanup_logs", (HttpContext http, BridgeAdmin admin) => admin.CleanupLogs(http)).WithName("CleanupChatLogs")
             .WithSummary("Report the log settings in force; the bridge keeps no log files to delete (admin key)")
-            .Answers<LogCleanupResult>(401);
+            .Answers<LogCleanupResult>(401).RequireKey(Admin);
 
         // Anything else one level down: a known action with the wrong method (405), an unknown action (400), OPTIONS.
         group.Map("/{action}", (HttpContext http, string action) => Dispatch(http, action)).ExcludeFromDescription();

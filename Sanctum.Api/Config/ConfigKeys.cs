@@ -7,6 +7,7 @@ public static partial class ConfigKeys
 {
     public const string KeyPattern = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$";
     public const string EnvNamePattern = "^[A-Za-z_][A-Za-z0-9_]*$";
+    public const string CategoryPattern = "^[A-Za-z0-9_-]{1,50}$";
     public const int MaxEnvName = 128, MaxDescription = 500, MaxCategory = 50;
 
     public static bool IsKey(string? key) => key is not null && Key().IsMatch(key);

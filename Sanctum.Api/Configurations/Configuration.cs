@@ -1,3 +1,6 @@
+using Sanctum.Api.Config;
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Nodes;
 using Sanctum.Api.Settings;
 
@@ -7,12 +10,18 @@ namespace Sanctum.Api.Configurations;
 public sealed record Configuration
 {
     public long Id { get; init; }
+    [MaxLength(100)]
+    [RegularExpression(ConfigKeys.KeyPattern)]
     public required string Key { get; init; }
     public JsonNode? Value { get; init; }
+    [OneOf(typeof(ConfigValues), nameof(ConfigValues.Types))]
     public required string Type { get; init; }
+    [OneOf(typeof(ConfigurationScopes))]
     public required string Scope { get; init; }
     /// <summary>The agent id, tool id, tool instance id or user id the value belongs to; null for system.</summary>
+    [MaxLength(100)]
     public string? ScopeId { get; init; }
+    [MaxLength(ConfigKeys.MaxDescription)]
     public string? Description { get; init; }
     public bool IsEncrypted { get; init; }
     public long? CreatedBy { get; init; }
@@ -32,9 +41,13 @@ public sealed record Configuration
 public sealed record EffectiveValue
 {
     public JsonNode? Value { get; init; }
+    [OneOf(typeof(ConfigValues), nameof(ConfigValues.Types))]
     public required string Type { get; init; }
+    [OneOf(typeof(ConfigurationScopes))]
     public required string Scope { get; init; }
+    [MaxLength(100)]
     public string? ScopeId { get; init; }
     /// <summary>system_config (/api/config), agent_configs (/api/agents/{id}/config) or configurations (/api/configurations).</summary>
+    [OneOf("system_config", "agent_configs", "configurations")]
     public required string Source { get; init; }
 }

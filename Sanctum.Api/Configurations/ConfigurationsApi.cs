@@ -39,7 +39,8 @@ public static class ConfigurationsApi
         // A literal segment, so it wins over /api/config/{key}.
         routes.MapGet("/api/config/effective", EffectiveConfiguration.Get).WithTags("Configurations").RequireReader()
             .WithName("GetEffectiveConfiguration")
-            .WithSummary("The settings in force for an agent, tool and/or tool instance: per key the most specific value (system settings < system configurations < agent settings < agent < tool < instance configurations), with its scope and source store; secrets masked");
+            .WithSummary("The settings in force for an agent, tool and/or tool instance: per key the most specific value (system settings < system configurations < agent settings < agent < tool < instance configurations), with its scope and source store; secrets masked")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 

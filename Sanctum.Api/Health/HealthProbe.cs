@@ -4,13 +4,13 @@ using System.Net.Sockets;
 namespace Sanctum.Api.Health;
 
 /// <summary>What one probe found: whether it passed, how long it took, and why it failed.</summary>
-public sealed record ProbeResult(bool Ok, long LatencyMs, string? Error);
+public sealed record ProbeResult(bool Ok, long LatencyMs, [property: System.ComponentModel.DataAnnotations.MaxLength(HealthProbe.MaxError)] string? Error);
 
 /// <summary>Runs one health check against its target: an HTTP GET or a TCP connect, bounded by the check's timeout.</summary>
 public sealed class HealthProbe(IHttpClientFactory clients)
 {
     public const string HttpClientName = "health-checks";
-    private const int MaxError = 500;
+    public const int MaxError = 500;
 
     public async Task<ProbeResult> RunAsync(HealthCheckSpec check, CancellationToken cancellationToken)
     {

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.ComponentModel.DataAnnotations;
+using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Jobs;
 
@@ -9,11 +11,15 @@ public sealed record Job
     public const string Columns = "id, name, kind, schedule, enabled, params, next_run_at, lease_until, created_at, updated_at";
 
     public long Id { get; init; }
+    [MaxLength(JobsApi.MaxName)]
     public required string Name { get; init; }
+    [MaxLength(50), RegularExpression(SchemaRules.SlugPattern)]
     public required string Kind { get; init; }
     /// <summary>5-field cron: minute hour day-of-month month day-of-week.</summary>
+    [MaxLength(JobSchedule.MaxLength)]
     public required string Schedule { get; init; }
     /// <summary>The schedule in words, with the time zone it is read in.</summary>
+    [MaxLength(500)]
     public string? ScheduleText { get; init; }
     public bool Enabled { get; init; }
     public JsonNode? Params { get; init; }
@@ -37,10 +43,14 @@ public sealed record JobRun
     public long Id { get; init; }
     public long JobId { get; init; }
     /// <summary>schedule, missed (it was due while the service was down) or manual.</summary>
+    [OneOf("schedule", "missed", "manual")]
     public required string Trigger { get; init; }
     public required string StartedAt { get; init; }
     public string? FinishedAt { get; init; }
+    /// <summary>ok or failed; null while it runs.</summary>
+    [MaxLength(20)]
     public string? Outcome { get; init; }
+    [MaxLength(JobRunner.MaxMessage)]
     public string? Message { get; init; }
     public long? DurationMs { get; init; }
 }
@@ -49,10 +59,13 @@ public sealed record JobRun
 public sealed record JobWrite
 {
     /// <summary>1 to 100 characters, unique regardless of case.</summary>
+    [MinLength(1), MaxLength(JobsApi.MaxName)]
     public string? Name { get; init; }
     /// <summary>One of GET /api/jobs/kinds.</summary>
+    [MaxLength(50), RegularExpression(SchemaRules.SlugPattern)]
     public string? Kind { get; init; }
     /// <summary>5-field cron, e.g. <c>0 3 * * *</c> (03:00 every day), read in Sanctum:TimeZone.</summary>
+    [MaxLength(JobSchedule.MaxLength)]
     public string? Schedule { get; init; }
     public bool? Enabled { get; init; }
     /// <summary>The kind's parameters, an object (backup: keep; chat-retention: days).</summary>
@@ -60,4 +73,4 @@ public sealed record JobWrite
 }
 
 /// <summary>A kind of job this build can run.</summary>
-public sealed record JobKindInfo(string Kind, string Description);
+public sealed record JobKindInfo([property: MaxLength(50), RegularExpression(SchemaRules.SlugPattern)] string Kind, [property: MaxLength(500)] string Description);

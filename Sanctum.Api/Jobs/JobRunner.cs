@@ -139,5 +139,7 @@ public sealed class JobRunner(Database database, IEnumerable<IJobKind> kinds, Ti
         }
     }
 
-    private static string? Truncate(string? message) => message is { Length: > 2000 } ? message[..2000] : message;
+    public const int MaxMessage = 2000;
+
+    private static string? Truncate(string? message) => message is { Length: > MaxMessage } ? message[..MaxMessage] : message;
 }

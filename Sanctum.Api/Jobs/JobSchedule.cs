@@ -10,6 +10,8 @@ namespace Sanctum.Api.Jobs;
 /// </summary>
 public sealed class JobSchedule(IOptions<SanctumOptions> options)
 {
+    public const int MaxLength = 100;
+
     public TimeZoneInfo TimeZone { get; } = Zone(options.Value.TimeZone);
 
     public string TimeZoneName => TimeZone == TimeZoneInfo.Utc ? "UTC" : TimeZone.Id;
@@ -27,7 +29,7 @@ public sealed class JobSchedule(IOptions<SanctumOptions> options)
     public static string? Problem(string? schedule)
     {
         if (string.IsNullOrWhiteSpace(schedule)) return "This field is required.";
-        if (schedule.Length > 100) return "Must be at most 100 characters.";
+        if (schedule.Length > MaxLength) return $"Must be at most {MaxLength} characters.";
         if (schedule.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries).Length != 5 && !schedule.TrimStart().StartsWith('@'))
             return "Must have 5 fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * *' for 03:00 every day.";
         try

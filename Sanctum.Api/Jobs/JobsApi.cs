@@ -8,6 +8,7 @@ using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Jobs.Kinds;
+using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Jobs;
 
@@ -46,7 +47,7 @@ public static class JobsApi
             .WithSummary("Run the job now, in the background: 202 with the started run; 409 while it is already running (here or in another process)")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapGet("/{id:long}/runs", Runs).WithName("ListJobRuns").WithSummary("The job's runs, newest first")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound).Paged(MaxRuns);
         return group;
     }
 

@@ -16,22 +16,26 @@ public static class SwaggerSetup
             {
                 Title = "Sanctum.Api",
                 Version = DocumentName,
-                Description = "Control-panel API for the Sanctum multi-agent system. Sign in with POST /api/auth/login, "
-                    + "then send the returned token as 'Authorization: Bearer <token>' (or use the sanctum_session cookie).",
+                // Markdown: the code spans keep <token> from being taken for an HTML tag.
+                Description = "Control-panel API for the Sanctum multi-agent system. Sign in with `POST /api/auth/login`, then send the "
+                    + "returned token as `Authorization: Bearer <token>` (or let the browser send the `sanctum_session` cookie). "
+                    + "Errors are `application/problem+json`; the chat bridge under `/api/v1` answers in its own envelope and takes its own keys.",
             });
-            o.AddSecurityDefinition("Bearer", new OpenApiSecurityScheme
-            {
-                Type = SecuritySchemeType.Http,
-                Scheme = "bearer",
-                Description = "The token from POST /api/auth/login.",
-            });
-            o.AddSecurityRequirement(document => new OpenApiSecurityRequirement
-            {
-                [new OpenApiSecuritySchemeReference("Bearer", document)] = [],
-            });
+            foreach (var (name, scheme) in SecuritySchemes.All()) o.AddSecurityDefinition(name, scheme);
+            o.OperationFilter<OperationConventions>();
+            o.DocumentFilter<OperationConventions>();
+            o.DocumentFilter<HealthDocument>();
+            o.SchemaFilter<SchemaRules>();
+            o.OperationFilter<ParameterRules>();
+            o.OperationFilter<RequestExamples>();
             o.SupportNonNullableReferenceTypes();
             // JSON-valued columns travel as JsonNode: any JSON value, not the .NET type's own properties.
-            o.MapType<System.Text.Json.Nodes.JsonNode>(() => new OpenApiSchema { Description = "Any JSON value." });
+            // Typeless, so OpenAPI 3.0 needs nullable: true to allow null as well (the 3.0 writer emits it only beside a type).
+            o.MapType<System.Text.Json.Nodes.JsonNode>(() => new OpenApiSchema
+            {
+                Description = "Any JSON value, or null.",
+                Extensions = new Dictionary<string, IOpenApiExtension> { ["nullable"] = new JsonNodeExtension(true) },
+            });
             o.SchemaFilter<UnknownPropertiesIgnoredFilter>();
         });
         return services;

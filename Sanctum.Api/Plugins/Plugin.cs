@@ -1,3 +1,6 @@
+using Sanctum.Api.Tools;
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -14,9 +17,13 @@ public sealed record Plugin
 
     public long Id { get; init; }
     public required string ToolId { get; init; }
+    [MaxLength(PluginsApi.MaxNameLength)]
     public required string Name { get; init; }
+    [OneOf(typeof(ToolRules), nameof(ToolRules.Scopes))]
     public required string ModuleScope { get; init; }
+    [MaxLength(PluginsApi.MaxVersionLength)]
     public string? Version { get; init; }
+    [OneOf(typeof(PluginStatus))]
     public required string Status { get; init; }
     public JsonNode? Config { get; init; }
     /// <summary>Names of plugins of the same tool that this one needs.</summary>
@@ -30,13 +37,18 @@ public sealed record Plugin
 /// <summary>The body of POST (name required) and PATCH (every field optional; absent fields stay as they are).</summary>
 public sealed record PluginRequest
 {
+    [MinLength(1)]
+    [MaxLength(PluginsApi.MaxNameLength)]
     public string? Name { get; init; }
+    [MaxLength(PluginsApi.MaxVersionLength)]
     public string? Version { get; init; }
     /// <summary>Active, Inactive or Error (new plugins: Inactive).</summary>
+    [OneOf(typeof(PluginStatus))]
     public string? Status { get; init; }
     /// <summary>A JSON object; send {} to clear it.</summary>
     public JsonElement? Config { get; init; }
     /// <summary>Names of other plugins of the same tool; no cycles.</summary>
+    [MaxLength(PluginDependencies.MaxCount)]
     public List<string?>? Dependencies { get; init; }
     public bool? IsEnabled { get; init; }
 }

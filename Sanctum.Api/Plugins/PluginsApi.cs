@@ -21,11 +21,12 @@ public static class PluginsApi
         group.MapGet("/", List).WithName("ListPlugins").WithSummary("The tool's plugins, by name");
         group.MapGet("/{pluginId:long}", Get).WithName("GetPlugin").WithSummary("One plugin of the tool");
         group.MapPost("/", Create).WithName("CreatePlugin").RequireAdmin()
-            .WithSummary("Add a plugin to the tool; its name is unique within the tool and its dependencies name other plugins of the tool, without cycles");
+            .WithSummary("Add a plugin to the tool; its name is unique within the tool and its dependencies name other plugins of the tool, without cycles")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPatch("/{pluginId:long}", Update).WithName("UpdatePlugin").RequireAdmin()
-            .WithSummary("Change a plugin; absent fields stay as they are");
+            .WithSummary("Change a plugin; absent fields stay as they are").ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("/{pluginId:long}", Delete).WithName("DeletePlugin").RequireAdmin()
-            .WithSummary("Remove a plugin; 409 while another plugin depends on it");
+            .WithSummary("Remove a plugin; 409 while another plugin depends on it").ProducesProblem(StatusCodes.Status409Conflict);
         return group;
     }
 

@@ -1,3 +1,6 @@
+using Sanctum.Api.Config;
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Text.Json.Nodes;
 
@@ -9,20 +12,29 @@ namespace Sanctum.Api.Settings;
 /// </summary>
 public sealed record SettingSpec
 {
+    [MaxLength(100)]
+    [RegularExpression(ConfigKeys.KeyPattern)]
     public required string Key { get; init; }
     /// <summary>string, number, boolean or json.</summary>
+    [OneOf(typeof(ConfigValues), nameof(ConfigValues.Types))]
     public required string Type { get; init; }
+    [MaxLength(ConfigKeys.MaxCategory)]
+    [RegularExpression(ConfigKeys.CategoryPattern)]
     public required string Category { get; init; }
+    [MaxLength(ConfigKeys.MaxDescription)]
     public required string Description { get; init; }
     public JsonNode? Default { get; init; }
     /// <summary>port (1-65535), duration (whole seconds), url (http or https), path; null for free text or a plain number.</summary>
+    [MaxLength(50)]
     public string? Format { get; init; }
     public double? Minimum { get; init; }
     public double? Maximum { get; init; }
     /// <summary>Whole numbers only.</summary>
     public bool Integer { get; init; }
     /// <summary>The closed set of values, when there is one.</summary>
+    [MaxLength(100)]
     public string[]? Values { get; init; }
+    [MaxLength(50)]
     public string? Unit { get; init; }
     /// <summary>Encrypted at rest and masked in responses (also true of every key named *_key, *_token, *_secret, *_password).</summary>
     public bool Secret { get; init; }
@@ -30,8 +42,10 @@ public sealed record SettingSpec
     /// The components that read the value. <c>sanctum-api</c> means it takes effect in this service; any other name
     /// means Sanctum only stores it for that component.
     /// </summary>
+    [MaxLength(20)]
     public required string[] ReadBy { get; init; }
     /// <summary>What an operator should know about where the value takes effect.</summary>
+    [MaxLength(1000)]
     public string? Note { get; init; }
 }
 

@@ -1,3 +1,6 @@
+using Sanctum.Api.Config;
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;
 using Sanctum.Api.Auth;
@@ -38,11 +41,15 @@ public static class SettingRoutes
 /// <summary>A setting as rollback answers it, whatever its store: key, typed value (secrets masked), version.</summary>
 public sealed record SettingView
 {
+    [MaxLength(ConfigKeys.MaxEnvName)]
     public required string Key { get; init; }
     public System.Text.Json.Nodes.JsonNode? Value { get; init; }
+    [OneOf(typeof(ConfigValues), nameof(ConfigValues.Types))]
     public required string Type { get; init; }
     public bool IsEncrypted { get; init; }
+    [MaxLength(50)]
     public required string Scope { get; init; }
+    [MaxLength(100)]
     public string? ScopeId { get; init; }
     public long Version { get; init; }
     public required string UpdatedAt { get; init; }

@@ -1,3 +1,5 @@
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sanctum.Api.Config;
@@ -18,10 +20,14 @@ public sealed record SettingWrite
     /// </summary>
     public JsonElement? Value { get; init; }
     /// <summary>string, number, boolean or json; default: a known key's type, else the current type, else what the value is.</summary>
+    [OneOf(typeof(ConfigValues), nameof(ConfigValues.Types))]
     public string? Type { get; init; }
     /// <summary>System settings only. Default: the current category, a known key's, or general.</summary>
+    [MaxLength(ConfigKeys.MaxCategory)]
+    [RegularExpression(ConfigKeys.CategoryPattern)]
     public string? Category { get; init; }
     /// <summary>Default: the current description; "" removes it. Not kept for agent settings.</summary>
+    [MaxLength(ConfigKeys.MaxDescription)]
     public string? Description { get; init; }
     /// <summary>
     /// Encrypt at rest and mask in responses; default: as now, or false for a new key. Keys named *_key, *_token,
@@ -66,12 +72,15 @@ public sealed record SettingChange
 {
     public long Version { get; init; }
     /// <summary>set, delete or rollback.</summary>
+    [OneOf("set", "delete", "rollback")]
     public required string Action { get; init; }
+    [OneOf(typeof(ConfigValues), nameof(ConfigValues.Types))]
     public required string Type { get; init; }
     public bool IsEncrypted { get; init; }
     public JsonNode? OldValue { get; init; }
     public JsonNode? NewValue { get; init; }
     /// <summary>The username, or chat-bridge / system for changes the service made itself.</summary>
+    [MaxLength(50)]
     public required string ChangedBy { get; init; }
     public required string ChangedAt { get; init; }
 }

@@ -5,6 +5,7 @@ using System.Data.Common;
 using System.Security.Claims;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
+using Sanctum.Api.Data;
 
 namespace Sanctum.Api.Status;
 
@@ -41,24 +42,34 @@ public static class StatusApi
         ORDER BY kind DESC, id
         """;
 
-    private static Ok<SystemStatus> Get(DbConnection db, TimeProvider clock, StartTime started, ClaimsPrincipal user)
+    private static Ok<SystemStatus> Get(DbConnection db, ResultCache cache, TimeProvider clock, StartTime started, ClaimsPrincipal user)
+    {
+        // Everything but the clock comes from the database, cached per viewer until the next commit.
+        var stored = cache.Get(new StoredStatus(AgentVisibility.ViewerOf(user)), key => Load(db, key.Viewer));
+        var now = clock.GetUtcNow();
+        return TypedResults.Ok(stored with
+        {
+            Timestamp = Timestamp.From(now),
+            UptimeSeconds = (long)(now - started.At).TotalSeconds,
+        });
+    }
+
+    private static SystemStatus Load(DbConnection db, AgentVisibility.Viewer viewer)
     {
         var tools = db.QuerySingle<Counts>(ToolCountsSql);
         var agents = db.QuerySingle<Counts>(AgentCountsSql);
-        var attention = db.Query<AttentionItem>(AttentionSql, AgentVisibility.Parameters(user)).AsList();
+        var attention = db.Query<AttentionItem>(AttentionSql, viewer.Parameters()).AsList();
         var schema = db.ExecuteScalar<long>("SELECT COALESCE(MAX(\"Version\"), 0) FROM \"VersionInfo\"");
-        var now = clock.GetUtcNow();
-
-        return TypedResults.Ok(new SystemStatus(
-            attention.Count == 0 ? "Healthy" : "Degraded",
-            Version,
-            Data.Timestamp.From(now),
-            (long)(now - started.At).TotalSeconds,
+        return new SystemStatus(
+            attention.Count == 0 ? "Healthy" : "Degraded", Version, Timestamp: "", UptimeSeconds: 0,
             new DatabaseStatus("Healthy", schema),
             new ToolCounts(tools.Total, tools.OnCount, tools.ByStatus()),
             new AgentCounts(agents.Total, agents.OnCount, agents.ByStatus()),
-            attention));
+            attention);
     }
+
+    /// <summary>Cache key: the status as one viewer sees it (the attention list is filtered by visibility).</summary>
+    private sealed record StoredStatus(AgentVisibility.Viewer Viewer);
 
     private sealed record Counts
     {

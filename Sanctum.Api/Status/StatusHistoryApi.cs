@@ -6,6 +6,8 @@ using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 
 namespace Sanctum.Api.Status;
 
@@ -22,7 +24,8 @@ public static class StatusHistoryApi
     {
         var group = routes.MapGroup("/api/status").WithTags("Status").RequireReader();
         group.MapGet("/history", History).WithName("ListStatusHistory")
-            .WithSummary("Status changes, newest first (at, old, new, source, reason); only agents the caller may see and their instances");
+            .WithSummary("Status changes, newest first (at, old, new, source, reason); only agents the caller may see and their instances")
+            .Paged(MaxLimit);
         group.MapGet("/availability", Availability).WithName("GetAvailability")
             .WithSummary("For each tool and visible agent: its status over the last hours (default 24) as segments, and the share of time it was Healthy or Ready");
         return group;
@@ -144,18 +147,26 @@ public sealed record StatusChange
     public long Id { get; init; }
     public required string At { get; init; }
     /// <summary>tool, instance or agent.</summary>
+    [OneOf(typeof(StatusHistoryApi), nameof(StatusHistoryApi.Kinds))]
     public required string Kind { get; init; }
+    /// <summary>A tool's or agent's id, or an instance's number.</summary>
+    [MaxLength(50)]
     public required string EntityId { get; init; }
+    [MaxLength(200)]
     public string? Name { get; init; }
     public string? OldStatus { get; init; }
     public required string NewStatus { get; init; }
     /// <summary>manual, check or relay.</summary>
+    [OneOf(typeof(SchemaRules), nameof(SchemaRules.StatusSources))]
     public required string Source { get; init; }
     public string? Reason { get; init; }
 }
 
 /// <summary>A status held from <c>from</c> until <c>to</c>.</summary>
-public sealed record StatusSegment(string From, string To, string Status);
+public sealed record StatusSegment(string From, string To, [property: OneOf(typeof(Tools.HealthStatus))] string Status);
 
 /// <summary>A tool's or agent's status over the window: <c>percent</c> of the time it was Healthy or Ready.</summary>
-public sealed record Availability(string Kind, string Id, string Name, string Status, double Percent, IReadOnlyList<StatusSegment> Segments);
+public sealed record Availability(
+    [property: OneOf("tool", "agent")] string Kind, [property: MaxLength(50), RegularExpression(SchemaRules.SlugPattern)] string Id,
+    [property: MaxLength(200)] string Name, [property: OneOf(typeof(Tools.HealthStatus))] string Status,
+    [property: Range(0, 100)] double Percent, IReadOnlyList<StatusSegment> Segments);

@@ -1,8 +1,12 @@
+using Sanctum.Api.Tools;
+using Sanctum.Api.Infrastructure;
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 namespace Sanctum.Api.Status;
 
 public sealed record SystemStatus(
-    string Status,
-    string Version,
+    [property: OneOf("Healthy", "Degraded")] string Status,
+    [property: MaxLength(50)] string Version,
     string Timestamp,
     long UptimeSeconds,
     DatabaseStatus Database,
@@ -10,7 +14,7 @@ public sealed record SystemStatus(
     AgentCounts Agents,
     IReadOnlyList<AttentionItem> Attention);
 
-public sealed record DatabaseStatus(string Status, long SchemaVersion);
+public sealed record DatabaseStatus([property: OneOf("Healthy")] string Status, long SchemaVersion);
 
 public sealed record ToolCounts(long Total, long Enabled, IReadOnlyDictionary<string, long> ByStatus);
 
@@ -19,8 +23,13 @@ public sealed record AgentCounts(long Total, long Active, IReadOnlyDictionary<st
 /// <summary>An enabled tool or active agent that is neither Healthy nor Ready.</summary>
 public sealed record AttentionItem
 {
+    [OneOf("tool", "agent")]
     public required string Kind { get; init; }
+    [MaxLength(50)]
+    [RegularExpression(FieldChecks.SlugPattern)]
     public required string Id { get; init; }
+    [MaxLength(100)]
     public required string Name { get; init; }
+    [OneOf(typeof(HealthStatus))]
     public required string Status { get; init; }
 }

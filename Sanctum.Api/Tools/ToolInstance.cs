@@ -1,3 +1,5 @@
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -15,8 +17,10 @@ public sealed record ToolInstance
     public long Id { get; init; }
     public required string ToolId { get; init; }
     public string? AgentId { get; init; }
+    [MaxLength(ToolInstancesApi.MaxName)]
     public string? Name { get; init; }
     public JsonNode? Config { get; init; }
+    [OneOf(typeof(HealthStatus))]
     public required string Status { get; init; }
     /// <summary>manual (typed by an admin) or check (from the instance's health check).</summary>
     public required string StatusSource { get; init; }
@@ -46,10 +50,12 @@ public sealed record ToolInstanceWrite
 {
     /// <summary>The agent this instance serves; required for an agent-scoped tool, which has at most one instance per agent.</summary>
     public string? AgentId { get; init; }
+    [MaxLength(ToolInstancesApi.MaxName)]
     public string? Name { get; init; }
     /// <summary>A JSON object.</summary>
     public JsonElement? Config { get; init; }
     /// <summary>Healthy, Degraded, Off or Ready (default Ready).</summary>
+    [OneOf(typeof(HealthStatus))]
     public string? Status { get; init; }
     /// <summary>ISO-8601; stored and returned in UTC with whole seconds.</summary>
     public DateTimeOffset? LastRun { get; init; }

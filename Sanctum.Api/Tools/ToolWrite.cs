@@ -1,3 +1,5 @@
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Data.Common;
 using Dapper;
@@ -12,18 +14,30 @@ namespace Sanctum.Api.Tools;
 public sealed record ToolWrite
 {
     /// <summary>Slug <c>^[a-z0-9][a-z0-9-]{0,49}$</c>; required on create, and must equal the route id when sent to PUT.</summary>
+    [MaxLength(50)]
+    [RegularExpression(FieldChecks.SlugPattern)]
     public string? Id { get; init; }
+    [MinLength(1)]
+    [MaxLength(ToolRules.MaxName)]
     public string? Name { get; init; }
+    [MaxLength(ToolRules.MaxDescription)]
     public string? Description { get; init; }
+    [MaxLength(ToolRules.MaxEmoji)]
     public string? Emoji { get; init; }
     /// <summary>master, smcp or the id of an existing agent.</summary>
+    [MaxLength(50)]
+    [RegularExpression(FieldChecks.SlugPattern)]
     public string? Category { get; init; }
     /// <summary>Healthy, Degraded, Off or Ready (default Healthy).</summary>
+    [OneOf(typeof(HealthStatus))]
     public string? Status { get; init; }
     /// <summary>Where the tool's page lives: a path starting with a single /.</summary>
+    [MaxLength(ToolRules.MaxRoutePath)]
+    [RegularExpression(ToolRules.RoutePathPattern)]
     public string? RoutePath { get; init; }
     public bool? IsEnabled { get; init; }
     /// <summary>global (default) or agent: an agent-scoped tool has at most one instance per agent.</summary>
+    [OneOf(typeof(ToolRules), nameof(ToolRules.Scopes))]
     public string? ModuleScope { get; init; }
     /// <summary>A JSON object (a JSON Schema for the instances' config), or null.</summary>
     public JsonElement? ConfigSchema { get; init; }
@@ -32,6 +46,8 @@ public sealed record ToolWrite
 public static class ToolRules
 {
     public const int MaxName = 100, MaxDescription = 1000, MaxEmoji = 32, MaxRoutePath = 200;
+    /// <summary>A path on this site: one leading /, no second / after it, no whitespace or backslash (what <see cref="Check"/> enforces).</summary>
+    public const string RoutePathPattern = @"^/(?!/)[^\s\\]*$";
     public static readonly string[] Scopes = ["global", "agent"];
     public static readonly string[] FixedCategories = ["master", "smcp"];
 

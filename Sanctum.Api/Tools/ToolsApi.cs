@@ -1,7 +1,9 @@
 using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
 using System.Data.Common;
+using Microsoft.Extensions.Options;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
@@ -37,13 +39,23 @@ public static class ToolsApi
         return group;
     }
 
-    private static Ok<IEnumerable<Tool>> List(DbConnection db, ToolListCache cache, ClaimsPrincipal user, string? category = null, bool? enabled = null)
-    {
-        // The cache holds every tool; the categories of agents the caller may not see are left out here.
-        var hidden = user.IsAdmin() ? [] : db.Query<string>(AgentVisibility.HiddenIdsSql, AgentVisibility.Parameters(user)).ToHashSet(StringComparer.Ordinal);
-        return TypedResults.Ok(cache.Get(() => db.Query<Tool>($"SELECT {Tool.Columns} FROM tools ORDER BY category, name, id").AsList())
-            .Where(t => (category is null || t.Category == category) && (enabled is null || t.IsEnabled == enabled) && !hidden.Contains(t.Category)));
-    }
+    private static JsonBody<IEnumerable<Tool>> List(DbConnection db, ResultCache cache, IOptions<JsonOptions> json, ClaimsPrincipal user,
+        string? category = null, bool? enabled = null) =>
+        cache.Get(new ToolsAnswer(AgentVisibility.ViewerOf(user), category, enabled), key =>
+        {
+            // Every tool, cached on its own; the categories of agents the caller may not see are left out here.
+            var hidden = db.Query<string>(AgentVisibility.HiddenIdsSql, key.Viewer.Parameters()).ToHashSet(StringComparer.Ordinal);
+            var tools = cache.Get(AllTools.Key, _ => db.Query<Tool>($"SELECT {Tool.Columns} FROM tools ORDER BY category, name, id").AsList());
+            return new JsonBody<IEnumerable<Tool>>(
+                tools.Where(t => (category is null || t.Category == category) && (enabled is null || t.IsEnabled == enabled) && !hidden.Contains(t.Category)),
+                json.Value.SerializerOptions);
+        });
+
+    /// <summary>Cache key: the list as one viewer asked for it.</summary>
+    private sealed record ToolsAnswer(AgentVisibility.Viewer Viewer, string? Category, bool? Enabled);
+
+    /// <summary>Cache key: every tool in its order (category, name, id).</summary>
+    private sealed record AllTools { public static readonly AllTools Key = new(); }
 
     private static Ok<IEnumerable<ToolCategory>> Categories(DbConnection db, ClaimsPrincipal user) =>
         TypedResults.Ok(db.Query<ToolCategory>(

@@ -1,3 +1,5 @@
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 namespace Sanctum.Api.Users;
 
 /// <summary>A row of <c>users</c> as the API may show it. It has no password_hash, so the hash cannot leak.</summary>
@@ -6,9 +8,15 @@ public record User
     public const string Columns = "id, username, email, role, status, last_login, must_change_password, failed_login_attempts, locked_until, permissions, created_at, updated_at";
 
     public long Id { get; init; }
+    [MaxLength(50)]
+    [RegularExpression(UserRules.UsernamePattern)]
     public required string Username { get; init; }
+    [MaxLength(UserRules.MaxEmail)]
+    [EmailAddress]
     public required string Email { get; init; }
+    [OneOf(typeof(Roles))]
     public required string Role { get; init; }
+    [OneOf(typeof(UserStatuses))]
     public required string Status { get; init; }
     public string? LastLogin { get; init; }
     public bool MustChangePassword { get; init; }

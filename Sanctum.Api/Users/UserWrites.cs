@@ -1,3 +1,5 @@
+using Sanctum.Api.OpenApi;
+using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
@@ -10,22 +12,32 @@ namespace Sanctum.Api.Users;
 public sealed record UserCreate
 {
     /// <summary><c>^[A-Za-z0-9_.-]{3,50}$</c>, unique regardless of case.</summary>
+    [MaxLength(50)]
+    [RegularExpression(UserRules.UsernamePattern)]
     public string? Username { get; init; }
     /// <summary>Unique regardless of case.</summary>
+    [MaxLength(UserRules.MaxEmail)]
+    [EmailAddress]
     public string? Email { get; init; }
     /// <summary>admin, user (default) or viewer.</summary>
+    [OneOf(typeof(Roles))]
     public string? Role { get; init; }
     /// <summary>At least 12 characters, not the username or email, not a common password. Absent or empty: a temporary password is generated, returned once, and must be changed at first sign-in.</summary>
+    [MaxLength(PasswordHasher.MaxBytes), RegularExpression(UserRules.OptionalPasswordPattern)]
     public string? Password { get; init; }
 }
 
 /// <summary>The body of PATCH /api/users/{id}: the fields present and non-null change.</summary>
 public sealed record UserUpdate
 {
+    [MaxLength(UserRules.MaxEmail)]
+    [EmailAddress]
     public string? Email { get; init; }
     /// <summary>admin, user or viewer. The last active admin cannot be demoted (409).</summary>
+    [OneOf(typeof(Roles))]
     public string? Role { get; init; }
     /// <summary>active, inactive or locked; anything but active ends the user's sessions. The last active admin cannot leave active (409).</summary>
+    [OneOf(typeof(UserStatuses))]
     public string? Status { get; init; }
 }
 
@@ -33,6 +45,7 @@ public sealed record UserUpdate
 public sealed record PasswordReset
 {
     /// <summary>The new password; absent or empty: a temporary one is generated and returned once.</summary>
+    [MaxLength(PasswordHasher.MaxBytes), RegularExpression(UserRules.OptionalPasswordPattern)]
     public string? Password { get; init; }
 }
 
@@ -40,10 +53,12 @@ public sealed record PasswordReset
 public sealed record UserWithPassword : User
 {
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    [MaxLength(16)]
+    [RegularExpression(UserRules.TemporaryPasswordPattern)]
     public string? TemporaryPassword { get; init; }
 }
 
-public sealed record UserPage(IEnumerable<User> Items, long Total, int Limit, int Offset);
+public sealed record UserPage([property: MaxLength(UsersApi.MaxLimit)] IEnumerable<User> Items, long Total, [property: Range(1, UsersApi.MaxLimit)] int Limit, int Offset);
 
 public static partial class UserRules
 {
@@ -76,6 +91,9 @@ public static partial class UserRules
     }
 
     private const string Alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    /// <summary>Empty (generate one) or at least <see cref="PasswordRules.MinLength"/> characters.</summary>
+    public const string OptionalPasswordPattern = @"^$|^[\s\S]{12,}$";
+    public const string TemporaryPasswordPattern = "^[A-HJ-NP-Za-km-z2-9]{16}$";
 
     /// <summary>A one-time password: 16 characters from 56 unambiguous ones (about 93 bits).</summary>
     public static string TemporaryPassword() => RandomNumberGenerator.GetString(Alphabet, 16);

@@ -2,10 +2,12 @@ using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;
+using Microsoft.Extensions.Options;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Users;
 
@@ -16,7 +18,7 @@ public static class UsersApi
     {
         var group = routes.MapGroup("/api/users").WithTags("Users").RequireAdmin();
 
-        group.MapGet("/", List).WithName("ListUsers")
+        group.MapGet("/", List).WithName("ListUsers").Paged(MaxLimit)
             .WithSummary("Users by username, paged; search matches username or email (case-insensitive); filter by role and status (status=locked also finds users whose failed-login lockout is running)");
         group.MapGet("/{id:long}", Get).WithName("GetUser").WithSummary("One user").ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/", Create).WithName("CreateUser")
@@ -46,8 +48,8 @@ public static class UsersApi
     // Only the active admins other than @id: while one exists, @id may stop being an active admin.
     private const string AnotherActiveAdmin = "EXISTS (SELECT 1 FROM users other WHERE other.role = 'admin' AND other.status = 'active' AND other.id <> @id)";
 
-    private static Results<Ok<UserPage>, ValidationProblem> List(
-        DbConnection db, Database database, TimeProvider clock, string? search = null, string? role = null, string? status = null, int? limit = null, int? offset = null)
+    private static Results<JsonBody<UserPage>, ValidationProblem> List(
+        DbConnection db, ResultCache cache, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, TimeProvider clock, string? search = null, string? role = null, string? status = null, int? limit = null, int? offset = null)
     {
         var errors = new Errors();
         errors.Text("search", search, MaxSearch);
@@ -57,13 +59,27 @@ public static class UsersApi
         if (offset is < 0) errors.Add("offset", "Must be 0 or more.");
         if (errors.Any) return Problems.Invalid(errors);
 
+        var query = new PageQuery(search, role, status, limit ?? DefaultLimit, offset ?? 0);
+        // status=locked also compares locked_until with the clock, so only that answer can change without a commit.
+        var options = json.Value.SerializerOptions;
+        return status == UserStatuses.Locked
+            ? new JsonBody<UserPage>(Page(db, query, clock), options)
+            : cache.Get(query, q => new JsonBody<UserPage>(Page(db, q, clock), options));
+    }
+
+    /// <summary>A users list query, also the key of its cached page.</summary>
+    private sealed record PageQuery(string? Search, string? Role, string? Status, int Limit, int Offset);
+
+    private static UserPage Page(DbConnection db, PageQuery query, TimeProvider clock)
+    {
+        var (search, role, status) = (query.Search, query.Role, query.Status);
         // Terms of 3+ characters use the engine's trigram index (Phase 2; SqlDialect.UserSearch), a case-insensitive
         // substring match. Shorter ones scan with a case-insensitive LIKE, where % and _ are matched literally.
-        var dialect = database.Dialect;
+        var dialect = SqlDialect.Of(db);
         var useIndex = search is { Length: >= 3 };
         var phrase = useIndex ? dialect.UserSearchPhrase(search!) : null;
         var pattern = string.IsNullOrEmpty(search) || useIndex ? null : "%" + SqlDialect.EscapeLike(search) + "%";
-        var args = new { phrase, pattern, role, status, limit = limit ?? DefaultLimit, offset = offset ?? 0, now = Timestamp.Now(clock) };
+        var args = new { phrase, pattern, role, status, limit = query.Limit, offset = query.Offset, now = Timestamp.Now(clock) };
         // Only the filters given, not (@x IS NULL OR ...): SQLite plans a statement before it sees the parameters, so
         // the catch-all form scanned all rows to count them even with no filter at all (20 ms at p50 on 100,000 users,
         // bench/RESULTS.md), where COUNT(*) alone reads the smallest index. The fragments are constants.
@@ -78,7 +94,7 @@ public static class UsersApi
         var where = filters.Count == 0 ? "" : "WHERE " + string.Join(" AND ", filters);
         var total = db.ExecuteScalar<long>($"SELECT COUNT(*) FROM users {where}", args);
         var items = db.Query<User>($"SELECT {User.Columns} FROM users {where} ORDER BY username LIMIT @limit OFFSET @offset", args);
-        return TypedResults.Ok(new UserPage(items, total, args.limit, args.offset));
+        return new UserPage(items.AsList(), total, args.limit, args.offset);
     }
 
     private static Results<Ok<User>, ProblemHttpResult> Get(long id, DbConnection db) =>

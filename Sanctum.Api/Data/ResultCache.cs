@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+
+namespace Sanctum.Api.Data;
+
+/// <summary>
+/// Results of hot reads kept in memory until the next commit to the database by anyone (this process's pool, another
+/// process, the sqlite3 shell: see <see cref="DataVersion"/>), so an answer from here is never older than the last
+/// commit. Profiling showed most of a small read's time in compiling its statements and reading values through
+/// Microsoft.Data.Sqlite, which keeps no prepared statements between commands; a hit costs one prepared PRAGMA.
+/// <para>
+/// A result may depend only on the database and its key: whatever else it depends on (the caller's visibility, the
+/// query, the clock) goes into the key or is checked by the caller on each hit (a session's expiry). Keys are
+/// compared with <see cref="object.Equals(object?)"/>; each use has its own record type as key, so uses never collide.
+/// </para>
+/// </summary>
+public sealed class ResultCache(DataVersion version)
+{
+    /// <summary>Entries per generation; when full, the generation starts empty again (bounds memory, keeps the hot ones).</summary>
+    public const int MaxEntries = 1024;
+
+    private volatile Generation _generation = new(long.MinValue);
+
+    /// <summary>The result for <paramref name="key"/>, loaded by <paramref name="load"/> when absent or older than the last commit.</summary>
+    public T Get<TKey, T>(TKey key, Func<TKey, T> load) where TKey : notnull where T : class => Find(key, load)!;
+
+    /// <summary>Like <see cref="Get{TKey,T}"/>, but a null result (nothing found) is returned and not kept.</summary>
+    public T? Find<TKey, T>(TKey key, Func<TKey, T?> load) where TKey : notnull where T : class
+    {
+        // The version is read before the result: a commit after this read changes the version, so a result loaded
+        // here can be newer than its generation but never older, and the next call after that commit reloads.
+        var current = version.Current();
+        var generation = _generation;
+        if (generation.Version != current || Volatile.Read(ref generation.Count) >= MaxEntries)
+        {
+            generation = new Generation(current);
+            _generation = generation;
+        }
+        if (generation.Entries.TryGetValue(key, out var hit)) return (T)hit;
+
+        var value = load(key);
+        if (value is null) return null;
+        // Results are shared by concurrent requests, and JSON nodes (agents' and tools' JSON columns) initialize
+        // lazily in a way that is not thread-safe: serializing once here finishes that before anyone shares it.
+        JsonSerializer.SerializeToUtf8Bytes(value);
+        if (generation.Entries.TryAdd(key, value)) Interlocked.Increment(ref generation.Count);
+        return value;
+    }
+
+    private sealed class Generation(long version)
+    {
+        public long Version { get; } = version;
+        public ConcurrentDictionary<object, object> Entries { get; } = new();
+        // Counted here: ConcurrentDictionary.Count takes every lock of the dictionary, on every request.
+        public int Count;
+    }
+}
+
+public static class ResultCacheSetup
+{
+    public static IServiceCollection AddResultCache(this IServiceCollection services) =>
+        services.AddSingleton<DataVersion>().AddSingleton<ResultCache>();
+}

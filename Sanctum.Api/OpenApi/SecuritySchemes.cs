@@ -1,0 +1,62 @@
+using Microsoft.OpenApi;
+
+namespace Sanctum.Api.OpenApi;
+
+/// <summary>
+/// The ways a caller proves who it is, as the OpenAPI document names them. Session endpoints (authorization
+/// metadata) accept the bearer token or the cookie; the chat bridge's keyed actions say which keys open them with
+/// <see cref="SecuritySchemeExtensions.RequireKey{TBuilder}"/>; endpoints with neither are public.
+/// </summary>
+public static class SecuritySchemes
+{
+    public const string SessionToken = "session_token";
+    public const string SessionCookie = "session_cookie";
+    public const string BridgeKey = "bridge_key";
+    public const string BridgeAdminKey = "bridge_admin_key";
+    public const string AccessToken = "access_token";
+
+    public static readonly string[] Session = [SessionToken, SessionCookie];
+    /// <summary>A session, or a personal access token: every policy but the session-only ones takes either.</summary>
+    public static readonly string[] SessionOrAccessToken = [SessionToken, SessionCookie, AccessToken];
+
+    public static IEnumerable<(string Name, OpenApiSecurityScheme Scheme)> All()
+    {
+        yield return (SessionToken, Bearer("`Authorization: Bearer <token>` with the token returned by POST /api/auth/login (valid for the "
+            + "session lifetime, ended by POST /api/auth/logout). The token is opaque: not a JWT."));
+        yield return (AccessToken, Bearer("A personal access token for scripts: `Authorization: Bearer sanctum_pat_…` from POST /api/auth/tokens. "
+            + "It acts with its owner's role until it expires or is revoked; a token of scope read may only read (GET), anything else is 403. "
+            + "Not accepted where only a signed-in session will do (sign-out, password change, managing tokens)."));
+        yield return (SessionCookie, new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.ApiKey,
+            In = ParameterLocation.Cookie,
+            Name = Auth.SessionTokens.CookieName,
+            Description = "The HttpOnly, SameSite=Strict cookie that POST /api/auth/login sets; the pages use it. "
+                + "A write that carries it must come from this site (403 otherwise).",
+        });
+        yield return (BridgeKey, Bearer("Chat bridge relay key: `Authorization: Bearer <key>` with the system setting chat_api_key, the admin "
+            + "key, or an active agent's own chat_api_key (which reaches only that agent's sessions). Not a session token."));
+        yield return (BridgeAdminKey, Bearer(
+            "Chat bridge admin key: `Authorization: Bearer <key>` with the system setting chat_admin_key. Not a session token."));
+    }
+
+    private static OpenApiSecurityScheme Bearer(string description) =>
+        new() { Type = SecuritySchemeType.Http, Scheme = "bearer", Description = description };
+}
+
+/// <summary>
+/// Endpoint metadata: the endpoint checks a key itself and any one of <paramref name="Schemes"/> opens it; when
+/// <paramref name="Optional"/>, it also answers without one (what it does then depends on the request).
+/// </summary>
+public sealed record RequiresKey(IReadOnlyList<string> Schemes, bool Optional = false);
+
+public static class SecuritySchemeExtensions
+{
+    /// <summary>The endpoint checks one of these keys itself (the bridge's relay and admin actions).</summary>
+    public static TBuilder RequireKey<TBuilder>(this TBuilder builder, params string[] schemes) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new RequiresKey(schemes));
+
+    /// <summary>The endpoint answers without a key too, and takes these where the request needs one.</summary>
+    public static TBuilder AcceptKey<TBuilder>(this TBuilder builder, params string[] schemes) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new RequiresKey(schemes, Optional: true));
+}
