@@ -29,7 +29,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", port), Sink).serve_forever()
 PY
 SINK_PID=$!
 
-ONLY='^GET /api/(tools|agents|status|users\?search=) '
+ONLY='^GET /api/(tools|agents|status)$|^GET /api/users\?search= '
 run() { # run LABEL [VAR=value ...]
   local label=$1; shift
   echo "run.sh ($label) ..." >&2
