@@ -73,8 +73,8 @@ public sealed class Phase2UserManagement : Migration
             CREATE INDEX ix_audit_log_action ON audit_log (action, id);
             CREATE INDEX ix_audit_log_actor ON audit_log (actor, id);
 
-            -- Fixed-window counts of rate limits shared by every instance on one database (Data/SharedWindowLimiter.cs):
-            -- the sign-in limit per client address on PostgreSQL.
+            -- Rate limits shared by every instance on one database (Data/SharedRateLimiter.cs), on PostgreSQL: the sign-in
+            -- limit per client address and the chat bridge's limits (fixed windows: a count; token buckets: when full again).
             CREATE TABLE rate_limit_windows (
                 bucket TEXT NOT NULL PRIMARY KEY,
                 window_start TEXT NOT NULL,

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Sanctum.Api.Jobs;
+using Sanctum.Api.Tests.ChatBridge;
 
 namespace Sanctum.Api.Tests.Postgres;
 
@@ -24,6 +25,7 @@ public sealed class TwoInstancesTests
             ["Sanctum:KeyRingKey"] = PostgresTestServer.KeyRingKey,
             ["Sanctum:LoginPermitLimit"] = "12",
             ["Sanctum:LoginWindow"] = "01:00:00",
+            ["Sanctum:ChatBridge:AnonymousMessagesPerHourPerAddress"] = "5",
         };
         _first = new SanctumApplication(settings);
         _second = new SanctumApplication(settings);
@@ -88,6 +90,28 @@ public sealed class TwoInstancesTests
     }
 
     [Test, Order(4)]
+    public async Task TheAnonymousChatLimitCountsMessagesOnBothInstances()
+    {
+        using (var db = _first.OpenDatabase()) db.Execute("DELETE FROM rate_limit_windows");
+        _first.AllowAnonymousChat();
+        var codes = new List<HttpStatusCode>();
+        for (var i = 0; i < 5; i++)
+        {
+            var app = i % 2 == 0 ? _first : _second;
+            var response = await app.CreateClient().PostMessageAsync(new { session_id = $"session_shared_{i}", message = "hello" });
+            codes.Add(response.StatusCode);
+        }
+        // 3 messages on one instance and 2 on the other: neither alone empties the bucket of 5, together they do.
+        Assert.That(codes, Is.All.EqualTo(HttpStatusCode.OK), string.Join(", ", codes));
+        foreach (var app in new[] { _first, _second })
+            await ChatBridgeTests.AssertRateLimitedAsync(
+                await app.CreateClient().PostMessageAsync(new { session_id = "session_shared_x", message = "hello" }),
+                "Rate limit exceeded: too many messages from this address", maxWait: 3600);
+        using var check = _first.OpenDatabase();
+        Assert.That(check.ExecuteScalar<long>("SELECT COUNT(*) FROM web_chat_messages"), Is.EqualTo(5));
+    }
+
+    [Test, Order(5)]
     public async Task ADueJobRunsOnceThoughBothInstancesSeeIt()
     {
         using (var db = _first.OpenDatabase())

@@ -47,7 +47,7 @@ public static class AuthSetup
                     ClientAddress(context),
                     _ => new FixedWindowRateLimiterOptions { PermitLimit = o.LoginPermitLimit, Window = o.LoginWindow, QueueLimit = 0 })
                 : RateLimitPartition.Get(ClientAddress(context),
-                    address => new Data.SharedWindowLimiter(database, "login:" + address, o.LoginPermitLimit, o.LoginWindow, clock)));
+                    address => Data.SharedRateLimiter.FixedWindow(database, "login:" + address, o.LoginPermitLimit, o.LoginWindow, clock)));
             limiter.OnRejected = async (ctx, token) =>
             {
                 var retry = ctx.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : o.LoginWindow;
