@@ -61,6 +61,12 @@ public sealed class SanctumOptions
     public string? TimeZone { get; set; }
 
     public BackupOptions Backups { get; set; } = new();
+
+    /// <summary>
+    /// On PostgreSQL: the folder holding pg_dump and pg_restore, which backups run. Empty: pg_dump on the PATH, else
+    /// the newest /usr/lib/postgresql/*/bin (Debian's packages). Unused on SQLite.
+    /// </summary>
+    public string? PostgresBinDirectory { get; set; }
 }
 
 /// <summary>The <c>Sanctum:Backups</c> section.</summary>

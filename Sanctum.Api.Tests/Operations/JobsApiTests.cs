@@ -125,7 +125,6 @@ public class JobsApiTests
     [Test]
     public async Task TheBackupJobKeepsOnlyTheNewestScheduledBackups()
     {
-        TestEngine.RequireSqlite("backups copy the SQLite file; on PostgreSQL the backup job is skipped");
         var job = await CreateAsync(new { name = "Frequent backup", kind = "backup", schedule = "0 * * * *", @params = new { keep = 2 } });
         var manual = await BackupZips.CreateAsync(_admin);
         for (var i = 0; i < 3; i++)

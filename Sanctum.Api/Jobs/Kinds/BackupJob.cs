@@ -6,7 +6,7 @@ using Sanctum.Api.Infrastructure;
 namespace Sanctum.Api.Jobs.Kinds;
 
 /// <summary><c>backup</c>: a scheduled backup, keeping the newest <c>keep</c> scheduled ones (manual and pre-restore ones stay).</summary>
-public sealed class BackupJob(BackupStore store, AuditLog audit, Data.Database database) : IJobKind
+public sealed class BackupJob(BackupStore store, AuditLog audit) : IJobKind
 {
     public const int DefaultKeep = 7, MaxKeep = 1000;
 
@@ -22,7 +22,6 @@ public sealed class BackupJob(BackupStore store, AuditLog audit, Data.Database d
 
     public Task<JobResult> RunAsync(JobRunContext context, CancellationToken cancellationToken)
     {
-        if (!database.IsSqlite) return Task.FromResult(JobResult.Skipped(BackupStore.NotOnPostgres));
         var keep = JobParams.Int(context.Parameters, "keep", 1, MaxKeep, DefaultKeep) ?? DefaultKeep;
         var backup = store.Create(BackupKinds.Scheduled);
         audit.Record(new AuditEvent("backup.created", "backup", backup.Name, new { kind = backup.Kind, size = backup.Size, job_id = context.JobId }));
