@@ -57,8 +57,6 @@ public class BadInputSweepTests
     [TestCaseSource(nameof(Roles))]
     public async Task NoGeneratedBadRequestGetsA5xxOrChangesTheDatabaseWhenRefused(string role)
     {
-        // Known gap: on PostgreSQL the sweep stops making progress partway (the anonymous role), not yet diagnosed.
-        TestEngine.RequireSqlite("the sweep hangs on PostgreSQL (open issue of the PostgreSQL port)");
         var watch = Stopwatch.StartNew();
         var client = await ClientForAsync(role);
         using var db = _app.OpenDatabase();
@@ -74,6 +72,8 @@ public class BadInputSweepTests
         // The bridge keys open only the chat bridge; elsewhere they are just unknown tokens, which anonymous covers.
         foreach (var op in _operations.Where(o => !bridgeKey || o.Template.StartsWith("/api/v1", StringComparison.Ordinal)))
         {
+            // Backups through Sanctum copy the SQLite file: on PostgreSQL every backup operation answers 409 (BackupsApiTests).
+            if (TestEngine.IsPostgres && op.Template.StartsWith("/api/backups", StringComparison.Ordinal)) continue;
             var excluded = DatabaseDigest.ExcludedByOperation.GetValueOrDefault(op.OperationId);
             var index = 0;
             foreach (var bad in BadRequests.For(op, EvidenceScale.Full))
@@ -208,6 +208,8 @@ public class BadInputSweepTests
         var failures = new List<string>();
         foreach (var error in DocumentedErrors)
         {
+            // Backups through Sanctum copy the SQLite file: on PostgreSQL every backup operation answers 409 (BackupsApiTests).
+            if (TestEngine.IsPostgres && error.OperationId.EndsWith("Backup", StringComparison.Ordinal)) continue;
             var op = _operations.SingleOrDefault(o => o.OperationId == error.OperationId);
             if (op is null) { failures.Add($"{error}: no such operation in the document"); continue; }
             if (!op.Documented.Contains(error.Status)) failures.Add($"{error}: {op} does not document {error.Status}");
