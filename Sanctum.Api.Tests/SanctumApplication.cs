@@ -68,6 +68,12 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
     public DbConnection OpenDatabase()
     {
         _ = Services; // make sure the host (and so the migrations) ran
+        return OpenDatabaseWithoutStarting();
+    }
+
+    /// <summary>The same connection without starting the host (which would hold the data directory), e.g. between CLI runs.</summary>
+    public DbConnection OpenDatabaseWithoutStarting()
+    {
         DbConnection connection = ConnectionString is { } postgres
             ? new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(postgres) { Pooling = false }.ConnectionString)
             : new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, ForeignKeys = true, Pooling = false }.ToString());

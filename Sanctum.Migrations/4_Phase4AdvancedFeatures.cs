@@ -83,14 +83,13 @@ public sealed class Phase4AdvancedFeatures : Migration
             );
             -- A session's messages in order (history pages, acknowledgements, counts).
             CREATE INDEX ix_web_chat_messages_session ON web_chat_messages (session_id, id);
-            -- The inbox: open messages oldest first, for every agent or for one; covering, so a poll reads no table rows
-            -- it does not hand out, however long the backlog.
-            CREATE INDEX ix_web_chat_messages_open ON web_chat_messages (id, delivery_state, lease_until, delivery_attempts)
-                WHERE delivery_state IN ('waiting','leased');
-            CREATE INDEX ix_web_chat_messages_open_agent ON web_chat_messages (agent_id, id, delivery_state, lease_until, delivery_attempts)
-                WHERE delivery_state IN ('waiting','leased');
-            -- Leases by expiry: the ones that ran out of attempts become undelivered.
+            -- The inbox takes waiting messages oldest first, for every agent or for one, and leases that ran out by expiry
+            -- (to hand out again, or to give up on): each from its own partial index, so a poll never steps over the
+            -- leases still running nor over the answered history, however long either grows.
+            CREATE INDEX ix_web_chat_messages_waiting ON web_chat_messages (id) WHERE delivery_state = 'waiting';
+            CREATE INDEX ix_web_chat_messages_waiting_agent ON web_chat_messages (agent_id, id) WHERE delivery_state = 'waiting';
             CREATE INDEX ix_web_chat_messages_lease ON web_chat_messages (lease_until) WHERE delivery_state = 'leased';
+            CREATE INDEX ix_web_chat_messages_lease_agent ON web_chat_messages (agent_id, lease_until) WHERE delivery_state = 'leased';
 
             CREATE TABLE web_chat_responses (
                 id {d.Id},

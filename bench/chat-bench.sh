@@ -96,6 +96,8 @@ line() {
 SESSION=session_bench_100
 echo
 echo "chat bridge at $(sqlite3 "$WORK/data/sanctum.db" 'SELECT COUNT(*) FROM web_chat_messages') messages, $(sqlite3 "$WORK/data/sanctum.db" "SELECT COUNT(*) FROM web_chat_messages WHERE delivery_state = 'waiting'") waiting; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+# A warm-up as in bench/run.sh: the first seconds after a start compile the handlers and read the indexes into the cache.
+CONNECTIONS=1 DURATION=2 line "warm-up" "$BASE/api/v1/?action=inbox&limit=50" "Authorization: Bearer $API_KEY" >/dev/null
 CONNECTIONS=1 line "inbox limit=50 (global key, 1 relay)" "$BASE/api/v1/?action=inbox&limit=50" "Authorization: Bearer $API_KEY"
 CONNECTIONS=1 line "inbox limit=50 (athena's key, 1 relay)" "$BASE/api/v1/?action=inbox&limit=50" "Authorization: Bearer $AGENT_KEY"
 CONNECTIONS=1 line "inbox limit=1 (Broca's start-up probe)" "$BASE/api/v1/?action=inbox&limit=1" "Authorization: Bearer $API_KEY"
@@ -116,7 +118,9 @@ CONNECTIONS=4 line "sessions (admin key, page 1 of 10,000)" "$BASE/api/v1/?actio
 CONNECTIONS=4 line "sessions active=true" "$BASE/api/v1/?action=sessions&limit=50&active=true" "Authorization: Bearer $ADMIN_KEY"
 
 echo
-echo "inbox plans (global, agent):"
-sqlite3 "$WORK/data/sanctum.db" "EXPLAIN QUERY PLAN SELECT id FROM web_chat_messages WHERE delivery_state IN ('waiting','leased') AND (delivery_state = 'waiting' OR (lease_until <= '2030-01-01T00:00:00Z' AND delivery_attempts < 5)) ORDER BY id LIMIT 50" | sed 's/^/  /'
-sqlite3 "$WORK/data/sanctum.db" "EXPLAIN QUERY PLAN SELECT id FROM web_chat_messages WHERE delivery_state IN ('waiting','leased') AND agent_id = 'athena' AND (delivery_state = 'waiting' OR (lease_until <= '2030-01-01T00:00:00Z' AND delivery_attempts < 5)) ORDER BY id LIMIT 50" | sed 's/^/  /'
+echo "inbox plans (run-out leases, waiting; global then agent):"
+for agent in "" " AND agent_id = 'athena'"; do
+  sqlite3 "$WORK/data/sanctum.db" "EXPLAIN QUERY PLAN SELECT id FROM web_chat_messages WHERE delivery_state = 'leased' AND lease_until <= '$(date -u +%Y-%m-%dT%H:%M:%SZ)' AND delivery_attempts < 5$agent ORDER BY lease_until, id LIMIT 50" | sed 's/^/  /'
+  sqlite3 "$WORK/data/sanctum.db" "EXPLAIN QUERY PLAN SELECT id FROM web_chat_messages WHERE delivery_state = 'waiting'$agent ORDER BY id LIMIT 50" | sed 's/^/  /'
+done
 echo "after the run: $(sqlite3 "$WORK/data/sanctum.db" "SELECT COUNT(*) FROM web_chat_messages WHERE delivery_state = 'leased'") messages leased"

@@ -20,19 +20,21 @@ echo "Sanctum.Api on SQLite and on PostgreSQL  $(date -u +%Y-%m-%dT%H:%M:%SZ)  c
 grep -m1 '^machine:' "$WORK/sqlite.txt"
 grep -m1 '^wrk:' "$WORK/sqlite.txt"
 grep -m1 '^database: PostgreSQL' "$WORK/postgres.txt"
-echo "ratio: the endpoint's req/s over the same-sized constant endpoint's in the same run (compare these on a noisy machine)"
+echo "ratio: the endpoint's req/s over the same-sized constant endpoint's in the same run; CPU: the Sanctum server's"
+echo "CPU time per request (the PostgreSQL server's own CPU is not in it). Compare these on a noisy machine."
 echo
-# Rows: label|req/s|p50 ms|p99 ms|bytes|constant req/s|ratio|errors; "label|n/a (...)" when an endpoint was not measured.
+# Rows: label|req/s|p50 ms|p99 ms|bytes|constant req/s|ratio|server CPU µs/req|...|errors; "label|n/a (...)" when an
+# endpoint was not measured.
 awk -F'|' '
   FNR == 1 { engine++ }
   { label = $1; if (!(label in seen)) { seen[label] = 1; order[++n] = label }
-    if (NF >= 8) cell[label, engine] = sprintf("%s|%s|%s|%s|%s", $2, $3, $4, $7, $8)
-    else cell[label, engine] = $2 "||||" }
+    if (NF >= 9) cell[label, engine] = sprintf("%s|%s|%s|%s|%s|%s", $2, $3, $4, $7, $8, $NF)
+    else cell[label, engine] = $2 "|||||" }
   END {
-    print "endpoint|SQLite req/s|p50 ms|p99 ms|ratio|errors|PostgreSQL req/s|p50 ms|p99 ms|ratio|errors"
+    print "endpoint|SQLite req/s|p50 ms|p99 ms|ratio|CPU µs/req|errors|PostgreSQL req/s|p50 ms|p99 ms|ratio|CPU µs/req|errors"
     for (i = 1; i <= n; i++) {
       l = order[i]
-      a = (l, 1) in cell ? cell[l, 1] : "-||||"; b = (l, 2) in cell ? cell[l, 2] : "-||||"
+      a = (l, 1) in cell ? cell[l, 1] : "-|||||"; b = (l, 2) in cell ? cell[l, 2] : "-|||||"
       print l "|" a "|" b
     }
   }' "$WORK/sqlite.rows" "$WORK/postgres.rows" | awk -F'|' '

@@ -8,7 +8,9 @@
 # then starts the server on a fresh temp database (admin password changed, 100,000 users seeded), loads each
 # endpoint with wrk from loopback and prints one table: requests/s, p50/p99 latency, and each endpoint's
 # throughput as a ratio of the benchmark-only constant endpoint returning the same number of bytes, measured
-# alternately with it in the same run (the ratio is the figure to compare on a noisy machine). Ends with the
+# alternately with it in the same run (the ratio is the figure to compare on a noisy machine), and the server
+# process's CPU time per request of the endpoint (user + system from /proc, which other processes on the machine
+# barely move: the figure for what a change costs per request). Ends with the
 # server's peak memory (VmHWM) and the SQL plans of the user search.
 #
 # Knobs (environment): BENCH_DURATION seconds per measurement (5), BENCH_ROUNDS alternations with the constant
@@ -17,12 +19,13 @@
 # to measure by label (all; "storm" is the login storm), BENCH_SERVER_ENV extra VAR=value settings for the measured
 # server, BENCH_READY_SECONDS how long a start may take before the run gives up (60; more on a crowded machine),
 # BENCH_KEEP=1 keeps the temp directory, BENCH_ENGINE sqlite (default) or postgres, BENCH_ROWS_FILE a file that gets
-# the table's rows as label|req/s|p50 ms|p99 ms|bytes|constant req/s|ratio|errors (for bench/engines.sh).
+# the table's rows as label|req/s|p50 ms|p99 ms|bytes|constant req/s|ratio|server CPU µs/req|...|errors (for
+# bench/engines.sh).
 #
 # On PostgreSQL the run starts a throwaway server of its own (initdb and pg_ctl from the newest
 # /usr/lib/postgresql/*/bin, or BENCH_PG_BIN; as the postgres user when run as root) on the first free loopback port
 # of BENCH_PG_PORTS (55450-55469), with the defaults an operator keeps (fsync and synchronous_commit on), and gives
-# every server start a database of its own; the server and its files go at the end.
+# every server start a database of its own (B of BENCH_SERVER_ENV_B shares A's); the server and its files go at the end.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${BENCH_DURATION:-5}
@@ -52,8 +55,10 @@ WORK=$(mktemp -d /tmp/sanctum-bench.XXXXXX)
 SERVER_PID=
 STORM_PID=
 PG_DIR=
+B_PID=
 cleanup() {
   [ -n "$STORM_PID" ] && kill "$STORM_PID" 2>/dev/null || true
+  [ -n "$B_PID" ] && kill "$B_PID" 2>/dev/null || true
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
   [ -n "$PG_DIR" ] && pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
   [ -n "$PG_DIR" ] && rm -rf "$PG_DIR"
@@ -118,6 +123,8 @@ wait_ready() {
     sleep 0.005
   done
 }
+# The server's CPU time so far, in clock ticks (user + system, /proc/PID/stat fields 14 and 15).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/${1:-$SERVER_PID}/stat"; }
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; }
 
 # --- start-up: process start to /readyz 200 on an empty data directory (median of 3) -------------------------
@@ -180,6 +187,21 @@ SQL
 fi
 SEED_MS=$(( ($(now_ns) - t0) / 1000000 ))
 
+# --- BENCH_SERVER_ENV_B: a second server, B, on a copy of the seeded database with other settings ----------------
+# Every measurement of an endpoint then runs on B right after A (same machine, same minute), and the table adds B's
+# requests/s, p99 and server CPU per request: the way to compare two settings that noise would hide across runs.
+if [ -n "${BENCH_SERVER_ENV_B:-}" ]; then
+  stop_server
+  cp -a "$WORK/data" "$WORK/data-b"
+  # shellcheck disable=SC2086
+  start_server "$WORK/data-b" "$WORK/server-b.log" Sanctum__Benchmark__Enabled=true Sanctum__LoginPermitLimit=1000000000 ${BENCH_SERVER_ENV_B}
+  wait_ready "$WORK/server-b.log"
+  B_PID=$SERVER_PID B_BASE=$BASE
+  # shellcheck disable=SC2086
+  start_server "$WORK/data" "$WORK/server.log" Sanctum__Benchmark__Enabled=true Sanctum__LoginPermitLimit=1000000000 ${BENCH_SERVER_ENV:-}
+  wait_ready "$WORK/server.log"
+fi
+
 # --- wrk helpers ----------------------------------------------------------------------------------------------
 # wrk_run URL [header] -> "rps p50us p99us requests non2xx socketerrors"; BENCH_METHOD/BENCH_BODY pass through.
 wrk_run() {
@@ -220,11 +242,25 @@ for spec in "${ENDPOINTS[@]}"; do
   IFS='|' read -r label method path body auth <<<"$spec"
   [[ "$label" =~ ${BENCH_ONLY:-.} || "$label" == *tools* ]] || continue
   hdr=; [ "$auth" = 1 ] && hdr=$AUTH
-  BENCH_METHOD=$method BENCH_BODY=$body WRK_SECONDS=2 wrk_run "$BASE$path" "$hdr" >/dev/null
+  for base in "$BASE" ${B_BASE:-}; do BENCH_METHOD=$method BENCH_BODY=$body WRK_SECONDS=2 wrk_run "$base$path" "$hdr" >/dev/null; done
 done
 WRK_SECONDS=2 wrk_run "$BASE/api/benchmark/constant" "$AUTH" >/dev/null
 
 ROWS=()
+# on_server PID BASE OUT CPU_OUT METHOD PATH BODY HEADER: one wrk run into OUT, and the server's CPU ticks it took.
+on_server() {
+  local before; before=$(cpu_ticks "$1")
+  BENCH_METHOD=$5 BENCH_BODY=$7 wrk_run "$2$6" "$8" >>"$3"
+  echo $(( $(cpu_ticks "$1") - before )) >>"$4"
+}
+# measure_endpoint METHOD PATH BODY HEADER: the endpoint on the measured server, and on B when there is one (B first
+# in even rounds).
+measure_endpoint() {
+  local a=("$SERVER_PID" "$BASE" "$WORK/e.txt" "$WORK/cpu.txt" "$@")
+  if [ -z "$B_PID" ]; then on_server "${a[@]}"; return; fi
+  local b=("$B_PID" "$B_BASE" "$WORK/eb.txt" "$WORK/cpub.txt" "$@")
+  if (( r % 2 )); then on_server "${a[@]}"; on_server "${b[@]}"; else on_server "${b[@]}"; on_server "${a[@]}"; fi
+}
 # measure LABEL METHOD PATH BODY AUTH: alternates the endpoint with the same-sized constant endpoint.
 measure() {
   local label=$1 method=$2 path=$3 body=$4 auth=$5 hdr=
@@ -233,22 +269,29 @@ measure() {
   if [[ ! "$status" =~ ^2 ]]; then ROWS+=("$label|n/a (HTTP $status on this build)"); return; fi
   local size; size=$(size_of "$path" "$hdr" "$method" "${body//\{n\}/0}")
   [ "$size" -lt 16 ] && size=16
-  : >"$WORK/e.txt"; : >"$WORK/c.txt"
+  : >"$WORK/e.txt"; : >"$WORK/c.txt"; : >"$WORK/cpu.txt"; : >"$WORK/eb.txt"; : >"$WORK/cpub.txt"
   for ((r = 1; r <= ROUNDS; r++)); do
     # Alternate which goes first, so drift in the machine's load falls on both alike.
     if (( r % 2 )); then
       BENCH_METHOD= BENCH_BODY= wrk_run "$BASE/api/benchmark/constant?bytes=$size" "$AUTH" >>"$WORK/c.txt"
-      BENCH_METHOD=$method BENCH_BODY=$body wrk_run "$BASE$path" "$hdr" >>"$WORK/e.txt"
+      measure_endpoint "$method" "$path" "$body" "$hdr"
     else
-      BENCH_METHOD=$method BENCH_BODY=$body wrk_run "$BASE$path" "$hdr" >>"$WORK/e.txt"
+      measure_endpoint "$method" "$path" "$body" "$hdr"
       BENCH_METHOD= BENCH_BODY= wrk_run "$BASE/api/benchmark/constant?bytes=$size" "$AUTH" >>"$WORK/c.txt"
     fi
   done
-  ROWS+=("$(awk -v label="$label" -v size="$size" '
+  ROWS+=("$(awk -v label="$label" -v size="$size" -v hz="$(getconf CLK_TCK)" -v b="$B_PID" '
     FILENAME ~ /c.txt$/ && NF >= 6 { crps += $1; cn++; next }
-    NF >= 6 { rps += $1; p50 += $2; if ($3 > p99) p99 = $3; bad += $5 + $6; k++ }
-    END { printf "%s|%.0f|%.2f|%.2f|%d|%.0f|%.2f|%d", label, rps / k, p50 / k / 1000, p99 / 1000, size, crps / cn, rps / crps, bad }
-  ' "$WORK/c.txt" "$WORK/e.txt")")
+    FILENAME ~ /cpub.txt$/ { bticks += $1; next }
+    FILENAME ~ /cpu.txt$/ { ticks += $1; next }
+    FILENAME ~ /eb.txt$/ && NF >= 6 { brps += $1; if ($3 > bp99) bp99 = $3; brequests += $4; bad += $5 + $6; bk++; next }
+    NF >= 6 { rps += $1; p50 += $2; if ($3 > p99) p99 = $3; requests += $4; bad += $5 + $6; k++ }
+    END {
+      printf "%s|%.0f|%.2f|%.2f|%d|%.0f|%.2f|%.1f", label, rps / k, p50 / k / 1000, p99 / 1000, size, crps / cn, rps / crps, ticks * 1e6 / hz / requests
+      if (b != "") printf "|%.0f|%.2f|%.1f", brps / bk, bp99 / 1000, bticks * 1e6 / hz / brequests
+      printf "|%d", bad
+    }
+  ' "$WORK/c.txt" "$WORK/e.txt" "$WORK/cpu.txt" "$WORK/eb.txt" "$WORK/cpub.txt")")
 }
 
 ONLY=${BENCH_ONLY:-.}
@@ -268,7 +311,9 @@ BENCH_METHOD=POST BENCH_BODY="{\"username\":\"admin\",\"password\":\"$PASSWORD\"
   wrk -t1 -c"$STORM" -d"${STORM_SECONDS}s" --timeout 30s -s "$ROOT/bench/wrk.lua" "$BASE/api/auth/login" >"$WORK/storm.txt" &
 STORM_PID=$!
 sleep 2
+B_SAVED=$B_PID; B_PID=  # the storm runs against A only
 measure "GET /api/tools during $STORM logins" GET /api/tools "" 1
+B_PID=$B_SAVED
 wait "$STORM_PID" || true
 STORM_PID=
 STORM_RESULT=$(awk '/^RESULT/ { printf "%.1f logins/s, p50 %.0f ms, p99 %.0f ms, %d non-2xx, %d socket errors", $2, $3 / 1000, $4 / 1000, $6, $7 }' "$WORK/storm.txt")
@@ -276,6 +321,7 @@ fi
 
 PEAK_KB=$(awk '/^VmHWM/ { print $2 }' "/proc/$SERVER_PID/status")
 stop_server
+[ -n "$B_PID" ] && { kill "$B_PID" 2>/dev/null; wait "$B_PID" 2>/dev/null || true; }
 
 # --- report ---------------------------------------------------------------------------------------------------
 echo
@@ -287,7 +333,11 @@ echo "machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /
 echo "wrk: $THREADS thread(s), $CONNECTIONS connections, ${DURATION} s x $ROUNDS rounds per endpoint, alternating with the constant endpoint of the same size"
 echo
 {
-  echo "endpoint|req/s|p50 ms|p99 ms|bytes|constant req/s|ratio|errors"
+  if [ -n "$B_PID" ]; then
+    echo "endpoint|req/s|p50 ms|p99 ms|bytes|constant req/s|ratio|server CPU µs/req|B req/s|B p99 ms|B server CPU µs/req|errors"
+  else
+    echo "endpoint|req/s|p50 ms|p99 ms|bytes|constant req/s|ratio|server CPU µs/req|errors"
+  fi
   printf '%s\n' "${ROWS[@]}"
 } | awk -F'|' '
   { for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } if (NF > nf) nf = NF; rows = NR }

@@ -3,11 +3,12 @@
 #
 #   bench/telemetry-cost.sh
 #
-# Runs bench/run.sh on the four shared reads twice, alternating: once as shipped (no OTLP endpoint: the service's
-# counters have no listener), once with OTEL_EXPORTER_OTLP_ENDPOINT set, so the ASP.NET Core, runtime and
-# Sanctum.Api meters are collected and exported every second over OTLP/HTTP to a local sink that accepts them.
-# Each run.sh figure is already a ratio to the constant endpoint in the same run, which cancels most machine noise;
-# this prints both ratios per endpoint and the cost, 1 - on/off. Knobs: those of run.sh, TELEMETRY_ROUNDS (2).
+# One bench/run.sh on the four shared reads with two servers on copies of one database: A as shipped (no OTLP
+# endpoint: the service's counters have no listener), B with OTEL_EXPORTER_OTLP_ENDPOINT set, so the ASP.NET Core,
+# runtime and Sanctum.Api meters are collected and exported every second over OTLP/HTTP to a local sink that accepts
+# them. Each round measures the endpoint on A and on B back to back (the order alternating), so both see the same
+# machine. Prints requests/s and the server's CPU time per request (from /proc) for both, and the cost of each.
+# Knobs: those of run.sh; BENCH_ROUNDS defaults to 6 here.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/sanctum-telemetry.XXXXXX)
@@ -29,27 +30,16 @@ http.server.ThreadingHTTPServer(("127.0.0.1", port), Sink).serve_forever()
 PY
 SINK_PID=$!
 
-ONLY='^GET /api/(tools|agents|status)$|^GET /api/users\?search= '
-run() { # run LABEL [VAR=value ...]
-  local label=$1; shift
-  echo "run.sh ($label) ..." >&2
-  BENCH_ONLY="$ONLY" BENCH_USERS=${BENCH_USERS:-1000} BENCH_SERVER_ENV="$*" "$ROOT/bench/run.sh" 2>/dev/null \
-    | awk -v label="$label" -F'  +' '/^GET \/api\// { print label "|" $1 "|" $NF-0 "|" $(NF-1) }' >>"$WORK/ratios.txt"
-}
-for ((r = 1; r <= ${TELEMETRY_ROUNDS:-2}; r++)); do
-  run off
-  run on OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$SINK_PORT" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_METRIC_EXPORT_INTERVAL=1000
-done
+echo "run.sh with A (metrics off) and B (metrics exported over OTLP) ..." >&2
+BENCH_ONLY='^GET /api/(tools|agents|status)$|^GET /api/users\?search= ' BENCH_ROUNDS=${BENCH_ROUNDS:-6} BENCH_USERS=${BENCH_USERS:-1000} \
+  BENCH_SERVER_ENV_B="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$SINK_PORT OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_METRIC_EXPORT_INTERVAL=1000" \
+  "$ROOT/bench/run.sh" 2>/dev/null >"$WORK/run.txt"
 
 echo
 echo "Metrics cost on the shared reads  $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')  load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "OTLP exports received by the sink: $(wc -l <"$WORK/sink.count" 2>/dev/null || echo 0)"
-awk -F'|' '
-  { key = $2; ratio[$1, key] += $4; n[$1, key]++; keys[key] = 1 }
-  END {
-    printf "%-40s %10s %10s %8s\n", "endpoint", "ratio off", "ratio on", "cost"
-    for (k in keys) {
-      off = ratio["off", k] / n["off", k]; on = ratio["on", k] / n["on", k]
-      printf "%-40s %10.3f %10.3f %7.1f%%\n", k, off, on, 100 * (1 - on / off)
-    }
-  }' "$WORK/ratios.txt"
+# run.sh's columns: endpoint, req/s, p50, p99, bytes, constant req/s, ratio, CPU, B req/s, B p99, B CPU, errors.
+awk -F'  +' '
+  BEGIN { printf "%-40s %9s %9s %7s   %10s %10s %7s\n", "endpoint", "req/s off", "req/s on", "cost", "CPU µs off", "CPU µs on", "cost" }
+  /^GET \/api\// { printf "%-40s %9d %9d %6.1f%%   %10.1f %10.1f %6.1f%%\n", $1, $2, $9, 100 * (1 - $9 / $2), $8, $11, 100 * ($11 / $8 - 1) }
+' "$WORK/run.txt"

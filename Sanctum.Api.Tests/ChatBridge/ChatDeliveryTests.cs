@@ -57,6 +57,28 @@ public class ChatDeliveryTests
     }
 
     [Test]
+    public async Task APollRetriesRunOutLeasesFirstThenHandsOutWaitingMessagesAndSkipsRunningLeases()
+    {
+        await using var app = new SanctumApplication();
+        var ids = app.ArrangeMessages("session_order", 6);
+        var relay = app.CreateKeyClient(app.BridgeKey());
+        Assert.That(Ids(await PollAsync(relay, limit: 4)), Is.EqualTo(ids.Take(4)));
+        using (var db = app.OpenDatabase())
+        {
+            // 0 and 2 ran out (2 first), 1 and 3 are still held by a relay; 4 and 5 were never handed out.
+            db.Execute("UPDATE web_chat_messages SET lease_until = '2000-01-01T00:00:02Z' WHERE id = @id", new { id = ids[0] });
+            db.Execute("UPDATE web_chat_messages SET lease_until = '2000-01-01T00:00:01Z' WHERE id = @id", new { id = ids[2] });
+        }
+
+        var page = await relay.GetAsync("/api/v1/?action=inbox&limit=2&offset=1").ContinueWith(t => t.Result.BridgeDataAsync()).Unwrap();
+        Assert.That(Ids(page), Is.EqualTo(new[] { ids[0], ids[4] }), "in hand-out order 2, 0, 4, 5; the page after the first");
+        Assert.That(page.GetProperty("pagination").GetProperty("total").GetInt32(), Is.EqualTo(4));
+        Assert.That(Ids(await PollAsync(relay)), Is.EqualTo(new[] { ids[2], ids[5] }));
+        Assert.That(Ids(await PollAsync(relay)), Is.Empty, "every lease is running");
+        Assert.That(app.Count("SELECT delivery_attempts FROM web_chat_messages WHERE id = @id", new { id = ids[1] }), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task AMessageIsHandedOutAgainAfterItsLeaseAndIsUndeliveredAfterTheLastAttempt()
     {
         await using var app = new SanctumApplication(new Dictionary<string, string?> { ["Sanctum:ChatBridge:MaxDeliveryAttempts"] = "3" });

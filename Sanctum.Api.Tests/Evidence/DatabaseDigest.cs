@@ -10,7 +10,8 @@ namespace Sanctum.Api.Tests.Evidence;
 ///
 /// Columns that a refused request may legitimately change are left out, and only for the operations that do so:
 /// a refused sign-in (401) is itself the event the lockout defence records, so for Login the digest skips
-/// users.failed_login_attempts and users.locked_until. Nothing else is excluded: reads write nothing (session
+/// users.failed_login_attempts and users.locked_until (and the table rate_limit_windows: a name without a column
+/// leaves out a whole table). Nothing else is excluded: reads write nothing (session
 /// authentication only SELECTs; last_login and user_sessions change only on a successful sign-in, a 2xx, after
 /// which the sweep takes a new baseline).
 /// </summary>
@@ -29,25 +30,31 @@ public static class DatabaseDigest
 
     private static bool IsSqlite(System.Data.Common.DbConnection db) => db is SqliteConnection;
 
-    private static List<string> Tables(System.Data.Common.DbConnection db) => db.Query<string>(IsSqlite(db) ? OrdinaryTables : PostgresTables).ToList();
+    // The schema does not change while a sweep runs: read once per database (information_schema is slow on PostgreSQL).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, List<string>> SchemaCache = new();
 
-    private static List<string> Columns(System.Data.Common.DbConnection db, string table) => db.Query<string>(IsSqlite(db)
-        ? $"SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
-        : $"SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}' ORDER BY ordinal_position").ToList();
+    private static List<string> Tables(System.Data.Common.DbConnection db) => SchemaCache.GetOrAdd(db.ConnectionString + "|tables",
+        _ => db.Query<string>(IsSqlite(db) ? OrdinaryTables : PostgresTables).ToList());
+
+    private static List<string> Columns(System.Data.Common.DbConnection db, string table) => SchemaCache.GetOrAdd(db.ConnectionString + "|" + table,
+        _ => db.Query<string>(IsSqlite(db)
+            ? $"SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+            : $"SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}' ORDER BY ordinal_position").ToList());
 
     private static string RowOrder(System.Data.Common.DbConnection db, int columns) =>
         IsSqlite(db) ? "rowid" : string.Join(", ", Enumerable.Range(1, Math.Max(1, columns)));
 
     public static readonly IReadOnlyDictionary<string, string[]> ExcludedByOperation = new Dictionary<string, string[]>
     {
-        ["Login"] = ["users.failed_login_attempts", "users.locked_until"],
+        // On PostgreSQL the sign-in limit counts every attempt in rate_limit_windows (shared by all instances).
+        ["Login"] = ["users.failed_login_attempts", "users.locked_until", "rate_limit_windows"],
     };
 
     public static string Compute(System.Data.Common.DbConnection db, IReadOnlyCollection<string>? excluded = null)
     {
+        if (!IsSqlite(db)) return ComputeOnPostgres(db, excluded);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var tables = Tables(db);
-        foreach (var table in tables)
+        foreach (var table in Tables(db).Where(t => excluded is null || !excluded.Contains(t)))
         {
             var columns = Columns(db, table)
                 .Where(c => excluded is null || !excluded.Contains($"{table}.{c}"))
@@ -74,6 +81,30 @@ public static class DatabaseDigest
                 Append(hash, "\n");
             }
         }
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// The same on PostgreSQL, in one query the server answers (a query per table from the client made the sweep take
+    /// hours there): every row as its jsonb text, which tags each value with its type (1, 1.0 and "1" differ) and names
+    /// its column, the excluded columns removed; the rows of each table sorted by that text (PostgreSQL has no rowid).
+    /// </summary>
+    private static string ComputeOnPostgres(System.Data.Common.DbConnection db, IReadOnlyCollection<string>? excluded)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var rows = new List<string>();
+        foreach (var table in Tables(db).Where(t => excluded is null || !excluded.Contains(t)))
+        {
+            var columns = Columns(db, table).Where(c => excluded is null || !excluded.Contains($"{table}.{c}")).ToList();
+            Append(hash, $"table {table} ({string.Join(",", columns.Select(c => $"\"{c}\""))})\n");
+            var removed = string.Concat(Columns(db, table).Except(columns).Select(c => $" - '{c}'"));
+            rows.Add($"SELECT '{table}' AS t, (to_jsonb(r){removed})::text AS v FROM \"{table}\" r");
+        }
+        var digest = db.ExecuteScalar<string>($"""
+            SELECT encode(sha256(convert_to(coalesce(string_agg(t || ' ' || v, E'\n' ORDER BY t COLLATE "C", v COLLATE "C"), ''), 'UTF8')), 'hex')
+            FROM ({string.Join(" UNION ALL ", rows)}) AS every_row
+            """);
+        Append(hash, digest!);
         return Convert.ToHexString(hash.GetHashAndReset());
     }
 

@@ -160,11 +160,17 @@ public sealed partial class ServerProcess : IAsyncDisposable
         _process.WaitForExit();
     }
 
-    public System.Data.Common.DbConnection OpenDatabase()
+    public System.Data.Common.DbConnection OpenDatabase() => OpenDatabase(DataDirectory);
+
+    /// <summary>
+    /// An open, unpooled connection to the database of <paramref name="dataDirectory"/> as a server started on it would
+    /// use (its SQLite file, or its database on the test PostgreSQL server), with no server running.
+    /// </summary>
+    public static System.Data.Common.DbConnection OpenDatabase(string dataDirectory)
     {
         System.Data.Common.DbConnection connection = TestEngine.IsPostgres
-            ? new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(PostgresTestServer.Instance.DatabaseFor(DataDirectory)) { Pooling = false }.ConnectionString)
-            : new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false, DefaultTimeout = 30 }.ToString());
+            ? new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(PostgresTestServer.Instance.DatabaseFor(dataDirectory)) { Pooling = false }.ConnectionString)
+            : new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(dataDirectory, "sanctum.db"), Pooling = false, DefaultTimeout = 30 }.ToString());
         connection.Open();
         return connection;
     }

@@ -47,4 +47,23 @@ public class MetricsTests
         using var app = new SanctumApplication(new Dictionary<string, string?> { [TelemetrySetup.OtlpEndpointVariable] = "http://127.0.0.1:4317" });
         Assert.That(app.Services.GetService<MeterProvider>(), Is.Not.Null);
     }
+
+    [Test]
+    public async Task WithAnOtlpEndpointTheRequestDurationIsCollectedAndTheOtherPerRequestInstrumentsAreNot()
+    {
+        using var app = new SanctumApplication(new Dictionary<string, string?> { [TelemetrySetup.OtlpEndpointVariable] = "http://127.0.0.1:4317" });
+        (await app.CreateClient().GetAsync("/healthz")).EnsureSuccessStatusCode();
+        var factory = app.Services.GetRequiredService<IMeterFactory>();
+        var instruments = new List<Instrument>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, _) => { lock (instruments) if (ReferenceEquals(instrument.Meter.Scope, factory)) instruments.Add(instrument); },
+        };
+        listener.Start();
+
+        Assert.That(instruments.Single(i => i.Name == "http.server.request.duration").Enabled, Is.True);
+        Assert.That(instruments.Select(i => i.Name), Does.Contain("aspnetcore.routing.match_attempts"));
+        foreach (var name in TelemetrySetup.PerRequestExtras)
+            Assert.That(instruments.Where(i => i.Name == name).Any(i => i.Enabled), Is.False, $"{name} is collected");
+    }
 }

@@ -1,5 +1,6 @@
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
+using System.Data;
 using System.Data.Common;
 using Microsoft.Extensions.Options;
 using System.Globalization;
@@ -64,29 +65,34 @@ public static class AuthApi
         var token = SessionTokens.NewToken();
         var expires = Timestamp.From(now + o.SessionLifetime);
         db.Open();
-        using (var tx = db.BeginTransaction())
+        // Read committed is enough: each statement is guarded by its own WHERE, and the one row every sign-in to the
+        // account writes (users) is updated last, so it stays locked only until the commit right after. Serializable
+        // here made 64 concurrent sign-ins to one account lose to each other and retry, bcrypt and all. One statement
+        // per command: Npgsql writes a synchronous command's second statement on the thread pool, which the sign-ins
+        // waiting for the row lock may have used up, and the lock holder would then wait for them.
+        using (var tx = db.BeginTransaction(IsolationLevel.ReadCommitted))
         {
-            // Re-checked where the result is recorded: an account deactivated or locked by an admin meanwhile stays out.
+            var session = new
+            {
+                id = account.Id, now = Timestamp.From(now), sessionId = SessionTokens.NewSessionId(), hash = SessionTokens.Hash(token),
+                ip = AuthSetup.ClientAddress(http), agent = AuthSetup.ClientUserAgent(http), expires,
+            };
+            db.Execute("DELETE FROM user_sessions WHERE user_id = @id AND expires_at <= @now", session, tx);
+            db.Execute("""
+                INSERT INTO user_sessions (id, user_id, session_token, ip_address, user_agent, expires_at)
+                VALUES (@sessionId, @id, @hash, @ip, @agent, @expires)
+                """, session, tx);
+            // Re-checked where the result is recorded: an account deactivated or locked by an admin meanwhile stays out
+            // (the session above goes with the rollback).
             var signedIn = db.Execute("""
                 UPDATE users SET failed_login_attempts = 0, locked_until = NULL, last_login = @now WHERE id = @id AND status = 'active'
-                """, new { id = account.Id, now = Timestamp.From(now) }, tx) == 1;
+                """, session, tx) == 1;
             if (!signedIn)
             {
                 audit.Record(new AuditEvent("auth.login.failed", "user", account.Id.ToString(CultureInfo.InvariantCulture),
                     new { username = body.Username, reason = "inactive" }, "failure"), http);
                 return TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: InvalidCredentials);
             }
-            db.Execute("""
-                DELETE FROM user_sessions WHERE user_id = @id AND expires_at <= @now;
-                INSERT INTO user_sessions (id, user_id, session_token, ip_address, user_agent, expires_at)
-                VALUES (@sessionId, @id, @hash, @ip, @agent, @expires);
-                """,
-                new
-                {
-                    id = account.Id, now = Timestamp.From(now), sessionId = SessionTokens.NewSessionId(), hash = SessionTokens.Hash(token),
-                    ip = AuthSetup.ClientAddress(http), agent = AuthSetup.ClientUserAgent(http), expires,
-                },
-                transaction: tx);
             tx.Commit();
         }
         audit.Record(new AuditEvent("auth.login.succeeded", "user", account.Id.ToString(CultureInfo.InvariantCulture), new { username = body.Username }), http);
@@ -156,7 +162,8 @@ public static class AuthApi
         // Hashed before the transaction, so the write lock is never held for the length of a bcrypt.
         var newHash = hasher.Hash(body.NewPassword!);
         db.Open();
-        using var tx = db.BeginTransaction();
+        // Read committed: a concurrent change waits for this row and then finds the hash changed (see Login).
+        using var tx = db.BeginTransaction(IsolationLevel.ReadCommitted);
         // Compare-and-swap on the hash that was verified: of two concurrent changes from the same password only
         // the first wins; the other is told the current password is wrong, as it would be had they run in turn.
         var changed = db.Execute(

@@ -4,8 +4,8 @@ using Dapper;
 namespace Sanctum.Api.ChatBridge;
 
 /// <summary>
-/// At-least-once delivery of chat messages to relays. <c>inbox</c> leases the oldest open messages (waiting, or leased
-/// with the lease run out) in one <c>UPDATE ... RETURNING</c>, so two relays never both hold a message inside its lease;
+/// At-least-once delivery of chat messages to relays. <c>inbox</c> leases due messages (leases that ran out first, then
+/// waiting messages oldest first) in one <c>UPDATE ... RETURNING</c>, so two relays never both hold a message inside its lease;
 /// a reply on <c>outbox</c> answers the session's leased messages; a message handed out
 /// <see cref="ChatBridgeOptions.MaxDeliveryAttempts"/> times without an answer becomes undelivered. Every query here
 /// is an index lookup whatever the backlog (asserted by the plan tests).
@@ -17,24 +17,40 @@ public static class ChatDelivery
     /// <summary>How many open messages a poll counts at most: an exact count of a long backlog would cost every poll.</summary>
     public const int TotalCap = 1000;
 
-    // The partial indexes' own predicate, written out the same way, so SQLite may use them.
-    private const string Open = "delivery_state IN ('waiting','leased')";
-    private const string Due = "(delivery_state = 'waiting' OR (lease_until <= @now AND delivery_attempts < @maxAttempts))";
+    private static string Filters(bool byAgent, bool bySince) =>
+        (byAgent ? " AND agent_id = @agentId" : "") + (bySince ? " AND timestamp >= @since" : "");
 
-    /// <summary>The open messages a poll may take, oldest first; only the filters given are in the SQL.</summary>
-    public static string DueSql(bool byAgent, bool bySince) =>
-        $"SELECT id FROM web_chat_messages WHERE {Open}{(byAgent ? " AND agent_id = @agentId" : "")}{(bySince ? " AND timestamp >= @since" : "")} AND {Due} ORDER BY id";
+    /// <summary>
+    /// Leases that ran out with attempts left, by expiry, through the lease indexes: a poll never steps over the leases
+    /// still running, however many relays hold. These are handed out again before new messages.
+    /// </summary>
+    public static string RetrySql(bool byAgent, bool bySince, string take, string skipLocked = "") =>
+        $"SELECT id, lease_until FROM web_chat_messages WHERE delivery_state = 'leased' AND lease_until <= @now AND delivery_attempts < @maxAttempts{Filters(byAgent, bySince)} ORDER BY lease_until, id LIMIT {take}{skipLocked}";
 
-    /// <summary>How many messages are due, counted up to @cap.</summary>
-    public static string CountSql(bool byAgent, bool bySince) => $"SELECT COUNT(*) FROM ({DueSql(byAgent, bySince)} LIMIT @cap) AS due";
+    /// <summary>Messages never handed out, oldest first, through the waiting indexes.</summary>
+    public static string WaitingSql(bool byAgent, bool bySince, string take, string skipLocked = "") =>
+        $"SELECT id FROM web_chat_messages WHERE delivery_state = 'waiting'{Filters(byAgent, bySince)} ORDER BY id LIMIT {take}{skipLocked}";
+
+    /// <summary>The due messages' ids in hand-out order: retries by expiry, then waiting messages oldest first.</summary>
+    public static string DueSql(bool byAgent, bool bySince, string skipLocked = "") => $"""
+        SELECT id FROM (
+            SELECT id, 0 AS is_new, lease_until AS expiry FROM ({RetrySql(byAgent, bySince, "@limit + @offset", skipLocked)}) AS retries
+            UNION ALL
+            SELECT id, 1, '' FROM ({WaitingSql(byAgent, bySince, "@limit + @offset", skipLocked)}) AS fresh
+            ORDER BY is_new, expiry, id LIMIT @limit OFFSET @offset) AS due
+        """;
+
+    /// <summary>How many messages are due, each kind counted up to @cap (the caller caps the sum).</summary>
+    public static string CountSql(bool byAgent, bool bySince) =>
+        $"SELECT (SELECT COUNT(*) FROM ({RetrySql(byAgent, bySince, "@cap")}) AS retries) + (SELECT COUNT(*) FROM ({WaitingSql(byAgent, bySince, "@cap")}) AS fresh)";
 
     /// <summary>
     /// Leases a page of due messages and returns them (in no particular order). With <paramref name="skipLocked"/>
-    /// (PostgreSQL, where pollers run at once) rows another poll is leasing right now are skipped, not waited for.
+    /// (a server engine, where pollers run at once) rows another poll is leasing right now are skipped, not waited for.
     /// </summary>
     public static string HandOutSql(bool byAgent, bool bySince, string skipLocked = "") => $"""
         UPDATE web_chat_messages SET delivery_state = 'leased', lease_until = @leaseUntil, delivery_attempts = delivery_attempts + 1
-        WHERE id IN ({DueSql(byAgent, bySince)} LIMIT @limit OFFSET @offset{skipLocked})
+        WHERE id IN ({DueSql(byAgent, bySince, skipLocked)})
         RETURNING id, session_id, message, timestamp, agent_id, user_id
         """;
 
@@ -79,7 +95,7 @@ public static class ChatDelivery
         """;
 
     public static long CountDue(IDbConnection db, string? agentId, string? since, string now, int maxAttempts, int cap) =>
-        db.ExecuteScalar<long>(CountSql(agentId is not null, since is not null), new { agentId, since, now, maxAttempts, cap });
+        Math.Min(cap, db.ExecuteScalar<long>(CountSql(agentId is not null, since is not null), new { agentId, since, now, maxAttempts, cap }));
 
     /// <summary>Gives up on exhausted leases, then leases a page of due messages; call inside the write transaction.</summary>
     public static List<HandedOut> HandOut(IDbConnection db, IDbTransaction tx, Data.SqlDialect dialect, string? agentId, string? since, int limit, int offset,

@@ -38,8 +38,26 @@ public static class DatabaseSetup
     /// </summary>
     public static void MigrateDatabase(this IServiceProvider services)
     {
-        var database = services.GetRequiredService<Database>();
         services.GetRequiredService<DataDirectoryHold>().Shared();
+        MigrateSchema(services);
+    }
+
+    /// <summary>
+    /// Migrates a PostgreSQL database to the latest phase (under the advisory lock) without holding the data directory,
+    /// which holds nothing of it: for a dry run, which must leave the directory untouched. True when anything was applied.
+    /// </summary>
+    public static bool MigratePostgresSchema(this IServiceProvider services)
+    {
+        if (services.GetRequiredService<Database>().IsSqlite) throw new InvalidOperationException("The database is SQLite: migrate it with MigrateDatabase.");
+        using var scope = services.CreateScope();
+        if (!scope.ServiceProvider.GetRequiredService<IMigrationRunner>().HasMigrationsToApplyUp()) return false;
+        MigrateSchema(services);
+        return true;
+    }
+
+    private static void MigrateSchema(IServiceProvider services)
+    {
+        var database = services.GetRequiredService<Database>();
         if (database.IsSqlite)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(database.FilePath)!);

@@ -10,7 +10,8 @@ namespace Sanctum.Api.Data;
 /// without an isolation level is SERIALIZABLE (SQLite's BEGIN IMMEDIATE runs it as if alone), so a check-then-write
 /// holds however many connections and instances write at once, and a lost race is a serialization error that the
 /// request is retried on (<see cref="SerializationRetry"/>). A statement outside a transaction stays READ COMMITTED,
-/// where one guarded UPDATE (a counter, a lease) waits for a concurrent one and then applies, instead of failing.
+/// where one guarded UPDATE (a counter, a lease) waits for a concurrent one and then applies, instead of failing; a
+/// transaction whose every statement is guarded that way asks for <c>IsolationLevel.ReadCommitted</c> (sign-in).
 /// Everything else is the Npgsql connection's own.
 /// </summary>
 public sealed class PostgresConnection(NpgsqlConnection inner) : DbConnection

@@ -56,14 +56,22 @@ public static class ImportFlaskCommand
         }
 
         output.WriteLine(dryRun
-            ? $"Dry run: importing {path} into {(database.IsSqlite ? "a scratch copy of " : "a transaction, rolled back, of ")}{database.Description}; nothing will be written."
+            ? database.IsSqlite ? $"Dry run: importing {path} into a scratch copy of {database.Description}; nothing will be written."
+                : $"Dry run: importing {path} into a transaction, rolled back, of {database.Description}."
             : $"Importing {path} into {database.Description}.");
         var audit = services.GetService<AuditLog>();
+        var migratedForDryRun = false;
         try
         {
-            var report = dryRun ? ImportIntoScratchCopy(services, source) : Import(services, source);
+            // A PostgreSQL server cannot be copied aside: the same import runs in a transaction that is rolled back,
+            // on the schema a server start would leave.
+            var report = !dryRun ? Import(services, source)
+                : database.IsSqlite ? ImportIntoScratchCopy(services, source)
+                : Import(services, source, migrate: () => migratedForDryRun = services.MigratePostgresSchema(), rollBack: true);
             report.WriteTo(output);
-            output.WriteLine(dryRun ? "Dry run: nothing was written." : "Done. Everyone signs in again with their old password.");
+            output.WriteLine(!dryRun ? "Done. Everyone signs in again with their old password."
+                : migratedForDryRun ? "Dry run: the schema was brought up to date first, as a server start does; nothing else was written."
+                : "Dry run: nothing was written.");
             if (!dryRun) audit?.Record(new AuditEvent("import.flask", "database", database.Description, report.Summary()));
             return ImportExitCodes.Done;
         }
@@ -76,9 +84,9 @@ public static class ImportFlaskCommand
     }
 
     /// <summary>Migrates the target, then imports everything in one transaction: a failure part-way rolls it all back.</summary>
-    private static ImportReport Import(IServiceProvider services, FlaskSource source, bool dryRun = false, bool rollBack = false)
+    private static ImportReport Import(IServiceProvider services, FlaskSource source, bool dryRun = false, bool rollBack = false, Action? migrate = null)
     {
-        services.MigrateDatabase();
+        (migrate ?? services.MigrateDatabase)();
         using var connection = services.GetRequiredService<Database>().Open();
         using var transaction = connection.BeginTransaction();
         var now = Timestamp.Now(services.GetRequiredService<TimeProvider>());
@@ -103,8 +111,6 @@ public static class ImportFlaskCommand
     private static ImportReport ImportIntoScratchCopy(IServiceProvider services, FlaskSource source)
     {
         var database = services.GetRequiredService<Database>();
-        // A PostgreSQL server cannot be copied aside: the same import runs in a transaction that is rolled back.
-        if (!database.IsSqlite) return Import(services, source, dryRun: true, rollBack: true);
         var scratch = Directory.CreateTempSubdirectory("sanctum-import-").FullName;
         try
         {
