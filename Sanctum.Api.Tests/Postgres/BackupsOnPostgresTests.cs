@@ -13,33 +13,22 @@ namespace Sanctum.Api.Tests.Postgres;
 [TestFixture]
 public sealed class BackupsOnPostgresTests
 {
-    private string _database = "";
-    private SanctumApplication _first = null!, _second = null!;
+    private TwoInstances? _instances;
+    private SanctumApplication _first = null!;
     private HttpClient _admin = null!, _otherAdmin = null!;
 
     [OneTimeSetUp]
     public async Task Start()
     {
         TestEngine.RequirePostgres("pg_dump and pg_restore back up a PostgreSQL database");
-        var connection = PostgresTestServer.Instance.CreateDatabase(out _database);
-        var settings = new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Sanctum"] = connection,
-            ["Sanctum:KeyRingKey"] = PostgresTestServer.KeyRingKey,
-        };
-        _first = new SanctumApplication(settings);
-        _second = new SanctumApplication(settings);
+        _instances = new TwoInstances();
+        _first = _instances.First;
         _admin = await _first.CreateAdminClientAsync();
-        _otherAdmin = await _second.CreateAdminClientAsync();
+        _otherAdmin = await _instances.Second.CreateAdminClientAsync();
     }
 
     [OneTimeTearDown]
-    public void Stop()
-    {
-        _first?.Dispose();
-        _second?.Dispose();
-        if (_database.Length > 0) PostgresTestServer.Instance.DropDatabase(_database);
-    }
+    public void Stop() => _instances?.Dispose();
 
     [Test, Order(1)]
     public async Task ARestoreBringsBackTheDataOfTheBackupOnEveryInstance()

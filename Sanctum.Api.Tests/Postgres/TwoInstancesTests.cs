@@ -4,42 +4,28 @@ using Sanctum.Api.Tests.ChatBridge;
 
 namespace Sanctum.Api.Tests.Postgres;
 
-/// <summary>
-/// Two instances of the service on one PostgreSQL database, as behind a load balancer: each has its own data
-/// directory and process state; they share only the database and Sanctum:KeyRingKey.
-/// </summary>
+/// <summary>Two instances of the service on one PostgreSQL database, as behind a load balancer (<see cref="TwoInstances"/>).</summary>
 [TestFixture]
 public sealed class TwoInstancesTests
 {
-    private string _database = "";
+    private TwoInstances? _instances;
     private SanctumApplication _first = null!, _second = null!;
 
     [OneTimeSetUp]
     public void Start()
     {
         TestEngine.RequirePostgres("several instances share one database server");
-        var connection = PostgresTestServer.Instance.CreateDatabase(out _database);
-        var settings = new Dictionary<string, string?>
+        _instances = new TwoInstances(new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Sanctum"] = connection,
-            ["Sanctum:KeyRingKey"] = PostgresTestServer.KeyRingKey,
             ["Sanctum:LoginPermitLimit"] = "12",
             ["Sanctum:LoginWindow"] = "01:00:00",
             ["Sanctum:ChatBridge:AnonymousMessagesPerHourPerAddress"] = "5",
-        };
-        _first = new SanctumApplication(settings);
-        _second = new SanctumApplication(settings);
-        _ = _first.Services;
-        _ = _second.Services;
+        });
+        (_first, _second) = (_instances.First, _instances.Second);
     }
 
     [OneTimeTearDown]
-    public void Stop()
-    {
-        _first?.Dispose();
-        _second?.Dispose();
-        if (_database.Length > 0) PostgresTestServer.Instance.DropDatabase(_database);
-    }
+    public void Stop() => _instances?.Dispose();
 
     [Test, Order(1)]
     public async Task ASessionMadeOnOneInstanceWorksOnTheOther()
