@@ -8,6 +8,9 @@
 #   Sanctum__TimeZone                 IANA zone job schedules are read in (default UTC), e.g. Europe/Berlin
 #   Sanctum__Backups__Directory       where backups are kept (default <DataDirectory>/backups)
 #   Sanctum__Backups__MaxUploadBytes  largest backup upload (default 536870912)
+#   ConnectionStrings__Sanctum        a PostgreSQL connection string (Host=...) instead of SQLite in /data
+#   Sanctum__KeyRingKey               on PostgreSQL: the key that encrypts the key ring (the same on every instance)
+#   Sanctum__PostgresBinDirectory     on PostgreSQL: where pg_dump/pg_restore are (default: the PATH, from postgresql-client)
 #   Sanctum__SessionLifetime          e.g. 1.00:00:00; Sanctum__PasswordWorkFactor (bcrypt cost, default 12)
 #   ASPNETCORE_URLS                   where to listen (default http://+:8080); the healthcheck reads it (and AllowedHosts) too
 
@@ -26,6 +29,8 @@ RUN dotnet publish Sanctum.Api/Sanctum.Api.csproj -c Release -r linux-x64 --self
 
 # Runtime stage: ASP.NET Core runtime only (no curl: the healthcheck is an admin command of the app itself).
 FROM mcr.microsoft.com/dotnet/aspnet:10.0.12
+# pg_dump and pg_restore: backups on PostgreSQL run them (they must be at least the server's major version).
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client && rm -rf /var/lib/apt/lists/*
 RUN mkdir -p /data && chown app:app /data && chmod 0700 /data
 WORKDIR /app
 COPY --from=build /app ./

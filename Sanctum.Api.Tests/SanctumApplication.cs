@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -5,7 +6,8 @@ using Microsoft.AspNetCore.Mvc.Testing;
 namespace Sanctum.Api.Tests;
 
 /// <summary>
-/// The real application on a fresh SQLite file in its own temp directory. Nothing is faked: the migrations,
+/// The real application on a fresh SQLite file in its own temp directory (or, with SANCTUM_TEST_ENGINE=postgres, a
+/// fresh database on the test run's PostgreSQL server: <see cref="TestEngine"/>). Nothing is faked: the migrations,
 /// the pipeline and the SQL are the ones that run in production. Only slow or shared things are tuned:
 /// bcrypt cost 4 and a login limit high enough for a test run.
 /// </summary>
@@ -15,6 +17,7 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
 
     private readonly Dictionary<string, string?> _settings;
     private readonly bool _ownsDataDirectory;
+    private readonly string? _ownedDatabase;
 
     /// <summary>
     /// With <paramref name="dataDirectory"/>, the host uses that directory (shared with another host, or kept for a
@@ -32,7 +35,21 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
             ["Sanctum:LoginPermitLimit"] = "10000",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) _settings[key] = value;
+        if (TestEngine.IsPostgres && !_settings.ContainsKey("ConnectionStrings:Sanctum"))
+        {
+            // Hosts that share a data directory share its database; a fresh directory gets a fresh database.
+            var directory = _settings["Sanctum:DataDirectory"]!;
+            var server = PostgresTestServer.Instance;
+            _settings["ConnectionStrings:Sanctum"] = _ownsDataDirectory && directory == DataDirectory
+                ? server.CreateDatabaseFor(directory, out _ownedDatabase)
+                : server.DatabaseFor(directory);
+            _settings.TryAdd("Sanctum:KeyRingKey", PostgresTestServer.KeyRingKey);
+        }
+        ConnectionString = _settings.GetValueOrDefault("ConnectionStrings:Sanctum");
     }
+
+    /// <summary>The PostgreSQL connection string the host uses; null on SQLite.</summary>
+    public string? ConnectionString { get; }
 
     public string DataDirectory { get; }
 
@@ -47,11 +64,19 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
         builder.UseWebRoot(Path.Combine(AppContext.BaseDirectory, "wwwroot"));
     }
 
-    /// <summary>A direct connection to the same database file, for arranging rows and checking what was written.</summary>
-    public SqliteConnection OpenDatabase()
+    /// <summary>A direct connection to the same database, for arranging rows and checking what was written.</summary>
+    public DbConnection OpenDatabase()
     {
         _ = Services; // make sure the host (and so the migrations) ran
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, ForeignKeys = true, Pooling = false }.ToString());
+        return OpenDatabaseWithoutStarting();
+    }
+
+    /// <summary>The same connection without starting the host (which would hold the data directory), e.g. between CLI runs.</summary>
+    public DbConnection OpenDatabaseWithoutStarting()
+    {
+        DbConnection connection = ConnectionString is { } postgres
+            ? new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(postgres) { Pooling = false }.ConnectionString)
+            : new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, ForeignKeys = true, Pooling = false }.ToString());
         connection.Open();
         return connection;
     }
@@ -103,6 +128,7 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
     {
         base.Dispose(disposing);
         SqliteConnection.ClearAllPools();
+        if (_ownedDatabase is not null) PostgresTestServer.Instance.DropDatabase(_ownedDatabase);
         if (!_ownsDataDirectory) return;
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }

@@ -101,6 +101,8 @@ app.UseMaintenanceGate();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
+// PostgreSQL: a request that lost a serialization race runs again (Data/SerializationRetry.cs).
+app.UseSerializationRetry();
 
 // The control pages in wwwroot/ at clean routes; their catch-all yields to every API route.
 app.MapPages();

@@ -51,10 +51,22 @@ public sealed class SanctumOptions
     /// <summary>Largest request body accepted.</summary>
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// On PostgreSQL: 32 random bytes (base64) that encrypt the Data Protection key ring kept in the database. Required
+    /// there (the server refuses to start without it); every instance needs the same one. Unused on SQLite.
+    /// </summary>
+    public string? KeyRingKey { get; set; }
+
     /// <summary>The IANA time zone job schedules are read in (e.g. Europe/Berlin); UTC when empty.</summary>
     public string? TimeZone { get; set; }
 
     public BackupOptions Backups { get; set; } = new();
+
+    /// <summary>
+    /// On PostgreSQL: the folder holding pg_dump and pg_restore, which backups run. Empty: pg_dump on the PATH, else
+    /// the newest /usr/lib/postgresql/*/bin (Debian's packages). Unused on SQLite.
+    /// </summary>
+    public string? PostgresBinDirectory { get; set; }
 }
 
 /// <summary>The <c>Sanctum:Backups</c> section.</summary>

@@ -11,41 +11,9 @@ public sealed class Phase1MinimalSchema(SeedSettings? seed = null) : Migration
 
     public override void Up()
     {
-        Execute.Sql($"""
-            CREATE TABLE tools (
-                id TEXT NOT NULL PRIMARY KEY,
-                name TEXT NOT NULL,
-                description TEXT,
-                emoji TEXT,
-                category TEXT NOT NULL,
-                status TEXT NOT NULL DEFAULT 'Healthy' CHECK (status IN ({HealthStatuses})),
-                route_path TEXT,
-                is_enabled INTEGER NOT NULL DEFAULT 1 {Bool("is_enabled")},
-                {Timestamps}
-            );
-            CREATE INDEX ix_tools_category ON tools (category);
-
-            CREATE TABLE agents (
-                id TEXT NOT NULL PRIMARY KEY,
-                name TEXT NOT NULL,
-                display_name TEXT,
-                description TEXT,
-                status TEXT NOT NULL DEFAULT 'Healthy' CHECK (status IN ({HealthStatuses})),
-                is_active INTEGER NOT NULL DEFAULT 1 {Bool("is_active")},
-                {Timestamps}
-            );
-
-            CREATE TABLE users (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                username TEXT NOT NULL UNIQUE,
-                email TEXT NOT NULL UNIQUE,
-                password_hash TEXT NOT NULL,
-                role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('admin','user','viewer')),
-                status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active','inactive','locked')),
-                last_login TEXT,
-                {Timestamps}
-            );
-            """);
+        IfDatabase(SchemaSql.Postgres.Engine).Execute.Sql(PostgresFunctions);
+        IfDatabase(SchemaSql.Sqlite.Engine).Execute.Sql(Tables(SchemaSql.Sqlite));
+        IfDatabase(SchemaSql.Postgres.Engine).Execute.Sql(Tables(SchemaSql.Postgres));
 
         // The plan's emoji arrived mis-encoded (UTF-8 read as Mac Roman); these are the real ones.
         Tool("system-settings", "System Settings", "Base ports, paths, environment variables", "⚙️", "master", "Healthy", "/system-settings");
@@ -79,11 +47,76 @@ public sealed class Phase1MinimalSchema(SeedSettings? seed = null) : Migration
         });
     }
 
+    private static string Tables(SchemaSql d) => $"""
+            CREATE TABLE tools (
+                id TEXT NOT NULL PRIMARY KEY,
+                name TEXT NOT NULL,
+                description TEXT,
+                emoji TEXT,
+                category TEXT NOT NULL,
+                status TEXT NOT NULL DEFAULT 'Healthy' CHECK (status IN ({HealthStatuses})),
+                route_path TEXT,
+                is_enabled {d.Bool("is_enabled")} NOT NULL DEFAULT TRUE,
+                {d.Timestamps}
+            );
+            CREATE INDEX ix_tools_category ON tools (category);
+
+            CREATE TABLE agents (
+                id TEXT NOT NULL PRIMARY KEY,
+                name TEXT NOT NULL,
+                display_name TEXT,
+                description TEXT,
+                status TEXT NOT NULL DEFAULT 'Healthy' CHECK (status IN ({HealthStatuses})),
+                is_active {d.Bool("is_active")} NOT NULL DEFAULT TRUE,
+                {d.Timestamps}
+            );
+
+            CREATE TABLE users (
+                id {d.Id},
+                username TEXT NOT NULL UNIQUE,
+                email TEXT NOT NULL UNIQUE,
+                password_hash TEXT NOT NULL,
+                role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('admin','user','viewer')),
+                status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active','inactive','locked')),
+                last_login TEXT,
+                {d.Timestamps}
+            );
+            -- Usernames and emails are unique whatever their case, on both engines (lower() folds ASCII on both).
+            CREATE UNIQUE INDEX ux_users_username_lower ON users (lower(username));
+            CREATE UNIQUE INDEX ux_users_email_lower ON users (lower(email));
+            """;
+
+    /// <summary>
+    /// The SQLite JSON functions the schema and the queries use, for PostgreSQL, so that their SQL is written once:
+    /// json_valid; json_type ('object' and 'array' as SQLite names them, other kinds as jsonb_typeof does);
+    /// json_each of an array (its elements as text: compare with CAST(@x AS TEXT)); json_extract with a '$.a.b' path (as text).
+    /// </summary>
+    private const string PostgresFunctions = """
+        CREATE OR REPLACE FUNCTION json_valid(value text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+        BEGIN
+            PERFORM value::jsonb;
+            RETURN true;
+        EXCEPTION WHEN others THEN
+            RETURN false;
+        END $$;
+        CREATE OR REPLACE FUNCTION json_type(value text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+            SELECT jsonb_typeof(value::jsonb)
+        $$;
+        CREATE OR REPLACE FUNCTION json_each(value text) RETURNS TABLE (value text) LANGUAGE sql IMMUTABLE AS $$
+            SELECT jsonb_array_elements_text(value::jsonb)
+        $$;
+        CREATE OR REPLACE FUNCTION json_extract(value text, path text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+            SELECT (value::jsonb) #>> string_to_array(substr(path, 3), '.')
+        $$;
+        """;
+
     public override void Down()
     {
         Delete.Table("users");
         Delete.Table("agents");
         Delete.Table("tools");
+        IfDatabase(SchemaSql.Postgres.Engine).Execute.Sql(
+            "DROP FUNCTION json_extract(text, text); DROP FUNCTION json_each(text); DROP FUNCTION json_type(text); DROP FUNCTION json_valid(text);");
     }
 
     private void Tool(string id, string name, string description, string emoji, string category, string status, string routePath) =>

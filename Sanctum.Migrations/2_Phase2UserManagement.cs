@@ -9,41 +9,45 @@ public sealed class Phase2UserManagement : Migration
 {
     public override void Up()
     {
-        Execute.Sql($"""
+        IfDatabase(SchemaSql.Sqlite.Engine).Execute.Sql(Tables(SchemaSql.Sqlite) + SqliteOnly);
+        IfDatabase(SchemaSql.Postgres.Engine).Execute.Sql(Tables(SchemaSql.Postgres) + PostgresOnly);
+    }
+
+    private static string Tables(SchemaSql d) => $"""
             CREATE TABLE user_sessions (
                 id TEXT NOT NULL PRIMARY KEY,
-                user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                user_id {d.Int} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
                 session_token TEXT NOT NULL UNIQUE,
                 ip_address TEXT,
                 user_agent TEXT,
                 expires_at TEXT NOT NULL,
-                created_at TEXT NOT NULL DEFAULT {Now}
+                created_at TEXT NOT NULL DEFAULT {d.Now}
             );
             CREATE INDEX ix_user_sessions_user_id ON user_sessions (user_id);
 
             -- Personal access tokens for scripts: only the token's SHA-256 is kept; the owner's role caps what it may do.
             CREATE TABLE access_tokens (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                id {d.Id},
+                user_id {d.Int} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
                 name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
                 token_hash TEXT NOT NULL UNIQUE,
                 scope TEXT NOT NULL CHECK (scope IN ('read','write')),
                 expires_at TEXT NOT NULL,
                 last_used_at TEXT,
-                created_at TEXT NOT NULL DEFAULT {Now}
+                created_at TEXT NOT NULL DEFAULT {d.Now}
             );
             CREATE INDEX ix_access_tokens_user_id ON access_tokens (user_id);
 
             CREATE TABLE agent_configs (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                id {d.Id},
                 agent_id TEXT NOT NULL REFERENCES agents (id),
                 config_key TEXT NOT NULL,
                 config_value TEXT,
                 config_type TEXT NOT NULL DEFAULT 'string' CHECK (config_type IN ({ValueTypes})),
-                is_encrypted INTEGER NOT NULL DEFAULT 0 {Bool("is_encrypted")},
+                is_encrypted {d.Bool("is_encrypted")} NOT NULL DEFAULT FALSE,
                 -- SHA-256 (hex) of the agent's chat bridge key, so the bridge checks keys without decrypting.
                 value_digest TEXT,
-                {Timestamps},
+                {d.Timestamps},
                 UNIQUE (agent_id, config_key)
             );
             CREATE INDEX ix_agent_configs_agent_id ON agent_configs (agent_id);
@@ -52,36 +56,48 @@ public sealed class Phase2UserManagement : Migration
             -- so an edit or a deletion breaks the chain. Ids are given by the writer (previous id + 1) inside its write
             -- transaction; retention deletes from the oldest end and appends an 'audit.pruned' anchor row.
             CREATE TABLE audit_log (
-                id INTEGER NOT NULL PRIMARY KEY,
+                id {d.Int} NOT NULL PRIMARY KEY,
                 at TEXT NOT NULL,
                 actor TEXT,
-                actor_id INTEGER,
+                actor_id {d.Int},
                 address TEXT,
                 action TEXT NOT NULL,
                 target_type TEXT,
                 target_id TEXT,
                 outcome TEXT NOT NULL,
-                details TEXT {Json("details")},
+                details TEXT {d.Json("details")},
                 prev_hash TEXT NOT NULL,
                 hash TEXT NOT NULL
             );
             CREATE INDEX ix_audit_log_at ON audit_log (at);
             CREATE INDEX ix_audit_log_action ON audit_log (action, id);
             CREATE INDEX ix_audit_log_actor ON audit_log (actor, id);
+
+            -- Rate limits shared by every instance on one database (Data/SharedRateLimiter.cs), on PostgreSQL: the sign-in
+            -- limit per client address and the chat bridge's limits (fixed windows: a count; token buckets: when full again).
+            CREATE TABLE rate_limit_windows (
+                bucket TEXT NOT NULL PRIMARY KEY,
+                window_start TEXT NOT NULL,
+                hits {d.Int} NOT NULL
+            );
+
+            ALTER TABLE users ADD COLUMN failed_login_attempts {d.Int} NOT NULL DEFAULT 0;
+            ALTER TABLE users ADD COLUMN locked_until TEXT;
+            ALTER TABLE users ADD COLUMN must_change_password {d.Bool("must_change_password")} NOT NULL DEFAULT FALSE;
+            ALTER TABLE users ADD COLUMN permissions TEXT NOT NULL DEFAULT '[]' {d.Json("permissions")};
+            UPDATE users SET must_change_password = TRUE WHERE username = 'admin';
+
+            ALTER TABLE agents ADD COLUMN visible_to_users TEXT {d.Json("visible_to_users")};
+            ALTER TABLE agents ADD COLUMN visible_to_roles TEXT {d.Json("visible_to_roles")};
+            ALTER TABLE agents ADD COLUMN created_by {d.Int} REFERENCES users (id);
+
+            """;
+
+    private const string SqliteOnly = """
             CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
             BEGIN
                 SELECT RAISE(ABORT, 'audit_log is append-only');
             END;
-
-            ALTER TABLE users ADD COLUMN failed_login_attempts INTEGER NOT NULL DEFAULT 0;
-            ALTER TABLE users ADD COLUMN locked_until TEXT;
-            ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0 {Bool("must_change_password")};
-            ALTER TABLE users ADD COLUMN permissions TEXT NOT NULL DEFAULT '[]' {Json("permissions")};
-            UPDATE users SET must_change_password = 1 WHERE username = 'admin';
-
-            ALTER TABLE agents ADD COLUMN visible_to_users TEXT {Json("visible_to_users")};
-            ALTER TABLE agents ADD COLUMN visible_to_roles TEXT {Json("visible_to_roles")};
-            ALTER TABLE agents ADD COLUMN created_by INTEGER REFERENCES users (id);
 
             -- User search matches any part of a username or email. No B-tree index serves LIKE '%term%', so a
             -- trigram full-text index over the two columns answers it (terms of 3+ characters), kept in step by triggers.
@@ -97,17 +113,38 @@ public sealed class Phase2UserManagement : Migration
                 INSERT INTO users_search (users_search, rowid, username, email) VALUES ('delete', old.id, old.username, old.email);
                 INSERT INTO users_search (rowid, username, email) VALUES (new.id, new.username, new.email);
             END;
-            """);
-    }
+            """;
+
+    // The same two rules in PostgreSQL's terms: a trigger function refuses updates; pg_trgm's GIN index serves
+    // ILIKE '%term%' on username and email (Data/SqlDialect.cs UserSearch).
+    private const string PostgresOnly = """
+            CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'audit_log is append-only';
+            END $$;
+            CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+                FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+
+            CREATE EXTENSION IF NOT EXISTS pg_trgm;
+            CREATE INDEX ix_users_search ON users USING gin (username gin_trgm_ops, email gin_trgm_ops);
+            """;
 
     public override void Down()
     {
-        Execute.Sql("""
+        IfDatabase(SchemaSql.Postgres.Engine).Execute.Sql("""
+            DROP INDEX ix_users_search;
+            DROP TRIGGER audit_log_append_only ON audit_log;
+            DROP FUNCTION audit_log_append_only();
+            """);
+        IfDatabase(SchemaSql.Sqlite.Engine).Execute.Sql("""
             DROP TRIGGER users_search_update;
             DROP TRIGGER users_search_delete;
             DROP TRIGGER users_search_insert;
             DROP TABLE users_search;
             DROP TRIGGER audit_log_append_only;
+            """);
+        Execute.Sql("""
+            DROP TABLE rate_limit_windows;
             DROP TABLE audit_log;
             DROP TABLE agent_configs;
             DROP TABLE access_tokens;

@@ -9,93 +9,8 @@ public sealed class Phase3ConfigurationManagement : Migration
 {
     public override void Up()
     {
-        Execute.Sql($"""
-            CREATE TABLE system_config (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                config_key TEXT NOT NULL UNIQUE,
-                config_value TEXT,
-                config_type TEXT NOT NULL DEFAULT 'string' CHECK (config_type IN ({ValueTypes})),
-                description TEXT,
-                is_encrypted INTEGER NOT NULL DEFAULT 0 {Bool("is_encrypted")},
-                category TEXT NOT NULL DEFAULT 'general',
-                -- SHA-256 (hex) of a bearer key's plaintext, so the chat bridge checks keys without decrypting.
-                value_digest TEXT,
-                {Timestamps}
-            );
-
-            CREATE TABLE env_vars (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                var_name TEXT NOT NULL UNIQUE
-                    CHECK (length(var_name) BETWEEN 1 AND 128
-                           AND var_name NOT GLOB '[0-9]*'
-                           AND var_name NOT GLOB '*[^A-Za-z0-9_]*'),
-                var_value TEXT,
-                is_encrypted INTEGER NOT NULL DEFAULT 0 {Bool("is_encrypted")},
-                description TEXT,
-                {Timestamps}
-            );
-
-            CREATE TABLE tool_instances (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                tool_id TEXT NOT NULL REFERENCES tools (id),
-                agent_id TEXT REFERENCES agents (id),
-                name TEXT,
-                config TEXT {Json("config")},
-                status TEXT NOT NULL DEFAULT 'Ready' CHECK (status IN ({HealthStatuses})),
-                last_run TEXT,
-                next_run TEXT,
-                created_by INTEGER REFERENCES users (id),
-                {Timestamps},
-                is_active INTEGER NOT NULL DEFAULT 1 {Bool("is_active")}
-            );
-            CREATE INDEX ix_tool_instances_agent_id ON tool_instances (agent_id);
-            CREATE INDEX ix_tool_instances_tool_id ON tool_instances (tool_id);
-
-            -- Every change of a setting in any of the four stores (system_config, env_vars, agent_configs,
-            -- configurations): values in their stored form, so a secret's stay encrypted.
-            CREATE TABLE setting_history (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                store TEXT NOT NULL CHECK (store IN ('system_config','env_vars','agent_configs','configurations')),
-                scope TEXT NOT NULL,
-                scope_id TEXT,
-                key TEXT NOT NULL,
-                version INTEGER NOT NULL CHECK (version > 0),
-                action TEXT NOT NULL CHECK (action IN ('set','delete','rollback')),
-                type TEXT NOT NULL CHECK (type IN ({ValueTypes})),
-                is_encrypted INTEGER NOT NULL {Bool("is_encrypted")},
-                old_value TEXT,
-                new_value TEXT,
-                changed_by TEXT NOT NULL,
-                changed_at TEXT NOT NULL DEFAULT {Now}
-            );
-            CREATE UNIQUE INDEX ux_setting_history_version ON setting_history (store, scope, ifnull(scope_id, ''), key, version);
-            CREATE INDEX ix_setting_history_key ON setting_history (store, key);
-
-            ALTER TABLE tools ADD COLUMN module_scope TEXT NOT NULL DEFAULT 'global' CHECK (module_scope IN ('global','agent'));
-            ALTER TABLE tools ADD COLUMN config_schema TEXT {Json("config_schema")};
-            ALTER TABLE tools ADD COLUMN created_by INTEGER REFERENCES users (id);
-
-            -- An agent-scoped tool has at most one instance per agent. The rule reads another table,
-            -- so a partial unique index cannot express it; triggers keep it race-free inside SQLite.
-            CREATE TRIGGER tool_instances_one_per_agent_insert
-            BEFORE INSERT ON tool_instances
-            WHEN NEW.agent_id IS NOT NULL
-             AND (SELECT module_scope FROM tools WHERE id = NEW.tool_id) = 'agent'
-             AND EXISTS (SELECT 1 FROM tool_instances WHERE tool_id = NEW.tool_id AND agent_id = NEW.agent_id)
-            BEGIN
-                SELECT RAISE(ABORT, 'UNIQUE constraint failed: tool_instances.tool_id, tool_instances.agent_id');
-            END;
-
-            CREATE TRIGGER tool_instances_one_per_agent_update
-            BEFORE UPDATE OF tool_id, agent_id ON tool_instances
-            WHEN NEW.agent_id IS NOT NULL
-             AND (SELECT module_scope FROM tools WHERE id = NEW.tool_id) = 'agent'
-             AND EXISTS (SELECT 1 FROM tool_instances
-                         WHERE tool_id = NEW.tool_id AND agent_id = NEW.agent_id AND id <> NEW.id)
-            BEGIN
-                SELECT RAISE(ABORT, 'UNIQUE constraint failed: tool_instances.tool_id, tool_instances.agent_id');
-            END;
-            """);
+        IfDatabase(SchemaSql.Sqlite.Engine).Execute.Sql(Tables(SchemaSql.Sqlite) + SqliteOnly);
+        IfDatabase(SchemaSql.Postgres.Engine).Execute.Sql(Tables(SchemaSql.Postgres) + PostgresOnly);
 
         Config("api_port", "5000", "number", "network", "Port the Sanctum API listens on");
         Config("smcp_port", "9000", "number", "network", "Port of the SMCP server");
@@ -117,11 +32,138 @@ public sealed class Phase3ConfigurationManagement : Migration
         Config("chat_allow_anonymous", "false", "boolean", "chat", "Whether visitors who are not signed in may use the web chat");
     }
 
+    private static string Tables(SchemaSql d) => $"""
+            CREATE TABLE system_config (
+                id {d.Id},
+                config_key TEXT NOT NULL UNIQUE,
+                config_value TEXT,
+                config_type TEXT NOT NULL DEFAULT 'string' CHECK (config_type IN ({ValueTypes})),
+                description TEXT,
+                is_encrypted {d.Bool("is_encrypted")} NOT NULL DEFAULT FALSE,
+                category TEXT NOT NULL DEFAULT 'general',
+                -- SHA-256 (hex) of a bearer key's plaintext, so the chat bridge checks keys without decrypting.
+                value_digest TEXT,
+                {d.Timestamps}
+            );
+
+            CREATE TABLE env_vars (
+                id {d.Id},
+                var_name TEXT NOT NULL UNIQUE
+                    CHECK (length(var_name) BETWEEN 1 AND 128 AND {d.EnvVarName("var_name")}),
+                var_value TEXT,
+                is_encrypted {d.Bool("is_encrypted")} NOT NULL DEFAULT FALSE,
+                description TEXT,
+                {d.Timestamps}
+            );
+
+            CREATE TABLE tool_instances (
+                id {d.Id},
+                tool_id TEXT NOT NULL REFERENCES tools (id),
+                agent_id TEXT REFERENCES agents (id),
+                name TEXT,
+                config TEXT {d.Json("config")},
+                status TEXT NOT NULL DEFAULT 'Ready' CHECK (status IN ({HealthStatuses})),
+                last_run TEXT,
+                next_run TEXT,
+                created_by {d.Int} REFERENCES users (id),
+                {d.Timestamps},
+                is_active {d.Bool("is_active")} NOT NULL DEFAULT TRUE
+            );
+            CREATE INDEX ix_tool_instances_agent_id ON tool_instances (agent_id);
+            CREATE INDEX ix_tool_instances_tool_id ON tool_instances (tool_id);
+
+            -- Every change of a setting in any of the four stores (system_config, env_vars, agent_configs,
+            -- configurations): values in their stored form, so a secret's stay encrypted.
+            CREATE TABLE setting_history (
+                id {d.Id},
+                store TEXT NOT NULL CHECK (store IN ('system_config','env_vars','agent_configs','configurations')),
+                scope TEXT NOT NULL,
+                scope_id TEXT,
+                key TEXT NOT NULL,
+                version {d.Int} NOT NULL CHECK (version > 0),
+                action TEXT NOT NULL CHECK (action IN ('set','delete','rollback')),
+                type TEXT NOT NULL CHECK (type IN ({ValueTypes})),
+                is_encrypted {d.Bool("is_encrypted")} NOT NULL,
+                old_value TEXT,
+                new_value TEXT,
+                changed_by TEXT NOT NULL,
+                changed_at TEXT NOT NULL DEFAULT {d.Now}
+            );
+            CREATE UNIQUE INDEX ux_setting_history_version ON setting_history (store, scope, coalesce(scope_id, ''), key, version);
+            CREATE INDEX ix_setting_history_key ON setting_history (store, key);
+
+            -- The Data Protection key ring when the database is PostgreSQL (Config/DatabaseKeyRing.cs): each key's XML,
+            -- encrypted with a key from configuration. SQLite keeps the ring in files beside the database.
+            CREATE TABLE data_protection_keys (
+                id {d.Id},
+                friendly_name TEXT NOT NULL UNIQUE,
+                xml TEXT NOT NULL,
+                created_at TEXT NOT NULL DEFAULT {d.Now}
+            );
+
+            ALTER TABLE tools ADD COLUMN module_scope TEXT NOT NULL DEFAULT 'global' CHECK (module_scope IN ('global','agent'));
+            ALTER TABLE tools ADD COLUMN config_schema TEXT {d.Json("config_schema")};
+            ALTER TABLE tools ADD COLUMN created_by {d.Int} REFERENCES users (id);
+
+            """;
+
+    private const string SqliteOnly = """
+            -- An agent-scoped tool has at most one instance per agent. The rule reads another table,
+            -- so a partial unique index cannot express it; triggers keep it, race-free inside SQLite's one writer. The
+            -- refusal reads as a unique violation of tool_instances_one_per_agent on both engines (Data/DbErrors.cs).
+            CREATE TRIGGER tool_instances_one_per_agent_insert
+            BEFORE INSERT ON tool_instances
+            WHEN NEW.agent_id IS NOT NULL
+             AND (SELECT module_scope FROM tools WHERE id = NEW.tool_id) = 'agent'
+             AND EXISTS (SELECT 1 FROM tool_instances WHERE tool_id = NEW.tool_id AND agent_id = NEW.agent_id)
+            BEGIN
+                SELECT RAISE(ABORT, 'UNIQUE constraint failed: tool_instances_one_per_agent');
+            END;
+
+            CREATE TRIGGER tool_instances_one_per_agent_update
+            BEFORE UPDATE OF tool_id, agent_id ON tool_instances
+            WHEN NEW.agent_id IS NOT NULL
+             AND (SELECT module_scope FROM tools WHERE id = NEW.tool_id) = 'agent'
+             AND EXISTS (SELECT 1 FROM tool_instances
+                         WHERE tool_id = NEW.tool_id AND agent_id = NEW.agent_id AND id <> NEW.id)
+            BEGIN
+                SELECT RAISE(ABORT, 'UNIQUE constraint failed: tool_instances_one_per_agent');
+            END;
+            """;
+
+    private const string PostgresOnly = """
+            -- The same rule: the trigger function takes a transaction-scoped advisory lock on the (tool, agent) pair
+            -- first, so two concurrent inserts of the same pair are checked one after the other.
+            CREATE FUNCTION tool_instances_one_per_agent() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.agent_id IS NOT NULL AND (SELECT module_scope FROM tools WHERE id = NEW.tool_id) = 'agent' THEN
+                    PERFORM pg_advisory_xact_lock(hashtext('tool_instances_one_per_agent'), hashtext(NEW.tool_id || '/' || NEW.agent_id));
+                    IF EXISTS (SELECT 1 FROM tool_instances WHERE tool_id = NEW.tool_id AND agent_id = NEW.agent_id AND id <> NEW.id) THEN
+                        RAISE EXCEPTION 'UNIQUE constraint failed: tool_instances_one_per_agent'
+                            USING ERRCODE = 'unique_violation', CONSTRAINT = 'tool_instances_one_per_agent';
+                    END IF;
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER tool_instances_one_per_agent_insert BEFORE INSERT ON tool_instances
+                FOR EACH ROW EXECUTE FUNCTION tool_instances_one_per_agent();
+            CREATE TRIGGER tool_instances_one_per_agent_update BEFORE UPDATE OF tool_id, agent_id ON tool_instances
+                FOR EACH ROW EXECUTE FUNCTION tool_instances_one_per_agent();
+            """;
+
     public override void Down()
     {
-        Execute.Sql("""
+        IfDatabase(SchemaSql.Sqlite.Engine).Execute.Sql("""
             DROP TRIGGER tool_instances_one_per_agent_update;
             DROP TRIGGER tool_instances_one_per_agent_insert;
+            """);
+        IfDatabase(SchemaSql.Postgres.Engine).Execute.Sql("""
+            DROP TRIGGER tool_instances_one_per_agent_update ON tool_instances;
+            DROP TRIGGER tool_instances_one_per_agent_insert ON tool_instances;
+            DROP FUNCTION tool_instances_one_per_agent();
+            """);
+        Execute.Sql("""
+            DROP TABLE data_protection_keys;
             DROP TABLE setting_history;
             DROP TABLE tool_instances;
             DROP TABLE env_vars;
@@ -140,6 +182,6 @@ public sealed class Phase3ConfigurationManagement : Migration
             config_type = type,
             category,
             description,
-            is_encrypted = encrypted ? 1 : 0,
+            is_encrypted = encrypted,
         });
 }

@@ -9,51 +9,55 @@ public sealed class Phase4AdvancedFeatures : Migration
 {
     public override void Up()
     {
-        Execute.Sql($"""
+        IfDatabase(SchemaSql.Sqlite.Engine).Execute.Sql(Tables(SchemaSql.Sqlite) + SqliteHistoryTriggers);
+        IfDatabase(SchemaSql.Postgres.Engine).Execute.Sql(Tables(SchemaSql.Postgres) + PostgresHistoryTriggers);
+    }
+
+    private static string Tables(SchemaSql d) => $"""
             CREATE TABLE plugins (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                id {d.Id},
                 tool_id TEXT NOT NULL REFERENCES tools (id),
                 name TEXT NOT NULL,
                 module_scope TEXT CHECK (module_scope IS NULL OR module_scope IN ('global','agent')),
                 version TEXT,
                 status TEXT NOT NULL DEFAULT 'Inactive' CHECK (status IN ('Active','Inactive','Error')),
-                config TEXT {Json("config")},
+                config TEXT {d.Json("config")},
                 dependencies TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(dependencies) AND json_type(dependencies) = 'array'),
-                created_by INTEGER REFERENCES users (id),
-                {Timestamps},
-                is_enabled INTEGER NOT NULL DEFAULT 1 {Bool("is_enabled")},
+                created_by {d.Int} REFERENCES users (id),
+                {d.Timestamps},
+                is_enabled {d.Bool("is_enabled")} NOT NULL DEFAULT TRUE,
                 UNIQUE (tool_id, name)
             );
             CREATE INDEX ix_plugins_tool_id ON plugins (tool_id);
 
             CREATE TABLE configurations (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                id {d.Id},
                 key TEXT NOT NULL,
                 value TEXT,
                 type TEXT NOT NULL DEFAULT 'string' CHECK (type IN ({ValueTypes})),
                 scope TEXT NOT NULL CHECK (scope IN ('system','agent','tool','instance','user')),
                 scope_id TEXT,
                 description TEXT,
-                is_encrypted INTEGER NOT NULL DEFAULT 0 {Bool("is_encrypted")},
-                created_by INTEGER REFERENCES users (id),
-                {Timestamps},
+                is_encrypted {d.Bool("is_encrypted")} NOT NULL DEFAULT FALSE,
+                created_by {d.Int} REFERENCES users (id),
+                {d.Timestamps},
                 CHECK ((scope = 'system') = (scope_id IS NULL))
             );
             -- UNIQUE(scope, scope_id, key) would let NULL scope ids repeat: fold NULL into '' for the index.
-            CREATE UNIQUE INDEX ux_configurations_scope_key ON configurations (scope, ifnull(scope_id, ''), key);
+            CREATE UNIQUE INDEX ux_configurations_scope_key ON configurations (scope, coalesce(scope_id, ''), key);
             CREATE INDEX ix_configurations_scope ON configurations (scope, scope_id);
 
             CREATE TABLE web_chat_sessions (
                 id TEXT NOT NULL PRIMARY KEY,
                 uid TEXT NOT NULL UNIQUE,
-                user_id INTEGER REFERENCES users (id),
+                user_id {d.Int} REFERENCES users (id),
                 agent_id TEXT REFERENCES agents (id),
                 ip_address TEXT,
                 user_agent TEXT,
-                created_at TEXT NOT NULL DEFAULT {Now},
-                last_active TEXT NOT NULL DEFAULT {Now},
-                is_active INTEGER NOT NULL DEFAULT 1 {Bool("is_active")},
-                metadata TEXT {Json("metadata")}
+                created_at TEXT NOT NULL DEFAULT {d.Now},
+                last_active TEXT NOT NULL DEFAULT {d.Now},
+                is_active {d.Bool("is_active")} NOT NULL DEFAULT TRUE,
+                metadata TEXT {d.Json("metadata")}
             );
             -- A user's own sessions, latest first (chat history); all sessions latest first (the bridge's admin list, cleanup).
             CREATE INDEX ix_web_chat_sessions_user_id ON web_chat_sessions (user_id, last_active);
@@ -65,17 +69,17 @@ public sealed class Phase4AdvancedFeatures : Migration
             -- agent_id is the session's agent, copied so that an agent's relay finds its messages through one index.
             -- processed (the original column) is derived: the bridge is done with the message.
             CREATE TABLE web_chat_messages (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                id {d.Id},
                 session_id TEXT NOT NULL REFERENCES web_chat_sessions (id),
                 message TEXT NOT NULL,
-                timestamp TEXT NOT NULL DEFAULT {Now},
-                broca_message_id INTEGER,
-                user_id INTEGER REFERENCES users (id),
+                timestamp TEXT NOT NULL DEFAULT {d.Now},
+                broca_message_id {d.Int},
+                user_id {d.Int} REFERENCES users (id),
                 agent_id TEXT REFERENCES agents (id),
                 delivery_state TEXT NOT NULL DEFAULT 'waiting' CHECK (delivery_state IN ('waiting','leased','answered','undelivered')),
-                delivery_attempts INTEGER NOT NULL DEFAULT 0 CHECK (delivery_attempts >= 0),
+                delivery_attempts {d.Int} NOT NULL DEFAULT 0 CHECK (delivery_attempts >= 0),
                 lease_until TEXT,
-                processed INTEGER GENERATED ALWAYS AS (delivery_state IN ('answered','undelivered')) VIRTUAL
+                processed {d.Generated(d.Bool("processed").Split(' ')[0], "delivery_state IN ('answered','undelivered')")}
             );
             -- A session's messages in order (history pages, acknowledgements, counts).
             CREATE INDEX ix_web_chat_messages_session ON web_chat_messages (session_id, id);
@@ -88,11 +92,11 @@ public sealed class Phase4AdvancedFeatures : Migration
             CREATE INDEX ix_web_chat_messages_lease_agent ON web_chat_messages (agent_id, lease_until) WHERE delivery_state = 'leased';
 
             CREATE TABLE web_chat_responses (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                id {d.Id},
                 session_id TEXT NOT NULL REFERENCES web_chat_sessions (id),
-                message_id INTEGER REFERENCES web_chat_messages (id),
+                message_id {d.Int} REFERENCES web_chat_messages (id),
                 response TEXT NOT NULL,
-                timestamp TEXT NOT NULL DEFAULT {Now},
+                timestamp TEXT NOT NULL DEFAULT {d.Now},
                 status TEXT NOT NULL DEFAULT 'sent'
             );
             CREATE INDEX ix_web_chat_responses_session_id ON web_chat_responses (session_id, id);
@@ -108,7 +112,7 @@ public sealed class Phase4AdvancedFeatures : Migration
             );
 
             ALTER TABLE agents ADD COLUMN letta_uid TEXT;
-            ALTER TABLE agents ADD COLUMN config TEXT {Json("config")};
+            ALTER TABLE agents ADD COLUMN config TEXT {d.Json("config")};
             CREATE UNIQUE INDEX ux_agents_letta_uid ON agents (letta_uid);
 
             -- Scheduled jobs (Jobs/). next_run_at is when the scheduler runs it next (NULL: not yet planned, or
@@ -116,31 +120,33 @@ public sealed class Phase4AdvancedFeatures : Migration
             -- a process takes (one guarded UPDATE) before running the job: no job runs twice at once, even across
             -- processes, and a crashed holder's lease simply expires.
             CREATE TABLE jobs (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                name TEXT NOT NULL UNIQUE COLLATE NOCASE CHECK (length(name) BETWEEN 1 AND 100),
+                id {d.Id},
+                name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
                 kind TEXT NOT NULL,
                 schedule TEXT NOT NULL,
-                enabled INTEGER NOT NULL DEFAULT 1 {Bool("enabled")},
-                params TEXT NOT NULL DEFAULT (json_object()) CHECK (json_valid(params) AND json_type(params) = 'object'),
+                enabled {d.Bool("enabled")} NOT NULL DEFAULT TRUE,
+                params TEXT NOT NULL DEFAULT '{EmptyObject}' CHECK (json_valid(params) AND json_type(params) = 'object'),
                 next_run_at TEXT,
                 lease_owner TEXT,
                 lease_until TEXT,
-                {Timestamps}
+                {d.Timestamps}
             );
             CREATE TABLE job_runs (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+                id {d.Id},
+                job_id {d.Int} NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
                 trigger TEXT NOT NULL CHECK (trigger IN ('schedule','missed','manual')),
                 started_at TEXT NOT NULL,
                 finished_at TEXT,
                 outcome TEXT CHECK (outcome IS NULL OR outcome IN ('ok','failed','skipped')),
                 message TEXT,
-                duration_ms INTEGER
+                duration_ms {d.Int}
             );
             CREATE INDEX ix_job_runs_job_id ON job_runs (job_id, id);
+            -- Job names are unique whatever their case.
+            CREATE UNIQUE INDEX ux_jobs_name_lower ON jobs (lower(name));
             INSERT INTO jobs (name, kind, schedule, params) VALUES
-                ('Daily backup', 'backup', '0 3 * * *', json_object('keep', 7)),
-                ('Purge expired sessions', 'purge-sessions', '30 3 * * *', json_object());
+                ('Daily backup', 'backup', '0 3 * * *', '{KeepSeven}'),
+                ('Purge expired sessions', 'purge-sessions', '30 3 * * *', '{EmptyObject}');
             -- Where each status comes from (typed by hand, a health check, relay polls) and since when.
             ALTER TABLE tools ADD COLUMN status_source TEXT NOT NULL DEFAULT 'manual' CHECK (status_source IN ({StatusSources}));
             ALTER TABLE tools ADD COLUMN status_since TEXT;
@@ -156,21 +162,21 @@ public sealed class Phase4AdvancedFeatures : Migration
             UPDATE tool_instances SET status_since = updated_at;
 
             -- An instance's health check (Health/HealthCheck.cs) and the state of its probes.
-            ALTER TABLE tool_instances ADD COLUMN health_check TEXT {Json("health_check")};
+            ALTER TABLE tool_instances ADD COLUMN health_check TEXT {d.Json("health_check")};
             ALTER TABLE tool_instances ADD COLUMN next_check_at TEXT;
-            ALTER TABLE tool_instances ADD COLUMN check_failures INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tool_instances ADD COLUMN check_failures {d.Int} NOT NULL DEFAULT 0;
             ALTER TABLE tool_instances ADD COLUMN last_check_at TEXT;
-            ALTER TABLE tool_instances ADD COLUMN last_check_ok INTEGER {Bool("last_check_ok")};
-            ALTER TABLE tool_instances ADD COLUMN last_check_latency_ms INTEGER;
+            ALTER TABLE tool_instances ADD COLUMN last_check_ok {d.Bool("last_check_ok")};
+            ALTER TABLE tool_instances ADD COLUMN last_check_latency_ms {d.Int};
             ALTER TABLE tool_instances ADD COLUMN last_check_error TEXT;
             CREATE INDEX ix_tool_instances_next_check_at ON tool_instances (next_check_at) WHERE health_check IS NOT NULL;
 
             CREATE TABLE health_check_results (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                instance_id INTEGER NOT NULL REFERENCES tool_instances (id) ON DELETE CASCADE,
+                id {d.Id},
+                instance_id {d.Int} NOT NULL REFERENCES tool_instances (id) ON DELETE CASCADE,
                 at TEXT NOT NULL,
-                ok INTEGER NOT NULL {Bool("ok")},
-                latency_ms INTEGER,
+                ok {d.Bool("ok")} NOT NULL,
+                latency_ms {d.Int},
                 error TEXT
             );
             CREATE INDEX ix_health_check_results_instance ON health_check_results (instance_id, id);
@@ -178,7 +184,7 @@ public sealed class Phase4AdvancedFeatures : Migration
 
             -- Every status change of a tool, instance or agent, whoever makes it: triggers, so no writer can skip it.
             CREATE TABLE status_history (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                id {d.Id},
                 at TEXT NOT NULL,
                 kind TEXT NOT NULL CHECK (kind IN ('tool','instance','agent')),
                 entity_id TEXT NOT NULL,
@@ -189,18 +195,51 @@ public sealed class Phase4AdvancedFeatures : Migration
             );
             CREATE INDEX ix_status_history_entity ON status_history (kind, entity_id, at);
             CREATE INDEX ix_status_history_at ON status_history (at);
-            {HistoryTriggers("tools", "tool", "id")}
-            {HistoryTriggers("agents", "agent", "id")}
-            {HistoryTriggers("tool_instances", "instance", "id")}
-            """);
-    }
+            """;
+
+    private const string EmptyObject = "{}", KeepSeven = "{\"keep\":7}";
+
+    private static readonly string SqliteHistoryTriggers =
+        HistoryTriggers("tools", "tool", "id") + HistoryTriggers("agents", "agent", "id") + HistoryTriggers("tool_instances", "instance", "id");
+
+    // The same triggers on PostgreSQL: one function, told the kind of row by its trigger's argument.
+    private static readonly string PostgresHistoryTriggers = $"""
+        CREATE FUNCTION record_status_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                INSERT INTO status_history (at, kind, entity_id, old_status, new_status, source, reason)
+                VALUES (coalesce(NEW.status_since, {SchemaSql.Postgres.Now}), TG_ARGV[0], NEW.id, NULL, NEW.status, NEW.status_source, coalesce(NEW.status_reason, 'created'));
+            ELSE
+                INSERT INTO status_history (at, kind, entity_id, old_status, new_status, source, reason)
+                VALUES (coalesce(NEW.status_since, {SchemaSql.Postgres.Now}), TG_ARGV[0], NEW.id, OLD.status, NEW.status, NEW.status_source, NEW.status_reason);
+            END IF;
+            RETURN NULL;
+        END $$;
+        {PostgresHistoryTrigger("tools", "tool")}
+        {PostgresHistoryTrigger("agents", "agent")}
+        {PostgresHistoryTrigger("tool_instances", "instance")}
+        """;
+
+    private static string PostgresHistoryTrigger(string table, string kind) => $"""
+        CREATE TRIGGER {table}_status_insert AFTER INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION record_status_change('{kind}');
+        CREATE TRIGGER {table}_status_update AFTER UPDATE OF status ON {table} FOR EACH ROW
+            WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION record_status_change('{kind}');
+        """;
 
     public override void Down()
     {
-        Execute.Sql("""
+        IfDatabase(SchemaSql.Sqlite.Engine).Execute.Sql("""
             DROP TRIGGER tools_status_insert; DROP TRIGGER tools_status_update;
             DROP TRIGGER agents_status_insert; DROP TRIGGER agents_status_update;
             DROP TRIGGER tool_instances_status_insert; DROP TRIGGER tool_instances_status_update;
+            """);
+        IfDatabase(SchemaSql.Postgres.Engine).Execute.Sql("""
+            DROP TRIGGER tools_status_insert ON tools; DROP TRIGGER tools_status_update ON tools;
+            DROP TRIGGER agents_status_insert ON agents; DROP TRIGGER agents_status_update ON agents;
+            DROP TRIGGER tool_instances_status_insert ON tool_instances; DROP TRIGGER tool_instances_status_update ON tool_instances;
+            DROP FUNCTION record_status_change();
+            """);
+        Execute.Sql("""
             DROP TABLE status_history;
             DROP TABLE health_check_results;
             DROP INDEX ix_tool_instances_next_check_at;
@@ -244,13 +283,13 @@ public sealed class Phase4AdvancedFeatures : Migration
         CREATE TRIGGER {table}_status_insert AFTER INSERT ON {table}
         BEGIN
             INSERT INTO status_history (at, kind, entity_id, old_status, new_status, source, reason)
-            VALUES (coalesce(NEW.status_since, {Now}), '{kind}', NEW.{key}, NULL, NEW.status, NEW.status_source, coalesce(NEW.status_reason, 'created'));
+            VALUES (coalesce(NEW.status_since, {SchemaSql.Sqlite.Now}), '{kind}', NEW.{key}, NULL, NEW.status, NEW.status_source, coalesce(NEW.status_reason, 'created'));
         END;
         CREATE TRIGGER {table}_status_update AFTER UPDATE OF status ON {table}
         WHEN OLD.status IS NOT NEW.status
         BEGIN
             INSERT INTO status_history (at, kind, entity_id, old_status, new_status, source, reason)
-            VALUES (coalesce(NEW.status_since, {Now}), '{kind}', NEW.{key}, OLD.status, NEW.status, NEW.status_source, NEW.status_reason);
+            VALUES (coalesce(NEW.status_since, {SchemaSql.Sqlite.Now}), '{kind}', NEW.{key}, OLD.status, NEW.status, NEW.status_source, NEW.status_reason);
         END;
         """;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sanctum.Api benchmark: one command, rerunnable anywhere with the .NET SDK on Debian.
 #
-#   bench/run.sh
+#   bench/run.sh                       (SQLite, the default)
+#   BENCH_ENGINE=postgres bench/run.sh (the same load on PostgreSQL; bench/engines.sh runs both side by side)
 #
 # Publishes a Release build into a temp directory, measures start-up to /readyz on an empty data directory,
 # then starts the server on a fresh temp database (admin password changed, 100,000 users seeded), loads each
@@ -17,7 +18,14 @@
 # (100000), BENCH_STORM concurrent logins in the storm (16), BENCH_ONLY a regular expression picking the endpoints
 # to measure by label (all; "storm" is the login storm), BENCH_SERVER_ENV extra VAR=value settings for the measured
 # server, BENCH_READY_SECONDS how long a start may take before the run gives up (60; more on a crowded machine),
-# BENCH_KEEP=1 keeps the temp directory.
+# BENCH_KEEP=1 keeps the temp directory, BENCH_ENGINE sqlite (default) or postgres, BENCH_ROWS_FILE a file that gets
+# the table's rows as label|req/s|p50 ms|p99 ms|bytes|constant req/s|ratio|server CPU µs/req|...|errors (for
+# bench/engines.sh).
+#
+# On PostgreSQL the run starts a throwaway server of its own (initdb and pg_ctl from the newest
+# /usr/lib/postgresql/*/bin, or BENCH_PG_BIN; as the postgres user when run as root) on the first free loopback port
+# of BENCH_PG_PORTS (55450-55469), with the defaults an operator keeps (fsync and synchronous_commit on), and gives
+# every server start a database of its own (B of BENCH_SERVER_ENV_B shares A's); the server and its files go at the end.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${BENCH_DURATION:-5}
@@ -26,6 +34,8 @@ CONNECTIONS=${BENCH_CONNECTIONS:-8}
 THREADS=${BENCH_THREADS:-1}
 USERS=${BENCH_USERS:-100000}
 STORM=${BENCH_STORM:-16}
+ENGINE=${BENCH_ENGINE:-sqlite}
+case "$ENGINE" in sqlite|postgres) ;; *) echo "BENCH_ENGINE must be sqlite or postgres" >&2; exit 1 ;; esac
 PASSWORD='bench-admin-password-1'
 # A real bcrypt hash (cost 4) for the seeded users: they never sign in, so its cost does not matter.
 SEED_HASH='$2b$04$46g2L1PpazLP.dbRcnzZpOVPrEh8/VypggOKMD5D9qp6nasA3loFW'
@@ -44,11 +54,14 @@ need curl curl
 WORK=$(mktemp -d /tmp/sanctum-bench.XXXXXX)
 SERVER_PID=
 STORM_PID=
+PG_DIR=
 B_PID=
 cleanup() {
   [ -n "$STORM_PID" ] && kill "$STORM_PID" 2>/dev/null || true
   [ -n "$B_PID" ] && kill "$B_PID" 2>/dev/null || true
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [ -n "$PG_DIR" ] && pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  [ -n "$PG_DIR" ] && rm -rf "$PG_DIR"
   if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -59,15 +72,46 @@ free_port() {
 }
 now_ns() { date +%s%N; }
 
+# --- PostgreSQL (BENCH_ENGINE=postgres): a throwaway server for this run ----------------------------------------
+pg_as() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+PG_ENV=()
+if [ "$ENGINE" = postgres ]; then
+  PG_BIN=${BENCH_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+  [ -x "$PG_BIN/initdb" ] || { echo "no PostgreSQL server binaries (apt-get install postgresql, or set BENCH_PG_BIN)" >&2; exit 1; }
+  PG_DIR=$(mktemp -d /tmp/sanctum-bench-pg.XXXXXX)
+  [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$PG_DIR"
+  pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust --no-locale -E UTF8 >/dev/null
+  PG_PORT=
+  for p in $(seq ${BENCH_PG_PORTS:-55450 55469}); do
+    python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1',$p))" 2>/dev/null || continue
+    PG_PORT=$p; break
+  done
+  [ -n "$PG_PORT" ] || { echo "no free port in ${BENCH_PG_PORTS:-55450 55469}" >&2; exit 1; }
+  pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+    -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+  PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres)
+  KEY_RING_KEY=$(head -c 32 /dev/urandom | base64)
+  PG_DATABASES=0
+fi
+# new_database: on PostgreSQL, sets PG_ENV to a fresh database's connection settings.
+new_database() {
+  [ "$ENGINE" = postgres ] || return 0
+  PG_DATABASES=$((PG_DATABASES + 1))
+  PG_DB="bench$PG_DATABASES"
+  "${PSQL[@]}" -d postgres -c "CREATE DATABASE $PG_DB TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'"
+  PG_ENV=("ConnectionStrings__Sanctum=Host=127.0.0.1;Port=$PG_PORT;Database=$PG_DB;Username=postgres" "Sanctum__KeyRingKey=$KEY_RING_KEY")
+}
+
 echo "building Release ..." >&2
 dotnet publish "$ROOT/Sanctum.Api" -c Release --use-current-runtime --self-contained false -o "$WORK/app" --nologo -v quiet >&2
 
-# start_server DATA_DIR LOG [VAR=value ...]: starts the published server on a free loopback port.
+# start_server DATA_DIR LOG [VAR=value ...]: starts the published server on a free loopback port (on PostgreSQL,
+# on the database new_database made last).
 start_server() {
   local data=$1 log=$2; shift 2
   PORT=${PRESET_PORT:-$(free_port)}
   BASE="http://127.0.0.1:$PORT"
-  (cd "$WORK/app" && exec env ASPNETCORE_ENVIRONMENT=Production Sanctum__DataDirectory="$data" "$@" \
+  (cd "$WORK/app" && exec env ASPNETCORE_ENVIRONMENT=Production Sanctum__DataDirectory="$data" "${PG_ENV[@]}" "$@" \
       dotnet Sanctum.Api.dll --urls "$BASE") >"$log" 2>&1 &
   SERVER_PID=$!
 }
@@ -86,6 +130,7 @@ stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/de
 # --- start-up: process start to /readyz 200 on an empty data directory (median of 3) -------------------------
 STARTS=()
 for i in 1 2 3; do
+  new_database
   PRESET_PORT=$(free_port)  # outside the timing: finding a port starts a Python
   t0=$(now_ns)
   PRESET_PORT=$PRESET_PORT start_server "$WORK/empty$i" "$WORK/start$i.log"
@@ -97,6 +142,7 @@ done
 STARTUP_MS=$(printf '%s\n' "${STARTS[@]}" | sort -n | sed -n 2p)
 
 # --- the measured server --------------------------------------------------------------------------------------
+new_database
 # shellcheck disable=SC2086 # BENCH_SERVER_ENV: extra VAR=value settings for the measured server, for experiments
 start_server "$WORK/data" "$WORK/server.log" Sanctum__Benchmark__Enabled=true Sanctum__LoginPermitLimit=1000000000 ${BENCH_SERVER_ENV:-}
 wait_ready "$WORK/server.log"
@@ -113,6 +159,19 @@ AUTH="Authorization: Bearer $TOKEN"
 
 echo "seeding $USERS users ..." >&2
 t0=$(now_ns)
+if [ "$ENGINE" = postgres ]; then
+"${PSQL[@]}" -d "$PG_DB" <<SQL
+BEGIN;
+INSERT INTO users (username, email, password_hash, role, status, created_at, updated_at)
+SELECT 'user' || lpad(i::text, 6, '0'), 'person.' || lpad(i::text, 6, '0') || '@example' || (i % 7) || '.test', '$SEED_HASH',
+       CASE i % 10 WHEN 0 THEN 'admin' WHEN 1 THEN 'viewer' ELSE 'user' END,
+       CASE i % 50 WHEN 0 THEN 'inactive' ELSE 'active' END,
+       '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'
+FROM generate_series(1, $USERS) AS i;
+COMMIT;
+ANALYZE;
+SQL
+else
 sqlite3 "$DB" <<SQL
 .timeout 10000
 BEGIN IMMEDIATE;
@@ -126,6 +185,7 @@ FROM n;
 COMMIT;
 PRAGMA optimize;
 SQL
+fi
 SEED_MS=$(( ($(now_ns) - t0) / 1000000 ))
 
 # --- BENCH_SERVER_ENV_B: a second server, B, on a copy of the seeded database with other settings ----------------
@@ -266,8 +326,11 @@ stop_server
 
 # --- report ---------------------------------------------------------------------------------------------------
 echo
-echo "Sanctum.Api benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+[ -n "${BENCH_ROWS_FILE:-}" ] && printf '%s\n' "${ROWS[@]}" >"$BENCH_ROWS_FILE"
+echo "Sanctum.Api benchmark ($ENGINE)  $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/^MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), dotnet $(dotnet --version), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+[ "$ENGINE" = postgres ] && echo "database: PostgreSQL $("${PSQL[@]}" -d postgres -tAc 'SHOW server_version') on loopback (fsync $("${PSQL[@]}" -d postgres -tAc 'SHOW fsync'), synchronous_commit $("${PSQL[@]}" -d postgres -tAc 'SHOW synchronous_commit'))" \
+  || echo "database: SQLite (WAL) in the data directory"
 echo "wrk: $THREADS thread(s), $CONNECTIONS connections, ${DURATION} s x $ROUNDS rounds per endpoint, alternating with the constant endpoint of the same size"
 echo
 {
@@ -285,4 +348,4 @@ echo "login storm: $STORM_RESULT"
 echo "peak memory (VmHWM): $(( PEAK_KB / 1024 )) MiB"
 echo "start-up to /readyz 200 on an empty data directory: ${STARTUP_MS} ms (median of ${STARTS[*]} ms)"
 echo "seeding $USERS users in one transaction: ${SEED_MS} ms"
-if [[ "search" =~ $ONLY ]]; then echo; "$ROOT/bench/search-plans.sh" "$DB"; fi
+if [[ "search" =~ $ONLY ]] && [ "$ENGINE" = sqlite ]; then echo; "$ROOT/bench/search-plans.sh" "$DB"; fi

@@ -55,6 +55,7 @@ public class AuthApiTests
         var stored = db.QuerySingle<string>("SELECT session_token FROM user_sessions");
         Assert.That(stored, Is.Not.EqualTo(token));
         Assert.That(stored, Is.EqualTo(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token!)))));
+        if (TestEngine.IsPostgres) return; // the rest reads SQLite's files
         db.Execute("PRAGMA wal_checkpoint(TRUNCATE)");
         SqliteConnection.ClearAllPools();
         foreach (var file in Directory.GetFiles(_app.DataDirectory, "sanctum.db*"))

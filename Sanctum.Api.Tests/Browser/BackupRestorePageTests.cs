@@ -6,7 +6,11 @@ namespace Sanctum.Api.Tests.Browser;
 public class BackupRestorePageTests : BrowserTest
 {
     [SetUp]
-    public Task SignIn() => SignInAsAdminAsync();
+    public Task SignIn()
+    {
+        TestEngine.RequireSqlite("backups copy the SQLite file (on PostgreSQL: BackupsApiTests)");
+        return SignInAsAdminAsync();
+    }
 
     private ILocator Row(string name) => Page.Locator($"tr[data-backup=\"{name}\"]");
 

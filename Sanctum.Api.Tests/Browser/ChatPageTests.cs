@@ -76,7 +76,7 @@ public class ChatPageTests : BrowserTest
             db.Execute("""
                 DELETE FROM chat_relay_polls;
                 INSERT INTO agents (id, name, display_name, status, visible_to_roles) VALUES ('ops', 'Ops', 'Ops Prime', 'Degraded', '["admin"]');
-                INSERT INTO agents (id, name, display_name, status, is_active) VALUES ('gone', 'Gone', 'Gone Prime', 'Healthy', 0);
+                INSERT INTO agents (id, name, display_name, status, is_active) VALUES ('gone', 'Gone', 'Gone Prime', 'Healthy', FALSE);
                 """);
         App.SweepRelayPresence();
         await SignInAsNewUserAsync("user");

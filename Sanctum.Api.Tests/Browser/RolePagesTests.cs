@@ -75,7 +75,7 @@ public class RolePagesTests : BrowserTest
 
         using var check = App.OpenDatabase();
         var tools = check.ExecuteScalar<long>("SELECT COUNT(*) FROM tools");
-        var enabled = check.ExecuteScalar<long>("SELECT COUNT(*) FROM tools WHERE is_enabled = 1");
+        var enabled = check.ExecuteScalar<long>("SELECT COUNT(*) FROM tools WHERE is_enabled = TRUE");
         var healthy = check.ExecuteScalar<long>("SELECT COUNT(*) FROM tools WHERE status = 'Healthy'");
         await Expect(Page.Locator("[data-testid=overall-status]")).ToHaveTextAsync("Degraded");
         await Expect(Page.Locator("[data-testid=tools] [data-testid=total]")).ToHaveTextAsync(tools.ToString());
@@ -84,7 +84,7 @@ public class RolePagesTests : BrowserTest
         await Expect(Page.Locator("[data-testid=tools] [data-status=Off]")).ToHaveTextAsync("Off 1");
         await Expect(Page.Locator("[data-testid=agents] [data-status=Degraded]")).ToHaveTextAsync("Degraded 1");
         await Expect(Page.Locator("[data-testid=schema-version]")).ToHaveTextAsync(
-            check.ExecuteScalar<long>("SELECT MAX(Version) FROM VersionInfo").ToString());
+            check.ExecuteScalar<long>("SELECT MAX(\"Version\") FROM \"VersionInfo\"").ToString());
         await Expect(Page.Locator("[data-testid=attention] tr[data-id=broca]")).ToContainTextAsync("Off");
         await Expect(Page.Locator("[data-testid=attention] tr[data-id=timbre]")).ToContainTextAsync("Degraded");
 

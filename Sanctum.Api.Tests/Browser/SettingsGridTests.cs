@@ -14,7 +14,7 @@ public class SettingsGridTests : BrowserTest
     public async Task EachTabShowsTheDatabasesToolsOfItsCategory(string category)
     {
         using (var db = App.OpenDatabase())
-            db.Execute("INSERT OR IGNORE INTO tools (id, name, description, emoji, category, status, route_path) VALUES ('smcp-bus', 'SMCP Bus', 'Message bus', '🚌', 'smcp', 'Ready', '/smcp-bus')");
+            db.Execute("INSERT INTO tools (id, name, description, emoji, category, status, route_path) VALUES ('smcp-bus', 'SMCP Bus', 'Message bus', '🚌', 'smcp', 'Ready', '/smcp-bus') ON CONFLICT DO NOTHING");
 
         await Page.GotoAsync("/settings");
         await Page.ClickAsync($"[data-category=\"{category}\"]");
@@ -80,7 +80,7 @@ public class SettingsGridTests : BrowserTest
     public async Task ADisabledToolIsDimmedAndNotALink()
     {
         using (var db = App.OpenDatabase())
-            db.Execute("INSERT INTO tools (id, name, category, route_path, is_enabled) VALUES ('old-relay', 'Old relay', 'monday', '/old-relay', 0)");
+            db.Execute("INSERT INTO tools (id, name, category, route_path, is_enabled) VALUES ('old-relay', 'Old relay', 'monday', '/old-relay', FALSE)");
 
         await Page.GotoAsync("/settings#monday");
         var card = Page.Locator("[data-tool-id=old-relay]");
@@ -176,7 +176,7 @@ public class SettingsGridTests : BrowserTest
     public async Task SearchLooksThroughEveryTabAndNamesEachResultsTab()
     {
         using (var db = App.OpenDatabase())
-            db.Execute("INSERT OR IGNORE INTO tools (id, name, description, category, route_path) VALUES ('smcp-finder', 'Finder relay', 'Looks for broca streams', 'smcp', '/smcp-finder')");
+            db.Execute("INSERT INTO tools (id, name, description, category, route_path) VALUES ('smcp-finder', 'Finder relay', 'Looks for broca streams', 'smcp', '/smcp-finder') ON CONFLICT DO NOTHING");
 
         await Page.GotoAsync("/settings#monday");
         await Page.FillAsync("input[type=search]", "broca");
@@ -198,7 +198,7 @@ public class SettingsGridTests : BrowserTest
     public async Task AnAdminOpensADisabledToolFromItsDimmedCard()
     {
         using (var db = App.OpenDatabase())
-            db.Execute("INSERT OR IGNORE INTO tools (id, name, category, route_path, is_enabled) VALUES ('parked', 'Parked tool', 'smcp', '/parked-tool', 0)");
+            db.Execute("INSERT INTO tools (id, name, category, route_path, is_enabled) VALUES ('parked', 'Parked tool', 'smcp', '/parked-tool', FALSE) ON CONFLICT DO NOTHING");
         var page = await SignedInPageAsync(1280, 800);
         await page.GotoAsync("/settings#smcp");
         var card = page.Locator("[data-tool-id=parked]");

@@ -88,7 +88,7 @@ public class ChatBridgeAdminActionsTests
         string Snapshot()
         {
             using var db = app.OpenDatabase();
-            return string.Join("|", db.Query<string>("SELECT config_key || '=' || ifnull(config_value, '') FROM system_config ORDER BY config_key"));
+            return string.Join("|", db.Query<string>("SELECT config_key || '=' || coalesce(config_value, '') FROM system_config ORDER BY config_key"));
         }
         var before = Snapshot();
         await (await AdminKeyClient(app).PostAsync("/api/v1/?action=config", Support.JsonBody(body))).AssertBridgeErrorAsync(HttpStatusCode.BadRequest, error);
@@ -109,7 +109,7 @@ public class ChatBridgeAdminActionsTests
         Assert.That(again.GetProperty("settings").EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "poll_seconds", "welcome_text" }));
         Assert.That(again.GetProperty("settings").TryGetProperty("chat_api_key", out _), Is.False);
         using var db = app.OpenDatabase();
-        Assert.That(db.QuerySingle<(string, string, long)>("SELECT config_value, category, is_encrypted FROM system_config WHERE config_key = 'chat_bridge.welcome_text'"),
+        Assert.That(db.QuerySingle<(string, string, long)>("SELECT config_value, category, CAST(is_encrypted AS INTEGER) FROM system_config WHERE config_key = 'chat_bridge.welcome_text'"),
             Is.EqualTo(("Hi there", "chat_bridge", 0L)));
 
         await (await admin.PostAsync("/api/v1/?action=config", Support.JsonBody($$"""{"motd":"{{new string('x', 1001)}}"}""")))

@@ -61,13 +61,13 @@ public static class ChatBridgeSupport
     public static List<long> ArrangeMessages(this SanctumApplication app, string sessionId, int count, string? agentId = null, string? timestamp = null)
     {
         using var db = app.OpenDatabase();
-        db.Execute("INSERT OR IGNORE INTO web_chat_sessions (id, uid, agent_id) VALUES (@sessionId, @uid, @agentId)",
+        db.Execute("INSERT INTO web_chat_sessions (id, uid, agent_id) VALUES (@sessionId, @uid, @agentId) ON CONFLICT DO NOTHING",
             new { sessionId, uid = Guid.NewGuid().ToString("N")[..16], agentId });
         return Enumerable.Range(0, count).Select(i => db.ExecuteScalar<long>("""
             INSERT INTO web_chat_messages (session_id, message, timestamp, agent_id)
-            VALUES (@sessionId, @message, COALESCE(@timestamp, strftime('%Y-%m-%dT%H:%M:%SZ','now')), @agentId)
+            VALUES (@sessionId, @message, COALESCE(@timestamp, @now), @agentId)
             RETURNING id
-            """, new { sessionId, message = $"message {i}", timestamp, agentId })).ToList();
+            """, new { sessionId, message = $"message {i}", timestamp, agentId, now = Sanctum.Api.Data.Timestamp.From(DateTimeOffset.UtcNow) })).ToList();
     }
 
     public static string DeliveryState(this SanctumApplication app, long messageId)

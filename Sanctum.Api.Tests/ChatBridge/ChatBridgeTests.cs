@@ -284,7 +284,7 @@ public class ChatBridgeTests
         Assert.That(other.BridgeKey(), Is.Not.EqualTo(other.BridgeKey("chat_admin_key")));
         Assert.That(other.BridgeKey(), Has.Length.GreaterThanOrEqualTo(32));
         using var db = other.OpenDatabase();
-        var stored = db.QuerySingle<(string Value, long Encrypted)>("SELECT config_value, is_encrypted FROM system_config WHERE config_key = 'chat_api_key'");
+        var stored = db.QuerySingle<(string Value, long Encrypted)>("SELECT config_value, CAST(is_encrypted AS INTEGER) FROM system_config WHERE config_key = 'chat_api_key'");
         Assert.That(stored.Encrypted, Is.EqualTo(1));
         Assert.That(stored.Value, Does.Not.Contain(other.BridgeKey()));
     }
@@ -409,7 +409,7 @@ public class ChatBridgeTests
         Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_responses"), Is.EqualTo(1));
 
         // A deactivated agent's key stops working.
-        using (var db = app.OpenDatabase()) db.Execute("UPDATE agents SET is_active = 0 WHERE id = 'athena'");
+        using (var db = app.OpenDatabase()) db.Execute("UPDATE agents SET is_active = FALSE WHERE id = 'athena'");
         await (await athena.GetAsync("/api/v1/?action=inbox")).AssertBridgeErrorAsync(HttpStatusCode.Unauthorized, "Invalid API key");
     }
 
@@ -549,7 +549,7 @@ public class ChatBridgeTests
         using (var db = app.OpenDatabase())
         {
             db.Execute("UPDATE agents SET visible_to_roles = '[\"admin\"]' WHERE id = 'monday'");
-            db.Execute("UPDATE agents SET is_active = 0 WHERE id = 'timbre'");
+            db.Execute("UPDATE agents SET is_active = FALSE WHERE id = 'timbre'");
         }
         var user = await app.CreateClientForRoleAsync("user");
         await (await user.PostMessageAsync(new { session_id = "session_hidden", message = "hi", agent_id = "monday" }))

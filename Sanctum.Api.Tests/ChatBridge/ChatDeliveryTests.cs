@@ -50,7 +50,7 @@ public class ChatDeliveryTests
         Assert.That(app.DeliveryState(first), Is.EqualTo("answered"));
         Assert.That(app.DeliveryState(second), Is.EqualTo("answered"));
         Assert.That(app.Count("SELECT delivery_attempts FROM web_chat_messages WHERE id = @first", new { first }), Is.EqualTo(2));
-        Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_messages WHERE processed = 1"), Is.EqualTo(2));
+        Assert.That(app.Count("SELECT COUNT(*) FROM web_chat_messages WHERE processed = TRUE"), Is.EqualTo(2));
         Assert.That(app.Count("SELECT message_id FROM web_chat_responses WHERE response = 'answer a'"), Is.EqualTo(first), "the reply names the message it answered");
         ExpireLeases(app);
         Assert.That(Ids(await PollAsync(relay)), Is.Empty, "answered messages are never handed out again");

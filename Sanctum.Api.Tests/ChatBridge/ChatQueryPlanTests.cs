@@ -16,12 +16,13 @@ public class ChatQueryPlanTests
     [OneTimeSetUp]
     public static void Start()
     {
+        TestEngine.RequireSqlite("these read SQLite's EXPLAIN QUERY PLAN");
         _app = new SanctumApplication();
         _app.ArrangeMessages("session_plan", 3, agentId: "athena");
     }
 
     [OneTimeTearDown]
-    public static void Stop() => _app.Dispose();
+    public static void Stop() => _app?.Dispose();
 
     private static readonly object Arguments = new
     {
@@ -83,7 +84,7 @@ public class ChatQueryPlanTests
         AssertIndexed(ChatDelivery.SameReplySql, "ix_web_chat_responses_session_id");
         AssertIndexed(ChatDelivery.SameReplyToMessageSql, "ix_web_chat_responses_message_id");
         AssertIndexed(RelayPresence.RecordSql);
-        AssertIndexed(BrocaRelay.SessionUidsSql, "sqlite_autoindex_web_chat_sessions_1");
+        AssertIndexed(BrocaRelay.SessionUidsSql(Sanctum.Api.Data.SqlDialect.Sqlite), "sqlite_autoindex_web_chat_sessions_1");
     }
 
     [TestCase(false, false)]

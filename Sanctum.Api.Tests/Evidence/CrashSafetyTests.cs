@@ -36,8 +36,11 @@ public class CrashSafetyTests
                 server = await ServerProcess.StartAsync(directory);
                 using (var db = server.OpenDatabase())
                 {
-                    Assert.That(db.ExecuteScalar<string>("PRAGMA integrity_check"), Is.EqualTo("ok"), $"round {round}");
-                    Assert.That(db.ExecuteScalar<string>("PRAGMA foreign_key_check"), Is.Null, $"round {round}: foreign keys");
+                    if (!TestEngine.IsPostgres) // the file's own checks; the PostgreSQL server keeps its pages and keys itself
+                    {
+                        Assert.That(db.ExecuteScalar<string>("PRAGMA integrity_check"), Is.EqualTo("ok"), $"round {round}");
+                        Assert.That(db.ExecuteScalar<string>("PRAGMA foreign_key_check"), Is.Null, $"round {round}: foreign keys");
+                    }
                     foreach (var scenario in scenarios) scenario.Verify(db, round);
                 }
                 TestContext.Out.WriteLine($"round {round}: " + string.Join(", ", scenarios.Select(s => $"{s.Name} {s.Acknowledged} acknowledged")));
@@ -74,7 +77,7 @@ public abstract class CrashScenario
 
     protected abstract Task WriteOnceAsync(ServerProcess server, int writer, CancellationToken stop);
 
-    public abstract void Verify(SqliteConnection db, int round);
+    public abstract void Verify(System.Data.Common.DbConnection db, int round);
 
     protected static void AssertNo5xx(HttpResponseMessage response, string body) =>
         Assert.That((int)response.StatusCode, Is.LessThan(500), $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: {body}");
@@ -112,7 +115,7 @@ public sealed class LoginWrites : CrashScenario
         Ack();
     }
 
-    public override void Verify(SqliteConnection db, int round)
+    public override void Verify(System.Data.Common.DbConnection db, int round)
     {
         _client?.Dispose();
         _client = null; // the next round talks to the new process
@@ -166,7 +169,7 @@ public sealed class PasswordChangeWrites : CrashScenario
         Ack();
     }
 
-    public override void Verify(SqliteConnection db, int round)
+    public override void Verify(System.Data.Common.DbConnection db, int round)
     {
         for (var w = 0; w < Count; w++)
         {

@@ -10,7 +10,8 @@ namespace Sanctum.Api.Tests.Evidence;
 ///
 /// Columns that a refused request may legitimately change are left out, and only for the operations that do so:
 /// a refused sign-in (401) is itself the event the lockout defence records, so for Login the digest skips
-/// users.failed_login_attempts and users.locked_until. Nothing else is excluded: reads write nothing (session
+/// users.failed_login_attempts and users.locked_until (and the table rate_limit_windows: a name without a column
+/// leaves out a whole table). Nothing else is excluded: reads write nothing (session
 /// authentication only SELECTs; last_login and user_sessions change only on a successful sign-in, a 2xx, after
 /// which the sweep takes a new baseline).
 /// </summary>
@@ -21,23 +22,46 @@ public static class DatabaseDigest
     // records (a failed sign-in, a wrong bridge key), written by a background writer whenever its batch commits.
     private const string OrdinaryTables = "SELECT name FROM pragma_table_list WHERE type = 'table' AND schema = 'main' AND name NOT LIKE 'sqlite_%' AND name <> 'audit_log' ORDER BY name";
 
+    // On PostgreSQL: the same tables (VersionInfo aside, as SQLite's digest has it too), rows in the order of all their values.
+    private const string PostgresTables = """
+        SELECT table_name FROM information_schema.tables
+        WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'audit_log' ORDER BY table_name COLLATE "C"
+        """;
+
+    private static bool IsSqlite(System.Data.Common.DbConnection db) => db is SqliteConnection;
+
+    // The schema does not change while a sweep runs: read once per database (information_schema is slow on PostgreSQL).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, List<string>> SchemaCache = new();
+
+    private static List<string> Tables(System.Data.Common.DbConnection db) => SchemaCache.GetOrAdd(db.ConnectionString + "|tables",
+        _ => db.Query<string>(IsSqlite(db) ? OrdinaryTables : PostgresTables).ToList());
+
+    private static List<string> Columns(System.Data.Common.DbConnection db, string table) => SchemaCache.GetOrAdd(db.ConnectionString + "|" + table,
+        _ => db.Query<string>(IsSqlite(db)
+            ? $"SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+            : $"SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}' ORDER BY ordinal_position").ToList());
+
+    private static string RowOrder(System.Data.Common.DbConnection db, int columns) =>
+        IsSqlite(db) ? "rowid" : string.Join(", ", Enumerable.Range(1, Math.Max(1, columns)));
+
     public static readonly IReadOnlyDictionary<string, string[]> ExcludedByOperation = new Dictionary<string, string[]>
     {
-        ["Login"] = ["users.failed_login_attempts", "users.locked_until"],
+        // On PostgreSQL the sign-in limit counts every attempt in rate_limit_windows (shared by all instances).
+        ["Login"] = ["users.failed_login_attempts", "users.locked_until", "rate_limit_windows"],
     };
 
-    public static string Compute(SqliteConnection db, IReadOnlyCollection<string>? excluded = null)
+    public static string Compute(System.Data.Common.DbConnection db, IReadOnlyCollection<string>? excluded = null)
     {
+        if (!IsSqlite(db)) return ComputeOnPostgres(db, excluded);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var tables = db.Query<string>(OrdinaryTables).ToList();
-        foreach (var table in tables)
+        foreach (var table in Tables(db).Where(t => excluded is null || !excluded.Contains(t)))
         {
-            var columns = db.Query<string>($"SELECT name FROM pragma_table_info('{table}') ORDER BY cid")
+            var columns = Columns(db, table)
                 .Where(c => excluded is null || !excluded.Contains($"{table}.{c}"))
                 .Select(c => $"\"{c}\"").ToList();
             Append(hash, $"table {table} ({string.Join(",", columns)})\n");
             using var command = db.CreateCommand();
-            command.CommandText = $"SELECT {string.Join(", ", columns)} FROM \"{table}\" ORDER BY rowid";
+            command.CommandText = $"SELECT {string.Join(", ", columns)} FROM \"{table}\" ORDER BY {RowOrder(db, columns.Count)}";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
@@ -60,14 +84,38 @@ public static class DatabaseDigest
         return Convert.ToHexString(hash.GetHashAndReset());
     }
 
+    /// <summary>
+    /// The same on PostgreSQL, in one query the server answers (a query per table from the client made the sweep take
+    /// hours there): every row as its jsonb text, which tags each value with its type (1, 1.0 and "1" differ) and names
+    /// its column, the excluded columns removed; the rows of each table sorted by that text (PostgreSQL has no rowid).
+    /// </summary>
+    private static string ComputeOnPostgres(System.Data.Common.DbConnection db, IReadOnlyCollection<string>? excluded)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var rows = new List<string>();
+        foreach (var table in Tables(db).Where(t => excluded is null || !excluded.Contains(t)))
+        {
+            var columns = Columns(db, table).Where(c => excluded is null || !excluded.Contains($"{table}.{c}")).ToList();
+            Append(hash, $"table {table} ({string.Join(",", columns.Select(c => $"\"{c}\""))})\n");
+            var removed = string.Concat(Columns(db, table).Except(columns).Select(c => $" - '{c}'"));
+            rows.Add($"SELECT '{table}' AS t, (to_jsonb(r){removed})::text AS v FROM \"{table}\" r");
+        }
+        var digest = db.ExecuteScalar<string>($"""
+            SELECT encode(sha256(convert_to(coalesce(string_agg(t || ' ' || v, E'\n' ORDER BY t COLLATE "C", v COLLATE "C"), ''), 'UTF8')), 'hex')
+            FROM ({string.Join(" UNION ALL ", rows)}) AS every_row
+            """);
+        Append(hash, digest!);
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
+
     /// <summary>Every row of every table as text, for a failure message that shows what changed.</summary>
-    public static Dictionary<string, List<string>> Dump(SqliteConnection db)
+    public static Dictionary<string, List<string>> Dump(System.Data.Common.DbConnection db)
     {
         var dump = new Dictionary<string, List<string>>();
-        foreach (var table in db.Query<string>(OrdinaryTables))
+        foreach (var table in Tables(db))
         {
             using var command = db.CreateCommand();
-            command.CommandText = $"SELECT * FROM \"{table}\" ORDER BY rowid";
+            command.CommandText = $"SELECT * FROM \"{table}\" ORDER BY {RowOrder(db, Columns(db, table).Count)}";
             using var reader = command.ExecuteReader();
             var rows = dump[table] = [];
             while (reader.Read())

@@ -12,6 +12,7 @@ public class ForeignKeysTests
     [Test]
     public async Task EveryConnectionFromThePoolEnforcesForeignKeys()
     {
+        TestEngine.RequireSqlite("PRAGMA foreign_keys; PostgreSQL always enforces foreign keys");
         await using var app = new SanctumApplication();
         var database = app.Services.GetRequiredService<Database>();
         for (var open = 0; open < 3; open++)

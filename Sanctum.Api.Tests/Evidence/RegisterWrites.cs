@@ -43,7 +43,7 @@ public sealed record RegisterKind(
         return (response.StatusCode, text);
     }
 
-    public string? Read(SqliteConnection db, int slot) => db.QuerySingleOrDefault<string>(ReadSql, ReadArgs(slot));
+    public string? Read(System.Data.Common.DbConnection db, int slot) => db.QuerySingleOrDefault<string>(ReadSql, ReadArgs(slot));
 
     public override string ToString() => OperationId;
 }
@@ -69,7 +69,7 @@ public sealed class RegisterCrashScenario(RegisterKind kind, string adminToken) 
         Ack();
     }
 
-    public override void Verify(SqliteConnection db, int round)
+    public override void Verify(System.Data.Common.DbConnection db, int round)
     {
         _client?.Dispose();
         _client = null;

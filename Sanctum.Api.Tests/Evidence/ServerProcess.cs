@@ -53,6 +53,12 @@ public sealed partial class ServerProcess : IAsyncDisposable
         start.Environment["Sanctum__DataDirectory"] = dataDirectory;
         start.Environment["Sanctum__PasswordWorkFactor"] = "4";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        if (TestEngine.IsPostgres)
+        {
+            // The data directory's database on the test run's PostgreSQL server (the same one on every restart).
+            start.Environment["ConnectionStrings__Sanctum"] = PostgresTestServer.Instance.DatabaseFor(dataDirectory);
+            start.Environment["Sanctum__KeyRingKey"] = PostgresTestServer.KeyRingKey;
+        }
         return start;
     }
 
@@ -154,9 +160,17 @@ public sealed partial class ServerProcess : IAsyncDisposable
         _process.WaitForExit();
     }
 
-    public SqliteConnection OpenDatabase()
+    public System.Data.Common.DbConnection OpenDatabase() => OpenDatabase(DataDirectory);
+
+    /// <summary>
+    /// An open, unpooled connection to the database of <paramref name="dataDirectory"/> as a server started on it would
+    /// use (its SQLite file, or its database on the test PostgreSQL server), with no server running.
+    /// </summary>
+    public static System.Data.Common.DbConnection OpenDatabase(string dataDirectory)
     {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false, DefaultTimeout = 30 }.ToString());
+        System.Data.Common.DbConnection connection = TestEngine.IsPostgres
+            ? new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(PostgresTestServer.Instance.DatabaseFor(dataDirectory)) { Pooling = false }.ConnectionString)
+            : new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(dataDirectory, "sanctum.db"), Pooling = false, DefaultTimeout = 30 }.ToString());
         connection.Open();
         return connection;
     }

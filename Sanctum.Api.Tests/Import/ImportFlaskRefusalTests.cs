@@ -10,13 +10,16 @@ public sealed class ImportFlaskRefusalTests
     private string _directory = null!;
 
     [SetUp]
-    public void MakeDirectory() => _directory = Directory.CreateTempSubdirectory("sanctum-flask-").FullName;
+    public void MakeDirectory()
+    {
+        _directory = Directory.CreateTempSubdirectory("sanctum-flask-").FullName;
+    }
 
     [TearDown]
     public void RemoveDirectory()
     {
         SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
+        if (_directory is not null) Directory.Delete(_directory, recursive: true);
     }
 
     [Test]
@@ -61,6 +64,7 @@ public sealed class ImportFlaskRefusalTests
     [Test]
     public void ThisServicesOwnDatabaseIsRefusedAsNotFlask()
     {
+        TestEngine.RequireSqlite("the service's own database as a file");
         using var app = new SanctumApplication();
         var digest = DigestOf(app);
 
@@ -82,8 +86,7 @@ public sealed class ImportFlaskRefusalTests
             Assert.That(refused.ExitCode, Is.EqualTo(ImportExitCodes.DataDirectoryInUse), refused.ToString());
             Assert.That(refused.Error, Does.Contain("is in use"));
         }
-        using var db = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, "sanctum.db")};Pooling=False");
-        db.Open();
+        using var db = ServerProcess.OpenDatabase(dataDirectory);
         Assert.That(db.QuerySingle<long>("SELECT COUNT(*) FROM users WHERE username = 'vera'"), Is.Zero);
 
         // With the server stopped the same command goes through: the refusal was about the server, not the file.
@@ -100,13 +103,16 @@ public sealed class ImportFlaskRefusalTests
         var first = await ImportCli.RunAsync(dataDirectory, "import-flask", withoutChat);
         Assert.That(first.ExitCode, Is.EqualTo(ImportExitCodes.Done), first.ToString());
 
-        var databasePath = Path.Combine(dataDirectory, "sanctum.db");
         string before;
-        using (var db = new SqliteConnection($"Data Source={databasePath};Pooling=False"))
+        using (var db = ServerProcess.OpenDatabase(dataDirectory))
         {
-            db.Open();
             // The last table the import writes refuses every row: sessions and messages are already written by then.
-            db.Execute("CREATE TRIGGER refuse_responses BEFORE INSERT ON web_chat_responses BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;");
+            db.Execute(TestEngine.IsPostgres
+                ? """
+                  CREATE FUNCTION refuse_responses() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk on fire'; END $$;
+                  CREATE TRIGGER refuse_responses BEFORE INSERT ON web_chat_responses FOR EACH ROW EXECUTE FUNCTION refuse_responses();
+                  """
+                : "CREATE TRIGGER refuse_responses BEFORE INSERT ON web_chat_responses BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;");
             db.Execute("UPDATE system_config SET config_value = '1800' WHERE config_key = 'session_timeout'");
             before = DatabaseDigest.Compute(db);
         }
@@ -115,9 +121,8 @@ public sealed class ImportFlaskRefusalTests
 
         Assert.That(failed.ExitCode, Is.EqualTo(ImportExitCodes.Failed), failed.ToString());
         Assert.That(failed.Error, Does.Contain("The import failed and nothing was changed").And.Contain("disk on fire"));
-        using (var db = new SqliteConnection($"Data Source={databasePath};Pooling=False"))
+        using (var db = ServerProcess.OpenDatabase(dataDirectory))
         {
-            db.Open();
             Assert.That(DatabaseDigest.Compute(db), Is.EqualTo(before));
             Assert.That(db.QuerySingle<long>("SELECT COUNT(*) FROM web_chat_sessions"), Is.Zero);
         }

@@ -101,7 +101,7 @@ public class AgentConfigApiTests : ManagementFixture
 
         var stored = (string)Row("athena", key)!.config_value;
         Assert.That(stored, Is.Not.EqualTo(plaintext).And.Not.Contain(plaintext));
-        Assert.That((long)Row("athena", key)!.is_encrypted, Is.EqualTo(1));
+        Assert.That(Convert.ToInt64(Row("athena", key)!.is_encrypted), Is.EqualTo(1));
 
         foreach (var client in new[] { _clients.Viewer, _clients.User, Admin })
         {
@@ -140,7 +140,7 @@ public class AgentConfigApiTests : ManagementFixture
         await PutAsync("athena", key, """{"value":"stay-secret","is_encrypted":true}""");
         await _app.AssertInvalidAsync(Admin, new Call("PUT", $"/api/agents/athena/config/{key}", """{"value":"x","is_encrypted":false}"""), "is_encrypted");
         await PutAsync("athena", key, """{"value":"new-secret"}""", HttpStatusCode.OK);
-        Assert.That((long)Row("athena", key)!.is_encrypted, Is.EqualTo(1), "absent is_encrypted keeps the secret encrypted");
+        Assert.That(Convert.ToInt64(Row("athena", key)!.is_encrypted), Is.EqualTo(1), "absent is_encrypted keeps the secret encrypted");
     }
 
     [Test]
@@ -195,7 +195,7 @@ public class AgentConfigApiTests : ManagementFixture
     public async Task OnlyAdminsWriteAgentConfiguration(string role)
     {
         using (var db = _app.OpenDatabase())
-            db.Execute("INSERT OR IGNORE INTO agent_configs (agent_id, config_key, config_value) VALUES ('monday', 'matrix_key', 'v')");
+            db.Execute("INSERT INTO agent_configs (agent_id, config_key, config_value) VALUES ('monday', 'matrix_key', 'v') ON CONFLICT DO NOTHING");
         var expected = role == "anonymous" ? HttpStatusCode.Unauthorized : HttpStatusCode.Forbidden;
         await _app.AssertRefusedAsync(_clients.For(role), new Call("PUT", "/api/agents/monday/config/matrix_key", """{"value":"changed"}"""), expected);
         await _app.AssertRefusedAsync(_clients.For(role), new Call("PUT", "/api/agents/monday/config/matrix_new", """{"value":"new"}"""), expected);

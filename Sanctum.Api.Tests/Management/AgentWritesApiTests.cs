@@ -47,7 +47,7 @@ public class AgentWritesApiTests : ManagementFixture
         Assert.That((string)row.name, Is.EqualTo("Hermes"));
         Assert.That((string)row.description, Is.EqualTo("Messenger"));
         Assert.That((string)row.status, Is.EqualTo("Ready"));
-        Assert.That((long)row.is_active, Is.EqualTo(1));
+        Assert.That(Convert.ToInt64(row.is_active), Is.EqualTo(1));
         Assert.That((string)row.visible_to_roles, Is.EqualTo("""["user","admin"]"""));
         Assert.That((string)row.visible_to_users, Is.EqualTo($"[{userId}]"));
         Assert.That((long)row.created_by, Is.EqualTo(1));
@@ -168,7 +168,7 @@ public class AgentWritesApiTests : ManagementFixture
         var response = await Admin.DeleteAsync($"/api/agents/{id}");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
-        Assert.That((long)Row(id)!.is_active, Is.EqualTo(0));
+        Assert.That(Convert.ToInt64(Row(id)!.is_active), Is.EqualTo(0));
         Assert.That((await _clients.Viewer.GetAsync($"/api/agents/{id}")).StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         var list = await _clients.User.GetFromJsonAsync<JsonElement>("/api/agents");
         Assert.That(list.EnumerateArray().Select(a => a.GetProperty("id").GetString()), Does.Not.Contain(id));
@@ -177,7 +177,7 @@ public class AgentWritesApiTests : ManagementFixture
 
         var back = await Admin.PatchAsJsonAsync($"/api/agents/{id}", new { is_active = true });
         Assert.That(back.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        Assert.That((long)Row(id)!.is_active, Is.EqualTo(1));
+        Assert.That(Convert.ToInt64(Row(id)!.is_active), Is.EqualTo(1));
     }
 
     [Test]

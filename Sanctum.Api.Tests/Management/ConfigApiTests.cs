@@ -210,7 +210,7 @@ public class ConfigApiTests : ManagementFixture
         var response = await Admin.PutAsJsonAsync($"/api/config/{key}", new { value = "new-secret-987", is_encrypted = true, category = "providers" });
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         Assert.That((await response.JsonAsync()).GetProperty("value").GetString(), Is.EqualTo("********"));
-        Assert.That((long)Row(key)!.is_encrypted, Is.EqualTo(1));
+        Assert.That(Convert.ToInt64(Row(key)!.is_encrypted), Is.EqualTo(1));
         Assert.That((string)Row(key)!.config_value, Does.Not.Contain("new-secret-987"));
     }
 

@@ -84,7 +84,7 @@ public class EnvVarsApiTests : ManagementFixture
         Assert.That(put.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         Assert.That(await put.Content.ReadAsStringAsync(), Does.Not.Contain(plaintext));
         Assert.That((string)Row(name)!.var_value, Does.Not.Contain(plaintext));
-        Assert.That((long)Row(name)!.is_encrypted, Is.EqualTo(1));
+        Assert.That(Convert.ToInt64(Row(name)!.is_encrypted), Is.EqualTo(1));
 
         Assert.That(await _clients.Viewer.GetStringAsync("/api/config/env"), Does.Not.Contain(plaintext).And.Contain("********"));
         await (await _clients.Viewer.GetAsync($"/api/config/env/{name}?reveal=true")).AssertProblemAsync(HttpStatusCode.Forbidden);
@@ -103,7 +103,7 @@ public class EnvVarsApiTests : ManagementFixture
     public async Task OnlyAdminsWriteVariables(string role)
     {
         using (var db = _app.OpenDatabase())
-            db.Execute("INSERT OR IGNORE INTO env_vars (var_name, var_value) VALUES ('MATRIX_VAR', 'v')");
+            db.Execute("INSERT INTO env_vars (var_name, var_value) VALUES ('MATRIX_VAR', 'v') ON CONFLICT DO NOTHING");
         var expected = role == "anonymous" ? HttpStatusCode.Unauthorized : HttpStatusCode.Forbidden;
         var client = _clients.For(role);
         await _app.AssertRefusedAsync(client, new Call("PUT", "/api/config/env/MATRIX_VAR", """{"value":"changed"}"""), expected);

@@ -5,7 +5,8 @@ namespace Sanctum.Api.Tests.Management;
 
 /// <summary>
 /// Values marked encrypted (system settings, agent settings, environment variables) never appear in plain text in
-/// the database files (sanctum.db, -wal, -shm), the key ring, the logs, or any response but an admin's reveal.
+/// the database files (sanctum.db, -wal, -shm; on PostgreSQL every row of every table), the key ring, the logs, or any
+/// response but an admin's reveal.
 /// </summary>
 public class SecretsAtRestTests
 {
@@ -19,17 +20,10 @@ public class SecretsAtRestTests
         return client;
     }
 
-    private static SqliteConnection OpenFile(SanctumApplication app)
-    {
-        // Straight to the file, so the parent host (a second application) is not started.
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = app.DatabasePath, Pooling = false }.ToString());
-        connection.Open();
-        return connection;
-    }
-
     private static async Task<HttpClient> SignInViewerAsync(SanctumApplication app, WebApplicationFactory<Program> factory)
     {
-        using (var db = OpenFile(app))
+        // Not through app.OpenDatabase(): the parent host (a second application) would start.
+        using (var db = app.OpenDatabaseWithoutStarting())
             db.Execute("INSERT INTO users (username, email, password_hash, role) VALUES ('peeker', 'peeker@example.com', @hash, 'viewer')",
                 new { hash = BCrypt.Net.BCrypt.HashPassword("peeker-password", 4) });
         var client = factory.CreateClient();
@@ -109,18 +103,18 @@ public class SecretsAtRestTests
         foreach (var secret in all)
             Assert.That(responseText, Does.Not.Contain(secret), "an unrevealed response holds a secret");
 
-        Assert.That(File.Exists(app.DatabasePath + "-wal"), Is.True, "the writes sit in the write-ahead log");
-        Assert.That(FilesContaining(app.DataDirectory, plainMarker), Is.Not.Empty, "the search must find a plain value");
-        foreach (var secret in all)
-            Assert.That(FilesContaining(app.DataDirectory, secret), Is.Empty, $"plaintext {secret} found in the data directory");
-        using (var db = OpenFile(app))
+        if (TestEngine.IsPostgres)
+            foreach (var secret in all)
+                Assert.That(FilesContaining(app.DataDirectory, secret), Is.Empty, $"plaintext {secret} found in the data directory");
+        else AssertNotInTheSqliteFiles(app, all, plainMarker);
+        using (var db = app.OpenDatabaseWithoutStarting())
         {
-            db.Execute("PRAGMA wal_checkpoint(TRUNCATE)");
             Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM system_config WHERE config_key = 'numeric_secret'"), Is.EqualTo(0), "the refused write wrote nothing");
+            var rows = string.Join("\n", Evidence.DatabaseDigest.Dump(db).Values.SelectMany(table => table));
+            Assert.That(rows, Does.Contain(plainMarker), "the search must find a plain value");
+            foreach (var secret in all)
+                Assert.That(rows, Does.Not.Contain(secret), $"plaintext {secret} found in the database");
         }
-        foreach (var secret in all)
-            Assert.That(FilesContaining(app.DataDirectory, secret), Is.Empty, $"plaintext {secret} found after a checkpoint");
-        Assert.That(FilesContaining(app.DataDirectory, plainMarker), Does.Contain("sanctum.db"), "after the checkpoint the plain value is in the main file");
 
         var logText = logs.Text;
         Assert.That(logText, Does.Contain("/api/config/openai_api_key"), "the capture sees the requests (so it would see a leak)");
@@ -128,13 +122,32 @@ public class SecretsAtRestTests
             Assert.That(logText, Does.Not.Contain(secret), "a log line holds a secret");
     }
 
+    /// <summary>SQLite's files byte by byte, before and after a checkpoint: free pages and the log keep what a row no longer shows.</summary>
+    private static void AssertNotInTheSqliteFiles(SanctumApplication app, string[] all, string plainMarker)
+    {
+        Assert.That(File.Exists(app.DatabasePath + "-wal"), Is.True, "the writes sit in the write-ahead log");
+        Assert.That(FilesContaining(app.DataDirectory, plainMarker), Is.Not.Empty, "the search must find a plain value");
+        foreach (var secret in all)
+            Assert.That(FilesContaining(app.DataDirectory, secret), Is.Empty, $"plaintext {secret} found in the data directory");
+        using (var db = app.OpenDatabaseWithoutStarting())
+            db.Execute("PRAGMA wal_checkpoint(TRUNCATE)");
+        foreach (var secret in all)
+            Assert.That(FilesContaining(app.DataDirectory, secret), Is.Empty, $"plaintext {secret} found after a checkpoint");
+        Assert.That(FilesContaining(app.DataDirectory, plainMarker), Does.Contain("sanctum.db"), "after the checkpoint the plain value is in the main file");
+    }
+
     [Test]
-    public async Task SecretsSurviveARestartBecauseTheKeysLiveInTheDataDirectory()
+    public async Task SecretsSurviveARestartBecauseTheKeysAreKeptWithTheData()
     {
         using var first = new SanctumApplication();
         var admin = await first.CreateAdminClientAsync();
         await admin.PutAsJsonAsync("/api/config/openai_api_key", new { value = "sk-survives-restart" });
-        Assert.That(Directory.EnumerateFiles(Path.Combine(first.DataDirectory, "keys"), "key-*.xml"), Is.Not.Empty);
+        // SQLite: the key ring is a folder of the data directory; PostgreSQL: a table of the database (encrypted).
+        if (TestEngine.IsPostgres)
+            using (var db = first.OpenDatabase())
+                Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM data_protection_keys"), Is.GreaterThan(0));
+        else
+            Assert.That(Directory.EnumerateFiles(Path.Combine(first.DataDirectory, "keys"), "key-*.xml"), Is.Not.Empty);
 
         using var second = new SanctumApplication(new Dictionary<string, string?> { ["Sanctum:DataDirectory"] = first.DataDirectory });
         var again = await second.CreateAdminClientAsync();

@@ -50,7 +50,7 @@ public class ToolInstancesApiTests : ManagementFixture
         Assert.That((string)row.status, Is.EqualTo("Healthy"));
         Assert.That((string)row.last_run, Is.EqualTo("2026-01-02T02:04:05Z"));
         Assert.That((string)row.next_run, Is.EqualTo("2026-01-03T03:00:00Z"));
-        Assert.That((long)row.is_active, Is.EqualTo(0));
+        Assert.That(Convert.ToInt64(row.is_active), Is.EqualTo(0));
         Assert.That((long)row.created_by, Is.EqualTo(1));
     }
 
@@ -174,7 +174,7 @@ public class ToolInstancesApiTests : ManagementFixture
         var tool = await CreateToolAsync("agent");
         await CreateInstanceAsync(tool, new { agent_id = "athena" });
         using var db = _app.OpenDatabase();
-        var error = Assert.Throws<SqliteException>(() => db.Execute("INSERT INTO tool_instances (tool_id, agent_id) VALUES (@tool, 'athena')", new { tool }));
+        var error = Assert.Catch<System.Data.Common.DbException>(() => db.Execute("INSERT INTO tool_instances (tool_id, agent_id) VALUES (@tool, 'athena')", new { tool }));
         Assert.That(error!.Message, Does.Contain("UNIQUE constraint failed"));
     }
 

@@ -16,7 +16,7 @@ public class ToolWritesApiTests : ManagementFixture
     private JsonElement Row(string id)
     {
         using var db = _app.OpenDatabase();
-        var row = db.QuerySingleOrDefault<string>("SELECT json_object('name', name, 'description', description, 'emoji', emoji, 'category', category, 'status', status, 'route_path', route_path, 'is_enabled', is_enabled, 'module_scope', module_scope, 'config_schema', config_schema, 'created_by', created_by) FROM tools WHERE id = @id", new { id });
+        var row = db.QuerySingleOrDefault<string>($"SELECT {(TestEngine.IsPostgres ? "json_build_object" : "json_object")}('name', name, 'description', description, 'emoji', emoji, 'category', category, 'status', status, 'route_path', route_path, 'is_enabled', CAST(is_enabled AS INTEGER), 'module_scope', module_scope, 'config_schema', config_schema, 'created_by', created_by) FROM tools WHERE id = @id", new { id });
         return row is null ? default : JsonDocument.Parse(row).RootElement;
     }
 

@@ -107,7 +107,7 @@ public class MigrationTests
         Assert.That(admin.MustChange, Is.EqualTo(1));
 
         Assert.That(c.ExecuteScalar<long>("SELECT COUNT(*) FROM system_config"), Is.EqualTo(16));
-        Assert.That(c.Query<string>("SELECT config_key FROM system_config WHERE is_encrypted = 1 ORDER BY config_key"),
+        Assert.That(c.Query<string>("SELECT config_key FROM system_config WHERE is_encrypted = TRUE ORDER BY config_key"),
             Is.EqualTo(new[] { "anthropic_api_key", "chat_admin_key", "chat_api_key", "letta_server_token", "openai_api_key" }));
     }
 

@@ -50,6 +50,7 @@ public class AdminCommandTests
     [Test]
     public async Task BackupWorksWhileTheServerRunsAndRestoreWaitsUntilItStops()
     {
+        TestEngine.RequireSqlite("backup and restore copy the SQLite file");
         var server = await ServerProcess.StartAsync(_directory);
         string file;
         using (var admin = server.CreateClient(await server.AdminTokenAsync()))
@@ -87,6 +88,7 @@ public class AdminCommandTests
     [Test]
     public async Task RestoreRefusesATamperedFileWithExitCode2AndChangesNothing()
     {
+        TestEngine.RequireSqlite("restore replaces the SQLite file");
         Assert.That((await RunAsync("migrate")).ExitCode, Is.Zero);
         var file = Path.Combine(_directory, "b.zip");
         Assert.That((await RunAsync("backup", "--out", file)).ExitCode, Is.Zero);

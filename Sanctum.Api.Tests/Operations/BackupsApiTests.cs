@@ -11,12 +11,13 @@ public class BackupsApiTests
     [SetUp]
     public async Task Start()
     {
+        TestEngine.RequireSqlite("these read and tamper with the SQLite file in the backup; PostgreSQL's: Postgres/BackupsOnPostgresTests");
         _app = new SanctumApplication(new Dictionary<string, string?> { ["Sanctum:Backups:MaxUploadBytes"] = "2000000" });
         _admin = await _app.CreateAdminClientAsync();
     }
 
     [TearDown]
-    public void Stop() => _app.Dispose();
+    public void Stop() => _app?.Dispose();
 
     private string BackupsDirectory => Path.Combine(_app.DataDirectory, "backups");
 

@@ -237,7 +237,7 @@ public class PluginsApiTests
 
         using var db = _app.OpenDatabase();
         var row = db.QuerySingle<(string Status, long IsEnabled, string Dependencies, string Config)>(
-            "SELECT status, is_enabled, dependencies, config FROM plugins WHERE id = @id", new { id });
+            "SELECT status, CAST(is_enabled AS INTEGER), dependencies, config FROM plugins WHERE id = @id", new { id });
         Assert.That(row, Is.EqualTo(("Error", 0L, """["base"]""", """{"a":1}""")));
     }
 

@@ -82,7 +82,7 @@ public class ReadApiTests
     [Test]
     public async Task ToolsFilterByEnabled()
     {
-        Sql("UPDATE tools SET is_enabled = 0 WHERE id = 'backup-restore'");
+        Sql("UPDATE tools SET is_enabled = FALSE WHERE id = 'backup-restore'");
         try
         {
             var enabled = await _viewer.GetFromJsonAsync<JsonElement>("/api/tools?enabled=true");
@@ -90,7 +90,7 @@ public class ReadApiTests
             Assert.That(enabled.GetArrayLength(), Is.EqualTo(6));
             Assert.That(disabled.EnumerateArray().Select(t => t.GetProperty("id").GetString()), Is.EqualTo(new[] { "backup-restore" }));
         }
-        finally { Sql("UPDATE tools SET is_enabled = 1 WHERE id = 'backup-restore'"); }
+        finally { Sql("UPDATE tools SET is_enabled = TRUE WHERE id = 'backup-restore'"); }
     }
 
     [Test]
@@ -151,7 +151,7 @@ public class ReadApiTests
     [Test]
     public async Task InactiveAgentsAreHiddenExceptFromAdminsWhoAskForThem()
     {
-        Sql("UPDATE agents SET is_active = 0 WHERE id = 'monday'");
+        Sql("UPDATE agents SET is_active = FALSE WHERE id = 'monday'");
         try
         {
             var viewerList = await _viewer.GetFromJsonAsync<JsonElement>("/api/agents");
@@ -166,7 +166,7 @@ public class ReadApiTests
             await (await _viewer.GetAsync("/api/agents/monday")).AssertProblemAsync(HttpStatusCode.NotFound);
             Assert.That((await _admin.GetAsync("/api/agents/monday")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         }
-        finally { Sql("UPDATE agents SET is_active = 1 WHERE id = 'monday'"); }
+        finally { Sql("UPDATE agents SET is_active = TRUE WHERE id = 'monday'"); }
     }
 
     [Test]
@@ -208,14 +208,14 @@ public class ReadApiTests
     [Test]
     public async Task ADisabledToolDoesNotNeedAttention()
     {
-        Sql("UPDATE tools SET status = 'Off', is_enabled = 0 WHERE id = 'install-tool'");
+        Sql("UPDATE tools SET status = 'Off', is_enabled = FALSE WHERE id = 'install-tool'");
         try
         {
             var status = await _viewer.GetFromJsonAsync<JsonElement>("/api/status");
             Assert.That(status.GetProperty("status").GetString(), Is.EqualTo("Healthy"));
             Assert.That(status.GetProperty("tools").GetProperty("enabled").GetInt32(), Is.EqualTo(6));
         }
-        finally { Sql("UPDATE tools SET status = 'Healthy', is_enabled = 1 WHERE id = 'install-tool'"); }
+        finally { Sql("UPDATE tools SET status = 'Healthy', is_enabled = TRUE WHERE id = 'install-tool'"); }
     }
 
     [Test]
@@ -245,7 +245,7 @@ public class HealthTests
     {
         await using var app = new SanctumApplication();
         var client = app.CreateClient();
-        using (var db = app.OpenDatabase()) db.Execute("DELETE FROM VersionInfo WHERE Version = 4");
+        using (var db = app.OpenDatabase()) db.Execute("DELETE FROM \"VersionInfo\" WHERE \"Version\" = 4");
 
         Assert.That((await client.GetAsync("/readyz")).StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
         Assert.That((await client.GetAsync("/healthz")).StatusCode, Is.EqualTo(HttpStatusCode.OK));

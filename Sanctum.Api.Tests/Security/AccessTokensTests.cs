@@ -100,7 +100,7 @@ public class AccessTokensTests : ManagementFixture
         var username = $"pend{Guid.NewGuid():N}"[..16];
         var owner = await _app.CreateClientForRoleAsync("user", username);
         var token = (await CreateAsync(owner, "write")).GetProperty("token").GetString()!;
-        using (var db = _app.OpenDatabase()) db.Execute("UPDATE users SET must_change_password = 1 WHERE username = @username", new { username });
+        using (var db = _app.OpenDatabase()) db.Execute("UPDATE users SET must_change_password = TRUE WHERE username = @username", new { username });
         var problem = await (await Bearer(token).GetAsync("/api/tools")).AssertProblemAsync(HttpStatusCode.Forbidden);
         Assert.That(problem.GetProperty("type").GetString(), Does.EndWith("password-change-required"));
         await (await Bearer(token).GetAsync("/api/auth/me")).AssertProblemAsync(HttpStatusCode.Forbidden);

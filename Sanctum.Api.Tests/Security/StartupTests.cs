@@ -101,6 +101,7 @@ public class StartupTests
     [TestCase("empty")]
     public async Task ALostDatabaseBesideAnEarlierInstallsKeysIsRefusedInsteadOfBecomingAFreshInstall(string how)
     {
+        TestEngine.RequireSqlite("a missing or empty SQLite file beside the key ring");
         await using (var first = await ServerProcess.StartAsync(_directory)) { }
         Assert.That(Directory.EnumerateFiles(Path.Combine(_directory, "keys")), Is.Not.Empty);
         SqliteConnection.ClearAllPools();
@@ -119,6 +120,7 @@ public class StartupTests
     [Test]
     public async Task ACorruptDatabaseEndsTheStartWithOneLineNamingThePathAndTheCause()
     {
+        TestEngine.RequireSqlite("a corrupt SQLite file");
         await File.WriteAllTextAsync(Path.Combine(_directory, "sanctum.db"), new string('x', 8192));
         var (exitCode, output) = await ServerProcess.RunToExitAsync(_directory);
         Assert.That(exitCode, Is.EqualTo(1), output);

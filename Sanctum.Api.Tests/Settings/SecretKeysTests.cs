@@ -59,7 +59,7 @@ public class SecretKeysTests
         await using var app = new SanctumApplication();
         const string plain = "plain-text-relay-key-123456";
         using (var db = app.OpenDatabase())
-            db.Execute("INSERT INTO agent_configs (agent_id, config_key, config_value, is_encrypted) VALUES ('athena', 'chat_api_key', @plain, 0)", new { plain });
+            db.Execute("INSERT INTO agent_configs (agent_id, config_key, config_value, is_encrypted) VALUES ('athena', 'chat_api_key', @plain, FALSE)", new { plain });
         var response = await app.CreateKeyClient(plain).GetAsync("/api/v1/?action=inbox");
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), "a key anyone with read access to the table could copy opens nothing");
     }

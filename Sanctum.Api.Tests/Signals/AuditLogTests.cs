@@ -115,7 +115,7 @@ public class AuditLogTests
     {
         await RecordAsync(1);
         using var db = _app.OpenDatabase();
-        var error = Assert.Throws<SqliteException>(() => db.Execute("UPDATE audit_log SET actor = 'someone-else'"));
+        var error = Assert.Catch<System.Data.Common.DbException>(() => db.Execute("UPDATE audit_log SET actor = 'someone-else'"));
         Assert.That(error!.Message, Does.Contain("append-only"));
     }
 
@@ -178,10 +178,14 @@ public class AuditLogTests
             {
                 if (i % 5 == 0)
                 {
-                    using var db = _app.Services.GetRequiredService<Database>().Open();
-                    using var tx = db.BeginTransaction();
-                    Audit.Record(new AuditEvent("conc.tx", "w", $"{w}-{i}"), null, db, tx);
-                    tx.Commit();
+                    // As a request would be: on PostgreSQL a transaction that lost the race for the chain's end is run again.
+                    SerializationRetry.Run(() =>
+                    {
+                        using var db = _app.Services.GetRequiredService<Database>().Open();
+                        using var tx = db.BeginTransaction();
+                        Audit.Record(new AuditEvent("conc.tx", "w", $"{w}-{i}"), null, db, tx);
+                        tx.Commit();
+                    });
                 }
                 else Audit.Record(new AuditEvent("conc.queued", "w", $"{w}-{i}"));
             }

@@ -30,10 +30,10 @@ public class AuditTamperTests
 
     private Task<JsonElement> VerifyAsync() => Admin.GetFromJsonAsync<JsonElement>("/api/audit/verify");
 
-    private static void Tamper(SqliteConnection db, string sql, object? args = null)
+    private static void Tamper(System.Data.Common.DbConnection db, string sql, object? args = null)
     {
-        // Whoever edits the file can drop the append-only trigger too; the chain still tells.
-        db.Execute("DROP TRIGGER IF EXISTS audit_log_append_only");
+        // Whoever edits the database can drop the append-only trigger too; the chain still tells.
+        db.Execute(db is SqliteConnection ? "DROP TRIGGER IF EXISTS audit_log_append_only" : "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log");
         db.Execute(sql, args);
     }
 
@@ -116,7 +116,9 @@ public class AuditTamperTests
         Assert.That(again.Outcome, Is.EqualTo("skipped"));
 
         // The anchor vouches for the first row only while it is intact.
-        Tamper(check, "UPDATE audit_log SET details = json_set(details, '$.through_hash', 'forged') WHERE action = 'audit.pruned'");
+        Tamper(check, TestEngine.IsPostgres
+            ? "UPDATE audit_log SET details = jsonb_set(details::jsonb, '{through_hash}', '\"forged\"')::text WHERE action = 'audit.pruned'"
+            : "UPDATE audit_log SET details = json_set(details, '$.through_hash', 'forged') WHERE action = 'audit.pruned'");
         Assert.That((await VerifyAsync()).GetProperty("ok").GetBoolean(), Is.False);
     }
 

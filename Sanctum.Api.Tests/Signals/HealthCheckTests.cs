@@ -71,7 +71,7 @@ public class HealthCheckTests
         Assert.That(toolNow.GetProperty("status_source").GetString(), Is.EqualTo("check"));
 
         using var db = _app.OpenDatabase();
-        Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM health_check_results WHERE instance_id = @id AND ok = 1",
+        Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM health_check_results WHERE instance_id = @id AND ok = TRUE",
             new { id = instance.GetProperty("id").GetInt64() }), Is.EqualTo(1));
         Assert.That(db.ExecuteScalar<string>("SELECT source FROM status_history WHERE kind = 'tool' AND entity_id = @tool AND new_status = 'Healthy'",
             new { tool }), Is.EqualTo("check"));

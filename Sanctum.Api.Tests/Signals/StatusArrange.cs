@@ -6,7 +6,7 @@ namespace Sanctum.Api.Tests.Signals;
 public static class StatusArrange
 {
     /// <summary>A new tool, Healthy since 30 h ago and Off for the last 6 h: 75 % of the last 24 h, 80 % of the last 48.</summary>
-    public static void ToolHealthyThenOff(SqliteConnection db, string tool, string name)
+    public static void ToolHealthyThenOff(System.Data.Common.DbConnection db, string tool, string name)
     {
         var now = DateTimeOffset.UtcNow;
         db.Execute("INSERT INTO tools (id, name, category, status, status_since) VALUES (@tool, @name, 'master', 'Healthy', @at)",

@@ -5,7 +5,7 @@ using System.Security.Claims;
 using System.Text.Json.Nodes;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Settings;
@@ -34,7 +34,7 @@ public static class AgentConfigApi
         return group;
     }
 
-    private static Results<Ok<IEnumerable<AgentConfigEntry>>, ProblemHttpResult> List(string id, SqliteConnection db, ClaimsPrincipal user, SettingsCore core)
+    private static Results<Ok<IEnumerable<AgentConfigEntry>>, ProblemHttpResult> List(string id, DbConnection db, ClaimsPrincipal user, SettingsCore core)
     {
         if (!Visible(db, id, user)) return Problems.NotFound($"Agent '{id}'");
         var rows = core.Query(db, SettingStore.AgentConfigs, "WHERE t.agent_id = @id ORDER BY t.config_key", new { id });
@@ -42,21 +42,21 @@ public static class AgentConfigApi
     }
 
     private static Results<Ok<AgentConfigEntry>, ValidationProblem, ProblemHttpResult> Get(
-        string id, string key, SqliteConnection db, HttpContext http, SettingsCore core, bool reveal = false)
+        string id, string key, DbConnection db, HttpContext http, SettingsCore core, bool reveal = false)
     {
         if (!Visible(db, id, http.User)) return Problems.NotFound($"Agent '{id}'");
         return core.Get(db, SettingAddress.Agent(id, key), http, reveal).Read(row => AgentConfigEntry.Of(row, core.Shown(row, reveal)));
     }
 
     private static Results<Created<AgentConfigEntry>, Ok<AgentConfigEntry>, ValidationProblem, ProblemHttpResult> Put(
-        string id, string key, SettingWrite body, SqliteConnection db, HttpContext http, SettingsCore core) =>
+        string id, string key, SettingWrite body, DbConnection db, HttpContext http, SettingsCore core) =>
         core.Put(db, SettingAddress.Agent(id, key), body, http).Written(row => AgentConfigEntry.Of(row, core.Shown(row)));
 
-    private static Results<NoContent, ValidationProblem, ProblemHttpResult> Delete(string id, string key, SqliteConnection db, HttpContext http, SettingsCore core) =>
+    private static Results<NoContent, ValidationProblem, ProblemHttpResult> Delete(string id, string key, DbConnection db, HttpContext http, SettingsCore core) =>
         core.Delete(db, SettingAddress.Agent(id, key), http).Deleted();
 
     /// <summary>Whether the caller may see the agent: the same rule as GET /api/agents/{id}.</summary>
-    private static bool Visible(SqliteConnection db, string id, ClaimsPrincipal user) =>
+    private static bool Visible(DbConnection db, string id, ClaimsPrincipal user) =>
         db.ExecuteScalar<bool>($"SELECT EXISTS (SELECT 1 FROM agents WHERE {AgentVisibility.ById})", AgentVisibility.Parameters(user, id));
 }
 

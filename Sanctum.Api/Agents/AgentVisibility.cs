@@ -14,22 +14,22 @@ namespace Sanctum.Api.Agents;
 public static class AgentVisibility
 {
     public const string Where = """
-        (@isAdmin = 1 OR (
-            (visible_to_users IS NULL OR EXISTS (SELECT 1 FROM json_each(visible_to_users) WHERE value = @userId))
+        (@isAdmin OR (
+            (visible_to_users IS NULL OR EXISTS (SELECT 1 FROM json_each(visible_to_users) WHERE CAST(value AS TEXT) = CAST(@userId AS TEXT)))
         AND (visible_to_roles IS NULL OR EXISTS (SELECT 1 FROM json_each(visible_to_roles) WHERE value = @role))))
         """;
 
     /// <summary>The agent @id as GET /api/agents/{id} shows it: visible to the caller, and inactive only to admins.</summary>
-    public const string ById = $"id = @id AND (is_active = 1 OR @isAdmin = 1) AND {Where}";
+    public const string ById = $"id = @id AND (is_active = TRUE OR @isAdmin) AND {Where}";
 
     /// <summary>True when <paramref name="agentColumn"/> is null, names no agent (a category such as master), or names an agent the caller sees.</summary>
     public static string Visible(string agentColumn) => $"""
-        ({agentColumn} IS NULL OR @isAdmin = 1 OR NOT EXISTS (SELECT 1 FROM agents WHERE id = {agentColumn})
-         OR EXISTS (SELECT 1 FROM agents WHERE id = {agentColumn} AND is_active = 1 AND {Where}))
+        ({agentColumn} IS NULL OR @isAdmin OR NOT EXISTS (SELECT 1 FROM agents WHERE id = {agentColumn})
+         OR EXISTS (SELECT 1 FROM agents WHERE id = {agentColumn} AND is_active = TRUE AND {Where}))
         """;
 
     /// <summary>The ids of the agents the caller may not see (none for admins), for filtering rows already in memory.</summary>
-    public const string HiddenIdsSql = $"SELECT id FROM agents WHERE @isAdmin = 0 AND NOT (is_active = 1 AND {Where})";
+    public const string HiddenIdsSql = $"SELECT id FROM agents WHERE NOT @isAdmin AND NOT (is_active = TRUE AND {Where})";
 
     /// <summary>True when the tool <paramref name="toolColumn"/> names is in a category the caller sees.</summary>
     public static string ToolVisible(string toolColumn) =>
@@ -40,16 +40,16 @@ public static class AgentVisibility
         $"EXISTS (SELECT 1 FROM tool_instances vi WHERE vi.id = {instanceColumn} AND {Visible("vi.agent_id")} AND {ToolVisible("vi.tool_id")})";
 
     /// <summary>True when a user-owned row (<paramref name="userColumn"/> holds the user's id) is the caller's own, or the caller is an admin.</summary>
-    public static string OwnedBy(string userColumn) => $"(@isAdmin = 1 OR CAST({userColumn} AS TEXT) = CAST(@userId AS TEXT))";
+    public static string OwnedBy(string userColumn) => $"(@isAdmin OR CAST({userColumn} AS TEXT) = CAST(@userId AS TEXT))";
 
     /// <summary>A row of configurations (scope, scope_id) the caller may read.</summary>
     public static readonly string ConfigurationVisible = $"""
         (CASE scope
             WHEN 'agent' THEN {Visible("scope_id")}
             WHEN 'tool' THEN {ToolVisible("scope_id")}
-            WHEN 'instance' THEN {InstanceVisible("CAST(scope_id AS INTEGER)")}
+            WHEN 'instance' THEN {InstanceVisible("CAST(scope_id AS BIGINT)")}
             WHEN 'user' THEN {OwnedBy("scope_id")}
-            ELSE 1 END)
+            ELSE TRUE END)
         """;
 
     /// <summary>Whether the caller may read configurations of this scope and scope id (the owner of a scoped configuration).</summary>
@@ -57,7 +57,7 @@ public static class AgentVisibility
     {
         var args = new DynamicParameters(Parameters(user));
         args.AddDynamicParams(new { scope, scopeId });
-        return db.ExecuteScalar<bool>($"SELECT {ConfigurationVisible} FROM (SELECT @scope AS scope, @scopeId AS scope_id)", args);
+        return db.ExecuteScalar<bool>($"SELECT {ConfigurationVisible} FROM (SELECT @scope AS scope, @scopeId AS scope_id) AS owner", args);
     }
 
     /// <summary><see cref="Parameters(ClaimsPrincipal)"/> plus the agent's @id.</summary>

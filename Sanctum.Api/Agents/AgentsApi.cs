@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Audit;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Auth;
@@ -32,7 +32,7 @@ public static class AgentsApi
         return group;
     }
 
-    private static JsonBody<IEnumerable<Agent>> List(SqliteConnection db, ResultCache cache, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, ClaimsPrincipal user,
+    private static JsonBody<IEnumerable<Agent>> List(DbConnection db, ResultCache cache, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, ClaimsPrincipal user,
         [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_inactive")] bool includeInactive = false)
     {
         var viewer = AgentVisibility.ViewerOf(user);
@@ -42,7 +42,7 @@ public static class AgentsApi
             parameters.Add("all", key.IncludeInactive);
             return new JsonBody<IEnumerable<Agent>>(Shown(db, db.Query<Agent>($"""
                 SELECT {Agent.Columns} FROM agents
-                WHERE (is_active = 1 OR @all = 1) AND {AgentVisibility.Where}
+                WHERE (is_active = TRUE OR @all) AND {AgentVisibility.Where}
                 ORDER BY name, id
                 """, parameters)), json.Value.SerializerOptions);
         });
@@ -51,7 +51,7 @@ public static class AgentsApi
     /// <summary>Cache key: the agents list as one viewer sees it. Status and last poll are stored, so it changes only by a commit.</summary>
     private sealed record VisibleAgents(AgentVisibility.Viewer Viewer, bool IncludeInactive);
 
-    private static Results<Ok<Agent>, ProblemHttpResult> Get(string id, SqliteConnection db, ClaimsPrincipal user)
+    private static Results<Ok<Agent>, ProblemHttpResult> Get(string id, DbConnection db, ClaimsPrincipal user)
     {
         // Inactive or invisible agents read as absent to non-admins, so their existence does not leak.
         return db.QuerySingleOrDefault<Agent>($"SELECT {Agent.Columns} FROM agents WHERE {AgentVisibility.ById}",
@@ -61,14 +61,14 @@ public static class AgentsApi
     }
 
     /// <summary>Agents as responses show them: with when a relay last polled them.</summary>
-    private static IReadOnlyList<Agent> Shown(SqliteConnection db, IEnumerable<Agent> agents) => RelayPresence.WithLastPoll(db, agents);
+    private static IReadOnlyList<Agent> Shown(DbConnection db, IEnumerable<Agent> agents) => RelayPresence.WithLastPoll(db, agents);
 
     private const string NoRelayYet = "No relay has polled its inbox yet.";
 
     private static readonly string[] ReservedIds = ["master", "smcp"];
 
     private static Results<Created<Agent>, ValidationProblem, ProblemHttpResult> Create(
-        AgentWrite body, SqliteConnection db, ClaimsPrincipal user, TimeProvider clock)
+        AgentWrite body, DbConnection db, ClaimsPrincipal user, TimeProvider clock)
     {
         var errors = new Errors().Slug("id", body.Id);
         if (body.Id is not null && ReservedIds.Contains(body.Id)) errors.Add("id", "master and smcp are tool categories, not agent ids.");
@@ -93,7 +93,7 @@ public static class AgentsApi
     }
 
     private static Results<Ok<Agent>, ValidationProblem, ProblemHttpResult> Patch(
-        string id, AgentWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http, IOptions<ChatBridgeOptions> bridge)
+        string id, AgentWrite body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http, IOptions<ChatBridgeOptions> bridge)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
@@ -109,7 +109,7 @@ public static class AgentsApi
                 description = coalesce(@description, description), status = coalesce(@status, status),
                 status_source = CASE WHEN @status IS NOT NULL THEN 'manual' ELSE status_source END,
                 status_reason = CASE WHEN @status IS NOT NULL THEN NULL ELSE status_reason END,
-                status_since = CASE WHEN @status IS NOT NULL AND @status IS NOT status THEN @now ELSE status_since END,
+                status_since = CASE WHEN @status IS NOT NULL AND @status IS DISTINCT FROM status THEN @now ELSE status_since END,
                 is_active = coalesce(@isActive, is_active),
                 visible_to_users = CASE WHEN @setUsers THEN @users ELSE visible_to_users END,
                 visible_to_roles = CASE WHEN @setRoles THEN @roles ELSE visible_to_roles END,
@@ -134,11 +134,11 @@ public static class AgentsApi
     }
 
     private static Results<NoContent, ProblemHttpResult> Delete(
-        string id, SqliteConnection db, TimeProvider clock, AuditLog audit, IOptions<ChatBridgeOptions> bridge)
+        string id, DbConnection db, TimeProvider clock, AuditLog audit, IOptions<ChatBridgeOptions> bridge)
     {
         db.Open();
         using var tx = db.BeginTransaction();
-        if (db.Execute("UPDATE agents SET is_active = 0, updated_at = @now WHERE id = @id", new { id, now = Timestamp.Now(clock) }, tx) != 1)
+        if (db.Execute("UPDATE agents SET is_active = FALSE, updated_at = @now WHERE id = @id", new { id, now = Timestamp.Now(clock) }, tx) != 1)
             return Problems.NotFound($"Agent '{id}'");
         RelayPresence.Sync(db, tx, audit, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds);
         tx.Commit();

@@ -32,7 +32,7 @@ public static class RelayPresence
     public const string RecordSql = """
         INSERT INTO chat_relay_polls (relay_scope, last_poll_at, connected_since) VALUES (@scope, @now, @now)
         ON CONFLICT (relay_scope) DO UPDATE SET
-            connected_since = CASE WHEN last_poll_at < @windowStart THEN excluded.connected_since ELSE connected_since END,
+            connected_since = CASE WHEN chat_relay_polls.last_poll_at < @windowStart THEN excluded.connected_since ELSE chat_relay_polls.connected_since END,
             last_poll_at = excluded.last_poll_at
         WHERE chat_relay_polls.last_poll_at < excluded.last_poll_at
         """;

@@ -112,12 +112,16 @@ public static class AuditChain
     {
         long checkedCount = 0;
         Link? previous = null;
+        // Whether the first row is anchored, asked before the rows are streamed: a connection runs one command at a
+        // time (PostgreSQL has no second reader beside an open one).
+        var first = db.QueryFirstOrDefault<AuditEntry>($"SELECT {AuditEntry.Columns} FROM audit_log ORDER BY id LIMIT 1");
+        var firstAnchored = first is not null && first.Id != 1 && IsAnchored(db, first);
         foreach (var row in db.Query<AuditEntry>($"SELECT {AuditEntry.Columns} FROM audit_log ORDER BY id", buffered: false))
         {
             checkedCount++;
             var linked = previous is { } p
                 ? row.Id == p.Id + 1 && row.PrevHash == p.Hash
-                : row.Id == 1 ? row.PrevHash == Genesis : IsAnchored(db, row);
+                : row.Id == 1 ? row.PrevHash == Genesis : firstAnchored && row.Id == first!.Id;
             if (!linked || HashOf(row) != row.Hash) return new AuditVerification(false, checkedCount, row.Id);
             previous = new Link { Id = row.Id, Hash = row.Hash };
         }
@@ -127,7 +131,7 @@ public static class AuditChain
     // A pruning anchor (itself part of the chain, so it cannot be forged without breaking it) vouches for the first row.
     private static bool IsAnchored(IDbConnection db, AuditEntry first) => db.ExecuteScalar<bool>($"""
         SELECT EXISTS (SELECT 1 FROM audit_log WHERE action = '{PrunedAction}'
-            AND json_extract(details, '$.through_id') = @throughId AND json_extract(details, '$.through_hash') = @hash)
+            AND CAST(json_extract(details, '$.through_id') AS TEXT) = CAST(@throughId AS TEXT) AND json_extract(details, '$.through_hash') = @hash)
         """, new { throughId = first.Id - 1, hash = first.PrevHash });
 
     private sealed record Link

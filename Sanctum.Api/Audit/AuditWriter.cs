@@ -42,12 +42,12 @@ public sealed partial class AuditWriter(AuditLog log, Database database, ILogger
                 tx.Commit();
                 return;
             }
-            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException && attempt < 5 && !stoppingToken.IsCancellationRequested)
+            catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException && attempt < 5 && !stoppingToken.IsCancellationRequested)
             {
                 LogRetry(logger, batch.Count, attempt, e);
                 await Task.Delay(TimeSpan.FromSeconds(attempt), CancellationToken.None);
             }
-            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+            catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
             {
                 // The events are still in the log (one line each); losing the rows must not stop later ones.
                 LogLost(logger, batch.Count, e);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
@@ -30,7 +30,7 @@ public static class AccessTokensApi
     private const string Columns = "t.id, t.user_id, u.username, t.name, t.scope, t.created_at, t.expires_at, t.last_used_at";
 
     private static Results<Created<CreatedAccessToken>, ValidationProblem, ProblemHttpResult> Create(
-        AccessTokenCreate body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+        AccessTokenCreate body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = new Errors();
         var name = body.Name?.Trim();
@@ -47,34 +47,34 @@ public static class AccessTokensApi
         using var tx = db.BeginTransaction();
         if (db.ExecuteScalar<long>("SELECT COUNT(*) FROM access_tokens WHERE user_id = @userId", new { userId }, tx) >= AccessTokens.MaxPerUser)
             return Problems.Conflict($"You already have {AccessTokens.MaxPerUser} access tokens; revoke one first.");
-        var row = db.QuerySingle<AccessToken>($"""
+        var id = db.ExecuteScalar<long>("""
             INSERT INTO access_tokens (user_id, name, token_hash, scope, expires_at, created_at)
-            VALUES (@userId, @name, @hash, @scope, @expires, @now);
-            SELECT {Columns} FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = last_insert_rowid();
+            VALUES (@userId, @name, @hash, @scope, @expires, @now) RETURNING id
             """,
             new { userId, name, hash = SessionTokens.Hash(token), scope = body.Scope, expires = Timestamp.From(now.AddDays(body.ExpiresInDays!.Value)), now = Timestamp.From(now) },
             tx);
+        var row = db.QuerySingle<AccessToken>($"SELECT {Columns} FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = @id", new { id }, tx);
         tx.Commit();
         audit.Record(new AuditEvent("token.created", "access_token", row.Id.ToString(CultureInfo.InvariantCulture),
             new { name, scope = body.Scope, expires_in_days = body.ExpiresInDays }), http);
         return TypedResults.Created($"/api/auth/tokens/{row.Id}", new CreatedAccessToken(row, token));
     }
 
-    private static Results<Ok<IEnumerable<AccessToken>>, ProblemHttpResult> List(SqliteConnection db, HttpContext http, bool all = false)
+    private static Results<Ok<IEnumerable<AccessToken>>, ProblemHttpResult> List(DbConnection db, HttpContext http, bool all = false)
     {
         if (all && !http.User.IsAdmin())
             return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: "Only admins may list everyone's tokens.");
         return TypedResults.Ok(db.Query<AccessToken>($"""
             SELECT {Columns} FROM access_tokens t JOIN users u ON u.id = t.user_id
-            WHERE @all = 1 OR t.user_id = @userId
+            WHERE @all OR t.user_id = @userId
             ORDER BY t.created_at DESC, t.id DESC
             """, new { all, userId = http.User.UserId() }));
     }
 
-    private static Results<NoContent, ProblemHttpResult> Revoke(long id, SqliteConnection db, AuditLog audit, HttpContext http)
+    private static Results<NoContent, ProblemHttpResult> Revoke(long id, DbConnection db, AuditLog audit, HttpContext http)
     {
         var owner = db.QuerySingleOrDefault<long?>(
-            "DELETE FROM access_tokens WHERE id = @id AND (@admin = 1 OR user_id = @userId) RETURNING user_id",
+            "DELETE FROM access_tokens WHERE id = @id AND (@admin OR user_id = @userId) RETURNING user_id",
             new { id, admin = http.User.IsAdmin(), userId = http.User.UserId() });
         if (owner is null) return Problems.NotFound($"Access token {id}");
         audit.Record(new AuditEvent("token.revoked", "access_token", id.ToString(CultureInfo.InvariantCulture), new { owner_id = owner }), http);

@@ -1,6 +1,7 @@
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
 using Microsoft.Extensions.Options;
 using System.Globalization;
 using Sanctum.Api.Audit;
@@ -34,7 +35,7 @@ public static class AuthApi
     private const string InvalidCredentials = "The username or password is incorrect, or the account is locked or inactive.";
 
     private static Results<Ok<LoginResponse>, ProblemHttpResult, ValidationProblem> Login(
-        LoginRequest body, SqliteConnection db, PasswordHasher hasher, IOptions<SanctumOptions> options,
+        LoginRequest body, DbConnection db, PasswordHasher hasher, IOptions<SanctumOptions> options,
         TimeProvider clock, AuditLog audit, HttpContext http, SanctumMetrics metrics)
     {
         var errors = new Errors();
@@ -64,29 +65,34 @@ public static class AuthApi
         var token = SessionTokens.NewToken();
         var expires = Timestamp.From(now + o.SessionLifetime);
         db.Open();
-        using (var tx = db.BeginTransaction())
+        // Read committed is enough: each statement is guarded by its own WHERE, and the one row every sign-in to the
+        // account writes (users) is updated last, so it stays locked only until the commit right after. Serializable
+        // here made 64 concurrent sign-ins to one account lose to each other and retry, bcrypt and all. One statement
+        // per command: Npgsql writes a synchronous command's second statement on the thread pool, which the sign-ins
+        // waiting for the row lock may have used up, and the lock holder would then wait for them.
+        using (var tx = db.BeginTransaction(IsolationLevel.ReadCommitted))
         {
-            // Re-checked where the result is recorded: an account deactivated or locked by an admin meanwhile stays out.
+            var session = new
+            {
+                id = account.Id, now = Timestamp.From(now), sessionId = SessionTokens.NewSessionId(), hash = SessionTokens.Hash(token),
+                ip = AuthSetup.ClientAddress(http), agent = AuthSetup.ClientUserAgent(http), expires,
+            };
+            db.Execute("DELETE FROM user_sessions WHERE user_id = @id AND expires_at <= @now", session, tx);
+            db.Execute("""
+                INSERT INTO user_sessions (id, user_id, session_token, ip_address, user_agent, expires_at)
+                VALUES (@sessionId, @id, @hash, @ip, @agent, @expires)
+                """, session, tx);
+            // Re-checked where the result is recorded: an account deactivated or locked by an admin meanwhile stays out
+            // (the session above goes with the rollback).
             var signedIn = db.Execute("""
                 UPDATE users SET failed_login_attempts = 0, locked_until = NULL, last_login = @now WHERE id = @id AND status = 'active'
-                """, new { id = account.Id, now = Timestamp.From(now) }, tx) == 1;
+                """, session, tx) == 1;
             if (!signedIn)
             {
                 audit.Record(new AuditEvent("auth.login.failed", "user", account.Id.ToString(CultureInfo.InvariantCulture),
                     new { username = body.Username, reason = "inactive" }, "failure"), http);
                 return TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: InvalidCredentials);
             }
-            db.Execute("""
-                DELETE FROM user_sessions WHERE user_id = @id AND expires_at <= @now;
-                INSERT INTO user_sessions (id, user_id, session_token, ip_address, user_agent, expires_at)
-                VALUES (@sessionId, @id, @hash, @ip, @agent, @expires);
-                """,
-                new
-                {
-                    id = account.Id, now = Timestamp.From(now), sessionId = SessionTokens.NewSessionId(), hash = SessionTokens.Hash(token),
-                    ip = AuthSetup.ClientAddress(http), agent = AuthSetup.ClientUserAgent(http), expires,
-                },
-                transaction: tx);
             tx.Commit();
         }
         audit.Record(new AuditEvent("auth.login.succeeded", "user", account.Id.ToString(CultureInfo.InvariantCulture), new { username = body.Username }), http);
@@ -108,7 +114,7 @@ public static class AuthApi
     /// Counts one attempt on an unlocked account: the attempt that reaches the threshold locks it and the count starts
     /// over. False when the account is locked (attempts while locked change nothing). A success resets the count.
     /// </summary>
-    private static bool CountAttempt(SqliteConnection db, long id, SanctumOptions o, DateTimeOffset now, AuditLog audit, HttpContext http, string username, SanctumMetrics metrics)
+    private static bool CountAttempt(DbConnection db, long id, SanctumOptions o, DateTimeOffset now, AuditLog audit, HttpContext http, string username, SanctumMetrics metrics)
     {
         var lockUntil = Timestamp.From(now + o.LockoutDuration);
         var result = db.QuerySingleOrDefault<string?>("""
@@ -127,7 +133,7 @@ public static class AuthApi
         return result is not null;
     }
 
-    private static NoContent Logout(SqliteConnection db, AuditLog audit, HttpContext http)
+    private static NoContent Logout(DbConnection db, AuditLog audit, HttpContext http)
     {
         db.Execute("DELETE FROM user_sessions WHERE id = @id", new { id = http.User.SessionId() });
         audit.Record(new AuditEvent("auth.logout", "user", http.User.UserId().ToString(CultureInfo.InvariantCulture)), http);
@@ -135,13 +141,13 @@ public static class AuthApi
         return TypedResults.NoContent();
     }
 
-    private static Results<Ok<User>, UnauthorizedHttpResult> Me(SqliteConnection db, HttpContext http) =>
+    private static Results<Ok<User>, UnauthorizedHttpResult> Me(DbConnection db, HttpContext http) =>
         db.QuerySingleOrDefault<User>($"SELECT {User.Columns} FROM users WHERE id = @id", new { id = http.User.UserId() }) is { } user
             ? TypedResults.Ok(user)
             : TypedResults.Unauthorized();
 
     private static Results<NoContent, ValidationProblem> ChangePassword(
-        PasswordChangeRequest body, SqliteConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit,
+        PasswordChangeRequest body, DbConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit,
         BootstrapAdmin bootstrap, HttpContext http)
     {
         var id = http.User.UserId();
@@ -156,11 +162,12 @@ public static class AuthApi
         // Hashed before the transaction, so the write lock is never held for the length of a bcrypt.
         var newHash = hasher.Hash(body.NewPassword!);
         db.Open();
-        using var tx = db.BeginTransaction();
+        // Read committed: a concurrent change waits for this row and then finds the hash changed (see Login).
+        using var tx = db.BeginTransaction(IsolationLevel.ReadCommitted);
         // Compare-and-swap on the hash that was verified: of two concurrent changes from the same password only
         // the first wins; the other is told the current password is wrong, as it would be had they run in turn.
         var changed = db.Execute(
-            "UPDATE users SET password_hash = @newHash, must_change_password = 0, updated_at = @now WHERE id = @id AND password_hash = @hash",
+            "UPDATE users SET password_hash = @newHash, must_change_password = FALSE, updated_at = @now WHERE id = @id AND password_hash = @hash",
             new { id, newHash, hash, now = Timestamp.Now(clock) }, transaction: tx);
         if (changed == 0) return Problems.Invalid("current_password", "The current password is incorrect.");
         db.Execute("DELETE FROM user_sessions WHERE user_id = @id AND id <> @sessionId", new { id, sessionId = http.User.SessionId() }, transaction: tx);

@@ -38,12 +38,16 @@ public static class AuthSetup
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, PasswordChangeResultHandler>();
 
         services.AddRateLimiter(_ => { });
-        services.AddOptions<RateLimiterOptions>().Configure<IOptions<SanctumOptions>>((limiter, sanctum) =>
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<SanctumOptions>, Data.Database, TimeProvider>((limiter, sanctum, database, clock) =>
         {
             var o = sanctum.Value;
-            limiter.AddPolicy(LoginRateLimit, context => RateLimitPartition.GetFixedWindowLimiter(
-                ClientAddress(context),
-                _ => new FixedWindowRateLimiterOptions { PermitLimit = o.LoginPermitLimit, Window = o.LoginWindow, QueueLimit = 0 }));
+            // On PostgreSQL the count is kept in the database, so the limit holds across all instances behind one address.
+            limiter.AddPolicy(LoginRateLimit, context => database.IsSqlite
+                ? RateLimitPartition.GetFixedWindowLimiter(
+                    ClientAddress(context),
+                    _ => new FixedWindowRateLimiterOptions { PermitLimit = o.LoginPermitLimit, Window = o.LoginWindow, QueueLimit = 0 })
+                : RateLimitPartition.Get(ClientAddress(context),
+                    address => Data.SharedRateLimiter.FixedWindow(database, "login:" + address, o.LoginPermitLimit, o.LoginWindow, clock)));
             limiter.OnRejected = async (ctx, token) =>
             {
                 var retry = ctx.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : o.LoginWindow;

@@ -76,7 +76,7 @@ public sealed partial class BootstrapAdmin(
         if (!local) WriteOwnerOnly(PasswordFile, prepared.Random + "\n");
         var hash = local ? prepared.LoopbackHash : prepared.RandomHash ?? hasher.Hash(prepared.Random);
         using var db = database.Open();
-        db.Execute("UPDATE users SET password_hash = @hash, must_change_password = 1 WHERE password_hash = @pending",
+        db.Execute("UPDATE users SET password_hash = @hash, must_change_password = TRUE WHERE password_hash = @pending",
             new { hash, pending = PendingHash });
         if (local) LogLoopback(logger);
         else LogWritten(logger, PasswordFile, string.Join(", ", addresses));

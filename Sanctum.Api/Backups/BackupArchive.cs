@@ -14,14 +14,17 @@ public sealed record BackupManifest(int Format, string CreatedAt, string AppVers
 public sealed record BackupManifestFile(string Name, long Size, string Sha256);
 
 /// <summary>
-/// A backup's <c>.zip</c>: <c>sanctum.db</c> (an online copy of the database), <c>keys/*.xml</c> (the Data Protection
-/// key ring, without which the stored secrets cannot be read) and <c>manifest.json</c>. Reading one trusts nothing:
+/// A backup's <c>.zip</c>: the database, <c>keys/*.xml</c> (the Data Protection key ring, without which the stored
+/// secrets cannot be read) and <c>manifest.json</c>. The database is <c>sanctum.db</c> (an online copy of SQLite's file;
+/// the key ring is a folder beside it) or, on PostgreSQL, <c>sanctum.pgdump</c> (pg_dump's custom format; the key ring
+/// is a table in it, encrypted under Sanctum:KeyRingKey). Reading one trusts nothing:
 /// entry names and the total uncompressed size are checked before a byte is extracted, every file against the
 /// manifest's size and SHA-256.
 /// </summary>
 public static partial class BackupArchive
 {
     public const string DatabaseEntry = "sanctum.db";
+    public const string PostgresEntry = "sanctum.pgdump";
     public const string ManifestEntry = "manifest.json";
     private const int MaxManifestBytes = 1024 * 1024;
 
@@ -30,11 +33,15 @@ public static partial class BackupArchive
     [GeneratedRegex(@"^keys/[A-Za-z0-9_.-]{1,100}\.xml$")]
     private static partial Regex KeyEntry();
 
-    /// <summary>Writes the zip from a database copy and the key ring folder; the manifest lists what was written.</summary>
-    public static BackupManifest Write(string zipPath, string databaseCopy, string keysDirectory, string createdAt, string appVersion, long schemaVersion, string kind)
+    /// <summary>
+    /// Writes the zip from a database copy (its entry name: <see cref="DatabaseEntry"/> or <see cref="PostgresEntry"/>) and
+    /// the key ring folder, if any; the manifest lists what was written.
+    /// </summary>
+    public static BackupManifest Write(string zipPath, string databaseEntry, string databaseCopy, string? keysDirectory,
+        string createdAt, string appVersion, long schemaVersion, string kind)
     {
-        var files = new List<(string Entry, string Source)> { (DatabaseEntry, databaseCopy) };
-        if (Directory.Exists(keysDirectory))
+        var files = new List<(string Entry, string Source)> { (databaseEntry, databaseCopy) };
+        if (keysDirectory is not null && Directory.Exists(keysDirectory))
             files.AddRange(Directory.EnumerateFiles(keysDirectory, "*.xml").Order(StringComparer.Ordinal)
                 .Select(f => ("keys/" + Path.GetFileName(f), f)).Where(f => KeyEntry().IsMatch(f.Item1)));
 
@@ -79,9 +86,15 @@ public static partial class BackupArchive
         }
     }
 
+    /// <summary>The database entry a manifest lists (sanctum.db or sanctum.pgdump), or null when it lists none.</summary>
+    public static string? DatabaseEntryOf(BackupManifest manifest) =>
+        manifest.Files.Select(f => f.Name).FirstOrDefault(IsDatabaseEntry);
+
+    private static bool IsDatabaseEntry(string name) => name is DatabaseEntry or PostgresEntry;
+
     /// <summary>
-    /// Checks the archive against its manifest; with <paramref name="extractDatabaseTo"/> also writes sanctum.db there
-    /// (checked while it is written). Problems are sentences for people; none means the archive is what it claims.
+    /// Checks the archive against its manifest; with <paramref name="extractDatabaseTo"/> also writes the database entry
+    /// there (checked while it is written). Problems are sentences for people; none means the archive is what it claims.
     /// </summary>
     public static (BackupManifest? Manifest, List<string> Problems) Check(string zipPath, long maxUncompressedBytes, string? extractDatabaseTo = null)
     {
@@ -93,7 +106,7 @@ public static partial class BackupArchive
             long total = 0;
             foreach (var entry in zip.Entries)
             {
-                if (entry.FullName != DatabaseEntry && entry.FullName != ManifestEntry && !KeyEntry().IsMatch(entry.FullName))
+                if (!IsDatabaseEntry(entry.FullName) && entry.FullName != ManifestEntry && !KeyEntry().IsMatch(entry.FullName))
                     problems.Add($"Unexpected entry '{Printable(entry.FullName)}'.");
                 else if (!names.Add(entry.FullName))
                     problems.Add($"The entry '{entry.FullName}' appears twice.");
@@ -109,7 +122,9 @@ public static partial class BackupArchive
             var listed = manifest.Files.ToDictionary(f => f.Name, StringComparer.Ordinal);
             foreach (var name in names.Where(n => n != ManifestEntry && !listed.ContainsKey(n))) problems.Add($"'{name}' is not in the manifest.");
             foreach (var name in listed.Keys.Where(n => !names.Contains(n))) problems.Add($"'{Printable(name)}' is in the manifest but not in the archive.");
-            if (!listed.ContainsKey(DatabaseEntry)) problems.Add("The manifest lists no sanctum.db.");
+            var databases = listed.Keys.Count(IsDatabaseEntry);
+            if (databases == 0) problems.Add("The manifest lists no sanctum.db.");
+            else if (databases > 1) problems.Add("The manifest lists both sanctum.db and sanctum.pgdump.");
             if (problems.Count > 0) return (manifest, problems);
 
             foreach (var file in manifest.Files)
@@ -117,7 +132,7 @@ public static partial class BackupArchive
                 var entry = zip.GetEntry(file.Name)!;
                 if (entry.Length != file.Size) { problems.Add($"{file.Name}: {entry.Length} bytes, the manifest says {file.Size}."); continue; }
                 using var input = entry.Open();
-                using var output = file.Name == DatabaseEntry && extractDatabaseTo is not null
+                using var output = IsDatabaseEntry(file.Name) && extractDatabaseTo is not null
                     ? new FileStream(extractDatabaseTo, FileMode.Create, FileAccess.Write, FileShare.None)
                     : Stream.Null;
                 var (size, sha) = CopyHashed(input, output, file.Size);

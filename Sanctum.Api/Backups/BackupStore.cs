@@ -1,3 +1,4 @@
+using Dapper;
 using System.Globalization;
 using System.IO.Compression;
 using System.Reflection;
@@ -42,7 +43,8 @@ public sealed class BackupInvalidException(IReadOnlyList<string> problems)
 /// <summary>
 /// The backups under <c>&lt;DataDirectory&gt;/backups</c> (or <c>Sanctum:Backups:Directory</c>): creating, listing,
 /// checking, importing and restoring them. Names are made here and nothing else is ever opened: a name that does not
-/// match <see cref="IsName"/> is treated as unknown.
+/// match <see cref="IsName"/> is treated as unknown. What differs per engine is in <see cref="SqliteSnapshot"/> and
+/// <see cref="PostgresDump"/>; a backup restores only on the engine it was taken from.
 /// </summary>
 public sealed partial class BackupStore(Database database, IOptions<SanctumOptions> options, TimeProvider clock,
     MaintenanceGate gate, IServiceProvider services, ILogger<BackupStore> logger)
@@ -64,6 +66,8 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
 
     [GeneratedRegex(NamePattern)]
     private static partial Regex NameRegex();
+
+    private PostgresDump Postgres => new(database, options.Value.PostgresBinDirectory);
 
     public static bool IsName(string? name) => name is not null && NameRegex().IsMatch(name);
 
@@ -106,14 +110,26 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
         var work = WorkDirectory();
         try
         {
-            var copy = Path.Combine(work, BackupArchive.DatabaseEntry);
-            SqliteSnapshot.Take(database, copy);
+            var copy = Path.Combine(work, "database");
             long schema;
-            using (var connection = SqliteSnapshot.OpenCopy(copy)) schema = SqliteSnapshot.SchemaVersion(connection);
+            if (database.IsSqlite)
+            {
+                SqliteSnapshot.Take(database, copy);
+                using var connection = SqliteSnapshot.OpenCopy(copy);
+                schema = SqliteSnapshot.SchemaVersion(connection);
+            }
+            else
+            {
+                // Migrations run only at start, so the version read just before the dump is the dump's.
+                using (var live = database.Open()) schema = SchemaVersions.Of(live, database.Dialect);
+                Postgres.Take(copy);
+            }
             var now = clock.GetUtcNow();
             var partial = Path.Combine(work, "backup.zip");
-            var manifest = BackupArchive.Write(partial, copy, SecretsSetup.KeyRingDirectory(database.DataDirectory),
-                Timestamp.From(now), AppVersion, schema, kind);
+            var manifest = database.IsSqlite
+                ? BackupArchive.Write(partial, BackupArchive.DatabaseEntry, copy, SecretsSetup.KeyRingDirectory(database.DataDirectory),
+                    Timestamp.From(now), AppVersion, schema, kind)
+                : BackupArchive.Write(partial, BackupArchive.PostgresEntry, copy, keysDirectory: null, Timestamp.From(now), AppVersion, schema, kind);
             var target = destination is null ? NewPath(now, kind) : Path.GetFullPath(destination);
             File.Move(partial, target, overwrite: destination is not null);
             var name = Path.GetFileName(target);
@@ -162,7 +178,7 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
                     await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
                 }
             }
-            var manifest = CheckFully(upload, Path.Combine(work, BackupArchive.DatabaseEntry));
+            var (manifest, _) = CheckFully(upload, work);
             var target = NewPath(clock.GetUtcNow(), manifest.Kind);
             File.Move(upload, target);
             return Info(Path.GetFileName(target))!;
@@ -180,7 +196,7 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
         var work = WorkDirectory();
         try
         {
-            var manifest = CheckFully(path, Path.Combine(work, BackupArchive.DatabaseEntry));
+            var (manifest, _) = CheckFully(path, work);
             return new BackupVerification(name, true, manifest.SchemaVersion, []);
         }
         catch (BackupInvalidException e)
@@ -194,29 +210,21 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
     }
 
     /// <summary>
-    /// Replaces the live data with a backup: checks it completely, then (alone: see <see cref="MaintenanceGate"/>)
-    /// takes a pre-restore backup, copies its database in, adds its keys to the key ring and migrates it up.
-    /// Throws <see cref="BackupInvalidException"/> with nothing changed when the backup fails a check.
+    /// Replaces the live data with a backup: checks it completely, then (alone in this process: see
+    /// <see cref="MaintenanceGate"/>) takes a pre-restore backup, puts its database in place, keeps the key ring's keys
+    /// (adding the backup's) and migrates it up. Throws <see cref="BackupInvalidException"/> with nothing changed when the
+    /// backup fails a check, and <see cref="BackupToolException"/> when pg_restore fails (its transaction is rolled back).
     /// </summary>
     public async Task<RestoreReport> RestoreAsync(string zipPath, CancellationToken cancellationToken = default)
     {
         var work = WorkDirectory();
         try
         {
-            var copy = Path.Combine(work, BackupArchive.DatabaseEntry);
-            CheckFully(zipPath, copy);
+            var (manifest, copy) = CheckFully(zipPath, work);
 
-            // The pre-restore backup is taken alone too, so no write can fall between it and the swap.
-            var (preRestore, before, schema, after) = await gate.RunExclusiveAsync(() =>
-            {
-                var counts = LiveRowCounts();
-                var safety = Create(BackupKinds.PreRestore);
-                SqliteSnapshot.ReplaceLive(database, copy);
-                RestoreKeys(zipPath);
-                services.MigrateDatabase();
-                using var live = database.Open();
-                return (safety, counts, SqliteSnapshot.SchemaVersion(live), SqliteSnapshot.RowCounts(live));
-            }, cancellationToken);
+            // The pre-restore backup is taken alone too, so no write of this process can fall between it and the swap.
+            var (preRestore, before, schema, after) = await gate.RunExclusiveAsync(
+                () => database.IsSqlite ? RestoreSqlite(zipPath, copy) : RestorePostgres(copy, manifest.SchemaVersion), cancellationToken);
 
             var tables = before.Keys.Union(after.Keys).Order(StringComparer.Ordinal)
                 .Select(t => new TableChange(t, before.TryGetValue(t, out var b) ? b : null, after.TryGetValue(t, out var a) ? a : null)).ToList();
@@ -228,27 +236,83 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
         }
     }
 
-    /// <summary>Archive checks, then the extracted database's integrity and schema version.</summary>
-    private BackupManifest CheckFully(string zipPath, string extractTo)
+    private (BackupInfo, IReadOnlyDictionary<string, long>, long, IReadOnlyDictionary<string, long>) RestoreSqlite(string zipPath, string copy)
     {
-        var (manifest, problems) = BackupArchive.Check(zipPath, Limits.MaxUncompressedBytes, extractTo);
-        if (problems.Count > 0 || manifest is null) throw new BackupInvalidException(problems.Count > 0 ? problems : ["The backup has no manifest."]);
-        var integrity = SqliteSnapshot.IntegrityProblems(extractTo);
-        if (integrity.Count > 0) throw new BackupInvalidException(["sanctum.db fails PRAGMA integrity_check: " + string.Join("; ", integrity.Take(5))]);
-        long schema;
-        using (var connection = SqliteSnapshot.OpenCopy(extractTo)) schema = SqliteSnapshot.SchemaVersion(connection);
-        if (schema != manifest.SchemaVersion)
-            throw new BackupInvalidException([$"sanctum.db is at schema version {schema}, the manifest says {manifest.SchemaVersion}."]);
-        if (schema > BuildSchemaVersion)
-            throw new BackupInvalidException([$"The backup's schema version {schema} is newer than this build's ({BuildSchemaVersion}): upgrade Sanctum first."]);
-        if (schema < 1) throw new BackupInvalidException(["sanctum.db holds no Sanctum schema."]);
-        return manifest;
+        IReadOnlyDictionary<string, long> counts;
+        using (var live = database.OpenSqlite()) counts = SqliteSnapshot.RowCounts(live);
+        var safety = Create(BackupKinds.PreRestore);
+        SqliteSnapshot.ReplaceLive(database, copy);
+        RestoreKeys(zipPath);
+        services.MigrateDatabase();
+        using var restored = database.OpenSqlite();
+        return (safety, counts, SqliteSnapshot.SchemaVersion(restored), SqliteSnapshot.RowCounts(restored));
     }
 
-    private IReadOnlyDictionary<string, long> LiveRowCounts()
+    private const string KeysSql = "SELECT friendly_name AS FriendlyName, xml AS Xml FROM data_protection_keys";
+
+    private (BackupInfo, IReadOnlyDictionary<string, long>, long, IReadOnlyDictionary<string, long>) RestorePostgres(string dump, long backupSchema)
     {
-        using var live = database.Open();
-        return SqliteSnapshot.RowCounts(live);
+        IReadOnlyDictionary<string, long> counts;
+        List<StoredKey> keys;
+        using (var live = database.Open())
+        {
+            // pg_restore replaces the tables the dump has and leaves others: a newer schema's extra tables would stay.
+            var liveSchema = SchemaVersions.Of(live, database.Dialect);
+            if (backupSchema < liveSchema)
+                throw new BackupInvalidException([$"The backup's schema version {backupSchema} is older than this database's ({liveSchema}): on PostgreSQL a backup restores into the same schema version."]);
+            counts = PostgresDump.RowCounts(live);
+            keys = live.Query<StoredKey>(KeysSql).ToList();
+        }
+        var safety = Create(BackupKinds.PreRestore);
+        Postgres.Restore(dump);
+
+        int added;
+        using (var restored = database.Open())
+        {
+            // The ring keeps the keys it had (secrets written since the backup need them) and gains the backup's.
+            var names = restored.Query<StoredKey>(KeysSql).Select(k => k.FriendlyName).ToHashSet(StringComparer.Ordinal);
+            added = names.Count(n => keys.All(k => k.FriendlyName != n));
+            restored.Execute("INSERT INTO data_protection_keys (friendly_name, xml) VALUES (@FriendlyName, @Xml) ON CONFLICT (friendly_name) DO NOTHING",
+                keys.Where(k => !names.Contains(k.FriendlyName)));
+        }
+        if (added > 0) ReloadKeyRing(added);
+        services.MigrateDatabase();
+        using var after = database.Open();
+        return (safety, counts, SchemaVersions.Of(after, database.Dialect), PostgresDump.RowCounts(after));
+    }
+
+    private sealed record StoredKey(string FriendlyName, string Xml);
+
+    /// <summary>Archive checks, then the extracted database's integrity, engine and schema version; returns the manifest and the extracted database.</summary>
+    private (BackupManifest Manifest, string Database) CheckFully(string zipPath, string work)
+    {
+        var extracted = Path.Combine(work, "database");
+        var (manifest, problems) = BackupArchive.Check(zipPath, Limits.MaxUncompressedBytes, extracted);
+        if (problems.Count > 0 || manifest is null) throw new BackupInvalidException(problems.Count > 0 ? problems : ["The backup has no manifest."]);
+        var entry = BackupArchive.DatabaseEntryOf(manifest);
+        if (database.IsSqlite && entry == BackupArchive.PostgresEntry)
+            throw new BackupInvalidException(["The backup holds a PostgreSQL dump (sanctum.pgdump); this server uses SQLite: restore it on a server that uses PostgreSQL."]);
+        if (!database.IsSqlite && entry == BackupArchive.DatabaseEntry)
+            throw new BackupInvalidException(["The backup holds a SQLite database (sanctum.db); this server uses PostgreSQL: restore it on a server that uses SQLite."]);
+        long schema;
+        if (database.IsSqlite)
+        {
+            var integrity = SqliteSnapshot.IntegrityProblems(extracted);
+            if (integrity.Count > 0) throw new BackupInvalidException(["sanctum.db fails PRAGMA integrity_check: " + string.Join("; ", integrity.Take(5))]);
+            using var connection = SqliteSnapshot.OpenCopy(extracted);
+            schema = SqliteSnapshot.SchemaVersion(connection);
+        }
+        else
+        {
+            if (Postgres.Problems(extracted) is { Count: > 0 } unreadable) throw new BackupInvalidException(unreadable);
+            schema = Postgres.SchemaVersion(extracted);
+        }
+        if (schema != manifest.SchemaVersion)
+            throw new BackupInvalidException([$"{entry} is at schema version {schema}, the manifest says {manifest.SchemaVersion}."]);
+        if (schema > BuildSchemaVersion)
+            throw new BackupInvalidException([$"The backup's schema version {schema} is newer than this build's ({BuildSchemaVersion}): upgrade Sanctum first."]);
+        if (schema < 1) throw new BackupInvalidException([$"{entry} holds no Sanctum schema."]);
+        return (manifest, extracted);
     }
 
     /// <summary>Adds the backup's keys the ring lacks (keeping the current ones), and reloads the ring when it changed.</summary>
@@ -267,8 +331,12 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
                 added++;
             }
         }
-        if (added == 0) return;
-        // The key ring is cached in memory; a new key is the public way to make it re-read the folder.
+        if (added > 0) ReloadKeyRing(added);
+    }
+
+    private void ReloadKeyRing(int added)
+    {
+        // The key ring is cached in memory; a new key is the public way to make it re-read its store.
         services.GetRequiredService<IKeyManager>().CreateNewKey(clock.GetUtcNow(), clock.GetUtcNow().AddDays(90));
         logger.LogInformation("Restore added {Count} key(s) to the Data Protection key ring.", added);
     }

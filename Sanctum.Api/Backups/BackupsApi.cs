@@ -19,11 +19,23 @@ public static class BackupsApi
     public static RouteGroupBuilder MapBackups(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/backups").WithTags("Backups").RequireAdmin();
+        // On PostgreSQL backups run pg_dump and pg_restore: when they are missing or fail, nothing was changed.
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            try
+            {
+                return await next(context);
+            }
+            catch (BackupToolException e)
+            {
+                return TypedResults.Problem(detail: e.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Service Unavailable");
+            }
+        });
         var maxUpload = routes.ServiceProvider.GetRequiredService<IOptions<SanctumOptions>>().Value.Backups.MaxUploadBytes;
 
         group.MapGet("/", List).WithName("ListBackups").WithSummary("The stored backups, newest first");
         group.MapPost("/", Create).WithName("CreateBackup")
-            .WithSummary("Back up now (online): the database, the Data Protection key ring and a manifest, in one .zip");
+            .WithSummary("Back up now (online): the database (SQLite's file, or pg_dump's custom format on PostgreSQL), the Data Protection key ring and a manifest, in one .zip");
         group.MapGet("/{name}", Download).WithName("DownloadBackup").WithSummary("The backup's .zip")
             .Produces(StatusCodes.Status200OK, contentType: "application/zip").ProducesProblem(StatusCodes.Status404NotFound);
         group.MapDelete("/{name}", Delete).WithName("DeleteBackup").WithSummary("Delete a stored backup")
@@ -33,7 +45,7 @@ public static class BackupsApi
             .Accepts<Stream>("application/zip", "application/octet-stream")
             .WithMetadata(new UploadLimit(maxUpload));
         group.MapGet("/{name}/verify", Verify).WithName("VerifyBackup")
-            .WithSummary("Re-check a stored backup without restoring it: manifest checksums, PRAGMA integrity_check, schema version")
+            .WithSummary("Re-check a stored backup without restoring it: manifest checksums, PRAGMA integrity_check (on PostgreSQL: pg_restore reads it whole), schema version")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/{name}/restore", Restore).WithName("RestoreBackup")
             .WithSummary("Replace the data with the backup (after a pre-restore backup); requests meanwhile wait or get 503; reports row counts per table before and after")

@@ -17,7 +17,7 @@ public static class SqliteSnapshot
     /// </summary>
     public static void Take(Database database, string path)
     {
-        using var connection = database.Open();
+        using var connection = database.OpenSqlite();
         connection.Execute("VACUUM INTO @path", new { path });
     }
 
@@ -50,10 +50,7 @@ public static class SqliteSnapshot
     }
 
     /// <summary>The FluentMigrator version the database was migrated to (0 when it never was).</summary>
-    public static long SchemaVersion(SqliteConnection connection) =>
-        connection.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'VersionInfo')")
-            ? connection.ExecuteScalar<long?>("SELECT MAX(Version) FROM VersionInfo") ?? 0
-            : 0;
+    public static long SchemaVersion(SqliteConnection connection) => SchemaVersions.Of(connection, SqlDialect.Sqlite);
 
     /// <summary>Rows per ordinary table (SQLite's own tables, the search index's shadow tables and VersionInfo left out).</summary>
     public static IReadOnlyDictionary<string, long> RowCounts(SqliteConnection connection)
@@ -74,13 +71,12 @@ public static class SqliteSnapshot
     public static void ReplaceLive(Database database, string copyPath)
     {
         using (var copy = OpenCopy(copyPath))
-        using (var live = database.Open())
+        using (var live = database.OpenSqlite())
         {
             copy.BackupDatabase(live);
             live.Execute("PRAGMA journal_mode = WAL;");
         }
         // Idle pooled connections may have cached the old schema: start afresh.
-        using var probe = database.Create();
-        SqliteConnection.ClearPool(probe);
+        database.ClearPool();
     }
 }

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Auth;
 using Sanctum.Api.ChatBridge;
@@ -61,7 +61,7 @@ public static class ChatHistoryApi
         """;
 
     private static Results<Ok<ChatSessionPage>, ValidationProblem> Sessions(
-        SqliteConnection db, ClaimsPrincipal user, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "agent_id")] string? agentId,
+        DbConnection db, ClaimsPrincipal user, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "agent_id")] string? agentId,
         int? limit, int? offset)
     {
         var errors = new Errors();
@@ -76,7 +76,7 @@ public static class ChatHistoryApi
     }
 
     private static Results<Ok<ChatHistoryPage>, ValidationProblem, ProblemHttpResult> Messages(
-        string id, SqliteConnection db, ClaimsPrincipal user, TimeProvider clock, IOptions<ChatBridgeOptions> options, string? before, int? limit)
+        string id, DbConnection db, ClaimsPrincipal user, TimeProvider clock, IOptions<ChatBridgeOptions> options, string? before, int? limit)
     {
         var errors = new Errors();
         if (limit is < 1 or > MaxLimit) errors.Add("limit", $"Must be 1 to {MaxLimit}.");

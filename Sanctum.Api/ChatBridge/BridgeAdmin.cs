@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Dapper;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Config;
 using Sanctum.Api.Data;
@@ -11,7 +11,7 @@ namespace Sanctum.Api.ChatBridge;
 
 /// <summary>The bridge's admin actions (admin key): list sessions, read and change its settings, clean up.</summary>
 public sealed class BridgeAdmin(
-    SqliteConnection db, TimeProvider clock, BridgeGate gate, BridgeRateLimits limits, IOptions<SanctumOptions> options, IConfiguration configuration,
+    DbConnection db, TimeProvider clock, BridgeGate gate, BridgeRateLimits limits, IOptions<SanctumOptions> options, IConfiguration configuration,
     SettingsCore settings)
 {
     public IResult Sessions(HttpContext http, string? limitText, string? offsetText, string? activeText)
@@ -168,7 +168,7 @@ public sealed class BridgeAdmin(
     /// <summary>Who the settings history names for changes made with the bridge's admin key.</summary>
     public const string Actor = "chat-bridge";
 
-    private BridgeConfig CurrentConfig(SqliteTransaction? tx) =>
+    private BridgeConfig CurrentConfig(DbTransaction? tx) =>
         new(BridgeSettings.MaxMessageLength(db, tx), BridgeSettings.SessionTimeout(db, tx), limits.PerMinute, BridgeSettings.Extra.All(db, tx));
 
     // Numbers, or numeric strings as /api/config accepts them; only whole numbers.

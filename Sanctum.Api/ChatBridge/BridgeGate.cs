@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 
@@ -21,20 +21,20 @@ public enum BridgeKeyKind { Api, Admin, Agent }
 /// agent_configs chat_api_key) checked against the SHA-256 digest stored beside its ciphertext, in constant time, then
 /// the action's rate limit. Nothing is decrypted per poll, and a key stored in plain text never opens anything.
 /// </summary>
-public sealed class BridgeGate(SqliteConnection db, BridgeRateLimits limits, AuditLog audit)
+public sealed class BridgeGate(DbConnection db, BridgeRateLimits limits, AuditLog audit)
 {
     private const string Prefix = "Bearer ";
 
     private const string SystemKeysSql = """
         SELECT config_key AS name, value_digest AS digest FROM system_config
-        WHERE config_key IN ('chat_api_key', 'chat_admin_key') AND is_encrypted = 1 AND value_digest IS NOT NULL
+        WHERE config_key IN ('chat_api_key', 'chat_admin_key') AND is_encrypted = TRUE AND value_digest IS NOT NULL
         """;
 
     // Only active agents' keys open the inbox; a deactivated agent's relay stops with it.
     private const string AgentKeysSql = """
         SELECT c.agent_id AS name, c.value_digest AS digest FROM agent_configs c
         JOIN agents a ON a.id = c.agent_id
-        WHERE c.config_key = 'chat_api_key' AND a.is_active = 1 AND c.is_encrypted = 1 AND c.value_digest IS NOT NULL
+        WHERE c.config_key = 'chat_api_key' AND a.is_active = TRUE AND c.is_encrypted = TRUE AND c.value_digest IS NOT NULL
         ORDER BY c.agent_id
         """;
 

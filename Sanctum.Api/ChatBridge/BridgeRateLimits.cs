@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
+using Sanctum.Api.Data;
 
 namespace Sanctum.Api.ChatBridge;
 
@@ -8,19 +9,25 @@ namespace Sanctum.Api.ChatBridge;
 /// caller chooses: one fixed window per minute for each keyed or polled action; for posting messages, a per-user
 /// window for signed-in users, and for anonymous chat token buckets per client address and for everyone together,
 /// both in messages per hour and in stored bytes per day. A burst up to a bucket's size passes; session ids play no part.
+/// On PostgreSQL the counts are kept in the database (<see cref="SharedRateLimiter"/>), so the limits hold across all
+/// instances behind one address; on SQLite (one process) they are kept in memory.
 /// </summary>
 public sealed class BridgeRateLimits : IDisposable
 {
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
     private const string Everyone = "*";
 
+    private readonly Database _database;
+    private readonly TimeProvider _clock;
     private readonly Dictionary<string, PartitionedRateLimiter<string>> _limiters;
     private readonly PartitionedRateLimiter<string> _anonymousMessages;
     private readonly PartitionedRateLimiter<string> _anonymousBytes;
     private readonly List<IDisposable> _owned = [];
 
-    public BridgeRateLimits(IOptions<ChatBridgeOptions> options)
+    public BridgeRateLimits(IOptions<ChatBridgeOptions> options, Database database, TimeProvider clock)
     {
+        _database = database;
+        _clock = clock;
         var o = options.Value;
         PerMinute = new Dictionary<string, int>
         {
@@ -30,13 +37,13 @@ public sealed class BridgeRateLimits : IDisposable
             ["responses"] = o.ResponsesPerMinute,
             ["sessions"] = o.SessionsPerMinute,
         };
-        _limiters = PerMinute.ToDictionary(p => p.Key, p => Own(PerMinuteLimiter(p.Value)));
+        _limiters = PerMinute.ToDictionary(p => p.Key, p => Own(PerMinuteLimiter(p.Key, p.Value)));
         _anonymousMessages = Own(PartitionedRateLimiter.CreateChained(
-            Own(Bucket(o.AnonymousMessagesPerHourPerAddress, TimeSpan.FromHours(1), address => address)),
-            Own(Bucket(o.AnonymousMessagesPerHour, TimeSpan.FromHours(1), _ => Everyone))));
+            Own(Bucket("anonymous-messages", o.AnonymousMessagesPerHourPerAddress, TimeSpan.FromHours(1), address => address)),
+            Own(Bucket("anonymous-messages", o.AnonymousMessagesPerHour, TimeSpan.FromHours(1), _ => Everyone))));
         _anonymousBytes = Own(PartitionedRateLimiter.CreateChained(
-            Own(Bucket(o.AnonymousBytesPerDayPerAddress, TimeSpan.FromDays(1), address => address)),
-            Own(Bucket(o.AnonymousBytesPerDay, TimeSpan.FromDays(1), _ => Everyone))));
+            Own(Bucket("anonymous-bytes", o.AnonymousBytesPerDayPerAddress, TimeSpan.FromDays(1), address => address)),
+            Own(Bucket("anonymous-bytes", o.AnonymousBytesPerDay, TimeSpan.FromDays(1), _ => Everyone))));
     }
 
     /// <summary>Requests per minute for each limited action.</summary>
@@ -72,21 +79,28 @@ public sealed class BridgeRateLimits : IDisposable
         return Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
     }
 
-    private static PartitionedRateLimiter<string> PerMinuteLimiter(int permits) =>
-        PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetFixedWindowLimiter(key,
-            _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = Window, QueueLimit = 0 }));
+    /// <summary>The name of a limit's partition in the database's rate_limit_windows (PostgreSQL).</summary>
+    private static string Shared(string limit, string partition) => $"chat:{limit}:{partition}";
+
+    private PartitionedRateLimiter<string> PerMinuteLimiter(string action, int permits) =>
+        PartitionedRateLimiter.Create<string, string>(key => _database.IsSqlite
+            ? RateLimitPartition.GetFixedWindowLimiter(key,
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = Window, QueueLimit = 0 })
+            : RateLimitPartition.Get(key, k => SharedRateLimiter.FixedWindow(_database, Shared(action, k), permits, Window, _clock)));
 
     /// <summary>A bucket of <paramref name="size"/> permits, refilled evenly over <paramref name="period"/>.</summary>
-    private static PartitionedRateLimiter<string> Bucket(int size, TimeSpan period, Func<string, string> partition) =>
-        PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(partition(key), _ =>
-        {
-            // Whole tokens at the shortest period that refills the bucket in time (at least one token a second).
-            var perSecond = size / period.TotalSeconds;
-            var tokens = Math.Max(1, (int)Math.Ceiling(perSecond));
-            return new TokenBucketRateLimiterOptions
+    private PartitionedRateLimiter<string> Bucket(string limit, int size, TimeSpan period, Func<string, string> partition) =>
+        PartitionedRateLimiter.Create<string, string>(key => _database.IsSqlite
+            ? RateLimitPartition.GetTokenBucketLimiter(partition(key), _ =>
             {
-                TokenLimit = size, TokensPerPeriod = tokens, ReplenishmentPeriod = TimeSpan.FromSeconds(Math.Max(1, tokens / perSecond)),
-                QueueLimit = 0, AutoReplenishment = true,
-            };
-        }));
+                // Whole tokens at the shortest period that refills the bucket in time (at least one token a second).
+                var perSecond = size / period.TotalSeconds;
+                var tokens = Math.Max(1, (int)Math.Ceiling(perSecond));
+                return new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = size, TokensPerPeriod = tokens, ReplenishmentPeriod = TimeSpan.FromSeconds(Math.Max(1, tokens / perSecond)),
+                    QueueLimit = 0, AutoReplenishment = true,
+                };
+            })
+            : RateLimitPartition.Get(partition(key), k => SharedRateLimiter.TokenBucket(_database, Shared(limit, k), size, period, _clock)));
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Data;
 using Dapper;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.ChatBridge;
@@ -18,10 +18,10 @@ public static partial class BridgeSettings
     public const int DefaultSessionTimeout = 1800;
 
     /// <summary>The longest message accepted: the configured value within its catalogue bounds.</summary>
-    public static int MaxMessageLength(SqliteConnection db, SqliteTransaction? tx = null) => Read(db, tx, MaxMessageLengthKey, BridgeInput.MaxMessageLength);
+    public static int MaxMessageLength(DbConnection db, DbTransaction? tx = null) => Read(db, tx, MaxMessageLengthKey, BridgeInput.MaxMessageLength);
 
     /// <summary>Seconds a session may stay idle before cleanup removes it.</summary>
-    public static int SessionTimeout(SqliteConnection db, SqliteTransaction? tx = null) => Read(db, tx, SessionTimeoutKey, DefaultSessionTimeout);
+    public static int SessionTimeout(DbConnection db, DbTransaction? tx = null) => Read(db, tx, SessionTimeoutKey, DefaultSessionTimeout);
 
     /// <summary>Whether anonymous web chat is allowed (the catalogue's boolean chat_allow_anonymous): only true turns it on.</summary>
     public static bool AllowAnonymous(IDbConnection db) =>
@@ -33,7 +33,7 @@ public static partial class BridgeSettings
         key is MaxMessageLengthKey or SessionTimeoutKey && SettingCatalogue.Find(key) is { Minimum: { } min, Maximum: { } max }
             ? ((int)min, (int)max) : null;
 
-    private static int Read(SqliteConnection db, SqliteTransaction? tx, string key, int fallback)
+    private static int Read(DbConnection db, DbTransaction? tx, string key, int fallback)
     {
         var (min, max) = Bounds(key)!.Value;
         var text = db.QuerySingleOrDefault<string>("SELECT config_value FROM system_config WHERE config_key = @key", new { key }, tx);
@@ -74,11 +74,11 @@ public static partial class BridgeSettings
             value.ValueKind == System.Text.Json.JsonValueKind.String ? value.GetString()! : value.GetRawText();
 
         public static long Count(IDbConnection db, IDbTransaction? tx) =>
-            db.ExecuteScalar<long>("SELECT COUNT(*) FROM system_config WHERE category = @category AND is_encrypted = 0", new { category = Category }, tx);
+            db.ExecuteScalar<long>("SELECT COUNT(*) FROM system_config WHERE category = @category AND is_encrypted = FALSE", new { category = Category }, tx);
 
         public static IReadOnlyDictionary<string, string> All(IDbConnection db, IDbTransaction? tx) =>
             db.Query<(string Key, string? Value)>("""
-                SELECT config_key, config_value FROM system_config WHERE category = @category AND is_encrypted = 0 ORDER BY config_key
+                SELECT config_key, config_value FROM system_config WHERE category = @category AND is_encrypted = FALSE ORDER BY config_key
                 """, new { category = Category }, tx)
                 .Where(row => row.Key.StartsWith(Prefix, StringComparison.Ordinal))
                 .ToDictionary(row => row.Key[Prefix.Length..], row => row.Value ?? "");

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Dapper;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;
@@ -14,11 +14,11 @@ namespace Sanctum.Api.ChatBridge;
 /// outbox. Needs the bridge API key, the admin key, or an agent's own key (which sees only that agent's sessions).
 /// </summary>
 public sealed class BrocaRelay(
-    SqliteConnection db, TimeProvider clock, BridgeGate gate, IOptions<SanctumOptions> options, IOptions<ChatBridgeOptions> bridgeOptions,
-    AuditLog audit, SanctumMetrics metrics)
+    DbConnection db, TimeProvider clock, BridgeGate gate, IOptions<SanctumOptions> options, IOptions<ChatBridgeOptions> bridgeOptions,
+    AuditLog audit, SanctumMetrics metrics, Database database)
 {
     /// <summary>The uid (Broca's user id) of each session handed out.</summary>
-    public const string SessionUidsSql = "SELECT id, uid FROM web_chat_sessions WHERE id IN @ids";
+    public static string SessionUidsSql(SqlDialect dialect) => $"SELECT id, uid FROM web_chat_sessions WHERE id {dialect.InList("@ids")}";
 
     public IResult Inbox(HttpContext http, string? limitText, string? offsetText, string? sinceText)
     {
@@ -38,9 +38,11 @@ public sealed class BrocaRelay(
 
         db.Open();
         List<ChatDelivery.HandedOut> handedOut;
-        using (var tx = db.BeginTransaction())
+        // Read committed, whatever the default: on PostgreSQL concurrent polls skip each other's locked rows
+        // (ChatDelivery.HandOut) instead of failing as serialization conflicts; SQLite writes one at a time anyway.
+        using (var tx = db.BeginTransaction(System.Data.IsolationLevel.ReadCommitted))
         {
-            handedOut = ChatDelivery.HandOut(db, tx, agentId, since, limit, offset, now, o);
+            handedOut = ChatDelivery.HandOut(db, tx, database.Dialect, agentId, since, limit, offset, now, o);
             // The first poll in a second may change who is Healthy: write it now, not at the next sweep.
             if (RelayPresence.Record(db, tx, agentId ?? RelayPresence.AllAgents, now, o.RelayWindowSeconds))
                 RelayPresence.Sync(db, tx, audit, now, o.RelayWindowSeconds);
@@ -49,7 +51,7 @@ public sealed class BrocaRelay(
         metrics.RelayPoll();
         var uids = handedOut.Count == 0
             ? []
-            : db.Query<(string Id, string Uid)>(SessionUidsSql, new { ids = handedOut.Select(m => m.SessionId).Distinct() })
+            : db.Query<(string Id, string Uid)>(SessionUidsSql(database.Dialect), new { ids = handedOut.Select(m => m.SessionId).Distinct().ToArray() })
                 .ToDictionary(s => s.Id, s => s.Uid);
         var messages = handedOut.Select(m => new InboxMessage
         {

@@ -98,12 +98,12 @@ public static class ChatDelivery
         Math.Min(cap, db.ExecuteScalar<long>(CountSql(agentId is not null, since is not null), new { agentId, since, now, maxAttempts, cap }));
 
     /// <summary>Gives up on exhausted leases, then leases a page of due messages; call inside the write transaction.</summary>
-    public static List<HandedOut> HandOut(IDbConnection db, IDbTransaction tx, string? agentId, string? since, int limit, int offset,
+    public static List<HandedOut> HandOut(IDbConnection db, IDbTransaction tx, Data.SqlDialect dialect, string? agentId, string? since, int limit, int offset,
         DateTimeOffset now, ChatBridgeOptions options)
     {
         var nowText = Data.Timestamp.From(now);
         db.Execute(GiveUpSql, new { now = nowText, maxAttempts = options.MaxDeliveryAttempts }, tx);
-        return db.Query<HandedOut>(HandOutSql(agentId is not null, since is not null), new
+        return db.Query<HandedOut>(HandOutSql(agentId is not null, since is not null, dialect.SkipLocked), new
         {
             agentId, since, limit, offset, now = nowText, maxAttempts = options.MaxDeliveryAttempts,
             leaseUntil = Data.Timestamp.From(now.AddSeconds(options.DeliveryLeaseSeconds)),

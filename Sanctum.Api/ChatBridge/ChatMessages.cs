@@ -2,7 +2,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using Dapper;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
@@ -18,7 +18,7 @@ namespace Sanctum.Api.ChatBridge;
 /// its messages, and only that user may use the session afterwards.
 /// </summary>
 public sealed class ChatMessages(
-    SqliteConnection db, TimeProvider clock, BridgeRateLimits limits, IAuthorizationService authorization, IOptions<SanctumOptions> options,
+    DbConnection db, TimeProvider clock, BridgeRateLimits limits, IAuthorizationService authorization, IOptions<SanctumOptions> options,
     SanctumMetrics metrics)
 {
     public const int MaxResponsesPerRead = 500;
@@ -77,7 +77,7 @@ public sealed class ChatMessages(
             if (agentId is not null && session.AgentId is not null && session.AgentId != agentId)
                 return BridgeResults.Error(StatusCodes.Status400BadRequest, "Session is bound to another agent");
             db.Execute("""
-                UPDATE web_chat_sessions SET last_active = @now, is_active = 1, agent_id = COALESCE(agent_id, @agentId)
+                UPDATE web_chat_sessions SET last_active = @now, is_active = TRUE, agent_id = COALESCE(agent_id, @agentId)
                 WHERE id = @sessionId
                 """, new { sessionId, now, agentId }, tx);
             if (session.AgentId is null && agentId is not null)
@@ -92,7 +92,7 @@ public sealed class ChatMessages(
             session = new SessionOwner { Uid = NewUid(), UserId = userId, AgentId = agentId };
             db.Execute("""
                 INSERT INTO web_chat_sessions (id, uid, user_id, agent_id, ip_address, user_agent, created_at, last_active, is_active)
-                VALUES (@sessionId, @uid, @userId, @agentId, @ip, @userAgent, @now, @now, 1)
+                VALUES (@sessionId, @uid, @userId, @agentId, @ip, @userAgent, @now, @now, TRUE)
                 """,
                 new
                 {
@@ -146,12 +146,12 @@ public sealed class ChatMessages(
     {
         if (user.Identity?.IsAuthenticated == true)
         {
-            return db.ExecuteScalar<bool>($"SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id AND is_active = 1 AND {AgentVisibility.Where})",
+            return db.ExecuteScalar<bool>($"SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id AND is_active = TRUE AND {AgentVisibility.Where})",
                 AgentVisibility.Parameters(user, agentId));
         }
         // Anonymous web chat may reach only agents visible to everyone.
         return db.ExecuteScalar<bool>("""
-            SELECT EXISTS (SELECT 1 FROM agents WHERE id = @agentId AND is_active = 1 AND visible_to_users IS NULL AND visible_to_roles IS NULL)
+            SELECT EXISTS (SELECT 1 FROM agents WHERE id = @agentId AND is_active = TRUE AND visible_to_users IS NULL AND visible_to_roles IS NULL)
             """, new { agentId });
     }
 

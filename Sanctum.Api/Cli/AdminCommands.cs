@@ -74,7 +74,7 @@ public static class AdminCommands
                 foreach (var problem in e.Problems) await error.WriteLineAsync("  " + problem);
                 return Failed;
             }
-            catch (Exception e) when (e is CommandFailedException or IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+            catch (Exception e) when (e is CommandFailedException or BackupToolException or IOException or UnauthorizedAccessException or System.Data.Common.DbException)
             {
                 await error.WriteLineAsync(e.Message);
                 return Failed;

@@ -16,7 +16,7 @@ public static class BackupCommand
         {
             var database = services.GetRequiredService<Database>();
             services.GetRequiredService<DataDirectoryHold>().Shared();
-            if (!File.Exists(database.FilePath)) throw new CommandFailedException($"There is no database at {database.FilePath}.");
+            if (database.IsSqlite && !File.Exists(database.FilePath)) throw new CommandFailedException($"There is no database at {database.FilePath}.");
             var store = services.GetRequiredService<BackupStore>();
             var target = parse.GetValue(outFile)?.FullName;
             var backup = store.Create(BackupKinds.Manual, target);

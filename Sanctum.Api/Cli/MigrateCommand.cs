@@ -15,8 +15,8 @@ public static class MigrateCommand
             services.MigrateDatabase();
             var database = services.GetRequiredService<Database>();
             long version;
-            using (var db = database.Open()) version = SqliteSnapshot.SchemaVersion(db);
-            await output.WriteLineAsync($"{database.FilePath} is at schema version {version}.");
+            using (var db = database.Open()) version = SchemaVersions.Of(db, database.Dialect);
+            await output.WriteLineAsync($"{database.Description} is at schema version {version}.");
             return AdminCommands.Success;
         }));
         return command;

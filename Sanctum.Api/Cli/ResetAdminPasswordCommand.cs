@@ -23,7 +23,7 @@ public static class ResetAdminPasswordCommand
             services.MigrateDatabase();
             var name = parse.GetValue(username)!;
             using var db = services.GetRequiredService<Database>().Open();
-            var id = db.ExecuteScalar<long?>("SELECT id FROM users WHERE username = @name COLLATE NOCASE", new { name })
+            var id = db.ExecuteScalar<long?>("SELECT id FROM users WHERE lower(username) = lower(@name)", new { name })
                 ?? throw new CommandFailedException($"There is no user named '{name}'.");
             var password = UserRules.TemporaryPassword();
             var hash = services.GetRequiredService<PasswordHasher>().Hash(password);

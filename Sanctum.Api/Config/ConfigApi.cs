@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Settings;
 
@@ -30,23 +30,23 @@ public static class ConfigApi
         return group;
     }
 
-    private static Ok<IEnumerable<ConfigEntry>> List(SqliteConnection db, SettingsCore core, string? category = null) =>
+    private static Ok<IEnumerable<ConfigEntry>> List(DbConnection db, SettingsCore core, string? category = null) =>
         TypedResults.Ok(core.Query(db, SettingStore.SystemConfig, "WHERE (@category IS NULL OR t.category = @category) ORDER BY t.category, t.config_key",
             new { category }).Select(row => ConfigEntry.Of(row, core.Shown(row))));
 
-    private static Ok<IEnumerable<ConfigCategory>> Categories(SqliteConnection db) =>
+    private static Ok<IEnumerable<ConfigCategory>> Categories(DbConnection db) =>
         TypedResults.Ok(Dapper.SqlMapper.Query<ConfigCategory>(db, "SELECT category, COUNT(*) AS count FROM system_config GROUP BY category ORDER BY category"));
 
     private static Ok<IReadOnlyList<SettingSpec>> Schema() => TypedResults.Ok(SettingCatalogue.All);
 
     private static Results<Ok<ConfigEntry>, ValidationProblem, ProblemHttpResult> Get(
-        string key, SqliteConnection db, HttpContext http, SettingsCore core, bool reveal = false) =>
+        string key, DbConnection db, HttpContext http, SettingsCore core, bool reveal = false) =>
         core.Get(db, SettingAddress.System(key), http, reveal).Read(row => ConfigEntry.Of(row, core.Shown(row, reveal)));
 
     private static Results<Created<ConfigEntry>, Ok<ConfigEntry>, ValidationProblem, ProblemHttpResult> Put(
-        string key, SettingWrite body, SqliteConnection db, HttpContext http, SettingsCore core) =>
+        string key, SettingWrite body, DbConnection db, HttpContext http, SettingsCore core) =>
         core.Put(db, SettingAddress.System(key), body, http).Written(row => ConfigEntry.Of(row, core.Shown(row)));
 
-    private static Results<NoContent, ValidationProblem, ProblemHttpResult> Delete(string key, SqliteConnection db, HttpContext http, SettingsCore core) =>
+    private static Results<NoContent, ValidationProblem, ProblemHttpResult> Delete(string key, DbConnection db, HttpContext http, SettingsCore core) =>
         core.Delete(db, SettingAddress.System(key), http).Deleted();
 }

@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Settings;
 
@@ -26,17 +26,17 @@ public static class EnvVarsApi
         return group;
     }
 
-    private static Ok<IEnumerable<EnvVar>> List(SqliteConnection db, SettingsCore core) =>
+    private static Ok<IEnumerable<EnvVar>> List(DbConnection db, SettingsCore core) =>
         TypedResults.Ok(core.Query(db, SettingStore.EnvVars, "ORDER BY t.var_name").Select(row => EnvVar.Of(row, core.Shown(row))));
 
     private static Results<Ok<EnvVar>, ValidationProblem, ProblemHttpResult> Get(
-        string name, SqliteConnection db, HttpContext http, SettingsCore core, bool reveal = false) =>
+        string name, DbConnection db, HttpContext http, SettingsCore core, bool reveal = false) =>
         core.Get(db, SettingAddress.Env(name), http, reveal).Read(row => EnvVar.Of(row, core.Shown(row, reveal)));
 
     private static Results<Created<EnvVar>, Ok<EnvVar>, ValidationProblem, ProblemHttpResult> Put(
-        string name, SettingWrite body, SqliteConnection db, HttpContext http, SettingsCore core) =>
+        string name, SettingWrite body, DbConnection db, HttpContext http, SettingsCore core) =>
         core.Put(db, SettingAddress.Env(name), body, http).Written(row => EnvVar.Of(row, core.Shown(row)));
 
-    private static Results<NoContent, ValidationProblem, ProblemHttpResult> Delete(string name, SqliteConnection db, HttpContext http, SettingsCore core) =>
+    private static Results<NoContent, ValidationProblem, ProblemHttpResult> Delete(string name, DbConnection db, HttpContext http, SettingsCore core) =>
         core.Delete(db, SettingAddress.Env(name), http).Deleted();
 }

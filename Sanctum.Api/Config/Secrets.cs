@@ -47,9 +47,19 @@ public static class SecretsSetup
     public static IServiceCollection AddSanctumSecrets(this IServiceCollection services)
     {
         services.AddDataProtection().SetApplicationName("Sanctum.Api");
-        // The key ring sits under the data directory, read from options so each test host gets its own.
-        services.AddOptions<KeyManagementOptions>().Configure<Database>((o, db) =>
-            o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(KeyRingDirectory(db.DataDirectory)), NullLoggerFactory.Instance));
+        // On SQLite the key ring sits under the data directory, read from options so each test host gets its own. On
+        // PostgreSQL it is in the database, for every instance, encrypted with Sanctum:KeyRingKey (StartupChecks
+        // refuses to start without one).
+        services.AddOptions<KeyManagementOptions>().Configure<Database, Microsoft.Extensions.Options.IOptions<SanctumOptions>>((o, db, options) =>
+        {
+            if (db.IsSqlite)
+            {
+                o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(KeyRingDirectory(db.DataDirectory)), NullLoggerFactory.Instance);
+                return;
+            }
+            o.XmlRepository = new DatabaseXmlRepository(db);
+            if (KeyRingEncryptor.ParseKey(options.Value.KeyRingKey, out _) is { } key) o.XmlEncryptor = new KeyRingEncryptor(key);
+        });
         services.AddSingleton<Secrets>();
         services.AddSingleton<SettingsCore>();
         return services;

@@ -1,7 +1,7 @@
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Settings;
@@ -45,7 +45,7 @@ public static class ConfigurationsApi
     }
 
     private static Results<Ok<IEnumerable<Configuration>>, ValidationProblem, ProblemHttpResult> List(
-        SqliteConnection db, SettingsCore core, HttpContext http,
+        DbConnection db, SettingsCore core, HttpContext http,
         string? scope = null, [FromQuery(Name = "scope_id")] string? scopeId = null, bool reveal = false)
     {
         if (scope is not null && !ConfigurationScopes.All.Contains(scope))
@@ -62,28 +62,28 @@ public static class ConfigurationsApi
     }
 
     private static Results<Ok<Configuration>, ValidationProblem, ProblemHttpResult> GetSystem(
-        string key, SqliteConnection db, HttpContext http, SettingsCore core, bool reveal = false) =>
+        string key, DbConnection db, HttpContext http, SettingsCore core, bool reveal = false) =>
         core.Get(db, SettingAddress.Configuration(ConfigurationScopes.System, null, key), http, reveal).Read(row => Configuration.Of(row, core.Shown(row, reveal)));
 
     private static Results<Ok<Configuration>, ValidationProblem, ProblemHttpResult> GetScoped(
-        string scope, string scopeId, string key, SqliteConnection db, HttpContext http, SettingsCore core, bool reveal = false) =>
+        string scope, string scopeId, string key, DbConnection db, HttpContext http, SettingsCore core, bool reveal = false) =>
         Run(http, at => Agents.AgentVisibility.SeesConfigurationOwner(db, http.User, at.Scope, at.ScopeId)
             ? core.Get(db, at, http, reveal)
             : SettingOutcome.NotFound(at.Store.Describe(at))).Read(row => Configuration.Of(row, core.Shown(row, reveal)));
 
     private static Results<Created<Configuration>, Ok<Configuration>, ValidationProblem, ProblemHttpResult> PutSystem(
-        string key, SettingWrite body, SqliteConnection db, HttpContext http, SettingsCore core) =>
+        string key, SettingWrite body, DbConnection db, HttpContext http, SettingsCore core) =>
         core.Put(db, SettingAddress.Configuration(ConfigurationScopes.System, null, key), body, http).Written(row => Configuration.Of(row, core.Shown(row)));
 
     private static Results<Created<Configuration>, Ok<Configuration>, ValidationProblem, ProblemHttpResult> PutScoped(
-        string scope, string scopeId, string key, SettingWrite body, SqliteConnection db, HttpContext http, SettingsCore core) =>
+        string scope, string scopeId, string key, SettingWrite body, DbConnection db, HttpContext http, SettingsCore core) =>
         Run(http, at => core.Put(db, at, body, http)).Written(row => Configuration.Of(row, core.Shown(row)));
 
-    private static Results<NoContent, ValidationProblem, ProblemHttpResult> DeleteSystem(string key, SqliteConnection db, HttpContext http, SettingsCore core) =>
+    private static Results<NoContent, ValidationProblem, ProblemHttpResult> DeleteSystem(string key, DbConnection db, HttpContext http, SettingsCore core) =>
         core.Delete(db, SettingAddress.Configuration(ConfigurationScopes.System, null, key), http).Deleted();
 
     private static Results<NoContent, ValidationProblem, ProblemHttpResult> DeleteScoped(
-        string scope, string scopeId, string key, SqliteConnection db, HttpContext http, SettingsCore core) =>
+        string scope, string scopeId, string key, DbConnection db, HttpContext http, SettingsCore core) =>
         Run(http, at => core.Delete(db, at, http)).Deleted();
 
     /// <summary>The address of a scoped route, its scope id in stored form (instance and user ids as plain integers).</summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Settings;
 using Sanctum.Api.Infrastructure;
 
@@ -33,13 +33,13 @@ public static class EffectiveConfiguration
                 WHERE scope = 'system'
                    OR (scope = 'agent' AND scope_id = @agent)
                    OR (scope = 'tool' AND scope_id = @tool)
-                   OR (scope = 'instance' AND scope_id = @instance)))
+                   OR (scope = 'instance' AND scope_id = @instance)) AS candidates) AS ranked
         WHERE position = 1
         ORDER BY key
         """;
 
     public static Results<Ok<Dictionary<string, EffectiveValue>>, ValidationProblem, ProblemHttpResult> Get(
-        SqliteConnection db, SettingsCore core, System.Security.Claims.ClaimsPrincipal user, string? agent = null, string? tool = null, string? instance = null)
+        DbConnection db, SettingsCore core, System.Security.Claims.ClaimsPrincipal user, string? agent = null, string? tool = null, string? instance = null)
     {
         // What the caller may not see reads as absent.
         var visible = new DynamicParameters(Agents.AgentVisibility.Parameters(user));

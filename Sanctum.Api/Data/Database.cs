@@ -1,16 +1,38 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Sanctum.Api.Data;
 
-/// <summary>Where the database lives and how every connection to it is opened.</summary>
-public sealed partial class Database
+/// <summary>The two database engines: SQLite in the data directory (the default) or a PostgreSQL server.</summary>
+public enum DatabaseEngine { Sqlite, Postgres }
+
+/// <summary>
+/// Where the database lives and how every connection to it is opened. <c>ConnectionStrings:Sanctum</c> selects the
+/// engine: a PostgreSQL connection string (<c>Host=...;Database=...</c>) selects PostgreSQL, anything else (or
+/// nothing: <c>&lt;DataDirectory&gt;/sanctum.db</c>) SQLite.
+/// </summary>
+public sealed partial class Database : IDisposable
 {
+    private readonly NpgsqlDataSource? _postgres;
+
     public Database(IConfiguration configuration, IOptions<SanctumOptions> options)
     {
         DataDirectory = Path.GetFullPath(options.Value.DataDirectory);
-        var builder = new SqliteConnectionStringBuilder(
-            configuration.GetConnectionString("Sanctum") ?? $"Data Source={Path.Combine(DataDirectory, "sanctum.db")}")
+        var configured = configuration.GetConnectionString("Sanctum");
+        Engine = IsPostgres(configured) ? DatabaseEngine.Postgres : DatabaseEngine.Sqlite;
+        Dialect = SqlDialect.For(Engine);
+        if (Engine == DatabaseEngine.Postgres)
+        {
+            var builder = new NpgsqlConnectionStringBuilder(configured);
+            ConnectionString = builder.ConnectionString;
+            FilePath = null;
+            _postgres = NpgsqlDataSource.Create(builder);
+            Description = $"PostgreSQL database {builder.Database} on {builder.Host}:{builder.Port}";
+            return;
+        }
+        var sqlite = new SqliteConnectionStringBuilder(configured ?? $"Data Source={Path.Combine(DataDirectory, "sanctum.db")}")
         {
             // Set once per physical connection in InstallPerConnectionSettings: ForeignKeys = true here would run the
             // PRAGMA on every open of a pooled connection (five opens per status request).
@@ -19,34 +41,74 @@ public sealed partial class Database
             // Microsoft.Data.Sqlite retries SQLITE_BUSY for this long (sleeping 150 ms between tries).
             DefaultTimeout = 30,
         };
-        ConnectionString = builder.ToString();
-        FilePath = Path.GetFullPath(builder.DataSource);
+        ConnectionString = sqlite.ToString();
+        FilePath = Path.GetFullPath(sqlite.DataSource);
+        Description = FilePath;
     }
 
+    public DatabaseEngine Engine { get; }
+    public SqlDialect Dialect { get; }
+    public bool IsSqlite => Engine == DatabaseEngine.Sqlite;
     public string DataDirectory { get; }
     public string ConnectionString { get; }
-    public string FilePath { get; }
+
+    /// <summary>The SQLite file; null on PostgreSQL.</summary>
+    public string? FilePath { get; }
+
+    /// <summary>What messages name the database by: the SQLite file's path, or the PostgreSQL database and server (no password).</summary>
+    public string Description { get; }
 
     /// <summary>How long a connection waits for the write lock before SQLITE_BUSY (then 503).</summary>
     public const int BusyTimeoutMilliseconds = 30_000;
 
+    /// <summary>True for a connection string in PostgreSQL's keyword form (it names a Host or Server).</summary>
+    public static bool IsPostgres(string? connectionString)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString)) return false;
+        try
+        {
+            var keys = new DbConnectionStringBuilder { ConnectionString = connectionString };
+            return keys.ContainsKey("Host") || keys.ContainsKey("Server");
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>
-    /// A new, closed connection (Dapper opens and closes it), which on the first open of its native handle gets
+    /// A new, closed connection (Dapper opens and closes it). On SQLite it gets, on the first open of its native handle,
     /// foreign keys enforced and <see cref="WaitWhileBusy"/> as SQLite's busy handler.
     /// </summary>
-    public SqliteConnection Create()
+    public DbConnection Create()
     {
+        // Transactions begun without a level are serializable there (PostgresConnection).
+        if (_postgres is not null) return new PostgresConnection(_postgres.CreateConnection());
         var connection = new SqliteConnection(ConnectionString);
         connection.StateChange += InstallPerConnectionSettings;
         return connection;
     }
 
-    public SqliteConnection Open()
+    public DbConnection Open()
     {
         var connection = Create();
         connection.Open();
         return connection;
     }
+
+    /// <summary>An open connection to the SQLite file, for the SQLite-only work (snapshots, page counts).</summary>
+    public SqliteConnection OpenSqlite() =>
+        IsSqlite ? (SqliteConnection)Open() : throw new InvalidOperationException("The database is not SQLite.");
+
+    /// <summary>Lets idle pooled connections go (after the file was replaced, or when the host stops).</summary>
+    public void ClearPool()
+    {
+        using var connection = Create();
+        if (connection is SqliteConnection sqlite) SqliteConnection.ClearPool(sqlite);
+        else if (connection is PostgresConnection postgres) NpgsqlConnection.ClearPool(postgres.Inner);
+    }
+
+    public void Dispose() => _postgres?.Dispose();
 
     // Pooled connections keep their native handle, and its settings with it: set them once per handle.
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Installed = new();

@@ -22,27 +22,69 @@ public static class DatabaseSetup
         services.AddFluentMigratorCore()
             .ConfigureRunner(runner => runner
                 .AddSQLite()
+                .AddPostgres()
                 .WithGlobalConnectionString(sp => sp.GetRequiredService<Database>().ConnectionString)
                 .ScanIn(typeof(Phase1MinimalSchema).Assembly).For.Migrations());
+        // Both processors are registered; the engine the connection string selects picks one.
+        services.AddOptions<FluentMigrator.Runner.Processors.SelectingProcessorAccessorOptions>()
+            .Configure<Database>((o, db) => o.ProcessorId = db.IsSqlite ? "SQLite" : "PostgreSQL");
         return services;
     }
 
     /// <summary>
     /// Holds the data directory (shared, unless this process holds it exclusively already: <see cref="DataDirectoryHold"/>),
-    /// creates the database file and migrates it to the latest phase, one process at a time.
+    /// creates the database and migrates it to the latest phase, one process at a time: on SQLite under a file lock
+    /// beside the database, on PostgreSQL under an advisory lock of the database (so instances on other machines wait too).
     /// </summary>
     public static void MigrateDatabase(this IServiceProvider services)
     {
-        var database = services.GetRequiredService<Database>();
         services.GetRequiredService<DataDirectoryHold>().Shared();
-        Directory.CreateDirectory(Path.GetDirectoryName(database.FilePath)!);
-        // Two processes started together on a fresh directory would both create the tables: one migrates at a time.
-        using var migrating = DataDirectoryLock.Migrating(database.DataDirectory, TimeSpan.FromSeconds(120));
-        using (var connection = database.Open())
+        MigrateSchema(services);
+    }
+
+    /// <summary>
+    /// Migrates a PostgreSQL database to the latest phase (under the advisory lock) without holding the data directory,
+    /// which holds nothing of it: for a dry run, which must leave the directory untouched. True when anything was applied.
+    /// </summary>
+    public static bool MigratePostgresSchema(this IServiceProvider services)
+    {
+        if (services.GetRequiredService<Database>().IsSqlite) throw new InvalidOperationException("The database is SQLite: migrate it with MigrateDatabase.");
+        using var scope = services.CreateScope();
+        if (!scope.ServiceProvider.GetRequiredService<IMigrationRunner>().HasMigrationsToApplyUp()) return false;
+        MigrateSchema(services);
+        return true;
+    }
+
+    private static void MigrateSchema(IServiceProvider services)
+    {
+        var database = services.GetRequiredService<Database>();
+        if (database.IsSqlite)
         {
-            // WAL is a property of the file: set once, it stays.
-            connection.Execute("PRAGMA journal_mode = WAL;");
+            Directory.CreateDirectory(Path.GetDirectoryName(database.FilePath)!);
+            // Two processes started together on a fresh directory would both create the tables: one migrates at a time.
+            using var migrating = DataDirectoryLock.Migrating(database.DataDirectory, TimeSpan.FromSeconds(120));
+            using (var connection = database.Open())
+            {
+                // WAL is a property of the file: set once, it stays.
+                connection.Execute("PRAGMA journal_mode = WAL;");
+            }
+            MigrateUp(services);
+            return;
         }
+        using var locked = database.Open();
+        PostgresLocks.Wait(locked, PostgresLocks.Migration, TimeSpan.FromSeconds(120), "another instance has been migrating the database");
+        try
+        {
+            MigrateUp(services);
+        }
+        finally
+        {
+            PostgresLocks.Release(locked, PostgresLocks.Migration);
+        }
+    }
+
+    private static void MigrateUp(IServiceProvider services)
+    {
         using var scope = services.CreateScope();
         scope.ServiceProvider.GetRequiredService<IMigrationRunner>().MigrateUp();
     }

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Config;
@@ -18,12 +19,15 @@ public static class StartupChecks
         var keys = Path.Combine(database.DataDirectory, "keys");
         try
         {
-            var file = new FileInfo(database.FilePath);
-            if (Directory.Exists(keys) && Directory.EnumerateFileSystemEntries(keys).Any() && (!file.Exists || file.Length == 0))
+            var file = new FileInfo(database.FilePath ?? keys);
+            if (database.IsSqlite && Directory.Exists(keys) && Directory.EnumerateFileSystemEntries(keys).Any() && (!file.Exists || file.Length == 0))
                 return $"sanctum: refusing to start: {database.FilePath} is {(file.Exists ? "empty" : "missing")} but {keys} holds an earlier "
                     + "install's keys; restore the database from a backup, or move the data directory away to start a fresh install.";
+            if (!database.IsSqlite && KeyRingEncryptor.ParseKey(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>().Value.KeyRingKey, out var problem) is null)
+                return $"sanctum: refusing to start on PostgreSQL: {problem}; set it to the same 32 random bytes (base64, e.g. `openssl rand -base64 32`) on every instance: it encrypts the key ring kept in the database.";
             services.MigrateDatabase();
-            services.EnsureChatKeys();
+            // Instances starting together each try to give the chat keys their first values: one does, the others retry and see them.
+            SerializationRetry.Run(services.EnsureChatKeys);
             return null;
         }
         catch (DataDirectoryInUseException e)
@@ -33,6 +37,10 @@ public static class StartupChecks
         catch (SqliteException e)
         {
             return $"sanctum: cannot use the database {database.FilePath}: {Cause(e)}";
+        }
+        catch (DbException e)
+        {
+            return $"sanctum: cannot use the {database.Description}: {e.Message}";
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -19,7 +19,7 @@ public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, AuditL
     {
         metrics.CheckResult(type, result.Ok, result.LatencyMs);
         var before = db.QuerySingleOrDefault<InstanceCheckState>(
-            $"SELECT {InstanceCheckState.Columns} FROM tool_instances WHERE id = @instanceId AND health_check IS NOT NULL AND is_active = 1",
+            $"SELECT {InstanceCheckState.Columns} FROM tool_instances WHERE id = @instanceId AND health_check IS NOT NULL AND is_active = TRUE",
             new { instanceId }, tx);
         if (before is null) return null; // removed, disabled or deleted while the probe ran
 
@@ -36,7 +36,7 @@ public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, AuditL
         var now = Timestamp.From(at);
         var after = db.QuerySingle<InstanceCheckState>($"""
             UPDATE tool_instances SET status = @status, status_source = 'check', status_reason = @reason,
-                status_since = CASE WHEN status IS NOT @status THEN @now ELSE status_since END,
+                status_since = CASE WHEN status IS DISTINCT FROM @status THEN @now ELSE status_since END,
                 check_failures = @failures, last_check_at = @now, last_check_ok = @ok, last_check_latency_ms = @latency,
                 last_check_error = @error, next_check_at = @next
             WHERE id = @instanceId
@@ -65,8 +65,8 @@ public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, AuditL
             SELECT t.status, t.status_source,
                    (SELECT CASE max(CASE i.status WHEN 'Off' THEN 3 WHEN 'Degraded' THEN 2 WHEN 'Ready' THEN 1 ELSE 0 END)
                                WHEN 3 THEN 'Off' WHEN 2 THEN 'Degraded' WHEN 1 THEN 'Ready' ELSE 'Healthy' END
-                    FROM tool_instances i WHERE i.tool_id = t.id AND i.is_active = 1
-                    HAVING sum(i.health_check IS NOT NULL) > 0) AS worst
+                    FROM tool_instances i WHERE i.tool_id = t.id AND i.is_active = TRUE
+                    HAVING COUNT(i.health_check) > 0) AS worst
             FROM tools t WHERE t.id = @toolId
             """, new { toolId }, tx);
         if (tool is null) return;
@@ -80,7 +80,7 @@ public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, AuditL
         var reason = tool.Worst == "Healthy" ? "Every active instance is Healthy." : $"The worst of its active instances is {tool.Worst}.";
         db.Execute("""
             UPDATE tools SET status = @status, status_source = 'check', status_reason = @reason,
-                status_since = CASE WHEN status IS NOT @status THEN @now ELSE status_since END
+                status_since = CASE WHEN status IS DISTINCT FROM @status THEN @now ELSE status_since END
             WHERE id = @toolId
             """, new { toolId, status = tool.Worst, reason, now = Timestamp.From(at) }, tx);
         if (tool.Worst != tool.Status) StatusChanged(db, tx, "tool", toolId, tool.Status, tool.Worst, reason);

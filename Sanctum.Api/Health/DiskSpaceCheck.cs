@@ -18,17 +18,21 @@ public sealed class DiskSpaceCheck(Database database) : IHealthCheck
     {
         try
         {
-            using var connection = database.Open();
-            var pages = connection.QuerySingle<(long Max, long Count, long Free)>(
-                "SELECT (SELECT max_page_count FROM pragma_max_page_count), (SELECT page_count FROM pragma_page_count), (SELECT freelist_count FROM pragma_freelist_count)");
-            if (pages.Max - pages.Count + pages.Free < MinFreePages)
-                return Task.FromResult(HealthCheckResult.Unhealthy("The database has reached its size limit: writes are refused until space is freed."));
+            // The PostgreSQL server watches its own disk; the data directory still holds the key ring and backups.
+            if (database.IsSqlite)
+            {
+                using var connection = database.OpenSqlite();
+                var pages = connection.QuerySingle<(long Max, long Count, long Free)>(
+                    "SELECT (SELECT max_page_count FROM pragma_max_page_count), (SELECT page_count FROM pragma_page_count), (SELECT freelist_count FROM pragma_freelist_count)");
+                if (pages.Max - pages.Count + pages.Free < MinFreePages)
+                    return Task.FromResult(HealthCheckResult.Unhealthy("The database has reached its size limit: writes are refused until space is freed."));
+            }
             var free = new DriveInfo(database.DataDirectory).AvailableFreeSpace;
             return Task.FromResult(free < MinFreeBytes
                 ? HealthCheckResult.Unhealthy($"The disk under {database.DataDirectory} is full ({free} bytes free): writes are refused until space is freed.")
                 : HealthCheckResult.Healthy());
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or ArgumentException)
+        catch (Exception e) when (e is System.Data.Common.DbException or IOException or ArgumentException)
         {
             return Task.FromResult(HealthCheckResult.Unhealthy("The free space could not be measured.", e));
         }

@@ -40,6 +40,9 @@ public sealed partial class HealthCheckRunner(
         catch (OperationCanceledException) { return false; }
     }
 
+    /// <summary>How long a claimed check is left to the instance that claimed it before another may probe it.</summary>
+    public static readonly TimeSpan ClaimLength = TimeSpan.FromMinutes(2);
+
     /// <summary>One round: probe every check that is due now and store the results. Returns how many ran.</summary>
     public async Task<int> RunDueAsync(CancellationToken cancellationToken)
     {
@@ -47,11 +50,18 @@ public sealed partial class HealthCheckRunner(
         List<DueCheck> due;
         await using (DbConnection db = database.Open())
         {
-            due = db.Query<DueCheck>("""
-                SELECT id, health_check FROM tool_instances
-                WHERE health_check IS NOT NULL AND is_active = 1 AND (next_check_at IS NULL OR next_check_at <= @now)
-                ORDER BY next_check_at LIMIT @max
-                """, new { now = Timestamp.From(now), max = MaxPerRound }).AsList();
+            // Claimed, not just read: next_check_at moves past the probes' time in the same statement, so with several
+            // instances on one database each due check is probed by one of them; a crashed claimer's claim runs out.
+            // Read committed: on PostgreSQL concurrent rounds skip each other's rows instead of conflicting.
+            await using var claim = await db.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
+            due = db.Query<DueCheck>($"""
+                UPDATE tool_instances SET next_check_at = @claimedUntil
+                WHERE id IN (SELECT id FROM tool_instances
+                             WHERE health_check IS NOT NULL AND is_active = TRUE AND (next_check_at IS NULL OR next_check_at <= @now)
+                             ORDER BY coalesce(next_check_at, '') LIMIT @max{database.Dialect.SkipLocked})
+                RETURNING id, health_check
+                """, new { now = Timestamp.From(now), max = MaxPerRound, claimedUntil = Timestamp.From(now + ClaimLength) }, claim).AsList();
+            await claim.CommitAsync(cancellationToken);
         }
         if (due.Count > 0)
         {

@@ -44,7 +44,7 @@ public static class HealthEndpoints
                     ? HealthCheckResult.Unhealthy("The database has migrations left to apply.")
                     : HealthCheckResult.Healthy());
             }
-            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or IOException)
+            catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or IOException)
             {
                 return Task.FromResult(HealthCheckResult.Unhealthy("The database cannot be reached.", e));
             }

@@ -34,7 +34,7 @@ public static class AgentImport
                 name,
                 description = old.Description,
                 status = StatusOf(old.Status),
-                isActive = old.IsActive is 0 ? 0 : 1,
+                isActive = old.IsActive is not 0,
                 visibleToUsers = UsersOf(old.VisibleToUsers, context, name),
                 visibleToRoles = RolesOf(old.VisibleToRoles),
                 createdBy = old.CreatedBy is { } by && context.UserIds.TryGetValue(by, out var user) ? user : (long?)null,

@@ -67,7 +67,7 @@ public static class ChatImport
                 new
                 {
                     id = old.SessionId, uid = old.Uid, ip = old.IpAddress, userAgent = old.UserAgent, createdAt,
-                    lastActive = ImportContext.Time(old.LastActivity, createdAt), isActive = old.IsActive is 0 ? 0 : 1,
+                    lastActive = ImportContext.Time(old.LastActivity, createdAt), isActive = old.IsActive is not 0,
                     metadata = ImportContext.Json(old.Metadata),
                 }, context.Transaction);
             usable[old.SessionId] = new SessionState(createdAt, IsNew: true);

@@ -56,29 +56,37 @@ public static class ImportFlaskCommand
         }
 
         output.WriteLine(dryRun
-            ? $"Dry run: importing {path} into a scratch copy of {database.FilePath}; nothing will be written."
-            : $"Importing {path} into {database.FilePath}.");
+            ? database.IsSqlite ? $"Dry run: importing {path} into a scratch copy of {database.Description}; nothing will be written."
+                : $"Dry run: importing {path} into a transaction, rolled back, of {database.Description}."
+            : $"Importing {path} into {database.Description}.");
         var audit = services.GetService<AuditLog>();
+        var migratedForDryRun = false;
         try
         {
-            var report = dryRun ? ImportIntoScratchCopy(services, source) : Import(services, source);
+            // A PostgreSQL server cannot be copied aside: the same import runs in a transaction that is rolled back,
+            // on the schema a server start would leave.
+            var report = !dryRun ? Import(services, source)
+                : database.IsSqlite ? ImportIntoScratchCopy(services, source)
+                : Import(services, source, migrate: () => migratedForDryRun = services.MigratePostgresSchema(), rollBack: true);
             report.WriteTo(output);
-            output.WriteLine(dryRun ? "Dry run: nothing was written." : "Done. Everyone signs in again with their old password.");
-            if (!dryRun) audit?.Record(new AuditEvent("import.flask", "database", database.FilePath, report.Summary()));
+            output.WriteLine(!dryRun ? "Done. Everyone signs in again with their old password."
+                : migratedForDryRun ? "Dry run: the schema was brought up to date first, as a server start does; nothing else was written."
+                : "Dry run: nothing was written.");
+            if (!dryRun) audit?.Record(new AuditEvent("import.flask", "database", database.Description, report.Summary()));
             return ImportExitCodes.Done;
         }
         catch (Exception e)
         {
             error.WriteLine($"The import failed and nothing was changed: {e.Message}");
-            if (!dryRun) audit?.Record(new AuditEvent("import.flask", "database", database.FilePath, new { error = e.GetType().Name }, "failed"));
+            if (!dryRun) audit?.Record(new AuditEvent("import.flask", "database", database.Description, new { error = e.GetType().Name }, "failed"));
             return ImportExitCodes.Failed;
         }
     }
 
     /// <summary>Migrates the target, then imports everything in one transaction: a failure part-way rolls it all back.</summary>
-    private static ImportReport Import(IServiceProvider services, FlaskSource source, bool dryRun = false)
+    private static ImportReport Import(IServiceProvider services, FlaskSource source, bool dryRun = false, bool rollBack = false, Action? migrate = null)
     {
-        services.MigrateDatabase();
+        (migrate ?? services.MigrateDatabase)();
         using var connection = services.GetRequiredService<Database>().Open();
         using var transaction = connection.BeginTransaction();
         var now = Timestamp.Now(services.GetRequiredService<TimeProvider>());
@@ -86,6 +94,11 @@ public static class ImportFlaskCommand
         var context = new ImportContext(source, connection, transaction, services.GetRequiredService<Secrets>(),
             services.GetRequiredService<SettingsCore>(), passwords, now);
         var report = FlaskImporter.Run(context);
+        if (rollBack)
+        {
+            transaction.Rollback();
+            return report;
+        }
         transaction.Commit();
         if (!dryRun) context.AfterCommit.ForEach(action => action());
         return report;

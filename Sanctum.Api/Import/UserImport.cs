@@ -60,7 +60,7 @@ public static class UserImport
 
             var existing = context.Target.Query<ExistingUser>("""
                 SELECT id, username, password_hash, must_change_password, last_login FROM users
-                WHERE username = @username COLLATE NOCASE OR email = @email COLLATE NOCASE
+                WHERE lower(username) = lower(@username) OR lower(email) = lower(@email)
                 """, new { username, email }, context.Transaction).ToList();
             if (existing.Count == 0)
             {

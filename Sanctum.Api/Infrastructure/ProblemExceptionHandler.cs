@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
-using Microsoft.Data.Sqlite;
+using Sanctum.Api.Data;
 
 namespace Sanctum.Api.Infrastructure;
 
@@ -17,23 +17,21 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             BadHttpRequestException { InnerException: JsonException json } bad =>
                 (bad.StatusCode, "Malformed JSON", JsonDetail(json), JsonFieldErrors(json)),
             BadHttpRequestException bad => (bad.StatusCode, TitleFor(bad.StatusCode), bad.Message, null),
-            SqliteException { SqliteErrorCode: 19 } sql when IsUnique(sql) =>
-                (409, "Conflict", "A row with the same unique key already exists.", null),
-            SqliteException { SqliteErrorCode: 19 } sql when sql.SqliteExtendedErrorCode == 787 =>
-                (409, "Conflict", "The change conflicts with related rows (a foreign key).", null),
-            SqliteException { SqliteErrorCode: 19 } =>
-                (400, "Bad Request", "The value breaks a rule of the database.", null),
-            SqliteException { SqliteErrorCode: 5 or 6 } =>
-                (503, "Service Unavailable", "The database is busy; try again.", null),
-            SqliteException { SqliteErrorCode: 13 } =>
-                (503, "Service Unavailable", "The disk is full: nothing was changed; try again once space is freed.", null),
+            _ when DbErrors.Classify(exception).Kind is var kind && kind != DbErrorKind.Other => kind switch
+            {
+                DbErrorKind.UniqueViolation => (409, "Conflict", "A row with the same unique key already exists.", null),
+                DbErrorKind.ForeignKeyViolation => (409, "Conflict", "The change conflicts with related rows (a foreign key).", null),
+                DbErrorKind.ConstraintViolation => (400, "Bad Request", "The value breaks a rule of the database.", null),
+                DbErrorKind.Busy => (503, "Service Unavailable", "The database is busy; try again.", null),
+                _ => (503, "Service Unavailable", "The disk is full: nothing was changed; try again once space is freed.", (Dictionary<string, string[]>?)null),
+            },
             _ => (500, "Internal Server Error", "An unexpected error occurred.", (Dictionary<string, string[]>?)null),
         };
 
-        var diskFull = exception is SqliteException { SqliteErrorCode: 13 };
+        var diskFull = DbErrors.Classify(exception).Kind == DbErrorKind.DiskFull;
         if (status >= 500 && status != 503) logger.LogError(exception, "Unhandled exception for {Method} {Path}", context.Request.Method, context.Request.Path);
         // One line, no stack: the operator needs to free space, not read a trace.
-        if (diskFull) logger.LogError("Disk full: refused {Method} {Path} with 503 (SQLite: {Message})", context.Request.Method, context.Request.Path, exception.Message);
+        if (diskFull) logger.LogError("Disk full: refused {Method} {Path} with 503 (database: {Message})", context.Request.Method, context.Request.Path, exception.Message);
         if (status == 503) context.Response.Headers.RetryAfter = diskFull ? "60" : "1";
 
         context.Response.StatusCode = status;
@@ -42,9 +40,6 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             : new HttpValidationProblemDetails(errors) { Status = status, Title = title, Detail = detail };
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
     }
-
-    private static bool IsUnique(SqliteException e) =>
-        e.SqliteExtendedErrorCode is 2067 or 1555 || e.Message.Contains("UNIQUE constraint failed", StringComparison.Ordinal);
 
     private static string TitleFor(int status) => status switch
     {

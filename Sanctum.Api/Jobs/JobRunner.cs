@@ -36,12 +36,25 @@ public sealed class JobRunner(Database database, IEnumerable<IJobKind> kinds, Ti
     /// </summary>
     public JobRun? TryStart(long jobId, string trigger, string? due = null, string? next = null)
     {
+        try
+        {
+            return Start(jobId, trigger, due, next);
+        }
+        catch (System.Data.Common.DbException e) when (DbErrors.IsBusy(e))
+        {
+            // PostgreSQL: another instance took the lease at the same moment (a serialization conflict on the job row).
+            return null;
+        }
+    }
+
+    private JobRun? Start(long jobId, string trigger, string? due, string? next)
+    {
         var now = clock.GetUtcNow();
         using var db = database.Open();
         using var tx = db.BeginTransaction();
         var taken = db.Execute($"""
             UPDATE jobs SET lease_owner = @owner, lease_until = @until{(due is null ? "" : ", next_run_at = @next")}
-            WHERE id = @jobId AND (lease_until IS NULL OR lease_until <= @now){(due is null ? "" : " AND enabled = 1 AND next_run_at = @due")}
+            WHERE id = @jobId AND (lease_until IS NULL OR lease_until <= @now){(due is null ? "" : " AND enabled = TRUE AND next_run_at = @due")}
             """, new { owner = Owner, until = Timestamp.From(now + LeaseLength), jobId, now = Timestamp.From(now), due, next }, tx);
         if (taken == 0) return null;
         var run = db.QuerySingle<JobRun>($"""
@@ -120,7 +133,7 @@ public sealed class JobRunner(Database database, IEnumerable<IJobKind> kinds, Ti
             db.Execute("UPDATE jobs SET lease_until = @until WHERE id = @jobId AND lease_owner = @owner",
                 new { jobId, owner = Owner, until = Timestamp.From(clock.GetUtcNow() + LeaseLength) });
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
         {
             logger.LogWarning(e, "Could not renew the lease of job {JobId}.", jobId);
         }

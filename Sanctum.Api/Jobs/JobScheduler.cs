@@ -43,12 +43,12 @@ public sealed class JobScheduler(Database database, JobRunner runner, JobSchedul
         var now = clock.GetUtcNow();
         var nowText = Timestamp.From(now);
         using var db = database.Open();
-        foreach (var job in db.Query<(long Id, string Schedule)>("SELECT id, schedule FROM jobs WHERE enabled = 1 AND next_run_at IS NULL").ToList())
-            db.Execute("UPDATE jobs SET next_run_at = @next WHERE id = @id AND enabled = 1 AND next_run_at IS NULL",
+        foreach (var job in db.Query<(long Id, string Schedule)>("SELECT id, schedule FROM jobs WHERE enabled = TRUE AND next_run_at IS NULL").ToList())
+            db.Execute("UPDATE jobs SET next_run_at = @next WHERE id = @id AND enabled = TRUE AND next_run_at IS NULL",
                 new { id = job.Id, next = NextText(job.Schedule, now) });
 
         var due = db.Query<(long Id, string Schedule, string NextRunAt)>(
-            "SELECT id, schedule, next_run_at FROM jobs WHERE enabled = 1 AND next_run_at <= @now ORDER BY next_run_at, id", new { now = nowText }).ToList();
+            "SELECT id, schedule, next_run_at FROM jobs WHERE enabled = TRUE AND next_run_at <= @now ORDER BY next_run_at, id", new { now = nowText }).ToList();
         foreach (var job in due)
         {
             var trigger = Timestamp.Parse(job.NextRunAt) < now - Late ? "missed" : "schedule";
@@ -56,7 +56,7 @@ public sealed class JobScheduler(Database database, JobRunner runner, JobSchedul
                 runner.RunInBackground(run, cancellationToken);
         }
 
-        var earliest = db.ExecuteScalar<string?>("SELECT MIN(next_run_at) FROM jobs WHERE enabled = 1");
+        var earliest = db.ExecuteScalar<string?>("SELECT MIN(next_run_at) FROM jobs WHERE enabled = TRUE");
         var until = earliest is null ? MaxSleep : Timestamp.Parse(earliest) - now;
         return until < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : until > MaxSleep ? MaxSleep : until;
     }

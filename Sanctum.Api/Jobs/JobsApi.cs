@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
@@ -51,17 +51,17 @@ public static class JobsApi
         return group;
     }
 
-    private static Ok<List<Job>> List(SqliteConnection db, JobSchedule schedule, TimeProvider clock) =>
+    private static Ok<List<Job>> List(DbConnection db, JobSchedule schedule, TimeProvider clock) =>
         TypedResults.Ok(Load(db, null, schedule, clock));
 
     private static Ok<IEnumerable<JobKindInfo>> Kinds(JobRunner runner) =>
         TypedResults.Ok(runner.Kinds.OrderBy(k => k.Kind, StringComparer.Ordinal).Select(k => new JobKindInfo(k.Kind, k.Description)));
 
-    private static Results<Ok<Job>, ProblemHttpResult> Get(long id, SqliteConnection db, JobSchedule schedule, TimeProvider clock) =>
+    private static Results<Ok<Job>, ProblemHttpResult> Get(long id, DbConnection db, JobSchedule schedule, TimeProvider clock) =>
         Load(db, id, schedule, clock).SingleOrDefault() is { } job ? TypedResults.Ok(job) : Problems.NotFound($"Job {id}");
 
     private static Results<Created<Job>, ValidationProblem, ProblemHttpResult> Create(
-        JobWrite body, SqliteConnection db, JobRunner runner, JobSchedule schedule, TimeProvider clock, AuditLog audit, HttpContext http)
+        JobWrite body, DbConnection db, JobRunner runner, JobSchedule schedule, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = Check(body, runner, creating: true, existingKind: null);
         if (errors.Any) return Problems.Invalid(errors);
@@ -87,7 +87,7 @@ public static class JobsApi
     }
 
     private static Results<Ok<Job>, ValidationProblem, ProblemHttpResult> Patch(
-        long id, JobWrite body, SqliteConnection db, JobRunner runner, JobSchedule schedule, TimeProvider clock, AuditLog audit, HttpContext http)
+        long id, JobWrite body, DbConnection db, JobRunner runner, JobSchedule schedule, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var current = db.QuerySingleOrDefault<(string Kind, string Schedule, bool Enabled)?>("SELECT kind, schedule, enabled FROM jobs WHERE id = @id", new { id });
         if (current is not { } was) return Problems.NotFound($"Job {id}");
@@ -117,7 +117,7 @@ public static class JobsApi
         return TypedResults.Ok(Load(db, id, schedule, clock).Single());
     }
 
-    private static Results<NoContent, ProblemHttpResult> Delete(long id, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+    private static Results<NoContent, ProblemHttpResult> Delete(long id, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var name = db.ExecuteScalar<string?>("SELECT name FROM jobs WHERE id = @id", new { id });
         if (name is null) return Problems.NotFound($"Job {id}");
@@ -127,7 +127,7 @@ public static class JobsApi
         return TypedResults.NoContent();
     }
 
-    private static Results<Accepted<JobRun>, ProblemHttpResult> Run(long id, SqliteConnection db, JobRunner runner, AuditLog audit, HttpContext http)
+    private static Results<Accepted<JobRun>, ProblemHttpResult> Run(long id, DbConnection db, JobRunner runner, AuditLog audit, HttpContext http)
     {
         if (!db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM jobs WHERE id = @id)", new { id })) return Problems.NotFound($"Job {id}");
         if (runner.TryStart(id, "manual") is not { } run) return Problems.Conflict($"Job {id} is already running.");
@@ -136,7 +136,7 @@ public static class JobsApi
         return TypedResults.Accepted($"/api/jobs/{id}/runs", run);
     }
 
-    private static Results<Ok<IEnumerable<JobRun>>, ValidationProblem, ProblemHttpResult> Runs(long id, SqliteConnection db, int? limit = null)
+    private static Results<Ok<IEnumerable<JobRun>>, ValidationProblem, ProblemHttpResult> Runs(long id, DbConnection db, int? limit = null)
     {
         if (limit is < 1 or > MaxRuns) return Problems.Invalid("limit", $"Must be 1 to {MaxRuns}.");
         if (!db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM jobs WHERE id = @id)", new { id })) return Problems.NotFound($"Job {id}");
@@ -175,15 +175,15 @@ public static class JobsApi
     private static string ParamsText(JsonElement? parameters) =>
         parameters is { ValueKind: JsonValueKind.Object } p ? p.GetRawText() : "{}";
 
-    private static bool NameTaken(SqliteConnection db, SqliteTransaction tx, string name, long id) =>
-        db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM jobs WHERE name = @name COLLATE NOCASE AND id <> @id)", new { name = name.Trim(), id }, tx);
+    private static bool NameTaken(DbConnection db, DbTransaction tx, string name, long id) =>
+        db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM jobs WHERE lower(name) = lower(@name) AND id <> @id)", new { name = name.Trim(), id }, tx);
 
     private static ProblemHttpResult Taken(string name) => Problems.Conflict($"A job named '{name.Trim()}' already exists.");
 
     private static string Id(long id) => id.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Jobs (one, or all by name) with their schedule text, running state and last run.</summary>
-    private static List<Job> Load(SqliteConnection db, long? id, JobSchedule schedule, TimeProvider clock)
+    private static List<Job> Load(DbConnection db, long? id, JobSchedule schedule, TimeProvider clock)
     {
         var now = Timestamp.Now(clock);
         var jobs = db.Query<Job>($"SELECT {Job.Columns} FROM jobs WHERE @id IS NULL OR id = @id ORDER BY name", new { id }).ToList();

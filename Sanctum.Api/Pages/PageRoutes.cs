@@ -1,5 +1,5 @@
 using Dapper;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Sanctum.Api.Pages;
 
@@ -40,7 +40,7 @@ public static class PageRoutes
         return routes;
     }
 
-    private static IResult ToolPageOrNotFound(string? path, SqliteConnection db, IWebHostEnvironment env, HttpContext http)
+    private static IResult ToolPageOrNotFound(string? path, DbConnection db, IWebHostEnvironment env, HttpContext http)
     {
         var requested = "/" + (path ?? "").TrimEnd('/');
         if (requested == "/api" || requested.StartsWith("/api/", StringComparison.Ordinal)

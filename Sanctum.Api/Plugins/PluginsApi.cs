@@ -2,7 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
@@ -32,18 +32,18 @@ public static class PluginsApi
 
     private const string ToolExistsSql = "SELECT EXISTS (SELECT 1 FROM tools WHERE id = @id)";
 
-    private static Results<Ok<IEnumerable<Plugin>>, ProblemHttpResult> List(string id, SqliteConnection db) =>
+    private static Results<Ok<IEnumerable<Plugin>>, ProblemHttpResult> List(string id, DbConnection db) =>
         db.ExecuteScalar<bool>(ToolExistsSql, new { id })
             ? TypedResults.Ok(db.Query<Plugin>($"{Plugin.Select} WHERE p.tool_id = @id ORDER BY p.name, p.id", new { id }))
             : Problems.NotFound($"Tool '{id}'");
 
-    private static Results<Ok<Plugin>, ProblemHttpResult> Get(string id, long pluginId, SqliteConnection db) =>
+    private static Results<Ok<Plugin>, ProblemHttpResult> Get(string id, long pluginId, DbConnection db) =>
         db.QuerySingleOrDefault<Plugin>($"{Plugin.Select} WHERE p.tool_id = @id AND p.id = @pluginId", new { id, pluginId }) is { } plugin
             ? TypedResults.Ok(plugin)
             : Problems.NotFound($"Plugin {pluginId} of tool '{id}'");
 
     private static Results<Created<Plugin>, ValidationProblem, ProblemHttpResult> Create(
-        string id, PluginRequest body, SqliteConnection db, TimeProvider clock, ClaimsPrincipal user)
+        string id, PluginRequest body, DbConnection db, TimeProvider clock, ClaimsPrincipal user)
     {
         var errors = CheckFields(body, creating: true);
         if (errors.Any) return Problems.Invalid(errors);
@@ -76,7 +76,7 @@ public static class PluginsApi
     }
 
     private static Results<Ok<Plugin>, ValidationProblem, ProblemHttpResult> Update(
-        string id, long pluginId, PluginRequest body, SqliteConnection db, TimeProvider clock)
+        string id, long pluginId, PluginRequest body, DbConnection db, TimeProvider clock)
     {
         var errors = CheckFields(body, creating: false);
         if (errors.Any) return Problems.Invalid(errors);
@@ -120,7 +120,7 @@ public static class PluginsApi
         return TypedResults.Ok(plugin);
     }
 
-    private static Results<NoContent, ProblemHttpResult> Delete(string id, long pluginId, SqliteConnection db)
+    private static Results<NoContent, ProblemHttpResult> Delete(string id, long pluginId, DbConnection db)
     {
         db.Open();
         using var tx = db.BeginTransaction();
@@ -155,7 +155,7 @@ public static class PluginsApi
 
     private sealed record Sibling(long Id, string Name, IReadOnlyList<string> Dependencies);
 
-    private static List<Sibling> LoadSiblings(SqliteConnection db, SqliteTransaction tx, string toolId) =>
+    private static List<Sibling> LoadSiblings(DbConnection db, DbTransaction tx, string toolId) =>
         db.Query<(long Id, string Name, string? Dependencies)>(
                 "SELECT id, name, dependencies FROM plugins WHERE tool_id = @toolId", new { toolId }, tx)
             .Select(r => new Sibling(r.Id, r.Name, PluginDependencies.Parse(r.Dependencies)))

@@ -2,7 +2,7 @@ using Sanctum.Api.Config;
 using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Infrastructure;
 
@@ -16,12 +16,12 @@ public static class SettingRoutes
 
     public static RouteGroupBuilder MapHistory(this RouteGroupBuilder group, string pattern, string name, Locate locate)
     {
-        group.MapGet($"{pattern}/history", (HttpContext http, SqliteConnection db, SettingsCore core) =>
+        group.MapGet($"{pattern}/history", (HttpContext http, DbConnection db, SettingsCore core) =>
                 Located(http, locate, at => core.History(db, at)).History())
             .WithName($"{name}History").RequireAdmin()
             .WithSummary("Every recorded change of the setting, newest first: who, when, old and new value (a secret's read \"changed\"); admin")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapPost($"{pattern}/rollback", (HttpContext http, SettingRollback body, SqliteConnection db, SettingsCore core) =>
+        group.MapPost($"{pattern}/rollback", (HttpContext http, SettingRollback body, DbConnection db, SettingsCore core) =>
                 Located(http, locate, at => core.Rollback(db, at, body, http)).Read(row => SettingView.Of(row, core)))
             .WithName($"{name}Rollback").RequireAdmin()
             .WithSummary("Restore the value a recorded version set, as a new version (a secret too, without revealing it); If-Match as for PUT; admin")

@@ -49,7 +49,7 @@ public sealed class SettingStore
                {Column(CategoryColumn)} AS category, {Column(DescriptionColumn)} AS description, t.is_encrypted,
                {Column(CreatedByColumn)} AS created_by, t.created_at, t.updated_at, {ScopeOf} AS scope, {ScopeIdOf} AS scope_id,
                coalesce((SELECT MAX(h.version) FROM setting_history h
-                         WHERE h.store = '{Name}' AND h.key = t.{KeyColumn} AND h.scope = {ScopeOf} AND h.scope_id IS {ScopeIdOf}), 0) AS version
+                         WHERE h.store = '{Name}' AND h.key = t.{KeyColumn} AND h.scope = {ScopeOf} AND h.scope_id IS NOT DISTINCT FROM {ScopeIdOf}), 0) AS version
         FROM {Name} t
         """;
 
@@ -107,7 +107,7 @@ public sealed class SettingStore
     {
         Name = "configurations", KeyColumn = "key", ValueColumn = "value", TypeColumn = "type", DescriptionColumn = "description",
         CreatedByColumn = "created_by",
-        OwnerWhere = "scope = @scope AND scope_id IS @scopeId", ScopeOf = "t.scope", ScopeIdOf = "t.scope_id",
+        OwnerWhere = "scope = @scope AND scope_id IS NOT DISTINCT FROM @scopeId", ScopeOf = "t.scope", ScopeIdOf = "t.scope_id",
         OwnerColumns = "scope, scope_id, ", OwnerValues = "@scope, @scopeId, ",
         Describe = at => $"Configuration '{at.Key}' ({(at.ScopeId is null ? at.Scope : $"{at.Scope} {at.ScopeId}")})",
         Location = at => at.ScopeId is null

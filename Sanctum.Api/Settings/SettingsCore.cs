@@ -248,8 +248,8 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         foreach (var store in new[] { SettingStore.SystemConfig, SettingStore.AgentConfigs })
         {
             var rows = db.Query<StoredSetting>($"""
-                {store.Select} WHERE t.{store.KeyColumn} IN @keys AND t.is_encrypted = 1 AND t.{store.ValueColumn} <> '' AND t.{store.DigestColumn} IS NULL
-                """, new { keys = BearerKeys }).AsList();
+                {store.Select} WHERE t.{store.KeyColumn} {Data.SqlDialect.Of(db).InList("@keys")} AND t.is_encrypted = TRUE AND t.{store.ValueColumn} <> '' AND t.{store.DigestColumn} IS NULL
+                """, new { keys = BearerKeys.ToArray() }).AsList();
             foreach (var row in rows)
             {
                 if (secrets.Unprotect(row.Value) is not { } plaintext)
@@ -307,7 +307,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         db.Execute("""
             INSERT INTO setting_history (store, scope, scope_id, key, version, action, type, is_encrypted, old_value, new_value, changed_by, changed_at)
             VALUES (@store, @scope, @scopeId, @key,
-                    (SELECT coalesce(MAX(version), 0) + 1 FROM setting_history WHERE store = @store AND scope = @scope AND scope_id IS @scopeId AND key = @key),
+                    (SELECT coalesce(MAX(version), 0) + 1 FROM setting_history WHERE store = @store AND scope = @scope AND scope_id IS NOT DISTINCT FROM @scopeId AND key = @key),
                     @action, @type, @encrypted, @oldValue, @newValue, @actor, @now)
             """, args, tx);
     }
@@ -331,7 +331,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
 
     private const string HistorySelect = """
         SELECT version, action, type, is_encrypted, old_value, new_value, changed_by, changed_at FROM setting_history
-        WHERE store = @store AND scope = @scope AND scope_id IS @scopeId AND key = @key
+        WHERE store = @store AND scope = @scope AND scope_id IS NOT DISTINCT FROM @scopeId AND key = @key
         """;
 
     private static SettingChange Change(HistoryRow row) => new()

@@ -19,7 +19,7 @@ public sealed class UnreadableSecretsCheck(Database database, SettingsCore core)
         var unreadable = new List<string>();
         foreach (var store in Stores)
         {
-            var rows = core.Query(db, store, $"WHERE t.is_encrypted = 1 AND t.{store.ValueColumn} <> ''");
+            var rows = core.Query(db, store, $"WHERE t.is_encrypted = TRUE AND t.{store.ValueColumn} <> ''");
             unreadable.AddRange(rows.Where(r => core.Shown(r)?.GetValue<string>() == SettingsCore.Unreadable)
                 .Select(r => r.ScopeId is null ? $"{store.Name}/{r.Key}" : $"{store.Name}/{r.Scope}/{r.ScopeId}/{r.Key}"));
         }

@@ -1,7 +1,7 @@
 using System.Reflection;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using System.Security.Claims;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
@@ -23,9 +23,9 @@ public static class StatusApi
     }
 
     private const string CountsSql = """
-        SELECT COUNT(*) AS total, COALESCE(SUM({0}), 0) AS on_count,
-               COALESCE(SUM(status = 'Healthy'), 0) AS healthy, COALESCE(SUM(status = 'Degraded'), 0) AS degraded,
-               COALESCE(SUM(status = 'Off'), 0) AS off, COALESCE(SUM(status = 'Ready'), 0) AS ready
+        SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE {0}) AS on_count,
+               COUNT(*) FILTER (WHERE status = 'Healthy') AS healthy, COUNT(*) FILTER (WHERE status = 'Degraded') AS degraded,
+               COUNT(*) FILTER (WHERE status = 'Off') AS off, COUNT(*) FILTER (WHERE status = 'Ready') AS ready
         FROM {1}
         """;
 
@@ -35,14 +35,14 @@ public static class StatusApi
     // Only what the caller may see: tools in the category of a hidden agent, and hidden agents, are left out.
     private static readonly string AttentionSql = $"""
         SELECT 'tool' AS kind, id, name, status FROM tools
-        WHERE is_enabled = 1 AND status NOT IN ('Healthy', 'Ready') AND {AgentVisibility.Visible("category")}
+        WHERE is_enabled = TRUE AND status NOT IN ('Healthy', 'Ready') AND {AgentVisibility.Visible("category")}
         UNION ALL
         SELECT 'agent', id, name, status FROM agents
-        WHERE is_active = 1 AND status NOT IN ('Healthy', 'Ready') AND {AgentVisibility.Where}
+        WHERE is_active = TRUE AND status NOT IN ('Healthy', 'Ready') AND {AgentVisibility.Where}
         ORDER BY kind DESC, id
         """;
 
-    private static Ok<SystemStatus> Get(SqliteConnection db, ResultCache cache, TimeProvider clock, StartTime started, ClaimsPrincipal user)
+    private static Ok<SystemStatus> Get(DbConnection db, ResultCache cache, TimeProvider clock, StartTime started, ClaimsPrincipal user)
     {
         // Everything but the clock comes from the database, cached per viewer until the next commit.
         var stored = cache.Get(new StoredStatus(AgentVisibility.ViewerOf(user)), key => Load(db, key.Viewer));
@@ -54,12 +54,12 @@ public static class StatusApi
         });
     }
 
-    private static SystemStatus Load(SqliteConnection db, AgentVisibility.Viewer viewer)
+    private static SystemStatus Load(DbConnection db, AgentVisibility.Viewer viewer)
     {
         var tools = db.QuerySingle<Counts>(ToolCountsSql);
         var agents = db.QuerySingle<Counts>(AgentCountsSql);
         var attention = db.Query<AttentionItem>(AttentionSql, viewer.Parameters()).AsList();
-        var schema = db.ExecuteScalar<long>("SELECT COALESCE(MAX(Version), 0) FROM VersionInfo");
+        var schema = db.ExecuteScalar<long>("SELECT COALESCE(MAX(\"Version\"), 0) FROM \"VersionInfo\"");
         return new SystemStatus(
             attention.Count == 0 ? "Healthy" : "Degraded", Version, Timestamp: "", UptimeSeconds: 0,
             new DatabaseStatus("Healthy", schema),

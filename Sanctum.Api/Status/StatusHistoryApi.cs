@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
@@ -34,19 +34,19 @@ public static class StatusHistoryApi
     // Tools are visible to every reader; an agent's rows (and its instances') only to those who may see the agent.
     private const string VisibleSql = $"""
         (h.kind = 'tool'
-         OR (h.kind = 'agent' AND EXISTS (SELECT 1 FROM agents WHERE id = h.entity_id AND (is_active = 1 OR @isAdmin = 1) AND {AgentVisibility.Where}))
-         OR (h.kind = 'instance' AND EXISTS (SELECT 1 FROM tool_instances i WHERE i.id = h.entity_id
+         OR (h.kind = 'agent' AND EXISTS (SELECT 1 FROM agents WHERE id = h.entity_id AND (is_active = TRUE OR @isAdmin) AND {AgentVisibility.Where}))
+         OR (h.kind = 'instance' AND EXISTS (SELECT 1 FROM tool_instances i WHERE CAST(i.id AS TEXT) = h.entity_id
                 AND (i.agent_id IS NULL OR EXISTS (SELECT 1 FROM agents WHERE id = i.agent_id AND {AgentVisibility.Where})))))
         """;
 
     private const string NameSql = """
         CASE h.kind WHEN 'tool' THEN (SELECT name FROM tools WHERE id = h.entity_id)
                     WHEN 'agent' THEN (SELECT name FROM agents WHERE id = h.entity_id)
-                    ELSE (SELECT coalesce(i.name, i.tool_id || ' #' || i.id) FROM tool_instances i WHERE i.id = h.entity_id) END
+                    ELSE (SELECT coalesce(i.name, i.tool_id || ' #' || i.id) FROM tool_instances i WHERE CAST(i.id AS TEXT) = h.entity_id) END
         """;
 
     private static Results<Ok<IEnumerable<StatusChange>>, ValidationProblem> History(
-        SqliteConnection db, ClaimsPrincipal user, string? kind = null, string? id = null, DateTimeOffset? since = null, int? limit = null)
+        DbConnection db, ClaimsPrincipal user, string? kind = null, string? id = null, DateTimeOffset? since = null, int? limit = null)
     {
         var errors = new Errors();
         errors.OneOf("kind", kind, Kinds);
@@ -72,7 +72,7 @@ public static class StatusHistoryApi
     }
 
     private static Results<Ok<IEnumerable<Availability>>, ValidationProblem> Availability(
-        SqliteConnection db, ClaimsPrincipal user, TimeProvider clock, int? hours = null)
+        DbConnection db, ClaimsPrincipal user, TimeProvider clock, int? hours = null)
     {
         if (hours is < 1 or > MaxHours) return Problems.Invalid("hours", $"Must be 1 to {MaxHours}.");
         var now = clock.GetUtcNow();
@@ -83,7 +83,7 @@ public static class StatusHistoryApi
         var subjects = db.Query<Subject>($"""
             SELECT 'tool' AS kind, id, name, status FROM tools
             UNION ALL
-            SELECT 'agent', id, name, status FROM agents WHERE (is_active = 1 OR @isAdmin = 1) AND {AgentVisibility.Where}
+            SELECT 'agent', id, name, status FROM agents WHERE (is_active = TRUE OR @isAdmin) AND {AgentVisibility.Where}
             """, parameters).AsList();
         // Per subject: the last change before the window (its status when the window opens) and every change inside it.
         var changes = db.Query<Change>("""

@@ -3,7 +3,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Audit;
@@ -47,7 +47,7 @@ public static class ToolInstancesApi
         SELECT EXISTS (SELECT 1 FROM tool_instances WHERE tool_id = @id AND agent_id = @agentId AND id <> @instanceId)
         """;
 
-    private static Results<Ok<IEnumerable<ToolInstance>>, ProblemHttpResult> List(string id, SqliteConnection db, ClaimsPrincipal user)
+    private static Results<Ok<IEnumerable<ToolInstance>>, ProblemHttpResult> List(string id, DbConnection db, ClaimsPrincipal user)
     {
         var visible = AgentVisibility.Parameters(user, id);
         if (!db.ExecuteScalar<bool>($"SELECT {AgentVisibility.ToolVisible("@id")}", visible)) return Problems.NotFound($"Tool '{id}'");
@@ -55,7 +55,7 @@ public static class ToolInstancesApi
             $"SELECT {ToolInstance.Columns} FROM tool_instances WHERE tool_id = @id AND {AgentVisibility.Visible("agent_id")} ORDER BY id", visible));
     }
 
-    private static Results<Ok<ToolInstance>, ProblemHttpResult> Get(string id, long instanceId, SqliteConnection db, ClaimsPrincipal user)
+    private static Results<Ok<ToolInstance>, ProblemHttpResult> Get(string id, long instanceId, DbConnection db, ClaimsPrincipal user)
     {
         var visible = AgentVisibility.Parameters(user, id);
         visible.Add("instanceId", instanceId);
@@ -67,7 +67,7 @@ public static class ToolInstancesApi
     }
 
     private static Results<Created<ToolInstance>, ValidationProblem, ProblemHttpResult> Create(
-        string id, ToolInstanceWrite body, SqliteConnection db, ClaimsPrincipal user, TimeProvider clock, CheckRecorder checks)
+        string id, ToolInstanceWrite body, DbConnection db, ClaimsPrincipal user, TimeProvider clock, CheckRecorder checks)
     {
         var errors = Check(body, db);
         var healthCheck = HealthCheckSpec.Read(body.HealthCheck, errors);
@@ -101,7 +101,7 @@ public static class ToolInstancesApi
                     isActive = body.IsActive ?? true, check = healthCheck?.ToJson(), checkAt = healthCheck is null ? null : Timestamp.From(now),
                 }, tx);
         }
-        catch (SqliteException e) when (IsOnePerAgent(e))
+        catch (DbException e) when (DbErrors.Classify(e).Is(DbErrorKind.UniqueViolation, OnePerAgent))
         {
             return AgentTaken(id, body.AgentId!);
         }
@@ -111,7 +111,7 @@ public static class ToolInstancesApi
     }
 
     private static Results<Ok<ToolInstance>, ValidationProblem, ProblemHttpResult> Patch(
-        string id, long instanceId, ToolInstanceWrite body, SqliteConnection db, TimeProvider clock, CheckRecorder checks,
+        string id, long instanceId, ToolInstanceWrite body, DbConnection db, TimeProvider clock, CheckRecorder checks,
         AuditLog audit, HttpContext http)
     {
         var errors = Check(body, db);
@@ -137,9 +137,9 @@ public static class ToolInstancesApi
                     next_run = coalesce(@nextRun, next_run), is_active = coalesce(@isActive, is_active), updated_at = @now,
                     status_source = CASE WHEN @status IS NOT NULL THEN 'manual' ELSE status_source END,
                     status_reason = CASE WHEN @status IS NOT NULL THEN NULL ELSE status_reason END,
-                    status_since = CASE WHEN @status IS NOT NULL AND @status IS NOT status THEN @now ELSE status_since END,
+                    status_since = CASE WHEN @status IS NOT NULL AND @status IS DISTINCT FROM status THEN @now ELSE status_since END,
                     health_check = CASE @checkChange WHEN 'set' THEN @check WHEN 'remove' THEN NULL ELSE health_check END,
-                    next_check_at = CASE WHEN @checkChange = 'set' OR (@isActive = 1 AND is_active = 0) THEN @now
+                    next_check_at = CASE WHEN @checkChange = 'set' OR (@isActive AND is_active = FALSE) THEN @now
                                          WHEN @checkChange = 'remove' THEN NULL ELSE next_check_at END,
                     check_failures = CASE WHEN @checkChange IS NOT NULL THEN 0 ELSE check_failures END
                 WHERE id = @instanceId AND tool_id = @id
@@ -152,7 +152,7 @@ public static class ToolInstancesApi
                     checkChange, check = healthCheck?.ToJson(),
                 }, tx);
         }
-        catch (SqliteException e) when (IsOnePerAgent(e))
+        catch (DbException e) when (DbErrors.Classify(e).Is(DbErrorKind.UniqueViolation, OnePerAgent))
         {
             return AgentTaken(id, body.AgentId!);
         }
@@ -168,13 +168,13 @@ public static class ToolInstancesApi
     /// Keeps the status rules after an admin's write: a checked instance that is inactive is Off, an instance without a
     /// check has a manual status, and the tool follows its checked instances (<see cref="CheckRecorder.UpdateTool"/>).
     /// </summary>
-    private static ToolInstance AfterWrite(SqliteConnection db, SqliteTransaction tx, CheckRecorder checks, ToolInstance instance, DateTimeOffset at)
+    private static ToolInstance AfterWrite(DbConnection db, DbTransaction tx, CheckRecorder checks, ToolInstance instance, DateTimeOffset at)
     {
         var now = Timestamp.From(at);
         var changed = db.Execute("""
             UPDATE tool_instances SET status = 'Off', status_source = 'check', status_reason = 'Inactive: not checked.',
-                status_since = CASE WHEN status IS NOT 'Off' THEN @now ELSE status_since END
-            WHERE id = @id AND is_active = 0 AND health_check IS NOT NULL AND (status IS NOT 'Off' OR status_source IS NOT 'check')
+                status_since = CASE WHEN status IS DISTINCT FROM 'Off' THEN @now ELSE status_since END
+            WHERE id = @id AND is_active = FALSE AND health_check IS NOT NULL AND (status IS DISTINCT FROM 'Off' OR status_source IS DISTINCT FROM 'check')
             """, new { id = instance.Id, now }, tx)
             + db.Execute("UPDATE tool_instances SET status_source = 'manual', status_reason = NULL WHERE id = @id AND health_check IS NULL AND status_source = 'check'",
                 new { id = instance.Id }, tx);
@@ -205,7 +205,7 @@ public static class ToolInstancesApi
 
     /// <summary>Deletes the instance and the configurations scoped to it (each recorded in the settings history).</summary>
     private static Results<NoContent, ProblemHttpResult> Delete(
-        string id, long instanceId, SqliteConnection db, SettingsCore settings, HttpContext http, CheckRecorder checks, TimeProvider clock)
+        string id, long instanceId, DbConnection db, SettingsCore settings, HttpContext http, CheckRecorder checks, TimeProvider clock)
     {
         db.Open();
         using var tx = db.BeginTransaction();
@@ -218,13 +218,13 @@ public static class ToolInstancesApi
     }
 
     /// <summary>The config sent, checked against the tool's config_schema when it has one.</summary>
-    private static Errors? SchemaErrors(SqliteConnection db, string id, ToolInstanceWrite body, SqliteTransaction tx) =>
+    private static Errors? SchemaErrors(DbConnection db, string id, ToolInstanceWrite body, DbTransaction tx) =>
         body.Config is { ValueKind: JsonValueKind.Object } config
         && db.QuerySingleOrDefault<string>("SELECT config_schema FROM tools WHERE id = @id", new { id }, tx) is { } schema
             ? ToolConfigSchema.Check(schema, config, new Errors())
             : null;
 
-    private static Errors Check(ToolInstanceWrite body, SqliteConnection db)
+    private static Errors Check(ToolInstanceWrite body, DbConnection db)
     {
         var errors = new Errors();
         errors.Text("name", body.Name, MaxName);
@@ -238,19 +238,19 @@ public static class ToolInstancesApi
     }
 
     /// <summary>The tool's module_scope, or null when there is no such tool.</summary>
-    private static string? ScopeOf(SqliteConnection db, string id, SqliteTransaction? tx) =>
+    private static string? ScopeOf(DbConnection db, string id, DbTransaction? tx) =>
         db.QuerySingleOrDefault<string>("SELECT module_scope FROM tools WHERE id = @id", new { id }, tx);
 
-    private static ToolInstance? Find(SqliteConnection db, string id, long instanceId, SqliteTransaction? tx) =>
+    private static ToolInstance? Find(DbConnection db, string id, long instanceId, DbTransaction? tx) =>
         db.QuerySingleOrDefault<ToolInstance>($"SELECT {ToolInstance.Columns} FROM tool_instances WHERE id = @instanceId AND tool_id = @id",
             new { id, instanceId }, tx);
 
     private static ProblemHttpResult AgentTaken(string id, string agentId) =>
         Problems.Conflict($"Tool '{id}' is agent-scoped and agent '{agentId}' already has an instance of it.");
 
-    // The migration's triggers raise this when the API's own check was somehow bypassed.
-    private static bool IsOnePerAgent(SqliteException e) =>
-        e.SqliteErrorCode == 19 && e.Message.Contains("tool_instances.tool_id, tool_instances.agent_id", StringComparison.Ordinal);
+    // The migration's triggers raise this (a unique violation of this name, on both engines) when the API's own
+    // check was somehow bypassed.
+    private const string OnePerAgent = "tool_instances_one_per_agent";
 
     private static string? ConfigText(JsonElement? config) => config is { ValueKind: JsonValueKind.Object } c ? c.GetRawText() : null;
 

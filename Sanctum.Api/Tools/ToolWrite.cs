@@ -1,7 +1,7 @@
 using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Dapper;
 using Sanctum.Api.Infrastructure;
 
@@ -52,7 +52,7 @@ public static class ToolRules
     public static readonly string[] FixedCategories = ["master", "smcp"];
 
     /// <summary>Checks the fields present; <paramref name="whole"/> also requires name and category.</summary>
-    public static Errors Check(ToolWrite body, bool whole, SqliteConnection db, Errors errors)
+    public static Errors Check(ToolWrite body, bool whole, DbConnection db, Errors errors)
     {
         errors.Text("name", body.Name, MaxName, required: whole);
         if (!whole && body.Name is not null && string.IsNullOrWhiteSpace(body.Name)) errors.Add("name", "This field must not be empty.");

@@ -2,7 +2,7 @@ using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;
@@ -39,7 +39,7 @@ public static class ToolsApi
         return group;
     }
 
-    private static JsonBody<IEnumerable<Tool>> List(SqliteConnection db, ResultCache cache, IOptions<JsonOptions> json, ClaimsPrincipal user,
+    private static JsonBody<IEnumerable<Tool>> List(DbConnection db, ResultCache cache, IOptions<JsonOptions> json, ClaimsPrincipal user,
         string? category = null, bool? enabled = null) =>
         cache.Get(new ToolsAnswer(AgentVisibility.ViewerOf(user), category, enabled), key =>
         {
@@ -57,12 +57,12 @@ public static class ToolsApi
     /// <summary>Cache key: every tool in its order (category, name, id).</summary>
     private sealed record AllTools { public static readonly AllTools Key = new(); }
 
-    private static Ok<IEnumerable<ToolCategory>> Categories(SqliteConnection db, ClaimsPrincipal user) =>
+    private static Ok<IEnumerable<ToolCategory>> Categories(DbConnection db, ClaimsPrincipal user) =>
         TypedResults.Ok(db.Query<ToolCategory>(
             $"SELECT category, COUNT(*) AS count FROM tools WHERE {AgentVisibility.Visible("category")} GROUP BY category ORDER BY category",
             AgentVisibility.Parameters(user)));
 
-    private static Results<Ok<Tool>, ProblemHttpResult> Get(string id, SqliteConnection db, ClaimsPrincipal user) =>
+    private static Results<Ok<Tool>, ProblemHttpResult> Get(string id, DbConnection db, ClaimsPrincipal user) =>
         db.QuerySingleOrDefault<Tool>($"SELECT {Tool.Columns} FROM tools WHERE id = @id AND {AgentVisibility.Visible("category")}",
             AgentVisibility.Parameters(user, id)) is { } tool
             ? TypedResults.Ok(tool)
@@ -75,7 +75,7 @@ public static class ToolsApi
         """;
 
     private static Results<Created<Tool>, ValidationProblem, ProblemHttpResult> Create(
-        ToolWrite body, SqliteConnection db, ClaimsPrincipal user, TimeProvider clock)
+        ToolWrite body, DbConnection db, ClaimsPrincipal user, TimeProvider clock)
     {
         var errors = new Errors().Slug("id", body.Id);
         if (ToolRules.Check(body, whole: true, db, errors).Any) return Problems.Invalid(errors);
@@ -94,7 +94,7 @@ public static class ToolsApi
 
     private const string ReplaceSql = $"""
         UPDATE tools SET name = @name, description = @description, emoji = @emoji, category = @category, status = @status,
-            status_source = 'manual', status_reason = NULL, status_since = CASE WHEN @status IS NOT status THEN @now ELSE status_since END,
+            status_source = 'manual', status_reason = NULL, status_since = CASE WHEN @status IS DISTINCT FROM status THEN @now ELSE status_since END,
             route_path = @routePath, is_enabled = @isEnabled, module_scope = @moduleScope, config_schema = @configSchema, updated_at = @now
         WHERE id = @id
         RETURNING {Tool.Columns}
@@ -104,7 +104,7 @@ public static class ToolsApi
         UPDATE tools SET status = coalesce(@status, status),
             status_source = CASE WHEN @status IS NOT NULL THEN 'manual' ELSE status_source END,
             status_reason = CASE WHEN @status IS NOT NULL THEN NULL ELSE status_reason END,
-            status_since = CASE WHEN @status IS NOT NULL AND @status IS NOT status THEN @now ELSE status_since END,
+            status_since = CASE WHEN @status IS NOT NULL AND @status IS DISTINCT FROM status THEN @now ELSE status_since END,
             name = coalesce(@name, name), description = coalesce(@description, description), emoji = coalesce(@emoji, emoji),
             category = coalesce(@category, category), route_path = coalesce(@routePath, route_path),
             is_enabled = coalesce(@isEnabled, is_enabled), module_scope = coalesce(@moduleScope, module_scope),
@@ -114,7 +114,7 @@ public static class ToolsApi
         """;
 
     private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Replace(
-        string id, ToolWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+        string id, ToolWrite body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
@@ -126,7 +126,7 @@ public static class ToolsApi
     }
 
     private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Patch(
-        string id, ToolWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+        string id, ToolWrite body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
@@ -135,7 +135,7 @@ public static class ToolsApi
     }
 
     private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Save(
-        string id, string sql, ToolWrite body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+        string id, string sql, ToolWrite body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         db.Open();
         using var tx = db.BeginTransaction();
@@ -158,7 +158,7 @@ public static class ToolsApi
     }
 
     /// <summary>Deletes the tool and the configurations scoped to it (each recorded in the settings history).</summary>
-    private static Results<NoContent, ProblemHttpResult> Delete(string id, SqliteConnection db, SettingsCore settings, HttpContext http)
+    private static Results<NoContent, ProblemHttpResult> Delete(string id, DbConnection db, SettingsCore settings, HttpContext http)
     {
         db.Open();
         using var tx = db.BeginTransaction();

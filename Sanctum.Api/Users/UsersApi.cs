@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
@@ -49,7 +49,7 @@ public static class UsersApi
     private const string AnotherActiveAdmin = "EXISTS (SELECT 1 FROM users other WHERE other.role = 'admin' AND other.status = 'active' AND other.id <> @id)";
 
     private static Results<JsonBody<UserPage>, ValidationProblem> List(
-        SqliteConnection db, ResultCache cache, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, TimeProvider clock, string? search = null, string? role = null, string? status = null, int? limit = null, int? offset = null)
+        DbConnection db, ResultCache cache, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, TimeProvider clock, string? search = null, string? role = null, string? status = null, int? limit = null, int? offset = null)
     {
         var errors = new Errors();
         errors.Text("search", search, MaxSearch);
@@ -70,22 +70,23 @@ public static class UsersApi
     /// <summary>A users list query, also the key of its cached page.</summary>
     private sealed record PageQuery(string? Search, string? Role, string? Status, int Limit, int Offset);
 
-    private static UserPage Page(SqliteConnection db, PageQuery query, TimeProvider clock)
+    private static UserPage Page(DbConnection db, PageQuery query, TimeProvider clock)
     {
         var (search, role, status) = (query.Search, query.Role, query.Status);
-        // Terms of 3+ characters use the trigram index (users_search, Phase 2): a quoted phrase there is a
-        // case-insensitive substring match. Shorter ones scan with LIKE, where % and _ are matched literally.
+        // Terms of 3+ characters use the engine's trigram index (Phase 2; SqlDialect.UserSearch), a case-insensitive
+        // substring match. Shorter ones scan with a case-insensitive LIKE, where % and _ are matched literally.
+        var dialect = SqlDialect.Of(db);
         var useIndex = search is { Length: >= 3 };
-        var phrase = useIndex ? "\"" + search!.Replace("\"", "\"\"") + "\"" : null;
-        var pattern = string.IsNullOrEmpty(search) || useIndex ? null : "%" + search.Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_") + "%";
+        var phrase = useIndex ? dialect.UserSearchPhrase(search!) : null;
+        var pattern = string.IsNullOrEmpty(search) || useIndex ? null : "%" + SqlDialect.EscapeLike(search) + "%";
         var args = new { phrase, pattern, role, status, limit = query.Limit, offset = query.Offset, now = Timestamp.Now(clock) };
         // Only the filters given, not (@x IS NULL OR ...): SQLite plans a statement before it sees the parameters, so
         // the catch-all form scanned all rows to count them even with no filter at all (20 ms at p50 on 100,000 users,
         // bench/RESULTS.md), where COUNT(*) alone reads the smallest index. The fragments are constants.
         var filters = new[]
         {
-            phrase is null ? null : "id IN (SELECT rowid FROM users_search WHERE users_search MATCH @phrase)",
-            pattern is null ? null : @"(username LIKE @pattern ESCAPE '\' OR email LIKE @pattern ESCAPE '\')",
+            phrase is null ? null : dialect.UserSearch,
+            pattern is null ? null : $@"(username {dialect.CaseInsensitiveLike} @pattern ESCAPE '\' OR email {dialect.CaseInsensitiveLike} @pattern ESCAPE '\')",
             role is null ? null : "role = @role",
             // "locked" also finds the users whose lockout after failed sign-ins is running (their status stays active).
             status is null ? null : status == UserStatuses.Locked ? "(status = 'locked' OR locked_until > @now)" : "status = @status",
@@ -96,11 +97,11 @@ public static class UsersApi
         return new UserPage(items.AsList(), total, args.limit, args.offset);
     }
 
-    private static Results<Ok<User>, ProblemHttpResult> Get(long id, SqliteConnection db) =>
+    private static Results<Ok<User>, ProblemHttpResult> Get(long id, DbConnection db) =>
         db.QuerySingleOrDefault<User>(ByIdSql, new { id }) is { } user ? TypedResults.Ok(user) : Problems.NotFound($"User {id}");
 
     private static Results<Created<UserWithPassword>, ValidationProblem, ProblemHttpResult> Create(
-        UserCreate body, SqliteConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit, HttpContext http)
+        UserCreate body, DbConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = new Errors().Username(body.Username).Email(body.Email, required: true).OptionalPassword(body.Password, body.Username, body.Email);
         errors.OneOf("role", body.Role, Roles.All);
@@ -125,7 +126,7 @@ public static class UsersApi
     }
 
     private static Results<Ok<User>, ValidationProblem, ProblemHttpResult> Patch(
-        long id, UserUpdate body, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+        long id, UserUpdate body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = new Errors().Email(body.Email, required: false);
         errors.OneOf("role", body.Role, Roles.All);
@@ -138,7 +139,8 @@ public static class UsersApi
         if (before is null) return Problems.NotFound($"User {id}");
         if (Clash(db, tx, id, null, body.Email) is { } clash) return clash;
 
-        // One guarded statement inside BEGIN IMMEDIATE: two concurrent demotions cannot both see the other admin.
+        // One guarded statement in a write transaction that runs as if alone (SQLite: BEGIN IMMEDIATE; PostgreSQL:
+        // SERIALIZABLE, a lost race retried by SerializationRetry): two concurrent demotions cannot both see the other admin.
         var user = db.QuerySingleOrDefault<User>($"""
             UPDATE users SET email = coalesce(@email, email), role = coalesce(@role, role), status = coalesce(@status, status), updated_at = @now
             WHERE id = @id
@@ -163,7 +165,7 @@ public static class UsersApi
         return TypedResults.Ok(user);
     }
 
-    private static Results<NoContent, ProblemHttpResult> Delete(long id, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+    private static Results<NoContent, ProblemHttpResult> Delete(long id, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         db.Open();
         using var tx = db.BeginTransaction();
@@ -180,7 +182,7 @@ public static class UsersApi
     }
 
     private static Results<Ok<UserWithPassword>, ValidationProblem, ProblemHttpResult> ResetPassword(
-        long id, PasswordReset? body, SqliteConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit, HttpContext http)
+        long id, PasswordReset? body, DbConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var account = db.QuerySingleOrDefault<(string Username, string Email)>("SELECT username, email FROM users WHERE id = @id", new { id });
         var errors = new Errors().OptionalPassword(body?.Password, account.Username, account.Email);
@@ -200,12 +202,12 @@ public static class UsersApi
     /// Sets a password hash that must be changed at next sign-in, clears the lockout and ends the user's sessions and tokens, in one
     /// transaction (the API's reset and the reset-admin-password command). Null when there is no user <paramref name="id"/>.
     /// </summary>
-    public static T? SetPassword<T>(SqliteConnection db, long id, string hash, TimeProvider clock) where T : User
+    public static T? SetPassword<T>(DbConnection db, long id, string hash, TimeProvider clock) where T : User
     {
         if (db.State != System.Data.ConnectionState.Open) db.Open();
         using var tx = db.BeginTransaction();
         var user = db.QuerySingleOrDefault<T>($"""
-            UPDATE users SET password_hash = @hash, must_change_password = 1, {ClearLockout}, updated_at = @now
+            UPDATE users SET password_hash = @hash, must_change_password = TRUE, {ClearLockout}, updated_at = @now
             WHERE id = @id
             RETURNING {User.Columns}
             """, new { id, hash, now = Timestamp.Now(clock) }, tx);
@@ -216,7 +218,7 @@ public static class UsersApi
         return user;
     }
 
-    private static Results<Ok<User>, ProblemHttpResult> Unlock(long id, SqliteConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+    private static Results<Ok<User>, ProblemHttpResult> Unlock(long id, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var user = db.QuerySingleOrDefault<User>($"""
             UPDATE users SET {ClearLockout}, updated_at = @now
@@ -230,22 +232,22 @@ public static class UsersApi
 
     private static string Id(long id) => id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    private static bool Exists(SqliteConnection db, SqliteTransaction? tx, long id) =>
+    private static bool Exists(DbConnection db, DbTransaction? tx, long id) =>
         db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM users WHERE id = @id)", new { id }, tx);
 
     /// <summary>409 when another user already has the username or email, compared regardless of case.</summary>
-    private static ProblemHttpResult? Clash(SqliteConnection db, SqliteTransaction tx, long id, string? username, string? email)
+    private static ProblemHttpResult? Clash(DbConnection db, DbTransaction tx, long id, string? username, string? email)
     {
         if (username is not null && db.ExecuteScalar<bool>(
-                "SELECT EXISTS (SELECT 1 FROM users WHERE username = @username COLLATE NOCASE AND id <> @id)", new { username, id }, tx))
+                "SELECT EXISTS (SELECT 1 FROM users WHERE lower(username) = lower(@username) AND id <> @id)", new { username, id }, tx))
             return Problems.Conflict($"The username '{username}' is already taken.");
         if (email is not null && db.ExecuteScalar<bool>(
-                "SELECT EXISTS (SELECT 1 FROM users WHERE email = @email COLLATE NOCASE AND id <> @id)", new { email, id }, tx))
+                "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower(@email) AND id <> @id)", new { email, id }, tx))
             return Problems.Conflict($"The email '{email}' is already in use.");
         return null;
     }
 
-    private static void EndSessions(SqliteConnection db, SqliteTransaction tx, long id) =>
+    private static void EndSessions(DbConnection db, DbTransaction tx, long id) =>
         db.Execute("DELETE FROM user_sessions WHERE user_id = @id", new { id }, tx);
 
     private static ProblemHttpResult LastAdmin() =>

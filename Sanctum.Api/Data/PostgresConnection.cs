@@ -1,0 +1,55 @@
+using System.Data;
+using System.Data.Common;
+using System.Diagnostics.CodeAnalysis;
+using Npgsql;
+
+namespace Sanctum.Api.Data;
+
+/// <summary>
+/// A connection to PostgreSQL with SQLite's transaction semantics where the code relies on them: a transaction begun
+/// without an isolation level is SERIALIZABLE (SQLite's BEGIN IMMEDIATE runs it as if alone), so a check-then-write
+/// holds however many connections and instances write at once, and a lost race is a serialization error that the
+/// request is retried on (<see cref="SerializationRetry"/>). A statement outside a transaction stays READ COMMITTED,
+/// where one guarded UPDATE (a counter, a lease) waits for a concurrent one and then applies, instead of failing; a
+/// transaction whose every statement is guarded that way asks for <c>IsolationLevel.ReadCommitted</c> (sign-in).
+/// Everything else is the Npgsql connection's own.
+/// </summary>
+public sealed class PostgresConnection(NpgsqlConnection inner) : DbConnection
+{
+    public NpgsqlConnection Inner { get; } = inner;
+
+    protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) =>
+        Inner.BeginTransaction(isolationLevel == IsolationLevel.Unspecified ? IsolationLevel.Serializable : isolationLevel);
+
+    protected override async ValueTask<DbTransaction> BeginDbTransactionAsync(IsolationLevel isolationLevel, CancellationToken cancellationToken) =>
+        await Inner.BeginTransactionAsync(isolationLevel == IsolationLevel.Unspecified ? IsolationLevel.Serializable : isolationLevel, cancellationToken);
+
+    protected override DbCommand CreateDbCommand() => Inner.CreateCommand();
+
+    [AllowNull]
+    public override string ConnectionString
+    {
+        get => Inner.ConnectionString;
+        set => Inner.ConnectionString = value;
+    }
+
+    public override string Database => Inner.Database;
+    public override string DataSource => Inner.DataSource;
+    public override string ServerVersion => Inner.ServerVersion;
+    public override ConnectionState State => Inner.State;
+    public override int ConnectionTimeout => Inner.ConnectionTimeout;
+
+    public override void ChangeDatabase(string databaseName) => Inner.ChangeDatabase(databaseName);
+    public override void Open() => Inner.Open();
+    public override Task OpenAsync(CancellationToken cancellationToken) => Inner.OpenAsync(cancellationToken);
+    public override void Close() => Inner.Close();
+    public override Task CloseAsync() => Inner.CloseAsync();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) Inner.Dispose();
+        base.Dispose(disposing);
+    }
+
+    public override ValueTask DisposeAsync() => Inner.DisposeAsync();
+}
