@@ -119,7 +119,7 @@ public class ResultCacheTests
         // A reset as the reset-admin-password command makes it: a new hash that must be changed. The session stays,
         // but until the change it may do nothing but change the password.
         await AssertStatusTwiceAsync(reset, "/api/tools", HttpStatusCode.OK);
-        db.Execute("UPDATE users SET password_hash = @hash, must_change_password = 1 WHERE id = @resetId",
+        db.Execute("UPDATE users SET password_hash = @hash, must_change_password = TRUE WHERE id = @resetId",
             new { resetId, hash = BCrypt.Net.BCrypt.HashPassword("a-new-temporary-1", 4) });
         Assert.That((await reset.GetAsync("/api/tools")).StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
         Assert.That((await reset.GetFromJsonAsync<JsonElement>("/api/auth/me")).GetProperty("must_change_password").GetBoolean(), Is.True);

@@ -12,7 +12,9 @@ namespace Sanctum.Api.Data;
 /// request is retried on (<see cref="SerializationRetry"/>). A statement outside a transaction stays READ COMMITTED,
 /// where one guarded UPDATE (a counter, a lease) waits for a concurrent one and then applies, instead of failing; a
 /// transaction whose every statement is guarded that way asks for <c>IsolationLevel.ReadCommitted</c> (sign-in).
-/// Everything else is the Npgsql connection's own.
+/// Everything else is the Npgsql connection's own. Send one statement per command: Npgsql writes the later statements
+/// of a synchronous multi-statement command on the thread pool: while requests waiting for a row lock occupy every
+/// pool thread, the transaction holding that lock cannot send its next statement and never finishes (AuthApi.Login).
 /// </summary>
 public sealed class PostgresConnection(NpgsqlConnection inner) : DbConnection
 {
