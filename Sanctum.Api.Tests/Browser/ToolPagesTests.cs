@@ -68,6 +68,8 @@ public class ToolPagesTests : BrowserTest
         await SignInAsAdminAsync();
         await Page.GotoAsync("/chat-settings");
         await Page.SelectOptionAsync("select[name=agent]", "timbre");
+        // Typing before the form holds Timbre's values would be overwritten when they arrive.
+        await Expect(Page.Locator("form[data-loaded-for=timbre]")).ToHaveCountAsync(1);
         await Page.FillAsync("input[name=voice]", "alloy");
         await Page.SelectOptionAsync("select[name=safety_level]", "strict");
         await Page.FillAsync("textarea[name=persona]", "Calm and precise.");

@@ -10,8 +10,7 @@ namespace Sanctum.Api.Tests.Evidence;
 ///
 /// Columns that a refused request may legitimately change are left out, and only for the operations that do so:
 /// a refused sign-in (401) is itself the event the lockout defence records, so for Login the digest skips
-/// users.failed_login_attempts and users.locked_until (and the table rate_limit_windows: a name without a column
-/// leaves out a whole table). Nothing else is excluded: reads write nothing (session
+/// users.failed_login_attempts and users.locked_until. Nothing else is excluded: reads write nothing (session
 /// authentication only SELECTs; last_login and user_sessions change only on a successful sign-in, a 2xx, after
 /// which the sweep takes a new baseline).
 /// </summary>
@@ -22,10 +21,13 @@ public static class DatabaseDigest
     // records (a failed sign-in, a wrong bridge key), written by a background writer whenever its batch commits.
     private const string OrdinaryTables = "SELECT name FROM pragma_table_list WHERE type = 'table' AND schema = 'main' AND name NOT LIKE 'sqlite_%' AND name <> 'audit_log' ORDER BY name";
 
-    // On PostgreSQL: the same tables (VersionInfo aside, as SQLite's digest has it too), rows in the order of all their values.
+    // On PostgreSQL: the same tables (VersionInfo aside, as SQLite's digest has it too), rows in the order of all their
+    // values; and not rate_limit_windows, the rate limits shared by all instances, which count refused requests too
+    // (as the in-memory limiters do on SQLite: the bridge checks its limit before the body).
     private const string PostgresTables = """
         SELECT table_name FROM information_schema.tables
-        WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'audit_log' ORDER BY table_name COLLATE "C"
+        WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name NOT IN ('audit_log', 'rate_limit_windows')
+        ORDER BY table_name COLLATE "C"
         """;
 
     private static bool IsSqlite(System.Data.Common.DbConnection db) => db is SqliteConnection;
@@ -46,8 +48,7 @@ public static class DatabaseDigest
 
     public static readonly IReadOnlyDictionary<string, string[]> ExcludedByOperation = new Dictionary<string, string[]>
     {
-        // On PostgreSQL the sign-in limit counts every attempt in rate_limit_windows (shared by all instances).
-        ["Login"] = ["users.failed_login_attempts", "users.locked_until", "rate_limit_windows"],
+        ["Login"] = ["users.failed_login_attempts", "users.locked_until"],
     };
 
     public static string Compute(System.Data.Common.DbConnection db, IReadOnlyCollection<string>? excluded = null)
