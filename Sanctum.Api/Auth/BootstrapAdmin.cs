@@ -36,13 +36,14 @@ public sealed partial class BootstrapAdmin(
     private sealed record Candidates(string LoopbackHash, string Random, string? RandomHash);
 
     /// <summary>
-    /// Before the migrations, on a fresh install (no database file yet): starts hashing the candidate passwords in the
-    /// background, so bcrypt runs beside the migrations instead of after them; only admin123's when every configured
-    /// address (<c>urls</c>) is loopback.
+    /// Before the migrations, on a fresh SQLite install (no database file yet): starts hashing the candidate passwords
+    /// in the background, so bcrypt runs beside the migrations instead of after them; only admin123's when every
+    /// configured address (<c>urls</c>) is loopback. A server database's freshness is unknown before it is read, so
+    /// there <see cref="Prepare"/> hashes only when the seed left the placeholder.
     /// </summary>
     public void StartEarly(string? configuredUrls)
     {
-        if (File.Exists(database.FilePath)) return;
+        if (database.FilePath is null || File.Exists(database.FilePath)) return;
         var urls = (configuredUrls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         _hashing = HashCandidatesAsync(loopbackOnly: urls.Length > 0 && urls.All(IsLoopback));
     }
