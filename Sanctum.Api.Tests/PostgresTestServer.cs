@@ -65,22 +65,22 @@ public sealed class PostgresTestServer
 
     public string AdminConnectionString { get; }
 
-    /// <summary>A new, empty database; returns its connection string.</summary>
-    public string CreateDatabase(out string name)
+    /// <summary>A new database, empty or a copy of <paramref name="template"/>; returns its connection string.</summary>
+    public string CreateDatabase(out string name, string? template = null)
     {
         name = "sanctum_" + Guid.NewGuid().ToString("N")[..16];
-        Admin($"CREATE DATABASE {name}");
+        Admin(template is null ? $"CREATE DATABASE {name}" : $"CREATE DATABASE {name} TEMPLATE {template}");
         return ConnectionString(name);
     }
 
     /// <summary>The database of a data directory that several hosts share (created on first use, dropped at the end of the run).</summary>
-    public string DatabaseFor(string dataDirectory) =>
-        ByDirectory.GetOrAdd(Path.GetFullPath(dataDirectory), _ => CreateDatabase(out _));
+    public string DatabaseFor(string dataDirectory, string? template = null) =>
+        ByDirectory.GetOrAdd(Path.GetFullPath(dataDirectory), _ => CreateDatabase(out _, template));
 
     /// <summary>A new database for a new data directory, which later hosts on the same directory share.</summary>
-    public string CreateDatabaseFor(string dataDirectory, out string name)
+    public string CreateDatabaseFor(string dataDirectory, out string name, string? template = null)
     {
-        var connection = CreateDatabase(out name);
+        var connection = CreateDatabase(out name, template);
         ByDirectory[Path.GetFullPath(dataDirectory)] = connection;
         return connection;
     }

@@ -40,13 +40,17 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
             // Hosts that share a data directory share its database; a fresh directory gets a fresh database.
             var directory = _settings["Sanctum:DataDirectory"]!;
             var server = PostgresTestServer.Instance;
+            var template = DatabaseTemplate.Fits(_settings) ? DatabaseTemplate.PostgresDatabase : null;
             _settings["ConnectionStrings:Sanctum"] = _ownsDataDirectory && directory == DataDirectory
-                ? server.CreateDatabaseFor(directory, out _ownedDatabase)
-                : server.DatabaseFor(directory);
+                ? server.CreateDatabaseFor(directory, out _ownedDatabase, template)
+                : server.DatabaseFor(directory, template);
             _settings.TryAdd("Sanctum:KeyRingKey", PostgresTestServer.KeyRingKey);
         }
         ConnectionString = _settings.GetValueOrDefault("ConnectionStrings:Sanctum");
+        _sqliteFromTemplate = ConnectionString is null && _settings["Sanctum:DataDirectory"] == DataDirectory && DatabaseTemplate.Fits(_settings);
     }
+
+    private readonly bool _sqliteFromTemplate;
 
     /// <summary>The PostgreSQL connection string the host uses; null on SQLite.</summary>
     public string? ConnectionString { get; }
@@ -60,6 +64,8 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
+        // A fresh SQLite directory starts from the migrated template (DatabaseTemplate); the host's own start does the rest.
+        if (_sqliteFromTemplate) DatabaseTemplate.CopySqliteTo(DatabasePath);
         // The factory points the web root at the project folder; the pages are copied beside the binaries.
         builder.UseWebRoot(Path.Combine(AppContext.BaseDirectory, "wwwroot"));
     }
