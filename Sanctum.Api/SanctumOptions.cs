@@ -63,11 +63,22 @@ public sealed class SanctumOptions
     public BackupOptions Backups { get; set; } = new();
 
     /// <summary>
+    /// SQLite's <c>PRAGMA synchronous</c> under WAL. Normal (the default): a commit is written to the WAL but not
+    /// flushed to disk, so every acknowledged commit survives a crash of the process; only a power loss or an operating
+    /// system crash may lose the last commits (never corrupting the file). Full: every commit is flushed before it is
+    /// acknowledged (one fsync per write), for disks that must keep every commit through a power loss. Unused on PostgreSQL.
+    /// </summary>
+    public DatabaseDurability Durability { get; set; } = DatabaseDurability.Normal;
+
+    /// <summary>
     /// On PostgreSQL: the folder holding pg_dump and pg_restore, which backups run. Empty: pg_dump on the PATH, else
     /// the newest /usr/lib/postgresql/*/bin (Debian's packages). Unused on SQLite.
     /// </summary>
     public string? PostgresBinDirectory { get; set; }
 }
+
+/// <summary><c>Sanctum:Durability</c>: what an acknowledged SQLite commit survives (see <see cref="SanctumOptions.Durability"/>).</summary>
+public enum DatabaseDurability { Normal, Full }
 
 /// <summary>The <c>Sanctum:Backups</c> section.</summary>
 public sealed class BackupOptions

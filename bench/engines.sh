@@ -4,6 +4,7 @@
 #
 #   bench/engines.sh                                   (every knob of bench/run.sh applies to both runs)
 #   BENCH_DURATION=3 BENCH_USERS=1000 bench/engines.sh (a quick check that it works; not figures to keep)
+#   BENCH_CONNECTION_COUNTS="32" bench/engines.sh      (one connection count; the default is 8, 32 and 256)
 #
 # Each run's own report (start-up, seeding, login storm, memory) follows the table.
 set -euo pipefail
@@ -11,9 +12,22 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/sanctum-engines.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
+# BENCH_CONNECTION_COUNTS: the wrk connection counts, one run per engine each (rows labelled "@N").
+COUNTS=${BENCH_CONNECTION_COUNTS:-8 32 256}
+# One Release build for every run (unless BENCH_APP names one already).
+if [ -z "${BENCH_APP:-}" ]; then
+  echo "building Release ..." >&2
+  dotnet publish "$ROOT/Sanctum.Api" -c Release --use-current-runtime --self-contained false -o "$WORK/app" --nologo -v quiet >&2
+  export BENCH_APP="$WORK/app"
+fi
 for engine in sqlite postgres; do
-  echo "=== bench/run.sh on $engine ..." >&2
-  BENCH_ENGINE=$engine BENCH_ROWS_FILE="$WORK/$engine.rows" "$ROOT/bench/run.sh" >"$WORK/$engine.txt"
+  : >"$WORK/$engine.rows"
+  for c in $COUNTS; do
+    echo "=== bench/run.sh on $engine, $c connections ..." >&2
+    BENCH_ENGINE=$engine BENCH_CONNECTIONS=$c BENCH_ROWS_FILE="$WORK/$engine.$c.rows" "$ROOT/bench/run.sh" >"$WORK/$engine.$c.txt"
+    sed "s/^\([^|]*\)|/\1 @$c|/" "$WORK/$engine.$c.rows" >>"$WORK/$engine.rows"
+    cat "$WORK/$engine.$c.txt" >>"$WORK/$engine.txt"
+  done
 done
 
 echo "Sanctum.Api on SQLite and on PostgreSQL  $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"

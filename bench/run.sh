@@ -102,8 +102,13 @@ new_database() {
   PG_ENV=("ConnectionStrings__Sanctum=Host=127.0.0.1;Port=$PG_PORT;Database=$PG_DB;Username=postgres" "Sanctum__KeyRingKey=$KEY_RING_KEY")
 }
 
-echo "building Release ..." >&2
-dotnet publish "$ROOT/Sanctum.Api" -c Release --use-current-runtime --self-contained false -o "$WORK/app" --nologo -v quiet >&2
+if [ -n "${BENCH_APP:-}" ]; then
+  # BENCH_APP: a folder published already (engines.sh publishes once for all its runs; or an older build to compare).
+  cp -a "$BENCH_APP" "$WORK/app"
+else
+  echo "building Release ..." >&2
+  dotnet publish "$ROOT/Sanctum.Api" -c Release --use-current-runtime --self-contained false -o "$WORK/app" --nologo -v quiet >&2
+fi
 
 # start_server DATA_DIR LOG [VAR=value ...]: starts the published server on a free loopback port (on PostgreSQL,
 # on the database new_database made last).
@@ -188,6 +193,16 @@ SQL
 fi
 SEED_MS=$(( ($(now_ns) - t0) / 1000000 ))
 
+# A setting with a long history (30,000 recorded versions), written by the "key with 30,000 versions" row: each write
+# looks up the key's latest version, which must not cost more as its history grows.
+HISTORY_SQL="INSERT INTO setting_history (store, scope, scope_id, key, version, action, type, is_encrypted, old_value, new_value, changed_by, changed_at)
+  SELECT 'system_config', 'system', NULL, 'bench_deep', i, 'set', 'string', FALSE, 'v' || (i - 1), 'v' || i, 'bench', '2026-01-01T00:00:00Z'"
+if [ "$ENGINE" = postgres ]; then
+  "${PSQL[@]}" -d "$PG_DB" -c "$HISTORY_SQL FROM generate_series(1, 30000) AS i" -c "ANALYZE setting_history" >/dev/null
+else
+  sqlite3 "$DB" ".timeout 10000" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000) $HISTORY_SQL FROM n" >/dev/null
+fi
+
 # --- BENCH_SERVER_ENV_B: a second server, B, on a copy of the seeded database with other settings ----------------
 # Every measurement of an endpoint then runs on B right after A (same machine, same minute), and the table adds B's
 # requests/s, p99 and server CPU per request: the way to compare two settings that noise would hide across runs.
@@ -236,6 +251,7 @@ ENDPOINTS=(
   "GET /api/users?search= (page 1 of all)|GET|/api/users?search=||1"
   "GET /api/users?search=user04242|GET|/api/users?search=user04242||1"
   "PUT /api/config/{key} (write)|PUT|/api/config/session_timeout|{\"value\":\"6{n}\"}|1"
+  "PUT /api/config/{key} (key with 30,000 versions)|PUT|/api/config/bench_deep|{\"value\":\"6{n}\"}|1"
 )
 
 echo "warming up ..." >&2

@@ -23,12 +23,15 @@ public class PasswordHashingLimitTests
     {
         await using var app = App(queue: 8);
         var client = app.CreateClient();
-        var permit = app.Services.GetRequiredService<PasswordHashingLimit>().Limiter.AttemptAcquire();
+        var limiter = app.Services.GetRequiredService<PasswordHashingLimit>().Limiter;
+        var permit = limiter.AttemptAcquire();
         Assert.That(permit.IsAcquired, Is.True);
 
         var signIn = SignInAsync(client);
-        await Task.Delay(300);
+        // The signal: the sign-in is in the limiter's queue (no guess at how long it takes to get there).
+        Assert.That(SpinWait.SpinUntil(() => limiter.GetStatistics()!.CurrentQueuedCount == 1 || signIn.IsCompleted, TimeSpan.FromSeconds(30)), Is.True);
         Assert.That(signIn.IsCompleted, Is.False, "the sign-in must queue while the only permit is taken");
+        Assert.That(limiter.GetStatistics()!.CurrentQueuedCount, Is.EqualTo(1), "it waits in the queue");
         permit.Dispose();
 
         var response = await signIn;

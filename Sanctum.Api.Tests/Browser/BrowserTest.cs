@@ -11,7 +11,7 @@ namespace Sanctum.Api.Tests.Browser;
 /// each per fixture; every test gets its own browser context (own cookies and storage) and page. Without
 /// /usr/bin/chromium the tests report themselves skipped, never passed.
 /// </summary>
-[Category("Browser")]
+[Category("Browser"), NonParallelizable]
 public abstract class BrowserTest
 {
     public const string ChromiumPath = "/usr/bin/chromium";

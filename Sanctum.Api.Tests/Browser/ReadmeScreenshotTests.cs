@@ -1,8 +1,9 @@
 namespace Sanctum.Api.Tests.Browser;
 
 /// <summary>
-/// Takes the README's picture of the settings grid on a fresh install. It is written to docs/settings-grid.png
-/// only when SANCTUM_UPDATE_SCREENSHOTS=1, so ordinary test runs leave the working tree alone.
+/// Takes the README's picture of the settings grid on a fresh install and compares it with docs/settings-grid.png,
+/// pixel by pixel with a tolerance. It is written there only when SANCTUM_UPDATE_SCREENSHOTS=1, so ordinary test runs
+/// leave the working tree alone.
 /// </summary>
 public class ReadmeScreenshotTests : BrowserTest
 {
@@ -26,5 +27,15 @@ public class ReadmeScreenshotTests : BrowserTest
             await File.WriteAllBytesAsync(path, png);
         }
         Assert.That(File.Exists(path), Is.True, $"docs/settings-grid.png is missing; take it with: {Regenerate}");
+
+        // The page as it renders now against the README's picture, pixel by pixel: font smoothing and the like may move
+        // a few pixels, a changed page moves many more.
+        var share = PngImage.Decode(png).DifferingShare(PngImage.Decode(await File.ReadAllBytesAsync(path)), ChannelTolerance);
+        TestContext.Out.WriteLine($"{share:P2} of the pixels differ from docs/settings-grid.png");
+        Assert.That(share, Is.LessThanOrEqualTo(MaxDifferingShare),
+            $"the settings grid no longer looks like docs/settings-grid.png ({share:P1} of its pixels differ); if the change is meant, take it again with: {Regenerate}");
     }
+
+    private const int ChannelTolerance = 40;
+    private const double MaxDifferingShare = 0.02;
 }

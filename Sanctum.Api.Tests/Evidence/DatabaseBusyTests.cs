@@ -8,6 +8,7 @@ namespace Sanctum.Api.Tests.Evidence;
 /// A writer that finds the write lock taken gets it within milliseconds of its release (the busy handler in
 /// Data/Database.cs), not after Microsoft.Data.Sqlite's 150 ms sleep: that sleep put concurrent writes' p99 near 1 s.
 /// </summary>
+[NonParallelizable]
 public class DatabaseBusyTests
 {
     [Test]

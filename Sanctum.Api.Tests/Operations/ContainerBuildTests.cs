@@ -8,7 +8,7 @@ namespace Sanctum.Api.Tests.Operations;
 /// The Dockerfile's build without a Docker daemon: its build-stage COPY lines and dotnet commands are carried out as
 /// written (with /src and /app in a temp folder), and the output is run the way the image runs it, HEALTHCHECK included.
 /// </summary>
-[Category("Container")]
+[Category("Container"), NonParallelizable]
 public partial class ContainerBuildTests
 {
     private static readonly string Repository = FindRepository();

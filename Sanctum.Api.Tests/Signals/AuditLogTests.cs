@@ -7,6 +7,7 @@ using Sanctum.Api.Tests.Management;
 namespace Sanctum.Api.Tests.Signals;
 
 /// <summary>The hash-chained audit log: recording, reading with filters and cursors, verifying, the write paths.</summary>
+[NonParallelizable]
 public class AuditLogTests
 {
     private SanctumApplication _app = null!;

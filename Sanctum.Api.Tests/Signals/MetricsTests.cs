@@ -6,6 +6,7 @@ using Sanctum.Api.Telemetry;
 namespace Sanctum.Api.Tests.Signals;
 
 /// <summary>The service's own counters, and the OpenTelemetry pipeline only when an OTLP endpoint is configured.</summary>
+[NonParallelizable]
 public class MetricsTests
 {
     [Test]

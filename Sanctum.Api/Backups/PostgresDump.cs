@@ -62,6 +62,11 @@ public sealed class PostgresDump(Database database, string? binDirectory)
             new() { ["PGOPTIONS"] = $"-c lock_timeout={LockWait}" });
         // Idle pooled connections may hold plans of the dropped tables: start afresh.
         database.ClearPool();
+        // The dump's data went in before its triggers: re-announce, to every instance's caches, that everything changed
+        // (and give tables of a dump taken without the triggers theirs).
+        using var connection = database.Open();
+        connection.Execute(PostgresCommits.InstallTriggersSql);
+        connection.Execute($"SELECT pg_notify('{PostgresCommits.Channel}', '')");
     }
 
     /// <summary>Rows per table of the live database (VersionInfo left out).</summary>

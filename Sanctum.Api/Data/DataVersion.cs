@@ -1,47 +1,76 @@
 using System.Data.Common;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
 namespace Sanctum.Api.Data;
 
 /// <summary>
-/// A number that changes whenever any connection commits to the database, read on one connection kept open for
-/// nothing else. A read that is hot and the same for every caller can cache its result against it and never serve an
-/// answer older than the last commit.
+/// A number that changes whenever any connection commits to the database. A read that is hot and the same for every
+/// caller can cache its result against it and never serve an answer older than the last commit it could know of.
 /// <list type="bullet">
-/// <item>SQLite: <c>PRAGMA data_version</c>, which changes on every commit by another connection (this process's pool,
-///   another process, the sqlite3 shell).</item>
-/// <item>PostgreSQL: the server's current transaction snapshot (<c>pg_current_snapshot()</c>: oldest running
-///   transaction, next transaction id, the ones running). A write transaction that starts moves the next id and one
-///   that commits leaves the running list, so an unchanged snapshot means no commit in between, by any instance.</item>
+/// <item>SQLite: <c>PRAGMA data_version</c>, read on one connection kept open for nothing else; it changes on every
+///   commit by another connection (this process's pool, another process, the sqlite3 shell).</item>
+/// <item>PostgreSQL: the count of commit notifications (<see cref="PostgresCommits"/>), read from memory: no lock and no
+///   round trip on the request path. This process's own commits are counted before they return; other instances'
+///   are pushed to a connection that listens for nothing else. While that connection is not listening (starting,
+///   lost), every call returns a new number, so nothing cached is served until it listens again.</item>
 /// </list>
 /// </summary>
-public sealed class DataVersion(Database database) : IDisposable
+public sealed partial class DataVersion(Database database, ILogger<DataVersion> logger) : IDisposable
 {
     private readonly Lock _lock = new();
     private DbConnection? _connection;
     private sqlite3_stmt? _statement; // SQLite
-    private DbCommand? _command;      // PostgreSQL
+    private readonly CancellationTokenSource _stop = new();
+    private int _listenerStarted;
+    private volatile bool _listening;
 
     public long Current()
     {
+        if (!database.IsSqlite)
+        {
+            if (_listening) return database.Commits.Count;
+            if (Interlocked.Exchange(ref _listenerStarted, 1) == 0)
+                new Thread(Listen) { IsBackground = true, Name = "sanctum commit listener" }.Start();
+            return database.Commits.Bump();
+        }
         lock (_lock)
         {
             _connection ??= database.Open();
-            if (_connection is SqliteConnection sqlite) return SqliteVersion(sqlite);
-            if (_command is null)
-            {
-                _command = _connection.CreateCommand();
-                _command.CommandText = "SELECT pg_current_snapshot()::text";
-                _command.Prepare(); // prepared once: the point is that this costs next to nothing
-            }
-            return _command.ExecuteScalar() is string snapshot
-                ? BitConverter.ToInt64(SHA256.HashData(Encoding.ASCII.GetBytes(snapshot)))
-                : throw new InvalidOperationException("pg_current_snapshot() returned no text.");
+            return SqliteVersion((SqliteConnection)_connection);
         }
     }
+
+    // A thread of its own, blocked on the socket: a notification is counted as soon as it arrives, whatever the
+    // thread pool is busy with.
+    private void Listen()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                using var connection = (PostgresConnection)database.Open(); // listening from its first open
+                // Whatever committed before it listened: the caches start again.
+                database.Commits.Bump();
+                _listening = true;
+                while (!_stop.IsCancellationRequested) connection.Inner.Wait(1000);
+            }
+            catch (Exception e) // a thread of its own: nothing may escape it
+            {
+                if (_stop.IsCancellationRequested) return;
+                LogListenerLost(logger, e);
+            }
+            finally
+            {
+                _listening = false;
+                database.Commits.Bump();
+            }
+            _stop.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the connection that listens for other instances' commits; cached reads are bypassed until it is back.")]
+    private static partial void LogListenerLost(ILogger logger, Exception exception);
 
     // Prepared once and stepped through the C API: it runs on every cached read (at least twice per request), where a
     // command's reader would cost more than the step itself.
@@ -70,10 +99,10 @@ public sealed class DataVersion(Database database) : IDisposable
 
     public void Dispose()
     {
+        _stop.Cancel();
         lock (_lock)
         {
             _statement?.Dispose();
-            _command?.Dispose();
             _connection?.Dispose();
         }
     }

@@ -16,10 +16,13 @@ public enum DatabaseEngine { Sqlite, Postgres }
 public sealed partial class Database : IDisposable
 {
     private readonly NpgsqlDataSource? _postgres;
+    private readonly string _connectionPragmas;
 
     public Database(IConfiguration configuration, IOptions<SanctumOptions> options)
     {
         DataDirectory = Path.GetFullPath(options.Value.DataDirectory);
+        Durability = options.Value.Durability;
+        _connectionPragmas = $"PRAGMA foreign_keys = ON; PRAGMA synchronous = {(Durability == DatabaseDurability.Full ? "FULL" : "NORMAL")}";
         var configured = configuration.GetConnectionString("Sanctum");
         Engine = IsPostgres(configured) ? DatabaseEngine.Postgres : DatabaseEngine.Sqlite;
         Dialect = SqlDialect.For(Engine);
@@ -28,7 +31,13 @@ public sealed partial class Database : IDisposable
             var builder = new NpgsqlConnectionStringBuilder(configured);
             ConnectionString = builder.ConnectionString;
             FilePath = null;
-            _postgres = NpgsqlDataSource.Create(builder);
+            // Every pooled connection listens for commits (PostgresCommits), and keeps listening between uses: the
+            // reset on return (DISCARD ALL) would end that. Nothing else here leaves session state behind (advisory
+            // locks are released where they are taken; settings are SET LOCAL).
+            builder.NoResetOnClose = true;
+            _postgres = new NpgsqlDataSourceBuilder(builder.ConnectionString)
+                .UsePhysicalConnectionInitializer(PostgresCommits.Listen, PostgresCommits.ListenAsync)
+                .Build();
             Description = $"PostgreSQL database {builder.Database} on {builder.Host}:{builder.Port}";
             return;
         }
@@ -47,6 +56,12 @@ public sealed partial class Database : IDisposable
     }
 
     public DatabaseEngine Engine { get; }
+
+    /// <summary>Commits to the PostgreSQL database by anyone, as far as this process has heard of them (unused on SQLite).</summary>
+    public PostgresCommits Commits { get; } = new();
+
+    /// <summary>SQLite's <c>PRAGMA synchronous</c> on every connection (<c>Sanctum:Durability</c>).</summary>
+    public DatabaseDurability Durability { get; }
     public SqlDialect Dialect { get; }
     public bool IsSqlite => Engine == DatabaseEngine.Sqlite;
     public string DataDirectory { get; }
@@ -83,7 +98,7 @@ public sealed partial class Database : IDisposable
     public DbConnection Create()
     {
         // Transactions begun without a level are serializable there (PostgresConnection).
-        if (_postgres is not null) return new PostgresConnection(_postgres.CreateConnection());
+        if (_postgres is not null) return new PostgresConnection(Commits.Heard(_postgres.CreateConnection()));
         var connection = new SqliteConnection(ConnectionString);
         connection.StateChange += InstallPerConnectionSettings;
         return connection;
@@ -113,13 +128,13 @@ public sealed partial class Database : IDisposable
     // Pooled connections keep their native handle, and its settings with it: set them once per handle.
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Installed = new();
 
-    private static unsafe void InstallPerConnectionSettings(object? sender, System.Data.StateChangeEventArgs change)
+    private unsafe void InstallPerConnectionSettings(object? sender, System.Data.StateChangeEventArgs change)
     {
         if (change.CurrentState != System.Data.ConnectionState.Open || sender is not SqliteConnection { Handle: { } handle } connection) return;
         if (!Installed.TryAdd(handle, Installed)) return;
         NativeSqlite.sqlite3_busy_handler(handle.DangerousGetHandle(), &WaitWhileBusy, IntPtr.Zero);
         using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA foreign_keys = ON";
+        pragma.CommandText = _connectionPragmas;
         pragma.ExecuteNonQuery();
     }
 

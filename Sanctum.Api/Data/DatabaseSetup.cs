@@ -76,6 +76,8 @@ public static class DatabaseSetup
         try
         {
             MigrateUp(services);
+            // Statement triggers that announce every commit (the result caches' version, Data/PostgresCommits.cs).
+            locked.Execute(PostgresCommits.InstallTriggersSql);
         }
         finally
         {

@@ -49,7 +49,7 @@ public sealed class SettingStore
                {Column(CategoryColumn)} AS category, {Column(DescriptionColumn)} AS description, t.is_encrypted,
                {Column(CreatedByColumn)} AS created_by, t.created_at, t.updated_at, {ScopeOf} AS scope, {ScopeIdOf} AS scope_id,
                coalesce((SELECT MAX(h.version) FROM setting_history h
-                         WHERE h.store = '{Name}' AND h.key = t.{KeyColumn} AND h.scope = {ScopeOf} AND h.scope_id IS NOT DISTINCT FROM {ScopeIdOf}), 0) AS version
+                         WHERE h.store = '{Name}' AND h.key = t.{KeyColumn} AND h.scope = {ScopeOf} AND coalesce(h.scope_id, '') = coalesce({ScopeIdOf}, '')), 0) AS version
         FROM {Name} t
         """;
 

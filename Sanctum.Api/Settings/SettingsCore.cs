@@ -266,16 +266,26 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     public static string Digest(string plaintext) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(plaintext)));
 
     /// <summary>Records a committed write of <see cref="Apply"/> in the audit log.</summary>
-    public void Committed(SettingOutcome outcome, SettingAddress at, HttpContext? http)
-    {
-        audit.Record(new AuditEvent("setting.changed", at.Store.Name, Target(at),
-            new { key = at.Key, created = outcome.Status == StatusCodes.Status201Created, secret = outcome.Setting?.IsSecret }), http);
-    }
+    public void Committed(SettingOutcome outcome, SettingAddress at, HttpContext? http) => audit.Record(ChangedEvent(outcome, at), http);
+
+    private static AuditEvent ChangedEvent(SettingOutcome outcome, SettingAddress at) => new("setting.changed", at.Store.Name, Target(at),
+        new { key = at.Key, created = outcome.Status == StatusCodes.Status201Created, secret = outcome.Setting?.IsSecret });
 
     private void Commit(DbTransaction tx, SettingOutcome outcome, SettingAddress at, HttpContext http)
     {
-        tx.Commit();
-        Committed(outcome, at, http);
+        // On SQLite the audit row goes into the write's own transaction: one commit (one write lock, one WAL append) per
+        // write. On PostgreSQL every audit row extends the one chain, so concurrent serializable writers would all
+        // conflict on its tail and be run again: there the audit writer appends them after the commit, in batches.
+        if (Data.SqlDialect.Of(tx.Connection!).Engine == Data.DatabaseEngine.Sqlite)
+        {
+            audit.Record(ChangedEvent(outcome, at), http, tx.Connection!, tx);
+            tx.Commit();
+        }
+        else
+        {
+            tx.Commit();
+            Committed(outcome, at, http);
+        }
         http.Response.Headers.ETag = outcome.Setting!.ETag;
     }
 
@@ -304,10 +314,10 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     {
         var args = new DynamicParameters(Args(at));
         args.AddDynamicParams(new { store = at.Store.Name, action, type, encrypted, oldValue, newValue, actor, now });
-        db.Execute("""
+        db.Execute($"""
             INSERT INTO setting_history (store, scope, scope_id, key, version, action, type, is_encrypted, old_value, new_value, changed_by, changed_at)
             VALUES (@store, @scope, @scopeId, @key,
-                    (SELECT coalesce(MAX(version), 0) + 1 FROM setting_history WHERE store = @store AND scope = @scope AND scope_id IS NOT DISTINCT FROM @scopeId AND key = @key),
+                    ({NextVersionSql}),
                     @action, @type, @encrypted, @oldValue, @newValue, @actor, @now)
             """, args, tx);
     }
@@ -329,9 +339,18 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         };
     }
 
-    private const string HistorySelect = """
+    /// <summary>
+    /// One setting's history entries. Written as the unique index's expression (<c>coalesce(scope_id, '')</c>), so each
+    /// lookup is a search of that index however many versions the key has (IS NOT DISTINCT FROM would scan them all).
+    /// </summary>
+    public const string HistoryWhere = "store = @store AND scope = @scope AND coalesce(scope_id, '') = coalesce(@scopeId, '') AND key = @key";
+
+    /// <summary>The version the next change of a setting gets.</summary>
+    public const string NextVersionSql = $"SELECT coalesce(MAX(version), 0) + 1 FROM setting_history WHERE {HistoryWhere}";
+
+    public const string HistorySelect = $"""
         SELECT version, action, type, is_encrypted, old_value, new_value, changed_by, changed_at FROM setting_history
-        WHERE store = @store AND scope = @scope AND scope_id IS NOT DISTINCT FROM @scopeId AND key = @key
+        WHERE {HistoryWhere}
         """;
 
     private static SettingChange Change(HistoryRow row) => new()

@@ -1,0 +1,66 @@
+using Dapper;
+using Npgsql;
+
+namespace Sanctum.Api.Data;
+
+/// <summary>
+/// Commits to the PostgreSQL database, counted from notifications: every table has a statement trigger that calls
+/// <c>pg_notify('sanctum_data', '')</c> (<see cref="InstallTriggersSql"/>), which PostgreSQL sends at the commit of the
+/// writing transaction (one per transaction, however many rows), and to nobody if it rolls back.
+/// <para>
+/// Every connection of this process's pool listens on the channel. PostgreSQL delivers a session's own notification
+/// before it reports the transaction finished, so a commit made through this process is counted before the call that
+/// commits returns: a request never sees a cached answer older than a commit made before it on this instance.
+/// Commits of other instances (or any other client) arrive on <see cref="DataVersion"/>'s listening connection,
+/// pushed by the server within the time it takes to deliver a message (no request waits for them).
+/// </para>
+/// </summary>
+public sealed class PostgresCommits
+{
+    public const string Channel = "sanctum_data";
+
+    private long _count;
+
+    /// <summary>Notifications heard so far (only ever grows).</summary>
+    public long Count => Volatile.Read(ref _count);
+
+    /// <summary>Counts a change that was not announced (a listener that had to start again, a restore).</summary>
+    public long Bump() => Interlocked.Increment(ref _count);
+
+    /// <summary>Has <paramref name="connection"/> count the notifications it reads (its physical connection listens already).</summary>
+    public NpgsqlConnection Heard(NpgsqlConnection connection)
+    {
+        connection.Notification += OnNotification;
+        return connection;
+    }
+
+    private void OnNotification(object sender, NpgsqlNotificationEventArgs e) => Interlocked.Increment(ref _count);
+
+    /// <summary>Run once per physical connection of the pool (Npgsql's connection initializer).</summary>
+    public static void Listen(NpgsqlConnection connection) => connection.Execute($"LISTEN {Channel}");
+
+    public static Task ListenAsync(NpgsqlConnection connection) => connection.ExecuteAsync($"LISTEN {Channel}");
+
+    /// <summary>
+    /// The function and a statement trigger on every table of the schema that lacks one (tables of later migrations
+    /// included): run after the migrations, under their lock.
+    /// </summary>
+    public const string InstallTriggersSql = $$"""
+        CREATE OR REPLACE FUNCTION sanctum_data_changed() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN
+            PERFORM pg_notify('{{Channel}}', '');
+            RETURN NULL;
+        END $f$;
+        DO $d$
+        DECLARE t record;
+        BEGIN
+            FOR t IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema()
+                       AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = 'sanctum_data_changed')
+            LOOP
+                EXECUTE format('CREATE TRIGGER sanctum_data_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s '
+                    'FOR EACH STATEMENT EXECUTE FUNCTION sanctum_data_changed()', t.name);
+            END LOOP;
+        END $d$;
+        """;
+}
