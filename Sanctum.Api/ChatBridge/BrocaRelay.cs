@@ -7,6 +7,8 @@ using Sanctum.Api.Audit;
 using Sanctum.Api.Data;
 using Sanctum.Api.Telemetry;
 
+using Sanctum.Api.Status;
+
 namespace Sanctum.Api.ChatBridge;
 
 /// <summary>
@@ -15,7 +17,7 @@ namespace Sanctum.Api.ChatBridge;
 /// </summary>
 public sealed class BrocaRelay(
     DbConnection db, TimeProvider clock, BridgeGate gate, IOptions<SanctumOptions> options, IOptions<ChatBridgeOptions> bridgeOptions,
-    AuditLog audit, SanctumMetrics metrics, Database database)
+    StatusWriter status, SanctumMetrics metrics, Database database)
 {
     /// <summary>The uid (Broca's user id) of each session handed out.</summary>
     public static string SessionUidsSql(SqlDialect dialect) => $"SELECT id, uid FROM web_chat_sessions WHERE id {dialect.InList("@ids")}";
@@ -45,8 +47,9 @@ public sealed class BrocaRelay(
             handedOut = ChatDelivery.HandOut(db, tx, database.Dialect, agentId, since, limit, offset, now, o);
             // The first poll in a second may change who is Healthy: write it now, not at the next sweep.
             if (RelayPresence.Record(db, tx, agentId ?? RelayPresence.AllAgents, now, o.RelayWindowSeconds))
-                RelayPresence.Sync(db, tx, audit, now, o.RelayWindowSeconds);
+                RelayPresence.Sync(db, tx, status, now, o.RelayWindowSeconds);
             tx.Commit();
+            status.Committed(tx);
         }
         metrics.RelayPoll();
         var uids = handedOut.Count == 0
