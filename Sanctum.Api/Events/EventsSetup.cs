@@ -14,11 +14,13 @@ public static class EventsSetup
         services.AddSingleton<EventHub>();
         services.AddSingleton<IEventPublisher>(sp => sp.GetRequiredService<EventHub>());
         services.AddSingleton<EventAuthorizer>();
+        services.AddSingleton<PostgresEventRelay>();
+        services.AddHostedService(sp => sp.GetRequiredService<PostgresEventRelay>());
         services.AddSingleton<EventStreamGuard>();
         services.AddHostedService(sp => sp.GetRequiredService<EventStreamGuard>());
         services.AddEventTopic("status", TopicAccess.Readers, "status.changed: a tool's, instance's or agent's status (hidden agents' events are left out)");
         services.AddEventTopic("chat:", TopicAccess.Readers, "chat.reply: a reply in the caller's chat session <session_id>");
-        services.AddEventTopic("jobs", TopicAccess.Readers, "job.run.started, job.run.finished: a scheduled job's run");
+        services.AddEventTopic("jobs", TopicAccess.Admins, "job.run.started, job.run.finished: a scheduled job's run");
         services.AddEventTopic("backups", TopicAccess.Admins, "backup.progress, backup.created, backup.restored, backup.failed");
         services.AddEventTopic("settings", TopicAccess.Admins, "settings.saved: a setting saved, with who saved it (never the value of a secret)");
         services.AddEventTopic("users", TopicAccess.Admins, "user.locked, user.status.changed: sign-in lockouts and account status");
