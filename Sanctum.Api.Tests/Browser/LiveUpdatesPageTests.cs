@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+
 namespace Sanctum.Api.Tests.Browser;
 
 /// <summary>Pages on the live event stream (wwwroot/js/live.js): a change made elsewhere shows without a reload.</summary>
@@ -16,7 +18,9 @@ public class LiveUpdatesPageTests : BrowserTest
         await Page.GotoAsync("/status");
         var row = Page.Locator($"[data-testid=attention] tr[data-kind=tool][data-id={tool}]");
         await Expect(row).ToHaveCountAsync(0);
-        await Page.WaitForFunctionAsync("() => performance.getEntriesByType('resource').some(e => e.name.includes('/api/events'))");
+        var hub = App.Services.GetRequiredService<Sanctum.Api.Events.EventHub>();
+        for (var i = 0; i < 100 && hub.StreamCount == 0; i++) await Page.WaitForTimeoutAsync(100);
+        Assert.That(hub.StreamCount, Is.EqualTo(1), "the status page opened its stream");
 
         // Another browser context, signed in as an admin, turns the tool Off.
         var other = await SignedInPageAsync(1280, 800);

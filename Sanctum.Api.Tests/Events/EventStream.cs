@@ -107,6 +107,6 @@ public sealed class EventStream : IAsyncDisposable
     {
         await _stop.CancelAsync();
         _response.Dispose();
-        await Closed;
+        await Closed.WaitAsync(TimeSpan.FromSeconds(5));
     }
 }

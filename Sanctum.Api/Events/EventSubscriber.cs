@@ -43,6 +43,7 @@ public sealed class EventSubscriber(IReadOnlySet<string> topics, long userId, Ag
         if (EndReason is not null) return;
         EndReason = reason;
         _buffer.Writer.TryComplete();
-        try { _ended.Cancel(); } catch (ObjectDisposedException) { }
+        // Not on the caller's thread: the hub calls this under its lock, and cancelling runs the stream's continuations.
+        ThreadPool.UnsafeQueueUserWorkItem(static ended => ended.Cancel(), _ended, preferLocal: false);
     }
 }
