@@ -10,6 +10,7 @@ using Sanctum.Api.Cli;
 using Sanctum.Api.Config;
 using Sanctum.Api.Configurations;
 using Sanctum.Api.Data;
+using Sanctum.Api.Events;
 using Sanctum.Api.Health;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Jobs;
@@ -71,6 +72,9 @@ builder.Services.AddChatBridge();
 // Backups (and the gate a restore closes while it swaps the database), and the job scheduler with its kinds.
 builder.Services.AddBackups();
 builder.Services.AddJobs();
+// Live events (GET /api/events) and the one writer of statuses that raises them.
+builder.Services.AddLiveEvents();
+builder.Services.AddSingleton<StatusWriter>();
 
 var app = builder.Build();
 if (command) return await AdminCommands.RunAsync(args, app.Services);
@@ -125,6 +129,7 @@ app.MapChatBridge();
 app.MapBackups();
 app.MapJobs();
 app.MapChatHistory();
+app.MapEvents();
 // Only with Sanctum:Benchmark:Enabled=true (bench/run.sh): the constant-JSON yardstick.
 app.MapBenchmark();
 

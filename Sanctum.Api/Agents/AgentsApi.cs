@@ -2,7 +2,7 @@ using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;
-using Sanctum.Api.Audit;
+using Sanctum.Api.Status;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Auth;
 using Sanctum.Api.ChatBridge;
@@ -93,7 +93,7 @@ public static class AgentsApi
     }
 
     private static Results<Ok<Agent>, ValidationProblem, ProblemHttpResult> Patch(
-        string id, AgentWrite body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http, IOptions<ChatBridgeOptions> bridge)
+        string id, AgentWrite body, DbConnection db, TimeProvider clock, StatusWriter status, HttpContext http, IOptions<ChatBridgeOptions> bridge)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
@@ -103,13 +103,9 @@ public static class AgentsApi
         var roles = AgentRules.Visibility(body.VisibleToRoles);
         db.Open();
         using var tx = db.BeginTransaction();
-        var before = db.QuerySingleOrDefault<string>("SELECT status FROM agents WHERE id = @id", new { id }, tx);
         var agent = db.QuerySingleOrDefault<Agent>($"""
             UPDATE agents SET name = coalesce(@name, name), display_name = coalesce(@displayName, display_name),
-                description = coalesce(@description, description), status = coalesce(@status, status),
-                status_source = CASE WHEN @status IS NOT NULL THEN 'manual' ELSE status_source END,
-                status_reason = CASE WHEN @status IS NOT NULL THEN NULL ELSE status_reason END,
-                status_since = CASE WHEN @status IS NOT NULL AND @status IS DISTINCT FROM status THEN @now ELSE status_since END,
+                description = coalesce(@description, description),
                 is_active = coalesce(@isActive, is_active),
                 visible_to_users = CASE WHEN @setUsers THEN @users ELSE visible_to_users END,
                 visible_to_roles = CASE WHEN @setRoles THEN @roles ELSE visible_to_roles END,
@@ -119,29 +115,30 @@ public static class AgentsApi
             """,
             new
             {
-                id, name = body.Name, displayName = body.DisplayName, description = body.Description, status = body.Status,
+                id, name = body.Name, displayName = body.DisplayName, description = body.Description,
                 isActive = body.IsActive, setUsers = users.Given, users = users.Json, setRoles = roles.Given, roles = roles.Json,
                 now = Timestamp.Now(clock),
             }, tx);
         if (agent is null) return Problems.NotFound($"Agent '{id}'");
-        if (agent.Status != before)
-            audit.Record(new AuditEvent("status.changed", "agent", id, new { from = before, to = agent.Status, source = agent.StatusSource }), http, db, tx);
+        var changed = body.Status is not null && status.Set(db, tx, StatusWriter.Agent, id, new StatusUpdate(body.Status, "manual", null), http) is not null;
         // Activating or deactivating changes where the status comes from (relay presence or Off by hand).
-        if (body.IsActive is not null && RelayPresence.Sync(db, tx, audit, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds) > 0)
-            agent = db.QuerySingle<Agent>($"SELECT {Agent.Columns} FROM agents WHERE id = @id", new { id }, tx);
+        if (body.IsActive is not null && RelayPresence.Sync(db, tx, status, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds) > 0) changed = true;
+        if (changed) agent = db.QuerySingle<Agent>($"SELECT {Agent.Columns} FROM agents WHERE id = @id", new { id }, tx);
         tx.Commit();
+        status.Committed(tx);
         return TypedResults.Ok(Shown(db, [agent]).Single());
     }
 
     private static Results<NoContent, ProblemHttpResult> Delete(
-        string id, DbConnection db, TimeProvider clock, AuditLog audit, IOptions<ChatBridgeOptions> bridge)
+        string id, DbConnection db, TimeProvider clock, StatusWriter status, IOptions<ChatBridgeOptions> bridge)
     {
         db.Open();
         using var tx = db.BeginTransaction();
         if (db.Execute("UPDATE agents SET is_active = FALSE, updated_at = @now WHERE id = @id", new { id, now = Timestamp.Now(clock) }, tx) != 1)
             return Problems.NotFound($"Agent '{id}'");
-        RelayPresence.Sync(db, tx, audit, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds);
+        RelayPresence.Sync(db, tx, status, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds);
         tx.Commit();
+        status.Committed(tx);
         return TypedResults.NoContent();
     }
 }

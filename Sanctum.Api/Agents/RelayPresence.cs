@@ -1,6 +1,6 @@
 using System.Data;
 using Dapper;
-using Sanctum.Api.Audit;
+using Sanctum.Api.Status;
 using Sanctum.Api.Data;
 
 namespace Sanctum.Api.Agents;
@@ -74,10 +74,10 @@ public static class RelayPresence
     }
 
     /// <summary>
-    /// Writes the derived status of every agent whose status changed (source relay or manual), with a
-    /// <c>status.changed</c> audit event per agent whose status label changed; returns how many rows it wrote.
+    /// Writes the derived status of every agent whose status changed (source relay or manual) through the
+    /// <see cref="StatusWriter"/>; returns how many rows it wrote.
     /// </summary>
-    public static int Sync(IDbConnection db, IDbTransaction tx, AuditLog audit, DateTimeOffset now, int windowSeconds)
+    public static int Sync(IDbConnection db, IDbTransaction tx, StatusWriter status, DateTimeOffset now, int windowSeconds)
     {
         var polls = Polls(db, tx);
         var all = polls.GetValueOrDefault(AllAgents);
@@ -88,11 +88,8 @@ public static class RelayPresence
         {
             var p = Derive(stored, Latest(polls.GetValueOrDefault(id), all), now, windowSeconds);
             if (p.Status == stored.Status && p.StatusSource == stored.StatusSource && p.StatusReason == stored.StatusReason) continue;
-            db.Execute("UPDATE agents SET status = @Status, status_source = @StatusSource, status_since = @StatusSince, status_reason = @StatusReason WHERE id = @id",
-                new { p.Status, p.StatusSource, p.StatusSince, p.StatusReason, id }, tx);
+            status.Set(db, tx, StatusWriter.Agent, id, new StatusUpdate(p.Status, p.StatusSource, p.StatusReason, p.StatusSince ?? stored.StatusSince), at: now);
             written++;
-            if (p.Status != stored.Status)
-                audit.Record(new AuditEvent("status.changed", "agent", id, new { from = stored.Status, to = p.Status, source = p.StatusSource, reason = p.StatusReason }), null, db, tx);
         }
         return written;
     }

@@ -1,6 +1,6 @@
 using System.Data.Common;
 using Microsoft.Extensions.Options;
-using Sanctum.Api.Audit;
+using Sanctum.Api.Status;
 using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Data;
 
@@ -12,7 +12,7 @@ namespace Sanctum.Api.Agents;
 /// within a quarter of the window (at most 15 s).
 /// </summary>
 public sealed partial class RelayPresenceSweeper(
-    Database database, AuditLog audit, TimeProvider clock, IOptions<ChatBridgeOptions> options, ILogger<RelayPresenceSweeper> logger) : BackgroundService
+    Database database, StatusWriter status, TimeProvider clock, IOptions<ChatBridgeOptions> options, ILogger<RelayPresenceSweeper> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -37,8 +37,9 @@ public sealed partial class RelayPresenceSweeper(
     {
         using var db = database.Open();
         using var tx = db.BeginTransaction();
-        var written = RelayPresence.Sync(db, tx, audit, clock.GetUtcNow(), options.Value.RelayWindowSeconds);
+        var written = RelayPresence.Sync(db, tx, status, clock.GetUtcNow(), options.Value.RelayWindowSeconds);
         tx.Commit();
+        status.Committed(tx);
         return written;
     }
 

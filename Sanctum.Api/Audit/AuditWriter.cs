@@ -7,7 +7,7 @@ namespace Sanctum.Api.Audit;
 /// audit log takes SQLite's write lock once per burst, never once per event, and never on a request's thread.
 /// On shutdown it stores what is left before the host stops.
 /// </summary>
-public sealed partial class AuditWriter(AuditLog log, Database database, ILogger<AuditWriter> logger) : BackgroundService
+public sealed partial class AuditWriter(AuditLog log, Database database, Events.IEventPublisher events, ILogger<AuditWriter> logger) : BackgroundService
 {
     private const int MaxBatch = 500;
 
@@ -40,6 +40,9 @@ public sealed partial class AuditWriter(AuditLog log, Database database, ILogger
                 using var tx = db.BeginTransaction();
                 AuditChain.Append(db, tx, batch);
                 tx.Commit();
+                foreach (var e in batch)
+                    events.Publish("audit", "audit.recorded",
+                        new { e.At, e.Actor, e.Action, e.TargetType, e.TargetId, e.Outcome }, Events.EventAudience.Admins);
                 return;
             }
             catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException && attempt < 5 && !stoppingToken.IsCancellationRequested)

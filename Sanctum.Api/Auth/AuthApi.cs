@@ -10,6 +10,7 @@ using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Telemetry;
 using Sanctum.Api.Users;
 
+using Sanctum.Api.Events;
 namespace Sanctum.Api.Auth;
 
 public static class AuthApi
@@ -36,7 +37,7 @@ public static class AuthApi
 
     private static Results<Ok<LoginResponse>, ProblemHttpResult, ValidationProblem> Login(
         LoginRequest body, DbConnection db, PasswordHasher hasher, IOptions<SanctumOptions> options,
-        TimeProvider clock, AuditLog audit, HttpContext http, SanctumMetrics metrics)
+        TimeProvider clock, AuditLog audit, HttpContext http, SanctumMetrics metrics, IEventPublisher events)
     {
         var errors = new Errors();
         if (string.IsNullOrEmpty(body.Username)) errors.Add("username", "A username is required.");
@@ -50,7 +51,7 @@ public static class AuthApi
 
         // The attempt counts before the password is checked, so of many attempts in flight at most the threshold get
         // checked: the one that reaches it locks the account, and the rest find it locked.
-        var counted = account is not null && CountAttempt(db, account.Id, o, now, audit, http, body.Username!, metrics);
+        var counted = account is not null && CountAttempt(db, account.Id, o, now, audit, http, body.Username!, metrics, events);
         // Verify even when there is no such user or the account is locked, so every failure takes the same time.
         var passwordOk = hasher.Verify(body.Password!, account?.PasswordHash);
         if (account is null || !counted || !passwordOk || account.Status != "active")
@@ -114,7 +115,8 @@ public static class AuthApi
     /// Counts one attempt on an unlocked account: the attempt that reaches the threshold locks it and the count starts
     /// over. False when the account is locked (attempts while locked change nothing). A success resets the count.
     /// </summary>
-    private static bool CountAttempt(DbConnection db, long id, SanctumOptions o, DateTimeOffset now, AuditLog audit, HttpContext http, string username, SanctumMetrics metrics)
+    private static bool CountAttempt(DbConnection db, long id, SanctumOptions o, DateTimeOffset now, AuditLog audit, HttpContext http, string username, SanctumMetrics metrics,
+        IEventPublisher events)
     {
         var lockUntil = Timestamp.From(now + o.LockoutDuration);
         var result = db.QuerySingleOrDefault<string?>("""
@@ -129,6 +131,7 @@ public static class AuthApi
         {
             audit.Record(new AuditEvent("auth.lockout", "user", id.ToString(CultureInfo.InvariantCulture), new { username, until = lockUntil }), http);
             metrics.Lockout();
+            events.Publish("users", "user.locked", new { user_id = id, username, until = lockUntil }, EventAudience.Admins);
         }
         return result is not null;
     }

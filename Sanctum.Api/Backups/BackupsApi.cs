@@ -8,6 +8,7 @@ using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
 
+using Sanctum.Api.Events;
 namespace Sanctum.Api.Backups;
 
 /// <summary>Backups (admin): list, create, download, delete, upload, verify and restore. See <see cref="BackupStore"/>.</summary>
@@ -54,14 +55,24 @@ public static class BackupsApi
         return group;
     }
 
+    private const string Topic = "backups";
+
     private sealed record UploadLimit(long? MaxRequestBodySize) : IRequestSizeLimitMetadata;
 
     private static Ok<IReadOnlyList<BackupInfo>> List(BackupStore store) => TypedResults.Ok(store.List());
 
-    private static Created<BackupInfo> Create(BackupStore store, AuditLog audit, HttpContext http)
+    private static Created<BackupInfo> Create(BackupStore store, AuditLog audit, HttpContext http, IEventPublisher events)
     {
-        var backup = store.Create(BackupKinds.Manual);
+        events.Publish(Topic, "backup.progress", new { operation = "create", stage = "started", by = http.User.Identity?.Name }, EventAudience.Admins);
+        BackupInfo backup;
+        try { backup = store.Create(BackupKinds.Manual); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            events.Publish(Topic, "backup.failed", new { operation = "create", error = e.GetType().Name }, EventAudience.Admins);
+            throw;
+        }
         audit.Record(new AuditEvent("backup.created", "backup", backup.Name, new { kind = backup.Kind, size = backup.Size }), http);
+        events.Publish(Topic, "backup.created", backup, EventAudience.Admins);
         return TypedResults.Created($"/api/backups/{backup.Name}", backup);
     }
 
@@ -99,12 +110,17 @@ public static class BackupsApi
         store.PathOf(name) is null ? NotFound(name) : TypedResults.Ok(store.Verify(name));
 
     private static async Task<Results<Ok<RestoreReport>, ValidationProblem, ProblemHttpResult>> Restore(
-        string name, BackupStore store, Database database, AuditLog audit, HttpContext http, ClaimsPrincipal user)
+        string name, BackupStore store, Database database, AuditLog audit, HttpContext http, ClaimsPrincipal user, IEventPublisher events)
     {
         if (store.PathOf(name) is not { } path) return NotFound(name);
+        var failed = true;
         try
         {
+            events.Publish(Topic, "backup.progress", new { operation = "restore", name, stage = "started", by = user.Identity?.Name }, EventAudience.Admins);
             var report = await store.RestoreAsync(path);
+            failed = false;
+            events.Publish(Topic, "backup.restored", new { name, pre_restore = report.PreRestoreBackup, schema_version = report.SchemaVersion, tables = report.Tables.Count },
+                EventAudience.Admins);
             using var db = database.Open();
             var kept = db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM user_sessions WHERE id = @id)", new { id = user.SessionId() });
             audit.Record(new AuditEvent("backup.restored", "backup", name,
@@ -120,6 +136,10 @@ public static class BackupsApi
         {
             http.Response.Headers.RetryAfter = "10";
             return TypedResults.Problem(detail: e.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Service Unavailable");
+        }
+        finally
+        {
+            if (failed) events.Publish(Topic, "backup.failed", new { operation = "restore", name }, EventAudience.Admins);
         }
     }
 

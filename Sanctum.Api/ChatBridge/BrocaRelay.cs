@@ -2,10 +2,13 @@ using System.Text.Json;
 using Dapper;
 using System.Data.Common;
 using Microsoft.Extensions.Options;
+using Sanctum.Api.Events;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Data;
 using Sanctum.Api.Telemetry;
+
+using Sanctum.Api.Status;
 
 namespace Sanctum.Api.ChatBridge;
 
@@ -15,7 +18,7 @@ namespace Sanctum.Api.ChatBridge;
 /// </summary>
 public sealed class BrocaRelay(
     DbConnection db, TimeProvider clock, BridgeGate gate, IOptions<SanctumOptions> options, IOptions<ChatBridgeOptions> bridgeOptions,
-    AuditLog audit, SanctumMetrics metrics, Database database)
+    StatusWriter status, SanctumMetrics metrics, Database database, IEventPublisher events)
 {
     /// <summary>The uid (Broca's user id) of each session handed out.</summary>
     public static string SessionUidsSql(SqlDialect dialect) => $"SELECT id, uid FROM web_chat_sessions WHERE id {dialect.InList("@ids")}";
@@ -45,8 +48,9 @@ public sealed class BrocaRelay(
             handedOut = ChatDelivery.HandOut(db, tx, database.Dialect, agentId, since, limit, offset, now, o);
             // The first poll in a second may change who is Healthy: write it now, not at the next sweep.
             if (RelayPresence.Record(db, tx, agentId ?? RelayPresence.AllAgents, now, o.RelayWindowSeconds))
-                RelayPresence.Sync(db, tx, audit, now, o.RelayWindowSeconds);
+                RelayPresence.Sync(db, tx, status, now, o.RelayWindowSeconds);
             tx.Commit();
+            status.Committed(tx);
         }
         metrics.RelayPoll();
         var uids = handedOut.Count == 0
@@ -109,7 +113,11 @@ public sealed class BrocaRelay(
             """, new { sessionId, messageId = answers, response, now }, tx);
         db.Execute(messageId is null ? ChatDelivery.AnswerSessionSql : ChatDelivery.AnswerMessageSql, new { sessionId, messageId }, tx);
         db.Execute("UPDATE web_chat_sessions SET last_active = @now WHERE id = @sessionId", new { sessionId, now }, tx);
+        var owner = db.QuerySingle<(long? UserId, string? AgentId)>("SELECT user_id, agent_id FROM web_chat_sessions WHERE id = @sessionId", new { sessionId }, tx);
         tx.Commit();
+        // Only its owner (and admins) hear of a reply, and only while they may see its agent; an ownerless session: admins.
+        events.Publish($"chat:{sessionId}", "chat.reply", new { session_id = sessionId, response_id = responseId, message_id = answers, timestamp = now },
+            new EventAudience(owner.AgentId, owner.UserId ?? -1));
         metrics.BridgeMessage("out");
         return BridgeResults.Ok(new ResponseReceipt(responseId, sessionId, now));
     }

@@ -1,7 +1,7 @@
 using System.Data;
 using Dapper;
 using Microsoft.Extensions.Options;
-using Sanctum.Api.Audit;
+using Sanctum.Api.Status;
 using Sanctum.Api.Data;
 using Sanctum.Api.Telemetry;
 
@@ -12,7 +12,7 @@ namespace Sanctum.Api.Health;
 /// one health_check_results row, the tool's status (the worst of its active instances once one of them is checked),
 /// and a <c>status.changed</c> audit event for each status that changed. status_history rows come from the triggers.
 /// </summary>
-public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, AuditLog audit, SanctumMetrics metrics)
+public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, StatusWriter status, SanctumMetrics metrics)
 {
     /// <summary>The instance as it is after the result, or null when it has no check any more.</summary>
     public InstanceCheckState? Apply(IDbConnection db, IDbTransaction tx, long instanceId, string type, ProbeResult result, DateTimeOffset at)
@@ -26,7 +26,7 @@ public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, AuditL
         var o = options.Value;
         var spec = HealthCheckSpec.FromJson(before.HealthCheck);
         var failures = result.Ok ? 0 : before.CheckFailures + 1;
-        var (status, reason) = result switch
+        var (newStatus, reason) = result switch
         {
             { Ok: true } when result.LatencyMs > o.DegradedLatencyMs => ("Degraded", $"Slow: answered in {result.LatencyMs} ms (over {o.DegradedLatencyMs} ms)."),
             { Ok: true } => ("Healthy", $"Check passed in {result.LatencyMs} ms."),
@@ -35,24 +35,23 @@ public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, AuditL
         };
         var now = Timestamp.From(at);
         var after = db.QuerySingle<InstanceCheckState>($"""
-            UPDATE tool_instances SET status = @status, status_source = 'check', status_reason = @reason,
-                status_since = CASE WHEN status IS DISTINCT FROM @status THEN @now ELSE status_since END,
-                check_failures = @failures, last_check_at = @now, last_check_ok = @ok, last_check_latency_ms = @latency,
+            UPDATE tool_instances SET check_failures = @failures, last_check_at = @now, last_check_ok = @ok, last_check_latency_ms = @latency,
                 last_check_error = @error, next_check_at = @next
             WHERE id = @instanceId
             RETURNING {InstanceCheckState.Columns}
             """,
             new
             {
-                instanceId, status, reason, now, failures, ok = result.Ok, latency = result.LatencyMs, error = result.Error,
+                instanceId, now, failures, ok = result.Ok, latency = result.LatencyMs, error = result.Error,
                 next = Timestamp.From(at.AddSeconds(spec.IntervalSeconds)),
             }, tx);
         db.Execute("INSERT INTO health_check_results (instance_id, at, ok, latency_ms, error) VALUES (@instanceId, @now, @ok, @latency, @error)",
             new { instanceId, now, ok = result.Ok, latency = result.LatencyMs, error = result.Error }, tx);
 
-        if (before.Status != status) StatusChanged(db, tx, "instance", instanceId.ToString(System.Globalization.CultureInfo.InvariantCulture), before.Status, status, reason);
+        var set = status.Set(db, tx, StatusWriter.Instance, instanceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            new StatusUpdate(newStatus, "check", reason), at: at);
         UpdateTool(db, tx, after.ToolId, at);
-        return after;
+        return after with { Status = set?.Status ?? newStatus };
     }
 
     /// <summary>
@@ -72,22 +71,13 @@ public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, AuditL
         if (tool is null) return;
         if (tool.Worst is null)
         {
-            if (tool.StatusSource == "check")
-                db.Execute("UPDATE tools SET status_source = 'manual', status_reason = NULL WHERE id = @toolId", new { toolId }, tx);
+            if (tool.StatusSource == "check") status.Set(db, tx, StatusWriter.Tool, toolId, new StatusUpdate(tool.Status, "manual", null), at: at);
             return;
         }
         if (tool.Worst == tool.Status && tool.StatusSource == "check") return; // unchanged: no write, the tools cache stays warm
         var reason = tool.Worst == "Healthy" ? "Every active instance is Healthy." : $"The worst of its active instances is {tool.Worst}.";
-        db.Execute("""
-            UPDATE tools SET status = @status, status_source = 'check', status_reason = @reason,
-                status_since = CASE WHEN status IS DISTINCT FROM @status THEN @now ELSE status_since END
-            WHERE id = @toolId
-            """, new { toolId, status = tool.Worst, reason, now = Timestamp.From(at) }, tx);
-        if (tool.Worst != tool.Status) StatusChanged(db, tx, "tool", toolId, tool.Status, tool.Worst, reason);
+        status.Set(db, tx, StatusWriter.Tool, toolId, new StatusUpdate(tool.Worst, "check", reason), at: at);
     }
-
-    private void StatusChanged(IDbConnection db, IDbTransaction tx, string kind, string id, string from, string to, string reason) =>
-        audit.Record(new AuditEvent("status.changed", kind, id, new { from, to, source = "check", reason }), null, db, tx);
 
     private sealed record ToolState
     {

@@ -10,7 +10,7 @@ namespace Sanctum.Api.Health;
 /// each round's results in one write transaction (<see cref="CheckRecorder"/>).
 /// </summary>
 public sealed partial class HealthCheckRunner(
-    Database database, HealthProbe probe, CheckRecorder recorder, TimeProvider clock,
+    Database database, HealthProbe probe, CheckRecorder recorder, Sanctum.Api.Status.StatusWriter status, TimeProvider clock,
     IOptions<InstanceCheckOptions> options, ILogger<HealthCheckRunner> logger) : BackgroundService
 {
     private const int MaxPerRound = 200;
@@ -79,6 +79,7 @@ public sealed partial class HealthCheckRunner(
             await using var tx = await db.BeginTransactionAsync(cancellationToken);
             foreach (var (check, spec, result, at) in results) recorder.Apply(db, tx, check.Id, spec.Type, result, at);
             await tx.CommitAsync(cancellationToken);
+            status.Committed(tx);
         }
         PruneResults(now);
         return due.Count;

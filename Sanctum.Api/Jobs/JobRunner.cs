@@ -7,6 +7,7 @@ using Sanctum.Api.Data;
 
 using Sanctum.Api.Telemetry;
 
+using Sanctum.Api.Events;
 namespace Sanctum.Api.Jobs;
 
 /// <summary>
@@ -15,7 +16,7 @@ namespace Sanctum.Api.Jobs;
 /// lasts and given back at the end. A process that dies leaves a lease that simply expires.
 /// </summary>
 public sealed class JobRunner(Database database, IEnumerable<IJobKind> kinds, TimeProvider clock, AuditLog audit,
-    MaintenanceGate gate, IServiceScopeFactory scopes, SanctumMetrics metrics, ILogger<JobRunner> logger)
+    MaintenanceGate gate, IServiceScopeFactory scopes, SanctumMetrics metrics, IEventPublisher events, ILogger<JobRunner> logger)
 {
     public static readonly TimeSpan LeaseLength = TimeSpan.FromMinutes(5);
 
@@ -61,6 +62,7 @@ public sealed class JobRunner(Database database, IEnumerable<IJobKind> kinds, Ti
             INSERT INTO job_runs (job_id, trigger, started_at) VALUES (@jobId, @trigger, @now) RETURNING {JobRun.Columns}
             """, new { jobId, trigger, now = Timestamp.From(now) }, tx);
         tx.Commit();
+        events.Publish("jobs", "job.run.started", run, EventAudience.Admins);
         return run;
     }
 
@@ -122,6 +124,7 @@ public sealed class JobRunner(Database database, IEnumerable<IJobKind> kinds, Ti
         db.Execute("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE id = @id AND lease_owner = @owner",
             new { id = run.JobId, owner = Owner }, tx);
         tx.Commit();
+        events.Publish("jobs", "job.run.finished", finished, EventAudience.Admins);
         return finished;
     }
 

@@ -7,6 +7,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dapper;
+using Sanctum.Api.Events;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Config;
@@ -21,7 +22,7 @@ namespace Sanctum.Api.Settings;
 /// checks, secrets (encrypt, mask, reveal, mask round-trip, never back to plain text, unreadable ciphertext), the
 /// history of every change with rollback, and optimistic concurrency (ETag / If-Match, 412 on a stale write).
 /// </summary>
-public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimeProvider clock, ILogger<SettingsCore> logger)
+public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimeProvider clock, ILogger<SettingsCore> logger, IEventPublisher events)
 {
     /// <summary>What a secret whose ciphertext can no longer be decrypted shows instead of the mask.</summary>
     public const string Unreadable = "unreadable";
@@ -187,6 +188,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         Remove(db, tx, at, current, Actor(http));
         tx.Commit();
         audit.Record(new AuditEvent("setting.deleted", at.Store.Name, Target(at), new { key = at.Key }), http);
+        Saved(at, "deleted", http);
         return new SettingOutcome { Status = StatusCodes.Status204NoContent };
     }
 
@@ -238,6 +240,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         var saved = Save(db, tx, at, current, "rollback", stored, entry.Type, encrypted, plaintext, current?.Description, category, http, Actor(http));
         tx.Commit();
         audit.Record(new AuditEvent("setting.rolled_back", at.Store.Name, Target(at), new { key = at.Key, version = body.Version }), http);
+        Saved(at, "rolled_back", http);
         http.Response.Headers.ETag = saved.ETag;
         return new SettingOutcome { Status = StatusCodes.Status200OK, Setting = saved };
     }
@@ -266,10 +269,22 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     public static string Digest(string plaintext) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(plaintext)));
 
     /// <summary>Records a committed write of <see cref="Apply"/> in the audit log.</summary>
-    public void Committed(SettingOutcome outcome, SettingAddress at, HttpContext? http) => audit.Record(ChangedEvent(outcome, at), http);
+    public void Committed(SettingOutcome outcome, SettingAddress at, HttpContext? http)
+    {
+        audit.Record(ChangedEvent(outcome, at), http);
+        Saved(at, outcome, http);
+    }
 
     private static AuditEvent ChangedEvent(SettingOutcome outcome, SettingAddress at) => new("setting.changed", at.Store.Name, Target(at),
         new { key = at.Key, created = outcome.Status == StatusCodes.Status201Created, secret = outcome.Setting?.IsSecret });
+
+    private void Saved(SettingAddress at, SettingOutcome outcome, HttpContext? http) =>
+        Saved(at, outcome.Status == StatusCodes.Status201Created ? "created" : "updated", http);
+
+    /// <summary>The settings.saved live event: where, which key and who; never the value.</summary>
+    private void Saved(SettingAddress at, string action, HttpContext? http) =>
+        events.Publish("settings", "settings.saved",
+            new { store = at.Store.Name, scope = at.Scope, scope_id = at.ScopeId, key = at.Key, action, by = http?.User.Identity?.Name }, EventAudience.Admins);
 
     private void Commit(DbTransaction tx, SettingOutcome outcome, SettingAddress at, HttpContext http)
     {
@@ -280,6 +295,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         {
             audit.Record(ChangedEvent(outcome, at), http, tx.Connection!, tx);
             tx.Commit();
+            Saved(at, outcome, http);
         }
         else
         {

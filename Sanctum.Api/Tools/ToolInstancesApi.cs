@@ -6,11 +6,11 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Audit;
 using Sanctum.Api.Data;
 using Sanctum.Api.Health;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Settings;
+using Sanctum.Api.Status;
 
 namespace Sanctum.Api.Tools;
 
@@ -67,7 +67,7 @@ public static class ToolInstancesApi
     }
 
     private static Results<Created<ToolInstance>, ValidationProblem, ProblemHttpResult> Create(
-        string id, ToolInstanceWrite body, DbConnection db, ClaimsPrincipal user, TimeProvider clock, CheckRecorder checks)
+        string id, ToolInstanceWrite body, DbConnection db, ClaimsPrincipal user, TimeProvider clock, CheckRecorder checks, StatusWriter status)
     {
         var errors = Check(body, db);
         var healthCheck = HealthCheckSpec.Read(body.HealthCheck, errors);
@@ -105,14 +105,15 @@ public static class ToolInstancesApi
         {
             return AgentTaken(id, body.AgentId!);
         }
-        instance = AfterWrite(db, tx, checks, instance, now);
+        instance = AfterWrite(db, tx, checks, status, instance, now);
         tx.Commit();
+        status.Committed(tx);
         return TypedResults.Created($"/api/tools/{id}/instances/{instance.Id}", instance);
     }
 
     private static Results<Ok<ToolInstance>, ValidationProblem, ProblemHttpResult> Patch(
         string id, long instanceId, ToolInstanceWrite body, DbConnection db, TimeProvider clock, CheckRecorder checks,
-        AuditLog audit, HttpContext http)
+        StatusWriter status, HttpContext http)
     {
         var errors = Check(body, db);
         var healthCheck = HealthCheckSpec.Read(body.HealthCheck, errors);
@@ -133,11 +134,8 @@ public static class ToolInstancesApi
         {
             instance = db.QuerySingle<ToolInstance>($"""
                 UPDATE tool_instances SET agent_id = coalesce(@agentId, agent_id), name = coalesce(@name, name),
-                    config = coalesce(@config, config), status = coalesce(@status, status), last_run = coalesce(@lastRun, last_run),
+                    config = coalesce(@config, config), last_run = coalesce(@lastRun, last_run),
                     next_run = coalesce(@nextRun, next_run), is_active = coalesce(@isActive, is_active), updated_at = @now,
-                    status_source = CASE WHEN @status IS NOT NULL THEN 'manual' ELSE status_source END,
-                    status_reason = CASE WHEN @status IS NOT NULL THEN NULL ELSE status_reason END,
-                    status_since = CASE WHEN @status IS NOT NULL AND @status IS DISTINCT FROM status THEN @now ELSE status_since END,
                     health_check = CASE @checkChange WHEN 'set' THEN @check WHEN 'remove' THEN NULL ELSE health_check END,
                     next_check_at = CASE WHEN @checkChange = 'set' OR (@isActive AND is_active = FALSE) THEN @now
                                          WHEN @checkChange = 'remove' THEN NULL ELSE next_check_at END,
@@ -147,7 +145,7 @@ public static class ToolInstancesApi
                 """,
                 new
                 {
-                    id, instanceId, agentId = body.AgentId, name = body.Name, config = ConfigText(body.Config), status = body.Status,
+                    id, instanceId, agentId = body.AgentId, name = body.Name, config = ConfigText(body.Config),
                     lastRun = Stamp(body.LastRun), nextRun = Stamp(body.NextRun), isActive = body.IsActive, now = Timestamp.From(now),
                     checkChange, check = healthCheck?.ToJson(),
                 }, tx);
@@ -156,11 +154,11 @@ public static class ToolInstancesApi
         {
             return AgentTaken(id, body.AgentId!);
         }
-        instance = AfterWrite(db, tx, checks, instance, now);
-        if (instance.Status != old.Status)
-            audit.Record(new AuditEvent("status.changed", "instance", instanceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                new { tool_id = id, from = old.Status, to = instance.Status, source = instance.StatusSource, reason = instance.StatusReason }), http, db, tx);
+        if (body.Status is not null)
+            status.Set(db, tx, StatusWriter.Instance, instanceId.ToString(CultureInfo.InvariantCulture), new StatusUpdate(body.Status, "manual", null), http, now);
+        instance = AfterWrite(db, tx, checks, status, Find(db, id, instanceId, tx)!, now);
         tx.Commit();
+        status.Committed(tx);
         return TypedResults.Ok(instance);
     }
 
@@ -168,22 +166,24 @@ public static class ToolInstancesApi
     /// Keeps the status rules after an admin's write: a checked instance that is inactive is Off, an instance without a
     /// check has a manual status, and the tool follows its checked instances (<see cref="CheckRecorder.UpdateTool"/>).
     /// </summary>
-    private static ToolInstance AfterWrite(DbConnection db, DbTransaction tx, CheckRecorder checks, ToolInstance instance, DateTimeOffset at)
+    private static ToolInstance AfterWrite(DbConnection db, DbTransaction tx, CheckRecorder checks, StatusWriter status, ToolInstance instance, DateTimeOffset at)
     {
-        var now = Timestamp.From(at);
-        var changed = db.Execute("""
-            UPDATE tool_instances SET status = 'Off', status_source = 'check', status_reason = 'Inactive: not checked.',
-                status_since = CASE WHEN status IS DISTINCT FROM 'Off' THEN @now ELSE status_since END
-            WHERE id = @id AND is_active = FALSE AND health_check IS NOT NULL AND (status IS DISTINCT FROM 'Off' OR status_source IS DISTINCT FROM 'check')
-            """, new { id = instance.Id, now }, tx)
-            + db.Execute("UPDATE tool_instances SET status_source = 'manual', status_reason = NULL WHERE id = @id AND health_check IS NULL AND status_source = 'check'",
-                new { id = instance.Id }, tx);
+        var id = instance.Id.ToString(CultureInfo.InvariantCulture);
+        var update = instance switch
+        {
+            { IsActive: false, HealthCheck: not null } when instance.Status != "Off" || instance.StatusSource != "check" =>
+                new StatusUpdate("Off", "check", "Inactive: not checked."),
+            { HealthCheck: null, StatusSource: "check" } => new StatusUpdate(instance.Status, "manual", null),
+            _ => null,
+        };
+        if (update is not null) status.Set(db, tx, StatusWriter.Instance, id, update, at: at);
         checks.UpdateTool(db, tx, instance.ToolId, at);
-        return changed == 0 ? instance : Find(db, instance.ToolId, instance.Id, tx)!;
+        return update is null ? instance : Find(db, instance.ToolId, instance.Id, tx)!;
     }
 
     private static async Task<Results<Ok<CheckRun>, ProblemHttpResult>> RunCheck(
-        string id, long instanceId, Database database, HealthProbe probe, CheckRecorder checks, TimeProvider clock, CancellationToken cancellationToken)
+        string id, long instanceId, Database database, HealthProbe probe, CheckRecorder checks, StatusWriter status, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         ToolInstance? instance;
         using (var db = database.Open()) instance = Find(db, id, instanceId, null);
@@ -199,13 +199,15 @@ public static class ToolInstancesApi
             checks.Apply(db, tx, instanceId, spec.Type, result, clock.GetUtcNow());
             instance = Find(db, id, instanceId, tx);
             tx.Commit();
+            status.Committed(tx);
         }
         return instance is null ? Problems.NotFound($"Instance {instanceId} of tool '{id}'") : TypedResults.Ok(new CheckRun(result, instance));
     }
 
     /// <summary>Deletes the instance and the configurations scoped to it (each recorded in the settings history).</summary>
     private static Results<NoContent, ProblemHttpResult> Delete(
-        string id, long instanceId, DbConnection db, SettingsCore settings, HttpContext http, CheckRecorder checks, TimeProvider clock)
+        string id, long instanceId, DbConnection db, SettingsCore settings, HttpContext http, CheckRecorder checks, StatusWriter status,
+        TimeProvider clock)
     {
         db.Open();
         using var tx = db.BeginTransaction();
@@ -214,6 +216,7 @@ public static class ToolInstancesApi
         settings.DeleteOwned(db, tx, "instance", instanceId.ToString(CultureInfo.InvariantCulture), http);
         checks.UpdateTool(db, tx, id, clock.GetUtcNow());
         tx.Commit();
+        status.Committed(tx);
         return TypedResults.NoContent();
     }
 

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http.Json;
 using System.Data.Common;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Agents;
-using Sanctum.Api.Audit;
+using Sanctum.Api.Status;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
@@ -93,19 +93,14 @@ public static class ToolsApi
     }
 
     private const string ReplaceSql = $"""
-        UPDATE tools SET name = @name, description = @description, emoji = @emoji, category = @category, status = @status,
-            status_source = 'manual', status_reason = NULL, status_since = CASE WHEN @status IS DISTINCT FROM status THEN @now ELSE status_since END,
+        UPDATE tools SET name = @name, description = @description, emoji = @emoji, category = @category,
             route_path = @routePath, is_enabled = @isEnabled, module_scope = @moduleScope, config_schema = @configSchema, updated_at = @now
         WHERE id = @id
         RETURNING {Tool.Columns}
         """;
 
     private const string PatchSql = $"""
-        UPDATE tools SET status = coalesce(@status, status),
-            status_source = CASE WHEN @status IS NOT NULL THEN 'manual' ELSE status_source END,
-            status_reason = CASE WHEN @status IS NOT NULL THEN NULL ELSE status_reason END,
-            status_since = CASE WHEN @status IS NOT NULL AND @status IS DISTINCT FROM status THEN @now ELSE status_since END,
-            name = coalesce(@name, name), description = coalesce(@description, description), emoji = coalesce(@emoji, emoji),
+        UPDATE tools SET name = coalesce(@name, name), description = coalesce(@description, description), emoji = coalesce(@emoji, emoji),
             category = coalesce(@category, category), route_path = coalesce(@routePath, route_path),
             is_enabled = coalesce(@isEnabled, is_enabled), module_scope = coalesce(@moduleScope, module_scope),
             config_schema = coalesce(@configSchema, config_schema), updated_at = @now
@@ -114,7 +109,7 @@ public static class ToolsApi
         """;
 
     private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Replace(
-        string id, ToolWrite body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+        string id, ToolWrite body, DbConnection db, TimeProvider clock, StatusWriter status, HttpContext http)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
@@ -122,38 +117,38 @@ public static class ToolsApi
         return Save(id, ReplaceSql, body with
         {
             Status = body.Status ?? "Healthy", IsEnabled = body.IsEnabled ?? true, ModuleScope = body.ModuleScope ?? "global",
-        }, db, clock, audit, http);
+        }, db, clock, status, http);
     }
 
     private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Patch(
-        string id, ToolWrite body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+        string id, ToolWrite body, DbConnection db, TimeProvider clock, StatusWriter status, HttpContext http)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
         if (ToolRules.Check(body, whole: false, db, errors).Any) return Problems.Invalid(errors);
-        return Save(id, PatchSql, body, db, clock, audit, http);
+        return Save(id, PatchSql, body, db, clock, status, http);
     }
 
     private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Save(
-        string id, string sql, ToolWrite body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+        string id, string sql, ToolWrite body, DbConnection db, TimeProvider clock, StatusWriter status, HttpContext http)
     {
         db.Open();
         using var tx = db.BeginTransaction();
-        var before = db.QuerySingleOrDefault<string>("SELECT status FROM tools WHERE id = @id", new { id }, tx);
         // Turning a tool agent-scoped must not leave an agent with two instances of it.
         if (body.ModuleScope == "agent" && db.ExecuteScalar<bool>(ToolInstancesApi.DuplicateAgentInstancesSql, new { id }, tx))
             return Problems.Conflict($"Tool '{id}' has several instances for one agent, so it cannot become agent-scoped.");
 
         var tool = db.QuerySingleOrDefault<Tool>(sql, new
         {
-            id, name = body.Name, description = body.Description, emoji = body.Emoji, category = body.Category, status = body.Status,
+            id, name = body.Name, description = body.Description, emoji = body.Emoji, category = body.Category,
             routePath = body.RoutePath, isEnabled = body.IsEnabled, moduleScope = body.ModuleScope,
             configSchema = ToolRules.SchemaText(body.ConfigSchema), now = Timestamp.Now(clock),
         }, tx);
         if (tool is null) return Problems.NotFound($"Tool '{id}'");
-        if (tool.Status != before)
-            audit.Record(new AuditEvent("status.changed", "tool", id, new { from = before, to = tool.Status, source = tool.StatusSource }), http, db, tx);
+        if (body.Status is not null && status.Set(db, tx, StatusWriter.Tool, id, new StatusUpdate(body.Status, "manual", null), http) is { } set)
+            tool = tool with { Status = set.Status, StatusSource = set.StatusSource, StatusReason = set.StatusReason, StatusSince = set.StatusSince };
         tx.Commit();
+        status.Committed(tx);
         return TypedResults.Ok(tool);
     }
 

@@ -9,6 +9,7 @@ using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.OpenApi;
 
+using Sanctum.Api.Events;
 namespace Sanctum.Api.Users;
 
 /// <summary>User management (admin). password_hash never leaves the server: every query selects <see cref="User.Columns"/>.</summary>
@@ -126,7 +127,7 @@ public static class UsersApi
     }
 
     private static Results<Ok<User>, ValidationProblem, ProblemHttpResult> Patch(
-        long id, UserUpdate body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+        long id, UserUpdate body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http, IEventPublisher events)
     {
         var errors = new Errors().Email(body.Email, required: false);
         errors.OneOf("role", body.Role, Roles.All);
@@ -162,10 +163,12 @@ public static class UsersApi
             audit.Record(new AuditEvent("user.role.changed", "user", Id(id), new { username = user.Username, from = before.Role, to = user.Role }), http);
         if (before.Status != user.Status)
             audit.Record(new AuditEvent("user.status.changed", "user", Id(id), new { username = user.Username, from = before.Status, to = user.Status }), http);
+        events.Publish("users", "user.updated", new { user_id = id, username = user.Username, fields = changed, by = http.User.Identity?.Name }, EventAudience.Admins);
         return TypedResults.Ok(user);
     }
 
-    private static Results<NoContent, ProblemHttpResult> Delete(long id, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+    private static Results<NoContent, ProblemHttpResult> Delete(long id, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http,
+        IEventPublisher events)
     {
         db.Open();
         using var tx = db.BeginTransaction();
@@ -178,6 +181,7 @@ public static class UsersApi
         db.Execute(AccessTokens.EndAllSql, new { id }, tx);
         tx.Commit();
         audit.Record(new AuditEvent("user.status.changed", "user", Id(id), new { to = UserStatuses.Inactive }), http);
+        events.Publish("users", "user.updated", new { user_id = id, fields = new[] { "status" }, by = http.User.Identity?.Name }, EventAudience.Admins);
         return TypedResults.NoContent();
     }
 

@@ -1,6 +1,7 @@
 // /backup-restore: the stored backups (size, age, kind) with create, download, upload, verify, restore (confirmed,
 // with progress and the row counts it changed) and delete.
 import { api, notify } from './api.js';
+import { live } from './live.js';
 import { el, startPage, formatTime, formatAge, formatBytes, busy, confirmInline, reportError } from './ui.js';
 
 const me = await startPage({ adminOnly: true });
@@ -44,6 +45,14 @@ function setUp() {
   });
 
   load().catch(reportError);
+  // Another admin's backup or restore: its progress and result as they happen.
+  const said = text => data => { notify(text(data)); load().catch(reportError); };
+  live(['backups'], {
+    'backup.progress': said(d => `A ${d.operation}${d.name ? ` of ${d.name}` : ''} started${d.by ? ` by ${d.by}` : ''}.`),
+    'backup.created': said(d => `Backup ${d.name} created.`),
+    'backup.restored': said(d => `Backup ${d.name} restored.`),
+    'backup.failed': said(d => `A ${d.operation}${d.name ? ` of ${d.name}` : ''} failed.`),
+  }, { poll: () => load().catch(reportError), pollMs: 30_000 });
 
   async function load() {
     const backups = await api('/api/backups');

@@ -5,8 +5,11 @@
 import { api, bridge, showProblem, ApiError } from './api.js';
 import { el, startPage, formatTime, reportError } from './ui.js';
 import { renderMarkdown } from './markdown.js';
+import { live } from './live.js';
 
 const PollMs = 2000;
+// Sessions made up in this browser and not yet asked for (they have no message until the first one is sent).
+const fresh = new Set();
 const PresenceMs = 15000;
 const PageSize = 50;
 
@@ -94,7 +97,7 @@ async function start() {
   }
 
   async function open(agentId) {
-    if (conversation) clearTimeout(conversation.timer);
+    if (conversation) { clearTimeout(conversation.timer); conversation.stream?.close(); }
     localStorage.setItem('sanctum.chat.agent', agentId);
     const agent = agents.find(a => a.id === agentId);
     showPresence(agent);
@@ -109,7 +112,10 @@ async function start() {
     conv.sessionId = await sessionFor(agentId);
     if (conv !== conversation) return;
     send.disabled = !canChat || Date.now() < waitUntil;
-    await poll(conv, true);
+    // A session this browser just made up has no message yet: nothing to ask for until the first one is sent.
+    if (fresh.delete(conv.sessionId)) { conv.before = null; state.textContent = ''; render(); } else await poll(conv, true);
+    // A reply appears as soon as the relay posts it; without the stream, live.js polls instead.
+    if (conv === conversation) conv.stream = live([`chat:${conv.sessionId}`], { 'chat.reply': () => poll(conv) }, { poll: () => poll(conv), pollMs: PollMs });
     if (canChat) input.focus();
   }
 
@@ -126,6 +132,7 @@ async function start() {
     if (!id) {
       const bytes = crypto.getRandomValues(new Uint8Array(16));
       id = 'session_' + [...bytes].map(b => b.toString(16).padStart(2, '0')).join('');
+      fresh.add(id);
     }
     localStorage.setItem(key, id);
     return id;
@@ -146,7 +153,7 @@ async function start() {
     } catch (error) {
       if (conv === conversation && !error.redirecting) state.textContent = `Cannot load the conversation (${error.message}); retrying…`;
     } finally {
-      if (conv === conversation) conv.timer = setTimeout(() => poll(conv), PollMs);
+      if (conv === conversation && !conv.stream) conv.timer = setTimeout(() => poll(conv), PollMs);
     }
   }
 

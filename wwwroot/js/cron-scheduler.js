@@ -1,6 +1,7 @@
 // /cron-scheduler: the scheduled jobs with their schedule in words, next and last run; add, edit, pause/resume,
 // run now, delete, and each job's run history.
 import { api, notify } from './api.js';
+import { live, coalesce } from './live.js';
 import { el, startPage, formatTime, clearErrors, showFieldErrors, busy, confirmInline, reportError } from './ui.js';
 
 const defaultParams = { backup: { keep: 7 }, 'chat-retention': { days: 90 } };
@@ -61,6 +62,9 @@ async function setUp() {
   });
 
   await load();
+  // A run's start and end, from any instance or the scheduler, as they happen.
+  const reloadJobs = coalesce(() => load().catch(reportError));
+  live(['jobs'], { 'job.run.started': reloadJobs, 'job.run.finished': reloadJobs });
   // Runs end in the background: look again while any job runs.
   function schedule(jobs) {
     clearTimeout(refresh);

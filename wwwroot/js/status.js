@@ -1,6 +1,7 @@
 // /status: overall health, counts by status, the attention list, schema version and uptime; availability over the
 // last 24 hours, recent status changes, and for admins the audit log with filters. Refreshes itself.
 import { api } from './api.js';
+import { live, coalesce } from './live.js';
 import { el, startPage, badge, formatDuration, formatTime, statuses, safePath, reportError, isAdmin, busy } from './ui.js';
 
 const RefreshMs = 10_000;
@@ -26,13 +27,13 @@ if (me) {
       document.getElementById('updated').textContent = `Updated ${new Date().toLocaleTimeString()}.`;
     } catch (error) {
       reportError(error);
-    } finally {
-      timer = setTimeout(load, RefreshMs);
     }
   };
   refresh.addEventListener('click', load);
   if (isAdmin(me)) startAudit();
   await load();
+  // No timer: a status change reloads what it touches; without the stream, every RefreshMs.
+  live(['status'], { 'status.changed': coalesce(load) }, { poll: load, pollMs: RefreshMs });
 }
 
 function show(status, toolRoutes) {

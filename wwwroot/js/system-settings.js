@@ -4,6 +4,7 @@
 // revealed on request). Enter in a value saves that row; each row says next to itself whether it was saved;
 // leaving with unsaved edits, or replacing a secret with an empty value, asks first.
 import { api, notify } from './api.js';
+import { live } from './live.js';
 import { el, startPage, clearErrors, showFieldErrors, busy, confirmInline, confirmDialog, guardUnsaved, reportError } from './ui.js';
 
 // Rows with edits not yet saved, by key (config) or name (env): what the leave guard asks about.
@@ -205,6 +206,8 @@ async function showEnv() {
         form.reset();
         notify(`Added ${name}.`);
         await load();
+  // Another admin's save, with who made it (the form is not reloaded under unsaved edits).
+  live(['settings'], { 'settings.saved': d => { if (d.by !== me.username) notify(`${d.key} was ${d.action.replace('_', ' ')} by ${d.by ?? 'someone'}.`); } });
       } catch (error) {
         showFieldErrors(form, error.errors, { var_name: 'name', var_value: 'value' });
       }

@@ -1,6 +1,7 @@
 // /user-management: the users table (search, filters, paging), adding users (a generated temporary password
 // is shown once), role and status changes, password reset, unlock and deactivation.
 import { api, notify } from './api.js';
+import { live, coalesce } from './live.js';
 import { el, startPage, formatTime, clearErrors, showFieldErrors, busy, confirmInline, confirmDialog, secretOnce, reportError } from './ui.js';
 
 const PageSize = 25;
@@ -53,6 +54,11 @@ function setUp() {
   });
 
   reload();
+  // Lockouts and another admin's changes show up without a refresh.
+  live(['users'], {
+    'user.locked': d => { notify(`${d.username} is locked out until ${formatTime(d.until)}.`); reload(); },
+    'user.updated': coalesce(reload),
+  });
 
   async function load() {
     const query = new URLSearchParams({ limit: PageSize, offset });
