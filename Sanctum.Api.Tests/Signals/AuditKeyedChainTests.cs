@@ -127,4 +127,13 @@ public class AuditKeyedChainTests
         Assert.That(File.GetUnixFileMode(file) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead), Is.EqualTo(UnixFileMode.None));
         Assert.That(keys.AuditKey, Is.Not.EqualTo(keys.BackupKey));
     }
+
+    [Test]
+    public async Task ASignInIsRecordedWithTheUserAsTheActorNotTheSystem()
+    {
+        await _app.CreateClientForRoleAsync("viewer", "vera");
+        await _app.Services.GetRequiredService<AuditLog>().FlushAsync(TimeSpan.FromSeconds(10));
+        var page = await _admin.GetFromJsonAsync<JsonElement>("/api/audit?action=auth.login.succeeded&limit=1");
+        Assert.That(page.GetProperty("items")[0].GetProperty("actor").GetString(), Is.EqualTo("vera"));
+    }
 }
