@@ -45,13 +45,19 @@ public class BackupRestorePageTests : BrowserTest
         await Page.GotoAsync("/backup-restore");
         await Row(name).Locator("[data-action=restore]").ClickAsync();
         await Expect(Row(name)).ToContainTextAsync($"Restore {name} from");
-        await Expect(Row(name)).ToContainTextAsync("is replaced by the backup's; a pre-restore backup of the current data is taken first.");
+        await Expect(Row(name)).ToContainTextAsync("is replaced by the backup's (the audit log is kept)");
+        await Expect(Row(name)).ToContainTextAsync("everyone, you too, signs in again");
         await Row(name).Locator("[data-testid=confirm-yes]").ClickAsync();
 
-        await Expect(Page.Locator("#notice")).ToContainTextAsync($"Restored {name}.");
+        await Expect(Page.Locator("#notice")).ToContainTextAsync("Every session has ended");
         var users = Page.Locator("[data-testid=restore-report] tr[data-table=users] td");
         var before = int.Parse((await users.Nth(1).TextContentAsync())!, System.Globalization.CultureInfo.InvariantCulture);
         await Expect(users.Nth(2)).ToHaveTextAsync((before + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Expect(users.Nth(3)).ToHaveTextAsync("1");
+        await Page.WaitForURLAsync("**/login?next=/backup-restore");
+
+        await SignInAsAdminAsync();
+        await Page.GotoAsync("/backup-restore");
         await Expect(Page.Locator("[data-testid=backup-kind]").Filter(new() { HasText = "pre-restore" })).ToHaveCountAsync(1);
 
         await Page.GotoAsync("/user-management");

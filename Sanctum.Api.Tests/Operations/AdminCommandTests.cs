@@ -162,6 +162,29 @@ public class AdminCommandTests
     }
 
     [Test]
+    public async Task BackupRestoreAndPasswordResetAreAuditedAsTheCliAndTheRestoreKeepsTheLog()
+    {
+        TestEngine.RequireSqlite("restore replaces the SQLite file");
+        Assert.That((await RunAsync("migrate")).ExitCode, Is.Zero);
+        var file = Path.Combine(_directory, "b.zip");
+        var backup = await RunAsync("backup", "--out", file);
+        Assert.That(backup.ExitCode, Is.Zero, backup.Error);
+        var reset = await RunAsync("reset-admin-password");
+        Assert.That(reset.ExitCode, Is.Zero, reset.Error);
+        var restore = await RunAsync("restore", file);
+        Assert.That(restore.ExitCode, Is.Zero, restore.Error);
+        Assert.That(restore.Output, Does.Contain("audit log was kept"));
+
+        using var db = new SqliteConnection($"Data Source={Path.Combine(_directory, "sanctum.db")};Pooling=false");
+        var rows = db.Query<(string Action, string? Actor, string Outcome)>("SELECT action, actor, outcome FROM audit_log ORDER BY id").ToList();
+        var cli = "cli:" + Environment.UserName;
+        Assert.That(rows.Where(r => r.Actor == cli).Select(r => r.Action),
+            Is.SupersetOf(new[] { "backup.created", "user.password.reset", "backup.restored" }), string.Join("\n", rows));
+        Assert.That(rows.FindIndex(r => r.Action == "user.password.reset"), Is.LessThan(rows.FindIndex(r => r.Action == "backup.restored")),
+            "the reset made after the backup is still in the log after the restore");
+    }
+
+    [Test]
     public async Task MigrateCreatesTheDatabaseAndIsSafeToRepeat()
     {
         var first = await RunAsync("migrate");

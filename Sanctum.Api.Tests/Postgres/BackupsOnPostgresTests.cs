@@ -40,13 +40,14 @@ public sealed class BackupsOnPostgresTests
         var toolId = tool["id"]!.GetValue<string>();
         var toolStatus = tool["status"]!.GetValue<string>();
 
+        var token = await (await _admin.PostAsJsonAsync("/api/auth/tokens", new { name = "revoked-later", scope = "read", expires_in_days = 1 })).JsonAsync();
         var name = await BackupZips.CreateAsync(_admin);
         Assert.That(name, Does.Match(@"^sanctum-\d{8}-\d{6}-manual\.zip$"));
         // Backups are files in the instance's backups folder (Sanctum:Backups:Directory: shared storage to see them on all).
         var listed = (await _admin.GetFromJsonAsync<JsonElement>("/api/backups")).EnumerateArray().Single();
         Assert.That(listed.GetProperty("schema_version").GetInt64(), Is.EqualTo(4));
         var zip = await _admin.GetByteArrayAsync($"/api/backups/{name}");
-        Assert.That(BackupZips.Entries(zip).Keys.Order(), Is.EqualTo(new[] { "manifest.json", "sanctum.pgdump" }),
+        Assert.That(BackupZips.Entries(zip).Keys.Order(), Is.EqualTo(new[] { "manifest.json", "manifest.sig", "sanctum.pgdump" }),
             "pg_dump's custom format; the key ring is a table in it");
         Assert.That(BackupZips.Entries(zip)["sanctum.pgdump"].Take(5), Is.EqualTo("PGDMP"u8.ToArray()));
         var verified = await _admin.GetFromJsonAsync<JsonElement>($"/api/backups/{name}/verify");
@@ -60,11 +61,31 @@ public sealed class BackupsOnPostgresTests
         Assert.That((await _otherAdmin.PatchAsJsonAsync($"/api/tools/{toolId}", new { status = other })).IsSuccessStatusCode);
         Assert.That((await ToolsAsync(_otherAdmin)).Single(t => t["id"]!.GetValue<string>() == toolId)["status"]!.GetValue<string>(), Is.EqualTo(other));
 
+        Assert.That((await _admin.DeleteAsync($"/api/auth/tokens/{token.GetProperty("id").GetInt64()}")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        await _first.Services.GetRequiredService<Sanctum.Api.Audit.AuditLog>().FlushAsync(TimeSpan.FromSeconds(10));
+        await _instances!.Second.Services.GetRequiredService<Sanctum.Api.Audit.AuditLog>().FlushAsync(TimeSpan.FromSeconds(10));
+        List<(long Id, string Hash)> auditBefore;
+        using (var db = _first.OpenDatabase()) auditBefore = db.Query<(long, string)>("SELECT id, hash FROM audit_log ORDER BY id").ToList();
+
         var response = await _admin.PostAsync($"/api/backups/{name}/restore", null);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
         var report = await response.JsonAsync();
         Assert.That(report.GetProperty("restored").GetString(), Is.EqualTo(name));
-        Assert.That(report.GetProperty("session_kept").GetBoolean(), Is.True);
+        Assert.That(report.GetProperty("session_kept").GetBoolean(), Is.False, "a restore ends every session, on every instance");
+        Assert.That(report.GetProperty("tokens_kept_revoked").GetInt32(), Is.EqualTo(1));
+        Assert.That((await _otherAdmin.GetAsync("/api/auth/me")).StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        var revoked = _first.CreateClient();
+        revoked.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token.GetProperty("token").GetString());
+        Assert.That((await revoked.GetAsync("/api/auth/me")).StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), "revoked after the backup: stays revoked");
+        using (var db = _first.OpenDatabase())
+        {
+            var auditAfter = db.Query<(long, string)>("SELECT id, hash FROM audit_log ORDER BY id").ToList();
+            Assert.That(auditAfter.Take(auditBefore.Count), Is.EqualTo(auditBefore), "the audit log is not rewound by pg_restore");
+            Assert.That(db.ExecuteScalar<string>("SELECT actor FROM audit_log WHERE action = 'backup.restored' ORDER BY id DESC LIMIT 1"), Is.EqualTo("admin"));
+        }
+        _admin = await _first.CreateAdminClientAsync();
+        _otherAdmin = await _instances.Second.CreateAdminClientAsync();
+        Assert.That((await _admin.GetFromJsonAsync<JsonElement>("/api/audit/verify")).GetProperty("ok").GetBoolean(), Is.True);
         var users = report.GetProperty("tables").EnumerateArray().Single(t => t.GetProperty("table").GetString() == "users");
         Assert.That(users.GetProperty("before").GetInt64(), Is.EqualTo(users.GetProperty("after").GetInt64() + 1), "dave is gone");
 
@@ -93,10 +114,11 @@ public sealed class BackupsOnPostgresTests
         Assert.That(upload.StatusCode, Is.EqualTo(HttpStatusCode.Created), await upload.Content.ReadAsStringAsync());
 
         var before = await _admin.GetFromJsonAsync<JsonElement>("/api/backups");
-        var sqlite = WithDatabase(zip, "sanctum.db", dump => dump);
+        var key = _first.Services.GetRequiredService<Sanctum.Api.Audit.RecordKeys>().BackupKey;
+        var sqlite = WithDatabase(zip, "sanctum.db", dump => dump, key);
         var refused = await (await _admin.PostAsync("/api/backups/upload", BackupZips.Body(sqlite))).AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.That(refused.ToString(), Does.Contain("this server uses PostgreSQL"));
-        var garbled = WithDatabase(zip, "sanctum.pgdump", dump => [.. dump.Take(dump.Length / 2)]);
+        var garbled = WithDatabase(zip, "sanctum.pgdump", dump => [.. dump.Take(dump.Length / 2)], key);
         refused = await (await _admin.PostAsync("/api/backups/upload", BackupZips.Body(garbled))).AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.That(refused.ToString(), Does.Contain("pg_restore"));
         Assert.That((await _admin.GetFromJsonAsync<JsonElement>("/api/backups")).GetArrayLength(), Is.EqualTo(before.GetArrayLength()), "nothing stored");
@@ -116,7 +138,7 @@ public sealed class BackupsOnPostgresTests
         JsonNode.Parse(await client.GetStringAsync("/api/tools"))!.AsArray().Select(t => t!).ToList();
 
     /// <summary>The backup with its database entry renamed and/or changed, and a manifest that matches (so only the content is wrong).</summary>
-    private static byte[] WithDatabase(byte[] zip, string entry, Func<byte[], byte[]> change) => BackupZips.Rewrite(zip, entries =>
+    private static byte[] WithDatabase(byte[] zip, string entry, Func<byte[], byte[]> change, byte[] key) => BackupZips.Rewrite(zip, entries =>
     {
         var dump = change(entries["sanctum.pgdump"]);
         entries.Remove("sanctum.pgdump");
@@ -127,5 +149,24 @@ public sealed class BackupsOnPostgresTests
         file["size"] = dump.Length;
         file["sha256"] = Convert.ToHexStringLower(SHA256.HashData(dump));
         entries["manifest.json"] = Encoding.UTF8.GetBytes(manifest.ToJsonString());
+        entries["manifest.sig"] = Sanctum.Api.Backups.BackupArchive.Signature(entries["manifest.json"], key);
     });
+
+    [Test, Order(4)]
+    public async Task ADumpWithATriggerOurMigrationsDoNotCreateIsRefused()
+    {
+        // A dump of the live database with a trigger added, then the trigger dropped again: only the dump has it.
+        using (var db = _first.OpenDatabase())
+            db.Execute("""
+                CREATE FUNCTION promote() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.role := 'admin'; RETURN NEW; END $$;
+                CREATE TRIGGER promote BEFORE UPDATE OF last_login ON users FOR EACH ROW EXECUTE FUNCTION promote();
+                """);
+        var name = await BackupZips.CreateAsync(_admin);
+        using (var db = _first.OpenDatabase()) db.Execute("DROP TRIGGER promote ON users; DROP FUNCTION promote();");
+
+        var problem = await (await _admin.PostAsync($"/api/backups/{name}/restore", null)).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.That(problem.ToString(), Does.Contain("do not create").And.Contain("promote"));
+        using var live = _first.OpenDatabase();
+        Assert.That(live.ExecuteScalar<long>("SELECT COUNT(*) FROM pg_trigger WHERE tgname = 'promote'"), Is.Zero);
+    }
 }

@@ -58,7 +58,7 @@ public class AuditTamperTests
         using var db = _app.OpenDatabase();
         var row = db.QuerySingle<AuditEntry>($"SELECT {AuditEntry.Columns} FROM audit_log WHERE target_id = '3' AND action = 'test.event'");
         var forged = row with { Actor = "someone-else" };
-        Tamper(db, "UPDATE audit_log SET actor = @Actor, hash = @Hash WHERE id = @Id", forged with { Hash = AuditChain.HashOf(forged) });
+        Tamper(db, "UPDATE audit_log SET actor = @Actor, hash = @Hash WHERE id = @Id", forged with { Hash = _app.Services.GetRequiredService<AuditChain>().MacOf(forged) });
 
         var result = await VerifyAsync();
         Assert.That(result.GetProperty("ok").GetBoolean(), Is.False);
@@ -95,7 +95,7 @@ public class AuditTamperTests
         using (var tx = db.BeginTransaction())
         {
             var old = Timestamp.From(DateTimeOffset.UtcNow.AddYears(-2));
-            AuditChain.Append(db, tx, Enumerable.Range(0, 30).Select(i => new AuditEntry { At = old, Action = "old.event", Outcome = "ok", TargetId = i.ToString() }));
+            _app.Services.GetRequiredService<AuditChain>().Append(db, tx, Enumerable.Range(0, 30).Select(i => new AuditEntry { At = old, Action = "old.event", Outcome = "ok", TargetId = i.ToString() }));
             tx.Commit();
         }
         await RecordAsync(5, "new.event");

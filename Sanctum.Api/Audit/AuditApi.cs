@@ -25,7 +25,10 @@ public static class AuditApi
         group.MapGet("/", List).WithName("ListAuditEvents").Paged(MaxLimit)
             .WithSummary("Audit events, newest first (admin); action matches exactly or as a dotted prefix (auth = auth.*), target is type:id or either part; page on with cursor = next_cursor");
         group.MapGet("/verify", Verify).WithName("VerifyAuditLog")
-            .WithSummary("Re-hashes the whole chain (admin): ok, rows checked, and the first row that was changed, removed or reordered");
+            .WithSummary("Re-checks every row's MAC and link (admin): ok, rows checked, and the first row that was changed, removed or reordered; with checkpoint=id:mac (from GET /api/audit/checkpoint) also that the row it names is still there unchanged, so rows removed from the newest end are caught");
+        group.MapGet("/checkpoint", Checkpoint).WithName("GetAuditCheckpoint")
+            .WithSummary("The newest audit row's id and MAC (admin), also written to the server's log: keep it outside the server and pass it to verify later")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 
@@ -73,12 +76,18 @@ public static class AuditApi
         return TypedResults.Ok(new AuditPage(rows, more ? rows[^1].Id : null));
     }
 
-    private static async Task<Ok<AuditVerification>> Verify(Database database, AuditLog audit)
+    private static async Task<Results<Ok<AuditVerification>, ValidationProblem>> Verify(
+        AuditVerifier verifier, [MaxLength(84)] string? checkpoint = null, CancellationToken cancellationToken = default)
     {
-        await audit.FlushAsync(FlushWait);
-        await using DbConnection db = database.Open();
-        return TypedResults.Ok(AuditChain.Verify(db));
+        var kept = AuditCheckpoint.Parse(checkpoint);
+        if (checkpoint is not null && kept is null)
+            return Problems.Invalid(new Errors().Add("checkpoint", "Must be id:mac as GET /api/audit/checkpoint gave it (a row id, a colon, 64 lower-case hex digits)."));
+        return TypedResults.Ok(await verifier.VerifyAsync(kept, cancellationToken));
     }
+
+    private static async Task<Results<Ok<AuditCheckpoint>, ProblemHttpResult>> Checkpoint(AuditVerifier verifier, CancellationToken cancellationToken) =>
+        await verifier.CheckpointAsync(cancellationToken) is { } checkpoint
+            ? TypedResults.Ok(checkpoint) : Problems.NotFound("An audit event");
 }
 
 /// <summary>A page of audit events; pass <c>next_cursor</c> as <c>cursor</c> for the next (older) page, null at the end.</summary>

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Dapper;
 using System.ComponentModel.DataAnnotations;
+using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Audit;
 
@@ -42,17 +43,20 @@ public sealed record AuditEntry
     [MaxLength(64), RegularExpression(HashPattern)]
     public string Hash { get; init; } = "";
 
-    /// <summary>SHA-256 in lower-case hex (the first row's prev_hash is <see cref="AuditChain.Genesis"/>).</summary>
+    /// <summary>HMAC-SHA256 in lower-case hex (the first row's prev_hash is <see cref="AuditChain.Genesis"/>).</summary>
     public const string HashPattern = "^[0-9a-f]{64}$";
 }
 
 /// <summary>
-/// The hash chain of <c>audit_log</c>: each row's hash is SHA-256 over the previous row's hash and the row's canonical
-/// content (its id and every column), so editing, deleting or reordering a row breaks the link at that row. Retention
-/// deletes from the oldest end and appends an <c>audit.pruned</c> anchor naming the last pruned id and hash, which lets
-/// the first remaining row still be checked.
+/// The keyed chain of <c>audit_log</c>: each row's <c>hash</c> is an HMAC-SHA256, under <see cref="RecordKeys.AuditKey"/>
+/// (a key that is in neither the database nor a backup), over the previous row's MAC and the row's canonical content (its
+/// id and every column). Editing, deleting or reordering a row breaks the link at that row, and whoever can only write
+/// the database cannot compute a new MAC for a rewritten chain. Retention deletes from the oldest end and appends an
+/// <c>audit.pruned</c> anchor naming the last pruned id and MAC; the anchor is a row of the chain, so it carries the same
+/// MAC and cannot be forged either. Deleting the newest rows leaves a shorter valid chain: that is what an operator's
+/// checkpoint (<see cref="AuditCheckpoint"/>) catches.
 /// </summary>
-public static class AuditChain
+public sealed class AuditChain(RecordKeys keys)
 {
     public const string Genesis = "0000000000000000000000000000000000000000000000000000000000000000";
     public const string PrunedAction = "audit.pruned";
@@ -61,14 +65,14 @@ public static class AuditChain
     /// Appends <paramref name="rows"/> after the current last row. Call inside a write transaction (Microsoft.Data.Sqlite's
     /// BeginTransaction is BEGIN IMMEDIATE), so the read of the last row and the inserts hold the one write lock together.
     /// </summary>
-    public static void Append(IDbConnection db, IDbTransaction tx, IEnumerable<AuditEntry> rows)
+    public void Append(IDbConnection db, IDbTransaction tx, IEnumerable<AuditEntry> rows)
     {
         var last = db.QuerySingleOrDefault<Link>("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", transaction: tx)
                    ?? new Link { Id = 0, Hash = Genesis };
         foreach (var row in rows)
         {
             var linked = row with { Id = last.Id + 1, PrevHash = last.Hash };
-            linked = linked with { Hash = HashOf(linked) };
+            linked = linked with { Hash = MacOf(linked) };
             db.Execute($"""
                 INSERT INTO audit_log ({AuditEntry.Columns})
                 VALUES (@Id, @At, @Actor, @ActorId, @Address, @Action, @TargetType, @TargetId, @Outcome, @Details, @PrevHash, @Hash)
@@ -77,7 +81,11 @@ public static class AuditChain
         }
     }
 
-    public static string HashOf(AuditEntry row)
+    /// <summary>The row's MAC (lower-case hex) over its previous MAC and its content.</summary>
+    public string MacOf(AuditEntry row) => Convert.ToHexStringLower(HMACSHA256.HashData(keys.AuditKey, Canonical(row)));
+
+    /// <summary>The bytes a row's MAC covers: a JSON array of prev_hash, id and every column, in order.</summary>
+    public static byte[] Canonical(AuditEntry row)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer))
@@ -96,7 +104,7 @@ public static class AuditChain
             WriteOptional(json, row.Details);
             json.WriteEndArray();
         }
-        return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static void WriteOptional(Utf8JsonWriter json, string? value)
@@ -104,35 +112,61 @@ public static class AuditChain
         if (value is null) json.WriteNullValue(); else json.WriteStringValue(value);
     }
 
+    /// <summary>The newest row's id and MAC, or null when the log is empty.</summary>
+    public AuditCheckpoint? Checkpoint(IDbConnection db) =>
+        db.QuerySingleOrDefault<Link>("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1") is { } last
+            ? new AuditCheckpoint(last.Id, last.Hash) : null;
+
     /// <summary>
-    /// Walks the whole chain in id order (streamed, not buffered) and names the first row whose hash, link or position
-    /// is wrong. The first row must follow the genesis (id 1) or a pruning anchor that names its predecessor.
+    /// Walks the whole chain in id order (streamed, not buffered) and names the first row whose MAC, link or position
+    /// is wrong. The first row must follow the genesis (id 1) or a pruning anchor that names its predecessor. With a
+    /// <paramref name="checkpoint"/>, the row it names must still be there with the same MAC (or, when pruned since, be
+    /// named by an anchor), so rows deleted from the newest end are caught too.
     /// </summary>
-    public static AuditVerification Verify(IDbConnection db)
+    public AuditVerification Verify(IDbConnection db, AuditCheckpoint? checkpoint = null)
     {
         long checkedCount = 0;
         Link? previous = null;
         // Whether the first row is anchored, asked before the rows are streamed: a connection runs one command at a
         // time (PostgreSQL has no second reader beside an open one).
         var first = db.QueryFirstOrDefault<AuditEntry>($"SELECT {AuditEntry.Columns} FROM audit_log ORDER BY id LIMIT 1");
-        var firstAnchored = first is not null && first.Id != 1 && IsAnchored(db, first);
+        var firstAnchored = first is not null && first.Id != 1 && IsAnchored(db, first.Id - 1, first.PrevHash);
+        var checkpointState = checkpoint is null ? null : CheckpointState(db, checkpoint, first);
         foreach (var row in db.Query<AuditEntry>($"SELECT {AuditEntry.Columns} FROM audit_log ORDER BY id", buffered: false))
         {
             checkedCount++;
             var linked = previous is { } p
                 ? row.Id == p.Id + 1 && row.PrevHash == p.Hash
                 : row.Id == 1 ? row.PrevHash == Genesis : firstAnchored && row.Id == first!.Id;
-            if (!linked || HashOf(row) != row.Hash) return new AuditVerification(false, checkedCount, row.Id);
+            if (!linked || !MacMatches(row)) return new AuditVerification(false, checkedCount, row.Id) { Checkpoint = checkpointState };
             previous = new Link { Id = row.Id, Hash = row.Hash };
         }
-        return new AuditVerification(true, checkedCount, null);
+        return new AuditVerification(checkpointState is null or AuditCheckpoint.Matched, checkedCount, null) { Checkpoint = checkpointState };
     }
 
-    // A pruning anchor (itself part of the chain, so it cannot be forged without breaking it) vouches for the first row.
-    private static bool IsAnchored(IDbConnection db, AuditEntry first) => db.ExecuteScalar<bool>($"""
+    private bool MacMatches(AuditEntry row) =>
+        row.Hash.Length == 64 && CryptographicOperations.FixedTimeEquals(Convert.FromHexString(MacOf(row)), HexOrEmpty(row.Hash));
+
+    private static byte[] HexOrEmpty(string hex)
+    {
+        try { return Convert.FromHexString(hex); }
+        catch (FormatException) { return []; }
+    }
+
+    private static string CheckpointState(IDbConnection db, AuditCheckpoint checkpoint, AuditEntry? first)
+    {
+        var mac = db.QuerySingleOrDefault<string>("SELECT hash FROM audit_log WHERE id = @Id", checkpoint);
+        if (mac is not null) return mac == checkpoint.Mac ? AuditCheckpoint.Matched : AuditCheckpoint.Different;
+        // Pruned since: an anchor (itself verified with the chain) names it, or it is older than the first row kept.
+        if (first is not null && checkpoint.Id < first.Id && IsAnchored(db, checkpoint.Id, checkpoint.Mac)) return AuditCheckpoint.Matched;
+        return AuditCheckpoint.Missing;
+    }
+
+    // A pruning anchor (itself part of the chain, so it cannot be forged without the key) vouches for the row it names.
+    private static bool IsAnchored(IDbConnection db, long throughId, string hash) => db.ExecuteScalar<bool>($"""
         SELECT EXISTS (SELECT 1 FROM audit_log WHERE action = '{PrunedAction}'
             AND CAST(json_extract(details, '$.through_id') AS TEXT) = CAST(@throughId AS TEXT) AND json_extract(details, '$.through_hash') = @hash)
-        """, new { throughId = first.Id - 1, hash = first.PrevHash });
+        """, new { throughId, hash });
 
     private sealed record Link
     {
@@ -141,5 +175,34 @@ public static class AuditChain
     }
 }
 
-/// <summary>The answer of GET /api/audit/verify: <c>first_bad_id</c> is the first row that breaks the chain.</summary>
-public sealed record AuditVerification(bool Ok, long Checked, long? FirstBadId);
+/// <summary>
+/// The newest audit row's id and MAC, for an operator to keep outside the database (GET /api/audit/checkpoint) and hand
+/// back to GET /api/audit/verify as <c>checkpoint=id:mac</c>.
+/// </summary>
+public sealed record AuditCheckpoint(long Id, [property: MaxLength(64), RegularExpression(AuditEntry.HashPattern)] string Mac)
+{
+    public const string Matched = "matched", Different = "different", Missing = "missing";
+    public const string Pattern = "^[0-9]{1,19}:[0-9a-f]{64}$";
+
+    /// <summary>The form verify takes back: <c>id:mac</c>.</summary>
+    [MaxLength(84), RegularExpression(Pattern)]
+    public string Checkpoint => $"{Id}:{Mac}";
+
+    public static AuditCheckpoint? Parse(string? text)
+    {
+        if (text is null || !System.Text.RegularExpressions.Regex.IsMatch(text, Pattern)) return null;
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        return long.TryParse(text[..colon], System.Globalization.CultureInfo.InvariantCulture, out var id) && id > 0
+            ? new AuditCheckpoint(id, text[(colon + 1)..]) : null;
+    }
+}
+
+/// <summary>
+/// The answer of GET /api/audit/verify: <c>first_bad_id</c> is the first row that breaks the chain; <c>checkpoint</c>
+/// (when one was given) is matched, different (the row is there with another MAC) or missing (the row is gone).
+/// </summary>
+public sealed record AuditVerification(bool Ok, long Checked, long? FirstBadId)
+{
+    [OneOf(AuditCheckpoint.Matched, AuditCheckpoint.Different, AuditCheckpoint.Missing)]
+    public string? Checkpoint { get; init; }
+}

@@ -13,7 +13,14 @@ namespace Sanctum.Api.Audit;
 /// (field names, counts), never a secret value or a hash.
 /// </summary>
 public sealed record AuditEvent(
-    string Action, string? TargetType = null, string? TargetId = null, object? Details = null, string Outcome = "ok");
+    string Action, string? TargetType = null, string? TargetId = null, object? Details = null, string Outcome = "ok")
+{
+    /// <summary>
+    /// Who acted when no signed-in user is: the username a sign-in names, or <c>cli:&lt;os user&gt;</c> for the admin
+    /// command line (see <see cref="AuditLog.CliActor"/>). A signed-in user always wins.
+    /// </summary>
+    public string? Actor { get; init; }
+}
 
 /// <summary>
 /// The one place every feature reports its events to. Each event becomes one structured log line and one row of the
@@ -26,7 +33,7 @@ public sealed record AuditEvent(
 /// the change it describes, pass the caller's connection and transaction instead.
 /// </para>
 /// </summary>
-public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider clock)
+public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider clock, AuditChain chain)
 {
     private static readonly JsonSerializerOptions DetailsJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -48,7 +55,24 @@ public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider cloc
 
     /// <summary>Records an event inside the caller's write transaction: it is stored if and only if that commits.</summary>
     public void Record(AuditEvent e, HttpContext? http, IDbConnection db, IDbTransaction tx) =>
-        AuditChain.Append(db, tx, [Entry(e, http)]);
+        chain.Append(db, tx, [Entry(e, http)]);
+
+    /// <summary>
+    /// Records an event at once in its own transaction on <paramref name="db"/>: for the admin command line, whose process
+    /// runs no background writer and exits right after.
+    /// </summary>
+    public void RecordNow(AuditEvent e, System.Data.Common.DbConnection db)
+    {
+        using var tx = db.BeginTransaction();
+        chain.Append(db, tx, [Entry(e, null)]);
+        tx.Commit();
+    }
+
+    /// <summary>The actor of the admin command line: <c>cli:</c> and the operating system's user name.</summary>
+    public static string CliActor => "cli:" + Environment.UserName;
+
+    /// <summary>How the log line names an actor: the user, or "system" for a check, a job or start-up.</summary>
+    public const string SystemActor = "system";
 
     /// <summary>Waits (up to <paramref name="timeout"/>) until every event queued before this call is stored.</summary>
     public async Task FlushAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
@@ -88,11 +112,11 @@ public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider cloc
     private AuditEntry Entry(AuditEvent e, HttpContext? http)
     {
         var user = http?.User;
-        var actor = user?.FindFirstValue(ClaimTypes.Name);
+        var actor = user?.FindFirstValue(ClaimTypes.Name) ?? e.Actor;
         long? actorId = user?.FindFirstValue(ClaimTypes.NameIdentifier) is { } id && long.TryParse(id, out var n) ? n : null;
         var address = http is null ? null : AuthSetup.ClientAddress(http);
         var details = e.Details is null ? null : JsonSerializer.Serialize(e.Details, DetailsJson);
-        LogEvent(logger, e.Action, e.Outcome, actor, address, e.TargetType, e.TargetId, details);
+        LogEvent(logger, e.Action, e.Outcome, actor ?? SystemActor, address ?? "-", e.TargetType ?? "-", e.TargetId ?? "-", details ?? "{}");
         return new AuditEntry
         {
             At = Timestamp.Now(clock), Actor = actor, ActorId = actorId, Address = address, Action = e.Action,
@@ -102,8 +126,8 @@ public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider cloc
 
     [LoggerMessage(EventId = 9000, Level = LogLevel.Information,
         Message = "Audit {Action} {Outcome} by {Actor} from {Address} on {TargetType} {TargetId} {Details}")]
-    private static partial void LogEvent(ILogger logger, string action, string outcome, string? actor, string? address,
-        string? targetType, string? targetId, string? details);
+    private static partial void LogEvent(ILogger logger, string action, string outcome, string actor, string address,
+        string targetType, string targetId, string details);
 
     [LoggerMessage(EventId = 9001, Level = LogLevel.Error, Message = "Audit {Action} could not be queued: the writer has stopped")]
     private static partial void LogNotStored(ILogger logger, string action);

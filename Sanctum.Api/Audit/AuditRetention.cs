@@ -8,10 +8,11 @@ namespace Sanctum.Api.Audit;
 
 /// <summary>
 /// The <c>audit-retention</c> job: deletes audit rows older than <c>keep_days</c> (default 365) from the oldest end and
-/// appends an <c>audit.pruned</c> anchor naming the last deleted id and its hash, in the same transaction, so
+/// appends an <c>audit.pruned</c> anchor naming the last deleted id and its MAC (the anchor carries its own MAC as every
+/// row does), in the same transaction, so
 /// GET /api/audit/verify still checks every row that is left.
 /// </summary>
-public sealed class AuditRetention(Database database, TimeProvider clock) : IJobKind
+public sealed class AuditRetention(Database database, AuditChain chain, TimeProvider clock) : IJobKind
 {
     public const int DefaultKeepDays = 365, MinKeepDays = 1, MaxKeepDays = 36_500;
 
@@ -44,7 +45,7 @@ public sealed class AuditRetention(Database database, TimeProvider clock) : IJob
         if (last is null) return Task.FromResult(JobResult.Skipped($"No audit events older than {keepDays} days."));
 
         var pruned = db.Execute("DELETE FROM audit_log WHERE id <= @id", new { id = last.Id }, tx);
-        AuditChain.Append(db, tx, [new AuditEntry
+        chain.Append(db, tx, [new AuditEntry
         {
             At = Timestamp.Now(clock), Action = AuditChain.PrunedAction, TargetType = "audit_log", Outcome = "ok",
             Details = JsonSerializer.Serialize(new { through_id = last.Id, through_hash = last.Hash, pruned, keep_days = keepDays }),

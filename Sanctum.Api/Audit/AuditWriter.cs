@@ -7,7 +7,7 @@ namespace Sanctum.Api.Audit;
 /// audit log takes SQLite's write lock once per burst, never once per event, and never on a request's thread.
 /// On shutdown it stores what is left before the host stops.
 /// </summary>
-public sealed partial class AuditWriter(AuditLog log, Database database, Events.IEventPublisher events, ILogger<AuditWriter> logger) : BackgroundService
+public sealed partial class AuditWriter(AuditLog log, AuditChain chain, Database database, Events.IEventPublisher events, ILogger<AuditWriter> logger) : BackgroundService
 {
     private const int MaxBatch = 500;
 
@@ -38,7 +38,7 @@ public sealed partial class AuditWriter(AuditLog log, Database database, Events.
             {
                 await using var db = database.Open();
                 using var tx = db.BeginTransaction();
-                AuditChain.Append(db, tx, batch);
+                chain.Append(db, tx, batch);
                 tx.Commit();
                 foreach (var e in batch)
                     events.Publish("audit", "audit.recorded",

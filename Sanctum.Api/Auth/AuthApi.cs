@@ -58,7 +58,7 @@ public static class AuthApi
         {
             var reason = account is null ? "unknown_user" : !counted ? "locked" : !passwordOk ? "wrong_password" : "inactive";
             audit.Record(new AuditEvent("auth.login.failed", "user", account?.Id.ToString(CultureInfo.InvariantCulture),
-                new { username = body.Username, reason }, "failure"), http);
+                new { username = body.Username, reason }, "failure") { Actor = account is null ? null : body.Username }, http);
             metrics.SignIn(reason == "locked" ? "locked" : "failed");
             return TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: InvalidCredentials);
         }
@@ -96,7 +96,8 @@ public static class AuthApi
             }
             tx.Commit();
         }
-        audit.Record(new AuditEvent("auth.login.succeeded", "user", account.Id.ToString(CultureInfo.InvariantCulture), new { username = body.Username }), http);
+        // Not yet signed in on this request: the account that signed in is the actor, not the system.
+        audit.Record(new AuditEvent("auth.login.succeeded", "user", account.Id.ToString(CultureInfo.InvariantCulture), new { username = body.Username }) { Actor = body.Username }, http);
         var user = db.QuerySingle<User>($"SELECT {User.Columns} FROM users WHERE id = @id", new { id = account.Id });
         metrics.SignIn("succeeded");
 

@@ -5,6 +5,7 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.Options;
+using Sanctum.Api.Audit;
 using Sanctum.Api.Config;
 using Sanctum.Api.Data;
 using System.ComponentModel.DataAnnotations;
@@ -19,25 +20,51 @@ public sealed record BackupInfo(
 
 /// <summary>What re-checking a stored backup found: <c>ok</c> with no problems, or the problems.</summary>
 public sealed record BackupVerification(
-    [property: MaxLength(BackupStore.MaxName)] string Name, bool Ok, long? SchemaVersion, IReadOnlyList<string> Problems);
+    [property: MaxLength(BackupStore.MaxName)] string Name, bool Ok, long? SchemaVersion, IReadOnlyList<string> Problems)
+{
+    /// <summary>signed (by this installation's key), unsigned, or foreign (signed by another key, or edited since).</summary>
+    [OneOf(typeof(BackupOrigins))]
+    public string Origin { get; init; } = BackupOrigins.Signed;
+}
 
-/// <summary>Rows in one table before and after a restore.</summary>
-public sealed record TableChange([property: MaxLength(128)] string Table, long? Before, long? After);
+/// <summary>
+/// One table before and after a restore: its rows, and how many rows the restore added, removed and changed (by
+/// primary key and content).
+/// </summary>
+public sealed record TableChange([property: MaxLength(128)] string Table, long? Before, long? After)
+{
+    public long Added { get; init; }
+    public long Removed { get; init; }
+    public long Changed { get; init; }
+    /// <summary>Whether the table's content is not what it was (any row added, removed or changed).</summary>
+    public bool ContentChanged => Added + Removed + Changed > 0 || Before is null != After is null;
+}
 
 /// <summary>What a restore did.</summary>
 public sealed record RestoreReport(
     [property: MaxLength(BackupStore.MaxName)] string Restored, [property: MaxLength(BackupStore.MaxName)] string PreRestoreBackup, long SchemaVersion,
     IReadOnlyList<TableChange> Tables)
 {
-    /// <summary>False when the restoring admin's session is not in the restored data: they sign in again.</summary>
-    public bool SessionKept { get; init; } = true;
+    /// <summary>Always false: a restore ends every session, the restoring admin's too; everyone signs in again.</summary>
+    public bool SessionKept { get; init; }
+    /// <summary>The sessions the restore ended.</summary>
+    public int SessionsEnded { get; init; }
+    /// <summary>Access tokens in the backup that were revoked since it was taken, and stay revoked.</summary>
+    public int TokensKeptRevoked { get; init; }
+    /// <summary>signed, unsigned or foreign: see <see cref="BackupOrigins"/> (the last two only when the admin accepted it).</summary>
+    [OneOf(typeof(BackupOrigins))]
+    public string Origin { get; init; } = BackupOrigins.Signed;
 }
 
+/// <summary>Who restores and whether they accept a backup this installation did not sign.</summary>
+public sealed record RestoreRequest(bool AcceptForeign = false, HttpContext? Http = null, string? Actor = null);
+
 /// <summary>A backup that fails its checks; nothing was changed.</summary>
-public sealed class BackupInvalidException(IReadOnlyList<string> problems)
+public sealed class BackupInvalidException(IReadOnlyList<string> problems, string origin = BackupOrigins.Unsigned)
     : Exception("The backup is not valid: " + string.Join(" ", problems))
 {
     public IReadOnlyList<string> Problems { get; } = problems;
+    public string Origin { get; } = origin;
 }
 
 /// <summary>
@@ -47,7 +74,7 @@ public sealed class BackupInvalidException(IReadOnlyList<string> problems)
 /// <see cref="PostgresDump"/>; a backup restores only on the engine it was taken from.
 /// </summary>
 public sealed partial class BackupStore(Database database, IOptions<SanctumOptions> options, TimeProvider clock,
-    MaintenanceGate gate, IServiceProvider services, ILogger<BackupStore> logger)
+    MaintenanceGate gate, IServiceProvider services, RecordKeys keys, AuditLog audit, ILogger<BackupStore> logger)
 {
     public string Directory { get; } = Path.GetFullPath(
         string.IsNullOrWhiteSpace(options.Value.Backups.Directory) ? Path.Combine(database.DataDirectory, "backups") : options.Value.Backups.Directory);
@@ -128,8 +155,8 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
             var partial = Path.Combine(work, "backup.zip");
             var manifest = database.IsSqlite
                 ? BackupArchive.Write(partial, BackupArchive.DatabaseEntry, copy, SecretsSetup.KeyRingDirectory(database.DataDirectory),
-                    Timestamp.From(now), AppVersion, schema, kind)
-                : BackupArchive.Write(partial, BackupArchive.PostgresEntry, copy, keysDirectory: null, Timestamp.From(now), AppVersion, schema, kind);
+                    Timestamp.From(now), AppVersion, schema, kind, keys.BackupKey)
+                : BackupArchive.Write(partial, BackupArchive.PostgresEntry, copy, keysDirectory: null, Timestamp.From(now), AppVersion, schema, kind, keys.BackupKey);
             var target = destination is null ? NewPath(now, kind) : Path.GetFullPath(destination);
             File.Move(partial, target, overwrite: destination is not null);
             var name = Path.GetFileName(target);
@@ -160,7 +187,13 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
     /// Stores an uploaded backup after checking it completely (the same checks as a restore); throws
     /// <see cref="BackupInvalidException"/> and keeps nothing when it fails.
     /// </summary>
-    public async Task<BackupInfo> ImportAsync(Stream body, CancellationToken cancellationToken)
+    public async Task<BackupInfo> ImportAsync(Stream body, CancellationToken cancellationToken) => await ImportAsync(body, false, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ImportAsync(Stream, CancellationToken)"/>; with <paramref name="acceptForeign"/> an unsigned or
+    /// foreign backup is accepted and signed afresh with this installation's key (the admin vouches for it).
+    /// </summary>
+    public async Task<BackupInfo> ImportAsync(Stream body, bool acceptForeign, CancellationToken cancellationToken)
     {
         var work = WorkDirectory();
         try
@@ -178,7 +211,8 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
                     await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
                 }
             }
-            var (manifest, _) = CheckFully(upload, work);
+            var (manifest, _, origin) = CheckFully(upload, work, acceptForeign);
+            if (origin != BackupOrigins.Signed) BackupArchive.Resign(upload, keys.BackupKey);
             var target = NewPath(clock.GetUtcNow(), manifest.Kind);
             File.Move(upload, target);
             return Info(Path.GetFileName(target))!;
@@ -196,12 +230,12 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
         var work = WorkDirectory();
         try
         {
-            var (manifest, _) = CheckFully(path, work);
-            return new BackupVerification(name, true, manifest.SchemaVersion, []);
+            var (manifest, _, origin) = CheckFully(path, work, acceptForeign: false);
+            return new BackupVerification(name, true, manifest.SchemaVersion, []) { Origin = origin };
         }
         catch (BackupInvalidException e)
         {
-            return new BackupVerification(name, false, BackupArchive.ReadManifest(path)?.SchemaVersion, e.Problems);
+            return new BackupVerification(name, false, BackupArchive.ReadManifest(path)?.SchemaVersion, e.Problems) { Origin = e.Origin };
         }
         finally
         {
@@ -212,23 +246,23 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
     /// <summary>
     /// Replaces the live data with a backup: checks it completely, then (alone in this process: see
     /// <see cref="MaintenanceGate"/>) takes a pre-restore backup, puts its database in place, keeps the key ring's keys
-    /// (adding the backup's) and migrates it up. Throws <see cref="BackupInvalidException"/> with nothing changed when the
-    /// backup fails a check, and <see cref="BackupToolException"/> when pg_restore fails (its transaction is rolled back).
+    /// (adding the backup's) and migrates it up. The audit log is carried over whole (a restore never rewinds it), every
+    /// session ends, access tokens revoked since the backup stay revoked, and the restore itself is audited with what it
+    /// changed. Throws <see cref="BackupInvalidException"/> with nothing changed when the backup fails a check, and
+    /// <see cref="BackupToolException"/> when pg_restore fails (its transaction is rolled back).
     /// </summary>
-    public async Task<RestoreReport> RestoreAsync(string zipPath, CancellationToken cancellationToken = default)
+    public Task<RestoreReport> RestoreAsync(string zipPath, CancellationToken cancellationToken = default) =>
+        RestoreAsync(zipPath, new RestoreRequest(), cancellationToken);
+
+    public async Task<RestoreReport> RestoreAsync(string zipPath, RestoreRequest request, CancellationToken cancellationToken = default)
     {
         var work = WorkDirectory();
         try
         {
-            var (manifest, copy) = CheckFully(zipPath, work);
-
+            var (manifest, copy, origin) = CheckFully(zipPath, work, request.AcceptForeign);
+            await audit.FlushAsync(AuditVerifier.FlushWait, cancellationToken);
             // The pre-restore backup is taken alone too, so no write of this process can fall between it and the swap.
-            var (preRestore, before, schema, after) = await gate.RunExclusiveAsync(
-                () => database.IsSqlite ? RestoreSqlite(zipPath, copy) : RestorePostgres(copy, manifest.SchemaVersion), cancellationToken);
-
-            var tables = before.Keys.Union(after.Keys).Order(StringComparer.Ordinal)
-                .Select(t => new TableChange(t, before.TryGetValue(t, out var b) ? b : null, after.TryGetValue(t, out var a) ? a : null)).ToList();
-            return new RestoreReport(Path.GetFileName(zipPath), preRestore.Name, schema, tables);
+            return await gate.RunExclusiveAsync(() => Restore(zipPath, copy, manifest.SchemaVersion, origin, request), cancellationToken);
         }
         finally
         {
@@ -236,83 +270,119 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
         }
     }
 
-    private (BackupInfo, IReadOnlyDictionary<string, long>, long, IReadOnlyDictionary<string, long>) RestoreSqlite(string zipPath, string copy)
+    private RestoreReport Restore(string zipPath, string copy, long backupSchema, string origin, RestoreRequest request)
     {
-        IReadOnlyDictionary<string, long> counts;
-        using (var live = database.OpenSqlite()) counts = SqliteSnapshot.RowCounts(live);
+        // Events queued while requests drained belong to the log that is carried over.
+        audit.FlushAsync(AuditVerifier.FlushWait).GetAwaiter().GetResult();
+        TableContents before;
+        RestoreCarryOver carried;
+        List<StoredKey> ring = [];
+        using (var live = database.Open())
+        {
+            if (!database.IsSqlite)
+            {
+                // pg_restore replaces the tables the dump has and leaves others: a newer schema's extra tables would stay.
+                var liveSchema = SchemaVersions.Of(live, database.Dialect);
+                if (backupSchema < liveSchema)
+                    throw new BackupInvalidException([$"The backup's schema version {backupSchema} is older than this database's ({liveSchema}): on PostgreSQL a backup restores into the same schema version."]);
+                if (SchemaCheck.PostgresProblems(Postgres.Schema(copy), Postgres.LiveSchema()) is { Count: > 0 } schemaProblems)
+                    throw new BackupInvalidException(schemaProblems);
+                ring = live.Query<StoredKey>(KeysSql).ToList();
+            }
+            before = TableContents.Read(live, database.IsSqlite);
+            carried = RestoreCarryOver.Read(live);
+        }
         var safety = Create(BackupKinds.PreRestore);
-        SqliteSnapshot.ReplaceLive(database, copy);
-        RestoreKeys(zipPath);
+        if (database.IsSqlite)
+        {
+            SqliteSnapshot.ReplaceLive(database, copy);
+            RestoreKeys(zipPath);
+        }
+        else
+        {
+            Postgres.Restore(copy);
+            RestorePostgresKeys(ring);
+        }
         services.MigrateDatabase();
-        using var restored = database.OpenSqlite();
-        return (safety, counts, SqliteSnapshot.SchemaVersion(restored), SqliteSnapshot.RowCounts(restored));
+
+        using var restored = database.Open();
+        var (sessions, revoked) = carried.Apply(restored);
+        var tables = TableContents.Compare(before, TableContents.Read(restored, database.IsSqlite));
+        var report = new RestoreReport(Path.GetFileName(zipPath), safety.Name, SchemaVersions.Of(restored, database.Dialect), tables)
+        {
+            SessionsEnded = sessions, TokensKeptRevoked = revoked, Origin = origin,
+        };
+        using (var tx = restored.BeginTransaction())
+        {
+            audit.Record(new AuditEvent("backup.restored", "backup", report.Restored, new
+            {
+                pre_restore = report.PreRestoreBackup, schema_version = report.SchemaVersion, origin, sessions_ended = sessions,
+                tokens_kept_revoked = revoked,
+                changed = tables.Where(t => t.ContentChanged).ToDictionary(t => t.Table, t => new { before = t.Before, after = t.After, added = t.Added, removed = t.Removed, changed = t.Changed }),
+            }) { Actor = request.Actor }, request.Http, restored, tx);
+            tx.Commit();
+        }
+        return report;
     }
 
     private const string KeysSql = "SELECT friendly_name AS FriendlyName, xml AS Xml FROM data_protection_keys";
 
-    private (BackupInfo, IReadOnlyDictionary<string, long>, long, IReadOnlyDictionary<string, long>) RestorePostgres(string dump, long backupSchema)
+    /// <summary>The ring keeps the keys it had (secrets written since the backup need them) and gains the backup's.</summary>
+    private void RestorePostgresKeys(List<StoredKey> keys)
     {
-        IReadOnlyDictionary<string, long> counts;
-        List<StoredKey> keys;
-        using (var live = database.Open())
-        {
-            // pg_restore replaces the tables the dump has and leaves others: a newer schema's extra tables would stay.
-            var liveSchema = SchemaVersions.Of(live, database.Dialect);
-            if (backupSchema < liveSchema)
-                throw new BackupInvalidException([$"The backup's schema version {backupSchema} is older than this database's ({liveSchema}): on PostgreSQL a backup restores into the same schema version."]);
-            counts = PostgresDump.RowCounts(live);
-            keys = live.Query<StoredKey>(KeysSql).ToList();
-        }
-        var safety = Create(BackupKinds.PreRestore);
-        Postgres.Restore(dump);
-
         int added;
         using (var restored = database.Open())
         {
-            // The ring keeps the keys it had (secrets written since the backup need them) and gains the backup's.
             var names = restored.Query<StoredKey>(KeysSql).Select(k => k.FriendlyName).ToHashSet(StringComparer.Ordinal);
             added = names.Count(n => keys.All(k => k.FriendlyName != n));
             restored.Execute("INSERT INTO data_protection_keys (friendly_name, xml) VALUES (@FriendlyName, @Xml) ON CONFLICT (friendly_name) DO NOTHING",
                 keys.Where(k => !names.Contains(k.FriendlyName)));
         }
         if (added > 0) ReloadKeyRing(added);
-        services.MigrateDatabase();
-        using var after = database.Open();
-        return (safety, counts, SchemaVersions.Of(after, database.Dialect), PostgresDump.RowCounts(after));
     }
 
     private sealed record StoredKey(string FriendlyName, string Xml);
 
-    /// <summary>Archive checks, then the extracted database's integrity, engine and schema version; returns the manifest and the extracted database.</summary>
-    private (BackupManifest Manifest, string Database) CheckFully(string zipPath, string work)
+    /// <summary>
+    /// Archive checks, its origin, then the extracted database's integrity, engine, schema version and schema objects;
+    /// returns the manifest, the extracted database and the origin. An unsigned or foreign backup passes only with
+    /// <paramref name="acceptForeign"/>.
+    /// </summary>
+    private (BackupManifest Manifest, string Database, string Origin) CheckFully(string zipPath, string work, bool acceptForeign)
     {
         var extracted = Path.Combine(work, "database");
-        var (manifest, problems) = BackupArchive.Check(zipPath, Limits.MaxUncompressedBytes, extracted);
-        if (problems.Count > 0 || manifest is null) throw new BackupInvalidException(problems.Count > 0 ? problems : ["The backup has no manifest."]);
+        var (manifest, problems, origin) = BackupArchive.Check(zipPath, Limits.MaxUncompressedBytes, keys.BackupKey, extracted);
+        if (problems.Count > 0 || manifest is null) throw new BackupInvalidException(problems.Count > 0 ? problems : ["The backup has no manifest."], origin);
+        if (origin != BackupOrigins.Signed && !acceptForeign)
+            throw new BackupInvalidException([origin == BackupOrigins.Unsigned
+                ? "The backup is not signed (made by an older build, or its manifest.sig was removed). If you trust it, accept it explicitly (accept_foreign=true, --accept-foreign)."
+                : "The backup was not signed by this installation (made by another one, or its manifest edited since). If you trust it, accept it explicitly (accept_foreign=true, --accept-foreign)."], origin);
         var entry = BackupArchive.DatabaseEntryOf(manifest);
         if (database.IsSqlite && entry == BackupArchive.PostgresEntry)
-            throw new BackupInvalidException(["The backup holds a PostgreSQL dump (sanctum.pgdump); this server uses SQLite: restore it on a server that uses PostgreSQL."]);
+            throw new BackupInvalidException(["The backup holds a PostgreSQL dump (sanctum.pgdump); this server uses SQLite: restore it on a server that uses PostgreSQL."], origin);
         if (!database.IsSqlite && entry == BackupArchive.DatabaseEntry)
-            throw new BackupInvalidException(["The backup holds a SQLite database (sanctum.db); this server uses PostgreSQL: restore it on a server that uses SQLite."]);
+            throw new BackupInvalidException(["The backup holds a SQLite database (sanctum.db); this server uses PostgreSQL: restore it on a server that uses SQLite."], origin);
         long schema;
         if (database.IsSqlite)
         {
             var integrity = SqliteSnapshot.IntegrityProblems(extracted);
-            if (integrity.Count > 0) throw new BackupInvalidException(["sanctum.db fails PRAGMA integrity_check: " + string.Join("; ", integrity.Take(5))]);
+            if (integrity.Count > 0) throw new BackupInvalidException(["sanctum.db fails PRAGMA integrity_check: " + string.Join("; ", integrity.Take(5))], origin);
             using var connection = SqliteSnapshot.OpenCopy(extracted);
             schema = SqliteSnapshot.SchemaVersion(connection);
+            if (schema >= 1 && schema <= BuildSchemaVersion && SchemaCheck.SqliteProblems(connection, schema) is { Count: > 0 } objects)
+                throw new BackupInvalidException(objects, origin);
         }
         else
         {
-            if (Postgres.Problems(extracted) is { Count: > 0 } unreadable) throw new BackupInvalidException(unreadable);
+            if (Postgres.Problems(extracted) is { Count: > 0 } unreadable) throw new BackupInvalidException(unreadable, origin);
             schema = Postgres.SchemaVersion(extracted);
         }
         if (schema != manifest.SchemaVersion)
-            throw new BackupInvalidException([$"{entry} is at schema version {schema}, the manifest says {manifest.SchemaVersion}."]);
+            throw new BackupInvalidException([$"{entry} is at schema version {schema}, the manifest says {manifest.SchemaVersion}."], origin);
         if (schema > BuildSchemaVersion)
-            throw new BackupInvalidException([$"The backup's schema version {schema} is newer than this build's ({BuildSchemaVersion}): upgrade Sanctum first."]);
-        if (schema < 1) throw new BackupInvalidException([$"{entry} holds no Sanctum schema."]);
-        return (manifest, extracted);
+            throw new BackupInvalidException([$"The backup's schema version {schema} is newer than this build's ({BuildSchemaVersion}): upgrade Sanctum first."], origin);
+        if (schema < 1) throw new BackupInvalidException([$"{entry} holds no Sanctum schema."], origin);
+        return (manifest, extracted, origin);
     }
 
     /// <summary>Adds the backup's keys the ring lacks (keeping the current ones), and reloads the ring when it changed.</summary>

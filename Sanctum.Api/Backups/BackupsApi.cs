@@ -1,7 +1,6 @@
-using System.Security.Claims;
-using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
@@ -42,14 +41,14 @@ public static class BackupsApi
         group.MapDelete("/{name}", Delete).WithName("DeleteBackup").WithSummary("Delete a stored backup")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/upload", Upload).WithName("UploadBackup")
-            .WithSummary($"Store a backup .zip sent as the body (at most Sanctum:Backups:MaxUploadBytes); it is checked completely first, and a tampered or truncated one is refused (400)")
+            .WithSummary($"Store a backup .zip sent as the body (at most Sanctum:Backups:MaxUploadBytes); it is checked completely first, and a tampered or truncated one is refused (400), as is one this installation did not sign unless accept_foreign=true (then it is signed afresh)")
             .Accepts<Stream>("application/zip", "application/octet-stream")
             .WithMetadata(new UploadLimit(maxUpload));
         group.MapGet("/{name}/verify", Verify).WithName("VerifyBackup")
-            .WithSummary("Re-check a stored backup without restoring it: manifest checksums, PRAGMA integrity_check (on PostgreSQL: pg_restore reads it whole), schema version")
+            .WithSummary("Re-check a stored backup without restoring it: its signature (origin), manifest checksums, key files, PRAGMA integrity_check (on PostgreSQL: pg_restore reads it whole), schema version and schema objects")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/{name}/restore", Restore).WithName("RestoreBackup")
-            .WithSummary("Replace the data with the backup (after a pre-restore backup); requests meanwhile wait or get 503; reports row counts per table before and after")
+            .WithSummary("Replace the data with the backup (after a pre-restore backup); requests meanwhile wait or get 503. The audit log is kept (never rewound) and records the restore; every session ends (everyone signs in again); tokens revoked since the backup stay revoked. Reports each table's rows before and after and the rows added, removed and changed. An unsigned or foreign backup needs accept_foreign=true")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithMetadata(new MaintenanceGate.Bypass());
         return group;
@@ -91,17 +90,19 @@ public static class BackupsApi
     }
 
     private static async Task<Results<Created<BackupInfo>, ValidationProblem>> Upload(
-        HttpRequest request, BackupStore store, AuditLog audit, HttpContext http, CancellationToken cancellationToken)
+        HttpRequest request, BackupStore store, AuditLog audit, HttpContext http, CancellationToken cancellationToken,
+        [FromQuery(Name = "accept_foreign")] bool acceptForeign = false)
     {
         try
         {
-            var backup = await store.ImportAsync(request.Body, cancellationToken);
-            audit.Record(new AuditEvent("backup.uploaded", "backup", backup.Name, new { kind = backup.Kind, size = backup.Size, schema_version = backup.SchemaVersion }), http);
+            var backup = await store.ImportAsync(request.Body, acceptForeign, cancellationToken);
+            audit.Record(new AuditEvent("backup.uploaded", "backup", backup.Name,
+                new { kind = backup.Kind, size = backup.Size, schema_version = backup.SchemaVersion, accept_foreign = acceptForeign }), http);
             return TypedResults.Created($"/api/backups/{backup.Name}", backup);
         }
         catch (BackupInvalidException e)
         {
-            audit.Record(new AuditEvent("backup.uploaded", "backup", null, new { problems = e.Problems.Count }, "refused"), http);
+            audit.Record(new AuditEvent("backup.uploaded", "backup", null, new { problems = e.Problems.Count, origin = e.Origin }, "refused"), http);
             return Invalid(e);
         }
     }
@@ -110,26 +111,24 @@ public static class BackupsApi
         store.PathOf(name) is null ? NotFound(name) : TypedResults.Ok(store.Verify(name));
 
     private static async Task<Results<Ok<RestoreReport>, ValidationProblem, ProblemHttpResult>> Restore(
-        string name, BackupStore store, Database database, AuditLog audit, HttpContext http, ClaimsPrincipal user, IEventPublisher events)
+        string name, BackupStore store, AuditLog audit, HttpContext http, ClaimsPrincipal user, IEventPublisher events,
+        [FromQuery(Name = "accept_foreign")] bool acceptForeign = false)
     {
         if (store.PathOf(name) is not { } path) return NotFound(name);
         var failed = true;
         try
         {
             events.Publish(Topic, "backup.progress", new { operation = "restore", name, stage = "started", by = user.Identity?.Name }, EventAudience.Admins);
-            var report = await store.RestoreAsync(path);
+            // The store audits the restore inside the restored data (the log it carried over).
+            var report = await store.RestoreAsync(path, new RestoreRequest(acceptForeign, http));
             failed = false;
             events.Publish(Topic, "backup.restored", new { name, pre_restore = report.PreRestoreBackup, schema_version = report.SchemaVersion, tables = report.Tables.Count },
                 EventAudience.Admins);
-            using var db = database.Open();
-            var kept = db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM user_sessions WHERE id = @id)", new { id = user.SessionId() });
-            audit.Record(new AuditEvent("backup.restored", "backup", name,
-                new { pre_restore = report.PreRestoreBackup, schema_version = report.SchemaVersion, tables = report.Tables.Count }), http);
-            return TypedResults.Ok(report with { SessionKept = kept });
+            return TypedResults.Ok(report);
         }
         catch (BackupInvalidException e)
         {
-            audit.Record(new AuditEvent("backup.restored", "backup", name, new { problems = e.Problems.Count }, "refused"), http);
+            audit.Record(new AuditEvent("backup.restored", "backup", name, new { problems = e.Problems.Count, origin = e.Origin }, "refused"), http);
             return Invalid(e);
         }
         catch (MaintenanceBusyException e)

@@ -55,6 +55,14 @@ public sealed class PostgresDump(Database database, string? binDirectory)
         return rows.Select(r => long.TryParse(r.Split('\t')[0], out var v) ? v : 0).DefaultIfEmpty(0).Max();
     }
 
+    /// <summary>The dump's schema as SQL (no data, owners or grants), to compare with <see cref="LiveSchema"/>.</summary>
+    public string Schema(string path) =>
+        Run("pg_restore", ["--schema-only", "--no-owner", "--no-privileges", "--file=-", path]);
+
+    /// <summary>The live database's schema as SQL, written the same way.</summary>
+    public string LiveSchema() =>
+        Run("pg_dump", ["--schema-only", "--no-owner", "--no-privileges", "--no-password", $"--lock-wait-timeout={LockWait}", .. Target()]);
+
     /// <summary>Replaces the live data with the dump's in one transaction; throws with nothing changed when it fails.</summary>
     public void Restore(string path)
     {

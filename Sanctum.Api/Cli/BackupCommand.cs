@@ -20,7 +20,9 @@ public static class BackupCommand
             var store = services.GetRequiredService<BackupStore>();
             var target = parse.GetValue(outFile)?.FullName;
             var backup = store.Create(BackupKinds.Manual, target);
-            services.GetRequiredService<AuditLog>().Record(new AuditEvent("backup.created", "backup", backup.Name, new { kind = backup.Kind, size = backup.Size, via = "cli" }));
+            using (var db = database.Open())
+                services.GetRequiredService<AuditLog>().RecordNow(new AuditEvent("backup.created", "backup", backup.Name,
+                    new { kind = backup.Kind, size = backup.Size, via = "cli" }) { Actor = AuditLog.CliActor }, db);
             await output.WriteLineAsync(target ?? Path.Combine(store.Directory, backup.Name));
             return AdminCommands.Success;
         }));

@@ -68,13 +68,13 @@ function setUp() {
       el('button', { type: 'button', class: 'small', 'data-action': 'verify', text: 'Verify', onclick: event => busy(event.currentTarget, async () => {
         try {
           const check = await api(`${path}/verify`);
-          if (check.ok) notify(`${backup.name}: checksums, integrity and schema version ${check.schema_version} are fine.`);
+          if (check.ok) notify(`${backup.name}: signature, checksums, integrity and schema version ${check.schema_version} are fine.`);
           else notify(`${backup.name} failed its checks: ${check.problems.join(' ')}`, 'error');
         } catch { /* shown */ }
       }) }),
       el('button', { type: 'button', class: 'small', 'data-action': 'restore', text: 'Restore…', onclick: () =>
         confirmInline(actions,
-          `Restore ${backup.name} from ${formatTime(backup.created_at)}? Every user, agent, tool, setting, job and chat is replaced by the backup's; a pre-restore backup of the current data is taken first.`,
+          `Restore ${backup.name} from ${formatTime(backup.created_at)}? Every user, agent, tool, setting, job and chat is replaced by the backup's (the audit log is kept); a pre-restore backup of the current data is taken first, and everyone, you too, signs in again.`,
           () => restore(backup, path)) }),
       el('button', { type: 'button', class: 'small danger', 'data-action': 'delete', text: 'Delete', onclick: () =>
         confirmInline(actions, `Delete ${backup.name}?`, async () => {
@@ -89,27 +89,35 @@ function setUp() {
       el('td', {}, actions));
   }
 
-  async function restore(backup, path) {
+  async function restore(backup, path, acceptForeign = false) {
     for (const button of document.querySelectorAll('main button')) button.disabled = true;
     progress.textContent = `Restoring ${backup.name}: checking it, taking a pre-restore backup, replacing the database…`;
     try {
-      const report = await api(`${path}/restore`, { method: 'POST' });
-      const changed = report.tables.filter(t => t.before !== t.after);
+      const report = await api(`${path}/restore${acceptForeign ? '?accept_foreign=true' : ''}`, { method: 'POST' });
+      // Every table whose content changed: rows added, removed or changed, even when the count stayed the same.
+      const changed = report.tables.filter(t => t.content_changed);
       showResult(`Restored ${report.restored}`,
-        el('p', { text: `The data before the restore is kept as ${report.pre_restore_backup}.` }),
+        el('p', { text: `The data before the restore is kept as ${report.pre_restore_backup}. The audit log was kept and records this restore.` }),
         el('div', { class: 'table-wrap' }, el('table', { 'data-testid': 'restore-report' },
-          el('thead', {}, el('tr', {}, el('th', { text: 'Table' }), el('th', { text: 'Rows before' }), el('th', { text: 'Rows after' }))),
-          el('tbody', {}, report.tables.map(t => el('tr', { 'data-table': t.table, class: t.before !== t.after ? 'status-Degraded' : null },
-            el('td', { text: t.table }), el('td', { text: t.before ?? '—' }), el('td', { text: t.after ?? '—' })))))),
-        el('p', { class: 'dim small', text: changed.length ? `${changed.length} table(s) changed.` : 'No row counts changed.' }));
-      if (!report.session_kept) {
-        notify('Restored. Your session is not in the restored data: sign in again.');
-        setTimeout(() => location.assign('/login?next=/backup-restore'), 2500);
-        return;
+          el('thead', {}, el('tr', {}, el('th', { text: 'Table' }), el('th', { text: 'Rows before' }), el('th', { text: 'Rows after' }),
+            el('th', { text: 'Added' }), el('th', { text: 'Removed' }), el('th', { text: 'Changed' }))),
+          el('tbody', {}, changed.map(t => el('tr', { 'data-table': t.table, class: 'status-Degraded' },
+            el('td', { text: t.table }), el('td', { text: t.before ?? '—' }), el('td', { text: t.after ?? '—' }),
+            el('td', { text: t.added }), el('td', { text: t.removed }), el('td', { text: t.changed })))))),
+        el('p', { class: 'dim small', text: changed.length ? `${changed.length} table(s) changed: ${changed.map(t => t.table).join(', ')}.` : 'No table changed.' }));
+      // A restore ends every session, this one too: everyone signs in again.
+      notify(`Restored. Every session has ended (${report.sessions_ended}), yours too: sign in again.`);
+      setTimeout(() => location.assign('/login?next=/backup-restore'), 4000);
+      return;
+    } catch (error) {
+      const problems = Object.values(error?.errors ?? {}).flat().join(' ');
+      if (!acceptForeign && /not signed/.test(problems)) {
+        const actions = document.querySelector(`tr[data-backup="${CSS.escape(backup.name)}"] .actions`);
+        if (actions) confirmInline(actions,
+          `${backup.name} was not signed by this installation. Restore it only if you trust where it came from.`,
+          () => restore(backup, path, true));
       }
-      notify(`Restored ${report.restored}.`);
-      await load();
-    } catch { /* shown in the notice bar */ } finally {
+    } finally {
       progress.textContent = '';
       for (const button of document.querySelectorAll('main button')) button.disabled = false;
     }
