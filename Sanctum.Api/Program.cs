@@ -91,8 +91,8 @@ app.UseTrustedProxies(app.Configuration);
 app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+// No body is read before the caller is authenticated and authorized for the endpoint: until then the global limit.
 app.UseRequestSizeLimit();
-app.UseJsonTextCheck();
 // Pages, scripts and styles; API requests never look for a file.
 app.UseWhen(http => !http.Request.Path.StartsWithSegments("/api"), files => files.UseDefaultFiles().UseStaticFiles());
 app.UseSanctumOpenApi();
@@ -101,6 +101,9 @@ app.UseMaintenanceGate();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
+// Only now the endpoint's own body limit (a backup upload's), and the first read of a JSON body.
+app.UseEndpointBodyLimit();
+app.UseJsonTextCheck();
 // PostgreSQL: a request that lost a serialization race runs again (Data/SerializationRetry.cs).
 app.UseSerializationRetry();
 
