@@ -39,6 +39,7 @@ builder.Services.AddOptions<SanctumOptions>().BindConfiguration(SanctumOptions.S
     .Validate(o => o.PasswordHashingConcurrency >= 0 && o.PasswordHashingQueueLimit >= 0, "Sanctum:PasswordHashing* must not be negative.")
     .Validate(o => Sanctum.Api.Jobs.JobSchedule.IsKnownZone(o.TimeZone), "Sanctum:TimeZone must name a time zone such as Europe/Berlin (or be empty for UTC).")
     .Validate(o => o.Backups.MaxUploadBytes > 0 && o.Backups.MaxUncompressedBytes > 0, "Sanctum:Backups:Max* must be positive.")
+    .Validate(o => Sanctum.Api.Auth.PublicOrigins.AreValid(o.PublicOrigins), "Sanctum:PublicOrigins must list origins such as https://sanctum.example.com (scheme, host, optional port).")
     .ValidateOnStart();
 if (command) AdminCommands.ConfigureLogging(builder.Logging);
 builder.Services.AddSingleton(TimeProvider.System);
@@ -75,6 +76,11 @@ builder.Services.AddJobs();
 var app = builder.Build();
 if (command) return await AdminCommands.RunAsync(args, app.Services);
 
+if (StartupChecks.InvalidOptions(app.Services) is { } invalid)
+{
+    Console.Error.WriteLine(invalid);
+    return 1;
+}
 // The seeded admin's first password depends on where the server listens (Auth/BootstrapAdmin.cs).
 var bootstrap = app.Services.GetRequiredService<BootstrapAdmin>();
 bootstrap.StartEarly(app.Configuration["urls"]);

@@ -12,6 +12,20 @@ namespace Sanctum.Api.Data;
 /// </summary>
 public static class StartupChecks
 {
+    /// <summary>Null when the options are valid, else the line to print before exiting (instead of a stack trace, or a 500 later).</summary>
+    public static string? InvalidOptions(IServiceProvider services)
+    {
+        try
+        {
+            _ = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>().Value;
+            return null;
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException e)
+        {
+            return $"sanctum: invalid configuration: {string.Join(" ", e.Failures)}";
+        }
+    }
+
     /// <summary>Null when the service may start, else the line to print before exiting.</summary>
     public static string? Run(IServiceProvider services)
     {
