@@ -3,7 +3,7 @@ using Sanctum.Api.Tests.Management;
 
 namespace Sanctum.Api.Tests.Security;
 
-/// <summary>Issue 23 (the second outside review): items 3, 7, 9, 13, 14 and 15; item 1 is in BodyBeforeSignInTests.</summary>
+/// <summary>Issue 23 (the second outside review): items 3, 7, 9, 13, 14, 15 and 17; item 1 is in BodyBeforeSignInTests, 16 in PasswordPolicyTests.</summary>
 public class SecondReviewTests : ManagementFixture
 {
     private async Task<string> TokenAsync(string scope)
@@ -44,6 +44,16 @@ public class SecondReviewTests : ManagementFixture
         Assert.That(paths.GetProperty("/api/backups/{name}").GetProperty("get").GetProperty("description").GetString(), Does.Contain("read-scope access token is refused"));
         Assert.That(paths.GetProperty("/api/audit").GetProperty("get").GetProperty("description").GetString(), Does.Contain("read-scope access token is refused"));
         Assert.That(paths.GetProperty("/api/config/{key}").GetProperty("get").GetProperty("description").GetString(), Does.Contain("reveal=true a read-scope access token"));
+    }
+
+    [Test]
+    public async Task TheDatabaseAndBackupsAreOwnerOnly()
+    {
+        if (OperatingSystem.IsWindows()) Assert.Ignore("Unix file modes");
+        const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        var name = (await (await Admin.PostAsync("/api/backups", null)).JsonAsync()).GetProperty("name").GetString()!;
+        Assert.That(File.GetUnixFileMode(Path.Combine(_app.DataDirectory, "backups", name)), Is.EqualTo(ownerOnly));
+        if (!TestEngine.IsPostgres) Assert.That(File.GetUnixFileMode(_app.DatabasePath), Is.EqualTo(ownerOnly));
     }
 
     [Test]

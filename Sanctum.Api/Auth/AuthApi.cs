@@ -30,6 +30,9 @@ public static class AuthApi
             .RequireRateLimiting(AuthSetup.LoginRateLimit).LimitPasswordHashing()
             .WithSummary("Change your own password (at least 12 characters, not your username or email, not a common password); ends your other sessions and every access token of yours; wrong current passwords count toward the lockout")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        group.MapGet("/password-rules", () => TypedResults.Ok(new PasswordRulesInfo(PasswordRules.MinLength, PasswordHasher.MaxBytes, PasswordRules.Summary)))
+            .WithName("GetPasswordRules").AllowAnonymous()
+            .WithSummary("The rules every new password must meet, for forms to show (the server checks them either way)");
         return group;
     }
 
@@ -199,6 +202,9 @@ public static class AuthApi
         public required string Status { get; init; }
     }
 }
+
+/// <summary>What a new password needs: the pages take their minimum length and hint from here.</summary>
+public sealed record PasswordRulesInfo(int MinLength, int MaxBytes, string Summary);
 
 public sealed record LoginRequest
 {

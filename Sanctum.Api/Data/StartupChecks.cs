@@ -40,6 +40,8 @@ public static class StartupChecks
             if (!database.IsSqlite && KeyRingEncryptor.ParseKey(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>().Value.KeyRingKey, out var problem) is null)
                 return $"sanctum: refusing to start on PostgreSQL: {problem}; set it to the same 32 random bytes (base64, e.g. `openssl rand -base64 32`) on every instance: it encrypts the key ring kept in the database.";
             services.MigrateDatabase();
+            // SQLite creates the file with the umask's mode; its -wal and -shm files take the database file's.
+            if (database.FilePath is { } path) Infrastructure.OwnerOnlyFile.Restrict(path);
             // Instances starting together each try to give the chat keys their first values: one does, the others retry and see them.
             SerializationRetry.Run(services.EnsureChatKeys);
             return null;
