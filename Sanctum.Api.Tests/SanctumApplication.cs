@@ -13,7 +13,7 @@ namespace Sanctum.Api.Tests;
 /// </summary>
 public sealed class SanctumApplication : WebApplicationFactory<Program>
 {
-    public const string AdminPassword = "admin-password-1";
+    public const string AdminPassword = "keeper-phrase-41";
 
     private readonly Dictionary<string, string?> _settings;
     private readonly bool _ownsDataDirectory;

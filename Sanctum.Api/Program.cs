@@ -40,6 +40,7 @@ builder.Services.AddOptions<SanctumOptions>().BindConfiguration(SanctumOptions.S
     .Validate(o => o.PasswordHashingConcurrency >= 0 && o.PasswordHashingQueueLimit >= 0, "Sanctum:PasswordHashing* must not be negative.")
     .Validate(o => Sanctum.Api.Jobs.JobSchedule.IsKnownZone(o.TimeZone), "Sanctum:TimeZone must name a time zone such as Europe/Berlin (or be empty for UTC).")
     .Validate(o => o.Backups.MaxUploadBytes > 0 && o.Backups.MaxUncompressedBytes > 0, "Sanctum:Backups:Max* must be positive.")
+    .Validate(o => Sanctum.Api.Auth.PublicOrigins.AreValid(o.PublicOrigins), "Sanctum:PublicOrigins must list origins such as https://sanctum.example.com (scheme, host, optional port).")
     .ValidateOnStart();
 if (command) AdminCommands.ConfigureLogging(builder.Logging);
 builder.Services.AddSingleton(TimeProvider.System);
@@ -79,6 +80,11 @@ builder.Services.AddSingleton<StatusWriter>();
 var app = builder.Build();
 if (command) return await AdminCommands.RunAsync(args, app.Services);
 
+if (StartupChecks.InvalidOptions(app.Services) is { } invalid)
+{
+    Console.Error.WriteLine(invalid);
+    return 1;
+}
 // The seeded admin's first password depends on where the server listens (Auth/BootstrapAdmin.cs).
 var bootstrap = app.Services.GetRequiredService<BootstrapAdmin>();
 bootstrap.StartEarly(app.Configuration["urls"]);
@@ -95,8 +101,8 @@ app.UseTrustedProxies(app.Configuration);
 app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+// No body is read before the caller is authenticated and authorized for the endpoint: until then the global limit.
 app.UseRequestSizeLimit();
-app.UseJsonTextCheck();
 // Pages, scripts and styles; API requests never look for a file.
 app.UseWhen(http => !http.Request.Path.StartsWithSegments("/api"), files => files.UseDefaultFiles().UseStaticFiles());
 app.UseSanctumOpenApi();
@@ -105,6 +111,9 @@ app.UseMaintenanceGate();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
+// Only now the endpoint's own body limit (a backup upload's), and the first read of a JSON body.
+app.UseEndpointBodyLimit();
+app.UseJsonTextCheck();
 // PostgreSQL: a request that lost a serialization race runs again (Data/SerializationRetry.cs).
 app.UseSerializationRetry();
 

@@ -18,7 +18,7 @@ DURATION=${BENCH_DURATION:-5}
 MESSAGES=${BENCH_MESSAGES:-1000000}
 BACKLOG=${BENCH_BACKLOG:-200000}
 SESSIONS=10000
-PASSWORD='bench-admin-password-1'
+PASSWORD='bench-keeper-phrase-41'
 AGENT_KEY='bench-athena-relay-key-0123456789'
 
 for tool in wrk sqlite3 curl; do command -v $tool >/dev/null || { echo "needs $tool (apt-get install $tool)" >&2; exit 1; }; done

@@ -36,7 +36,7 @@ USERS=${BENCH_USERS:-100000}
 STORM=${BENCH_STORM:-16}
 ENGINE=${BENCH_ENGINE:-sqlite}
 case "$ENGINE" in sqlite|postgres) ;; *) echo "BENCH_ENGINE must be sqlite or postgres" >&2; exit 1 ;; esac
-PASSWORD='bench-admin-password-1'
+PASSWORD='bench-keeper-phrase-41'
 # A real bcrypt hash (cost 4) for the seeded users: they never sign in, so its cost does not matter.
 SEED_HASH='$2b$04$46g2L1PpazLP.dbRcnzZpOVPrEh8/VypggOKMD5D9qp6nasA3loFW'
 

@@ -21,7 +21,7 @@ DURATION=${VS_DURATION:-5}
 ROUNDS=${VS_ROUNDS:-2}
 THREADS=${VS_THREADS:-2}
 CONNECTIONS=${VS_CONNECTIONS:-32}
-PASSWORD='bench-admin-password-1'
+PASSWORD='bench-keeper-phrase-41'
 SEED_HASH='$2b$04$46g2L1PpazLP.dbRcnzZpOVPrEh8/VypggOKMD5D9qp6nasA3loFW'
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -88,6 +88,10 @@ public class LoginPageTests : BrowserTest
     [TestCase("/%0d/evil.example/")]
     [TestCase("/%5Cevil.example/")]
     [TestCase("/%09%5C%5Cevil.example/")]
+    [TestCase("/.//evil.example/")]
+    [TestCase("/%2e//evil.example/")]
+    [TestCase("/a/..//evil.example/")]
+    [TestCase("/.%2f/evil.example/")]
     public async Task ANextThatBrowsersReadAsAnotherSiteIsIgnored(string next)
     {
         await SignInAsync(CreateUser("viewer"), UserPassword);

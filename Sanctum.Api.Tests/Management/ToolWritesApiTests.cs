@@ -94,6 +94,10 @@ public class ToolWritesApiTests : ManagementFixture
         yield return Case("""{"id":"ok-id-1","name":"x","category":"master","route_path":"no-slash"}""", "route_path", "ARoutePathWithoutASlash");
         yield return Case("""{"id":"ok-id-1","name":"x","category":"master","route_path":"//evil.example"}""", "route_path", "AProtocolRelativeRoutePath");
         yield return Case("""{"id":"ok-id-1","name":"x","category":"master","route_path":"/a b"}""", "route_path", "ARoutePathWithASpace");
+        // Issue 23 item 2: dot segments that a browser resolves to another site.
+        foreach (var (path, name) in new[] { ("/.//evil.example/", "DotSlash"), ("/%2e//evil.example/", "EncodedDot"), ("/a/..//evil.example/", "DotDot"),
+                     ("/.%2f/evil.example/", "EncodedSlash"), ("/x/%2E%2E/", "EncodedDotDot"), ("/a/.", "TrailingDot"), ("/%5cevil.example", "EncodedBackslash") })
+            yield return Case($$"""{"id":"ok-id-1","name":"x","category":"master","route_path":"{{path}}"}""", "route_path", "ARoutePathWith" + name);
         yield return Case("""{"id":"ok-id-1","name":"x","category":"master","module_scope":"local"}""", "module_scope", "AnUnknownModuleScope");
         yield return Case("""{"id":"ok-id-1","name":"x","category":"master","config_schema":[1]}""", "config_schema", "AConfigSchemaThatIsNoObject");
         yield return Case("""{"id":"ok-id-1","name":"x","category":"master","is_enabled":"yes"}""", "is_enabled", "AWrongTypedField");

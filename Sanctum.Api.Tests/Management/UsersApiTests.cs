@@ -535,9 +535,9 @@ public class LastAdminTests
     {
         await using var app = new SanctumApplication();
         var first = await app.CreateAdminClientAsync();
-        var twin = (await (await first.PostAsJsonAsync("/api/users", new { username = "twin", email = "twin@example.com", role = "admin", password = "twin-password" })).JsonAsync())
+        var twin = (await (await first.PostAsJsonAsync("/api/users", new { username = "twin", email = "twin@example.com", role = "admin", password = "tandem-orchid-8" })).JsonAsync())
             .GetProperty("id").GetInt64();
-        var second = app.CreateClient().WithToken((await SanctumApplication.LoginAsync(app.CreateClient(), "twin", "twin-password"))!);
+        var second = app.CreateClient().WithToken((await SanctumApplication.LoginAsync(app.CreateClient(), "twin", "tandem-orchid-8"))!);
 
         var guarded = 0;
         for (var round = 0; round < 10; round++)
@@ -565,7 +565,7 @@ public class LastAdminTests
     {
         await using var app = new SanctumApplication();
         var admin = await app.CreateAdminClientAsync();
-        var twin = (await (await admin.PostAsJsonAsync("/api/users", new { username = "twin", email = "twin@example.com", role = "admin", password = "twin-password" })).JsonAsync())
+        var twin = (await (await admin.PostAsJsonAsync("/api/users", new { username = "twin", email = "twin@example.com", role = "admin", password = "tandem-orchid-8" })).JsonAsync())
             .GetProperty("id").GetInt64();
 
         // The caller (admin 1) is also a target: whatever the interleaving, one admin stays and nothing fails.

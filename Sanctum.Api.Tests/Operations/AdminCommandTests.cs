@@ -55,7 +55,7 @@ public class AdminCommandTests
         string file;
         using (var admin = server.CreateClient(await server.AdminTokenAsync()))
         {
-            var created = await admin.PostAsJsonAsync("/api/users", new { username = "carol", email = "carol@example.test", password = "carol-password-1" });
+            var created = await admin.PostAsJsonAsync("/api/users", new { username = "carol", email = "carol@example.test", password = "crimson-lantern-1" });
             Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Created));
             file = Path.Combine(_directory, "outside.zip");
             var backup = await RunAsync("backup", "--out", file);
@@ -82,7 +82,7 @@ public class AdminCommandTests
         Assert.That(restore.Output, Does.Contain("users: 1 -> 2"));
         await using var again = await ServerProcess.StartAsync(_directory);
         using var client = again.CreateClient();
-        Assert.That(await SanctumApplication.LoginAsync(client, "carol", "carol-password-1"), Is.Not.Null, "the deleted user is back");
+        Assert.That(await SanctumApplication.LoginAsync(client, "carol", "crimson-lantern-1"), Is.Not.Null, "the deleted user is back");
     }
 
     [Test]

@@ -160,7 +160,7 @@ public class BackupsApiTests
     [Test]
     public async Task ARestoreBringsBackADeletedUserReportsTheChangeAndKeepsAPreRestoreBackup()
     {
-        var created = await _admin.PostAsJsonAsync("/api/users", new { username = "carol", email = "carol@example.test", password = "carol-password-1" });
+        var created = await _admin.PostAsJsonAsync("/api/users", new { username = "carol", email = "carol@example.test", password = "crimson-lantern-1" });
         Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         var name = await BackupZips.CreateAsync(_admin);
         using (var db = _app.OpenDatabase()) db.Execute("DELETE FROM users WHERE username = 'carol'");
@@ -178,7 +178,7 @@ public class BackupsApiTests
 
         var found = await _admin.GetFromJsonAsync<JsonElement>("/api/users?search=carol");
         Assert.That(found.GetProperty("total").GetInt64(), Is.EqualTo(1), "the user is back, and the search index with it");
-        Assert.That(await SanctumApplication.LoginAsync(_app.CreateClient(), "carol", "carol-password-1"), Is.Not.Null);
+        Assert.That(await SanctumApplication.LoginAsync(_app.CreateClient(), "carol", "crimson-lantern-1"), Is.Not.Null);
         Assert.That(await _admin.GetStringAsync("/api/tools"), Does.Not.Contain("Renamed after the backup"), "the tools cache serves the restored data");
 
         var preRestore = report.GetProperty("pre_restore_backup").GetString()!;

@@ -33,7 +33,7 @@ public sealed class BackupsOnPostgresTests
     [Test, Order(1)]
     public async Task ARestoreBringsBackTheDataOfTheBackupOnEveryInstance()
     {
-        var carol = await (await _admin.PostAsJsonAsync("/api/users", new { username = "carol", email = "carol@example.test", password = "carol-password-1" })).JsonAsync();
+        var carol = await (await _admin.PostAsJsonAsync("/api/users", new { username = "carol", email = "carol@example.test", password = "crimson-lantern-1" })).JsonAsync();
         var carolId = carol.GetProperty("id").GetInt64();
         Assert.That((await _admin.PutAsJsonAsync("/api/config/env/BACKED_UP", new { value = "before-the-backup", is_encrypted = true })).IsSuccessStatusCode);
         var tool = (await ToolsAsync(_otherAdmin)).First();
@@ -54,7 +54,7 @@ public sealed class BackupsOnPostgresTests
         Assert.That(verified.GetProperty("ok").GetBoolean(), Is.True, verified.ToString());
 
         // Changes after the backup, the tool through the other instance (whose tools cache then holds the change).
-        Assert.That((await _admin.PostAsJsonAsync("/api/users", new { username = "dave", email = "dave@example.test", password = "dave-password-12" })).IsSuccessStatusCode);
+        Assert.That((await _admin.PostAsJsonAsync("/api/users", new { username = "dave", email = "dave@example.test", password = "violet-orchard-12" })).IsSuccessStatusCode);
         Assert.That((await _admin.PatchAsJsonAsync($"/api/users/{carolId}", new { email = "changed@example.test" })).IsSuccessStatusCode);
         Assert.That((await _admin.PutAsJsonAsync("/api/config/env/BACKED_UP", new { value = "after-the-backup", is_encrypted = true })).IsSuccessStatusCode);
         var other = toolStatus == "Off" ? "Degraded" : "Off";

@@ -30,7 +30,8 @@ public class HiddenAgentsTests
             INSERT INTO configurations (key, value, type, scope, scope_id) VALUES ('vault_setting', 'x', 'string', 'agent', 'vault');
             INSERT INTO configurations (key, value, type, scope, scope_id) VALUES ('vault_tool_setting', 'x', 'string', 'tool', 'vault-tool');
             INSERT INTO configurations (key, value, type, scope, scope_id) VALUES ('a_private_setting', 'x', 'string', 'user', @userA);
-            """, new { users = $"[{_userAId}]", userA = _userAId.ToString() });
+            INSERT INTO status_history (at, kind, entity_id, old_status, new_status, source, reason) VALUES (@at, 'tool', 'vault-tool', 'Healthy', 'Degraded', 'manual', NULL);
+            """, new { users = $"[{_userAId}]", userA = _userAId.ToString(), at = Sanctum.Api.Data.Timestamp.From(DateTimeOffset.UtcNow.AddMinutes(-5)) });
         _instanceId = db.ExecuteScalar<long>("""
             INSERT INTO tool_instances (tool_id, agent_id, name, config) VALUES ('shared-tool', 'vault', 'vault instance', '{"vault":true}') RETURNING id
             """);
@@ -52,7 +53,7 @@ public class HiddenAgentsTests
         {
             "/api/agents", "/api/tools", "/api/tools/categories", "/api/tools?category=vault", "/api/tools/shared-tool/instances",
             "/api/configurations", "/api/configurations?scope=agent", "/api/configurations?scope=tool", "/api/configurations?scope=instance",
-            "/api/status",
+            "/api/status", "/api/status/history", "/api/status/availability",
         }
         from who in Callers
         select new TestCaseData(who, url).SetName($"{who} {(Sees(who) ? "sees" : "never sees")} the hidden agent in {url}");

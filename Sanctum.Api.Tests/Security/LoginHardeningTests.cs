@@ -91,11 +91,13 @@ public class TrustedProxiesTests
     {
         var settings = new Dictionary<string, string?>();
         if (trusted is not null) settings["Sanctum:TrustedProxies"] = trusted;
+        // Behind a proxy admin123 is never the first password (issue 23 item 3): the operator's chosen one is.
+        settings["Sanctum:BootstrapAdminPassword"] = "proxy-test-password-1";
         await using var app = new SanctumApplication(settings);
         app.UseKestrel(0);
         app.StartServer();
         var client = app.CreateClient();
-        var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/login") { Content = JsonContent.Create(new { username = "admin", password = "admin123" }) };
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/login") { Content = JsonContent.Create(new { username = "admin", password = "proxy-test-password-1" }) };
         request.Headers.Add("X-Forwarded-For", "203.0.113.7");
         request.Headers.Add("X-Forwarded-Proto", "https");
         request.Headers.Host = "sanctum.example.com";

@@ -21,7 +21,7 @@ public static class AuditApi
 
     public static RouteGroupBuilder MapAudit(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/audit").WithTags("Audit").RequireAdmin();
+        var group = routes.MapGroup("/api/audit").WithTags("Audit").RequireAdmin().DenyReadTokens();
         group.MapGet("/", List).WithName("ListAuditEvents").Paged(MaxLimit)
             .WithSummary("Audit events, newest first (admin); action matches exactly or as a dotted prefix (auth = auth.*), target is type:id or either part; page on with cursor = next_cursor");
         group.MapGet("/verify", Verify).WithName("VerifyAuditLog")

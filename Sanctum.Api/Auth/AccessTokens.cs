@@ -32,14 +32,38 @@ public sealed class AccessTokenLimits : IAuthorizationRequirement
         protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, AccessTokenLimits requirement)
         {
             var scope = context.User.FindFirst(SessionAuthenticationHandler.TokenScopeClaim)?.Value;
-            var method = (context.Resource as HttpContext)?.Request.Method ?? HttpMethods.Post;
-            var reads = HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method);
+            var http = context.Resource as HttpContext;
+            var method = http?.Request.Method ?? HttpMethods.Post;
+            // Reads that hand out what a write token could misuse (a backup, the audit log, a secret) need more than read scope.
+            var reads = (HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method))
+                && !(http is not null && NotForReadTokens.Applies(http));
             if (scope is null
                 || (!context.User.HasClaim(c => c.Type == SessionAuthenticationHandler.PasswordChangeClaim) && (scope == AccessTokens.Write || reads)))
                 context.Succeed(requirement);
             return Task.CompletedTask;
         }
     }
+}
+
+/// <summary>
+/// Endpoint metadata: a read that a read-scope access token may not make (403), only a session or a write-scope token:
+/// downloading a backup, reading the audit log, and any read with <c>reveal=true</c> (a secret's plaintext).
+/// </summary>
+public sealed class NotForReadTokens
+{
+    public static readonly NotForReadTokens Instance = new();
+
+    public const string Description = "A read-scope access token is refused (403): this needs a signed-in session or a write-scope token.";
+
+    public static bool Applies(HttpContext http) =>
+        http.GetEndpoint()?.Metadata.GetMetadata<NotForReadTokens>() is not null
+        || (bool.TryParse(http.Request.Query["reveal"].ToString(), out var reveal) && reveal);
+}
+
+public static class NotForReadTokensExtensions
+{
+    public static TBuilder DenyReadTokens<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(NotForReadTokens.Instance);
 }
 
 /// <summary>Only a signed-in session, never a token: managing tokens, changing the password, signing out.</summary>

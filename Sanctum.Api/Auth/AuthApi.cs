@@ -27,9 +27,13 @@ public static class AuthApi
             .WithSummary("End the current session");
         group.MapGet("/me", Me).WithName("GetCurrentUser").RequireAuthorization(Policies.SignedIn)
             .WithSummary("The signed-in user");
-        group.MapPost("/password", ChangePassword).WithName("ChangePassword").RequireAuthorization(Policies.Session).LimitPasswordHashing()
-            .WithSummary("Change your own password (at least 12 characters, not your username or email, not a common password); ends your other sessions")
+        group.MapPost("/password", ChangePassword).WithName("ChangePassword").RequireAuthorization(Policies.Session)
+            .RequireRateLimiting(AuthSetup.LoginRateLimit).LimitPasswordHashing()
+            .WithSummary("Change your own password (at least 12 characters, not your username or email, not a common password); ends your other sessions and every access token of yours; wrong current passwords count toward the lockout")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        group.MapGet("/password-rules", () => TypedResults.Ok(new PasswordRulesInfo(PasswordRules.MinLength, PasswordHasher.MaxBytes, PasswordRules.Summary)))
+            .WithName("GetPasswordRules").AllowAnonymous()
+            .WithSummary("The rules every new password must meet, for forms to show (the server checks them either way)");
         return group;
     }
 
@@ -54,9 +58,13 @@ public static class AuthApi
         var counted = account is not null && CountAttempt(db, account.Id, o, now, audit, http, body.Username!, metrics, events);
         // Verify even when there is no such user or the account is locked, so every failure takes the same time.
         var passwordOk = hasher.Verify(body.Password!, account?.PasswordHash);
-        if (account is null || !counted || !passwordOk || account.Status != "active")
+        // The documented default password is only ever good on this machine: behind a proxy or on a public address a
+        // fresh install's admin has a one-time password instead, and admin123 from elsewhere is a failed sign-in.
+        var defaultFromAfar = passwordOk && body.Password == BootstrapAdmin.LoopbackPassword && !AuthSetup.IsLoopbackClient(http);
+        if (account is null || !counted || !passwordOk || defaultFromAfar || account.Status != "active")
         {
-            var reason = account is null ? "unknown_user" : !counted ? "locked" : !passwordOk ? "wrong_password" : "inactive";
+            var reason = account is null ? "unknown_user" : !counted ? "locked" : !passwordOk ? "wrong_password"
+                : defaultFromAfar ? "default_password_not_loopback" : "inactive";
             audit.Record(new AuditEvent("auth.login.failed", "user", account?.Id.ToString(CultureInfo.InvariantCulture),
                 new { username = body.Username, reason }, "failure") { Actor = account is null ? null : body.Username }, http);
             metrics.SignIn(reason == "locked" ? "locked" : "failed");
@@ -152,13 +160,21 @@ public static class AuthApi
 
     private static Results<NoContent, ValidationProblem> ChangePassword(
         PasswordChangeRequest body, DbConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit,
-        BootstrapAdmin bootstrap, HttpContext http)
+        BootstrapAdmin bootstrap, HttpContext http, IOptions<SanctumOptions> options, SanctumMetrics metrics)
     {
         var id = http.User.UserId();
         var errors = new Errors();
         var (hash, username, email) = db.QuerySingle<(string, string, string)>("SELECT password_hash, username, email FROM users WHERE id = @id", new { id });
-        if (string.IsNullOrEmpty(body.CurrentPassword) || !hasher.Verify(body.CurrentPassword, hash))
+        // Guesses of the current password count toward the same lockout as failed sign-ins (and are audited), so a
+        // borrowed session cannot be used to find the password.
+        var counted = CountAttempt(db, id, options.Value, clock.GetUtcNow(), audit, http, username, metrics);
+        if (!counted)
+            errors.Add("current_password", "The account is locked after too many wrong passwords; try again later.");
+        else if (string.IsNullOrEmpty(body.CurrentPassword) || !hasher.Verify(body.CurrentPassword, hash))
+        {
             errors.Add("current_password", "The current password is incorrect.");
+            audit.Record(new AuditEvent("auth.password.change_failed", "user", id.ToString(CultureInfo.InvariantCulture), new { reason = "wrong_password" }, "failure"), http);
+        }
         if (PasswordRules.Check(body.NewPassword, username, email) is { } problem) errors.Add("new_password", problem);
         else if (body.NewPassword == body.CurrentPassword) errors.Add("new_password", "The new password must differ from the current one.");
         if (errors.Any) return Problems.Invalid(errors);
@@ -171,10 +187,12 @@ public static class AuthApi
         // Compare-and-swap on the hash that was verified: of two concurrent changes from the same password only
         // the first wins; the other is told the current password is wrong, as it would be had they run in turn.
         var changed = db.Execute(
-            "UPDATE users SET password_hash = @newHash, must_change_password = FALSE, updated_at = @now WHERE id = @id AND password_hash = @hash",
+            "UPDATE users SET password_hash = @newHash, must_change_password = FALSE, failed_login_attempts = 0, updated_at = @now WHERE id = @id AND password_hash = @hash",
             new { id, newHash, hash, now = Timestamp.Now(clock) }, transaction: tx);
         if (changed == 0) return Problems.Invalid("current_password", "The current password is incorrect.");
         db.Execute("DELETE FROM user_sessions WHERE user_id = @id AND id <> @sessionId", new { id, sessionId = http.User.SessionId() }, transaction: tx);
+        // A new password ends every access token too: whoever knew the old one may have made some.
+        db.Execute(AccessTokens.EndAllSql, new { id }, transaction: tx);
         tx.Commit();
         audit.Record(new AuditEvent("auth.password.changed", "user", id.ToString(CultureInfo.InvariantCulture)), http);
         bootstrap.ForgetInitialPassword(username);
@@ -188,6 +206,9 @@ public static class AuthApi
         public required string Status { get; init; }
     }
 }
+
+/// <summary>What a new password needs: the pages take their minimum length and hint from here.</summary>
+public sealed record PasswordRulesInfo(int MinLength, int MaxBytes, string Summary);
 
 public sealed record LoginRequest
 {

@@ -63,6 +63,10 @@ public static class AuthSetup
     public static string ClientAddress(HttpContext context) =>
         (context.Connection.RemoteIpAddress ?? IPAddress.Loopback).ToString();
 
+    /// <summary>Whether the client (the forwarded one behind a trusted proxy) is this machine; no address is an in-process host.</summary>
+    public static bool IsLoopbackClient(HttpContext context) =>
+        context.Connection.RemoteIpAddress is not { } address || IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+
     /// <summary>The client's User-Agent as stored beside a session: null when absent, at most 512 characters.</summary>
     public static string? ClientUserAgent(HttpContext context) =>
         context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent[..Math.Min(agent.Length, 512)] : null;

@@ -10,12 +10,13 @@ namespace Sanctum.Api.Auth;
 /// <summary>
 /// The seeded admin's first password. With <c>Sanctum:BootstrapAdminPassword</c> the migration uses it. Without, the
 /// migration stores a placeholder no password matches, and once the server listens this sets the password: admin123
-/// when every address is loopback (or there is none, as under a test server), else a random one-time password written
+/// when every address is loopback (or there is none, as under a test server) and neither trusted proxies nor a public
+/// origin are configured, else a random one-time password written
 /// to <c>&lt;DataDirectory&gt;/initial-admin-password</c> (owner-only), whose path (never the password) is logged.
 /// Either way the password must be changed at the first sign-in, which removes the file.
 /// </summary>
 public sealed partial class BootstrapAdmin(
-    Database database, IServer server, PasswordHasher hasher, ILogger<BootstrapAdmin> logger)
+    Database database, IServer server, PasswordHasher hasher, Microsoft.Extensions.Options.IOptions<SanctumOptions> options, ILogger<BootstrapAdmin> logger)
 {
     /// <summary>Not a bcrypt hash, so no password verifies against it.</summary>
     public const string PendingHash = "!pending-first-start";
@@ -45,7 +46,7 @@ public sealed partial class BootstrapAdmin(
     {
         if (database.FilePath is null || File.Exists(database.FilePath)) return;
         var urls = (configuredUrls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        _hashing = HashCandidatesAsync(loopbackOnly: urls.Length > 0 && urls.All(IsLoopback));
+        _hashing = HashCandidatesAsync(loopbackOnly: urls.Length > 0 && urls.All(IsLoopback) && !ReachableFromElsewhere(options.Value));
     }
 
     /// <summary>
@@ -73,7 +74,7 @@ public sealed partial class BootstrapAdmin(
         if (_prepared is not { } prepared) return;
         _prepared = null;
         var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        var local = addresses.All(IsLoopback);
+        var local = addresses.All(IsLoopback) && !ReachableFromElsewhere(options.Value);
         if (!local) WriteOwnerOnly(PasswordFile, prepared.Random + "\n");
         var hash = local ? prepared.LoopbackHash : prepared.RandomHash ?? hasher.Hash(prepared.Random);
         using var db = database.Open();
@@ -90,6 +91,14 @@ public sealed partial class BootstrapAdmin(
         File.Delete(PasswordFile);
         LogRemoved(logger, PasswordFile);
     }
+
+    /// <summary>
+    /// Trusted proxies or a public origin mean clients come from elsewhere even when the server itself listens on
+    /// loopback only (behind a reverse proxy): then the first password is the one-time one, never admin123.
+    /// </summary>
+    public static bool ReachableFromElsewhere(SanctumOptions o) =>
+        !string.IsNullOrWhiteSpace(o.TrustedProxies)
+        || PublicOrigins.Entries(o.PublicOrigins).Any(origin => !IsLoopback(origin));
 
     public static bool IsLoopback(string address)
     {

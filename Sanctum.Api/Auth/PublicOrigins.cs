@@ -26,6 +26,13 @@ public sealed class PublicOrigins(IOptions<SanctumOptions> options, IServer serv
             ? uri.GetLeftPart(UriPartial.Authority).ToLowerInvariant()
             : null;
 
+    /// <summary>The configured entries (comma-, semicolon- or space-separated).</summary>
+    public static string[] Entries(string? configured) =>
+        (configured ?? "").Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>For the options' validation at start: every configured entry is an origin.</summary>
+    public static bool AreValid(string? configured) => Entries(configured).All(entry => Normalize(entry) is not null);
+
     private static HashSet<string> Compute(string? configured, IServer server)
     {
         var set = new HashSet<string>(StringComparer.Ordinal);

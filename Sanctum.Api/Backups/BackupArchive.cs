@@ -59,7 +59,7 @@ public static partial class BackupArchive
             files.AddRange(Directory.EnumerateFiles(keysDirectory, "*.xml").Order(StringComparer.Ordinal)
                 .Select(f => ("keys/" + Path.GetFileName(f), f)).Where(f => KeyEntry().IsMatch(f.Item1)));
 
-        using var stream = new FileStream(zipPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        using var stream = Infrastructure.OwnerOnlyFile.Open(zipPath, FileMode.CreateNew);
         using var zip = new ZipArchive(stream, ZipArchiveMode.Create);
         var listed = new List<BackupManifestFile>();
         foreach (var (entryName, source) in files)
@@ -173,7 +173,7 @@ public static partial class BackupArchive
                 using var input = entry.Open();
                 var isKey = KeyEntry().IsMatch(file.Name);
                 using var output = IsDatabaseEntry(file.Name) && extractDatabaseTo is not null
-                    ? new FileStream(extractDatabaseTo, FileMode.Create, FileAccess.Write, FileShare.None)
+                    ? Infrastructure.OwnerOnlyFile.Open(extractDatabaseTo, FileMode.Create)
                     : isKey ? new MemoryStream() : Stream.Null;
                 var (size, sha) = CopyHashed(input, output, file.Size);
                 if (size != file.Size) problems.Add($"{file.Name}: {size} bytes, the manifest says {file.Size}.");

@@ -199,7 +199,7 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
         try
         {
             var upload = Path.Combine(work, "upload.zip");
-            await using (var file = new FileStream(upload, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            await using (var file = Infrastructure.OwnerOnlyFile.Open(upload, FileMode.CreateNew))
             {
                 var buffer = new byte[81920];
                 long total = 0;

@@ -36,7 +36,7 @@ public static class BackupsApi
         group.MapGet("/", List).WithName("ListBackups").WithSummary("The stored backups, newest first");
         group.MapPost("/", Create).WithName("CreateBackup")
             .WithSummary("Back up now (online): the database (SQLite's file, or pg_dump's custom format on PostgreSQL), the Data Protection key ring and a manifest, in one .zip");
-        group.MapGet("/{name}", Download).WithName("DownloadBackup").WithSummary("The backup's .zip")
+        group.MapGet("/{name}", Download).WithName("DownloadBackup").WithSummary("The backup's .zip").DenyReadTokens()
             .Produces(StatusCodes.Status200OK, contentType: "application/zip").ProducesProblem(StatusCodes.Status404NotFound);
         group.MapDelete("/{name}", Delete).WithName("DeleteBackup").WithSummary("Delete a stored backup")
             .ProducesProblem(StatusCodes.Status404NotFound);

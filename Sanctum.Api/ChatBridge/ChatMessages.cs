@@ -112,7 +112,9 @@ public sealed class ChatMessages(
 
     public IResult Responses(HttpContext http, string? sessionIdText, string? sinceText, string? afterIdText)
     {
-        if (limits.Acquire("responses", BridgeInput.RateKey(sessionIdText, http)) is { } wait) return BridgeResults.RateLimited(http, wait);
+        // Per session and per client address: a client that invents a new session id for every poll still has one budget.
+        if ((limits.Acquire("responses", $"address:{Auth.AuthSetup.ClientAddress(http)}") ?? limits.Acquire("responses", BridgeInput.RateKey(sessionIdText, http))) is { } wait)
+            return BridgeResults.RateLimited(http, wait);
         if (string.IsNullOrWhiteSpace(sessionIdText)) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Missing session_id parameter");
         if (BridgeInput.SessionId(sessionIdText) is not { } sessionId) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid session ID");
         if (!BridgeInput.TrySince(sinceText, out var since)) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid since parameter");

@@ -20,7 +20,9 @@ public sealed partial class Database : IDisposable
 
     public Database(IConfiguration configuration, IOptions<SanctumOptions> options)
     {
-        DataDirectory = Path.GetFullPath(options.Value.DataDirectory);
+        // A relative directory is the application's folder's, as appsettings.json is: started from another working
+        // directory, the binary must not silently make a fresh install there.
+        DataDirectory = Path.GetFullPath(options.Value.DataDirectory, AppContext.BaseDirectory);
         Durability = options.Value.Durability;
         _connectionPragmas = $"PRAGMA foreign_keys = ON; PRAGMA synchronous = {(Durability == DatabaseDurability.Full ? "FULL" : "NORMAL")}";
         var configured = configuration.GetConnectionString("Sanctum");

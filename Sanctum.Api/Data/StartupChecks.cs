@@ -12,6 +12,20 @@ namespace Sanctum.Api.Data;
 /// </summary>
 public static class StartupChecks
 {
+    /// <summary>Null when the options are valid, else the line to print before exiting (instead of a stack trace, or a 500 later).</summary>
+    public static string? InvalidOptions(IServiceProvider services)
+    {
+        try
+        {
+            _ = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>().Value;
+            return null;
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException e)
+        {
+            return $"sanctum: invalid configuration: {string.Join(" ", e.Failures)}";
+        }
+    }
+
     /// <summary>Null when the service may start, else the line to print before exiting.</summary>
     public static string? Run(IServiceProvider services)
     {
@@ -26,6 +40,8 @@ public static class StartupChecks
             if (!database.IsSqlite && KeyRingEncryptor.ParseKey(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>().Value.KeyRingKey, out var problem) is null)
                 return $"sanctum: refusing to start on PostgreSQL: {problem}; set it to the same 32 random bytes (base64, e.g. `openssl rand -base64 32`) on every instance: it encrypts the key ring kept in the database.";
             services.MigrateDatabase();
+            // SQLite creates the file with the umask's mode; its -wal and -shm files take the database file's.
+            if (database.FilePath is { } path) Infrastructure.OwnerOnlyFile.Restrict(path);
             // Instances starting together each try to give the chat keys their first values: one does, the others retry and see them.
             SerializationRetry.Run(services.EnsureChatKeys);
             return null;

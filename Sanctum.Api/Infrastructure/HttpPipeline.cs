@@ -34,10 +34,24 @@ public static class HttpPipeline
         return services;
     }
 
-    /// <summary>Refuses bodies over the limit up front (Kestrel enforces the same limit while reading).</summary>
-    public static IApplicationBuilder UseRequestSizeLimit(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    /// <summary>
+    /// Before authentication: every request gets the global body limit, so that whatever might read a body before the
+    /// caller is known reads at most that. Nothing is read here, and nothing is refused: an admin's large upload must
+    /// first be authorized, and <see cref="UseEndpointBodyLimit"/> then raises the limit.
+    /// </summary>
+    public static IApplicationBuilder UseRequestSizeLimit(this IApplicationBuilder app) => app.Use((context, next) =>
     {
-        // An endpoint may set its own limit (a backup upload); every other one has the global limit.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+            feature.MaxRequestBodySize = context.RequestServices.GetRequiredService<IOptions<SanctumOptions>>().Value.MaxRequestBodyBytes;
+        return next(context);
+    });
+
+    /// <summary>
+    /// After authentication, authorization and rate limiting: the endpoint's own limit (a backup upload's) or the
+    /// global one, refused up front when the declared length exceeds it (Kestrel enforces the same limit while reading).
+    /// </summary>
+    public static IApplicationBuilder UseEndpointBodyLimit(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
         var limit = context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IRequestSizeLimitMetadata>()?.MaxRequestBodySize
             ?? context.RequestServices.GetRequiredService<IOptions<SanctumOptions>>().Value.MaxRequestBodyBytes;
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature) feature.MaxRequestBodySize = limit;

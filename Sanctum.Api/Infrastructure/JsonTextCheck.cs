@@ -15,7 +15,8 @@ public static partial class JsonTextCheck
     {
         var request = context.Request;
         // The chat bridge reads its bodies itself and answers in its own envelope (ChatBridge/BridgeInput.cs).
-        if (!ChatBridge.ChatBridgeApi.Owns(request.Path) && (request.HasJsonContentType() || (request.ContentLength > 0 && request.ContentType is null)))
+        if (!ChatBridge.ChatBridgeApi.Owns(request.Path) && TakesJson(context.GetEndpoint())
+            && (request.HasJsonContentType() || (request.ContentLength > 0 && request.ContentType is null)))
         {
             request.EnableBuffering();
             var limit = context.RequestServices.GetRequiredService<IOptions<SanctumOptions>>().Value.MaxRequestBodyBytes;
@@ -32,6 +33,18 @@ public static partial class JsonTextCheck
         }
         await next(context);
     });
+
+    /// <summary>
+    /// Whether the endpoint may take a JSON body: not one that declares only other types (a backup upload's zip, which
+    /// is streamed to disk and must never be held in memory), and not a request that matched no endpoint.
+    /// </summary>
+    private static bool TakesJson(Endpoint? endpoint)
+    {
+        if (endpoint is null) return false;
+        var accepts = endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>();
+        return accepts is null || accepts.ContentTypes.Count == 0
+            || accepts.ContentTypes.Any(type => type.Contains("json", StringComparison.OrdinalIgnoreCase));
+    }
 
     /// <summary>False when some string or property name cannot be read as text; malformed JSON is left to the endpoint.</summary>
     public static bool IsReadable(ReadOnlySpan<byte> json)

@@ -72,6 +72,11 @@ public sealed class OperationConventions : IOperationFilter, IDocumentFilter
             : session ? Requirements(context.Document, sessionOnly ? SecuritySchemes.Session : SecuritySchemes.SessionOrAccessToken, optional: false)
             : [];
         RawBodyLimit(operation, metadata);
+        var revealing = operation.Parameters?.Any(p => p.In == ParameterLocation.Query && p.Name == "reveal") == true;
+        if (session && !sessionOnly && (metadata.OfType<Auth.NotForReadTokens>().Any() || revealing))
+            operation.Description = string.Join(" ", new[] { operation.Description, revealing
+                ? "With reveal=true a read-scope access token is refused (403): revealing needs a signed-in session or a write-scope token."
+                : Auth.NotForReadTokens.Description }.Where(d => !string.IsNullOrEmpty(d)));
         if (metadata.OfType<PageLimit>().LastOrDefault() is { } page
             && operation.Responses?.TryGetValue("200", out var ok) == true && ok.Content?.TryGetValue("application/json", out var json) == true
             && json.Schema is OpenApiSchema { Items: not null } array)

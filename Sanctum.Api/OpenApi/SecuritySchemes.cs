@@ -24,7 +24,8 @@ public static class SecuritySchemes
         yield return (SessionToken, Bearer("`Authorization: Bearer <token>` with the token returned by POST /api/auth/login (valid for the "
             + "session lifetime, ended by POST /api/auth/logout). The token is opaque: not a JWT."));
         yield return (AccessToken, Bearer("A personal access token for scripts: `Authorization: Bearer sanctum_pat_…` from POST /api/auth/tokens. "
-            + "It acts with its owner's role until it expires or is revoked; a token of scope read may only read (GET), anything else is 403. "
+            + "It acts with its owner's role until it expires or is revoked; a token of scope read may only read (GET), anything else is 403, "
+            + "and it may not download a backup, read the audit log or reveal a secret (reveal=true): those need a session or a write-scope token. "
             + "Not accepted where only a signed-in session will do (sign-out, password change, managing tokens)."));
         yield return (SessionCookie, new OpenApiSecurityScheme
         {

@@ -31,13 +31,18 @@ public static class StatusHistoryApi
         return group;
     }
 
-    // Tools are visible to every reader; an agent's rows (and its instances') only to those who may see the agent.
+    // An agent's rows, and those of the tools in its category and of its instances, only to those who may see the agent
+    // (a tool since deleted stays visible: its category is no longer known).
     private const string VisibleSql = $"""
-        (h.kind = 'tool'
+        ((h.kind = 'tool' AND NOT EXISTS (SELECT 1 FROM tools vt WHERE vt.id = h.entity_id AND NOT {HiddenToolVisible}))
          OR (h.kind = 'agent' AND EXISTS (SELECT 1 FROM agents WHERE id = h.entity_id AND (is_active = TRUE OR @isAdmin) AND {AgentVisibility.Where}))
          OR (h.kind = 'instance' AND EXISTS (SELECT 1 FROM tool_instances i WHERE CAST(i.id AS TEXT) = h.entity_id
-                AND (i.agent_id IS NULL OR EXISTS (SELECT 1 FROM agents WHERE id = i.agent_id AND {AgentVisibility.Where})))))
+                AND (i.agent_id IS NULL OR EXISTS (SELECT 1 FROM agents WHERE id = i.agent_id AND {AgentVisibility.Where}))
+                AND {AgentVisibility.ToolVisible("i.tool_id")})))
         """;
+
+    private const string HiddenToolVisible = "(vt.category IS NULL OR @isAdmin OR NOT EXISTS (SELECT 1 FROM agents WHERE id = vt.category) "
+        + "OR EXISTS (SELECT 1 FROM agents WHERE id = vt.category AND is_active = TRUE AND " + AgentVisibility.Where + "))";
 
     private const string NameSql = """
         CASE h.kind WHEN 'tool' THEN (SELECT name FROM tools WHERE id = h.entity_id)
@@ -81,7 +86,7 @@ public static class StatusHistoryApi
         parameters.Add("since", Timestamp.From(from));
 
         var subjects = db.Query<Subject>($"""
-            SELECT 'tool' AS kind, id, name, status FROM tools
+            SELECT 'tool' AS kind, id, name, status FROM tools WHERE {AgentVisibility.Visible("category")}
             UNION ALL
             SELECT 'agent', id, name, status FROM agents WHERE (is_active = TRUE OR @isAdmin) AND {AgentVisibility.Where}
             """, parameters).AsList();

@@ -47,7 +47,11 @@ public static class ToolRules
 {
     public const int MaxName = 100, MaxDescription = 1000, MaxEmoji = 32, MaxRoutePath = 200;
     /// <summary>A path on this site: one leading /, no second / after it, no whitespace or backslash (what <see cref="Check"/> enforces).</summary>
-    public const string RoutePathPattern = @"^/(?!/)[^\s\\]*$";
+    /// <summary>
+    /// A path on this site as a browser resolves it: no empty segment ("//"), no dot segment (".", "..", "%2e"), no
+    /// encoded slash or backslash, since "/.//evil.example/" would resolve to "//evil.example/", another site.
+    /// </summary>
+    public const string RoutePathPattern = @"^/(?!/)(?!.*//)(?!.*/(\.|%2[eE]){1,2}(/|[?#]|$))(?!.*%(2[fF]|5[cC]))[^\s\\]*$";
     public static readonly string[] Scopes = ["global", "agent"];
     public static readonly string[] FixedCategories = ["master", "smcp"];
 
@@ -76,6 +80,8 @@ public static class ToolRules
             else if (!path.StartsWith('/') || path.StartsWith("//", StringComparison.Ordinal) || path.Contains('\\')
                      || path.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
                 errors.Add("route_path", "Must be a path on this site starting with a single / (no spaces or backslashes).");
+            else if (!System.Text.RegularExpressions.Regex.IsMatch(path, RoutePathPattern))
+                errors.Add("route_path", "Must be a path a browser keeps on this site: no empty (//) or dot (., .., %2e) segments, no encoded / or \\.");
         }
 
         if (body.ConfigSchema is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null) })

@@ -10,6 +10,12 @@ const next = (() => {
   return path && !path.startsWith('/login') ? path : '/';
 })();
 
+// The password rules are the server's: its minimum length and its summary, never a copy kept here.
+api('/api/auth/password-rules', { quiet: true }).then(rules => {
+  changeForm.new_password.minLength = rules.min_length;
+  document.getElementById('password-rules').textContent = rules.summary;
+}).catch(() => { /* the server still says what is wrong at submit */ });
+
 function showLogin() {
   changeForm.hidden = true;
   loginForm.hidden = false;

@@ -38,7 +38,13 @@ export function safePath(path) {
   if (typeof path !== 'string' || !path.startsWith('/')) return null;
   let url;
   try { url = new URL(path, location.origin); } catch { return null; }
-  return url.origin === location.origin ? url.pathname + url.search + url.hash : null;
+  if (url.origin !== location.origin) return null;
+  // Dot segments can leave a path such as "//evil.example/" ("/.//evil.example/" resolves to it), which the browser
+  // would then read as another site: the path is used only when resolving it again lands on the same URL.
+  const local = url.pathname + url.search + url.hash;
+  let again;
+  try { again = new URL(local, location.origin); } catch { return null; }
+  return again.href === url.href ? local : null;
 }
 
 export const statuses = ['Healthy', 'Ready', 'Degraded', 'Off'];
