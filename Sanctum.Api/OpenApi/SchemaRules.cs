@@ -102,6 +102,8 @@ public sealed class SchemaRules : ISchemaFilter
             if (name == "dependencies" && p.Items is OpenApiSchema { MaxLength: null } item && IsString(item)) item.MaxLength = Plugins.PluginsApi.MaxNameLength;
             // Lists of short names (a setting's closed set of values, the programs that read it).
             if (name is "values" or "read_by" && p.Items is OpenApiSchema { MaxLength: null } entry && IsString(entry)) entry.MaxLength = 200;
+            // A schedule's next runs: moments as the server writes them.
+            if (name == "next_runs" && p.Items is OpenApiSchema { MaxLength: null } run && IsString(run)) Timestamp(run);
             // A backup check's findings: sentences naming at most 100 characters of an archive entry.
             if (name == "problems" && p.Items is OpenApiSchema { MaxLength: null } problem && IsString(problem)) problem.MaxLength = 500;
             // A map of short texts: [Entries] bounds it.
