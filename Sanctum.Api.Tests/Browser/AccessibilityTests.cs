@@ -41,7 +41,7 @@ public class AccessibilityTests : BrowserTest
     {
         var admin = await AdminClientAsync();
         (await admin.PostAsync("/api/backups", null)).EnsureSuccessStatusCode();
-        (await admin.PostAsJsonAsync("/api/auth/tokens", new { name = "phone check", scope = "read" })).EnsureSuccessStatusCode();
+        (await admin.PostAsJsonAsync("/api/auth/tokens", new { name = "phone check", scope = "read", expires_in_days = 30 })).EnsureSuccessStatusCode();
         var page = await SignedInPageAsync(390, 844);
         await page.GotoAsync(path);
         var first = page.Locator(row).First;
