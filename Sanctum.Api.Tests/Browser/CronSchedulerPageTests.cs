@@ -26,18 +26,19 @@ public class CronSchedulerPageTests : BrowserTest
         await Page.FillAsync("input[name=name]", "Old chats");
         await Page.SelectOptionAsync("select[name=kind]", "chat-retention");
         await Page.FillAsync("input[name=schedule]", "0 3 * *");
-        await Page.FillAsync("textarea[name=params]", """{"days": 0}""");
+        await Page.FillAsync("input[name=param_days]", "0");
         await Page.ClickAsync("[data-testid=save-job]");
         await Expect(Page.Locator("[data-error-for=schedule]")).ToContainTextAsync("Must have 5 fields");
-        await Expect(Page.Locator("[data-error-for=params]")).ToContainTextAsync("from 1 to 3650");
+        await Expect(Page.Locator("[data-error-for=param_days]")).ToContainTextAsync("from 1 to 3650");
+        await Expect(Page.Locator("#notice")).ToBeHiddenAsync();
 
         await Page.FillAsync("input[name=schedule]", "*/30 * * * *");
-        await Page.FillAsync("textarea[name=params]", """{"days": 30}""");
+        await Page.FillAsync("input[name=param_days]", "30");
         await Page.ClickAsync("[data-testid=save-job]");
         await Expect(Row("Old chats").Locator("[data-testid=schedule-text]")).ToHaveTextAsync("Every 30 minutes (UTC)");
 
         await Row("Old chats").Locator("[data-action=edit]").ClickAsync();
-        await Expect(Page.Locator("textarea[name=params]")).ToHaveValueAsync("""{"days":30}""");
+        await Expect(Page.Locator("input[name=param_days]")).ToHaveValueAsync("30");
         await Page.FillAsync("input[name=schedule]", "0 9 * * 1-5");
         await Page.ClickAsync("[data-testid=save-job]");
         await Expect(Row("Old chats").Locator("[data-testid=schedule-text]")).ToHaveTextAsync("Monday to Friday at 09:00 (UTC)");
@@ -57,5 +58,34 @@ public class CronSchedulerPageTests : BrowserTest
         await Expect(Row("Old chats")).ToHaveCountAsync(0);
         using var db = App.OpenDatabase();
         Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM jobs WHERE name = 'Old chats'"), Is.Zero);
+    }
+
+    [Test]
+    public async Task TheScheduleIsReadBackWhileTypingAndEachKindsParamsAreFields()
+    {
+        await Page.GotoAsync("/cron-scheduler");
+        await Page.SelectOptionAsync("select[name=kind]", "backup");
+        await Expect(Page.Locator("input[name=param_keep]")).ToHaveValueAsync("7");
+        await Expect(Page.Locator("label[for=" + await Page.Locator("input[name=param_keep]").GetAttributeAsync("id") + "]")).ToHaveTextAsync("Scheduled backups to keep");
+        await Page.SelectOptionAsync("select[name=kind]", "purge-sessions");
+        await Expect(Page.Locator("[data-testid=param-fields]")).ToHaveTextAsync("This kind takes no params.");
+        await Page.SelectOptionAsync("select[name=kind]", "chat-retention");
+        await Expect(Page.Locator("input[name=param_days]")).ToHaveValueAsync("");
+
+        await Page.Locator("input[name=schedule]").PressSequentiallyAsync("0 9 * * 1-5");
+        await Expect(Page.Locator("[data-testid=schedule-reading]")).ToHaveTextAsync("Monday to Friday at 09:00 (UTC)");
+        var runs = Page.Locator("[data-testid=next-runs] li");
+        await Expect(runs).ToHaveCountAsync(5);
+
+        // A schedule that is not valid says why at its field, once: not also in the notice bar.
+        await Page.FillAsync("input[name=schedule]", "61 * * * *");
+        await Expect(Page.Locator("[data-error-for=schedule]")).ToContainTextAsync("Not a valid cron expression");
+        await Expect(Page.Locator("[data-testid=next-runs]")).ToHaveCountAsync(0);
+        await Page.FillAsync("input[name=name]", "Chat clean-up");
+        await Page.ClickAsync("[data-testid=save-job]");
+        await Expect(Page.Locator("[data-error-for=param_days]")).ToHaveTextAsync("This field is required.");
+        await Expect(Page.Locator("[data-error-for=schedule]")).ToContainTextAsync("Not a valid cron expression");
+        await Expect(Page.Locator("#notice")).ToBeHiddenAsync();
+        Assert.That(PageErrors, Is.Empty);
     }
 }

@@ -68,7 +68,8 @@ public class RolePagesTests : BrowserTest
         using (var db = App.OpenDatabase())
             db.Execute("""
                 UPDATE tools SET status = 'Off' WHERE id = 'broca';
-                UPDATE agents SET status = 'Degraded' WHERE id = 'timbre';
+                UPDATE agents SET status = 'Healthy', status_source = 'manual' WHERE id IN ('athena', 'monday');
+                UPDATE agents SET status = 'Degraded', status_source = 'manual' WHERE id = 'timbre';
                 """);
         await SignInAsNewUserAsync("viewer");
         await Page.GotoAsync("/status");

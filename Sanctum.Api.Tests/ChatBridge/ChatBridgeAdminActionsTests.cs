@@ -102,12 +102,14 @@ public class ChatBridgeAdminActionsTests
         var admin = AdminKeyClient(app);
         var data = await (await admin.PostAsync("/api/v1/?action=config", Support.JsonBody("""{"welcome_text":"Hi there","poll_seconds":5,"session_timeout":900}""")))
             .BridgeDataAsync();
-        Assert.That(data.GetProperty("settings").GetProperty("welcome_text").GetString(), Is.EqualTo("Hi there"));
-        Assert.That(data.GetProperty("settings").GetProperty("poll_seconds").GetString(), Is.EqualTo("5"));
+        Assert.That(data.GetProperty("welcome_text").GetString(), Is.EqualTo("Hi there"));
+        Assert.That(data.GetProperty("poll_seconds").GetString(), Is.EqualTo("5"));
         Assert.That(data.GetProperty("session_timeout").GetInt32(), Is.EqualTo(900));
         var again = await (await admin.GetAsync("/api/v1/?action=config")).BridgeDataAsync();
-        Assert.That(again.GetProperty("settings").EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "poll_seconds", "welcome_text" }));
-        Assert.That(again.GetProperty("settings").TryGetProperty("chat_api_key", out _), Is.False);
+        Assert.That(again.EnumerateObject().Select(p => p.Name),
+            Is.EquivalentTo(new[] { "max_message_length", "session_timeout", "rate_limits", "poll_seconds", "welcome_text" }), "the stored keys sit at the top level");
+        Assert.That(again.TryGetProperty("settings", out _), Is.False);
+        Assert.That(again.TryGetProperty("chat_api_key", out _), Is.False);
         using var db = app.OpenDatabase();
         Assert.That(db.QuerySingle<(string, string, long)>("SELECT config_value, category, CAST(is_encrypted AS INTEGER) FROM system_config WHERE config_key = 'chat_bridge.welcome_text'"),
             Is.EqualTo(("Hi there", "chat_bridge", 0L)));
@@ -118,6 +120,34 @@ public class ChatBridgeAdminActionsTests
         await (await admin.PostAsync("/api/v1/?action=config", Support.JsonBody(many)))
             .AssertBridgeErrorAsync(HttpStatusCode.BadRequest, "Too many bridge settings: at most 50");
         Assert.That(app.Count("SELECT COUNT(*) FROM system_config WHERE category = 'chat_bridge'"), Is.EqualTo(2), "a refused post changes nothing");
+    }
+
+    /// <summary>
+    /// The web chat bridge's own suite (sanctumos/broca-web-client, tests/integration and tests/e2e) reads config this
+    /// way: it posts other keys and numbers as strings, reads them back at the top level of data, and expects every key
+    /// it did not post to keep its value.
+    /// </summary>
+    [Test]
+    public async Task ConfigFollowsTheBridgeClientsWorkflow()
+    {
+        await using var app = new SanctumApplication();
+        var admin = AdminKeyClient(app);
+        var original = await (await admin.GetAsync("/api/v1/?action=config")).BridgeDataAsync();
+
+        await (await admin.PostAsJsonAsync("/api/v1/?action=config",
+            new { max_message_length = "9000", session_timeout = "3600", custom_setting = "custom_value", feature_flag = "enabled" })).BridgeDataAsync();
+        var updated = await (await admin.GetAsync("/api/v1/config")).BridgeDataAsync();
+        Assert.That(updated.GetProperty("max_message_length").GetInt32(), Is.EqualTo(9000), "a numeric string is taken for a numeric setting");
+        Assert.That(updated.GetProperty("session_timeout").GetInt32(), Is.EqualTo(3600));
+        Assert.That(updated.GetProperty("custom_setting").GetString(), Is.EqualTo("custom_value"));
+        Assert.That(updated.GetProperty("feature_flag").GetString(), Is.EqualTo("enabled"));
+        foreach (var key in original.EnumerateObject().Where(p => p.Name is not ("max_message_length" or "session_timeout")))
+            Assert.That(updated.GetProperty(key.Name).GetRawText(), Is.EqualTo(key.Value.GetRawText()), key.Name);
+
+        await (await admin.PostAsJsonAsync("/api/v1/?action=config", new { max_message_length = "10000", session_timeout = "1800" })).BridgeDataAsync();
+        var rolledBack = await (await admin.GetAsync("/api/v1/?action=config")).BridgeDataAsync();
+        Assert.That((rolledBack.GetProperty("max_message_length").GetInt32(), rolledBack.GetProperty("session_timeout").GetInt32()), Is.EqualTo((10_000, 1800)));
+        Assert.That(rolledBack.GetProperty("custom_setting").GetString(), Is.EqualTo("custom_value"));
     }
 
     [Test]

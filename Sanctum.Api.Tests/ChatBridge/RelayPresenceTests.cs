@@ -16,9 +16,10 @@ public class RelayPresenceTests
         var put = await admin.PutAsJsonAsync("/api/agents/athena/config/chat_api_key", new { value = athenaKey });
         Assert.That(put.StatusCode, Is.EqualTo(HttpStatusCode.Created), await put.Content.ReadAsStringAsync());
 
-        // The seeded status is a label an admin typed: it stays, marked manual, until a relay speaks for the agent.
+        // A seeded agent is like any other: Off, from relay presence, until a relay speaks for it.
         var seeded = await AgentAsync(admin, "athena");
-        Assert.That(seeded.GetProperty("status_source").GetString(), Is.EqualTo("manual"));
+        Assert.That((seeded.GetProperty("status").GetString(), seeded.GetProperty("status_source").GetString()), Is.EqualTo(("Off", "relay")));
+        Assert.That(seeded.GetProperty("status_reason").GetString(), Is.EqualTo("No relay has polled its inbox yet."));
         Assert.That(seeded.GetProperty("last_relay_poll_at").ValueKind, Is.EqualTo(JsonValueKind.Null));
         // A new agent is not Healthy the moment it is created.
         var created = await (await admin.PostAsJsonAsync("/api/agents", new { id = "fresh-agent", name = "Fresh" })).JsonAsync();
@@ -31,7 +32,7 @@ public class RelayPresenceTests
         Assert.That((polled.GetProperty("status").GetString(), polled.GetProperty("status_source").GetString()), Is.EqualTo(("Healthy", "relay")));
         Assert.That(polled.GetProperty("last_relay_poll_at").GetString(), Does.Match(ChatBridgeSupport.WholeSecondUtc));
         Assert.That(polled.GetProperty("status_since").GetString(), Is.EqualTo(polled.GetProperty("last_relay_poll_at").GetString()));
-        Assert.That((await AgentAsync(admin, "monday")).GetProperty("status_source").GetString(), Is.EqualTo("manual"));
+        Assert.That((await AgentAsync(admin, "monday")).GetProperty("status").GetString(), Is.EqualTo("Off"), "Athena's key does not speak for Monday");
 
         // The polls stop: once the last one is older than the window, the sweep makes it Degraded, since the window ran out.
         using (var db = app.OpenDatabase()) db.Execute("UPDATE chat_relay_polls SET last_poll_at = '2026-01-01T10:00:00Z', connected_since = '2026-01-01T09:00:00Z'");

@@ -101,9 +101,10 @@ public sealed class ImportFlaskTests
         var agents = await viewer.GetFromJsonAsync<JsonElement>("/api/agents");
         Assert.That(agents.EnumerateArray().Select(a => a.GetProperty("id").GetString()), Does.Contain("iris"));
         var iris = agents.EnumerateArray().Single(a => a.GetProperty("id").GetString() == "iris");
-        // The old status ('active') is a label someone typed: it stays, marked manual, until a relay polls the agent.
-        Assert.That(iris.GetProperty("status").GetString(), Is.EqualTo("Healthy"), "old status 'active'");
-        Assert.That(iris.GetProperty("status_source").GetString(), Is.EqualTo("manual"));
+        // The old status ('active') was a label someone typed: an imported agent's status is its relay's, like any new agent's.
+        Assert.That(iris.GetProperty("status").GetString(), Is.EqualTo("Off"), "old status 'active', but no relay has polled it");
+        Assert.That(iris.GetProperty("status_source").GetString(), Is.EqualTo("relay"));
+        Assert.That(iris.GetProperty("status_reason").GetString(), Is.EqualTo("No relay has polled its inbox yet."));
         Assert.That(iris.GetProperty("last_relay_poll_at").ValueKind, Is.EqualTo(JsonValueKind.Null));
     }
 

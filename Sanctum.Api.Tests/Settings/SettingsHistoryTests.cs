@@ -116,6 +116,37 @@ public class SettingsHistoryTests : ManagementFixture
     }
 
     [Test]
+    public async Task VersionZeroRestoresTheSeededValueBeforeTheFirstChange()
+    {
+        using (var db = _app.OpenDatabase()) db.Execute("DELETE FROM setting_history WHERE key = 'letta_server_port'");
+        var seeded = (await Admin.GetFromJsonAsync<JsonElement>("/api/config/letta_server_port")).GetProperty("value").GetRawText();
+        Assert.That((await Admin.PutAsJsonAsync("/api/config/letta_server_port", new { value = 8283 })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        var rolled = await Admin.PostAsJsonAsync("/api/config/letta_server_port/rollback", new { version = 0 });
+        Assert.That(rolled.StatusCode, Is.EqualTo(HttpStatusCode.OK), await rolled.Content.ReadAsStringAsync());
+        Assert.That((await rolled.JsonAsync()).GetProperty("value").GetRawText(), Is.EqualTo(seeded));
+        var last = (await Admin.GetFromJsonAsync<JsonElement>("/api/config/letta_server_port/history"))[0];
+        Assert.That((last.GetProperty("action").GetString(), last.GetProperty("old_value").GetInt32(), last.GetProperty("new_value").GetRawText()),
+            Is.EqualTo(("rollback", 8283, seeded)));
+        await _app.AssertInvalidAsync(Admin, new Call("POST", "/api/config/letta_server_port/rollback", """{"version":-1}"""), "version");
+    }
+
+    [Test]
+    public async Task VersionZeroOfASettingThatDidNotExistRemovesIt()
+    {
+        var url = $"/api/configurations/tool/broca/{NewKey()}";
+        await Admin.PutAsJsonAsync(url, new { value = "x" });
+        await Admin.PutAsJsonAsync(url, new { value = "y" });
+        var rolled = await Admin.PostAsJsonAsync($"{url}/rollback", new { version = 0 });
+        Assert.That(rolled.StatusCode, Is.EqualTo(HttpStatusCode.NoContent), await rolled.Content.ReadAsStringAsync());
+        Assert.That((await Admin.GetAsync(url)).StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        var last = (await Admin.GetFromJsonAsync<JsonElement>($"{url}/history"))[0];
+        Assert.That((last.GetProperty("version").GetInt64(), last.GetProperty("action").GetString(), last.GetProperty("new_value").ValueKind),
+            Is.EqualTo((3L, "rollback", JsonValueKind.Null)));
+        await _app.AssertRefusedAsync(Admin, new Call("POST", $"/api/configurations/tool/broca/{NewKey()}/rollback", """{"version":0}"""), HttpStatusCode.NotFound);
+    }
+
+    [Test]
     public async Task TheBridgeAndTheServiceRecordTheirOwnChanges()
     {
         var history = await Admin.GetFromJsonAsync<JsonElement>("/api/config/chat_api_key/history");

@@ -84,12 +84,25 @@ public class StatusHistoryTests : ManagementFixture
     }
 
     [Test]
-    public async Task AToolWithoutChangesInTheWindowIsMeasuredByItsCurrentStatus()
+    public async Task ACheckedToolWithoutChangesInTheWindowIsMeasuredByItsCurrentStatus()
+    {
+        var tool = "av-" + Guid.NewGuid().ToString("N")[..8];
+        using (var db = _app.OpenDatabase())
+            db.Execute("INSERT INTO tools (id, name, category, status, status_source) VALUES (@tool, 'Checked', 'master', 'Healthy', 'check')", new { tool });
+        var all = await _clients.Viewer.GetFromJsonAsync<JsonElement>("/api/status/availability");
+        var mine = all.EnumerateArray().Single(a => a.GetProperty("kind").GetString() == "tool" && a.GetProperty("id").GetString() == tool);
+        Assert.That((mine.GetProperty("percent").GetDouble(), mine.GetProperty("status_source").GetString()), Is.EqualTo((100.0, "check")));
+    }
+
+    [Test]
+    public async Task AStatusSetByHandAndAnAgentNoRelayHasPolledHaveNoAvailabilityFigure()
     {
         var all = await _clients.Viewer.GetFromJsonAsync<JsonElement>("/api/status/availability");
         var broca = all.EnumerateArray().Single(a => a.GetProperty("kind").GetString() == "tool" && a.GetProperty("id").GetString() == "broca");
-        Assert.That(broca.GetProperty("percent").GetDouble(), Is.EqualTo(100));
+        Assert.That((broca.GetProperty("status_source").GetString(), broca.GetProperty("percent").ValueKind), Is.EqualTo(("manual", JsonValueKind.Null)));
+        // A seeded agent is not Healthy with no relay: its status comes from relay presence like any other agent's.
         var athena = all.EnumerateArray().Single(a => a.GetProperty("kind").GetString() == "agent" && a.GetProperty("id").GetString() == "athena");
-        Assert.That(athena.GetProperty("status").GetString(), Is.EqualTo("Healthy"));
+        Assert.That((athena.GetProperty("status").GetString(), athena.GetProperty("status_source").GetString(), athena.GetProperty("percent").ValueKind),
+            Is.EqualTo(("Off", "relay", JsonValueKind.Null)));
     }
 }

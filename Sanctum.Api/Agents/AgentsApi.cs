@@ -63,7 +63,7 @@ public static class AgentsApi
     /// <summary>Agents as responses show them: with when a relay last polled them.</summary>
     private static IReadOnlyList<Agent> Shown(DbConnection db, IEnumerable<Agent> agents) => RelayPresence.WithLastPoll(db, agents);
 
-    private const string NoRelayYet = "No relay has polled its inbox yet.";
+    private const string NoRelayYet = RelayPresence.NoRelayYet;
 
     private static readonly string[] ReservedIds = ["master", "smcp"];
 

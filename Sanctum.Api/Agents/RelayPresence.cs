@@ -20,6 +20,9 @@ public static class RelayPresence
 
     public const string Relay = "relay", Manual = "manual";
 
+    /// <summary>Why an agent no relay has polled is Off: what every new agent (seeded, imported or created) starts with.</summary>
+    public const string NoRelayYet = "No relay has polled its inbox yet.";
+
     /// <summary>A scope's last poll and the start of its current run of polls.</summary>
     public sealed record Poll(string LastPollAt, string ConnectedSince);
 
@@ -66,7 +69,7 @@ public static class RelayPresence
         if (poll is null)
             return stored.StatusSource == Manual
                 ? new Presence(stored.Status, Manual, stored.StatusSince, stored.StatusReason)
-                : Keep("Off", Relay, "No relay has polled its inbox yet.");
+                : Keep("Off", Relay, NoRelayYet);
         var fresh = Timestamp.Parse(poll.LastPollAt).AddSeconds(windowSeconds);
         return fresh >= now
             ? new Presence("Healthy", Relay, poll.ConnectedSince, $"A relay has been polling since {poll.ConnectedSince}.")

@@ -20,6 +20,8 @@ public sealed class AuditRetention(Database database, AuditChain chain, TimeProv
 
     public string Description => $"Delete audit events older than keep_days (default {DefaultKeepDays}), keeping the chain verifiable";
 
+    public IReadOnlyList<JobParam> Params => [new("keep_days", "Keep audit events for (days)", MinKeepDays, MaxKeepDays, DefaultKeepDays)];
+
     public void Validate(JsonElement parameters, Errors errors)
     {
         if (parameters.ValueKind != JsonValueKind.Object) return;

@@ -13,6 +13,9 @@ public sealed record ChatSessionSummary
     public required string LastActive { get; init; }
     public long MessageCount { get; init; }
     public long ResponseCount { get; init; }
+    /// <summary>The session's first message (its first 200 characters): what the conversation list calls it.</summary>
+    [MaxLength(200)]
+    public string? Title { get; init; }
 }
 
 public sealed record ChatSessionPage([property: MaxLength(ChatHistoryApi.MaxLimit)] IReadOnlyList<ChatSessionSummary> Items, int Limit, int Offset, bool HasMore);

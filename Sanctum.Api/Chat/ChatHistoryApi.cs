@@ -38,7 +38,8 @@ public static class ChatHistoryApi
     private const string SummaryColumns = """
         s.id, s.agent_id, s.created_at, s.last_active,
         (SELECT COUNT(*) FROM web_chat_messages m WHERE m.session_id = s.id) AS message_count,
-        (SELECT COUNT(*) FROM web_chat_responses r WHERE r.session_id = s.id) AS response_count
+        (SELECT COUNT(*) FROM web_chat_responses r WHERE r.session_id = s.id) AS response_count,
+        (SELECT substr(m.message, 1, 200) FROM web_chat_messages m WHERE m.session_id = s.id ORDER BY m.id LIMIT 1) AS title
         """;
 
     public static string SessionsSql(bool byAgent) => $"""

@@ -169,7 +169,10 @@ public sealed class BridgeAdmin(
     public const string Actor = "chat-bridge";
 
     private BridgeConfig CurrentConfig(DbTransaction? tx) =>
-        new(BridgeSettings.MaxMessageLength(db, tx), BridgeSettings.SessionTimeout(db, tx), limits.PerMinute, BridgeSettings.Extra.All(db, tx));
+        new(BridgeSettings.MaxMessageLength(db, tx), BridgeSettings.SessionTimeout(db, tx), limits.PerMinute)
+        {
+            Settings = BridgeSettings.Extra.All(db, tx).ToDictionary(e => e.Key, e => JsonSerializer.SerializeToElement(e.Value)),
+        };
 
     // Numbers, or numeric strings as /api/config accepts them; only whole numbers.
     private static int? WholeNumber(JsonElement value)

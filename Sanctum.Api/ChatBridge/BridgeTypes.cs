@@ -1,4 +1,6 @@
 using Sanctum.Api.OpenApi;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.ComponentModel.DataAnnotations;
 namespace Sanctum.Api.ChatBridge;
 
@@ -85,13 +87,17 @@ public sealed record BridgeSession
 public sealed record SessionsData([property: MaxLength(BridgeInput.MaxLimit)] IReadOnlyList<BridgeSession> Sessions, Pagination Pagination);
 
 /// <summary>
-/// The bridge's own settings; rate limits are requests per minute and come from server configuration; settings holds
-/// the other keys a bridge client stored through config (plain text, never secrets).
+/// The bridge's own settings; rate limits are requests per minute and come from server configuration. The other keys
+/// a bridge client stored through config sit beside them at the top level, as the web chat bridge's protocol has
+/// them (plain text, never secrets).
 /// </summary>
 public sealed record BridgeConfig(
     [property: Range(1, BridgeInput.MaxMessageLength)] int MaxMessageLength, [property: Range(60, 31_536_000)] int SessionTimeout,
-    IReadOnlyDictionary<string, int> RateLimits,
-    [property: Entries(BridgeSettings.Extra.MaxCount, BridgeSettings.Extra.MaxValueLength)] IReadOnlyDictionary<string, string> Settings);
+    IReadOnlyDictionary<string, int> RateLimits)
+{
+    [JsonExtensionData, Entries(BridgeSettings.Extra.MaxCount, BridgeSettings.Extra.MaxValueLength)]
+    public Dictionary<string, JsonElement>? Settings { get; init; }
+}
 
 /// <summary>
 /// POST config: the settings to change. Any other key (letters, digits, '_', up to 64; not naming a key, secret,

@@ -33,7 +33,8 @@ public static class AgentImport
                 id,
                 name,
                 description = old.Description,
-                status = StatusOf(old.Status),
+                // The old status was a label typed by hand: here an agent's status is its relay's, as for any new agent.
+                noRelay = RelayPresenceNoRelayYet,
                 isActive = old.IsActive is not 0,
                 visibleToUsers = UsersOf(old.VisibleToUsers, context, name),
                 visibleToRoles = RolesOf(old.VisibleToRoles),
@@ -50,8 +51,8 @@ public static class AgentImport
             if (existing.Count == 0)
             {
                 context.Target.Execute("""
-                    INSERT INTO agents (id, name, description, status, is_active, visible_to_users, visible_to_roles, created_by, letta_uid, config, created_at, updated_at)
-                    VALUES (@id, @name, @description, @status, @isActive, @visibleToUsers, @visibleToRoles, @createdBy, @lettaUid, @config, @createdAt, @updatedAt)
+                    INSERT INTO agents (id, name, description, status, status_source, status_reason, status_since, is_active, visible_to_users, visible_to_roles, created_by, letta_uid, config, created_at, updated_at)
+                    VALUES (@id, @name, @description, 'Off', 'relay', @noRelay, @updatedAt, @isActive, @visibleToUsers, @visibleToRoles, @createdBy, @lettaUid, @config, @createdAt, @updatedAt)
                     """, row, context.Transaction);
                 report.Import();
             }
@@ -62,7 +63,7 @@ public static class AgentImport
             else if (existing is [{ LettaUid: null } seeded] && seeded.Id == id)
             {
                 context.Target.Execute("""
-                    UPDATE agents SET name = @name, description = @description, status = @status, is_active = @isActive,
+                    UPDATE agents SET name = @name, description = @description, is_active = @isActive,
                         visible_to_users = @visibleToUsers, visible_to_roles = @visibleToRoles, created_by = COALESCE(created_by, @createdBy),
                         letta_uid = @lettaUid, config = COALESCE(@config, config), updated_at = @updatedAt
                     WHERE id = @id
@@ -91,13 +92,7 @@ public static class AgentImport
     }
 
     /// <summary>The old status was free text (active, inactive, error, Healthy ...); here it is one of four.</summary>
-    private static string StatusOf(string? old) => old?.Trim().ToLowerInvariant() switch
-    {
-        "healthy" or "active" or "running" or "online" => "Healthy",
-        "degraded" or "error" or "failed" or "warning" => "Degraded",
-        "off" or "inactive" or "stopped" or "offline" or "disabled" => "Off",
-        _ => "Ready",
-    };
+    private const string RelayPresenceNoRelayYet = Agents.RelayPresence.NoRelayYet;
 
     /// <summary>Old user ids mapped to this database's ids. An unreadable list lets only admins in rather than everyone.</summary>
     private static string? UsersOf(string? old, ImportContext context, string agent)

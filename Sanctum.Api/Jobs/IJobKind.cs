@@ -16,6 +16,9 @@ public interface IJobKind
     /// <summary>One line for the page and the API.</summary>
     string Description { get; }
 
+    /// <summary>The params it takes, for a form to show as fields (none unless the kind says).</summary>
+    IReadOnlyList<JobParam> Params => [];
+
     /// <summary>Adds errors keyed <c>params.&lt;name&gt;</c> for invalid params (an absent object is <c>{}</c>).</summary>
     void Validate(JsonElement parameters, Errors errors);
 
@@ -31,3 +34,11 @@ public sealed record JobResult(string Outcome, string? Message = null)
 }
 
 public sealed record JobRunContext(long JobId, string JobName, JsonElement Parameters, IServiceProvider Services);
+
+/// <summary>A whole-number param of a kind of job: its name, a label for people, its range and its value when absent (null: required).</summary>
+public sealed record JobParam(
+    [property: System.ComponentModel.DataAnnotations.MaxLength(50)] string Name, [property: System.ComponentModel.DataAnnotations.MaxLength(200)] string Label,
+    int Minimum, int Maximum, int? Default)
+{
+    public bool Required => Default is null;
+}

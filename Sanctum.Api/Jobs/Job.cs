@@ -72,5 +72,10 @@ public sealed record JobWrite
     public JsonElement? Params { get; init; }
 }
 
-/// <summary>A kind of job this build can run.</summary>
-public sealed record JobKindInfo([property: MaxLength(50), RegularExpression(SchemaRules.SlugPattern)] string Kind, [property: MaxLength(500)] string Description);
+/// <summary>A kind of job this build can run, with the params it takes.</summary>
+public sealed record JobKindInfo(
+    [property: MaxLength(50), RegularExpression(SchemaRules.SlugPattern)] string Kind, [property: MaxLength(500)] string Description,
+    [property: MaxLength(20)] IReadOnlyList<JobParam> Params);
+
+/// <summary>A schedule read back: in words, and its next runs (UTC).</summary>
+public sealed record SchedulePreview([property: MaxLength(300)] string ScheduleText, [property: MaxLength(JobsApi.PreviewRuns)] IReadOnlyList<string> NextRuns);

@@ -15,7 +15,7 @@ namespace Sanctum.Api.Jobs;
 /// <summary>Scheduled jobs (admin): CRUD, run now, run history. The scheduler itself is <see cref="JobScheduler"/>.</summary>
 public static class JobsApi
 {
-    public const int MaxName = 100, DefaultRuns = 50, MaxRuns = 500;
+    public const int MaxName = 100, DefaultRuns = 50, MaxRuns = 500, PreviewRuns = 5;
 
     public static IServiceCollection AddJobs(this IServiceCollection services)
     {
@@ -34,6 +34,8 @@ public static class JobsApi
         var group = routes.MapGroup("/api/jobs").WithTags("Jobs").RequireAdmin();
         group.MapGet("/", List).WithName("ListJobs").WithSummary("The scheduled jobs by name, each with its schedule in words, next run and last run");
         group.MapGet("/kinds", Kinds).WithName("ListJobKinds").WithSummary("The kinds of job this build can run, with their params");
+        group.MapGet("/schedule", Preview).WithName("PreviewJobSchedule")
+            .WithSummary("A 5-field cron schedule read back before it is saved: in words and its next five runs (read in Sanctum:TimeZone)");
         group.MapPost("/", Create).WithName("CreateJob")
             .WithSummary("Add a job: name, kind, 5-field cron schedule (read in Sanctum:TimeZone, UTC by default), enabled, params")
             .ProducesProblem(StatusCodes.Status409Conflict);
@@ -55,7 +57,21 @@ public static class JobsApi
         TypedResults.Ok(Load(db, null, schedule, clock));
 
     private static Ok<IEnumerable<JobKindInfo>> Kinds(JobRunner runner) =>
-        TypedResults.Ok(runner.Kinds.OrderBy(k => k.Kind, StringComparer.Ordinal).Select(k => new JobKindInfo(k.Kind, k.Description)));
+        TypedResults.Ok(runner.Kinds.OrderBy(k => k.Kind, StringComparer.Ordinal).Select(k => new JobKindInfo(k.Kind, k.Description, k.Params)));
+
+    private static Results<Ok<SchedulePreview>, ValidationProblem> Preview(
+        JobSchedule schedule, TimeProvider clock, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "schedule")] string? expression)
+    {
+        if (JobSchedule.Problem(expression) is { } problem) return Problems.Invalid("schedule", problem);
+        var runs = new List<string>(PreviewRuns);
+        var after = clock.GetUtcNow();
+        while (runs.Count < PreviewRuns && schedule.Next(expression!, after) is { } next)
+        {
+            runs.Add(Timestamp.From(next));
+            after = next;
+        }
+        return TypedResults.Ok(new SchedulePreview(schedule.Describe(expression!), runs));
+    }
 
     private static Results<Ok<Job>, ProblemHttpResult> Get(long id, DbConnection db, JobSchedule schedule, TimeProvider clock) =>
         Load(db, id, schedule, clock).SingleOrDefault() is { } job ? TypedResults.Ok(job) : Problems.NotFound($"Job {id}");

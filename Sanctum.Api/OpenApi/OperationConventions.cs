@@ -166,6 +166,6 @@ public sealed class OperationConventions : IOperationFilter, IDocumentFilter
     private static readonly OpenApiHeader RetryAfter = new()
     {
         Description = "Seconds to wait before trying again.",
-        Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = "86400" },
+        Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = "86400", Example = System.Text.Json.Nodes.JsonValue.Create(60) },
     };
 }

@@ -57,6 +57,7 @@ public sealed class ParameterRules : IOperationFilter
                 case "instance" or "after_id": SchemaRules.Text(s, 19, "^[0-9]+$"); break;
                 case "category": SchemaRules.Text(s, 50, "^[A-Za-z0-9_-]{1,50}$"); break;
                 case "search": SchemaRules.Text(s, UsersApi.MaxSearch); break;
+                case "schedule": SchemaRules.Text(s, Jobs.JobSchedule.MaxLength); break;
                 case "role": s.Enum = Values(Roles.All); break;
                 case "status" when path.StartsWith("/api/users", StringComparison.Ordinal): s.Enum = Values(UserStatuses.All); break;
                 case "session_id": SchemaRules.Text(s, ChatBridge.BridgeInput.MaxSessionIdLength, SchemaRules.SessionIdPattern); break;

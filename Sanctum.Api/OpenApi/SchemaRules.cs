@@ -69,7 +69,11 @@ public sealed class SchemaRules : ISchemaFilter
     public void Apply(IOpenApiSchema schema, SchemaFilterContext context)
     {
         if (schema is not OpenApiSchema s) return;
-        if (context.Type == typeof(ProblemDetails) || context.Type == typeof(HttpValidationProblemDetails)) Problem(s);
+        if (context.Type == typeof(ProblemDetails) || context.Type == typeof(HttpValidationProblemDetails))
+        {
+            Problem(s);
+            s.Example ??= ProblemExample();
+        }
         if (s.Properties is null) return;
 
         var properties = context.Type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
@@ -98,6 +102,8 @@ public sealed class SchemaRules : ISchemaFilter
             if (name == "dependencies" && p.Items is OpenApiSchema { MaxLength: null } item && IsString(item)) item.MaxLength = Plugins.PluginsApi.MaxNameLength;
             // Lists of short names (a setting's closed set of values, the programs that read it).
             if (name is "values" or "read_by" && p.Items is OpenApiSchema { MaxLength: null } entry && IsString(entry)) entry.MaxLength = 200;
+            // A schedule's next runs: moments as the server writes them.
+            if (name == "next_runs" && p.Items is OpenApiSchema { MaxLength: null } run && IsString(run)) Timestamp(run);
             // A backup check's findings: sentences naming at most 100 characters of an archive entry.
             if (name == "problems" && p.Items is OpenApiSchema { MaxLength: null } problem && IsString(problem)) problem.MaxLength = 500;
             // A map of short texts: [Entries] bounds it.
@@ -107,8 +113,27 @@ public sealed class SchemaRules : ISchemaFilter
                 if (p.AdditionalProperties is OpenApiSchema value && IsString(value)) value.MaxLength = entries.MaxValueLength;
             }
             Integers(p, IsId(name));
+            // A map reads as data, not as Swagger UI's additionalProp1..3.
+            if (p.AdditionalProperties is not null && p.Example is null && MapExamples.TryGetValue(name, out var example)) p.Example = example();
         }
     }
+
+    /// <summary>Examples of the maps in answers, by wire name.</summary>
+    private static readonly Dictionary<string, Func<JsonNode>> MapExamples = new(StringComparer.Ordinal)
+    {
+        ["by_status"] = () => new JsonObject { ["Healthy"] = 5, ["Ready"] = 2, ["Degraded"] = 0, ["Off"] = 0 },
+        ["rate_limits"] = () => new JsonObject { ["messages"] = 30, ["inbox"] = 120, ["outbox"] = 240, ["responses"] = 120, ["sessions"] = 60 },
+        ["errors"] = () => new JsonObject { ["name"] = new JsonArray("A name is required.") },
+        ["settings"] = () => new JsonObject { ["welcome_text"] = "Hello! Ask me anything." },
+        ["details"] = () => new JsonObject { ["key"] = "letta_server_port", ["created"] = false },
+    };
+
+    /// <summary>The problem details this server writes, as Swagger UI should show them.</summary>
+    private static JsonNode ProblemExample() => new JsonObject
+    {
+        ["type"] = "https://tools.ietf.org/html/rfc9110#section-15.5.1", ["title"] = "One or more validation errors occurred.", ["status"] = 400,
+        ["errors"] = new JsonObject { ["name"] = new JsonArray("A name is required.") },
+    };
 
     /// <summary>No integer in this API is negative; ids start at 1. Explicit ranges ([Range]) stay.</summary>
     public static void Integers(IOpenApiSchema? schema, bool id = false)
@@ -119,6 +144,8 @@ public sealed class SchemaRules : ISchemaFilter
             s.Minimum ??= id ? "1" : "0";
             s.Maximum ??= s.Format == "int32" ? int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture)
                 : long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            // Swagger UI shows a sample it makes up from the range unless there is an example: ids read 1, counts their least.
+            s.Example ??= JsonValue.Create(id ? 1 : long.Parse(s.Minimum, System.Globalization.CultureInfo.InvariantCulture));
         }
         Integers(s.AdditionalProperties);
         Integers(s.Items, id);

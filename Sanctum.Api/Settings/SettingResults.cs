@@ -14,6 +14,14 @@ public static class SettingResults
             ? o.Status == StatusCodes.Status201Created ? TypedResults.Created(o.Location, show(row)) : TypedResults.Ok(show(row))
             : o.Errors is { } e ? Problems.Invalid(e) : Problem(o);
 
+    /// <summary>A rollback: the restored setting, or 204 when the state rolled back to had no setting.</summary>
+    public static Results<Ok<T>, NoContent, ValidationProblem, ProblemHttpResult> RolledBack<T>(this SettingOutcome o, Func<StoredSetting, T> show)
+    {
+        if (o.Setting is { } row && o.Succeeded) return TypedResults.Ok(show(row));
+        if (o.Succeeded) return TypedResults.NoContent();
+        return o.Errors is { } e ? Problems.Invalid(e) : Problem(o);
+    }
+
     public static Results<NoContent, ValidationProblem, ProblemHttpResult> Deleted(this SettingOutcome o) =>
         o.Succeeded ? TypedResults.NoContent() : o.Errors is { } e ? Problems.Invalid(e) : Problem(o);
 

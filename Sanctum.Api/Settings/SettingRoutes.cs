@@ -22,9 +22,9 @@ public static class SettingRoutes
             .WithSummary("Every recorded change of the setting, newest first: who, when, old and new value (a secret's read \"changed\"); admin")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost($"{pattern}/rollback", (HttpContext http, SettingRollback body, DbConnection db, SettingsCore core) =>
-                Located(http, locate, at => core.Rollback(db, at, body, http)).Read(row => SettingView.Of(row, core)))
+                Located(http, locate, at => core.Rollback(db, at, body, http)).RolledBack(row => SettingView.Of(row, core)))
             .WithName($"{name}Rollback").RequireAdmin()
-            .WithSummary("Restore the value a recorded version set, as a new version (a secret too, without revealing it); If-Match as for PUT; admin")
+            .WithSummary("Restore the value a recorded version set, as a new version (a secret too, without revealing it); version 0 is the value before the first change (204 when there was none); If-Match as for PUT; admin")
             .WriteProblems();
         return group;
     }

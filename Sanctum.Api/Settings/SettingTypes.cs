@@ -39,7 +39,7 @@ public sealed record SettingWrite
 /// <summary>The body of POST .../{key}/rollback.</summary>
 public sealed record SettingRollback
 {
-    /// <summary>The version (from .../history) whose value to restore.</summary>
+    /// <summary>The version (from .../history) whose value to restore; 0 for the value before the first recorded change.</summary>
     public long? Version { get; init; }
 }
 

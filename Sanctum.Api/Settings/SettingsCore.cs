@@ -209,25 +209,38 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         return new SettingOutcome { Status = StatusCodes.Status200OK, Changes = changes };
     }
 
-    /// <summary>Restores the value a recorded version set (a secret's ciphertext too, never revealed), as a new version.</summary>
+    /// <summary>
+    /// Restores the value a recorded version set (a secret's ciphertext too, never revealed), as a new version. Version 0
+    /// is the state before the first recorded change: the seeded value, or no setting at all (then it is removed, 204).
+    /// </summary>
     public SettingOutcome Rollback(DbConnection db, SettingAddress at, SettingRollback body, HttpContext http)
     {
         if (at.Store.KeyProblem(at.Key) is { } problem) return SettingOutcome.Invalid(at.Store.KeyField, problem);
-        if (body.Version is not > 0) return SettingOutcome.Invalid("version", "The version to restore is required: a positive number from the history.");
+        if (body.Version is not >= 0)
+            return SettingOutcome.Invalid("version", "The version to restore is required: a number from the history, or 0 for the value before the first change.");
         db.Open();
         using var tx = db.BeginTransaction();
         if (at.ScopeId is not null && !ConfigurationScopes.Exists(db, at.Scope, at.ScopeId, tx))
             return SettingOutcome.NotFound(ConfigurationScopes.Describe(at.Scope, at.ScopeId));
+        var beforeFirst = body.Version == 0;
         var args = new DynamicParameters(Args(at));
-        args.Add("version", body.Version);
+        args.Add("version", beforeFirst ? 1 : body.Version);
         if (db.QuerySingleOrDefault<HistoryRow>($"{HistorySelect} AND version = @version", args, tx) is not { } entry)
-            return SettingOutcome.NotFound($"Version {body.Version} of {at.Store.Describe(at)}");
-        if (entry.NewValue is null && entry.Action == "delete")
-            return SettingOutcome.Invalid("version", $"Version {body.Version} deleted the setting: there is no value to restore.");
+            return SettingOutcome.NotFound(beforeFirst ? $"A recorded change of {at.Store.Describe(at)}" : $"Version {body.Version} of {at.Store.Describe(at)}");
         var current = Find(db, at, tx);
+        var stored = beforeFirst ? entry.OldValue : entry.NewValue;
+        if (stored is null && !beforeFirst)
+            return SettingOutcome.Invalid("version", $"Version {body.Version} deleted the setting: there is no value to restore.");
         if (Stale(http, current) is { } stale) return stale;
+        if (stored is null)
+        {
+            // Before its first change the setting did not exist: rolling back to then removes it.
+            if (current is not null) Remove(db, tx, at, current, Actor(http), "rollback");
+            tx.Commit();
+            audit.Record(new AuditEvent("setting.rolled_back", at.Store.Name, Target(at), new { key = at.Key, version = body.Version }), http);
+            return new SettingOutcome { Status = StatusCodes.Status204NoContent };
+        }
 
-        var stored = entry.NewValue;
         var plaintext = stored;
         if (entry.IsEncrypted && !string.IsNullOrEmpty(stored) && (plaintext = secrets.Unprotect(stored)) is null)
         {
@@ -319,10 +332,10 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         return Find(db, at, tx)!;
     }
 
-    private void Remove(IDbConnection db, IDbTransaction tx, SettingAddress at, StoredSetting current, string actor)
+    private void Remove(IDbConnection db, IDbTransaction tx, SettingAddress at, StoredSetting current, string actor, string action = "delete")
     {
         db.Execute(at.Store.DeleteSql, Args(at), tx);
-        Record(db, tx, at, "delete", current.Type, current.IsEncrypted, current.Value, null, actor, Timestamp.Now(clock));
+        Record(db, tx, at, action, current.Type, current.IsEncrypted, current.Value, null, actor, Timestamp.Now(clock));
     }
 
     private static void Record(IDbConnection db, IDbTransaction tx, SettingAddress at, string action, string type, bool encrypted,

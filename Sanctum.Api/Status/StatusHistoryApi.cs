@@ -86,10 +86,11 @@ public static class StatusHistoryApi
         parameters.Add("since", Timestamp.From(from));
 
         var subjects = db.Query<Subject>($"""
-            SELECT 'tool' AS kind, id, name, status FROM tools WHERE {AgentVisibility.Visible("category")}
+            SELECT 'tool' AS kind, id, name, status, status_source FROM tools WHERE {AgentVisibility.Visible("category")}
             UNION ALL
-            SELECT 'agent', id, name, status FROM agents WHERE (is_active = TRUE OR @isAdmin) AND {AgentVisibility.Where}
+            SELECT 'agent', id, name, status, status_source FROM agents WHERE (is_active = TRUE OR @isAdmin) AND {AgentVisibility.Where}
             """, parameters).AsList();
+        var polls = RelayPresence.Polls(db);
         // Per subject: the last change before the window (its status when the window opens) and every change inside it.
         var changes = db.Query<Change>("""
             SELECT h.kind, h.entity_id, h.at, h.old_status, h.new_status FROM status_history h
@@ -98,10 +99,18 @@ public static class StatusHistoryApi
             ORDER BY h.id
             """, parameters).ToLookup(c => (c.Kind, c.EntityId));
 
-        return TypedResults.Ok(subjects.Select(s => Measure(s, changes[(s.Kind, s.Id)].ToList(), from, now)));
+        return TypedResults.Ok(subjects.Select(s => Measure(s, changes[(s.Kind, s.Id)].ToList(), from, now, Signalled(s, polls))));
     }
 
-    private static Availability Measure(Subject subject, List<Change> changes, DateTimeOffset from, DateTimeOffset now)
+    /// <summary>
+    /// Whether anything measures the subject's status: a health check or relay polls. A status typed by hand, and an
+    /// agent no relay has ever polled, have no signal, so no availability figure.
+    /// </summary>
+    private static bool Signalled(Subject s, Dictionary<string, RelayPresence.Poll> polls) =>
+        s.StatusSource != RelayPresence.Manual
+        && (s.Kind != "agent" || polls.ContainsKey(s.Id) || polls.ContainsKey(RelayPresence.AllAgents));
+
+    private static Availability Measure(Subject subject, List<Change> changes, DateTimeOffset from, DateTimeOffset now, bool signalled)
     {
         var segments = new List<StatusSegment>();
         // The status when the window opens: set by the last change before it, or the one the first change left; a row
@@ -122,8 +131,8 @@ public static class StatusHistoryApi
 
         var total = segments.Sum(Seconds);
         var up = segments.Where(s => Up.Contains(s.Status)).Sum(Seconds);
-        return new Availability(subject.Kind, subject.Id, subject.Name, subject.Status,
-            total == 0 ? (Up.Contains(subject.Status) ? 100 : 0) : Math.Round(100 * up / total, 2), segments);
+        return new Availability(subject.Kind, subject.Id, subject.Name, subject.Status, subject.StatusSource,
+            !signalled ? null : total == 0 ? (Up.Contains(subject.Status) ? 100 : 0) : Math.Round(100 * up / total, 2), segments);
 
         static double Seconds(StatusSegment s) => (Timestamp.Parse(s.To) - Timestamp.Parse(s.From)).TotalSeconds;
     }
@@ -134,6 +143,7 @@ public static class StatusHistoryApi
         public required string Id { get; init; }
         public required string Name { get; init; }
         public required string Status { get; init; }
+        public required string StatusSource { get; init; }
     }
 
     private sealed record Change
@@ -170,8 +180,12 @@ public sealed record StatusChange
 /// <summary>A status held from <c>from</c> until <c>to</c>.</summary>
 public sealed record StatusSegment(string From, string To, [property: OneOf(typeof(Tools.HealthStatus))] string Status);
 
-/// <summary>A tool's or agent's status over the window: <c>percent</c> of the time it was Healthy or Ready.</summary>
+/// <summary>
+/// A tool's or agent's status over the window: <c>percent</c> of the time it was Healthy or Ready; null when no
+/// signal measures it (a status set by hand, or an agent no relay has polled yet).
+/// </summary>
 public sealed record Availability(
     [property: OneOf("tool", "agent")] string Kind, [property: MaxLength(50), RegularExpression(SchemaRules.SlugPattern)] string Id,
     [property: MaxLength(200)] string Name, [property: OneOf(typeof(Tools.HealthStatus))] string Status,
-    [property: Range(0, 100)] double Percent, IReadOnlyList<StatusSegment> Segments);
+    [property: OneOf(typeof(SchemaRules), nameof(SchemaRules.StatusSources))] string StatusSource,
+    [property: Range(0, 100)] double? Percent, IReadOnlyList<StatusSegment> Segments);

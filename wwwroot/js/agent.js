@@ -4,6 +4,7 @@
 import { api, notify } from './api.js';
 import { el, startPage, isAdmin, badge, clearErrors, showFieldErrors, confirmDialog, guardUnsaved, reportError } from './ui.js';
 import { modelSettings as configKeys, allRoles, checkModelSettings } from './agent-settings.js';
+import { historyButton } from './setting-history.js';
 const agentFields = ['name', 'display_name', 'description', 'status'];
 
 const me = await startPage();
@@ -48,6 +49,19 @@ async function show() {
   everyone.addEventListener('change', () => { picks.hidden = everyone.checked; });
 
   if (admin) {
+    // Each model setting's history, with rollback; a rollback shows the value now stored in that field only.
+    for (const setting of configKeys) {
+      const url = `/api/agents/${encodeURIComponent(id)}/config/${setting.key}`;
+      const reload = async () => {
+        const now = await api(url, { quiet: true }).catch(error => { if (error.status === 404) return null; throw error; });
+        config[setting.key] = now?.value == null ? '' : String(now.value);
+        field(setting.key).value = config[setting.key];
+        const before = JSON.parse(snapshot || '[]');
+        snapshot = JSON.stringify(before.map(([name, v]) => [name, name === setting.key ? config[setting.key] : v]));
+      };
+      const slot = field(setting.key).closest('.field').querySelector(`[data-error-for="${setting.key}"]`);
+      slot.before(historyButton(url, setting.key.replace('_', ' '), reload));
+    }
     document.getElementById('danger-zone').hidden = false;
     toggle.addEventListener('click', async () => {
       const activating = !agent.is_active;
@@ -136,7 +150,7 @@ async function show() {
       badge(agent.status),
       el('span', { class: agent.is_active ? 'badge status-Healthy' : 'badge status-Off', 'data-testid': 'active', text: agent.is_active ? 'Active' : 'Inactive' }),
       el('a', { class: 'button small', href: `/settings#${encodeURIComponent(id)}`, text: `Tools (${tools.length})` }),
-      agent.is_active ? el('a', { class: 'button small', href: `/?agent=${encodeURIComponent(id)}`, text: 'Chat' }) : null);
+      agent.is_active ? el('a', { class: 'button small', href: `/?agent=${encodeURIComponent(id)}`, text: 'Chat' }) : '');
     toggle.textContent = agent.is_active ? 'Deactivate agent' : 'Activate agent';
     toggle.className = agent.is_active ? 'danger' : 'primary';
     document.getElementById('danger-text').textContent = agent.is_active

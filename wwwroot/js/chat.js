@@ -1,5 +1,7 @@
-// /: chat with an agent. The conversation lives on the server (/api/chat/sessions/...): this browser keeps only the
-// current session id per (user, agent), and forgets it at sign-out. Messages go out through the chat bridge;
+// /: chat with an agent. The conversations live on the server (/api/chat/sessions/...): the list shows the user's
+// sessions with the agent, newest first, titled by their first message; "New chat" starts one, which exists (and is
+// asked for) only once its first message is sent. This browser keeps only the current session id per (user, agent),
+// and forgets it at sign-out. Messages go out through the chat bridge;
 // the newest page of the conversation is polled every two seconds, so replies and delivery states show up.
 // Presence is the relay's: when no relay polled the agent recently, the switcher and the conversation say so.
 import { api, bridge, showProblem, ApiError } from './api.js';
@@ -8,8 +10,6 @@ import { renderMarkdown } from './markdown.js';
 import { live } from './live.js';
 
 const PollMs = 2000;
-// Sessions made up in this browser and not yet asked for (they have no message until the first one is sent).
-const fresh = new Set();
 const PresenceMs = 15000;
 const PageSize = 50;
 
@@ -26,6 +26,8 @@ async function start() {
   const input = composer.message;
   const send = composer.querySelector('[data-testid=send]');
   const state = document.getElementById('chat-state');
+  const conversations = document.getElementById('conversation-select');
+  const newChat = document.getElementById('new-chat');
   const canChat = me.role === 'admin' || me.role === 'user';
 
   let agents = await api('/api/agents');
@@ -47,6 +49,9 @@ async function start() {
   let waitUntil = 0;
 
   select.addEventListener('change', () => open(select.value));
+  conversations.addEventListener('change', () => open(select.value, conversations.value));
+  newChat.disabled = !canChat;
+  newChat.addEventListener('click', () => open(select.value, null, { fresh: true }));
   composer.addEventListener('submit', event => { event.preventDefault(); sendMessage(); });
   input.addEventListener('keydown', event => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) { event.preventDefault(); sendMessage(); }
@@ -96,7 +101,11 @@ async function start() {
     } catch { /* the next round tries again */ }
   }
 
-  async function open(agentId) {
+  /**
+   * Opens a conversation with the agent: sessionId, else the one this browser last used (when it is still the
+   * user's), else the newest; fresh (or none at all) starts a new one that the server knows only after its first message.
+   */
+  async function open(agentId, sessionId = undefined, { fresh = false } = {}) {
     if (conversation) { clearTimeout(conversation.timer); conversation.stream?.close(); }
     localStorage.setItem('sanctum.chat.agent', agentId);
     const agent = agents.find(a => a.id === agentId);
@@ -104,38 +113,55 @@ async function start() {
     const agentPage = document.getElementById('agent-page');
     agentPage.href = `/agents/${encodeURIComponent(agentId)}`;
     agentPage.hidden = me.role !== 'admin';
-    const conv = { agent, sessionId: null, items: new Map(), pending: [], before: undefined, timer: 0 };
+    const conv = { agent, sessionId: null, fresh: false, sessions: [], items: new Map(), pending: [], before: undefined, timer: 0 };
     conversation = conv;
     transcript.replaceChildren(el('p', { class: 'dim', text: 'Loading…' }));
     // Nothing can be sent until the conversation's session is known.
     send.disabled = true;
-    conv.sessionId = await sessionFor(agentId);
+    conv.sessions = await sessionsWith(agentId);
     if (conv !== conversation) return;
+    const stored = localStorage.getItem(storageKey(agentId));
+    const known = id => conv.sessions.some(s => s.id === id);
+    const chosen = fresh ? null : sessionId && known(sessionId) ? sessionId : known(stored) ? stored : conv.sessions[0]?.id ?? null;
+    conv.fresh = chosen === null;
+    conv.sessionId = chosen ?? newSessionId();
+    if (!conv.fresh) localStorage.setItem(storageKey(agentId), conv.sessionId);
+    renderConversations(conv);
     send.disabled = !canChat || Date.now() < waitUntil;
-    // A session this browser just made up has no message yet: nothing to ask for until the first one is sent.
-    if (fresh.delete(conv.sessionId)) { conv.before = null; state.textContent = ''; render(); } else await poll(conv, true);
-    // A reply appears as soon as the relay posts it; without the stream, live.js polls instead.
-    if (conv === conversation) conv.stream = live([`chat:${conv.sessionId}`], { 'chat.reply': () => poll(conv) }, { poll: () => poll(conv), pollMs: PollMs });
+    if (conv.fresh) render();
+    else await poll(conv, true);
+    // A reply appears as soon as the relay posts it; without the stream, live.js polls instead (never for a session that has no message yet).
+    if (conv === conversation) conv.stream = live([`chat:${conv.sessionId}`], { 'chat.reply': () => poll(conv) }, { poll: () => { if (!conv.fresh) poll(conv); }, pollMs: PollMs });
     if (canChat) input.focus();
   }
 
-  /** This browser's session with the agent, else the user's latest one on the server, else a new one. */
-  async function sessionFor(agentId) {
-    const key = storageKey(agentId);
-    const stored = localStorage.getItem(key);
-    if (stored && /^session_[A-Za-z0-9_]{1,56}$/.test(stored)) return stored;
-    let id = null;
+  /** The user's sessions with the agent, newest first (an empty list when they cannot be read). */
+  async function sessionsWith(agentId) {
     try {
-      const latest = await api(`/api/chat/sessions?agent_id=${encodeURIComponent(agentId)}&limit=1`, { quiet: true });
-      id = latest.items[0]?.id ?? null;
-    } catch { /* start a new one */ }
-    if (!id) {
-      const bytes = crypto.getRandomValues(new Uint8Array(16));
-      id = 'session_' + [...bytes].map(b => b.toString(16).padStart(2, '0')).join('');
-      fresh.add(id);
+      return (await api(`/api/chat/sessions?agent_id=${encodeURIComponent(agentId)}&limit=50`, { quiet: true })).items;
+    } catch (error) {
+      if (error.redirecting) throw error;
+      return [];
     }
-    localStorage.setItem(key, id);
-    return id;
+  }
+
+  function newSessionId() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return 'session_' + [...bytes].map(b => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  /** The conversation list: a new one not yet sent first, then the user's sessions newest first, titled by their first message. */
+  function renderConversations(conv) {
+    const options = conv.sessions.map(s => el('option', { value: s.id, text: `${title(s)} · ${formatTime(s.last_active)}` }));
+    if (conv.fresh) options.unshift(el('option', { value: conv.sessionId, text: 'New chat' }));
+    conversations.replaceChildren(...options);
+    conversations.value = conv.sessionId;
+    conversations.disabled = options.length <= 1;
+  }
+
+  function title(session) {
+    const text = (session.title ?? '').replace(/\s+/g, ' ').trim();
+    return text ? (text.length > 60 ? text.slice(0, 59) + '…' : text) : 'Untitled';
   }
 
   async function poll(conv, first = false) {
@@ -200,6 +226,16 @@ async function start() {
       });
       conv.pending.splice(conv.pending.indexOf(pending), 1);
       conv.items.set(`message:${data.message_id}`, { kind: 'message', id: data.message_id, text, timestamp: data.timestamp, delivery_state: 'waiting' });
+      if (conv.fresh) {
+        // Its first message made the session: keep it, list it, and start following it.
+        conv.fresh = false;
+        localStorage.setItem(storageKey(conv.agent.id), conv.sessionId);
+        conv.sessions.unshift({ id: conv.sessionId, title: text, last_active: data.timestamp });
+        if (conv === conversation) {
+          renderConversations(conv);
+          conv.timer = setTimeout(() => poll(conv), PollMs);
+        }
+      }
     } catch (error) {
       conv.pending.splice(conv.pending.indexOf(pending), 1);
       if (error.status === 429) {

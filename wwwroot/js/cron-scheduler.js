@@ -1,10 +1,12 @@
 // /cron-scheduler: the scheduled jobs with their schedule in words, next and last run; add, edit, pause/resume,
-// run now, delete, and each job's run history.
-import { api, notify } from './api.js';
+// run now, delete, and each job's run history. While a schedule is typed the form reads it back in words with its
+// next five runs (GET /api/jobs/schedule); each kind's params are fields (from GET /api/jobs/kinds). An error the
+// server names a field for shows at that field only.
+import { api, notify, showProblem } from './api.js';
 import { live, coalesce } from './live.js';
-import { el, startPage, formatTime, clearErrors, showFieldErrors, busy, confirmInline, reportError } from './ui.js';
+import { el, startPage, formatTime, clearErrors, showFieldErrors, busy, confirmInline, reportError, formField } from './ui.js';
 
-const defaultParams = { backup: { keep: 7 }, 'chat-retention': { days: 90 } };
+const PreviewDelayMs = 250;
 const outcomeClass = { ok: 'status-Healthy', skipped: 'status-Off', failed: 'status-Degraded' };
 
 const me = await startPage({ adminOnly: true });
@@ -26,37 +28,70 @@ async function setUp() {
   let editing = null, history = null, refresh = 0;
 
   const kinds = await api('/api/jobs/kinds');
+  const kindOf = name => kinds.find(k => k.kind === name) || { params: [] };
   field('kind').replaceChildren(...kinds.map(k => el('option', { value: k.kind, text: k.kind })));
-  const describeKind = () => { kindHint.textContent = (kinds.find(k => k.kind === field('kind').value) || {}).description || ''; };
-  field('kind').addEventListener('change', () => {
-    describeKind();
-    if (!editing) field('params').value = JSON.stringify(defaultParams[field('kind').value] || {});
-  });
+  const describeKind = () => { kindHint.textContent = kindOf(field('kind').value).description || ''; };
+  const paramBox = document.getElementById('param-fields');
+  // One field per param of the kind, filled from values (a job's params, or the kind's defaults).
+  const showParams = (values = {}) => {
+    const params = kindOf(field('kind').value).params || [];
+    paramBox.replaceChildren(...(params.length
+      ? params.map(p => formField(p.label, el('input', {
+          type: 'number', name: `param_${p.name}`, 'data-param': p.name, min: p.minimum, max: p.maximum, step: 1, inputmode: 'numeric',
+          value: values[p.name] ?? p.default ?? '', required: p.required,
+        }), { hint: `${p.minimum} to ${p.maximum}${p.default != null ? `; ${p.default} when empty` : ''}.` }))
+      : [el('p', { class: 'dim small', text: 'This kind takes no params.' })]));
+  };
+  const paramValues = () => Object.fromEntries([...paramBox.querySelectorAll('[data-param]')]
+    .filter(input => input.value.trim() !== '')
+    .map(input => [input.dataset.param, /^-?\d+$/.test(input.value.trim()) ? Number(input.value.trim()) : input.value.trim()]));
+  field('kind').addEventListener('change', () => { describeKind(); showParams(); });
   field('kind').dispatchEvent(new Event('change'));
+
+  // The schedule read back while it is typed: its reading and next five runs, or the reason it is not valid (at the field).
+  const preview = document.getElementById('schedule-preview');
+  let previewTimer = 0, previewFor = '';
+  const previewSchedule = async () => {
+    const schedule = field('schedule').value.trim();
+    if (schedule === previewFor) return;
+    previewFor = schedule;
+    const slot = form.querySelector('[data-error-for=schedule]');
+    if (!schedule) { preview.replaceChildren(); slot.textContent = ''; return; }
+    try {
+      const read = await api(`/api/jobs/schedule?schedule=${encodeURIComponent(schedule)}`, { quiet: true });
+      if (previewFor !== schedule) return;
+      slot.textContent = '';
+      field('schedule').removeAttribute('aria-invalid');
+      preview.replaceChildren(el('div', { 'data-testid': 'schedule-reading', text: read.schedule_text }),
+        el('ol', { class: 'next-runs dim', 'data-testid': 'next-runs' }, read.next_runs.map(at => el('li', { text: formatTime(at) }))));
+    } catch (error) {
+      if (previewFor !== schedule || error.redirecting) return;
+      preview.replaceChildren();
+      if (!showFieldErrors(form, error.errors)) showProblem(error);
+    }
+  };
+  field('schedule').addEventListener('input', () => { clearTimeout(previewTimer); previewTimer = setTimeout(previewSchedule, PreviewDelayMs); });
 
   cancel.addEventListener('click', () => edit(null));
   form.addEventListener('submit', async event => {
     event.preventDefault();
     clearErrors(form);
-    let params;
-    try {
-      params = JSON.parse(field('params').value || '{}');
-    } catch {
-      showFieldErrors(form, { params: ['Must be a JSON object, e.g. {"keep": 7}.'] });
-      return;
-    }
-    const body = { name: field('name').value.trim(), kind: field('kind').value, schedule: field('schedule').value.trim(), enabled: field('enabled').checked, params };
+    const body = { name: field('name').value.trim(), kind: field('kind').value, schedule: field('schedule').value.trim(), enabled: field('enabled').checked, params: paramValues() };
     await busy(save, async () => {
       try {
         const job = editing
-          ? await api(`/api/jobs/${editing.id}`, { method: 'PATCH', body })
-          : await api('/api/jobs', { method: 'POST', body });
+          ? await api(`/api/jobs/${editing.id}`, { method: 'PATCH', body, quiet: true })
+          : await api('/api/jobs', { method: 'POST', body, quiet: true });
         notify(`${job.name}: ${job.schedule_text}.`);
         edit(null);
         await load();
       } catch (error) {
-        const rename = Object.fromEntries(Object.keys(error.errors || {}).filter(k => k.startsWith('params.')).map(k => [k, 'params']));
-        showFieldErrors(form, error.errors, rename);
+        if (error.redirecting) return;
+        // params.keep goes to the keep field; an error with no field here goes to the notice bar instead.
+        const rename = Object.fromEntries(Object.keys(error.errors || {}).filter(k => k.startsWith('params.'))
+          .map(k => [k, paramBox.querySelector(`[data-param="${CSS.escape(k.slice(7))}"]`) ? `param_${k.slice(7)}` : 'params']));
+        const placed = showFieldErrors(form, error.errors, rename);
+        if (placed < Object.keys(error.errors || {}).length || placed === 0) showProblem(error);
       }
     });
   });
@@ -93,13 +128,13 @@ async function setUp() {
       field('name').value = job.name;
       field('kind').value = job.kind;
       field('schedule').value = job.schedule;
-      field('params').value = JSON.stringify(job.params ?? {});
       field('enabled').checked = job.enabled;
       form.scrollIntoView({ block: 'nearest' });
-    } else {
-      field('params').value = JSON.stringify(defaultParams[field('kind').value] || {});
     }
     describeKind();
+    showParams(job?.params ?? {});
+    previewFor = '';
+    previewSchedule();
   }
 
   function outcome(run) {

@@ -50,7 +50,7 @@ async function show() {
     const tab = tabOf(current);
     tabHead.replaceChildren(...(tab.agent ? [
       el('span', { class: 'dim small', text: tab.agent.description || '' }),
-      tab.agent.is_active ? null : el('span', { class: 'badge status-Off', text: 'Inactive' }),
+      tab.agent.is_active ? '' : el('span', { class: 'badge status-Off', text: 'Inactive' }),
       el('a', { class: 'button small', href: `/agents/${encodeURIComponent(tab.category)}`, 'data-testid': 'agent-page', text: '🤖 Agent settings' }),
     ] : []));
     tabHead.hidden = !tab.agent;

@@ -54,7 +54,7 @@ function show(status, toolRoutes) {
   attention.replaceChildren(status.attention.length === 0
     ? el('p', { class: 'dim', text: 'Every enabled tool and active agent is Healthy or Ready.' })
     : table(['Kind', 'Name', 'Status'], status.attention.map(item => el('tr', { 'data-kind': item.kind, 'data-id': item.id },
-        el('td', { text: item.kind }), el('td', {}, link(item, toolRoutes)), el('td', {}, badge(item.status))))));
+        el('td', { text: item.kind }), el('td', {}, link(item, toolRoutes)), el('td', {}, badge(item.status)))), 'Needs attention'));
 }
 
 // An attention row leads to the item: a tool's own page, an agent's page.
@@ -70,8 +70,9 @@ function counts(section, total, on, byStatus) {
     el('span', { class: `badge status-${name}`, 'data-status': name, text: `${name} ${byStatus[name] ?? 0}` })));
 }
 
-function table(headings, rows) {
-  return el('div', { class: 'table-wrap' }, el('table', {},
+function table(headings, rows, label = 'Table') {
+  // A region that scrolls sideways on a phone must take the keyboard's focus to scroll (axe scrollable-region-focusable).
+  return el('div', { class: 'table-wrap', tabIndex: 0, role: 'region', 'aria-label': label }, el('table', {},
     el('thead', {}, el('tr', {}, headings.map(h => el('th', { text: h })))),
     el('tbody', {}, rows)));
 }
@@ -80,7 +81,9 @@ function showAvailability(items) {
   const rows = items.map(item => {
     const start = Date.parse(item.segments[0]?.from ?? 0);
     const end = Date.parse(item.segments.at(-1)?.to ?? 0);
-    const bar = el('div', { class: 'avail-bar', role: 'img', 'aria-label': `${item.name}: ${item.percent}% available` });
+    // No check or relay measures a status typed by hand, nor an agent no relay has polled yet: no percentage then.
+    const measured = item.percent != null;
+    const bar = el('div', { class: 'avail-bar', role: 'img', 'aria-label': measured ? `${item.name}: ${item.percent}% available` : `${item.name}: no signal` });
     for (const segment of item.segments) {
       const part = el('span', { class: `bar-${statuses.includes(segment.status) ? segment.status : 'Off'}`,
         title: `${segment.status} ${formatTime(segment.from)} – ${formatTime(segment.to)}` });
@@ -89,9 +92,10 @@ function showAvailability(items) {
       bar.append(part);
     }
     return el('div', { class: 'avail-row', 'data-kind': item.kind, 'data-id': item.id },
-      el('span', {}, el('span', { class: 'dim small', text: `${item.kind} ` }), item.name, ' ', badge(item.status)),
+      el('span', {}, el('span', { class: 'dim small', text: `${item.kind} ` }), item.name, ' ', badge(item.status),
+        ' ', item.status_source === 'manual' ? el('span', { class: 'dim small', 'data-testid': 'status-source', text: 'set by hand' }) : ''),
       bar,
-      el('span', { class: 'avail-percent', 'data-testid': 'percent', text: `${formatPercent(item.percent)} %` }));
+      el('span', { class: 'avail-percent', 'data-testid': 'percent', text: measured ? `${formatPercent(item.percent)} %` : 'no signal' }));
   });
   document.getElementById('availability').replaceChildren(...(rows.length ? rows : [el('p', { class: 'dim', text: 'Nothing to show.' })]));
 }
@@ -110,7 +114,7 @@ function showHistory(changes) {
           el('td', {}, change.old_status ? badge(change.old_status, { 'data-testid': 'old-status' }) : el('span', { class: 'dim', text: 'new' }),
             ' → ', badge(change.new_status, { 'data-testid': 'new-status' })),
           el('td', { text: change.source }),
-          el('td', { class: 'small', text: change.reason ?? '' })))));
+          el('td', { class: 'small', text: change.reason ?? '' }))), 'Status changes'));
 }
 
 function startAudit() {
@@ -146,7 +150,7 @@ function startAudit() {
       el('td', { 'data-testid': 'address', text: item.address ?? '' }),
       el('td', { class: 'details', text: item.details == null ? '' : JSON.stringify(item.details) })));
     if (!append || !body) {
-      const wrap = table(['When', 'Who', 'What', 'Target', 'Outcome', 'From', 'Details'], rows);
+      const wrap = table(['When', 'Who', 'What', 'Target', 'Outcome', 'From', 'Details'], rows, 'Audit log');
       body = wrap.querySelector('tbody');
       list.replaceChildren(page.items.length ? wrap : el('p', { class: 'dim', 'data-testid': 'audit-empty', text: 'No events match.' }));
     } else {

@@ -6,6 +6,7 @@
 import { api, notify } from './api.js';
 import { live } from './live.js';
 import { el, startPage, clearErrors, showFieldErrors, busy, confirmInline, confirmDialog, guardUnsaved, reportError } from './ui.js';
+import { historyButton } from './setting-history.js';
 
 // Rows with edits not yet saved, by key (config) or name (env): what the leave guard asks about.
 const unsaved = new Set();
@@ -134,6 +135,9 @@ function configRow(entry, spec) {
     save.click();
   });
 
+  // After a rollback the row is drawn again from what is stored now.
+  actions.append(historyButton(url, key, async () => { unsaved.delete(key); row.replaceWith(configRow(await api(url), spec)); }));
+
   const valueCell = entry.type === 'boolean' && !entry.is_encrypted
     ? el('div', {}, el('label', { class: 'toggle' }, input, el('span', { text: 'On' })), error, mark)
     : el('div', {}, input, error, mark);
@@ -230,6 +234,7 @@ async function showEnv() {
       const box = el('div', { class: 'actions' },
         variable.is_encrypted && variable.value ? el('button', { type: 'button', class: 'small', 'data-action': 'reveal', text: 'Reveal', onclick: reveal }) : null,
         el('button', { type: 'button', class: 'small', 'data-action': 'edit', text: 'Edit', onclick: edit }),
+        historyButton(url, variable.name, load),
         el('button', { type: 'button', class: 'small danger', 'data-action': 'delete', text: 'Delete', onclick: () =>
           confirmInline(box, `Delete ${variable.name}?`, async () => {
             try { await api(url, { method: 'DELETE' }); notify(`Deleted ${variable.name}.`); await load(); } catch { /* shown */ }

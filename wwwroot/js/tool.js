@@ -3,6 +3,7 @@
 // checked by the server against the tool's config_schema), plugins (dependencies; a cycle is refused at the
 // field) and configurations of each scope (the tool, or one of its instances).
 import { api, notify } from './api.js';
+import { historyButton } from './setting-history.js';
 import {
   el, startPage, badge, isAdmin, formatTime, statuses, clearErrors, showFieldErrors, busy, confirmDialog,
   parseJson, formField, selectOf, reportError,
@@ -48,6 +49,8 @@ async function show() {
     document.getElementById('tool-description').textContent = tool.description || '';
     document.getElementById('tool-state').replaceChildren(
       badge(tool.status),
+      // No check or relay speaks for a status typed by hand: say so, rather than let it pass for a measurement.
+      tool.status_source === 'manual' ? el('span', { class: 'dim small', 'data-testid': 'status-source', text: 'set by hand' }) : '',
       el('span', { class: tool.is_enabled ? 'badge status-Healthy' : 'badge status-Off', 'data-testid': 'enabled', text: tool.is_enabled ? 'Enabled' : 'Disabled' }));
     const category = tool.category === 'master' ? 'Global' : tool.category === 'smcp' ? 'SMCP' : `Agent: ${agentName(tool.category)}`;
     document.getElementById('facts').replaceChildren(...[
@@ -153,10 +156,12 @@ async function show() {
     const schemaHint = tool.config_schema
       ? el('details', { class: 'hint' }, el('summary', { text: 'The tool’s config schema' }), el('pre', { class: 'schema mono', text: JSON.stringify(tool.config_schema, null, 2) }))
       : null;
+    const check = instance?.health_check ?? null;
     const form = editor('instances-form', instance ? `Edit instance ${instance.name || '#' + instance.id}` : 'Add an instance', [
       formField('Name', el('input', { type: 'text', name: 'name', maxLength: 100, value: instance?.name ?? '' })),
       formField('Agent', selectOf('agent_id', agentChoices, instance?.agent_id ?? '')),
-      formField('Status', selectOf('status', statuses, instance?.status ?? 'Ready')),
+      formField('Status', selectOf('status', statuses, instance?.status ?? 'Ready'),
+        { hint: 'Set by hand: with a health check, the check sets it instead.' }),
       toggleField('Active', 'is_active', instance?.is_active ?? true),
       el('div', { class: 'field wide' },
         el('label', { for: 'instance-config', text: 'Config (a JSON object)' }),
@@ -164,20 +169,73 @@ async function show() {
           value: instance?.config ? JSON.stringify(instance.config, null, 2) : '{}' }),
         schemaHint,
         el('div', { class: 'error', 'data-error-for': 'config' })),
+      healthCheckFields(instance, check),
     ], async (form, value) => {
       const config = parseJson(form.elements.namedItem('config').value, {});
       if (config.error || typeof config.value !== 'object' || Array.isArray(config.value) || config.value === null)
         return showFieldErrors(form, { config: [config.error || 'The config must be a JSON object, like {"key": "value"}.'] });
-      const body = { name: value('name') || null, status: value('status'), is_active: form.elements.namedItem('is_active').checked, config: config.value };
+      const body = { name: value('name') || null, is_active: form.elements.namedItem('is_active').checked, config: config.value };
+      // A status typed by hand is sent only when it changed, so saving other fields leaves a check's status alone.
+      if (!instance || value('status') !== instance.status) body.status = value('status');
       if (value('agent_id')) body.agent_id = value('agent_id');
+      const type = value('check_type');
+      if (type) {
+        body.health_check = { type, target: value('check_target') };
+        if (value('check_interval')) body.health_check.interval_seconds = Number(value('check_interval'));
+        if (value('check_timeout')) body.health_check.timeout_ms = Number(value('check_timeout'));
+        if (type === 'http' && value('check_expect')) body.health_check.expect_status = Number(value('check_expect'));
+      } else if (check) body.health_check = null;
       if (instance) await api(`${toolUrl()}/instances/${instance.id}`, { method: 'PATCH', body });
       else await api(`${toolUrl()}/instances`, { method: 'POST', body });
       await loadInstances();
       await loadConfigurations();
       notify(instance ? 'Saved the instance.' : 'Added the instance.');
       return true;
-    }, { agent_id: 'agent_id' });
+    }, {
+      agent_id: 'agent_id', health_check: 'check_type', 'health_check.type': 'check_type', 'health_check.target': 'check_target',
+      'health_check.interval_seconds': 'check_interval', 'health_check.timeout_ms': 'check_timeout', 'health_check.expect_status': 'check_expect',
+    });
     form.elements.namedItem('name').focus();
+  }
+
+  /** The instance's health check as fields, with "Check now" and the last result for a saved instance. */
+  function healthCheckFields(instance, check) {
+    const type = selectOf('check_type', [['', 'No check (status set by hand)'], ['http', 'HTTP GET'], ['tcp', 'TCP connect']], check?.type ?? '');
+    const target = el('input', { type: 'text', name: 'check_target', maxLength: 2000, spellcheck: false, value: check?.target ?? '',
+      placeholder: 'http://127.0.0.1:8080/health or host:port' });
+    const interval = el('input', { type: 'number', name: 'check_interval', min: 10, max: 86400, step: 1, value: check?.interval_seconds ?? '', placeholder: '60' });
+    const timeout = el('input', { type: 'number', name: 'check_timeout', min: 50, max: 60000, step: 1, value: check?.timeout_ms ?? '', placeholder: '5000' });
+    const expect = el('input', { type: 'number', name: 'check_expect', min: 100, max: 599, step: 1, value: check?.expect_status ?? '', placeholder: 'any 2xx or 3xx' });
+    const result = el('div', { class: 'small', 'data-testid': 'check-result', role: 'status' });
+    const showResult = i => {
+      result.textContent = !i?.last_check_at ? 'Not checked yet.'
+        : `Last check ${formatTime(i.last_check_at)}: ${i.last_check_ok ? 'OK' : 'failed'}`
+          + (i.last_check_latency_ms != null ? ` in ${i.last_check_latency_ms} ms` : '') + (i.last_check_error ? ` (${i.last_check_error})` : '');
+    };
+    showResult(instance);
+    const sync = () => {
+      for (const input of [target, interval, timeout]) input.disabled = !type.value;
+      expect.disabled = type.value !== 'http';
+    };
+    type.addEventListener('change', sync);
+    sync();
+    const checkNow = instance && check
+      ? el('button', { type: 'button', class: 'small', 'data-testid': 'check-now', text: 'Check now', onclick: event => busy(event.currentTarget, async () => {
+          try {
+            const run = await api(`${toolUrl()}/instances/${instance.id}/check`, { method: 'POST' });
+            showResult(run.instance);
+            await loadInstances();
+          } catch { /* shown in the notice bar */ }
+        }) })
+      : null;
+    return el('fieldset', { class: 'field wide' }, el('legend', { text: 'Health check' }),
+      el('div', { class: 'grid-2' },
+        formField('Type', type),
+        formField('Target', target, { hint: 'A URL for HTTP, host:port for TCP.' }),
+        formField('Every (seconds)', interval, { hint: '10 to 86400; 60 when empty.' }),
+        formField('Timeout (ms)', timeout, { hint: '50 to 60000; 5000 when empty.' }),
+        formField('Expected HTTP status', expect, { hint: 'Empty: any 2xx or 3xx.' })),
+      el('div', { class: 'actions' }, checkNow, instance ? result : el('span', { class: 'dim small', text: 'Save the instance to check it.' })));
   }
 
   // ----- Plugins -----
@@ -240,7 +298,7 @@ async function show() {
       c => rowActions(c.key, () => configurationForm(c), async () => {
         await api(configUrl(c.key), { method: 'DELETE' });
         await loadConfigurations();
-      }));
+      }, '', historyButton(configUrl(c.key), c.key, loadConfigurations)));
   }
 
   function configUrl(key) {
@@ -304,10 +362,11 @@ async function show() {
     return form;
   }
 
-  function rowActions(label, edit, remove, consequence = '') {
+  function rowActions(label, edit, remove, consequence = '', ...more) {
     if (!admin) return null;
     return el('div', { class: 'actions' },
       el('button', { type: 'button', class: 'small', 'data-action': 'edit', text: 'Edit', onclick: edit }),
+      ...more,
       el('button', { type: 'button', class: 'small danger', 'data-action': 'delete', text: 'Delete', onclick: async () => {
         if (!await confirmDialog(`Delete ${label}?`, { detail: consequence, yes: 'Delete', danger: true })) return;
         try { await remove(); notify(`Deleted ${label}.`); } catch { /* shown in the notice bar */ }

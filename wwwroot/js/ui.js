@@ -223,11 +223,12 @@ export function confirmDialog(question, { detail = '', yes = 'Yes', danger = fal
     const dialog = el('dialog', { class: 'confirm', 'data-testid': 'confirm-dialog', 'aria-label': question });
     const finish = answer => { dialog.close(); dialog.remove(); resolve(answer); };
     const confirm = el('button', { type: 'button', class: danger ? 'danger' : 'primary', 'data-testid': 'confirm-yes', text: yes, onclick: () => finish(true) });
-    dialog.append(
+    // Native append writes a null as the text "null": a dialog without detail leaves it out.
+    dialog.append(...[
       el('p', { class: 'question', text: question }),
       detail ? el('p', { class: 'dim small', text: detail }) : null,
       el('div', { class: 'actions' }, confirm,
-        el('button', { type: 'button', 'data-testid': 'confirm-no', text: 'Cancel', onclick: () => finish(false) })));
+        el('button', { type: 'button', 'data-testid': 'confirm-no', text: 'Cancel', onclick: () => finish(false) }))].filter(Boolean));
     dialog.addEventListener('cancel', event => { event.preventDefault(); finish(false); });
     within.append(dialog); // a modal shows on top wherever it sits; within keeps it near what it asks about
     dialog.showModal();

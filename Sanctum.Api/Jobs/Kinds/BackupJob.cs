@@ -14,6 +14,8 @@ public sealed class BackupJob(BackupStore store, AuditLog audit) : IJobKind
 
     public string Description => "Back up the database and key ring; params: keep (scheduled backups to retain, default 7)";
 
+    public IReadOnlyList<JobParam> Params => [new("keep", "Scheduled backups to keep", 1, MaxKeep, DefaultKeep)];
+
     public void Validate(JsonElement parameters, Errors errors)
     {
         JobParams.OnlyKnown(parameters, errors, "keep");

@@ -14,6 +14,8 @@ public sealed class ChatRetentionJob(Database database, TimeProvider clock) : IJ
 
     public string Description => "Delete web chat messages and replies older than params.days (1-3650)";
 
+    public IReadOnlyList<JobParam> Params => [new("days", "Delete chat older than (days)", 1, MaxDays, null)];
+
     public void Validate(JsonElement parameters, Errors errors)
     {
         JobParams.OnlyKnown(parameters, errors, "days");
