@@ -3,6 +3,7 @@ using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Backups;
+using Sanctum.Api.Broca;
 using Sanctum.Api.Chat;
 using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Benchmark;
@@ -71,6 +72,8 @@ builder.Services.AddChatBridge();
 // Backups (and the gate a restore closes while it swaps the database), and the job scheduler with its kinds.
 builder.Services.AddBackups();
 builder.Services.AddJobs();
+// Each agent's Broca (its folder's settings.json, .env, database and logs), operated from the panel.
+builder.Services.AddBroca();
 
 var app = builder.Build();
 if (command) return await AdminCommands.RunAsync(args, app.Services);
@@ -125,6 +128,7 @@ app.MapChatBridge();
 app.MapBackups();
 app.MapJobs();
 app.MapChatHistory();
+app.MapBroca();
 // Only with Sanctum:Benchmark:Enabled=true (bench/run.sh): the constant-JSON yardstick.
 app.MapBenchmark();
 
