@@ -68,6 +68,29 @@ public class BrocaPageTests : BrowserTest
         await page.SelectOptionAsync("[data-testid=log-level]", "error");
         await Expect(page.Locator("[data-testid=log-lines]")).ToHaveTextAsync("[2026-12-06 10:00:01] [ERROR] queue: Letta unreachable");
         await AssertNoSidewaysScrollAsync(page, "the Broca page after its actions");
+
+        await page.GotoAsync("/user-management");
+        await Expect(page.Locator("[data-testid=identities]").First).ToContainTextAsync("telegram @ivy (athena)");
+    }
+
+    [Test]
+    public async Task AnAdminConnectsAnotherAgentsFolderAndSeesItsQueue()
+    {
+        using var folder = new BrocaFolder();
+        folder.AddQueue("pending", 4, folder.AddUser("web", "w1", "jo"));
+        await SignInAsAdminAsync();
+        await Page.GotoAsync("/broca-settings?agent=athena");
+        await Page.ClickAsync("#connect-panel summary");
+        await Page.SelectOptionAsync("#c-agent", "monday");
+        await Page.FillAsync("#c-home", folder.Home + "-missing");
+        await Page.ClickAsync("[data-testid=connect]");
+        await Expect(Page.Locator("[data-error-for='config/home']")).ToContainTextAsync("No folder");
+        await Page.FillAsync("#c-home", folder.Home);
+        await Page.ClickAsync("[data-testid=connect]");
+        await Expect(Page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("agent=monday"));
+        await Expect(Page.Locator("[data-testid=count-pending]")).ToHaveTextAsync("pending: 4");
+        using var db = App.OpenDatabase();
+        Assert.That(db.ExecuteScalar<string>("SELECT health_check FROM tool_instances WHERE tool_id = 'broca' AND agent_id = 'monday'"), Does.Contain("\"broca\""));
     }
 
     [Test]

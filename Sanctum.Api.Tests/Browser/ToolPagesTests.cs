@@ -7,7 +7,8 @@ public class ToolPagesTests : BrowserTest
     public async Task TheGenericToolPageShowsTheToolOfItsRoute()
     {
         await SignInAsNewUserAsync("viewer");
-        // (/broca-settings has a page of its own now: Browser/BrocaPageTests.cs.)
+        // (/broca-settings has a page of its own now: Browser/BrocaPageTests.cs.) The other test here changes install-tool.
+        using (var db = App.OpenDatabase()) db.Execute("UPDATE tools SET status = 'Healthy', is_enabled = TRUE WHERE id = 'install-tool'");
         await Page.GotoAsync("/install-tool");
         await Expect(Page.Locator("[data-testid=tool-name]")).ToHaveTextAsync("Install Module");
         await Expect(Page.Locator("[data-testid=tool-description]")).ToHaveTextAsync("Quick setup & upgrades");

@@ -16,8 +16,10 @@ async function main() {
   select.replaceChildren(...agents.map(a => el('option', { value: a, text: a })));
   const wanted = new URLSearchParams(location.search).get('agent');
   agent = agents.includes(wanted) ? wanted : agents[0];
+  if (isAdmin(me)) await showConnect(agents, !agent);
   if (!agent) {
-    $('home').textContent = 'No agent has a Broca yet: add an instance of the Broca tool with config {"home": "/path/to/the/broca/folder"} on its tool page.';
+    $('home').textContent = 'No agent has a Broca connected yet: an admin connects one by naming its folder.';
+    for (const section of document.querySelectorAll('main > section')) section.hidden = true;
     return;
   }
   select.value = agent;
@@ -41,6 +43,34 @@ function wire() {
   $('log-level').addEventListener('change', () => loadLogs().catch(reportError));
   if (!isAdmin(me)) for (const id of ['env-add']) $(id).hidden = true;
   for (const form of ['settings-form', 'env-form']) if (!isAdmin(me)) $(form).querySelectorAll('button[type=submit]').forEach(b => { b.hidden = true; });
+}
+
+// ---- connecting a folder: the agent's instance of the broca tool, with a broca health check ----
+
+async function showConnect(connected, open) {
+  const all = await api('/api/agents');
+  const free = all.filter(a => !connected.includes(a.id));
+  if (!free.length) return;
+  $('c-agent').replaceChildren(...free.map(a => el('option', { value: a.id, text: a.display_name || a.name || a.id })));
+  $('connect-panel').hidden = false;
+  $('connect-panel').open = open;
+  $('connect-form').addEventListener('submit', async event => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    clearErrors(form);
+    const home = $('c-home').value.trim();
+    const id = $('c-agent').value;
+    try {
+      await busy(event.submitter, () => api('/api/tools/broca/instances', { method: 'POST', quiet: true, body: {
+        agent_id: id, name: `Broca of ${id}`, config: { home },
+        health_check: home.startsWith('/') ? { type: 'broca', target: home, interval_seconds: 60 } : undefined,
+      } }));
+      location.search = '?agent=' + encodeURIComponent(id);
+    } catch (error) {
+      if (error.errors && Object.keys(error.errors).length) showFieldErrors(form, error.errors);
+      else reportError(error);
+    }
+  });
 }
 
 // ---- queue ----
