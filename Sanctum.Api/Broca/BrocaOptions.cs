@@ -9,7 +9,7 @@ public sealed class BrocaOptions
     public int BusyTimeoutMs { get; set; } = 1000;
 
     /// <summary>Queue items changed per write transaction by flush and retry-failed, so Broca's lock is held briefly.</summary>
-    public int BatchSize { get; set; } = 2000;
+    public int BatchSize { get; set; } = 1000;
 
     /// <summary>The most lines and bytes a log tail returns.</summary>
     public int MaxLogLines { get; set; } = 2000;
