@@ -17,6 +17,8 @@ public class BrocaPageTests : BrowserTest
         _folder.AddQueue("failed", 2, _profile);
         File.WriteAllText(Path.Combine(_folder.LogsPath, "broca.log"), "[2026-12-06 10:00:00] [INFO] runtime: up\n[2026-12-06 10:00:01] [ERROR] queue: Letta unreachable\n");
         using var db = App.OpenDatabase();
+        // Each case has a new folder, whose first profile has the same id as the last case's: links of earlier cases go.
+        db.Execute("DELETE FROM broca_user_links");
         db.Execute("DELETE FROM tool_instances WHERE tool_id = 'broca'");
         db.Execute("INSERT INTO tool_instances (tool_id, agent_id, name, config) VALUES ('broca', 'athena', 'Athena''s Broca', @config)",
             new { config = JsonSerializer.Serialize(new { home = _folder.Home }) });
