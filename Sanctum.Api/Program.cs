@@ -3,6 +3,7 @@ using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Backups;
+using Sanctum.Api.Broca;
 using Sanctum.Api.Chat;
 using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Benchmark;
@@ -76,6 +77,8 @@ builder.Services.AddJobs();
 // Live events (GET /api/events) and the one writer of statuses that raises them.
 builder.Services.AddLiveEvents();
 builder.Services.AddSingleton<StatusWriter>();
+// Each agent's Broca (its folder's settings.json, .env, database and logs), operated from the panel.
+builder.Services.AddBroca();
 
 var app = builder.Build();
 if (command) return await AdminCommands.RunAsync(args, app.Services);
@@ -139,6 +142,7 @@ app.MapBackups();
 app.MapJobs();
 app.MapChatHistory();
 app.MapEvents();
+app.MapBroca();
 // Only with Sanctum:Benchmark:Enabled=true (bench/run.sh): the constant-JSON yardstick.
 app.MapBenchmark();
 

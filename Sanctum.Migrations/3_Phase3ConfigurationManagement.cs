@@ -30,7 +30,12 @@ public sealed class Phase3ConfigurationManagement : Migration
         Config("chat_api_key", "", "string", "chat", "Bearer key for the chat bridge inbox and outbox", encrypted: true);
         Config("chat_admin_key", "", "string", "chat", "Bearer key for the chat bridge admin actions", encrypted: true);
         Config("chat_allow_anonymous", "false", "boolean", "chat", "Whether visitors who are not signed in may use the web chat");
+        // The broca tool's instances name the Broca folder they operate (Broca/BrocaHome.cs keeps the same text).
+        Update.Table("tools").Set(new { config_schema = BrocaConfigSchema }).Where(new { id = "broca" });
     }
+
+    private const string BrocaConfigSchema =
+        "{\"type\":\"object\",\"properties\":{\"home\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1000,\"description\":\"The Broca instance folder: it holds settings.json or sanctum.db\"}},\"required\":[\"home\"]}";
 
     private static string Tables(SchemaSql d) => $"""
             CREATE TABLE system_config (
@@ -76,7 +81,8 @@ public sealed class Phase3ConfigurationManagement : Migration
             -- configurations): values in their stored form, so a secret's stay encrypted.
             CREATE TABLE setting_history (
                 id {d.Id},
-                store TEXT NOT NULL CHECK (store IN ('system_config','env_vars','agent_configs','configurations')),
+                -- broca_settings and broca_env: the settings.json and .env files of an agent's Broca (scope agent).
+                store TEXT NOT NULL CHECK (store IN ('system_config','env_vars','agent_configs','configurations','broca_settings','broca_env')),
                 scope TEXT NOT NULL,
                 scope_id TEXT,
                 key TEXT NOT NULL,

@@ -197,6 +197,21 @@ public sealed class Phase4AdvancedFeatures : Migration
             );
             CREATE INDEX ix_status_history_entity ON status_history (kind, entity_id, at);
             CREATE INDEX ix_status_history_at ON status_history (at);
+
+            -- A Sanctum user made from a platform user an agent's Broca knows (Broca/BrocaUsersApi.cs): the profile's
+            -- id in that Broca's database, and its platform identity as it was when promoted.
+            CREATE TABLE broca_user_links (
+                id {d.Id},
+                user_id {d.Int} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+                profile_id {d.Int} NOT NULL,
+                platform TEXT NOT NULL,
+                platform_user_id TEXT NOT NULL,
+                username TEXT,
+                created_at TEXT NOT NULL DEFAULT {d.Now},
+                UNIQUE (agent_id, profile_id)
+            );
+            CREATE INDEX ix_broca_user_links_user ON broca_user_links (user_id);
             """;
 
     private const string EmptyObject = "{}", KeepSeven = "{\"keep\":7}";
@@ -242,6 +257,7 @@ public sealed class Phase4AdvancedFeatures : Migration
             DROP FUNCTION record_status_change();
             """);
         Execute.Sql("""
+            DROP TABLE broca_user_links;
             DROP TABLE status_history;
             DROP TABLE health_check_results;
             DROP INDEX ix_tool_instances_next_check_at;

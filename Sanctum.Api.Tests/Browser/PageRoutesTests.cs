@@ -29,7 +29,7 @@ public class PageRoutesTests
     [TestCase("/install-tool", "js/tool.js")]
     [TestCase("/backup-restore", "js/backup-restore.js")]
     [TestCase("/cron-scheduler", "js/cron-scheduler.js")]
-    [TestCase("/broca-settings", "js/tool.js")]
+    [TestCase("/broca-settings", "js/broca.js")]
     public async Task EachPageRouteServesItsPage(string path, string script)
     {
         var response = await _client.GetAsync(path);

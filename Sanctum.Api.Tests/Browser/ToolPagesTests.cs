@@ -7,12 +7,13 @@ public class ToolPagesTests : BrowserTest
     public async Task TheGenericToolPageShowsTheToolOfItsRoute()
     {
         await SignInAsNewUserAsync("viewer");
-        await Page.GotoAsync("/broca-settings");
-        await Expect(Page.Locator("[data-testid=tool-name]")).ToHaveTextAsync("Broca");
-        await Expect(Page.Locator("[data-testid=tool-description]")).ToHaveTextAsync("Streams & tool I/O");
+        // (/broca-settings has a page of its own now: Browser/BrocaPageTests.cs.) The other test here changes install-tool.
+        using (var db = App.OpenDatabase()) db.Execute("UPDATE tools SET status = 'Healthy', is_enabled = TRUE WHERE id = 'install-tool'");
+        await Page.GotoAsync("/install-tool");
+        await Expect(Page.Locator("[data-testid=tool-name]")).ToHaveTextAsync("Install Module");
+        await Expect(Page.Locator("[data-testid=tool-description]")).ToHaveTextAsync("Quick setup & upgrades");
         await Expect(Page.Locator("#tool-state [data-testid=status]")).ToHaveTextAsync("Healthy");
-        await Expect(Page.Locator("#facts")).ToContainTextAsync("Agent: Athena Prime");
-        await Expect(Page).ToHaveTitleAsync("Broca · Sanctum");
+        await Expect(Page).ToHaveTitleAsync("Install Module · Sanctum");
     }
 
     [Test]

@@ -192,6 +192,12 @@ public class BadInputSweepTests
         new("PostChatMessage", "anonymous", "/api/v1/messages", 400, "{}"),
         new("PostChatMessage", "viewer", "/api/v1/messages", 403, """{"session_id":"session_sweep_viewer","message":"hello"}"""),
         new("GetChatResponses", "anonymous", "/api/v1/responses", 400),
+        new("ListBrocaQueue", "admin", "/api/agents/athena/broca/queue?limit=0", 400),
+        new("GetBrocaQueueStats", "viewer", "/api/agents/athena/broca/queue/stats", 409),
+        new("FlushBrocaQueue", "user", "/api/agents/athena/broca/queue/flush", 403),
+        new("GetBrocaSettings", "viewer", "/api/agents/no-such-agent/broca/settings", 404),
+        new("ListBrocaUsers", "viewer", "/api/broca/users", 403),
+        new("DownloadBrocaLog", "admin", "/api/agents/athena/broca/logs/.env", 400),
     ];
 
     [Test]

@@ -28,6 +28,7 @@ public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, Status
         var failures = result.Ok ? 0 : before.CheckFailures + 1;
         var (newStatus, reason) = result switch
         {
+            { Status: { } named } => (named, result.Reason ?? result.Error ?? named),
             { Ok: true } when result.LatencyMs > o.DegradedLatencyMs => ("Degraded", $"Slow: answered in {result.LatencyMs} ms (over {o.DegradedLatencyMs} ms)."),
             { Ok: true } => ("Healthy", $"Check passed in {result.LatencyMs} ms."),
             _ when failures >= o.OffAfterFailures => ("Off", $"{failures} failed checks in a row: {result.Error}"),

@@ -7,14 +7,15 @@ namespace Sanctum.Api.Health;
 /// <summary>
 /// A tool instance's health check, stored as JSON in <c>tool_instances.health_check</c>: an HTTP GET that must answer
 /// <c>expect_status</c> (any 2xx or 3xx when absent), or a TCP connect to host:port, every <c>interval_seconds</c>,
-/// failing after <c>timeout_ms</c>.
+/// failing after <c>timeout_ms</c>; or a look at an agent's Broca queue (type broca, target its folder; no network).
 /// </summary>
 public sealed record HealthCheckSpec
 {
     public const int MinInterval = 10, MaxInterval = 86_400, DefaultInterval = 60;
     public const int MinTimeout = 50, MaxTimeout = 60_000, DefaultTimeout = 5_000;
     public const int MaxTarget = 2_000;
-    public static readonly string[] Types = ["http", "tcp"];
+    public static readonly string[] Types = ["http", "tcp", "broca"];
+    public const int DefaultPendingFactor = 10, MaxPendingFactor = 1000;
 
     internal static readonly JsonSerializerOptions Json = new()
     {
@@ -28,6 +29,8 @@ public sealed record HealthCheckSpec
     public int IntervalSeconds { get; init; } = DefaultInterval;
     public int TimeoutMs { get; init; } = DefaultTimeout;
     public int? ExpectStatus { get; init; }
+    /// <summary>broca: Degraded once the oldest pending item waits longer than queue_refresh times this (default 10).</summary>
+    public int? PendingFactor { get; init; }
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
@@ -55,7 +58,7 @@ public sealed record HealthCheckSpec
         }
         string? type = null, target = null;
         int interval = DefaultInterval, timeout = DefaultTimeout;
-        int? expect = null;
+        int? expect = null, factor = null;
         var failed = false;
         foreach (var p in value.EnumerateObject())
         {
@@ -67,21 +70,24 @@ public sealed record HealthCheckSpec
                 case "interval_seconds": interval = Number(p.Value, name, MinInterval, MaxInterval) ?? interval; break;
                 case "timeout_ms": timeout = Number(p.Value, name, MinTimeout, MaxTimeout) ?? timeout; break;
                 case "expect_status": expect = p.Value.ValueKind == JsonValueKind.Null ? null : Number(p.Value, name, 100, 599); break;
-                default: Fail(name, "Unknown field: a check has type, target, interval_seconds, timeout_ms and expect_status."); break;
+                case "pending_factor": factor = p.Value.ValueKind == JsonValueKind.Null ? null : Number(p.Value, name, 1, MaxPendingFactor); break;
+                default: Fail(name, "Unknown field: a check has type, target, interval_seconds, timeout_ms, expect_status and pending_factor."); break;
             }
         }
 
-        if (type is null) Fail($"{field}.type", "This field is required: http or tcp.");
-        else if (!Types.Contains(type)) Fail($"{field}.type", "Must be one of: http, tcp.");
-        if (target is null) Fail($"{field}.target", "This field is required: a URL for http, host:port for tcp.");
+        if (type is null) Fail($"{field}.type", "This field is required: http, tcp or broca.");
+        else if (!Types.Contains(type)) Fail($"{field}.type", "Must be one of: http, tcp, broca.");
+        if (target is null) Fail($"{field}.target", "This field is required: a URL for http, host:port for tcp, the Broca folder for broca.");
         else if (target.Length > MaxTarget) Fail($"{field}.target", $"Must be at most {MaxTarget} characters.");
         else if (type == "http" && !(Uri.TryCreate(target, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
             Fail($"{field}.target", "Must be an absolute http:// or https:// URL.");
         else if (type == "tcp" && !IsHostAndPort(target)) Fail($"{field}.target", "Must be host:port with a port from 1 to 65535.");
-        if (type == "tcp" && expect is not null) Fail($"{field}.expect_status", "Only an http check expects a status.");
+        else if (type == "broca" && !Path.IsPathFullyQualified(target)) Fail($"{field}.target", "Must be the Broca folder, an absolute path.");
+        if (type != "http" && expect is not null) Fail($"{field}.expect_status", "Only an http check expects a status.");
+        if (type != "broca" && factor is not null) Fail($"{field}.pending_factor", "Only a broca check has a pending factor.");
         if (timeout >= interval * 1000) Fail($"{field}.timeout_ms", "Must be shorter than the interval.");
 
-        return failed ? null : new HealthCheckSpec { Type = type!, Target = target!, IntervalSeconds = interval, TimeoutMs = timeout, ExpectStatus = expect };
+        return failed ? null : new HealthCheckSpec { Type = type!, Target = target!, IntervalSeconds = interval, TimeoutMs = timeout, ExpectStatus = expect, PendingFactor = factor };
 
         void Fail(string name, string message) { errors.Add(name, message); failed = true; }
 

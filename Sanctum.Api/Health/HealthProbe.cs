@@ -3,11 +3,15 @@ using System.Net.Sockets;
 
 namespace Sanctum.Api.Health;
 
-/// <summary>What one probe found: whether it passed, how long it took, and why it failed.</summary>
-public sealed record ProbeResult(bool Ok, long LatencyMs, [property: System.ComponentModel.DataAnnotations.MaxLength(HealthProbe.MaxError)] string? Error);
+/// <summary>
+/// What one probe found: whether it passed, how long it took, and why it failed; a check that judges more than
+/// up or down (broca) names the status itself and the figures behind it.
+/// </summary>
+public sealed record ProbeResult(bool Ok, long LatencyMs, [property: System.ComponentModel.DataAnnotations.MaxLength(HealthProbe.MaxError)] string? Error,
+    [property: OpenApi.OneOf(typeof(Tools.HealthStatus))] string? Status = null, [property: System.ComponentModel.DataAnnotations.MaxLength(HealthProbe.MaxError)] string? Reason = null);
 
-/// <summary>Runs one health check against its target: an HTTP GET or a TCP connect, bounded by the check's timeout.</summary>
-public sealed class HealthProbe(IHttpClientFactory clients)
+/// <summary>Runs one health check against its target: an HTTP GET, a TCP connect or a look at a Broca queue, bounded by the check's timeout.</summary>
+public sealed class HealthProbe(IHttpClientFactory clients, Broca.BrocaQueueCheck broca)
 {
     public const string HttpClientName = "health-checks";
     public const int MaxError = 500;
@@ -17,6 +21,7 @@ public sealed class HealthProbe(IHttpClientFactory clients)
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(check.TimeoutMs);
         var watch = Stopwatch.StartNew();
+        if (check.Type == "broca") return await broca.RunAsync(check, watch, timeout.Token);
         try
         {
             var error = check.Type == "tcp" ? await ConnectAsync(check, timeout.Token) : await GetAsync(check, timeout.Token);

@@ -56,6 +56,10 @@ public sealed class RequestExamples : IOperationFilter
         [typeof(AccessTokenCreate)] = new AccessTokenCreate { Name = "nightly export", ExpiresInDays = 90, Scope = "read" },
         [typeof(Jobs.JobWrite)] = new Jobs.JobWrite { Name = "Nightly backup", Kind = "backup", Schedule = "0 3 * * *", Enabled = true, Params = Json(new { keep = 7 }) },
         [typeof(BridgeConfigRequest)] = new BridgeConfigRequest { MaxMessageLength = 4000, SessionTimeout = 3600 },
+        [typeof(Broca.BrocaSettingsDocument)] = new Broca.BrocaSettingsDocument { ["message_mode"] = Json("listen"), ["queue_refresh"] = Json(10) },
+        [typeof(Broca.BrocaEnvDocument)] = new Broca.BrocaEnvDocument { ["AGENT_ID"] = Json("agent-athena"), ["AGENT_API_KEY"] = Json("********") },
+        [typeof(Broca.BrocaPromote)] = new Broca.BrocaPromote { Role = "viewer" },
+        [typeof(Broca.BrocaUserUpdate)] = new Broca.BrocaUserUpdate { IsActive = false },
     };
 
     public void Apply(OpenApiOperation operation, OperationFilterContext context)

@@ -23,6 +23,7 @@ public static class PageRoutes
         ["/tokens"] = "tokens.html",
         ["/backup-restore"] = "backup-restore.html",
         ["/cron-scheduler"] = "cron-scheduler.html",
+        ["/broca-settings"] = "broca-settings.html",
     };
 
     private static readonly string[] GetOrHead = [HttpMethods.Get, HttpMethods.Head];

@@ -70,6 +70,9 @@ public sealed record StoredSetting
 /// <summary>One recorded change of a setting. A secret's values are never shown: they read "changed".</summary>
 public sealed record SettingChange
 {
+    /// <summary>The key changed, in a history of several keys (an agent's Broca files); absent in one setting's own history.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Key { get; init; }
     public long Version { get; init; }
     /// <summary>set, delete or rollback.</summary>
     [OneOf("set", "delete", "rollback")]

@@ -338,11 +338,36 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         Record(db, tx, at, action, current.Type, current.IsEncrypted, current.Value, null, actor, Timestamp.Now(clock));
     }
 
-    private static void Record(IDbConnection db, IDbTransaction tx, SettingAddress at, string action, string type, bool encrypted,
-        string? oldValue, string? newValue, string actor, string now)
+    /// <summary>
+    /// Records, inside the caller's transaction, a change to a setting kept outside the database (an agent's Broca files,
+    /// <paramref name="store"/> broca_settings or broca_env): a secret's values are stored encrypted, as every store's are.
+    /// </summary>
+    public void RecordFileChange(IDbConnection db, IDbTransaction tx, string store, string agentId, string key, string action, string type,
+        bool secret, string? oldValue, string? newValue, HttpContext http) =>
+        Record(db, tx, store, "agent", agentId, key, action, type, secret,
+            secret && !string.IsNullOrEmpty(oldValue) ? secrets.Protect(oldValue) : oldValue,
+            secret && !string.IsNullOrEmpty(newValue) ? secrets.Protect(newValue) : newValue, Actor(http), Timestamp.Now(clock));
+
+    /// <summary>The recorded changes of a file-backed store of one agent (every key, or one), newest first.</summary>
+    public async Task<List<SettingChange>> FileHistoryAsync(DbConnection db, string store, string agentId, string? key, int limit)
     {
-        var args = new DynamicParameters(Args(at));
-        args.AddDynamicParams(new { store = at.Store.Name, action, type, encrypted, oldValue, newValue, actor, now });
+        var rows = await db.QueryAsync<HistoryRow>("""
+            SELECT key, version, action, type, is_encrypted, old_value, new_value, changed_by, changed_at FROM setting_history
+            WHERE store = @store AND scope = 'agent' AND scope_id = @agentId AND (@key IS NULL OR key = @key)
+            ORDER BY id DESC LIMIT @limit
+            """, new { store, agentId, key, limit });
+        return rows.Select(r => Change(r) with { Key = r.Key }).ToList();
+    }
+
+    private static void Record(IDbConnection db, IDbTransaction tx, SettingAddress at, string action, string type, bool encrypted,
+        string? oldValue, string? newValue, string actor, string now) =>
+        Record(db, tx, at.Store.Name, at.Scope, at.ScopeId, at.Key, action, type, encrypted, oldValue, newValue, actor, now);
+
+    private static void Record(IDbConnection db, IDbTransaction tx, string store, string scope, string? scopeId, string key, string action,
+        string type, bool encrypted, string? oldValue, string? newValue, string actor, string now)
+    {
+        var args = new DynamicParameters(new { store, scope, scopeId, key });
+        args.AddDynamicParams(new { action, type, encrypted, oldValue, newValue, actor, now });
         db.Execute($"""
             INSERT INTO setting_history (store, scope, scope_id, key, version, action, type, is_encrypted, old_value, new_value, changed_by, changed_at)
             VALUES (@store, @scope, @scopeId, @key,
@@ -413,6 +438,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
 
     private sealed record HistoryRow
     {
+        public string? Key { get; init; }
         public long Version { get; init; }
         public required string Action { get; init; }
         public required string Type { get; init; }

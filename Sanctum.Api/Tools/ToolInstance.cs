@@ -33,7 +33,7 @@ public sealed record ToolInstance
     public required string CreatedAt { get; init; }
     public required string UpdatedAt { get; init; }
     public bool IsActive { get; init; }
-    /// <summary>The instance's health check: {type: http|tcp, target, interval_seconds, timeout_ms, expect_status}, or null.</summary>
+    /// <summary>The instance's health check: {type: http|tcp|broca, target, interval_seconds, timeout_ms, expect_status, pending_factor}, or null.</summary>
     public JsonNode? HealthCheck { get; init; }
     public string? NextCheckAt { get; init; }
     public long CheckFailures { get; init; }
@@ -62,8 +62,9 @@ public sealed record ToolInstanceWrite
     public DateTimeOffset? NextRun { get; init; }
     public bool? IsActive { get; init; }
     /// <summary>
-    /// {type: http|tcp, target: URL or host:port, interval_seconds (10-86400, default 60), timeout_ms (50-60000,
-    /// default 5000), expect_status (http; default any 2xx/3xx)}. Absent leaves the check as it is; null removes it.
+    /// {type: http|tcp|broca, target: URL, host:port or the Broca folder, interval_seconds (10-86400, default 60), timeout_ms
+    /// (50-60000, default 5000), expect_status (http; default any 2xx/3xx), pending_factor (broca; default 10)}. Absent
+    /// leaves the check as it is; null removes it.
     /// </summary>
     public JsonElement HealthCheck { get; init; }
 }

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
+using Sanctum.Api.Broca;
 using Sanctum.Api.Data;
 using Sanctum.Api.Health;
 using Sanctum.Api.Infrastructure;
@@ -70,6 +71,7 @@ public static class ToolInstancesApi
         string id, ToolInstanceWrite body, DbConnection db, ClaimsPrincipal user, TimeProvider clock, CheckRecorder checks, StatusWriter status)
     {
         var errors = Check(body, db);
+        if (id == BrocaHome.ToolId) BrocaHome.Check(body.Config, body.AgentId, creating: true, errors);
         var healthCheck = HealthCheckSpec.Read(body.HealthCheck, errors);
         if (errors.Any) return Problems.Invalid(errors);
         var now = clock.GetUtcNow();
@@ -116,6 +118,7 @@ public static class ToolInstancesApi
         StatusWriter status, HttpContext http)
     {
         var errors = Check(body, db);
+        if (id == BrocaHome.ToolId && body.Config is not null) BrocaHome.Check(body.Config, body.AgentId, creating: false, errors);
         var healthCheck = HealthCheckSpec.Read(body.HealthCheck, errors);
         if (errors.Any) return Problems.Invalid(errors);
         var now = clock.GetUtcNow();

@@ -60,12 +60,17 @@ function setUp() {
     'user.updated': coalesce(reload),
   });
 
+  // Platform identities linked to each user (promoted from an agent's Broca).
+  let identities = new Map();
+
   async function load() {
     const query = new URLSearchParams({ limit: PageSize, offset });
     if (search.value.trim()) query.set('search', search.value.trim());
     if (roleFilter.value) query.set('role', roleFilter.value);
     if (statusFilter.value) query.set('status', statusFilter.value);
-    const page = await api('/api/users?' + query);
+    const [page, links] = await Promise.all([api('/api/users?' + query), api('/api/broca/links', { quiet: true }).catch(() => [])]);
+    identities = new Map();
+    for (const link of links) identities.set(link.user_id, [...(identities.get(link.user_id) || []), link]);
     total = page.total;
     if (offset > 0 && page.items.length === 0 && total > 0) { offset = Math.max(0, Math.floor((total - 1) / PageSize) * PageSize); return load(); }
     tbody.replaceChildren(...page.items.map(row));
@@ -165,7 +170,9 @@ function setUp() {
       el('td', {},
         el('div', { 'data-testid': 'username', text: user.username }),
         emailBox,
-        notes.length ? el('div', { class: 'small status-Degraded', text: notes.join(' · ') }) : null),
+        notes.length ? el('div', { class: 'small status-Degraded', text: notes.join(' · ') }) : null,
+        (identities.get(user.id) || []).length ? el('div', { class: 'dim small', 'data-testid': 'identities',
+          text: identities.get(user.id).map(l => `${l.platform} ${l.username ? '@' + l.username : l.platform_user_id} (${l.agent_id})`).join(' · ') }) : null),
       el('td', {}, roleSelect),
       el('td', {}, statusSelect),
       el('td', { class: 'hide-narrow dim small', text: formatTime(user.last_login) }),
