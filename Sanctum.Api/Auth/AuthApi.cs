@@ -160,14 +160,14 @@ public static class AuthApi
 
     private static Results<NoContent, ValidationProblem> ChangePassword(
         PasswordChangeRequest body, DbConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit,
-        BootstrapAdmin bootstrap, HttpContext http, IOptions<SanctumOptions> options, SanctumMetrics metrics)
+        BootstrapAdmin bootstrap, HttpContext http, IOptions<SanctumOptions> options, SanctumMetrics metrics, Events.IEventPublisher events)
     {
         var id = http.User.UserId();
         var errors = new Errors();
         var (hash, username, email) = db.QuerySingle<(string, string, string)>("SELECT password_hash, username, email FROM users WHERE id = @id", new { id });
         // Guesses of the current password count toward the same lockout as failed sign-ins (and are audited), so a
         // borrowed session cannot be used to find the password.
-        var counted = CountAttempt(db, id, options.Value, clock.GetUtcNow(), audit, http, username, metrics);
+        var counted = CountAttempt(db, id, options.Value, clock.GetUtcNow(), audit, http, username, metrics, events);
         if (!counted)
             errors.Add("current_password", "The account is locked after too many wrong passwords; try again later.");
         else if (string.IsNullOrEmpty(body.CurrentPassword) || !hasher.Verify(body.CurrentPassword, hash))
