@@ -47,10 +47,13 @@ public static class DatabaseTemplate
         var directory = Path.Combine(Path.GetTempPath(), "sanctum-tests", "template-" + Guid.NewGuid().ToString("N"));
         Migrate(directory, connectionString: null);
         var file = Path.Combine(directory, "sanctum.db");
-        // The copies are taken from the main file: fold the WAL into it first (the journal mode stays WAL in the file).
+        // The copies are taken from the main file: fold the WAL into it first (the journal mode stays WAL in the file),
+        // and leave no free pages, as a database migrated in place has none either (a write must grow the file, which
+        // DiskFullTests relies on).
         using (var connection = new SqliteConnection($"Data Source={file};Pooling=False"))
         {
             connection.Open();
+            connection.Execute("VACUUM");
             connection.Execute("PRAGMA wal_checkpoint(TRUNCATE)");
         }
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
