@@ -6,7 +6,8 @@
 # GET /api/tools throughput with wrk alone and beside the subscribers and their events.
 #
 # Knobs: EVENTS_SUBSCRIBERS (1000), EVENTS_SECONDS (30), EVENTS_INTERVAL_MS (100), EVENTS_PORT (56510, this feature's
-# range 56500-56599), EVENTS_CONFIGURATION (Release; Debug reuses an existing build of the worktree).
+# range 56500-56599), EVENTS_CONFIGURATION (Release; Debug reuses an existing build of the worktree), EVENTS_APP (a
+# directory holding a built Sanctum.Api.dll to run instead).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SUBSCRIBERS=${EVENTS_SUBSCRIBERS:-1000}
@@ -22,7 +23,9 @@ cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/
 trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-if [ "$CONFIGURATION" = Debug ] && [ -f "$ROOT/Sanctum.Api/bin/Debug/net10.0/Sanctum.Api.dll" ]; then
+if [ -n "${EVENTS_APP:-}" ]; then
+  APP=$EVENTS_APP
+elif [ "$CONFIGURATION" = Debug ] && [ -f "$ROOT/Sanctum.Api/bin/Debug/net10.0/Sanctum.Api.dll" ]; then
   APP="$ROOT/Sanctum.Api/bin/Debug/net10.0"
 else
   dotnet publish "$ROOT/Sanctum.Api" -c Release --use-current-runtime --self-contained false -o "$WORK/app" --nologo -v quiet >&2

@@ -8,12 +8,11 @@ using Sanctum.Api.Events;
 
 namespace Sanctum.Api.Tests.Events;
 
-/// <summary>GET /api/events on a real Kestrel port: delivery, replay, authorization per event, limits and slow readers.</summary>
+/// <summary>GET /api/events: delivery, replay, authorization per event, limits and slow readers.</summary>
 [NonParallelizable]
 public sealed class LiveEventsTests
 {
     private SanctumApplication _app = null!;
-    private Uri _base = null!;
     private HttpClient _admin = null!;
 
     [OneTimeSetUp]
@@ -25,25 +24,13 @@ public sealed class LiveEventsTests
             ["Sanctum:Events:RecheckInterval"] = "00:00:00.2",
             ["Sanctum:Events:MaxStreamsPerUser"] = "4",
         });
-        _app.UseKestrel(0);
-        _app.StartServer();
-        var address = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        _base = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
-        _admin = Kestrel(await _app.CreateAdminClientAsync());
+        _admin = await _app.CreateAdminClientAsync();
     }
 
     [OneTimeTearDown]
     public async Task Stop() => await _app.DisposeAsync();
 
-    /// <summary>A client of the real port with the signed-in client's credentials.</summary>
-    private HttpClient Kestrel(HttpClient signedIn)
-    {
-        var client = new HttpClient { BaseAddress = _base, Timeout = TimeSpan.FromMinutes(2) };
-        client.DefaultRequestHeaders.Authorization = signedIn.DefaultRequestHeaders.Authorization;
-        return client;
-    }
-
-    private async Task<HttpClient> ClientForRoleAsync(string role) => Kestrel(await _app.CreateClientForRoleAsync(role));
+    private Task<HttpClient> ClientForRoleAsync(string role) => _app.CreateClientForRoleAsync(role);
 
     private static string NewId(string prefix) => prefix + Guid.NewGuid().ToString("N")[..8];
 
@@ -126,13 +113,12 @@ public sealed class LiveEventsTests
         var droppedBefore = hub.Dropped;
         await using var fast = await EventStream.OpenOkAsync(_admin, "jobs");
 
-        // A client that sends its request and never reads: its socket, then its buffer, fill up.
-        using var slow = new TcpClient { ReceiveBufferSize = 1024 };
-        await slow.ConnectAsync(_base.Host, _base.Port);
-        var request = $"GET /api/events?topics=jobs HTTP/1.1\r\nHost: {_base.Authority}\r\nAuthorization: {_admin.DefaultRequestHeaders.Authorization}\r\n\r\n";
-        await slow.GetStream().WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        // A client that opens its stream and never reads it: the response pipe, then the stream's buffer, fill up.
+        var slowRequest = new HttpRequestMessage(HttpMethod.Get, "/api/events?topics=jobs");
+        using var slow = await _admin.SendAsync(slowRequest, HttpCompletionOption.ResponseHeadersRead);
+        Assert.That(slow.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(hub.StreamCount, Is.EqualTo(2));
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (hub.StreamCount < 2 && DateTime.UtcNow < deadline) await Task.Yield();
 
         var padding = new string('x', 4000);
         var sent = 0;
@@ -186,7 +172,7 @@ public sealed class LiveEventsTests
         await unknown.AssertProblemAsync(HttpStatusCode.BadRequest);
         var (_, audit) = await EventStream.OpenAsync(viewer, "audit");
         await audit.AssertProblemAsync(HttpStatusCode.Forbidden);
-        var (_, anonymous) = await EventStream.OpenAsync(new HttpClient { BaseAddress = _base }, "status");
+        var (_, anonymous) = await EventStream.OpenAsync(_app.CreateClient(), "status");
         Assert.That(anonymous.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
     }
 
@@ -200,7 +186,7 @@ public sealed class LiveEventsTests
         await using var theirs = await EventStream.OpenOkAsync(other, $"chat:{session},status");
         var sent = await owner.PostAsJsonAsync("/api/v1/messages", new { session_id = session, message = "hello" });
         Assert.That(sent.StatusCode, Is.EqualTo(HttpStatusCode.OK), await sent.Content.ReadAsStringAsync());
-        var relay = new HttpClient { BaseAddress = _base };
+        var relay = _app.CreateClient();
         relay.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Sanctum.Api.Tests.ChatBridge.ChatBridgeSupport.BridgeKey(_app));
         var replied = await relay.PostAsJsonAsync("/api/v1/outbox", new { session_id = session, response = "hi there" });
         Assert.That(replied.StatusCode, Is.EqualTo(HttpStatusCode.OK), await replied.Content.ReadAsStringAsync());
