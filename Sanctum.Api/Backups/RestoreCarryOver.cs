@@ -30,8 +30,8 @@ public sealed class RestoreCarryOver
         var sessions = restored.Execute("DELETE FROM user_sessions", transaction: tx);
         var revoked = restored.Query<TokenRow>("SELECT id, token_hash AS TokenHash FROM access_tokens", transaction: tx)
             .Where(t => !_tokens.Contains(t.TokenHash)).Select(t => t.Id).ToList();
-        foreach (var chunk in revoked.Chunk(Batch))
-            restored.Execute("DELETE FROM access_tokens WHERE id IN @ids", new { ids = chunk }, tx);
+        // One statement per token: "IN @list" is expanded by Dapper on SQLite but sent as an array to Npgsql.
+        restored.Execute("DELETE FROM access_tokens WHERE id = @id", revoked.Select(id => new { id }), tx);
         restored.Execute("DELETE FROM audit_log", transaction: tx);
         foreach (var chunk in _audit.Chunk(Batch))
             restored.Execute($"""
