@@ -33,7 +33,7 @@ public static class StatusHistoryApi
 
     // An agent's rows, and those of the tools in its category and of its instances, only to those who may see the agent
     // (a tool since deleted stays visible: its category is no longer known).
-    private const string VisibleSql = $"""
+    private static readonly string VisibleSql = $"""
         ((h.kind = 'tool' AND NOT EXISTS (SELECT 1 FROM tools vt WHERE vt.id = h.entity_id AND NOT {HiddenToolVisible}))
          OR (h.kind = 'agent' AND EXISTS (SELECT 1 FROM agents WHERE id = h.entity_id AND (is_active = TRUE OR @isAdmin) AND {AgentVisibility.Where}))
          OR (h.kind = 'instance' AND EXISTS (SELECT 1 FROM tool_instances i WHERE CAST(i.id AS TEXT) = h.entity_id
