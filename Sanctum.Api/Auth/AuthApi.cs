@@ -208,7 +208,7 @@ public static class AuthApi
 }
 
 /// <summary>What a new password needs: the pages take their minimum length and hint from here.</summary>
-public sealed record PasswordRulesInfo(int MinLength, int MaxBytes, string Summary);
+public sealed record PasswordRulesInfo(int MinLength, int MaxBytes, [property: System.ComponentModel.DataAnnotations.MaxLength(500)] string Summary);
 
 public sealed record LoginRequest
 {

@@ -42,9 +42,9 @@ public static class PasswordRules
         // The word inside counts when it is most of the password: "love" before twelve random digits is no weakness.
         var core = Core(lower);
         var coreCounts = core.Length * 2 >= lower.Length;
-        if (IsPattern(lower) || (coreCounts && IsPattern(core))) return "The password is a repeated or sequential pattern; choose something less predictable.";
         if (Common.Contains(lower) || Common.Contains(Unleet(lower)) || (coreCounts && (Common.Contains(core) || Common.Contains(Unleet(core)))))
             return "This password is on the list of common passwords (or is one with digits or symbols added); choose another.";
+        if (IsPattern(lower) || (coreCounts && IsPattern(core))) return "The password is a repeated or sequential pattern; choose something less predictable.";
         return null;
     }
 
