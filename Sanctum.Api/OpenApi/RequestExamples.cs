@@ -56,6 +56,15 @@ public sealed class RequestExamples : IOperationFilter
         [typeof(AccessTokenCreate)] = new AccessTokenCreate { Name = "nightly export", ExpiresInDays = 90, Scope = "read" },
         [typeof(Jobs.JobWrite)] = new Jobs.JobWrite { Name = "Nightly backup", Kind = "backup", Schedule = "0 3 * * *", Enabled = true, Params = Json(new { keep = 7 }) },
         [typeof(BridgeConfigRequest)] = new BridgeConfigRequest { MaxMessageLength = 4000, SessionTimeout = 3600 },
+        [typeof(Alerts.ChannelWrite)] = new Alerts.ChannelWrite
+        {
+            Name = "On-call mail", Type = "email", SmtpHost = "smtp.example.com", SmtpPort = 587, SmtpSecurity = "starttls",
+            SmtpUsername = "alerts@example.com", SmtpPassword = "an-app-password", From = "alerts@example.com", To = ["oncall@example.com"], Enabled = true,
+        },
+        [typeof(Alerts.RuleWrite)] = new Alerts.RuleWrite
+        {
+            Name = "Tools down", Event = "status", Kinds = ["tool", "instance"], Statuses = ["Degraded", "Off"], GraceSeconds = 120, ChannelIds = [1], Enabled = true,
+        },
     };
 
     public void Apply(OpenApiOperation operation, OperationFilterContext context)
