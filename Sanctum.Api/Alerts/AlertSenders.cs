@@ -26,6 +26,12 @@ public sealed class AlertSender(IHttpClientFactory http, TimeProvider clock, IOp
 
     public async Task<string?> SendAsync(ResolvedChannel channel, AlertPayload payload, CancellationToken cancellationToken)
     {
+        var error = await TrySendAsync(channel, payload, cancellationToken);
+        return error is { Length: > AlertNames.MaxError } ? error[..AlertNames.MaxError] : error;
+    }
+
+    private async Task<string?> TrySendAsync(ResolvedChannel channel, AlertPayload payload, CancellationToken cancellationToken)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.SendTimeout);
         try

@@ -11,7 +11,7 @@ public static class AlertNames
     public static readonly string[] Kinds = ["tool", "instance", "agent"];
     public static readonly string[] Statuses = ["Degraded", "Off"];
     public static readonly string[] DeliveryStatuses = ["pending", "sent", "failed"];
-    public const int MaxName = 100, MaxUrl = 2000, MaxSecret = 500, MaxHost = 255, MaxAddress = 254, MaxRecipients = 20, MaxChannels = 20;
+    public const int MaxSummary = 500, MaxError = 2000, MaxListed = 500, MaxName = 100, MaxUrl = 2000, MaxSecret = 500, MaxHost = 255, MaxAddress = 254, MaxRecipients = 20, MaxChannels = 20;
 }
 
 /// <summary>A channel to create or change; the fields of the other type must be absent. <c>secret</c> and <c>smtp_password</c> are write-only.</summary>
@@ -27,7 +27,7 @@ public sealed record ChannelWrite
     [MaxLength(AlertNames.MaxAddress)] public string? SmtpUsername { get; init; }
     [MaxLength(AlertNames.MaxSecret)] public string? SmtpPassword { get; init; }
     [MaxLength(AlertNames.MaxAddress)] public string? From { get; init; }
-    [MaxLength(AlertNames.MaxRecipients)] public IReadOnlyList<string>? To { get; init; }
+    [MaxLength(AlertNames.MaxRecipients), Items(AlertNames.MaxAddress)] public IReadOnlyList<string>? To { get; init; }
     public bool? Enabled { get; init; }
 }
 
@@ -49,15 +49,15 @@ public sealed record AlertChannel
     public long Id { get; init; }
     [MaxLength(AlertNames.MaxName)] public required string Name { get; init; }
     [OneOf("webhook", "email")] public required string Type { get; init; }
-    public string? Url { get; init; }
-    public string? Secret { get; init; }
-    public string? SmtpHost { get; init; }
-    public int? SmtpPort { get; init; }
+    [MaxLength(AlertNames.MaxUrl)] public string? Url { get; init; }
+    [OneOf("********")] public string? Secret { get; init; }
+    [MaxLength(AlertNames.MaxHost)] public string? SmtpHost { get; init; }
+    [Range(1, 65535)] public int? SmtpPort { get; init; }
     [OneOf("none", "starttls", "tls")] public string? SmtpSecurity { get; init; }
-    public string? SmtpUsername { get; init; }
-    public string? SmtpPassword { get; init; }
-    public string? From { get; init; }
-    [MaxLength(AlertNames.MaxRecipients)] public IReadOnlyList<string>? To { get; init; }
+    [MaxLength(AlertNames.MaxAddress)] public string? SmtpUsername { get; init; }
+    [OneOf("********")] public string? SmtpPassword { get; init; }
+    [MaxLength(AlertNames.MaxAddress)] public string? From { get; init; }
+    [MaxLength(AlertNames.MaxRecipients), Items(AlertNames.MaxAddress)] public IReadOnlyList<string>? To { get; init; }
     public bool Enabled { get; init; }
     public required string CreatedAt { get; init; }
     public required string UpdatedAt { get; init; }
@@ -67,8 +67,8 @@ public sealed record RuleWrite
 {
     [MaxLength(AlertNames.MaxName)] public string? Name { get; init; }
     [OneOf("status", "job.failed", "backup.failed", "audit.broken", "disk.low")] public string? Event { get; init; }
-    [MaxLength(3)] public IReadOnlyList<string>? Kinds { get; init; }
-    [MaxLength(2)] public IReadOnlyList<string>? Statuses { get; init; }
+    [MaxLength(3), Items(10, "tool", "instance", "agent")] public IReadOnlyList<string>? Kinds { get; init; }
+    [MaxLength(2), Items(10, "Degraded", "Off")] public IReadOnlyList<string>? Statuses { get; init; }
     [Range(0, 3600)] public int? GraceSeconds { get; init; }
     [MaxLength(AlertNames.MaxChannels)] public IReadOnlyList<long>? ChannelIds { get; init; }
     public bool? Enabled { get; init; }
@@ -79,10 +79,10 @@ public sealed record AlertRule
     public long Id { get; init; }
     [MaxLength(AlertNames.MaxName)] public required string Name { get; init; }
     [OneOf("status", "job.failed", "backup.failed", "audit.broken", "disk.low")] public required string Event { get; init; }
-    public required IReadOnlyList<string> Kinds { get; init; }
-    public required IReadOnlyList<string> Statuses { get; init; }
+    [MaxLength(3), Items(10, "tool", "instance", "agent")] public required IReadOnlyList<string> Kinds { get; init; }
+    [MaxLength(2), Items(10, "Degraded", "Off")] public required IReadOnlyList<string> Statuses { get; init; }
     [Range(0, 3600)] public int GraceSeconds { get; init; }
-    public required IReadOnlyList<long> ChannelIds { get; init; }
+    [MaxLength(AlertNames.MaxChannels)] public required IReadOnlyList<long> ChannelIds { get; init; }
     public bool Enabled { get; init; }
     public required string CreatedAt { get; init; }
     public required string UpdatedAt { get; init; }
@@ -94,11 +94,11 @@ public sealed record AlertDelivery
     public long RuleId { get; init; }
     public long ChannelId { get; init; }
     /// <summary>status, status.resolved, job.failed, backup.failed, audit.broken or disk.low.</summary>
-    public required string Event { get; init; }
-    public string? Summary { get; init; }
+    [MaxLength(50)] public required string Event { get; init; }
+    [MaxLength(AlertNames.MaxSummary)] public string? Summary { get; init; }
     [OneOf("pending", "sent", "failed")] public required string Status { get; init; }
     public long Attempts { get; init; }
-    public string? LastError { get; init; }
+    [MaxLength(AlertNames.MaxError)] public string? LastError { get; init; }
     public required string CreatedAt { get; init; }
     public string? SentAt { get; init; }
 }
@@ -106,7 +106,7 @@ public sealed record AlertDelivery
 public sealed record DeliveryPage([property: MaxLength(AlertsApi.MaxLimit)] IReadOnlyList<AlertDelivery> Items, long? NextCursor);
 
 /// <summary>What a test send did: ok, or the error the channel gave.</summary>
-public sealed record ChannelTestResult(bool Ok, string? Error, long DurationMs);
+public sealed record ChannelTestResult(bool Ok, [property: MaxLength(AlertNames.MaxError)] string? Error, long DurationMs);
 
 /// <summary>What a webhook receives as its JSON body (and an email as its text).</summary>
 public sealed record AlertPayload(

@@ -32,7 +32,7 @@ public static class AlertsApi
     public static RouteGroupBuilder MapAlerts(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/alerts").WithTags("Alerts").RequireAdmin();
-        group.MapGet("/channels", ListChannels).WithName("ListAlertChannels").WithSummary("The alert channels by name; secrets show as ********");
+        group.MapGet("/channels", ListChannels).WithName("ListAlertChannels").Paged(AlertNames.MaxListed).WithSummary("The alert channels by name; secrets show as ********");
         group.MapPost("/channels", CreateChannel).WithName("CreateAlertChannel")
             .WithSummary("Add a channel: webhook (url, secret: the HMAC key) or email (smtp_host, smtp_port, smtp_security, smtp_username, smtp_password, from, to)")
             .ProducesProblem(StatusCodes.Status409Conflict);
@@ -45,7 +45,7 @@ public static class AlertsApi
         group.MapPost("/channels/{id:long}/test", TestChannel).WithName("TestAlertChannel")
             .WithSummary("Send a test alert through the channel now (bounded by Sanctum:Alerts:SendTimeout): ok, or the channel's error")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapGet("/rules", ListRules).WithName("ListAlertRules").WithSummary("The alert rules by name");
+        group.MapGet("/rules", ListRules).WithName("ListAlertRules").Paged(AlertNames.MaxListed).WithSummary("The alert rules by name");
         group.MapPost("/rules", CreateRule).WithName("CreateAlertRule")
             .WithSummary("Add a rule: event status (kinds, statuses, grace_seconds), job.failed, backup.failed, audit.broken or disk.low, and its channel_ids")
             .ProducesProblem(StatusCodes.Status409Conflict);
@@ -62,7 +62,7 @@ public static class AlertsApi
     // Channels
 
     private static async Task<Ok<List<AlertChannel>>> ListChannels(DbConnection db) =>
-        TypedResults.Ok((await db.QueryAsync<AlertChannels.Row>($"SELECT {AlertChannels.Columns} FROM alert_channels ORDER BY name")).Select(AlertChannels.Show).ToList());
+        TypedResults.Ok((await db.QueryAsync<AlertChannels.Row>($"SELECT {AlertChannels.Columns} FROM alert_channels ORDER BY name LIMIT {AlertNames.MaxListed}")).Select(AlertChannels.Show).ToList());
 
     private static async Task<Results<Ok<AlertChannel>, ProblemHttpResult>> GetChannel(long id, DbConnection db, AlertChannels channels) =>
         await channels.FindAsync(db, id) is { } row ? TypedResults.Ok(AlertChannels.Show(row)) : NotFound($"Alert channel {id}");
@@ -155,7 +155,7 @@ public static class AlertsApi
 
     private static async Task<List<AlertRule>> LoadRulesAsync(DbConnection db, long? id, DbTransaction? tx = null)
     {
-        var rows = (await db.QueryAsync<RuleRow>($"SELECT {RuleColumns} FROM alert_rules {(id is null ? "" : "WHERE id = @id")} ORDER BY name", new { id }, tx)).AsList();
+        var rows = (await db.QueryAsync<RuleRow>($"SELECT {RuleColumns} FROM alert_rules {(id is null ? "" : "WHERE id = @id")} ORDER BY name LIMIT {AlertNames.MaxListed}", new { id }, tx)).AsList();
         var links = (await db.QueryAsync<(long RuleId, long ChannelId)>(
             $"SELECT rule_id, channel_id FROM alert_rule_channels {(id is null ? "" : "WHERE rule_id = @id")} ORDER BY channel_id", new { id }, tx)).ToLookup(l => l.RuleId, l => l.ChannelId);
         return rows.Select(r => new AlertRule

@@ -14,7 +14,7 @@ namespace Sanctum.Api.Logs;
 /// </summary>
 public sealed class LogStore
 {
-    public const int MaxCategory = 200, MaxMessage = 8000, MaxException = 16000;
+    public const int MaxCategory = 200, MaxMessage = 8000, MaxException = 16000, MaxEventName = 200, MaxTraceId = 64;
     public const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
 
     private readonly Channel<object> _queue;

@@ -14,7 +14,7 @@ public sealed partial class LogStoreProvider(LogStore store) : ILoggerProvider, 
 {
     public const string Mask = "********";
     public const string JobRunScope = "JobRunId", InstanceScope = "InstanceId";
-    private const int MaxProperties = 32, MaxValue = 2000;
+    public const int MaxProperties = 32, MaxValue = 2000;
 
     private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
 

@@ -69,7 +69,8 @@ public sealed class LogStoreWriter(LogStore store) : BackgroundService
                     """, new
                     {
                         at = LogStore.Time(r.At), level = (int)r.Level, category = Cut(r.Category, LogStore.MaxCategory), message = Cut(r.Message, LogStore.MaxMessage),
-                        eventId = r.EventId, eventName = r.EventName, traceId = r.TraceId, jobRunId = r.JobRunId, instanceId = r.InstanceId,
+                        eventId = r.EventId, eventName = r.EventName is null ? null : Cut(r.EventName, LogStore.MaxEventName),
+                        traceId = r.TraceId is null ? null : Cut(r.TraceId, LogStore.MaxTraceId), jobRunId = r.JobRunId, instanceId = r.InstanceId,
                         exception = r.Exception is null ? null : Cut(r.Exception, LogStore.MaxException), properties = JsonSerializer.Serialize(r.Properties),
                     }, tx);
             tx.Commit();

@@ -16,7 +16,7 @@ public static class LogsApi
     /// <summary>How long a read waits for lines still queued (so a read sees what was logged before it).</summary>
     private static readonly TimeSpan FlushWait = TimeSpan.FromSeconds(1);
 
-    private static readonly string[] Levels = ["Trace", "Debug", "Information", "Warning", "Error", "Critical"];
+    public static readonly string[] Levels = ["Trace", "Debug", "Information", "Warning", "Error", "Critical"];
 
     public static IServiceCollection AddLogStore(this IServiceCollection services)
     {

@@ -24,7 +24,7 @@ public sealed record ProcessFigures(
     long WorkingSetBytes, long GcHeapBytes, int Threads, int ThreadPoolThreads, long ThreadPoolQueueLength, int? OpenStreams);
 
 /// <summary>The disk under the data directory; <c>low</c> when free space is below Sanctum:System:LowDiskBytes.</summary>
-public sealed record DiskFigures(string Path, long FreeBytes, long TotalBytes, bool Low, long LowBelowBytes);
+public sealed record DiskFigures([property: MaxLength(4096)] string Path, long FreeBytes, long TotalBytes, bool Low, long LowBelowBytes);
 
 /// <summary>One sample of the in-memory history.</summary>
 public sealed record SystemSample(string At, double? CpuPercent, double? MemoryUsedPercent, long WorkingSetBytes, long GcHeapBytes, long DiskFreeBytes);
