@@ -57,6 +57,9 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
 
     public string DataDirectory { get; }
 
+    /// <summary>Services replaced for this host (e.g. a FakeTimeProvider as the TimeProvider), after the application's own.</summary>
+    public Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? TestServices { get; init; }
+
     public string DatabasePath => Path.Combine(DataDirectory, "sanctum.db");
 
     public static string NewDataDirectory() => Path.Combine(Path.GetTempPath(), "sanctum-tests", Guid.NewGuid().ToString("N"));
@@ -68,6 +71,7 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
         if (_sqliteFromTemplate) DatabaseTemplate.CopySqliteTo(DatabasePath);
         // The factory points the web root at the project folder; the pages are copied beside the binaries.
         builder.UseWebRoot(Path.Combine(AppContext.BaseDirectory, "wwwroot"));
+        if (TestServices is { } configure) Microsoft.AspNetCore.TestHost.WebHostBuilderExtensions.ConfigureTestServices(builder, configure);
     }
 
     /// <summary>A direct connection to the same database, for arranging rows and checking what was written.</summary>

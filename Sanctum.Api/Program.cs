@@ -1,4 +1,5 @@
 using Sanctum.Api;
+using Sanctum.Api.Alerts;
 using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
@@ -15,6 +16,7 @@ using Sanctum.Api.Events;
 using Sanctum.Api.Health;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Jobs;
+using Sanctum.Api.Logs;
 using Sanctum.Api.OpenApi;
 using Sanctum.Api.Pages;
 using Sanctum.Api.Plugins;
@@ -42,8 +44,11 @@ builder.Services.AddOptions<SanctumOptions>().BindConfiguration(SanctumOptions.S
     .Validate(o => Sanctum.Api.Jobs.JobSchedule.IsKnownZone(o.TimeZone), "Sanctum:TimeZone must name a time zone such as Europe/Berlin (or be empty for UTC).")
     .Validate(o => o.Backups.MaxUploadBytes > 0 && o.Backups.MaxUncompressedBytes > 0, "Sanctum:Backups:Max* must be positive.")
     .Validate(o => Sanctum.Api.Auth.PublicOrigins.AreValid(o.PublicOrigins), "Sanctum:PublicOrigins must list origins such as https://sanctum.example.com (scheme, host, optional port).")
+    .Validate(o => o.Logs.MaxBytes >= 64 * 1024 && o.Logs.MaxAge > TimeSpan.Zero, "Sanctum:Logs:MaxBytes must be at least 65536 and MaxAge positive.")
     .ValidateOnStart();
 if (command) AdminCommands.ConfigureLogging(builder.Logging);
+// The service's own log lines, kept in <DataDirectory>/logs for GET /api/logs (not for one-off admin commands).
+else builder.Services.AddLogStore();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(new StartTime(DateTimeOffset.UtcNow));
 // Security and admin events, one call per event (Audit/AuditLog.cs), into the hash-chained audit_log.
@@ -65,6 +70,8 @@ builder.Services.AddTrustedProxies(builder.Configuration);
 builder.Services.AddSanctumHealthChecks();
 // Tool instances' health checks (HTTP or TCP probes) and the runner that turns them into statuses.
 builder.Services.AddInstanceHealthChecks();
+// Host and process figures sampled into an hour of history in memory (GET /api/status/system).
+builder.Services.AddSystemFigures();
 // Hot reads (sessions, tools, agents, status, users pages) cached in memory until the next commit to the database.
 builder.Services.AddResultCache();
 // The OpenAPI document and Swagger UI.
@@ -79,6 +86,8 @@ builder.Services.AddLiveEvents();
 builder.Services.AddSingleton<StatusWriter>();
 // Each agent's Broca (its folder's settings.json, .env, database and logs), operated from the panel.
 builder.Services.AddBroca();
+// Alert channels and rules, and the loop that turns status changes, failed jobs, a broken audit chain and low disk into deliveries.
+builder.Services.AddAlerts();
 
 var app = builder.Build();
 if (command) return await AdminCommands.RunAsync(args, app.Services);
@@ -143,6 +152,8 @@ app.MapJobs();
 app.MapChatHistory();
 app.MapEvents();
 app.MapBroca();
+app.MapLogs();
+app.MapAlerts();
 // Only with Sanctum:Benchmark:Enabled=true (bench/run.sh): the constant-JSON yardstick.
 app.MapBenchmark();
 

@@ -62,6 +62,12 @@ public sealed class SanctumOptions
 
     public BackupOptions Backups { get; set; } = new();
 
+    public LogStoreOptions Logs { get; set; } = new();
+
+    public SystemFiguresOptions System { get; set; } = new();
+
+    public AlertOptions Alerts { get; set; } = new();
+
     /// <summary>
     /// SQLite's <c>PRAGMA synchronous</c> under WAL. Normal (the default): a commit is written to the WAL but not
     /// flushed to disk, so every acknowledged commit survives a crash of the process; only a power loss or an operating
@@ -91,4 +97,58 @@ public sealed class BackupOptions
 
     /// <summary>Largest total uncompressed size of a backup's files (checked before anything is extracted).</summary>
     public long MaxUncompressedBytes { get; set; } = 4L * 1024 * 1024 * 1024;
+}
+
+/// <summary>The <c>Sanctum:Logs</c> section: the service's own log store (Logs/LogStore.cs).</summary>
+public sealed class LogStoreOptions
+{
+    /// <summary>Where the store's SQLite file lives; empty means <c>&lt;DataDirectory&gt;/logs</c>.</summary>
+    public string? Directory { get; set; }
+
+    /// <summary>The least severe level kept (the Logging section's filters apply first).</summary>
+    public LogLevel MinimumLevel { get; set; } = LogLevel.Information;
+
+    /// <summary>Largest space the kept lines may take; the oldest go first beyond it.</summary>
+    public long MaxBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Lines older than this are removed.</summary>
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromDays(14);
+
+    /// <summary>Lines waiting for the writer; beyond it new lines are dropped (and counted), never the caller slowed.</summary>
+    public int QueueCapacity { get; set; } = 10_000;
+}
+
+/// <summary>The <c>Sanctum:System</c> section: host and process figures (Status/SystemFigures.cs).</summary>
+public sealed class SystemFiguresOptions
+{
+    /// <summary>How often the figures are sampled into the in-memory history.</summary>
+    public TimeSpan SampleInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How much history is kept in memory.</summary>
+    public TimeSpan HistoryLength { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Free space under the data directory below which the disk is "low" (a status alerts can use).</summary>
+    public long LowDiskBytes { get; set; } = 1024L * 1024 * 1024;
+}
+
+/// <summary>The <c>Sanctum:Alerts</c> section: rules, channels and deliveries (Alerts/).</summary>
+public sealed class AlertOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>How often status_history, job_runs and the other sources are read for new events, and deliveries sent.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Attempts per delivery before it ends failed; the wait doubles from <see cref="RetryDelay"/> between them.</summary>
+    public int MaxAttempts { get; set; } = 5;
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long one send may take (webhook request or SMTP conversation).</summary>
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often the audit chain is verified for the audit.broken rule (it re-hashes the whole chain).</summary>
+    public TimeSpan AuditCheckInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>A PEM certificate trusted for SMTP besides the system's (a private mail server's self-signed one).</summary>
+    public string? SmtpTrustedCertificate { get; set; }
 }

@@ -212,6 +212,62 @@ public sealed class Phase4AdvancedFeatures : Migration
                 UNIQUE (agent_id, profile_id)
             );
             CREATE INDEX ix_broca_user_links_user ON broca_user_links (user_id);
+
+            -- Alerts (Alerts/): where they go, when they fire, each event once per rule, and each delivery's attempts.
+            CREATE TABLE alert_channels (
+                id {d.Id},
+                name TEXT NOT NULL UNIQUE,
+                type TEXT NOT NULL CHECK (type IN ('webhook','email')),
+                config TEXT NOT NULL {d.Json("config")},
+                secret TEXT,
+                enabled {d.Bool("enabled")} NOT NULL DEFAULT TRUE,
+                {d.Timestamps}
+            );
+            CREATE TABLE alert_rules (
+                id {d.Id},
+                name TEXT NOT NULL UNIQUE,
+                event TEXT NOT NULL CHECK (event IN ('status','job.failed','backup.failed','audit.broken','disk.low')),
+                kinds TEXT NOT NULL DEFAULT '[]' {d.Json("kinds")},
+                statuses TEXT NOT NULL DEFAULT '[]' {d.Json("statuses")},
+                grace_seconds {d.Int} NOT NULL DEFAULT 0 CHECK (grace_seconds BETWEEN 0 AND 3600),
+                enabled {d.Bool("enabled")} NOT NULL DEFAULT TRUE,
+                {d.Timestamps}
+            );
+            CREATE TABLE alert_rule_channels (
+                rule_id {d.Int} NOT NULL REFERENCES alert_rules (id) ON DELETE CASCADE,
+                channel_id {d.Int} NOT NULL REFERENCES alert_channels (id) ON DELETE CASCADE,
+                PRIMARY KEY (rule_id, channel_id)
+            );
+            CREATE INDEX ix_alert_rule_channels_channel ON alert_rule_channels (channel_id);
+            -- One row per rule and event: the unique key is what keeps two instances from alerting twice.
+            CREATE TABLE alert_events (
+                id {d.Id},
+                rule_id {d.Int} NOT NULL REFERENCES alert_rules (id) ON DELETE CASCADE,
+                event_key TEXT NOT NULL,
+                event TEXT NOT NULL,
+                payload TEXT NOT NULL {d.Json("payload")},
+                entity_kind TEXT,
+                entity_id TEXT,
+                created_at TEXT NOT NULL,
+                resolved_at TEXT,
+                UNIQUE (rule_id, event_key)
+            );
+            CREATE INDEX ix_alert_events_open ON alert_events (rule_id) WHERE event = 'status' AND resolved_at IS NULL;
+            CREATE TABLE alert_deliveries (
+                id {d.Id},
+                event_id {d.Int} NOT NULL REFERENCES alert_events (id) ON DELETE CASCADE,
+                channel_id {d.Int} NOT NULL REFERENCES alert_channels (id) ON DELETE CASCADE,
+                status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','sent','failed')),
+                attempts {d.Int} NOT NULL DEFAULT 0,
+                last_error TEXT,
+                next_attempt_at TEXT NOT NULL,
+                lease_until TEXT,
+                created_at TEXT NOT NULL,
+                sent_at TEXT,
+                UNIQUE (event_id, channel_id)
+            );
+            CREATE INDEX ix_alert_deliveries_due ON alert_deliveries (next_attempt_at) WHERE status = 'pending';
+            CREATE INDEX ix_alert_deliveries_channel ON alert_deliveries (channel_id, id);
             """;
 
     private const string EmptyObject = "{}", KeepSeven = "{\"keep\":7}";
@@ -257,6 +313,11 @@ public sealed class Phase4AdvancedFeatures : Migration
             DROP FUNCTION record_status_change();
             """);
         Execute.Sql("""
+            DROP TABLE alert_deliveries;
+            DROP TABLE alert_events;
+            DROP TABLE alert_rule_channels;
+            DROP TABLE alert_rules;
+            DROP TABLE alert_channels;
             DROP TABLE broca_user_links;
             DROP TABLE status_history;
             DROP TABLE health_check_results;

@@ -70,8 +70,11 @@ public sealed partial class HealthCheckRunner(
                 new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Value.Concurrency), CancellationToken = cancellationToken },
                 async (i, token) =>
                 {
+                    // The probe's lines carry the instance's id (GET /api/logs?instance_id=).
+                    using var scope = logger.BeginScope(new Dictionary<string, object> { [Logs.LogStoreProvider.InstanceScope] = due[i].Id });
                     var spec = HealthCheckSpec.FromJson(due[i].HealthCheck);
                     var result = await probe.RunAsync(spec, token);
+                    if (!result.Ok) LogCheckFailed(logger, due[i].Id, spec.Type, result.Error);
                     results[i] = (due[i], spec, result, clock.GetUtcNow());
                 });
 
@@ -98,6 +101,9 @@ public sealed partial class HealthCheckRunner(
         public long Id { get; init; }
         public required string HealthCheck { get; init; }
     }
+
+    [LoggerMessage(EventId = 9101, Level = LogLevel.Warning, Message = "Health check of instance {InstanceId} ({CheckType}) failed: {Error}")]
+    private static partial void LogCheckFailed(ILogger logger, long instanceId, string checkType, string? error);
 
     [LoggerMessage(EventId = 9100, Level = LogLevel.Warning, Message = "A round of health checks failed; the next round tries again")]
     private static partial void LogRoundFailed(ILogger logger, Exception error);

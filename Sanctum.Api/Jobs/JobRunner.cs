@@ -15,7 +15,7 @@ namespace Sanctum.Api.Jobs;
 /// is held, by this process or any other), the run is recorded in job_runs, and the lease is renewed while the run
 /// lasts and given back at the end. A process that dies leaves a lease that simply expires.
 /// </summary>
-public sealed class JobRunner(Database database, IEnumerable<IJobKind> kinds, TimeProvider clock, AuditLog audit,
+public sealed partial class JobRunner(Database database, IEnumerable<IJobKind> kinds, TimeProvider clock, AuditLog audit,
     MaintenanceGate gate, IServiceScopeFactory scopes, SanctumMetrics metrics, IEventPublisher events, ILogger<JobRunner> logger)
 {
     public static readonly TimeSpan LeaseLength = TimeSpan.FromMinutes(5);
@@ -80,6 +80,8 @@ public sealed class JobRunner(Database database, IEnumerable<IJobKind> kinds, Ti
     public async Task<JobRun> RunAsync(JobRun run, CancellationToken cancellationToken = default)
     {
         var watch = Stopwatch.StartNew();
+        // Every line logged during the run carries its id, so the run's log lines can be listed (GET /api/logs?job_run_id=).
+        using var logScope = logger.BeginScope(new Dictionary<string, object> { [Logs.LogStoreProvider.JobRunScope] = run.Id, ["JobId"] = run.JobId });
         JobResult result;
         string name = "", kindName = "";
         using var renew = new Timer(_ => Renew(run.JobId), null, LeaseLength / 3, LeaseLength / 3);
@@ -108,6 +110,7 @@ public sealed class JobRunner(Database database, IEnumerable<IJobKind> kinds, Ti
         }
         var finished = Finish(run, result, watch.ElapsedMilliseconds);
         metrics.JobRun(kindName, result.Outcome);
+        LogRunFinished(logger, run.JobId, run.Id, kindName, result.Outcome, finished.DurationMs);
         audit.Record(new AuditEvent("job.run", "job", run.JobId.ToString(System.Globalization.CultureInfo.InvariantCulture),
             new { name, kind = kindName, trigger = run.Trigger, run_id = run.Id, duration_ms = finished.DurationMs }, result.Outcome));
         return finished;
@@ -145,4 +148,7 @@ public sealed class JobRunner(Database database, IEnumerable<IJobKind> kinds, Ti
     public const int MaxMessage = 2000;
 
     private static string? Truncate(string? message) => message is { Length: > MaxMessage } ? message[..MaxMessage] : message;
+
+    [LoggerMessage(EventId = 9200, Level = LogLevel.Information, Message = "Job {JobId} run {RunId} ({Kind}) ended {Outcome} after {DurationMs} ms")]
+    private static partial void LogRunFinished(ILogger logger, long jobId, long runId, string kind, string outcome, long? durationMs);
 }

@@ -39,6 +39,10 @@ public sealed class ParameterRules : IOperationFilter
             if (!SchemaRules.IsString(s) || s.MaxLength is not null || s.Enum is { Count: > 0 }) continue;
             switch (name)
             {
+                case "level" when path.StartsWith("/api/logs", StringComparison.Ordinal): s.Enum = Values(Logs.LogsApi.Levels); break;
+                case "category" when path.StartsWith("/api/logs", StringComparison.Ordinal): SchemaRules.Text(s, Logs.LogStore.MaxCategory); break;
+                case "search" when path.StartsWith("/api/logs", StringComparison.Ordinal): SchemaRules.Text(s, Logs.LogsApi.MaxSearch); break;
+                case "status" when path.StartsWith("/api/alerts", StringComparison.Ordinal): s.Enum = Values(Alerts.AlertNames.DeliveryStatuses); break;
                 case "name" when path.StartsWith("/api/backups", StringComparison.Ordinal):
                     SchemaRules.Text(s, Backups.BackupStore.MaxName, Backups.BackupStore.NamePattern); break;
                 case "id" when path.StartsWith("/api/chat/sessions", StringComparison.Ordinal):

@@ -60,6 +60,15 @@ public sealed class RequestExamples : IOperationFilter
         [typeof(Broca.BrocaEnvDocument)] = new Broca.BrocaEnvDocument { ["AGENT_ID"] = Json("agent-athena"), ["AGENT_API_KEY"] = Json("********") },
         [typeof(Broca.BrocaPromote)] = new Broca.BrocaPromote { Role = "viewer" },
         [typeof(Broca.BrocaUserUpdate)] = new Broca.BrocaUserUpdate { IsActive = false },
+        [typeof(Alerts.ChannelWrite)] = new Alerts.ChannelWrite
+        {
+            Name = "On-call mail", Type = "email", SmtpHost = "smtp.example.com", SmtpPort = 587, SmtpSecurity = "starttls",
+            SmtpUsername = "alerts@example.com", SmtpPassword = "an-app-password", From = "alerts@example.com", To = ["oncall@example.com"], Enabled = true,
+        },
+        [typeof(Alerts.RuleWrite)] = new Alerts.RuleWrite
+        {
+            Name = "Tools down", Event = "status", Kinds = ["tool", "instance"], Statuses = ["Degraded", "Off"], GraceSeconds = 120, ChannelIds = [1], Enabled = true,
+        },
     };
 
     public void Apply(OpenApiOperation operation, OperationFilterContext context)

@@ -106,6 +106,12 @@ public sealed class SchemaRules : ISchemaFilter
             if (name == "next_runs" && p.Items is OpenApiSchema { MaxLength: null } run && IsString(run)) Timestamp(run);
             // A backup check's findings: sentences naming at most 100 characters of an archive entry.
             if (name == "problems" && p.Items is OpenApiSchema { MaxLength: null } problem && IsString(problem)) problem.MaxLength = 500;
+            // A list of short texts: [Items] bounds each (and may close the set).
+            if (properties.GetValueOrDefault(name)?.GetCustomAttribute<ItemsAttribute>() is { } items && p.Items is OpenApiSchema listItem && IsString(listItem))
+            {
+                listItem.MaxLength = items.MaxLength;
+                if (items.Values.Length > 0) listItem.Enum = Nodes(items.Values);
+            }
             // A map of short texts: [Entries] bounds it.
             if (properties.GetValueOrDefault(name)?.GetCustomAttribute<EntriesAttribute>() is { } entries)
             {
@@ -210,6 +216,14 @@ public sealed class OneOfAttribute : Attribute
     public OneOfAttribute(params string[] values) => _values = values;
 
     public IList<JsonNode> Nodes() => _values.Select(v => (JsonNode)JsonValue.Create(v)).ToList();
+}
+
+/// <summary>A list whose text items are at most <paramref name="maxLength"/> characters and, when given, one of <paramref name="values"/>.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class ItemsAttribute(int maxLength, params string[] values) : Attribute
+{
+    public int MaxLength { get; } = maxLength;
+    public string[] Values { get; } = values;
 }
 
 /// <summary>A map of at most <paramref name="MaxCount"/> entries, each text value at most <paramref name="MaxValueLength"/> characters.</summary>

@@ -19,6 +19,8 @@ public static class StatusApi
         var group = routes.MapGroup("/api/status").WithTags("Status").RequireReader();
         group.MapGet("/", Get).WithName("GetStatus")
             .WithSummary("Overall health aggregated from the tools and agents tables");
+        group.MapGet("/system", (SystemFigures figures) => TypedResults.Ok(figures.Report())).WithName("GetSystemFigures")
+            .WithSummary("Host CPU, load and memory, this process's memory and threads, the data directory's disk (low below Sanctum:System:LowDiskBytes), uptime, and the last hour sampled every 15 s");
         return group;
     }
 

@@ -1,0 +1,99 @@
+// The Logs tab of /status (admins): the service's own log lines with a level filter (that level and above), search,
+// time range, older pages, a download of the range as JSON lines, and a live tail that polls for newer lines.
+import { api } from './api.js';
+import { el, formatTime, reportError } from './ui.js';
+
+const Page = 100;
+const TailMs = 3_000;
+const levels = ['Trace', 'Debug', 'Information', 'Warning', 'Error', 'Critical'];
+
+export function logsPanel() {
+  const form = el('form', { class: 'filters', 'data-testid': 'logs-filter' },
+    el('label', {}, 'Level ', el('select', { name: 'level' },
+      levels.map(level => el('option', { value: level, text: `${level}+`, selected: level === 'Information' })))),
+    el('label', {}, 'Search ', el('input', { name: 'search', type: 'search', autocomplete: 'off' })),
+    el('label', {}, 'Since ', el('input', { name: 'since', type: 'datetime-local' })),
+    el('label', {}, 'Until ', el('input', { name: 'until', type: 'datetime-local' })),
+    el('button', { type: 'submit', text: 'Filter' }),
+    el('label', {}, el('input', { type: 'checkbox', name: 'tail', 'data-testid': 'logs-tail' }), ' Live tail'),
+    el('a', { class: 'button', 'data-testid': 'logs-download', href: '/api/logs/download', text: 'Download' }));
+  const list = el('tbody', {});
+  const table = el('div', { class: 'table-wrap' }, el('table', { class: 'stack-narrow' },
+    el('thead', {}, el('tr', {}, ['When', 'Level', 'Category', 'Message'].map(h => el('th', { text: h })))), list));
+  const more = el('button', { type: 'button', 'data-testid': 'logs-more', hidden: true, text: 'Older lines' });
+  const empty = el('p', { class: 'dim', 'data-testid': 'logs-empty', hidden: true, text: 'No log lines match.' });
+  const section = el('section', { class: 'panel', 'data-tab': 'logs', 'data-testid': 'logs' },
+    el('h2', { text: 'Service log' }), form, empty, table, more);
+
+  let cursor = null, newest = null, timer = 0, shown = false;
+
+  const params = () => {
+    const p = new URLSearchParams();
+    p.set('level', form.elements.level.value);
+    const search = form.elements.search.value.trim();
+    if (search) p.set('search', search);
+    for (const name of ['since', 'until'])
+      if (form.elements[name].value) p.set(name, new Date(form.elements[name].value).toISOString());
+    return p;
+  };
+  const row = line => el('tr', { 'data-log-id': String(line.id), 'data-level': line.level },
+    el('td', { class: 'small', text: formatTime(line.at) }),
+    el('td', {}, el('span', { class: `badge level-${line.level}`, text: line.level })),
+    el('td', { class: 'small dim', text: line.category }),
+    el('td', { class: 'small' }, line.message,
+      line.job_run_id ? el('span', { class: 'dim', text: ` · job run ${line.job_run_id}` }) : null,
+      line.instance_id ? el('span', { class: 'dim', text: ` · instance ${line.instance_id}` }) : null,
+      line.exception ? el('pre', { class: 'small', text: line.exception }) : null));
+
+  const load = async append => {
+    const p = params();
+    p.set('limit', String(Page));
+    if (append && cursor) p.set('cursor', String(cursor));
+    const page = await api(`/api/logs?${p}`);
+    if (!append) { list.replaceChildren(); newest = page.items[0] ?? null; }
+    list.append(...page.items.map(row));
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    empty.hidden = list.children.length > 0;
+    const download = params();
+    form.querySelector('[data-testid=logs-download]').href = `/api/logs/download?${download}`;
+  };
+
+  // New lines since the newest shown (the same second may repeat: ids decide).
+  const tail = async () => {
+    clearTimeout(timer);
+    if (!shown || !form.elements.tail.checked) return;
+    try {
+      const p = params();
+      p.delete('since');
+      if (newest) p.set('since', newest.at);
+      p.set('limit', String(Page));
+      const page = await api(`/api/logs?${p}`, { quiet: true });
+      const fresh = page.items.filter(line => !newest || line.id > newest.id);
+      if (fresh.length) {
+        newest = fresh[0];
+        list.prepend(...fresh.map(row));
+        empty.hidden = true;
+      }
+    } catch (error) {
+      reportError(error);
+    } finally {
+      timer = setTimeout(tail, TailMs);
+    }
+  };
+
+  form.addEventListener('submit', event => { event.preventDefault(); load(false).catch(reportError); });
+  form.elements.tail.addEventListener('change', () => tail());
+  more.addEventListener('click', () => load(true).catch(reportError));
+
+  return {
+    section,
+    active(on) {
+      const first = on && !shown;
+      shown = on;
+      if (first) load(false).then(tail).catch(reportError);
+      else if (on) tail();
+      else clearTimeout(timer);
+    },
+  };
+}
