@@ -16,6 +16,7 @@ using Sanctum.Api.Jobs;
 using Sanctum.Api.OpenApi;
 using Sanctum.Api.Pages;
 using Sanctum.Api.Plugins;
+using Sanctum.Api.Smcp;
 using Sanctum.Api.Status;
 using Sanctum.Api.Telemetry;
 using Sanctum.Api.Tools;
@@ -62,6 +63,9 @@ builder.Services.AddTrustedProxies(builder.Configuration);
 builder.Services.AddSanctumHealthChecks();
 // Tool instances' health checks (HTTP or TCP probes) and the runner that turns them into statuses.
 builder.Services.AddInstanceHealthChecks();
+// SMCP and Letta as peers: the MCP client, tools catalogue and plugin registry; Letta's link (PeerHttp: timeouts,
+// retries of reads, a circuit breaker per peer, outbound metrics).
+builder.Services.AddSmcp();
 // Hot reads (sessions, tools, agents, status, users pages) cached in memory until the next commit to the database.
 builder.Services.AddResultCache();
 // The OpenAPI document and Swagger UI.
@@ -125,6 +129,7 @@ app.MapChatBridge();
 app.MapBackups();
 app.MapJobs();
 app.MapChatHistory();
+app.MapSmcp();
 // Only with Sanctum:Benchmark:Enabled=true (bench/run.sh): the constant-JSON yardstick.
 app.MapBenchmark();
 

@@ -28,8 +28,10 @@ public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, AuditL
         var failures = result.Ok ? 0 : before.CheckFailures + 1;
         var (status, reason) = result switch
         {
+            { Ok: true, Warning: { } warning } => ("Degraded", $"Answered in {result.LatencyMs} ms but reports a problem: {warning}"),
             { Ok: true } when result.LatencyMs > o.DegradedLatencyMs => ("Degraded", $"Slow: answered in {result.LatencyMs} ms (over {o.DegradedLatencyMs} ms)."),
             { Ok: true } => ("Healthy", $"Check passed in {result.LatencyMs} ms."),
+            { Off: true } => ("Off", $"Check failed: {result.Error}"),
             _ when failures >= o.OffAfterFailures => ("Off", $"{failures} failed checks in a row: {result.Error}"),
             _ => ("Degraded", $"Check failed ({failures} in a row): {result.Error}"),
         };

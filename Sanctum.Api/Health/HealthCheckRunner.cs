@@ -71,7 +71,7 @@ public sealed partial class HealthCheckRunner(
                 async (i, token) =>
                 {
                     var spec = HealthCheckSpec.FromJson(due[i].HealthCheck);
-                    var result = await probe.RunAsync(spec, token);
+                    var result = await probe.RunAsync(spec, due[i].Id, token);
                     results[i] = (due[i], spec, result, clock.GetUtcNow());
                 });
 
