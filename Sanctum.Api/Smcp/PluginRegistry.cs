@@ -60,13 +60,21 @@ public sealed class PluginRegistry(Database database, Secrets secrets, IOptions<
                 entries.Add(new PluginEntry(endpoint.InstanceId, "plugins", null, null, [], $"no plugins folder at {folder.FullName}"));
                 continue;
             }
-            foreach (var dir in folder.EnumerateDirectories().Where(d => d.LinkTarget is null && !d.Name.StartsWith('.') && !d.Name.StartsWith("__", StringComparison.Ordinal))
-                         .OrderBy(d => d.Name, StringComparer.Ordinal))
+            var plugins = folder.EnumerateDirectories()
+                .Where(d => d.LinkTarget is null && !d.Name.StartsWith('.') && !d.Name.StartsWith("__", StringComparison.Ordinal))
+                .OrderBy(d => d.Name, StringComparer.Ordinal)
+                .Select(d => (d.Name, Cli: new FileInfo(Path.Combine(d.FullName, "cli.py"))))
+                .Where(p => p.Cli.Exists && p.Cli.LinkTarget is null)
+                .Take(PluginLimits.Plugins)
+                .ToList();
+            // A few at a time: one hanging plugin costs its time limit once, not once per plugin after it.
+            using var slots = new SemaphoreSlim(4);
+            entries.AddRange(await Task.WhenAll(plugins.Select(async p =>
             {
-                var cli = new FileInfo(Path.Combine(dir.FullName, "cli.py"));
-                if (!cli.Exists || cli.LinkTarget is not null) continue;
-                entries.Add(await DescribeAsync(endpoint.InstanceId, dir.Name, cli, cancellationToken));
-            }
+                await slots.WaitAsync(cancellationToken);
+                try { return await DescribeAsync(endpoint.InstanceId, p.Name, p.Cli, cancellationToken); }
+                finally { slots.Release(); }
+            })));
         }
         return entries;
     }
