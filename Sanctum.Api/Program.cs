@@ -20,6 +20,7 @@ using Sanctum.Api.Logs;
 using Sanctum.Api.OpenApi;
 using Sanctum.Api.Pages;
 using Sanctum.Api.Plugins;
+using Sanctum.Api.Smcp;
 using Sanctum.Api.Status;
 using Sanctum.Api.Telemetry;
 using Sanctum.Api.Tools;
@@ -72,6 +73,9 @@ builder.Services.AddSanctumHealthChecks();
 builder.Services.AddInstanceHealthChecks();
 // Host and process figures sampled into an hour of history in memory (GET /api/status/system).
 builder.Services.AddSystemFigures();
+// SMCP and Letta as peers: the MCP client, tools catalogue and plugin registry; Letta's link (PeerHttp: timeouts,
+// retries of reads, a circuit breaker per peer, outbound metrics).
+builder.Services.AddSmcp();
 // Hot reads (sessions, tools, agents, status, users pages) cached in memory until the next commit to the database.
 builder.Services.AddResultCache();
 // The OpenAPI document and Swagger UI.
@@ -154,6 +158,7 @@ app.MapEvents();
 app.MapBroca();
 app.MapLogs();
 app.MapAlerts();
+app.MapSmcp();
 // Only with Sanctum:Benchmark:Enabled=true (bench/run.sh): the constant-JSON yardstick.
 app.MapBenchmark();
 

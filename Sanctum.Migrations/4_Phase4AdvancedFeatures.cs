@@ -11,7 +11,23 @@ public sealed class Phase4AdvancedFeatures : Migration
     {
         IfDatabase(SchemaSql.Sqlite.Engine).Execute.Sql(Tables(SchemaSql.Sqlite) + SqliteHistoryTriggers);
         IfDatabase(SchemaSql.Postgres.Engine).Execute.Sql(Tables(SchemaSql.Postgres) + PostgresHistoryTriggers);
+
+        // SMCP, the agents' tool server: one instance per server; config {url, home, timeout_ms}, its api_key a
+        // configuration of the instance (encrypted like every *_key).
+        Insert.IntoTable("tools").Row(new
+        {
+            id = "smcp", name = "SMCP", description = "Tool server (MCP): tools, plugins and runs", emoji = "🧩", category = "smcp",
+            status = "Ready", route_path = "/smcp-tools", module_scope = "global", config_schema = SmcpConfigSchema,
+        });
     }
+
+    private const string SmcpConfigSchema = """
+        {"type":"object","required":["url"],"additionalProperties":false,
+         "properties":{
+          "url":{"type":"string","pattern":"^https?://","maxLength":2000,"description":"The SSE (/sse) or streamable HTTP (/mcp) endpoint; the transport is detected"},
+          "home":{"type":"string","minLength":1,"maxLength":1000,"description":"The SMCP install folder (its plugins/ are listed)"},
+          "timeout_ms":{"type":"integer","minimum":100,"maximum":120000,"description":"Time limit of one call, default 10000"}}}
+        """;
 
     private static string Tables(SchemaSql d) => $"""
             CREATE TABLE plugins (
@@ -268,6 +284,18 @@ public sealed class Phase4AdvancedFeatures : Migration
             );
             CREATE INDEX ix_alert_deliveries_due ON alert_deliveries (next_attempt_at) WHERE status = 'pending';
             CREATE INDEX ix_alert_deliveries_channel ON alert_deliveries (channel_id, id);
+            -- The tools each SMCP instance offered at its last successful listing; stale once a later listing failed.
+            CREATE TABLE smcp_tools (
+                instance_id {d.Int} NOT NULL REFERENCES tool_instances (id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                description TEXT,
+                input_schema TEXT NOT NULL {d.Json("input_schema")},
+                plugin TEXT,
+                listed_at TEXT NOT NULL,
+                stale {d.Bool("stale")} NOT NULL DEFAULT FALSE,
+                PRIMARY KEY (instance_id, name)
+            );
+            CREATE INDEX ix_smcp_tools_name ON smcp_tools (name);
             """;
 
     private const string EmptyObject = "{}", KeepSeven = "{\"keep\":7}";
@@ -319,6 +347,9 @@ public sealed class Phase4AdvancedFeatures : Migration
             DROP TABLE alert_rules;
             DROP TABLE alert_channels;
             DROP TABLE broca_user_links;
+            DROP TABLE smcp_tools;
+            DELETE FROM tool_instances WHERE tool_id = 'smcp';
+            DELETE FROM tools WHERE id = 'smcp';
             DROP TABLE status_history;
             DROP TABLE health_check_results;
             DROP INDEX ix_tool_instances_next_check_at;

@@ -51,7 +51,7 @@ public class ReadApiTests
     }
 
     [Test]
-    public async Task ToolsListsTheSevenSeededToolsByCategoryThenName()
+    public async Task ToolsListsTheEightSeededToolsByCategoryThenName()
     {
         var response = await _viewer.GetAsync("/api/tools");
         var text = await response.Content.ReadAsStringAsync();
@@ -59,7 +59,7 @@ public class ReadApiTests
 
         Assert.That(tools.Select(t => t.GetProperty("id").GetString()), Is.EqualTo(new[]
         {
-            "broca", "chat-settings", "backup-restore", "create-agent", "cron-scheduler", "install-tool", "system-settings",
+            "broca", "chat-settings", "backup-restore", "create-agent", "cron-scheduler", "install-tool", "system-settings", "smcp",
         }));
         var broca = tools[0];
         Assert.That(broca.GetProperty("emoji").GetString(), Is.EqualTo("\U0001F6F0\uFE0F"));
@@ -74,11 +74,11 @@ public class ReadApiTests
     {
         var athena = await _viewer.GetFromJsonAsync<JsonElement>("/api/tools?category=athena");
         var master = await _viewer.GetFromJsonAsync<JsonElement>("/api/tools?category=master");
-        var none = await _viewer.GetFromJsonAsync<JsonElement>("/api/tools?category=smcp");
+        var smcp = await _viewer.GetFromJsonAsync<JsonElement>("/api/tools?category=smcp");
 
         Assert.That(athena.GetArrayLength(), Is.EqualTo(2));
         Assert.That(master.GetArrayLength(), Is.EqualTo(5));
-        Assert.That(none.GetArrayLength(), Is.EqualTo(0));
+        Assert.That(smcp.EnumerateArray().Select(t => t.GetProperty("id").GetString()), Is.EqualTo(new[] { "smcp" }));
     }
 
     [Test]
@@ -89,7 +89,7 @@ public class ReadApiTests
         {
             var enabled = await _viewer.GetFromJsonAsync<JsonElement>("/api/tools?enabled=true");
             var disabled = await _viewer.GetFromJsonAsync<JsonElement>("/api/tools?enabled=false");
-            Assert.That(enabled.GetArrayLength(), Is.EqualTo(6));
+            Assert.That(enabled.GetArrayLength(), Is.EqualTo(7));
             Assert.That(disabled.EnumerateArray().Select(t => t.GetProperty("id").GetString()), Is.EqualTo(new[] { "backup-restore" }));
         }
         finally { Sql("UPDATE tools SET is_enabled = TRUE WHERE id = 'backup-restore'"); }
@@ -106,7 +106,7 @@ public class ReadApiTests
     {
         var categories = await _viewer.GetFromJsonAsync<JsonElement>("/api/tools/categories");
         var counts = categories.EnumerateArray().ToDictionary(c => c.GetProperty("category").GetString()!, c => c.GetProperty("count").GetInt32());
-        Assert.That(counts, Is.EqualTo(new Dictionary<string, int> { ["athena"] = 2, ["master"] = 5 }));
+        Assert.That(counts, Is.EqualTo(new Dictionary<string, int> { ["athena"] = 2, ["master"] = 5, ["smcp"] = 1 }));
     }
 
     [Test]
@@ -181,8 +181,8 @@ public class ReadApiTests
         Assert.That(status.GetProperty("timestamp").GetString(), Does.Match(@"Z$"));
         Assert.That(status.GetProperty("database").GetProperty("schema_version").GetInt32(), Is.EqualTo(4));
         var tools = status.GetProperty("tools");
-        Assert.That(tools.GetProperty("total").GetInt32(), Is.EqualTo(7));
-        Assert.That(tools.GetProperty("enabled").GetInt32(), Is.EqualTo(7));
+        Assert.That(tools.GetProperty("total").GetInt32(), Is.EqualTo(8));
+        Assert.That(tools.GetProperty("enabled").GetInt32(), Is.EqualTo(8));
         Assert.That(tools.GetProperty("by_status").GetProperty("Healthy").GetInt32(), Is.EqualTo(5));
         Assert.That(tools.GetProperty("by_status").GetProperty("Ready").GetInt32(), Is.EqualTo(2));
         Assert.That(status.GetProperty("agents").GetProperty("active").GetInt32(), Is.EqualTo(3));
@@ -215,7 +215,7 @@ public class ReadApiTests
         {
             var status = await _viewer.GetFromJsonAsync<JsonElement>("/api/status");
             Assert.That(status.GetProperty("status").GetString(), Is.EqualTo("Healthy"));
-            Assert.That(status.GetProperty("tools").GetProperty("enabled").GetInt32(), Is.EqualTo(6));
+            Assert.That(status.GetProperty("tools").GetProperty("enabled").GetInt32(), Is.EqualTo(7));
         }
         finally { Sql("UPDATE tools SET status = 'Healthy', is_enabled = TRUE WHERE id = 'install-tool'"); }
     }

@@ -18,7 +18,7 @@ public sealed class BrocaQueueCheck(BrocaDatabase databases, TimeProvider clock)
 
     public async Task<ProbeResult> RunAsync(HealthCheckSpec check, Stopwatch watch, CancellationToken cancellationToken)
     {
-        var home = new AgentHome("", check.Target, HomeState.Found);
+        var home = new AgentHome("", check.Target!, HomeState.Found);
         if (!Directory.Exists(check.Target)) return Off($"The Broca folder {check.Target} is gone.");
         if (!File.Exists(home.File(BrocaHome.DatabaseFile))) return Off($"Broca's database {home.File(BrocaHome.DatabaseFile)} is gone.");
         try
@@ -35,15 +35,15 @@ public sealed class BrocaQueueCheck(BrocaDatabase databases, TimeProvider clock)
             var late = stats.OldestPendingSeconds > limit;
             if (late) reason.Append($" (over {Age(limit)})");
             var status = late || stats.FailedLastHour > 0 ? "Degraded" : "Healthy";
-            return new ProbeResult(true, watch.ElapsedMilliseconds, null, status, reason.Append('.').ToString());
+            return new ProbeResult(true, watch.ElapsedMilliseconds, null, Status: status, Reason: reason.Append('.').ToString());
         }
         catch (Exception e) when (BrocaDatabase.Explain(e, home) is { } unavailable)
         {
             var busy = unavailable.Status == StatusCodes.Status503ServiceUnavailable;
             var message = Cut(unavailable.Message);
             return busy
-                ? new ProbeResult(true, watch.ElapsedMilliseconds, null, "Degraded", message)
-                : new ProbeResult(false, watch.ElapsedMilliseconds, message, "Off", message);
+                ? new ProbeResult(true, watch.ElapsedMilliseconds, null, Status: "Degraded", Reason: message)
+                : new ProbeResult(false, watch.ElapsedMilliseconds, message, Status: "Off", Reason: message);
         }
 
         ProbeResult Off(string why) => new(false, watch.ElapsedMilliseconds, why, "Off", why);

@@ -29,8 +29,10 @@ public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, Status
         var (newStatus, reason) = result switch
         {
             { Status: { } named } => (named, result.Reason ?? result.Error ?? named),
+            { Ok: true, Warning: { } warning } => ("Degraded", $"Answered in {result.LatencyMs} ms but reports a problem: {warning}"),
             { Ok: true } when result.LatencyMs > o.DegradedLatencyMs => ("Degraded", $"Slow: answered in {result.LatencyMs} ms (over {o.DegradedLatencyMs} ms)."),
             { Ok: true } => ("Healthy", $"Check passed in {result.LatencyMs} ms."),
+            { Off: true } => ("Off", $"Check failed: {result.Error}"),
             _ when failures >= o.OffAfterFailures => ("Off", $"{failures} failed checks in a row: {result.Error}"),
             _ => ("Degraded", $"Check failed ({failures} in a row): {result.Error}"),
         };

@@ -73,7 +73,7 @@ public sealed partial class HealthCheckRunner(
                     // The probe's lines carry the instance's id (GET /api/logs?instance_id=).
                     using var scope = logger.BeginScope(new Dictionary<string, object> { [Logs.LogStoreProvider.InstanceScope] = due[i].Id });
                     var spec = HealthCheckSpec.FromJson(due[i].HealthCheck);
-                    var result = await probe.RunAsync(spec, token);
+                    var result = await probe.RunAsync(spec, due[i].Id, token);
                     if (!result.Ok) LogCheckFailed(logger, due[i].Id, spec.Type, result.Error);
                     results[i] = (due[i], spec, result, clock.GetUtcNow());
                 });

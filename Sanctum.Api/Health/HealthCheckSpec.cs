@@ -6,16 +6,20 @@ namespace Sanctum.Api.Health;
 
 /// <summary>
 /// A tool instance's health check, stored as JSON in <c>tool_instances.health_check</c>: an HTTP GET that must answer
-/// <c>expect_status</c> (any 2xx or 3xx when absent), or a TCP connect to host:port, every <c>interval_seconds</c>,
-/// failing after <c>timeout_ms</c>; or a look at an agent's Broca queue (type broca, target its folder; no network).
+/// <c>expect_status</c> (any 2xx or 3xx when absent), a TCP connect to host:port, an MCP session with the SMCP
+/// instance itself (<c>mcp</c>: initialize and list its tools), Letta's health call (<c>letta</c>, at the system
+/// settings' letta_server_url) or a look at an agent's Broca queue (<c>broca</c>, target its folder; no network),
+/// every <c>interval_seconds</c>, failing after <c>timeout_ms</c>.
 /// </summary>
 public sealed record HealthCheckSpec
 {
     public const int MinInterval = 10, MaxInterval = 86_400, DefaultInterval = 60;
     public const int MinTimeout = 50, MaxTimeout = 60_000, DefaultTimeout = 5_000;
     public const int MaxTarget = 2_000;
-    public static readonly string[] Types = ["http", "tcp", "broca"];
+    public static readonly string[] Types = ["http", "tcp", "broca", "mcp", "letta"];
     public const int DefaultPendingFactor = 10, MaxPendingFactor = 1000;
+    /// <summary>Types whose target is their instance or the system settings, not a field of the check.</summary>
+    public static readonly string[] Targetless = ["mcp", "letta"];
 
     internal static readonly JsonSerializerOptions Json = new()
     {
@@ -24,8 +28,8 @@ public sealed record HealthCheckSpec
     };
 
     public required string Type { get; init; }
-    /// <summary>An http(s) URL for http, host:port for tcp.</summary>
-    public required string Target { get; init; }
+    /// <summary>An http(s) URL for http, host:port for tcp; none for mcp and letta.</summary>
+    public string? Target { get; init; }
     public int IntervalSeconds { get; init; } = DefaultInterval;
     public int TimeoutMs { get; init; } = DefaultTimeout;
     public int? ExpectStatus { get; init; }
@@ -39,7 +43,7 @@ public sealed record HealthCheckSpec
     /// <summary>For tcp: the host and port of the target (checked by <see cref="Read"/>).</summary>
     public (string Host, int Port) HostAndPort()
     {
-        var colon = Target.LastIndexOf(':');
+        var colon = Target!.LastIndexOf(':');
         return (Target[..colon].Trim('[', ']'), int.Parse(Target[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
@@ -75,9 +79,13 @@ public sealed record HealthCheckSpec
             }
         }
 
-        if (type is null) Fail($"{field}.type", "This field is required: http, tcp or broca.");
-        else if (!Types.Contains(type)) Fail($"{field}.type", "Must be one of: http, tcp, broca.");
-        if (target is null) Fail($"{field}.target", "This field is required: a URL for http, host:port for tcp, the Broca folder for broca.");
+        if (type is null) Fail($"{field}.type", "This field is required: http, tcp, broca, mcp or letta.");
+        else if (!Types.Contains(type)) Fail($"{field}.type", "Must be one of: http, tcp, broca, mcp, letta.");
+        if (type is not null && Targetless.Contains(type))
+        {
+            if (target is not null) Fail($"{field}.target", $"A {type} check has no target: it checks {(type == "mcp" ? "the instance's own url" : "the system setting letta_server_url")}.");
+        }
+        else if (target is null) Fail($"{field}.target", "This field is required: a URL for http, host:port for tcp, the Broca folder for broca.");
         else if (target.Length > MaxTarget) Fail($"{field}.target", $"Must be at most {MaxTarget} characters.");
         else if (type == "http" && !(Uri.TryCreate(target, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
             Fail($"{field}.target", "Must be an absolute http:// or https:// URL.");
@@ -87,7 +95,7 @@ public sealed record HealthCheckSpec
         if (type != "broca" && factor is not null) Fail($"{field}.pending_factor", "Only a broca check has a pending factor.");
         if (timeout >= interval * 1000) Fail($"{field}.timeout_ms", "Must be shorter than the interval.");
 
-        return failed ? null : new HealthCheckSpec { Type = type!, Target = target!, IntervalSeconds = interval, TimeoutMs = timeout, ExpectStatus = expect, PendingFactor = factor };
+        return failed ? null : new HealthCheckSpec { Type = type!, Target = target, IntervalSeconds = interval, TimeoutMs = timeout, ExpectStatus = expect, PendingFactor = factor };
 
         void Fail(string name, string message) { errors.Add(name, message); failed = true; }
 

@@ -55,6 +55,7 @@ public sealed class RequestExamples : IOperationFilter
         [typeof(OutboxRequest)] = new OutboxRequest { SessionId = "session_7f3a9c", Response = "Two meetings: 10:00 and 15:30.", MessageId = 42 },
         [typeof(AccessTokenCreate)] = new AccessTokenCreate { Name = "nightly export", ExpiresInDays = 90, Scope = "read" },
         [typeof(Jobs.JobWrite)] = new Jobs.JobWrite { Name = "Nightly backup", Kind = "backup", Schedule = "0 3 * * *", Enabled = true, Params = Json(new { keep = 7 }) },
+        [typeof(Smcp.ToolCallRequest)] = new Smcp.ToolCallRequest { Arguments = Json(new { message = "hello" }), InstanceId = 1 },
         [typeof(BridgeConfigRequest)] = new BridgeConfigRequest { MaxMessageLength = 4000, SessionTimeout = 3600 },
         [typeof(Broca.BrocaSettingsDocument)] = new Broca.BrocaSettingsDocument { ["message_mode"] = Json("listen"), ["queue_refresh"] = Json(10) },
         [typeof(Broca.BrocaEnvDocument)] = new Broca.BrocaEnvDocument { ["AGENT_ID"] = Json("agent-athena"), ["AGENT_API_KEY"] = Json("********") },

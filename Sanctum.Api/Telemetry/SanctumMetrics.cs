@@ -11,7 +11,7 @@ public sealed class SanctumMetrics
     public const string MeterName = "Sanctum.Api";
 
     private readonly Counter<long> _signIns, _lockouts, _bridgeMessages, _relayPolls, _jobRuns, _checks;
-    private readonly Histogram<double> _checkLatency;
+    private readonly Histogram<double> _checkLatency, _peerCalls;
 
     public SanctumMetrics(IMeterFactory meters)
     {
@@ -23,6 +23,7 @@ public sealed class SanctumMetrics
         _jobRuns = meter.CreateCounter<long>("sanctum.job.runs", "{run}", "Scheduled job runs by kind and outcome (ok, failed, skipped)");
         _checks = meter.CreateCounter<long>("sanctum.health.checks", "{check}", "Health check probes by type and outcome (ok, failed)");
         _checkLatency = meter.CreateHistogram<double>("sanctum.health.check.duration", "ms", "Health check probe latency");
+        _peerCalls = meter.CreateHistogram<double>("sanctum.peer.call.duration", "ms", "Outbound calls to peers (smcp, letta) by outcome (ok, http_4xx, http_5xx, timeout, refused, circuit_open)");
     }
 
     public void SignIn(string outcome) => _signIns.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
@@ -43,4 +44,9 @@ public sealed class SanctumMetrics
         _checks.Add(1, typeTag, new KeyValuePair<string, object?>("outcome", ok ? "ok" : "failed"));
         _checkLatency.Record(latencyMilliseconds, typeTag);
     }
+
+    /// <param name="peer"><c>smcp</c> or <c>letta</c>.</param>
+    /// <param name="outcome">ok, http_4xx, http_5xx, timeout, refused or circuit_open.</param>
+    public void PeerCall(string peer, string outcome, double milliseconds) =>
+        _peerCalls.Record(milliseconds, new KeyValuePair<string, object?>("peer", peer), new KeyValuePair<string, object?>("outcome", outcome));
 }

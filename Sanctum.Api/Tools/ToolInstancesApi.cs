@@ -195,7 +195,7 @@ public static class ToolInstancesApi
             return Problems.Conflict($"Instance {instanceId} has {(instance.HealthCheck is null ? "no health check" : "its health check but is inactive")}.");
 
         var spec = HealthCheckSpec.FromJson(instance.HealthCheck.ToJsonString());
-        var result = await probe.RunAsync(spec, cancellationToken);
+        var result = await probe.RunAsync(spec, instanceId, cancellationToken);
         using (var db = database.Open())
         using (var tx = db.BeginTransaction())
         {
