@@ -18,7 +18,7 @@ namespace Sanctum.Api.Alerts;
 /// </summary>
 public sealed partial class AlertEngine(
     Database database, AlertSender sender, AlertChannels channels, SystemFigures figures, TimeProvider clock,
-    IOptions<SanctumOptions> options, ILogger<AlertEngine> logger) : BackgroundService
+    Audit.AuditChain chain, IOptions<SanctumOptions> options, ILogger<AlertEngine> logger) : BackgroundService
 {
     private const int MaxClaim = 20;
     private readonly AlertOptions _options = options.Value.Alerts;
@@ -85,7 +85,7 @@ public sealed partial class AlertEngine(
                     if (now - _lastAuditCheck < _options.AuditCheckInterval) break;
                     _lastAuditCheck = now;
                     await Task.Yield();
-                    var verification = AuditChain.Verify(db);
+                    var verification = chain.Verify(db, null);
                     if (!verification.Ok)
                         await RecordAsync(db, rule, $"audit.broken:{verification.FirstBadId}", "audit.broken", null, new AlertPayload("audit.broken",
                             $"The audit log failed verification at row {verification.FirstBadId}", Timestamp.From(now), null, null, null,

@@ -46,7 +46,7 @@ public sealed class BrocaQueueCheck(BrocaDatabase databases, TimeProvider clock)
                 : new ProbeResult(false, watch.ElapsedMilliseconds, message, Status: "Off", Reason: message);
         }
 
-        ProbeResult Off(string why) => new(false, watch.ElapsedMilliseconds, why, "Off", why);
+        ProbeResult Off(string why) => new(false, watch.ElapsedMilliseconds, why, Status: "Off", Reason: why);
     }
 
     /// <summary>Broca's queue_refresh: QUEUE_REFRESH of .env over settings.json's, else Broca's default.</summary>
