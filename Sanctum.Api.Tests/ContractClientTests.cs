@@ -94,7 +94,7 @@ public class ContractClientTests
         var (anonymous, _) = Client();
         var login = await anonymous.LoginAsync(new LoginRequest { Username = "contract.user", Password = user.Temporary_password });
         var (session, _) = Client(login.Token);
-        await session.ChangePasswordAsync(new PasswordChangeRequest { Current_password = user.Temporary_password, New_password = "contract-password-1" });
+        await session.ChangePasswordAsync(new PasswordChangeRequest { Current_password = user.Temporary_password, New_password = "sturdy-lantern-41" });
         Assert.That((await session.GetCurrentUserAsync()).Username, Is.EqualTo("contract.user"));
         Assert.That((await Assert.ThrowsAsync<ApiException<ProblemDetails>>(() => session.ListUsersAsync()))!.StatusCode, Is.EqualTo(403), "a user is no admin");
 

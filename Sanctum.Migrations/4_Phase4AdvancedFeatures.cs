@@ -21,13 +21,12 @@ public sealed class Phase4AdvancedFeatures : Migration
         });
     }
 
-    private const string SmcpConfigSchema = """
-        {"type":"object","required":["url"],"additionalProperties":false,
-         "properties":{
-          "url":{"type":"string","pattern":"^https?://","maxLength":2000,"description":"The SSE (/sse) or streamable HTTP (/mcp) endpoint; the transport is detected"},
-          "home":{"type":"string","minLength":1,"maxLength":1000,"description":"The SMCP install folder (its plugins/ are listed)"},
-          "timeout_ms":{"type":"integer","minimum":100,"maximum":120000,"description":"Time limit of one call, default 10000"}}}
-        """;
+    // One line, as every seeded JSON value is (row snapshots and the pages read it as stored).
+    private const string SmcpConfigSchema =
+        "{\"type\":\"object\",\"required\":[\"url\"],\"additionalProperties\":false,\"properties\":{"
+        + "\"url\":{\"type\":\"string\",\"pattern\":\"^https?://\",\"maxLength\":2000,\"description\":\"The SSE (/sse) or streamable HTTP (/mcp) endpoint; the transport is detected\"},"
+        + "\"home\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1000,\"description\":\"The SMCP install folder (its plugins/ are listed)\"},"
+        + "\"timeout_ms\":{\"type\":\"integer\",\"minimum\":100,\"maximum\":120000,\"description\":\"Time limit of one call, default 10000\"}}}";
 
     private static string Tables(SchemaSql d) => $"""
             CREATE TABLE plugins (

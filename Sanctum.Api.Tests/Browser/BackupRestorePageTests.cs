@@ -26,7 +26,7 @@ public class BackupRestorePageTests : BrowserTest
         await Expect(Row(name).Locator("[data-action=download]")).ToHaveAttributeAsync("href", $"/api/backups/{name}");
 
         await Row(name).Locator("[data-action=verify]").ClickAsync();
-        await Expect(Page.Locator("#notice")).ToContainTextAsync($"{name}: checksums, integrity and schema version 4 are fine.");
+        await Expect(Page.Locator("#notice")).ToContainTextAsync($"{name}: signature, checksums, integrity and schema version 4 are fine.");
 
         await Row(name).Locator("[data-action=delete]").ClickAsync();
         await Row(name).Locator("[data-testid=confirm-yes]").ClickAsync();

@@ -62,11 +62,11 @@ public class ConcurrencyTests
     [Test]
     public async Task ConcurrentSignInsOnOneAccountEachGetTheirOwnSession()
     {
-        var id = CreateUser("signer", "signer-password-1");
+        var id = CreateUser("signer", "copper-signal-71");
         var tokens = new ConcurrentBag<string>();
         await RunAsync(async (client, _, stop) =>
         {
-            var (status, body) = await SendAsync(client, HttpMethod.Post, "/api/auth/login", new { username = "signer", password = "signer-password-1" }, stop);
+            var (status, body) = await SendAsync(client, HttpMethod.Post, "/api/auth/login", new { username = "signer", password = "copper-signal-71" }, stop);
             Assert.That(status, Is.EqualTo(HttpStatusCode.OK), body);
             tokens.Add(JsonDocument.Parse(body).RootElement.GetProperty("token").GetString()!);
         });

@@ -518,13 +518,13 @@ public class LastAdminTests
     {
         await using var app = new SanctumApplication();
         var admin = await app.CreateAdminClientAsync();
-        var created = await (await admin.PostAsJsonAsync("/api/users", new { username = "second", email = "second@example.com", role = "admin", password = "second-password" })).JsonAsync();
+        var created = await (await admin.PostAsJsonAsync("/api/users", new { username = "second", email = "second@example.com", role = "admin", password = "granite-orbit-55" })).JsonAsync();
         var second = created.GetProperty("id").GetInt64();
 
         var stepDown = await admin.PatchAsJsonAsync("/api/users/1", new { role = "user" });
         Assert.That(stepDown.StatusCode, Is.EqualTo(HttpStatusCode.OK), await stepDown.Content.ReadAsStringAsync());
 
-        var secondClient = app.CreateClient().WithToken((await SanctumApplication.LoginAsync(app.CreateClient(), "second", "second-password"))!);
+        var secondClient = app.CreateClient().WithToken((await SanctumApplication.LoginAsync(app.CreateClient(), "second", "granite-orbit-55"))!);
         await app.AssertRefusedAsync(secondClient, new Call("DELETE", $"/api/users/{second}"), HttpStatusCode.Conflict);
         await app.AssertRefusedAsync(secondClient, new Call("PATCH", $"/api/users/{second}", """{"role":"viewer"}"""), HttpStatusCode.Conflict);
         Assert.That(ActiveAdmins(app), Is.EqualTo(1));

@@ -84,7 +84,7 @@ public class BackupTrustTests
         using (var other = new SanctumApplication())
         {
             var otherAdmin = await other.CreateAdminClientAsync();
-            Assert.That((await otherAdmin.PostAsJsonAsync("/api/users", new { username = "zoe", email = "zoe@example.test", password = "zoe-password-12" })).IsSuccessStatusCode);
+            Assert.That((await otherAdmin.PostAsJsonAsync("/api/users", new { username = "zoe", email = "zoe@example.test", password = "quiet-meadow-12" })).IsSuccessStatusCode);
             foreign = await otherAdmin.GetByteArrayAsync($"/api/backups/{await BackupZips.CreateAsync(otherAdmin)}");
         }
         // Signed, but with the other installation's key: its record key is not in the backup.
@@ -101,7 +101,7 @@ public class BackupTrustTests
         var restored = await _admin.PostAsync($"/api/backups/{planted}/restore?accept_foreign=true", null);
         Assert.That(restored.StatusCode, Is.EqualTo(HttpStatusCode.OK), await restored.Content.ReadAsStringAsync());
         Assert.That((await restored.JsonAsync()).GetProperty("origin").GetString(), Is.EqualTo("foreign"));
-        Assert.That(await SanctumApplication.LoginAsync(_app.CreateClient(), "zoe", "zoe-password-12"), Is.Not.Null);
+        Assert.That(await SanctumApplication.LoginAsync(_app.CreateClient(), "zoe", "quiet-meadow-12"), Is.Not.Null);
     }
 
     private static IEnumerable<TestCaseData> SchemaObjects()

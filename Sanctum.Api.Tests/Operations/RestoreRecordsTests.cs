@@ -39,7 +39,7 @@ public class RestoreRecordsTests
     public async Task TheAuditLogOutlivesARestoreAndRecordsWhoRestoredWhatAndWhatChanged()
     {
         var name = await BackupZips.CreateAsync(_admin);
-        Assert.That((await _admin.PostAsJsonAsync("/api/users", new { username = "erin", email = "erin@example.test", password = "erin-password-12" })).IsSuccessStatusCode);
+        Assert.That((await _admin.PostAsJsonAsync("/api/users", new { username = "erin", email = "erin@example.test", password = "harbor-lantern-12" })).IsSuccessStatusCode);
         await _app.Services.GetRequiredService<AuditLog>().FlushAsync(TimeSpan.FromSeconds(10));
         var before = AuditRows();
         Assert.That(before.Select(r => r.Action), Does.Contain("user.created"));

@@ -184,7 +184,7 @@ public class ReadApiTests
         Assert.That(tools.GetProperty("total").GetInt32(), Is.EqualTo(8));
         Assert.That(tools.GetProperty("enabled").GetInt32(), Is.EqualTo(8));
         Assert.That(tools.GetProperty("by_status").GetProperty("Healthy").GetInt32(), Is.EqualTo(5));
-        Assert.That(tools.GetProperty("by_status").GetProperty("Ready").GetInt32(), Is.EqualTo(2));
+        Assert.That(tools.GetProperty("by_status").GetProperty("Ready").GetInt32(), Is.EqualTo(3));
         Assert.That(status.GetProperty("agents").GetProperty("active").GetInt32(), Is.EqualTo(3));
         Assert.That(status.GetProperty("attention").GetArrayLength(), Is.EqualTo(0));
     }

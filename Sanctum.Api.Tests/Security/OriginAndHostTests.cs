@@ -48,10 +48,15 @@ public class OriginAndHostTests
     [Test]
     public async Task AConfiguredPublicOriginReplacesTheDefaults()
     {
-        await using var app = new SanctumApplication(new Dictionary<string, string?> { ["Sanctum:PublicOrigins"] = "https://sanctum.example.com" });
+        // A public origin means the service is reachable from elsewhere: the first admin's password is not admin123 then.
+        const string password = "origin-check-phrase-9";
+        await using var app = new SanctumApplication(new Dictionary<string, string?>
+        {
+            ["Sanctum:PublicOrigins"] = "https://sanctum.example.com", ["Sanctum:BootstrapAdminPassword"] = password,
+        });
         var client = app.CreateClient();
-        Assert.That((await client.SendAsync(Login(null, "https://sanctum.example.com"))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        Assert.That((await client.SendAsync(Login(null, "https://SANCTUM.example.com:443"))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await client.SendAsync(Login(null, "https://sanctum.example.com", password))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await client.SendAsync(Login(null, "https://SANCTUM.example.com:443", password))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         await (await client.SendAsync(Login(null, "http://localhost"))).AssertProblemAsync(HttpStatusCode.Forbidden);
         await (await client.SendAsync(Login(null, "https://sanctum.example.com.evil.example"))).AssertProblemAsync(HttpStatusCode.Forbidden);
     }

@@ -13,7 +13,10 @@ namespace Sanctum.Api.Broca;
 public static partial class BrocaLogsApi
 {
     public static readonly string[] Levels = ["debug", "info", "warning", "error", "critical"];
-    public const int MaxSearch = 200;
+    // The documented ceilings of a tail: Sanctum:Broca:MaxLogLines (2000 by default) stays below MaxLines, and a line
+    // is cut by the byte budget (Sanctum:Broca:MaxLogBytes) long before MaxLineLength.
+    public const int MaxSearch = 200, MaxFileName = 255, MaxLines = 10_000, MaxLineLength = 1 << 20, MaxFiles = 1000;
+    public const string FileNamePattern = "^[A-Za-z0-9._-]{1,255}$";
 
     public static void MapBrocaLogs(this RouteGroupBuilder group)
     {
@@ -120,10 +123,10 @@ public static partial class BrocaLogsApi
     private static partial Regex LevelPattern();
 }
 
-public sealed record BrocaLogFile(string Name, long Bytes, DateTime ModifiedAt);
+public sealed record BrocaLogFile([property: System.ComponentModel.DataAnnotations.MaxLength(BrocaLogsApi.MaxFileName)] string Name, long Bytes, DateTime ModifiedAt);
 
 /// <summary>The lines (oldest first), the log files there are, and whether older lines were left out.</summary>
-public sealed record BrocaLogTail(List<string> Lines, List<BrocaLogFile> Files, bool Truncated);
+public sealed record BrocaLogTail([property: OpenApi.Items(BrocaLogsApi.MaxLineLength), System.ComponentModel.DataAnnotations.MaxLength(BrocaLogsApi.MaxLines)] List<string> Lines, [property: System.ComponentModel.DataAnnotations.MaxLength(BrocaLogsApi.MaxFiles)] List<BrocaLogFile> Files, bool Truncated);
 
 public sealed record BrocaLogServices(System.Data.Common.DbConnection Db, BrocaDatabase Broca, HttpContext Http)
 {

@@ -190,15 +190,15 @@ public static class BrocaQueueApi
 public sealed record BrocaQueueItem
 {
     public long Id { get; init; }
-    public string? Status { get; init; }
+    [System.ComponentModel.DataAnnotations.MaxLength(BrocaUsersApi.MaxText)] public string? Status { get; init; }
     public long Attempts { get; init; }
-    public string? Timestamp { get; init; }
+    [System.ComponentModel.DataAnnotations.MaxLength(BrocaUsersApi.MaxText)] public string? Timestamp { get; init; }
     public long? LettaUserId { get; init; }
     public long? MessageId { get; init; }
-    public string? Message { get; init; }
-    public string? Platform { get; init; }
-    public string? Username { get; init; }
-    public string? DisplayName { get; init; }
+    [System.ComponentModel.DataAnnotations.MaxLength(1_000_000)] public string? Message { get; init; }
+    [System.ComponentModel.DataAnnotations.MaxLength(BrocaUsersApi.MaxText)] public string? Platform { get; init; }
+    [System.ComponentModel.DataAnnotations.MaxLength(BrocaUsersApi.MaxText)] public string? Username { get; init; }
+    [System.ComponentModel.DataAnnotations.MaxLength(BrocaUsersApi.MaxText)] public string? DisplayName { get; init; }
 }
 
 public sealed record BrocaQueuePage([property: MaxLength(BrocaQueueApi.MaxLimit)] List<BrocaQueueItem> Items, long? NextCursor);

@@ -10,7 +10,7 @@ public static class BrocaSetup
         services.AddOptions<BrocaOptions>().BindConfiguration(BrocaOptions.Section)
             .Validate(o => o.BusyTimeoutMs is >= 0 and <= 60_000, "Sanctum:Broca:BusyTimeoutMs must be 0 to 60000.")
             .Validate(o => o.BatchSize is >= 1 and <= 100_000, "Sanctum:Broca:BatchSize must be 1 to 100000.")
-            .Validate(o => o.MaxLogLines > 0 && o.MaxLogBytes > 0, "Sanctum:Broca:MaxLog* must be positive.")
+            .Validate(o => o.MaxLogLines is > 0 and <= BrocaLogsApi.MaxLines && o.MaxLogBytes > 0, "Sanctum:Broca:MaxLogLines must be 1 to 10000 and MaxLogBytes positive.")
             .ValidateOnStart();
         services.AddSingleton<BrocaDatabase>();
         services.AddSingleton<BrocaQueueCheck>();

@@ -17,7 +17,7 @@ namespace Sanctum.Api.Broca;
 /// </summary>
 public static partial class BrocaUsersApi
 {
-    public const int DefaultLimit = 50, MaxLimit = 200, MaxSearch = 100;
+    public const int DefaultLimit = 50, MaxLimit = 200, MaxSearch = 100, MaxText = 1000, MaxLinks = 10_000;
 
     public static void MapBrocaUsers(this IEndpointRouteBuilder routes)
     {
@@ -32,7 +32,7 @@ public static partial class BrocaUsersApi
             .WithSummary("Set Broca's letta_users.is_active of the platform user, as Broca's utool update does")
             .Produces<BrocaUser>().ProducesValidationProblem().BrocaProblems();
         group.MapGet("/links", Links).WithName("ListBrocaUserLinks")
-            .WithSummary("Sanctum users linked to platform users (admin), optionally of one user").Produces<List<BrocaUserLink>>();
+            .WithSummary("Sanctum users linked to platform users (admin), optionally of one user").Produces<List<BrocaUserLink>>().WithMetadata(new OpenApi.PageLimit(MaxLinks));
     }
 
     private const string ProfileSelect = """
@@ -185,7 +185,7 @@ public static partial class BrocaUsersApi
     private static async Task<IResult> Links(long? userId, DbConnection db) =>
         TypedResults.Ok((await db.QueryAsync<BrocaUserLink>("""
             SELECT user_id, agent_id, profile_id, platform, platform_user_id, username, created_at FROM broca_user_links
-            WHERE @userId IS NULL OR user_id = @userId ORDER BY user_id, agent_id, profile_id
+            WHERE @userId IS NULL OR user_id = @userId ORDER BY user_id, agent_id, profile_id LIMIT 10000
             """, new { userId })).AsList());
 
     /// <summary>The platform name (or display name, or platform id) as a username, with -2, -3... when it is taken.</summary>
@@ -214,30 +214,31 @@ public static partial class BrocaUsersApi
 
 public sealed record BrocaUser
 {
-    public string Agent { get; init; } = "";
+    [MaxLength(BrocaUsersApi.MaxText)] public string Agent { get; init; } = "";
     public long ProfileId { get; init; }
     public long? LettaUserId { get; init; }
-    public string? Platform { get; init; }
-    public string? PlatformUserId { get; init; }
-    public string? Username { get; init; }
-    public string? DisplayName { get; init; }
-    public string? FirstSeen { get; init; }
-    public string? LastActive { get; init; }
+    [MaxLength(BrocaUsersApi.MaxText)] public string? Platform { get; init; }
+    [MaxLength(BrocaUsersApi.MaxText)] public string? PlatformUserId { get; init; }
+    [MaxLength(BrocaUsersApi.MaxText)] public string? Username { get; init; }
+    [MaxLength(BrocaUsersApi.MaxText)] public string? DisplayName { get; init; }
+    [MaxLength(BrocaUsersApi.MaxText)] public string? FirstSeen { get; init; }
+    [MaxLength(BrocaUsersApi.MaxText)] public string? LastActive { get; init; }
     public long MessageCount { get; init; }
-    public string? LettaIdentityId { get; init; }
+    [MaxLength(BrocaUsersApi.MaxText)] public string? LettaIdentityId { get; init; }
     public bool IsActive { get; init; }
     public long? SanctumUserId { get; init; }
 }
 
 /// <summary>A page of discovered users, the cursor of the next one, and the agents whose Broca database could not be read.</summary>
-public sealed record BrocaUserPage([property: MaxLength(BrocaUsersApi.MaxLimit)] List<BrocaUser> Items, string? NextCursor, List<string> Unavailable);
+public sealed record BrocaUserPage([property: MaxLength(BrocaUsersApi.MaxLimit)] List<BrocaUser> Items, [property: MaxLength(BrocaUsersApi.MaxText)] string? NextCursor,
+    [property: OpenApi.Items(BrocaUsersApi.MaxText), MaxLength(100)] List<string> Unavailable);
 
 /// <summary>The body of a promotion: the role (viewer by default) and, optionally, the username to give.</summary>
 public sealed record BrocaPromote
 {
     [OpenApi.OneOf(typeof(Roles))]
     public string? Role { get; init; }
-    [RegularExpression(UserRules.UsernamePattern)]
+    [RegularExpression(UserRules.UsernamePattern), MaxLength(50)]
     public string? Username { get; init; }
 }
 
@@ -247,15 +248,15 @@ public sealed record BrocaUserUpdate
 }
 
 /// <summary>The user made, its temporary password (shown this once) and the platform user it is linked to.</summary>
-public sealed record BrocaPromotion(User User, string TemporaryPassword, BrocaUser Profile);
+public sealed record BrocaPromotion(User User, [property: MaxLength(200)] string TemporaryPassword, BrocaUser Profile);
 
 public sealed record BrocaUserLink
 {
     public long UserId { get; init; }
     public required string AgentId { get; init; }
     public long ProfileId { get; init; }
-    public required string Platform { get; init; }
-    public required string PlatformUserId { get; init; }
+    [MaxLength(BrocaUsersApi.MaxText)] public required string Platform { get; init; }
+    [MaxLength(BrocaUsersApi.MaxText)] public required string PlatformUserId { get; init; }
     public string? Username { get; init; }
     public required string CreatedAt { get; init; }
 }

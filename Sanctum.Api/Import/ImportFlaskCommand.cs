@@ -147,7 +147,7 @@ public static class ImportFlaskCommand
             [$"{SanctumOptions.Section}:{nameof(SanctumOptions.PasswordWorkFactor)}"] = "4",
         }).Build();
         var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddSingleton(clock).AddLogging()
-            .AddSingleton<AuditLog>();
+            .AddSingleton<Audit.RecordKeys>().AddSingleton<Audit.AuditChain>().AddSingleton<AuditLog>();
         services.AddOptions<SanctumOptions>().BindConfiguration(SanctumOptions.Section);
         services.AddSanctumDatabase();
         services.AddSanctumSecrets();

@@ -39,6 +39,13 @@ public sealed class ParameterRules : IOperationFilter
             if (!SchemaRules.IsString(s) || s.MaxLength is not null || s.Enum is { Count: > 0 }) continue;
             switch (name)
             {
+                case "file" when path.Contains("/broca/history", StringComparison.Ordinal): s.Enum = Values(["settings", "env"]); break;
+                case "file" when path.Contains("/broca/logs", StringComparison.Ordinal): SchemaRules.Text(s, Broca.BrocaLogsApi.MaxFileName, Broca.BrocaLogsApi.FileNamePattern); break;
+                case "status" when path.Contains("/broca/queue", StringComparison.Ordinal): s.Enum = Values(Broca.BrocaQueueApi.Statuses); break;
+                case "level" when path.Contains("/broca/logs", StringComparison.Ordinal): s.Enum = Values(Broca.BrocaLogsApi.Levels); break;
+                case "platform" when path.StartsWith("/api/broca", StringComparison.Ordinal): SchemaRules.Text(s, Broca.BrocaUsersApi.MaxText); break;
+                case "cursor" when path.StartsWith("/api/broca", StringComparison.Ordinal): SchemaRules.Text(s, Broca.BrocaUsersApi.MaxText); break;
+                case "topics" when path.StartsWith("/api/events", StringComparison.Ordinal): SchemaRules.Text(s, 2000); break;
                 case "level" when path.StartsWith("/api/logs", StringComparison.Ordinal): s.Enum = Values(Logs.LogsApi.Levels); break;
                 case "category" when path.StartsWith("/api/logs", StringComparison.Ordinal): SchemaRules.Text(s, Logs.LogStore.MaxCategory); break;
                 case "search" when path.StartsWith("/api/logs", StringComparison.Ordinal): SchemaRules.Text(s, Logs.LogsApi.MaxSearch); break;

@@ -72,6 +72,7 @@ public sealed record SettingChange
 {
     /// <summary>The key changed, in a history of several keys (an agent's Broca files); absent in one setting's own history.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    [System.ComponentModel.DataAnnotations.MaxLength(100)]
     public string? Key { get; init; }
     public long Version { get; init; }
     /// <summary>set, delete or rollback.</summary>

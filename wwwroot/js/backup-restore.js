@@ -46,13 +46,16 @@ function setUp() {
 
   load().catch(reportError);
   // Another admin's backup or restore: its progress and result as they happen.
-  const said = text => data => { notify(text(data)); load().catch(reportError); };
+  // While this page restores, the restore has ended its own session: its report stays on screen until the page moves to
+  // the sign-in page, so the stream's news of it (and any reload, which would answer 401) waits.
+  let restoring = false;
+  const said = text => data => { if (restoring) return; notify(text(data)); load().catch(reportError); };
   live(['backups'], {
     'backup.progress': said(d => `A ${d.operation}${d.name ? ` of ${d.name}` : ''} started${d.by ? ` by ${d.by}` : ''}.`),
     'backup.created': said(d => `Backup ${d.name} created.`),
     'backup.restored': said(d => `Backup ${d.name} restored.`),
     'backup.failed': said(d => `A ${d.operation}${d.name ? ` of ${d.name}` : ''} failed.`),
-  }, { poll: () => load().catch(reportError), pollMs: 30_000 });
+  }, { poll: () => { if (!restoring) load().catch(reportError); }, pollMs: 30_000 });
 
   async function load() {
     const backups = await api('/api/backups');
@@ -90,6 +93,7 @@ function setUp() {
   }
 
   async function restore(backup, path, acceptForeign = false) {
+    restoring = true;
     for (const button of document.querySelectorAll('main button')) button.disabled = true;
     progress.textContent = `Restoring ${backup.name}: checking it, taking a pre-restore backup, replacing the database…`;
     try {
@@ -110,6 +114,7 @@ function setUp() {
       setTimeout(() => location.assign('/login?next=/backup-restore'), 4000);
       return;
     } catch (error) {
+      restoring = false;
       const problems = Object.values(error?.errors ?? {}).flat().join(' ');
       if (!acceptForeign && /not signed/.test(problems)) {
         const actions = document.querySelector(`tr[data-backup="${CSS.escape(backup.name)}"] .actions`);

@@ -39,7 +39,7 @@ export function safePath(path) {
   let url;
   try { url = new URL(path, location.origin); } catch { return null; }
   if (url.origin !== location.origin) return null;
-  // Dot segments can leave a path such as "//evil.example/" ("/.//evil.example/" resolves to it), which the browser
+  // Dot segments can leave a path that starts with two slashes ("/.//host/" resolves to "//host/"), which the browser
   // would then read as another site: the path is used only when resolving it again lands on the same URL.
   const local = url.pathname + url.search + url.hash;
   let again;
