@@ -112,11 +112,12 @@ public sealed partial class AlertEngine(
         var graceEnd = Timestamp.From(now - TimeSpan.FromSeconds(rule.GraceSeconds));
         foreach (var entity in entities.Where(e => kinds.Contains(e.Kind) && statuses.Contains(e.Status)))
         {
-            var start = await db.QueryFirstOrDefaultAsync<EpisodeRow>("""
+            var inStatuses = SqlDialect.Of(db).InList("@statuses");
+            var start = await db.QueryFirstOrDefaultAsync<EpisodeRow>($"""
                 SELECT id, at, old_status, new_status, reason FROM status_history
-                WHERE kind = @Kind AND entity_id = @EntityId AND new_status IN @statuses AND (old_status IS NULL OR old_status NOT IN @statuses)
+                WHERE kind = @Kind AND entity_id = @EntityId AND new_status {inStatuses} AND (old_status IS NULL OR NOT (old_status {inStatuses}))
                 ORDER BY id DESC LIMIT 1
-                """, new { entity.Kind, entity.EntityId, statuses });
+                """, new { entity.Kind, entity.EntityId, statuses = statuses.ToArray() });
             if (start is null || string.CompareOrdinal(start.At, graceEnd) > 0) continue;
             await RecordAsync(db, rule, $"status:{entity.Kind}:{entity.EntityId}:{start.Id}", "status", entity, new AlertPayload("status",
                 $"{Capital(entity.Kind)} {entity.Name} is {entity.Status}", start.At, new AlertEntity(entity.Kind, entity.EntityId, entity.Name),

@@ -195,7 +195,7 @@ public static class AlertsApi
     {
         var errors = new Errors();
         if (ids is null) return errors;
-        var known = (await db.QueryAsync<long>("SELECT id FROM alert_channels WHERE id IN @ids", new { ids = ids.Distinct().ToArray() }, tx)).ToHashSet();
+        var known = (await db.QueryAsync<long>($"SELECT id FROM alert_channels WHERE id {SqlDialect.Of(db).InList("@ids")}", new { ids = ids.Distinct().ToArray() }, tx)).ToHashSet();
         for (var i = 0; i < ids.Count; i++)
             if (!known.Contains(ids[i])) errors.Add($"channel_ids[{i}]", $"There is no alert channel {ids[i]}.");
         return errors;
