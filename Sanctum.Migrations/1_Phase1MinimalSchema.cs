@@ -122,6 +122,8 @@ public sealed class Phase1MinimalSchema(SeedSettings? seed = null) : Migration
     private void Tool(string id, string name, string description, string emoji, string category, string status, string routePath) =>
         Insert.IntoTable("tools").Row(new { id, name, description, emoji, category, status, route_path = routePath });
 
+    // Off until a relay polls the agent's inbox (Phase 4 names that as the status's source and reason): a seeded agent
+    // is not Healthy on a fresh install.
     private void Agent(string id, string name, string displayName, string description) =>
-        Insert.IntoTable("agents").Row(new { id, name, display_name = displayName, description, status = "Healthy" });
+        Insert.IntoTable("agents").Row(new { id, name, display_name = displayName, description, status = "Off" });
 }

@@ -176,7 +176,7 @@ public sealed class Phase4AdvancedFeatures : Migration
             UPDATE agents SET status_since = updated_at;
             UPDATE tool_instances SET status_since = updated_at;
             -- An agent's status is its relay's, however the agent was made: the seeded ones wait for a relay like any other.
-            UPDATE agents SET status = 'Off', status_source = 'relay', status_reason = 'No relay has polled its inbox yet.' WHERE status_source = 'manual';
+            UPDATE agents SET status_source = 'relay', status_reason = 'No relay has polled its inbox yet.' WHERE status_source = 'manual' AND status = 'Off';
 
             -- An instance's health check (Health/HealthCheck.cs) and the state of its probes.
             ALTER TABLE tool_instances ADD COLUMN health_check TEXT {d.Json("health_check")};

@@ -98,7 +98,7 @@ public class ConcurrencyTests
             var from = current;
             var results = await Task.WhenAll(Enumerable.Range(0, Writers).Select(async w =>
             {
-                var to = $"racer-{rounds}-{w}-password";
+                var to = $"swift-{rounds}-{w}-harbor-lantern";
                 var (status, body) = await SendAsync(client, HttpMethod.Post, "/api/auth/password", new { current_password = from, new_password = to }, default);
                 Assert.That(status, Is.AnyOf(HttpStatusCode.NoContent, HttpStatusCode.BadRequest), body);
                 return (status, to);

@@ -49,6 +49,8 @@ public static class DatabaseDigest
     public static readonly IReadOnlyDictionary<string, string[]> ExcludedByOperation = new Dictionary<string, string[]>
     {
         ["Login"] = ["users.failed_login_attempts", "users.locked_until"],
+        // A wrong current password counts toward the same lockout as a failed sign-in.
+        ["ChangePassword"] = ["users.failed_login_attempts", "users.locked_until"],
     };
 
     public static string Compute(System.Data.Common.DbConnection db, IReadOnlyCollection<string>? excluded = null)

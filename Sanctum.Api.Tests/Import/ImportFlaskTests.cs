@@ -12,7 +12,7 @@ namespace Sanctum.Api.Tests.Import;
 public sealed class ImportFlaskTests
 {
     private const string FirstSession = "session_1756658785130_0q3nq89hz";
-    private const string NewAdminPassword = "admin-password-after-import";
+    private const string NewAdminPassword = "keeper-after-import-7";
 
     private SanctumApplication _app = null!;
     private string _oldDirectory = null!;
@@ -218,7 +218,7 @@ public sealed class ImportFlaskTests
         Assert.That(_dryRun.ExitCode, Is.EqualTo(0), _dryRun.ToString());
         Assert.That(_filesAfterDryRun, Is.Empty, "the dry run wrote into the data directory");
         // On PostgreSQL (the data directory holds none of it) the fresh database gets its schema, as a server start would.
-        Assert.That(_dryRun.Output, Does.Contain(TestEngine.IsPostgres ? "nothing else was written" : "nothing was written"));
+        Assert.That(_dryRun.Output, Does.Contain("nothing was written").Or.Contain("nothing else was written"));
         Assert.That(Details(_dryRun), Is.EqualTo(Details(_first)));
         Assert.That(TableLines(_dryRun), Is.EqualTo(TableLines(_first)));
     }

@@ -24,7 +24,7 @@ public class SmcpPluginsTests
         _home = Path.Combine(Path.GetTempPath(), "sanctum-tests", "smcp-home-" + Guid.NewGuid().ToString("N"));
         Plugin("weather", """
             # What an interpreter launcher (pyenv's shell shim) sets itself; everything else must come from the server.
-            LAUNCHER = {"PWD", "SHLVL", "_", "LC_CTYPE"} | {k for k in os.environ if k.startswith("PYENV")}
+            LAUNCHER = {"PWD", "SHLVL", "_", "LC_CTYPE"} | {k for k in os.environ if "PYENV" in k}
             if sys.argv[1:] == ["--describe"]:
                 print(json.dumps({"contract_version": "1.0", "plugin": {"name": "weather", "version": "2.1.0", "description": "Forecasts"},
                     "commands": [{"name": "forecast", "description": "Tomorrow's weather", "parameters": [{"name": "city", "type": "string", "required": True}]},

@@ -147,7 +147,9 @@ public static class ImportFlaskCommand
             [$"{SanctumOptions.Section}:{nameof(SanctumOptions.PasswordWorkFactor)}"] = "4",
         }).Build();
         var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddSingleton(clock).AddLogging()
-            .AddSingleton<Audit.RecordKeys>().AddSingleton<Audit.AuditChain>().AddSingleton<AuditLog>();
+            .AddSingleton<Audit.RecordKeys>().AddSingleton<Audit.AuditChain>().AddSingleton<AuditLog>()
+            // Nobody subscribes to a scratch copy: its events go nowhere.
+            .AddSingleton<Events.EventHub>().AddSingleton<Events.IEventPublisher>(sp => sp.GetRequiredService<Events.EventHub>());
         services.AddOptions<SanctumOptions>().BindConfiguration(SanctumOptions.Section);
         services.AddSanctumDatabase();
         services.AddSanctumSecrets();
