@@ -67,7 +67,9 @@ public partial class ContainerBuildTests
             "no SQLite builds for other platforms");
         var megabytes = Directory.GetFiles(app, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) / 1024.0 / 1024.0;
         TestContext.Out.WriteLine($"publish output: {megabytes:0.0} MB");
-        Assert.That(megabytes, Is.LessThan(20));
+        // Framework-dependent (a self-contained publish carries the runtime, 150 MB and more). ReadyToRun images of the
+        // peers' libraries (MailKit/MimeKit for alert mail, the MCP SDK, the resilience handlers) took it from 18 to 47 MB.
+        Assert.That(megabytes, Is.LessThan(60));
 
         var data = ServerProcess.NewDataDirectory();
         try

@@ -22,10 +22,16 @@ public sealed class LogStore
 
     public LogStore(IOptions<SanctumOptions> options, TimeProvider clock)
     {
-        var o = options.Value;
+        // The logger provider is built before the start-up checks run: with invalid options the service prints one line
+        // and exits before anything is written, so the defaults stand in here instead of an exception with a stack trace.
+        SanctumOptions o;
+        try { o = options.Value; }
+        catch (OptionsValidationException) { o = new SanctumOptions(); }
         Options = o.Logs;
         Clock = clock;
-        Directory = Path.GetFullPath(string.IsNullOrWhiteSpace(o.Logs.Directory) ? Path.Combine(o.DataDirectory, "logs") : o.Logs.Directory);
+        // Relative to the application's folder, as the data directory itself is (Data/Database.cs).
+        Directory = Path.GetFullPath(string.IsNullOrWhiteSpace(o.Logs.Directory) ? Path.Combine(o.DataDirectory, "logs") : o.Logs.Directory,
+            AppContext.BaseDirectory);
         FilePath = Path.Combine(Directory, "sanctum-logs.db");
         ConnectionString = new SqliteConnectionStringBuilder { DataSource = FilePath, Pooling = true, DefaultTimeout = 10 }.ToString();
         _queue = Channel.CreateBounded<object>(new BoundedChannelOptions(Math.Max(16, o.Logs.QueueCapacity))
