@@ -269,11 +269,20 @@ public class JobsApiTests
     }
 
     [Test]
-    public void AnUnknownTimeZoneStopsStartUpWithItsSetting()
+    public async Task AnUnknownTimeZoneStopsStartUpWithItsSetting()
     {
-        using var app = new SanctumApplication(new Dictionary<string, string?> { ["Sanctum:TimeZone"] = "Mars/Olympus_Mons" });
-        var error = Assert.Catch(() => app.CreateClient());
-        Assert.That(error!.ToString(), Does.Contain("Sanctum:TimeZone"));
+        // The real server: invalid options end the start with one line naming the setting (Data/StartupChecks.cs).
+        var directory = Evidence.ServerProcess.NewDataDirectory();
+        try
+        {
+            var (exitCode, output) = await Evidence.ServerProcess.RunToExitAsync(directory, new Dictionary<string, string> { ["Sanctum:TimeZone"] = "Mars/Olympus_Mons" });
+            Assert.That(exitCode, Is.EqualTo(1), output);
+            Assert.That(output, Does.Contain("Sanctum:TimeZone"));
+        }
+        finally
+        {
+            Evidence.ServerProcess.DeleteDataDirectory(directory);
+        }
     }
 
     [Test]

@@ -96,14 +96,17 @@ async function setUp() {
     });
   });
 
+  // A reload redraws the rows: one with a question open (delete?) is left until it is answered.
+  const asking = () => document.querySelector('tbody [data-testid=confirm-yes]') !== null;
+  const reloadWhenIdle = () => { if (asking()) setTimeout(reloadWhenIdle, 1000); else load().catch(reportError); };
   await load();
   // A run's start and end, from any instance or the scheduler, as they happen.
-  const reloadJobs = coalesce(() => load().catch(reportError));
+  const reloadJobs = coalesce(reloadWhenIdle);
   live(['jobs'], { 'job.run.started': reloadJobs, 'job.run.finished': reloadJobs });
   // Runs end in the background: look again while any job runs.
   function schedule(jobs) {
     clearTimeout(refresh);
-    if (jobs.some(j => j.running)) refresh = setTimeout(() => load().catch(reportError), 1000);
+    if (jobs.some(j => j.running)) refresh = setTimeout(reloadWhenIdle, 1000);
   }
 
   async function load() {

