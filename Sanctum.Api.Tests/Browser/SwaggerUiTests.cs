@@ -11,7 +11,7 @@ public class SwaggerUiTests : BrowserTest
         await Expect(Page.Locator(".info .description")).ToContainTextAsync("Authorization: Bearer <token>");
 
         var login = Page.Locator("#operations-Auth-Login");
-        // Swagger UI renders every operation (about 170 now) before the first shows: on a busy 2-core machine that
+        // Swagger UI renders every operation (147 now) before the first shows: on a busy 2-core machine that
         // takes longer than the default 5 s.
         await Expect(login).ToBeVisibleAsync(new() { Timeout = 30_000 });
         await Expect(login.Locator(".authorization__btn")).ToHaveCountAsync(0);
