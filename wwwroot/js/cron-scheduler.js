@@ -3,7 +3,7 @@
 // next five runs (GET /api/jobs/schedule); each kind's params are fields (from GET /api/jobs/kinds). An error the
 // server names a field for shows at that field only.
 import { api, notify, showProblem } from './api.js';
-import { live, coalesce } from './live.js';
+import { live, coalesce, whenIdle } from './live.js';
 import { el, startPage, formatTime, clearErrors, showFieldErrors, busy, confirmInline, reportError, formField } from './ui.js';
 
 const PreviewDelayMs = 250;
@@ -96,9 +96,7 @@ async function setUp() {
     });
   });
 
-  // A reload redraws the rows: one with a question open (delete?) is left until it is answered.
-  const asking = () => document.querySelector('tbody [data-testid=confirm-yes]') !== null;
-  const reloadWhenIdle = () => { if (asking()) setTimeout(reloadWhenIdle, 1000); else load().catch(reportError); };
+  const reloadWhenIdle = whenIdle(() => load().catch(reportError));
   await load();
   // A run's start and end, from any instance or the scheduler, as they happen.
   const reloadJobs = coalesce(reloadWhenIdle);

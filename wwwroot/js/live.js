@@ -40,3 +40,10 @@ export function coalesce(fn, ms = 100) {
   let timer = 0;
   return () => { clearTimeout(timer); timer = setTimeout(fn, ms); };
 }
+
+/** fn now, or once the open question on the page (a confirm-yes button) is answered: a reload redraws rows, and a row
+ * with a question open must stay until the user answers it. */
+export function whenIdle(fn) {
+  const run = () => { if (document.querySelector('[data-testid=confirm-yes]')) setTimeout(run, 1000); else fn(); };
+  return run;
+}

@@ -1,7 +1,7 @@
 // /user-management: the users table (search, filters, paging), adding users (a generated temporary password
 // is shown once), role and status changes, password reset, unlock and deactivation.
 import { api, notify } from './api.js';
-import { live, coalesce } from './live.js';
+import { live, coalesce, whenIdle } from './live.js';
 import { el, startPage, formatTime, clearErrors, showFieldErrors, busy, confirmInline, confirmDialog, secretOnce, reportError } from './ui.js';
 
 const PageSize = 25;
@@ -55,9 +55,10 @@ function setUp() {
 
   reload();
   // Lockouts and another admin's changes show up without a refresh.
+  const reloadWhenIdle = whenIdle(reload);
   live(['users'], {
-    'user.locked': d => { notify(`${d.username} is locked out until ${formatTime(d.until)}.`); reload(); },
-    'user.updated': coalesce(reload),
+    'user.locked': d => { notify(`${d.username} is locked out until ${formatTime(d.until)}.`); reloadWhenIdle(); },
+    'user.updated': coalesce(reloadWhenIdle),
   });
 
   // Platform identities linked to each user (promoted from an agent's Broca).
