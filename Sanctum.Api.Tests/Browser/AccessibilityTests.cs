@@ -13,7 +13,7 @@ public class AccessibilityTests : BrowserTest
     public static IEnumerable<string> Pages() =>
     [
         "/", "/settings", "/status", "/system-settings", "/user-management", "/backup-restore", "/cron-scheduler", "/tokens",
-        "/chat-settings", "/create-agent", "/agents/athena", "/install-tool",
+        "/chat-settings", "/create-agent", "/agents/athena", "/install-tool", "/smcp-tools", "/smcp-plugins",
     ];
 
     [TestCaseSource(nameof(Pages))]

@@ -30,6 +30,9 @@ public class PageRoutesTests
     [TestCase("/backup-restore", "js/backup-restore.js")]
     [TestCase("/cron-scheduler", "js/cron-scheduler.js")]
     [TestCase("/broca-settings", "js/broca.js")]
+    [TestCase("/smcp-tools", "js/smcp-tools.js")]
+    [TestCase("/smcp-plugins", "js/smcp-plugins.js")]
+    [TestCase("/tools/smcp", "js/tool.js")]
     public async Task EachPageRouteServesItsPage(string path, string script)
     {
         var response = await _client.GetAsync(path);
@@ -46,9 +49,9 @@ public class PageRoutesTests
         using var db = _app.OpenDatabase();
         var routes = db.Query<string>("""
             SELECT route_path FROM tools
-            WHERE id IN ('system-settings', 'install-tool', 'cron-scheduler', 'create-agent', 'backup-restore', 'chat-settings', 'broca')
+            WHERE id IN ('system-settings', 'install-tool', 'cron-scheduler', 'create-agent', 'backup-restore', 'chat-settings', 'broca', 'smcp')
             """).AsList();
-        Assert.That(routes, Has.Count.EqualTo(7));
+        Assert.That(routes, Has.Count.EqualTo(8));
         foreach (var route in routes)
         {
             var response = await _client.GetAsync(route);

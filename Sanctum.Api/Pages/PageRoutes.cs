@@ -24,6 +24,8 @@ public static class PageRoutes
         ["/backup-restore"] = "backup-restore.html",
         ["/cron-scheduler"] = "cron-scheduler.html",
         ["/broca-settings"] = "broca-settings.html",
+        ["/smcp-tools"] = "smcp-tools.html",
+        ["/smcp-plugins"] = "smcp-plugins.html",
     };
 
     private static readonly string[] GetOrHead = [HttpMethods.Get, HttpMethods.Head];
@@ -35,6 +37,8 @@ public static class PageRoutes
 
         // The agent page finds its agent through the API, which also answers who may see it.
         routes.MapMethods("/agents/{id}", GetOrHead, (IWebHostEnvironment env, HttpContext http) => Page(env, http, "agent.html")).ExcludeFromDescription();
+        // Every tool's own page by id, also for a tool whose route is a page of its own (the SMCP catalogue's servers).
+        routes.MapMethods("/tools/{id}", GetOrHead, (IWebHostEnvironment env, HttpContext http) => Page(env, http, "tool.html")).ExcludeFromDescription();
 
         // GET only, so a wrong method on an API route still gets its 405; nonfile, so static files still serve.
         routes.MapMethods("/{*path:nonfile}", GetOrHead, ToolPageOrNotFound).ExcludeFromDescription();

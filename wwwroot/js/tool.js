@@ -1,4 +1,4 @@
-// The generic tool page: the tool whose route_path is this page's path, with its instances, plugins and
+// The generic tool page: the tool whose route_path is this page's path (or /tools/<id>), with its instances, plugins and
 // configurations. Admins edit every field of the tool, and add, edit and delete its instances (config as JSON,
 // checked by the server against the tool's config_schema), plugins (dependencies; a cycle is refused at the
 // field) and configurations of each scope (the tool, or one of its instances).
@@ -19,7 +19,8 @@ async function show() {
   const admin = isAdmin(me);
   const path = location.pathname.replace(/\/+$/, '') || '/';
   const tools = await api('/api/tools');
-  let tool = tools.find(t => t.route_path === path);
+  const byId = /^\/tools\/([^/]+)$/.exec(path);
+  let tool = tools.find(t => t.route_path === path) ?? (byId && tools.find(t => t.id === decodeURIComponent(byId[1])));
   if (!tool) {
     document.getElementById('tool-name').textContent = 'No tool here';
     document.getElementById('tool-description').textContent = 'No tool uses this address as its route any more.';
