@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using Sanctum.Api.Tests.Events;
 using Sanctum.Api.Jobs;
 using Sanctum.Api.Logs;
 
@@ -145,5 +147,62 @@ public class LogStoreTests
             "SELECT (SELECT page_count FROM pragma_page_count), (SELECT freelist_count FROM pragma_freelist_count), (SELECT page_size FROM pragma_page_size)");
         Assert.That((pages - free) * size, Is.LessThanOrEqualTo(131072 + 500 * 1024), "live pages within the limit plus one batch");
         Assert.That(new FileInfo(store.FilePath).Length, Is.LessThan(3000 * 400), "the file did not keep all 1.2 MB of lines");
+    }
+
+    private static (SanctumApplication App, FakeTimeProvider Clock) WithClock(Dictionary<string, string?>? settings = null)
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
+        return (new SanctumApplication(settings) { TestServices = s => s.AddSingleton<TimeProvider>(clock) }, clock);
+    }
+
+    [Test]
+    public async Task WrittenLinesAreAnnouncedToAdminsOnTheLogsTopicOnceASecondAtMost()
+    {
+        var (app, clock) = WithClock();
+        using var _ = app;
+        var admin = await app.CreateAdminClientAsync();
+        var viewer = await app.CreateClientForRoleAsync("viewer");
+        var (_, refused) = await EventStream.OpenAsync(viewer, "logs");
+        await refused.AssertProblemAsync(HttpStatusCode.Forbidden);
+        await using var stream = await EventStream.OpenOkAsync(admin, "logs");
+        var store = app.Services.GetRequiredService<LogStore>();
+        var log = Logger(app, "Sanctum.Tests.Tail");
+
+        for (var i = 0; i < 20; i++) log.LogWarning("tail line {Index}", i);
+        await store.FlushAsync(TimeSpan.FromSeconds(10));
+        // Written, but announced only when the second is over: one event for the whole burst.
+        clock.Advance(LogStoreWriter.AnnounceEvery);
+        var first = await stream.NextAsync(e => e.Name == "logs.appended");
+        Assert.That(first.Data.GetProperty("count").GetInt64(), Is.GreaterThanOrEqualTo(20));
+
+        log.LogWarning("one more line");
+        await store.FlushAsync(TimeSpan.FromSeconds(10));
+        clock.Advance(LogStoreWriter.AnnounceEvery);
+        var second = await stream.NextAsync(e => e.Name == "logs.appended");
+        Assert.That(second.Data.GetProperty("count").GetInt64(), Is.GreaterThanOrEqualTo(1).And.LessThan(20), "only what came after the first announcement");
+    }
+
+    [Test]
+    public async Task LinesOlderThanTheAgeLimitArePruned()
+    {
+        var (app, clock) = WithClock(new() { ["Sanctum:Logs:MaxAge"] = "01:00:00" });
+        using var _ = app;
+        var admin = await app.CreateAdminClientAsync();
+        var store = app.Services.GetRequiredService<LogStore>();
+        var marker = "aged-" + Guid.NewGuid().ToString("N")[..8];
+        var log = Logger(app, "Sanctum.Tests.Age");
+
+        log.LogWarning("{Marker} written two hours ago", marker);
+        await store.FlushAsync(TimeSpan.FromSeconds(10));
+        clock.Advance(TimeSpan.FromMinutes(61));
+        log.LogWarning("{Marker} written an hour ago", marker);
+        await store.FlushAsync(TimeSpan.FromSeconds(10));
+        clock.Advance(TimeSpan.FromMinutes(59));
+        log.LogWarning("{Marker} written now", marker);
+        await store.FlushAsync(TimeSpan.FromSeconds(10));
+
+        var page = await admin.GetFromJsonAsync<JsonElement>($"/api/logs?search={marker}&level=Warning");
+        Assert.That(page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("message").GetString()),
+            Is.EqualTo(new[] { $"{marker} written now", $"{marker} written an hour ago" }), "the line past one hour is gone, the others stay");
     }
 }

@@ -1,19 +1,25 @@
 using System.Text.Json;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Sanctum.Api.Events;
 
 namespace Sanctum.Api.Logs;
 
 /// <summary>
 /// Drains <see cref="LogStore"/>'s queue into its file, a batch per transaction, and prunes by age and size. It never
 /// logs through ILogger (its own lines would feed the queue it drains): a failure goes to standard error once.
+/// Written lines are announced on the <c>logs</c> topic (<c>logs.appended</c>) at most once per
+/// <see cref="AnnounceEvery"/>, so a busy log costs the live tail one event a second, not one per line.
 /// </summary>
-public sealed class LogStoreWriter(LogStore store) : BackgroundService
+public sealed class LogStoreWriter(LogStore store, IEventPublisher events) : BackgroundService
 {
     private const int MaxBatch = 500;
     private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(1);
+    public static readonly TimeSpan AnnounceEvery = TimeSpan.FromSeconds(1);
     private DateTimeOffset _lastPrune = DateTimeOffset.MinValue;
     private bool _complained;
+    private long _unannounced;
+    private int _announcing;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -74,6 +80,7 @@ public sealed class LogStoreWriter(LogStore store) : BackgroundService
                         exception = r.Exception is null ? null : Cut(r.Exception, LogStore.MaxException), properties = JsonSerializer.Serialize(r.Properties),
                     }, tx);
             tx.Commit();
+            Announce(batch.Count);
         }
         catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
         {
@@ -109,6 +116,27 @@ public sealed class LogStoreWriter(LogStore store) : BackgroundService
         catch (SqliteException e)
         {
             Complain(e);
+        }
+    }
+
+    private void Announce(int written)
+    {
+        Interlocked.Add(ref _unannounced, written);
+        if (Interlocked.Exchange(ref _announcing, 1) == 1) return;
+        _ = AnnounceSoonAsync();
+    }
+
+    private async Task AnnounceSoonAsync()
+    {
+        try
+        {
+            await Task.Delay(AnnounceEvery, store.Clock);
+        }
+        finally
+        {
+            Volatile.Write(ref _announcing, 0);
+            var count = Interlocked.Exchange(ref _unannounced, 0);
+            if (count > 0) events.Publish("logs", "logs.appended", new { count }, EventAudience.Admins);
         }
     }
 

@@ -3,6 +3,7 @@ using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Sanctum.Api.Auth;
+using Sanctum.Api.Events;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.OpenApi;
 
@@ -24,6 +25,7 @@ public static class LogsApi
         services.AddSingleton<ILoggerProvider, LogStoreProvider>();
         services.AddSingleton<LogStoreWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<LogStoreWriter>());
+        services.AddEventTopic("logs", TopicAccess.Admins, "logs.appended: new lines in the service log of the instance serving the stream (count); read them with GET /api/logs");
         return services;
     }
 

@@ -32,7 +32,7 @@ export function live(topics, handlers, { poll, pollMs = 10_000 } = {}) {
     }
   }
   if (typeof EventSource === 'undefined') fallBack(); else connect();
-  return { close: () => { source?.close(); clearTimeout(timer); clearTimeout(retry); } };
+  return { close: () => { source?.close(); clearTimeout(timer); clearTimeout(retry); note.remove(); } };
 }
 
 /** fn at most once per burst of calls (ms apart): several events in a row cost one reload. */

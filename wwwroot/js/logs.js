@@ -1,6 +1,8 @@
 // The Logs tab of /status (admins): the service's own log lines with a level filter (that level and above), search,
-// time range, older pages, a download of the range as JSON lines, and a live tail that polls for newer lines.
+// time range, older pages, a download of the range as JSON lines, and a live tail: newer lines are fetched when the
+// event stream says some were written (logs.appended), or every few seconds when the stream is unavailable.
 import { api } from './api.js';
+import { live, coalesce } from './live.js';
 import { el, formatTime, reportError } from './ui.js';
 
 const Page = 100;
@@ -25,7 +27,7 @@ export function logsPanel() {
   const section = el('section', { class: 'panel', 'data-tab': 'logs', 'data-testid': 'logs' },
     el('h2', { text: 'Service log' }), form, empty, table, more);
 
-  let cursor = null, newest = null, timer = 0, shown = false;
+  let cursor = null, newest = null, shown = false, stream = null;
 
   const params = () => {
     const p = new URLSearchParams();
@@ -61,8 +63,6 @@ export function logsPanel() {
 
   // New lines since the newest shown (the same second may repeat: ids decide).
   const tail = async () => {
-    clearTimeout(timer);
-    if (!shown || !form.elements.tail.checked) return;
     try {
       const p = params();
       p.delete('since');
@@ -77,13 +77,17 @@ export function logsPanel() {
       }
     } catch (error) {
       reportError(error);
-    } finally {
-      timer = setTimeout(tail, TailMs);
     }
+  };
+  // The stream is open only while the tab shows and the tail is on.
+  const follow = () => {
+    const on = shown && form.elements.tail.checked;
+    if (on && !stream) { stream = live(['logs'], { 'logs.appended': coalesce(tail, 250) }, { poll: tail, pollMs: TailMs }); tail(); }
+    if (!on && stream) { stream.close(); stream = null; }
   };
 
   form.addEventListener('submit', event => { event.preventDefault(); load(false).catch(reportError); });
-  form.elements.tail.addEventListener('change', () => tail());
+  form.elements.tail.addEventListener('change', follow);
   more.addEventListener('click', () => load(true).catch(reportError));
 
   return {
@@ -91,9 +95,8 @@ export function logsPanel() {
     active(on) {
       const first = on && !shown;
       shown = on;
-      if (first) load(false).then(tail).catch(reportError);
-      else if (on) tail();
-      else clearTimeout(timer);
+      if (first) load(false).then(follow).catch(reportError);
+      else follow();
     },
   };
 }
