@@ -160,6 +160,37 @@ public class BrocaApiTests : ManagementFixture
     // ---- 3. queue ----
 
     [Test]
+    public async Task StatsAreReusedWhileTheDatabaseIsUnchangedAndFollowEveryWriteAtOnce()
+    {
+        var (agent, folder, _) = await AgentWithBrocaAsync();
+        var profile = folder.AddUser("telegram", "2002", "bea");
+        folder.AddQueue("pending", 2, profile);
+        var url = $"/api/agents/{agent}/broca/queue/stats";
+        async Task<long> PendingAsync() => (await _clients.Viewer.GetFromJsonAsync<JsonElement>(url)).GetProperty("counts").GetProperty("pending").GetInt64();
+
+        Assert.That(await PendingAsync(), Is.EqualTo(2));
+        // Broca's own writes, from another connection, in its rollback-journal mode and then in WAL mode (with the
+        // connection a running Broca keeps open, so the log stays): each is seen by the very next read, however soon (the
+        // cache compares SQLite's change counter and WAL header, not file times).
+        for (var round = 0; round < 5; round++)
+        {
+            folder.AddQueue("pending", 1, profile);
+            Assert.That(await PendingAsync(), Is.EqualTo(3 + round));
+        }
+        using var running = folder.Open();
+        running.Execute("PRAGMA journal_mode = WAL");
+        running.Execute("SELECT COUNT(*) FROM queue");
+        for (var round = 0; round < 5; round++)
+        {
+            folder.AddQueue("pending", 1, profile);
+            Assert.That(await PendingAsync(), Is.EqualTo(8 + round));
+        }
+        // And a write through the panel.
+        await Admin.PostAsync($"/api/agents/{agent}/broca/queue/flush", null);
+        Assert.That(await PendingAsync(), Is.Zero);
+    }
+
+    [Test]
     public async Task QueueListsStatsRetriesFlushesAndDeletes()
     {
         var (agent, folder, _) = await AgentWithBrocaAsync();

@@ -9,7 +9,7 @@ namespace Sanctum.Api.Broca;
 /// Opens an agent's Broca database (always a SQLite file, whichever engine Sanctum uses) for one request: never created,
 /// a busy timeout on every statement, writes in short BEGIN IMMEDIATE transactions so a refused lock changes nothing.
 /// </summary>
-public sealed class BrocaDatabase(IOptions<BrocaOptions> options)
+public sealed class BrocaDatabase(IOptions<BrocaOptions> options, BrocaQueueStatsCache stats)
 {
     public BrocaOptions Options => options.Value;
 
@@ -17,6 +17,7 @@ public sealed class BrocaDatabase(IOptions<BrocaOptions> options)
     {
         var path = home.File(BrocaHome.DatabaseFile);
         if (!File.Exists(path)) throw new BrocaUnavailableException(StatusCodes.Status409Conflict, $"Agent '{home.AgentId}' has no Broca database at {path}.");
+        if (write) stats.Forget(path);
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -37,6 +38,17 @@ public sealed class BrocaDatabase(IOptions<BrocaOptions> options)
             await connection.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>The queue's figures at <paramref name="now"/>, from <see cref="BrocaQueueStatsCache"/> while the database is unchanged.</summary>
+    public async Task<BrocaQueueStats> QueueStatsAsync(AgentHome home, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var figures = await stats.GetAsync(home.File(BrocaHome.DatabaseFile), async () =>
+        {
+            await using var broca = await OpenAsync(home, write: false, cancellationToken);
+            return await BrocaQueueApi.ReadStatsAsync(broca, now);
+        });
+        return figures with { OldestPendingSeconds = BrocaQueueApi.SecondsSince(figures.OldestPendingAt, now) };
     }
 
     /// <summary>What a failure of Broca's database means for the client: 503 when busy (try again), 409 otherwise; null for a bug.</summary>

@@ -64,10 +64,7 @@ public static class BrocaQueueApi
 
     private static Task<IResult> Stats(string id, BrocaQueueServices s) =>
         BrocaResults.WithHomeAsync(s.Db, id, s.Http.User, s.Http, async home =>
-        {
-            await using var broca = await s.Broca.OpenAsync(home, write: false, s.Http.RequestAborted);
-            return TypedResults.Ok(await ReadStatsAsync(broca, s.Clock.GetUtcNow()));
-        });
+            TypedResults.Ok(await s.Broca.QueueStatsAsync(home, s.Clock.GetUtcNow(), s.Http.RequestAborted)));
 
     /// <summary>One pass over the queue: counts per status, the oldest pending timestamp, failures of the last hour.</summary>
     public static async Task<BrocaQueueStats> ReadStatsAsync(DbConnection broca, DateTimeOffset now)
@@ -86,9 +83,11 @@ public static class BrocaQueueApi
             ["pending"] = row.Pending, ["processing"] = row.Processing, ["done"] = row.Done, ["completed"] = row.Completed,
             ["failed"] = row.Failed, ["flushed"] = row.Flushed,
         };
-        long? age = row.Oldest is not null && TryParse(row.Oldest) is { } at ? Math.Max(0, (long)(now - at).TotalSeconds) : null;
-        return new BrocaQueueStats(counts, row.Total, row.Oldest, age, row.Recent);
+        return new BrocaQueueStats(counts, row.Total, row.Oldest, SecondsSince(row.Oldest, now), row.Recent);
     }
+
+    public static long? SecondsSince(string? timestamp, DateTimeOffset now) =>
+        timestamp is not null && TryParse(timestamp) is { } at ? Math.Max(0, (long)(now - at).TotalSeconds) : null;
 
     private sealed record StatsRow
     {

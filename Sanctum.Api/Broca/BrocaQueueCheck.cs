@@ -24,9 +24,7 @@ public sealed class BrocaQueueCheck(BrocaDatabase databases, TimeProvider clock)
         try
         {
             var refresh = await QueueRefreshAsync(home, cancellationToken);
-            BrocaQueueStats stats;
-            await using (var broca = await databases.OpenAsync(home, write: false, cancellationToken))
-                stats = await BrocaQueueApi.ReadStatsAsync(broca, clock.GetUtcNow());
+            var stats = await databases.QueueStatsAsync(home, clock.GetUtcNow(), cancellationToken);
             var pending = stats.Counts.GetValueOrDefault("pending");
             var limit = (long)refresh * (check.PendingFactor ?? HealthCheckSpec.DefaultPendingFactor);
             var reason = new StringBuilder($"{pending} pending");

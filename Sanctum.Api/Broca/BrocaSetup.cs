@@ -12,6 +12,7 @@ public static class BrocaSetup
             .Validate(o => o.BatchSize is >= 1 and <= 100_000, "Sanctum:Broca:BatchSize must be 1 to 100000.")
             .Validate(o => o.MaxLogLines is > 0 and <= BrocaLogsApi.MaxLines && o.MaxLogBytes > 0, "Sanctum:Broca:MaxLogLines must be 1 to 10000 and MaxLogBytes positive.")
             .ValidateOnStart();
+        services.AddSingleton<BrocaQueueStatsCache>();
         services.AddSingleton<BrocaDatabase>();
         services.AddSingleton<BrocaQueueCheck>();
         return services;

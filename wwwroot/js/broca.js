@@ -145,12 +145,15 @@ async function saveSettings(button) {
   if (form.max_retries.value !== '') body.max_retries = Number(form.max_retries.value);
   await busy(button, () => send(`${base}/settings`, body, settingsTag, form));
   await loadSettings();
+  saved(form);
 }
+
+// Said once the form shows what was stored (after its reload), so nothing typed next is overwritten by the reload.
+const saved = form => form.prepend(el('p', { class: 'small', role: 'status', 'data-testid': 'saved', text: 'Saved.' }));
 
 async function send(url, body, tag, form) {
   try {
     await api(url, { method: url.endsWith('/env') ? 'PUT' : 'PATCH', body, headers: tag ? { 'If-Match': tag } : {} });
-    form.prepend(el('p', { class: 'small', role: 'status', 'data-testid': 'saved', text: 'Saved.' }));
   } catch (error) {
     if (error.errors) showFieldErrors(form, error.errors);
     throw error;
@@ -190,6 +193,7 @@ async function saveEnv(button) {
   }
   await busy(button, () => send(`${base}/env`, body, envTag, form));
   await loadEnv();
+  saved(form);
 }
 
 // ---- users ----
