@@ -20,7 +20,9 @@ public interface IEventTransport
 /// </summary>
 public sealed class EventHub(IOptions<EventsOptions> options, TimeProvider clock) : IEventPublisher
 {
-    private static readonly string InstanceTag = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().AsSpan(0, 4));
+    // Per hub, not per process: two hosts in one process (the tests' two instances) must not raise the same ids, or
+    // each would take the other's events for ones it already has and drop them.
+    private readonly string _instanceTag = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().AsSpan(0, 4));
 
     private readonly EventsOptions _options = options.Value;
     private readonly Lock _lock = new();
@@ -54,7 +56,7 @@ public sealed class EventHub(IOptions<EventsOptions> options, TimeProvider clock
 
     private LiveEvent Create(string topic, string name, object data, EventAudience? audience) => new()
     {
-        Id = $"{InstanceTag}-{Interlocked.Increment(ref _counter):x}",
+        Id = $"{_instanceTag}-{Interlocked.Increment(ref _counter):x}",
         Topic = topic, Name = name, Data = JsonSerializer.Serialize(data, data.GetType(), LiveEvent.Json),
         Audience = audience ?? EventAudience.Everyone, At = clock.GetUtcNow(),
     };
