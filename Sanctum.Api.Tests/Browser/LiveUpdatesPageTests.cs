@@ -19,7 +19,7 @@ public class LiveUpdatesPageTests : BrowserTest
         var row = Page.Locator($"[data-testid=attention] tr[data-kind=tool][data-id={tool}]");
         await Expect(row).ToHaveCountAsync(0);
         var hub = App.Services.GetRequiredService<Sanctum.Api.Events.EventHub>();
-        for (var i = 0; i < 100 && hub.StreamCount == 0; i++) await Page.WaitForTimeoutAsync(100);
+        await hub.WaitForStreamCountAsync(n => n > 0, TimeSpan.FromSeconds(10));
         Assert.That(hub.StreamCount, Is.EqualTo(1), "the status page opened its stream");
 
         // Another browser context, signed in as an admin, turns the tool Off.

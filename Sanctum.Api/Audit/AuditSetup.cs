@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sanctum.Api.Jobs;
 
 namespace Sanctum.Api.Audit;
@@ -7,12 +8,22 @@ public static class AuditSetup
     /// <summary>The audit log, its background writer, and the audit-retention job kind.</summary>
     public static IServiceCollection AddSanctumAudit(this IServiceCollection services)
     {
-        services.AddSingleton<RecordKeys>();
-        services.AddSingleton<AuditChain>();
+        services.AddAuditCore();
         services.AddSingleton<AuditVerifier>();
-        services.AddSingleton<AuditLog>();
         services.AddHostedService<AuditWriter>();
         services.AddSingleton<IJobKind, AuditRetention>();
+        return services;
+    }
+
+    /// <summary>
+    /// What records audit events into the chain: the service's and the import's (its dry run builds a provider of its
+    /// own on a scratch copy of the database).
+    /// </summary>
+    public static IServiceCollection AddAuditCore(this IServiceCollection services)
+    {
+        services.TryAddSingleton<RecordKeys>();
+        services.TryAddSingleton<AuditChain>();
+        services.TryAddSingleton<AuditLog>();
         return services;
     }
 }

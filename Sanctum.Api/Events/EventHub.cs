@@ -20,7 +20,9 @@ public interface IEventTransport
 /// </summary>
 public sealed class EventHub(IOptions<EventsOptions> options, TimeProvider clock) : IEventPublisher
 {
-    private static readonly string InstanceTag = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().AsSpan(0, 4));
+    // Per hub, not per process: two hosts in one process (the tests' two instances) must not raise the same ids, or
+    // each would take the other's events for ones it already has and drop them.
+    private readonly string _instanceTag = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().AsSpan(0, 4));
 
     private readonly EventsOptions _options = options.Value;
     private readonly Lock _lock = new();
@@ -35,6 +37,23 @@ public sealed class EventHub(IOptions<EventsOptions> options, TimeProvider clock
     public IEventTransport? Transport { get; set; }
 
     public int StreamCount => Volatile.Read(ref _subscribers).Length;
+
+    private TaskCompletionSource _streamsChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Waits until the number of open streams meets <paramref name="condition"/> (woken by each open and close, never polled).</summary>
+    public async Task WaitForStreamCountAsync(Func<int, bool> condition, TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            var changed = Volatile.Read(ref _streamsChanged).Task;
+            if (condition(StreamCount)) return;
+            await changed.WaitAsync(cancel.Token);
+        }
+    }
+
+    private void StreamsChanged() =>
+        Interlocked.Exchange(ref _streamsChanged, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     /// <summary>Streams ended because their reader fell behind, since start.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
@@ -54,7 +73,7 @@ public sealed class EventHub(IOptions<EventsOptions> options, TimeProvider clock
 
     private LiveEvent Create(string topic, string name, object data, EventAudience? audience) => new()
     {
-        Id = $"{InstanceTag}-{Interlocked.Increment(ref _counter):x}",
+        Id = $"{_instanceTag}-{Interlocked.Increment(ref _counter):x}",
         Topic = topic, Name = name, Data = JsonSerializer.Serialize(data, data.GetType(), LiveEvent.Json),
         Audience = audience ?? EventAudience.Everyone, At = clock.GetUtcNow(),
     };
@@ -96,6 +115,7 @@ public sealed class EventHub(IOptions<EventsOptions> options, TimeProvider clock
             if (_subscribers.Length >= _options.MaxStreams || mine >= _options.MaxStreamsPerUser) return new(true, false, [], null);
             _streamsPerUser[subscriber.UserId] = mine + 1;
             _subscribers = [.. _subscribers, subscriber];
+            StreamsChanged();
 
             var newest = _sequence == 0 ? null : _history[(int)(_sequence % _history.Length)]?.Id;
             if (lastEventId is null) return new(false, false, [], newest);
@@ -119,6 +139,7 @@ public sealed class EventHub(IOptions<EventsOptions> options, TimeProvider clock
             var index = Array.IndexOf(_subscribers, subscriber);
             if (index < 0) return;
             _subscribers = [.. _subscribers.AsSpan(0, index), .. _subscribers.AsSpan(index + 1)];
+            StreamsChanged();
             if (_streamsPerUser[subscriber.UserId] is var n && n <= 1) _streamsPerUser.Remove(subscriber.UserId);
             else _streamsPerUser[subscriber.UserId] = n - 1;
         }

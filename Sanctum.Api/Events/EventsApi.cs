@@ -19,6 +19,7 @@ public static class EventsApi
                 + "but chat:<session_id>). Each event has an id, an event name and JSON data; reconnect with Last-Event-ID to receive what was missed "
                 + "(kept 10 minutes or 10,000 events, else one reset event: reload). Comment lines are heartbeats. 503 with Retry-After when "
                 + "too many streams are open.")
+            .WithDescription(EventCatalogue.Markdown)
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)

@@ -5,6 +5,7 @@ using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Config;
 using Sanctum.Api.Data;
+using Sanctum.Api.Events;
 using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Import;
@@ -147,9 +148,9 @@ public static class ImportFlaskCommand
             [$"{SanctumOptions.Section}:{nameof(SanctumOptions.PasswordWorkFactor)}"] = "4",
         }).Build();
         var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddSingleton(clock).AddLogging()
-            .AddSingleton<Audit.RecordKeys>().AddSingleton<Audit.AuditChain>().AddSingleton<AuditLog>()
+            .AddAuditCore()
             // Nobody subscribes to a scratch copy: its events go nowhere.
-            .AddSingleton<Events.EventHub>().AddSingleton<Events.IEventPublisher>(sp => sp.GetRequiredService<Events.EventHub>());
+            .AddEventHub();
         services.AddOptions<SanctumOptions>().BindConfiguration(SanctumOptions.Section);
         services.AddSanctumDatabase();
         services.AddSanctumSecrets();
