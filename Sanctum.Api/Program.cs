@@ -137,6 +137,7 @@ app.UseSerializationRetry();
 app.MapPages();
 app.MapHealth();
 app.MapAuth();
+app.MapTwoFactor();
 app.MapAccessTokens();
 app.MapTools();
 app.MapToolInstances();

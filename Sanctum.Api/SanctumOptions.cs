@@ -68,6 +68,9 @@ public sealed class SanctumOptions
 
     public AlertOptions Alerts { get; set; } = new();
 
+    /// <summary>Two-factor sign-in (Auth/TwoFactorApi.cs).</summary>
+    public TwoFactorOptions TwoFactor { get; set; } = new();
+
     /// <summary>
     /// SQLite's <c>PRAGMA synchronous</c> under WAL. Normal (the default): a commit is written to the WAL but not
     /// flushed to disk, so every acknowledged commit survives a crash of the process; only a power loss or an operating
@@ -152,3 +155,18 @@ public sealed class AlertOptions
     /// <summary>A PEM certificate trusted for SMTP besides the system's (a private mail server's self-signed one).</summary>
     public string? SmtpTrustedCertificate { get; set; }
 }
+
+/// <summary>The <c>Sanctum:TwoFactor</c> section.</summary>
+public sealed class TwoFactorOptions
+{
+    /// <summary>
+    /// Who must use a second factor: None, Admins or Everyone. A required user without one still signs in, but the
+    /// session reaches only their own account and the two-factor enrolment until a code is confirmed.
+    /// </summary>
+    public TwoFactorRequirement Require { get; set; } = TwoFactorRequirement.None;
+
+    /// <summary>The issuer authenticator apps show beside the account name.</summary>
+    public string Issuer { get; set; } = "Sanctum";
+}
+
+public enum TwoFactorRequirement { None, Admins, Everyone }

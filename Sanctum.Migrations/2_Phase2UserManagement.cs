@@ -81,6 +81,34 @@ public sealed class Phase2UserManagement : Migration
                 hits {d.Int} NOT NULL
             );
 
+            -- Two-factor sign-in (Auth/TwoFactor*.cs). The TOTP secret is kept encrypted with Data Protection; confirmed_at
+            -- is NULL while an enrolment waits for its first code; last_step is the time step of the last accepted code,
+            -- so no code is accepted twice.
+            CREATE TABLE user_totp (
+                user_id {d.Int} NOT NULL PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+                secret TEXT NOT NULL,
+                confirmed_at TEXT,
+                last_step {d.Int} NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL DEFAULT {d.Now}
+            );
+            -- Single-use recovery codes: only their SHA-256.
+            CREATE TABLE user_recovery_codes (
+                id {d.Id},
+                user_id {d.Int} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                code_hash TEXT NOT NULL,
+                used_at TEXT,
+                UNIQUE (user_id, code_hash)
+            );
+            -- A password accepted for an account with two-factor on: the SHA-256 of the challenge handed to the client,
+            -- good for a few minutes and a few tries at the second factor.
+            CREATE TABLE login_challenges (
+                id TEXT NOT NULL PRIMARY KEY,
+                user_id {d.Int} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                expires_at TEXT NOT NULL,
+                tries_left {d.Int} NOT NULL
+            );
+            CREATE INDEX ix_login_challenges_user_id ON login_challenges (user_id);
+
             ALTER TABLE users ADD COLUMN failed_login_attempts {d.Int} NOT NULL DEFAULT 0;
             ALTER TABLE users ADD COLUMN locked_until TEXT;
             ALTER TABLE users ADD COLUMN must_change_password {d.Bool("must_change_password")} NOT NULL DEFAULT FALSE;
@@ -144,6 +172,9 @@ public sealed class Phase2UserManagement : Migration
             DROP TRIGGER audit_log_append_only;
             """);
         Execute.Sql("""
+            DROP TABLE login_challenges;
+            DROP TABLE user_recovery_codes;
+            DROP TABLE user_totp;
             DROP TABLE rate_limit_windows;
             DROP TABLE audit_log;
             DROP TABLE agent_configs;

@@ -12,7 +12,7 @@ public class AccessibilityTests : BrowserTest
 
     public static IEnumerable<string> Pages() =>
     [
-        "/", "/settings", "/status", "/system-settings", "/user-management", "/backup-restore", "/cron-scheduler", "/tokens",
+        "/", "/settings", "/status", "/system-settings", "/user-management", "/backup-restore", "/cron-scheduler", "/tokens", "/security",
         "/chat-settings", "/create-agent", "/agents/athena", "/install-tool", "/smcp-tools", "/smcp-plugins",
     ];
 

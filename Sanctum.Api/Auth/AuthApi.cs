@@ -37,9 +37,9 @@ public static class AuthApi
         return group;
     }
 
-    private const string InvalidCredentials = "The username or password is incorrect, or the account is locked or inactive.";
+    internal const string InvalidCredentials = "The username or password is incorrect, or the account is locked or inactive.";
 
-    private static Results<Ok<LoginResponse>, ProblemHttpResult, ValidationProblem> Login(
+    private static Results<Ok<LoginResponse>, Ok<TwoFactorChallenge>, ProblemHttpResult, ValidationProblem> Login(
         LoginRequest body, DbConnection db, PasswordHasher hasher, IOptions<SanctumOptions> options,
         TimeProvider clock, AuditLog audit, HttpContext http, SanctumMetrics metrics, IEventPublisher events)
     {
@@ -71,60 +71,20 @@ public static class AuthApi
             return TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: InvalidCredentials);
         }
 
-        var token = SessionTokens.NewToken();
-        var expires = Timestamp.From(now + o.SessionLifetime);
-        db.Open();
-        // Read committed is enough: each statement is guarded by its own WHERE, and the one row every sign-in to the
-        // account writes (users) is updated last, so it stays locked only until the commit right after. Serializable
-        // here made 64 concurrent sign-ins to one account lose to each other and retry, bcrypt and all. One statement
-        // per command: Npgsql writes a synchronous command's second statement on the thread pool, which the sign-ins
-        // waiting for the row lock may have used up, and the lock holder would then wait for them.
-        using (var tx = db.BeginTransaction(IsolationLevel.ReadCommitted))
-        {
-            var session = new
-            {
-                id = account.Id, now = Timestamp.From(now), sessionId = SessionTokens.NewSessionId(), hash = SessionTokens.Hash(token),
-                ip = AuthSetup.ClientAddress(http), agent = AuthSetup.ClientUserAgent(http), expires,
-            };
-            db.Execute("DELETE FROM user_sessions WHERE user_id = @id AND expires_at <= @now", session, tx);
-            db.Execute("""
-                INSERT INTO user_sessions (id, user_id, session_token, ip_address, user_agent, expires_at)
-                VALUES (@sessionId, @id, @hash, @ip, @agent, @expires)
-                """, session, tx);
-            // Re-checked where the result is recorded: an account deactivated or locked by an admin meanwhile stays out
-            // (the session above goes with the rollback).
-            var signedIn = db.Execute("""
-                UPDATE users SET failed_login_attempts = 0, locked_until = NULL, last_login = @now WHERE id = @id AND status = 'active'
-                """, session, tx) == 1;
-            if (!signedIn)
-            {
-                audit.Record(new AuditEvent("auth.login.failed", "user", account.Id.ToString(CultureInfo.InvariantCulture),
-                    new { username = body.Username, reason = "inactive" }, "failure"), http);
-                return TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: InvalidCredentials);
-            }
-            tx.Commit();
-        }
-        // Not yet signed in on this request: the account that signed in is the actor, not the system.
-        audit.Record(new AuditEvent("auth.login.succeeded", "user", account.Id.ToString(CultureInfo.InvariantCulture), new { username = body.Username }) { Actor = body.Username }, http);
-        var user = db.QuerySingle<User>($"SELECT {User.Columns} FROM users WHERE id = @id", new { id = account.Id });
-        metrics.SignIn("succeeded");
-
-        http.Response.Cookies.Append(SessionTokens.CookieName, token, new CookieOptions
-        {
-            HttpOnly = true,
-            SameSite = SameSiteMode.Strict,
-            Secure = http.Request.IsHttps,
-            Path = "/",
-            Expires = now + o.SessionLifetime,
-        });
-        return TypedResults.Ok(new LoginResponse(token, expires, user));
+        // With a second factor on, the password alone issues no session: a challenge for the code instead. The attempt
+        // counted above stays counted until the code is accepted, so guesses at the code cannot be reset by the password.
+        if (TwoFactorStore.IsEnabled(db, account.Id))
+            return TypedResults.Ok(TwoFactorLogin.Challenge(db, account.Id, body.Username!, now, audit, http));
+        return SignInSession.Issue(db, account.Id, body.Username!, o, now, audit, http, metrics) is { } signedIn
+            ? TypedResults.Ok(signedIn)
+            : TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: InvalidCredentials);
     }
 
     /// <summary>
     /// Counts one attempt on an unlocked account: the attempt that reaches the threshold locks it and the count starts
     /// over. False when the account is locked (attempts while locked change nothing). A success resets the count.
     /// </summary>
-    private static bool CountAttempt(DbConnection db, long id, SanctumOptions o, DateTimeOffset now, AuditLog audit, HttpContext http, string username, SanctumMetrics metrics,
+    internal static bool CountAttempt(DbConnection db, long id, SanctumOptions o, DateTimeOffset now, AuditLog audit, HttpContext http, string username, SanctumMetrics metrics,
         IEventPublisher events)
     {
         var lockUntil = Timestamp.From(now + o.LockoutDuration);

@@ -13,6 +13,7 @@ public static class AuthSetup
 {
     public const string LoginRateLimit = "login";
     public const string PasswordChangeRequiredType = Problems.TypeBase + "password-change-required";
+    public const string TwoFactorEnrolmentRequiredType = Problems.TypeBase + "two-factor-enrolment-required";
 
     /// <summary>Session authentication, role policies, and the per-address login limiter.</summary>
     public static IServiceCollection AddSanctumAuth(this IServiceCollection services)
@@ -80,7 +81,8 @@ public static class AuthSetup
         {
             protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, NoPasswordChangePending requirement)
             {
-                if (!context.User.HasClaim(c => c.Type == SessionAuthenticationHandler.PasswordChangeClaim))
+                // A required second factor not yet enrolled blocks the same endpoints as a pending password change.
+                if (!context.User.HasClaim(c => c.Type is SessionAuthenticationHandler.PasswordChangeClaim or SessionAuthenticationHandler.TwoFactorEnrolmentClaim))
                     context.Succeed(requirement);
                 return Task.CompletedTask;
             }
@@ -98,6 +100,13 @@ public static class AuthSetup
             {
                 await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, "Password change required",
                     "Change your password with POST /api/auth/password before doing anything else.", PasswordChangeRequiredType);
+                return;
+            }
+            if (result.Forbidden && context.User.HasClaim(c => c.Type == SessionAuthenticationHandler.TwoFactorEnrolmentClaim))
+            {
+                await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, "Two-factor enrolment required",
+                    "This server requires a second factor of you: enrol an authenticator app (POST /api/auth/2fa/totp, then /confirm; the /security page) before doing anything else.",
+                    TwoFactorEnrolmentRequiredType);
                 return;
             }
             if (result.Forbidden && context.User.FindFirst(SessionAuthenticationHandler.TokenScopeClaim)?.Value is { } scope)

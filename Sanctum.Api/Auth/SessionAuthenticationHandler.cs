@@ -16,19 +16,23 @@ namespace Sanctum.Api.Auth;
 /// or by another process, takes effect on the very next request; expiry is checked against the clock on every request.
 /// </summary>
 public sealed class SessionAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, DbConnection db, ResultCache cache)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, DbConnection db, ResultCache cache,
+    IOptions<SanctumOptions> sanctum)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Session";
     public const string SessionIdClaim = "sid";
     public const string PasswordChangeClaim = "password_change_required";
+    /// <summary>On a session of a user who must have a second factor and has none yet (Sanctum:TwoFactor:Require).</summary>
+    public const string TwoFactorEnrolmentClaim = "two_factor_enrolment_required";
     public const string TokenIdClaim = "token_id";
     public const string TokenScopeClaim = "token_scope";
 
     private static readonly AuthenticateResult Invalid = AuthenticateResult.Fail("The session token is unknown, expired or ended.");
 
     private const string Sql = """
-        SELECT s.id AS SessionId, s.expires_at, u.id AS UserId, u.username, u.role, u.must_change_password
+        SELECT s.id AS SessionId, s.expires_at, u.id AS UserId, u.username, u.role, u.must_change_password,
+            EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS HasSecondFactor
         FROM user_sessions s JOIN users u ON u.id = s.user_id
         WHERE s.session_token = @hash AND u.status = 'active'
         """;
@@ -51,6 +55,7 @@ public sealed class SessionAuthenticationHandler(
 
         var claims = Claims(row.UserId, row.Username, row.Role, row.MustChangePassword);
         claims.Add(new(SessionIdClaim, row.SessionId));
+        if (!row.HasSecondFactor && TwoFactorApi.IsRequired(sanctum.Value.TwoFactor, row.Role)) claims.Add(new(TwoFactorEnrolmentClaim, "true"));
         return Task.FromResult(Success(claims));
     }
 
@@ -120,6 +125,7 @@ public sealed class SessionAuthenticationHandler(
         public required string Username { get; init; }
         public required string Role { get; init; }
         public bool MustChangePassword { get; init; }
+        public bool HasSecondFactor { get; init; }
     }
 }
 

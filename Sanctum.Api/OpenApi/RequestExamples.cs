@@ -29,6 +29,8 @@ public sealed class RequestExamples : IOperationFilter
     private static readonly Dictionary<Type, object> Examples = new()
     {
         [typeof(LoginRequest)] = new LoginRequest { Username = "admin", Password = "correct-horse-battery" },
+        [typeof(SecondFactorRequest)] = new SecondFactorRequest { Challenge = "q3Vx0cQbHk2m1-7fQeZpN4dKcY8sWbTn2LrA6jUvE9o", Code = "492039" },
+        [typeof(TotpCodeRequest)] = new TotpCodeRequest { Code = "492039" },
         [typeof(PasswordChangeRequest)] = new PasswordChangeRequest { CurrentPassword = "admin123", NewPassword = "correct-horse-battery" },
         [typeof(ToolWrite)] = new ToolWrite
         {

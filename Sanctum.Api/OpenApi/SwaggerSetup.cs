@@ -28,6 +28,7 @@ public static class SwaggerSetup
             o.SchemaFilter<SchemaRules>();
             o.OperationFilter<ParameterRules>();
             o.OperationFilter<RequestExamples>();
+            o.OperationFilter<OneOfResponses>();
             o.SupportNonNullableReferenceTypes();
             // JSON-valued columns travel as JsonNode: any JSON value, not the .NET type's own properties.
             // Typeless, so OpenAPI 3.0 needs nullable: true to allow null as well (the 3.0 writer emits it only beside a type).

@@ -21,6 +21,7 @@ public static class PageRoutes
         ["/chat-settings"] = "chat-settings.html",
         ["/status"] = "status.html",
         ["/tokens"] = "tokens.html",
+        ["/security"] = "security.html",
         ["/backup-restore"] = "backup-restore.html",
         ["/cron-scheduler"] = "cron-scheduler.html",
         ["/broca-settings"] = "broca-settings.html",

@@ -13,6 +13,7 @@ export class ApiError extends Error {
 }
 
 const changeRequired = type => typeof type === 'string' && type.endsWith('password-change-required');
+const enrolmentRequired = type => typeof type === 'string' && type.endsWith('two-factor-enrolment-required');
 
 /** Sends the browser to the sign-in page, coming back here afterwards. */
 export function goToLogin({ change = false } = {}) {
@@ -50,6 +51,10 @@ export async function api(path, { method = 'GET', body, quiet = false, headers =
   } else if (response.status === 403 && changeRequired(problem.type)) {
     error.redirecting = true;
     goToLogin({ change: true });
+  } else if (response.status === 403 && enrolmentRequired(problem.type) && location.pathname !== '/security') {
+    // This server requires a second factor of the user: the security page is the one place to go until it is on.
+    error.redirecting = true;
+    location.assign('/security');
   } else if (!quiet) {
     showProblem(error);
   }

@@ -1,9 +1,13 @@
-// /login: sign in, then (when the account must) change the password before anything else.
+// /login: sign in (with a second-factor code when the account has two-factor on), then (when the account must)
+// change the password before anything else.
 import { api, ApiError, showProblem } from './api.js';
 import { safePath, clearErrors, showFieldErrors, busy } from './ui.js';
 
 const loginForm = document.getElementById('login-form');
 const changeForm = document.getElementById('change-form');
+const codeForm = document.getElementById('code-form');
+// The challenge from the password step when the account has two-factor on (5 minutes, 5 tries).
+let challenge = null;
 const query = new URLSearchParams(location.search);
 const next = (() => {
   const path = safePath(query.get('next'));
@@ -18,12 +22,36 @@ api('/api/auth/password-rules', { quiet: true }).then(rules => {
 
 function showLogin() {
   changeForm.hidden = true;
+  codeForm.hidden = true;
+  challenge = null;
   loginForm.hidden = false;
   loginForm.username.focus();
 }
 
+function showCode() {
+  loginForm.hidden = true;
+  codeForm.reset();
+  useRecovery(false);
+  codeForm.hidden = false;
+  codeForm.code.focus();
+}
+
+function useRecovery(on) {
+  document.getElementById('code-field').hidden = on;
+  document.getElementById('recovery-field').hidden = !on;
+  document.getElementById('use-recovery').textContent = on ? 'Use the app\'s code instead' : 'Use a recovery code instead';
+  (on ? codeForm.recovery_code : codeForm.code).focus();
+}
+
+// A signed-in answer from either step: on to the page, or to the change form when the password must change.
+function signedIn(result, password) {
+  if (result.user.must_change_password) showChange(password);
+  else location.assign(next);
+}
+
 function showChange(currentPassword = '') {
   loginForm.hidden = true;
+  codeForm.hidden = true;
   changeForm.hidden = false;
   changeForm.current_password.value = currentPassword;
   (currentPassword ? changeForm.new_password : changeForm.current_password).focus();
@@ -37,8 +65,10 @@ loginForm.addEventListener('submit', async event => {
   await busy(loginForm.querySelector('button[type=submit]'), async () => {
     try {
       const result = await api('/api/auth/login', { method: 'POST', body: { username, password }, quiet: true });
-      if (result.user.must_change_password) showChange(password);
-      else location.assign(next);
+      if (result.two_factor_required) {
+        challenge = result.challenge;
+        showCode();
+      } else signedIn(result, password);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       if (!showFieldErrors(loginForm, error.errors)) {
@@ -48,6 +78,25 @@ loginForm.addEventListener('submit', async event => {
     }
   });
 });
+
+codeForm.addEventListener('submit', async event => {
+  event.preventDefault();
+  clearErrors(codeForm);
+  const recovery = !document.getElementById('recovery-field').hidden;
+  const body = recovery ? { challenge, recovery_code: codeForm.recovery_code.value.trim() } : { challenge, code: codeForm.code.value.trim() };
+  await busy(codeForm.querySelector('button[type=submit]'), async () => {
+    try {
+      signedIn(await api('/api/auth/login/second-factor', { method: 'POST', body, quiet: true }), loginForm.password.value);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (!showFieldErrors(codeForm, error.errors)) codeForm.querySelector('[data-error-for=second-factor]').textContent = error.message;
+      (recovery ? codeForm.recovery_code : codeForm.code).select();
+    }
+  });
+});
+
+document.getElementById('use-recovery').addEventListener('click', () => useRecovery(document.getElementById('recovery-field').hidden));
+document.getElementById('code-cancel').addEventListener('click', () => { loginForm.password.value = ''; showLogin(); });
 
 changeForm.addEventListener('submit', async event => {
   event.preventDefault();
