@@ -16,6 +16,9 @@ public sealed class PeerProcess : IDisposable
     public int Port { get; }
     public string BaseUrl => $"http://127.0.0.1:{Port}";
     public string Log { get { lock (_log) return _log.ToString(); } }
+    private int _readyAt;
+    /// <summary>What the peer printed after its listening line.</summary>
+    public string LogSinceReady { get { lock (_log) return _log.ToString(_readyAt, _log.Length - _readyAt); } }
 
     private PeerProcess(Process process, int port)
     {
@@ -62,7 +65,7 @@ public sealed class PeerProcess : IDisposable
         {
             if (line is null) return;
             lock (peer._log) peer._log.AppendLine(line);
-            if (line.Contains(ready, StringComparison.Ordinal)) listening.TrySetResult();
+            if (line.Contains(ready, StringComparison.Ordinal) && listening.TrySetResult()) lock (peer._log) peer._readyAt = peer._log.Length;
         }
         process.OutputDataReceived += (_, e) => Line(e.Data);
         process.ErrorDataReceived += (_, e) => Line(e.Data);
