@@ -16,9 +16,9 @@ public sealed class PeerProcess : IDisposable
     public int Port { get; }
     public string BaseUrl => $"http://127.0.0.1:{Port}";
     public string Log { get { lock (_log) return _log.ToString(); } }
-    private int _readyAt;
-    /// <summary>What the peer printed after its listening line.</summary>
-    public string LogSinceReady { get { lock (_log) return _log.ToString(_readyAt, _log.Length - _readyAt); } }
+    /// <summary>Where the log ends now: <see cref="LogSince"/> reads what the peer printed after it.</summary>
+    public int Mark { get { lock (_log) return _log.Length; } }
+    public string LogSince(int mark) { lock (_log) return _log.ToString(mark, _log.Length - mark); }
 
     private PeerProcess(Process process, int port)
     {
@@ -65,7 +65,7 @@ public sealed class PeerProcess : IDisposable
         {
             if (line is null) return;
             lock (peer._log) peer._log.AppendLine(line);
-            if (line.Contains(ready, StringComparison.Ordinal) && listening.TrySetResult()) lock (peer._log) peer._readyAt = peer._log.Length;
+            if (line.Contains(ready, StringComparison.Ordinal)) listening.TrySetResult();
         }
         process.OutputDataReceived += (_, e) => Line(e.Data);
         process.ErrorDataReceived += (_, e) => Line(e.Data);

@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using System.Data.Common;
-using System.Diagnostics;
 using System.Text.Json;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -8,6 +7,7 @@ using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Health;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Peers;
 
 namespace Sanctum.Api.Letta;
 
@@ -17,8 +17,6 @@ namespace Sanctum.Api.Letta;
 /// </summary>
 public sealed record LettaStatus
 {
-    public const string Columns = "configured, last_checked_at, last_ok, last_success_at, version, latency_ms, error";
-
     /// <summary>Whether letta_server_url is set to an http(s) URL.</summary>
     public bool Configured { get; init; }
     public string? LastCheckedAt { get; init; }
@@ -32,13 +30,38 @@ public sealed record LettaStatus
     public string? Error { get; init; }
 }
 
-/// <summary>A Letta agent as its list shows it.</summary>
+/// <summary>A Letta agent as its list shows it, with the Sanctum agent linked to it (letta_uid), if any.</summary>
 public sealed record LettaAgentSummary(
-    [property: MaxLength(200)] string Id, [property: MaxLength(500)] string? Name, [property: MaxLength(200)] string? Model,
-    [property: MaxLength(200)] string? LinkedAgentId);
+    [property: MaxLength(LettaIds.MaxId), RegularExpression(LettaIds.IdPattern)] string Id, [property: MaxLength(LettaIds.MaxText)] string? Name,
+    [property: MaxLength(LettaIds.MaxText)] string? Model, [property: MaxLength(50)] string? LinkedAgentId);
 
 /// <summary>A page of Letta's agents; <c>next_after</c> is the cursor for the next page (Letta's own <c>after</c>), null at the end.</summary>
-public sealed record LettaAgentPage([property: MaxLength(LettaApi.MaxPage)] IReadOnlyList<LettaAgentSummary> Items, [property: MaxLength(200)] string? NextAfter);
+public sealed record LettaAgentPage(
+    [property: MaxLength(LettaApi.MaxPage)] IReadOnlyList<LettaAgentSummary> Items, [property: MaxLength(LettaIds.MaxId)] string? NextAfter);
+
+/// <summary>The limits of Letta's identifiers as we accept them in paths and bodies.</summary>
+public static class LettaIds
+{
+    public const int MaxId = 42, MaxLabel = 100, MaxText = 500;
+    /// <summary>Letta's agent ids, as its contract states them: <c>agent-</c> and a lowercase UUID v4.</summary>
+    public const string IdPattern = "^agent-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$";
+    public const string LabelPattern = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$";
+
+    public static bool IsId(string? value) => value is not null && System.Text.RegularExpressions.Regex.IsMatch(value, IdPattern);
+    public static bool IsLabel(string? value) => value is not null && System.Text.RegularExpressions.Regex.IsMatch(value, LabelPattern);
+
+    public static string? Text(JsonElement owner, string name) =>
+        owner.ValueKind == JsonValueKind.Object && owner.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    /// <summary>The model an agent runs: Letta's <c>model</c> handle, else <c>llm_config.model</c>.</summary>
+    public static string? Model(JsonElement agent) =>
+        Text(agent, "model") ?? (agent.ValueKind == JsonValueKind.Object && agent.TryGetProperty("llm_config", out var llm) ? Text(llm, "model") : null);
+
+    /// <summary>A failed Letta call as an answer: 504 when it timed out, else 502.</summary>
+    public static ProblemHttpResult Failed(PeerFailure failure) => TypedResults.Problem(
+        statusCode: failure.TimedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway,
+        title: failure.TimedOut ? "Letta did not answer in time" : "Letta did not answer as expected", detail: $"Letta: {failure.Message}.");
+}
 
 public static class LettaApi
 {
@@ -54,22 +77,41 @@ public static class LettaApi
         group.MapGet("/agents", Agents).WithName("ListLettaAgents").RequireAdmin()
             .WithSummary("One page of Letta's agents (admin), through Letta's own paging: limit and the after cursor")
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status504GatewayTimeout);
+        group.MapPost("/agents/{letta_id}/import", LettaLinks.Import).WithName("ImportLettaAgent").RequireAdmin()
+            .WithSummary("Add a Sanctum agent linked to this Letta agent (admin): name and description from Letta unless given; 409 when the id exists or the Letta agent is already linked")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status504GatewayTimeout);
+
+        var agents = routes.MapGroup("/api/agents/{id}/letta").WithTags("Letta").RequireReader();
+        agents.MapGet("/", LettaView.Get).WithName("GetAgentLettaView")
+            .WithSummary("Letta's view of a linked agent: model, system prompt, tools, memory blocks with their ETags; reachable=false with the error when Letta does not answer")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        agents.MapPut("/", LettaLinks.Link).WithName("LinkAgentToLetta").RequireAdmin()
+            .WithSummary("Link the agent to a Letta agent (admin; letta_uid must exist on Letta); 409 when another agent has that link")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status504GatewayTimeout);
+        agents.MapDelete("/", LettaLinks.Unlink).WithName("UnlinkAgentFromLetta").RequireAdmin()
+            .WithSummary("Remove the agent's Letta link (admin); nothing changes on Letta").ProducesProblem(StatusCodes.Status404NotFound);
+        agents.MapPut("/blocks/{label}", LettaBlocks.Put).WithName("UpdateAgentLettaBlock").RequireAdmin()
+            .WithSummary("Set a memory block's value on Letta (admin). If-Match (required, 428 without) is the block's ETag as read: when Letta's value differs, 412 and nothing is written; audited")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed).ProducesProblem(StatusCodes.Status428PreconditionRequired)
+            .ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status504GatewayTimeout);
         return group;
     }
 
     private static async Task<Ok<LettaStatus>> Status(DbConnection db, LettaClient letta, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await ReadStatusAsync(db, letta.Link() is not null, cancellationToken));
+        TypedResults.Ok(await ReadStatusAsync(db, await letta.LinkAsync(cancellationToken) is not null, cancellationToken));
 
     private static async Task<LettaStatus> ReadStatusAsync(DbConnection db, bool configured, CancellationToken cancellationToken) =>
         (await db.QuerySingleOrDefaultAsync<LettaStatus>(new CommandDefinition(
-            "SELECT TRUE AS configured, last_checked_at, last_ok, last_success_at, version, latency_ms, error FROM peer_links WHERE peer = 'letta'",
+            "SELECT last_checked_at, last_ok, last_success_at, version, latency_ms, error FROM peer_links WHERE peer = 'letta'",
             cancellationToken: cancellationToken)) ?? new LettaStatus()) with { Configured = configured };
 
-    private static async Task<Results<Ok<LettaStatus>, ProblemHttpResult>> Test(LettaHealth health, Database database, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<LettaStatus>, ProblemHttpResult>> Test(LettaHealth health, DbConnection db, CancellationToken cancellationToken)
     {
         var result = await health.CheckAsync(cancellationToken);
-        if (result is null) return Problems.Conflict($"Set the system setting {LettaClient.UrlKey} to Letta's http(s) URL first.");
-        await using var db = database.Open();
+        if (result is null) return Problems.Conflict(LettaClient.NotConfigured);
         return TypedResults.Ok(await ReadStatusAsync(db, true, cancellationToken));
     }
 
@@ -78,84 +120,31 @@ public static class LettaApi
     {
         var errors = new Errors();
         if (limit is < 1 or > MaxPage) errors.Add("limit", $"Must be from 1 to {MaxPage}.");
-        if (after is not null && (after.Length is 0 or > 200 || after.Any(char.IsControl))) errors.Add("after", "Must be a Letta agent id (1-200 characters).");
+        if (after is not null && !LettaIds.IsId(after)) errors.Add("after", $"Must be a Letta agent id (next_after of an earlier page: agent- and a UUID v4).");
         if (errors.Any) return Problems.Invalid(errors);
-        if (letta.Link() is not { } link) return Problems.Conflict($"Set the system setting {LettaClient.UrlKey} to Letta's http(s) URL first.");
+        if (await letta.LinkAsync(cancellationToken) is not { } link) return Problems.Conflict(LettaClient.NotConfigured);
         var size = limit ?? 50;
         var query = $"/v1/agents/?limit={size}" + (after is null ? "" : "&after=" + Uri.EscapeDataString(after));
         JsonElement page;
         try
         {
-            page = await letta.SendAsync(link, HttpMethod.Get, query, null, link.Timeout, cancellationToken);
+            page = await letta.GetAsync(link, query, cancellationToken);
         }
-        catch (LettaFailure failure)
+        catch (PeerFailure failure)
         {
-            return TypedResults.Problem(statusCode: failure.Message.StartsWith("timed out", StringComparison.Ordinal) ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway,
-                title: "Letta did not answer as expected", detail: $"Letta: {failure.Message}.");
+            return LettaIds.Failed(failure);
         }
-        var agents = page.ValueKind == JsonValueKind.Array ? page.EnumerateArray().Take(size).ToList() : [];
-        var ids = agents.Select(a => Text(a, "id")).OfType<string>().ToList();
-        var linked = (await db.QueryAsync<(string LettaUid, string Id)>(new CommandDefinition(
-            "SELECT letta_uid, id FROM agents WHERE letta_uid IS NOT NULL", cancellationToken: cancellationToken)))
-            .Where(r => ids.Contains(r.LettaUid)).ToDictionary(r => r.LettaUid, r => r.Id);
-        var items = agents.Where(a => Text(a, "id") is not null).Select(a => new LettaAgentSummary(
-            Text(a, "id")!, Text(a, "name"),
-            Text(a, "model") ?? (a.TryGetProperty("llm_config", out var llm) && llm.ValueKind == JsonValueKind.Object ? Text(llm, "model") : null),
-            linked.GetValueOrDefault(Text(a, "id")!))).ToList();
+        var agents = page.ValueKind == JsonValueKind.Array
+            ? page.EnumerateArray().Where(a => LettaIds.IsId(LettaIds.Text(a, "id"))).Take(size).ToList()
+            : [];
+        var ids = agents.Select(a => LettaIds.Text(a, "id")!).ToArray();
+        var linked = ids.Length == 0 ? [] : (await db.QueryAsync<(string LettaUid, string Id)>(new CommandDefinition(
+            $"SELECT letta_uid, id FROM agents WHERE letta_uid {SqlDialect.Of(db).InList("@ids")}", new { ids }, cancellationToken: cancellationToken)))
+            .ToDictionary(r => r.LettaUid, r => r.Id);
+        var items = agents.Select(a => new LettaAgentSummary(
+            LettaIds.Text(a, "id")!, Clip(LettaIds.Text(a, "name")), Clip(LettaIds.Model(a)), linked.GetValueOrDefault(LettaIds.Text(a, "id")!))).ToList();
         return TypedResults.Ok(new LettaAgentPage(items, items.Count == size ? items[^1].Id : null));
     }
 
-    private static string? Text(JsonElement owner, string name) =>
-        owner.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-}
-
-/// <summary>Letta's health call, kept in peer_links; also the <c>letta</c> health check type.</summary>
-public sealed class LettaHealth(LettaClient letta, Database database, TimeProvider clock) : IPeerProbe
-{
-    public string Type => "letta";
-
-    /// <summary>Calls /v1/health/ and keeps the outcome; null when Letta is not configured.</summary>
-    public async Task<ProbeResult?> CheckAsync(CancellationToken cancellationToken, TimeSpan? timeout = null)
-    {
-        if (letta.Link() is not { } link) return null;
-        var started = Stopwatch.GetTimestamp();
-        ProbeResult result;
-        string? version = null;
-        try
-        {
-            var health = await letta.SendAsync(link, HttpMethod.Get, "/v1/health/", null, timeout ?? link.Timeout, cancellationToken);
-            version = health.ValueKind == JsonValueKind.Object && health.TryGetProperty("version", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-            result = new ProbeResult(true, LettaClient.Since(started), null);
-        }
-        catch (LettaFailure failure)
-        {
-            result = new ProbeResult(false, LettaClient.Since(started), HealthProbe.Clip(failure.Message), Off: failure.Off);
-        }
-        var now = Timestamp.From(clock.GetUtcNow());
-        await using var db = database.Open();
-        await db.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO peer_links (peer, last_checked_at, last_ok, last_success_at, version, latency_ms, error)
-            VALUES ('letta', @now, @ok, CASE WHEN @ok THEN @now END, @version, @latency, @error)
-            ON CONFLICT (peer) DO UPDATE SET last_checked_at = excluded.last_checked_at, last_ok = excluded.last_ok,
-                last_success_at = coalesce(excluded.last_success_at, peer_links.last_success_at),
-                version = coalesce(excluded.version, peer_links.version), latency_ms = excluded.latency_ms, error = excluded.error
-            """, new { now, ok = result.Ok, version = version is { Length: > 100 } ? version[..100] : version, latency = result.LatencyMs, error = result.Error },
-            cancellationToken: CancellationToken.None));
-        return result;
-    }
-
-    async Task<ProbeResult> IPeerProbe.RunAsync(long instanceId, CancellationToken cancellationToken) =>
-        await CheckAsync(cancellationToken, Timeout.InfiniteTimeSpan)
-        ?? new ProbeResult(false, 0, $"The system setting {LettaClient.UrlKey} is not an http(s) URL.", Off: true);
-}
-
-public static class LettaSetup
-{
-    public static IServiceCollection AddLetta(this IServiceCollection services)
-    {
-        services.AddSingleton<LettaClient>();
-        services.AddSingleton<LettaHealth>();
-        services.AddSingleton<IPeerProbe>(sp => sp.GetRequiredService<LettaHealth>());
-        return services;
-    }
+    public static string? Clip(string? text) => text is { Length: > LettaIds.MaxText } ? text[..LettaIds.MaxText] : text;
 }
