@@ -16,6 +16,7 @@ using Sanctum.Api.Events;
 using Sanctum.Api.Health;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Jobs;
+using Sanctum.Api.Letta;
 using Sanctum.Api.Logs;
 using Sanctum.Api.OpenApi;
 using Sanctum.Api.Pages;
@@ -76,6 +77,7 @@ builder.Services.AddSystemFigures();
 // SMCP and Letta as peers: the MCP client, tools catalogue and plugin registry; Letta's link (PeerHttp: timeouts,
 // retries of reads, a circuit breaker per peer, outbound metrics).
 builder.Services.AddSmcp();
+builder.Services.AddLetta();
 // Hot reads (sessions, tools, agents, status, users pages) cached in memory until the next commit to the database.
 builder.Services.AddResultCache();
 // The OpenAPI document and Swagger UI.
@@ -160,6 +162,7 @@ app.MapBroca();
 app.MapLogs();
 app.MapAlerts();
 app.MapSmcp();
+app.MapLetta();
 // Only with Sanctum:Benchmark:Enabled=true (bench/run.sh): the constant-JSON yardstick.
 app.MapBenchmark();
 

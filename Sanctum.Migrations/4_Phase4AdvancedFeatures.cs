@@ -295,6 +295,17 @@ public sealed class Phase4AdvancedFeatures : Migration
                 PRIMARY KEY (instance_id, name)
             );
             CREATE INDEX ix_smcp_tools_name ON smcp_tools (name);
+
+            -- The last test of each linked peer (letta): when it last answered, with what version, and the latest error.
+            CREATE TABLE peer_links (
+                peer TEXT NOT NULL PRIMARY KEY,
+                last_checked_at TEXT,
+                last_ok {d.Bool("last_ok")},
+                last_success_at TEXT,
+                version TEXT,
+                latency_ms {d.Int},
+                error TEXT
+            );
             """;
 
     private const string EmptyObject = "{}", KeepSeven = "{\"keep\":7}";
@@ -346,6 +357,7 @@ public sealed class Phase4AdvancedFeatures : Migration
             DROP TABLE alert_rules;
             DROP TABLE alert_channels;
             DROP TABLE broca_user_links;
+            DROP TABLE peer_links;
             DROP TABLE smcp_tools;
             DELETE FROM tool_instances WHERE tool_id = 'smcp';
             DELETE FROM tools WHERE id = 'smcp';

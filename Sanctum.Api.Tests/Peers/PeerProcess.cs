@@ -16,6 +16,9 @@ public sealed class PeerProcess : IDisposable
     public int Port { get; }
     public string BaseUrl => $"http://127.0.0.1:{Port}";
     public string Log { get { lock (_log) return _log.ToString(); } }
+    /// <summary>Where the log ends now: <see cref="LogSince"/> reads what the peer printed after it.</summary>
+    public int Mark { get { lock (_log) return _log.Length; } }
+    public string LogSince(int mark) { lock (_log) return _log.ToString(mark, _log.Length - mark); }
 
     private PeerProcess(Process process, int port)
     {

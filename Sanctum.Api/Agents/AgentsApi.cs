@@ -65,21 +65,31 @@ public static class AgentsApi
 
     private const string NoRelayYet = RelayPresence.NoRelayYet;
 
-    private static readonly string[] ReservedIds = ["master", "smcp"];
+    /// <summary>Ids an agent cannot have: they are tool categories.</summary>
+    public static readonly string[] ReservedIds = ["master", "smcp"];
 
-    private static Results<Created<Agent>, ValidationProblem, ProblemHttpResult> Create(
-        AgentWrite body, DbConnection db, ClaimsPrincipal user, TimeProvider clock)
+    private static async Task<Results<Created<Agent>, ValidationProblem, ProblemHttpResult>> Create(
+        AgentWrite body, DbConnection db, ClaimsPrincipal user, TimeProvider clock, CancellationToken cancellationToken)
     {
         var errors = new Errors().Slug("id", body.Id);
         if (body.Id is not null && ReservedIds.Contains(body.Id)) errors.Add("id", "master and smcp are tool categories, not agent ids.");
         if (AgentRules.Check(body, create: true, db, errors).Any) return Problems.Invalid(errors);
-        if (db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id)", new { id = body.Id }))
+        if (await ExistsAsync(db, body.Id!, cancellationToken))
             return Problems.Conflict($"An agent with id '{body.Id}' already exists.");
 
-        var agent = db.QuerySingle<Agent>($"""
-            INSERT INTO agents (id, name, display_name, description, status, status_source, status_reason, status_since, is_active, visible_to_users, visible_to_roles, created_by, created_at, updated_at)
+        var agent = await InsertAsync(db, body, user.UserId(), lettaUid: null, clock, cancellationToken);
+        return TypedResults.Created($"/api/agents/{agent.Id}", Shown(db, [agent]).Single());
+    }
+
+    public static Task<bool> ExistsAsync(DbConnection db, string id, CancellationToken cancellationToken) =>
+        db.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id)", new { id }, cancellationToken: cancellationToken));
+
+    /// <summary>Adds a checked agent (the create form, or an import from Letta with its letta_uid); its status comes from relay presence unless given.</summary>
+    public static async Task<Agent> InsertAsync(DbConnection db, AgentWrite body, long? createdBy, string? lettaUid, TimeProvider clock, CancellationToken cancellationToken) =>
+        await db.QuerySingleAsync<Agent>(new CommandDefinition($"""
+            INSERT INTO agents (id, name, display_name, description, status, status_source, status_reason, status_since, is_active, visible_to_users, visible_to_roles, created_by, letta_uid, created_at, updated_at)
             VALUES (@id, @name, @displayName, @description, coalesce(@status, 'Off'),
-                CASE WHEN @status IS NULL THEN 'relay' ELSE 'manual' END, CASE WHEN @status IS NULL THEN @noRelay END, @now, @isActive, @users, @roles, @createdBy, @now, @now)
+                CASE WHEN @status IS NULL THEN 'relay' ELSE 'manual' END, CASE WHEN @status IS NULL THEN @noRelay END, @now, @isActive, @users, @roles, @createdBy, @lettaUid, @now, @now)
             RETURNING {Agent.Columns}
             """,
             new
@@ -87,10 +97,11 @@ public static class AgentsApi
                 id = body.Id, name = body.Name, displayName = body.DisplayName, description = body.Description,
                 status = body.Status, noRelay = NoRelayYet, isActive = body.IsActive ?? true,
                 users = AgentRules.Visibility(body.VisibleToUsers).Json, roles = AgentRules.Visibility(body.VisibleToRoles).Json,
-                createdBy = user.UserId(), now = Timestamp.Now(clock),
-            });
-        return TypedResults.Created($"/api/agents/{agent.Id}", Shown(db, [agent]).Single());
-    }
+                createdBy, lettaUid, now = Timestamp.Now(clock),
+            }, cancellationToken: cancellationToken));
+
+    /// <summary>Agents as responses show them: with when a relay last polled them.</summary>
+    public static Agent Shown(DbConnection db, Agent agent) => Shown(db, [agent]).Single();
 
     private static Results<Ok<Agent>, ValidationProblem, ProblemHttpResult> Patch(
         string id, AgentWrite body, DbConnection db, TimeProvider clock, StatusWriter status, HttpContext http, IOptions<ChatBridgeOptions> bridge)

@@ -55,6 +55,8 @@ public sealed class ParameterRules : IOperationFilter
                 case "id" when path.StartsWith("/api/chat/sessions", StringComparison.Ordinal):
                     SchemaRules.Text(s, ChatBridge.BridgeInput.MaxSessionIdLength, SchemaRules.SessionIdPattern); break;
                 case "kind" when path.StartsWith("/api/status/history", StringComparison.Ordinal): s.Enum = Values(Status.StatusHistoryApi.Kinds); break;
+                case "after" or "letta_id" when path.StartsWith("/api/letta", StringComparison.Ordinal): SchemaRules.Text(s, Letta.LettaIds.MaxId, Letta.LettaIds.IdPattern); break;
+                case "label" when path.Contains("/letta/blocks/", StringComparison.Ordinal): SchemaRules.Text(s, Letta.LettaIds.MaxLabel, Letta.LettaIds.LabelPattern); break;
                 case "before": SchemaRules.Text(s, Chat.ChatHistoryApi.MaxCursor, Chat.ChatHistoryApi.CursorPattern); break;
                 case "action" when !bridge: SchemaRules.Text(s, Audit.AuditApi.MaxFilter); break;
                 case "actor": SchemaRules.Text(s, Audit.AuditApi.MaxActor); break;

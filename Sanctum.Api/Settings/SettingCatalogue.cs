@@ -62,7 +62,10 @@ public static class SettingCatalogue
         Url("letta_server_address", "letta", "Address of the Letta server", "https://localhost", ["broca", "smcp"]),
         Port("letta_server_port", "letta", "Port of the Letta server", 443, ["broca", "smcp"]),
         SecretText("letta_server_token", "letta", "Token for the Letta server", ["broca", "smcp"]),
-        Duration("letta_connection_timeout", "letta", "Seconds to wait for the Letta server", 30, 1, 3600, ["broca", "smcp"]),
+        Duration("letta_connection_timeout", "letta", "Seconds to wait for the Letta server", 30, 1, 3600, ["broca", "smcp", ThisService]),
+        Url("letta_server_url", "letta", "Base URL of the Letta server's REST API (without /v1)", "http://localhost:8283", [ThisService],
+            note: "Sanctum calls Letta here: POST /api/letta/test, the letta health check, the agents' Letta view."),
+        SecretText("letta_server_password", "letta", "The Letta server's password, sent as Authorization: Bearer", [ThisService]),
         SecretText("openai_api_key", "providers", "OpenAI API key", ["letta"]),
         SecretText("anthropic_api_key", "providers", "Anthropic API key", ["letta"]),
         Url("ollama_base_url", "providers", "Base URL of the Ollama server", "http://localhost:11434", ["letta"]),
@@ -127,9 +130,9 @@ public static class SettingCatalogue
         Minimum = min, Maximum = max, Integer = true, Unit = "seconds", ReadBy = readBy,
     };
 
-    private static SettingSpec Url(string key, string category, string description, string value, string[] readBy) => new()
+    private static SettingSpec Url(string key, string category, string description, string value, string[] readBy, string? note = null) => new()
     {
-        Key = key, Type = "string", Category = category, Description = description, Default = value, Format = "url", ReadBy = readBy,
+        Key = key, Type = "string", Category = category, Description = description, Default = value, Format = "url", ReadBy = readBy, Note = note,
     };
 
     private static SettingSpec Path(string key, string category, string description, string value, string[] readBy) => new()

@@ -40,6 +40,9 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     public StoredSetting? Find(IDbConnection db, SettingAddress at, IDbTransaction? tx = null) =>
         db.QuerySingleOrDefault<StoredSetting>(at.Store.FindSql, Args(at), tx);
 
+    public Task<StoredSetting?> FindAsync(System.Data.Common.DbConnection db, SettingAddress at, CancellationToken cancellationToken) =>
+        db.QuerySingleOrDefaultAsync<StoredSetting?>(new CommandDefinition(at.Store.FindSql, Args(at), cancellationToken: cancellationToken));
+
     /// <summary>Rows of a store: <paramref name="tail"/> is the WHERE and ORDER BY over the table's own columns (alias t).</summary>
     public IEnumerable<StoredSetting> Query(IDbConnection db, SettingStore store, string tail, object? args = null) =>
         db.Query<StoredSetting>($"{store.Select} {tail}", args);

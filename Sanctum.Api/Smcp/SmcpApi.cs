@@ -12,6 +12,7 @@ using Sanctum.Api.Config;
 using Sanctum.Api.Data;
 using Sanctum.Api.Health;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Peers;
 
 namespace Sanctum.Api.Smcp;
 

@@ -6,6 +6,7 @@ using Dapper;
 using Sanctum.Api.Config;
 using Sanctum.Api.Data;
 using Sanctum.Api.Health;
+using Sanctum.Api.Peers;
 
 namespace Sanctum.Api.Smcp;
 

@@ -15,13 +15,6 @@ public sealed record ListedTool(string Name, string? Description, JsonElement In
 /// <summary>What a listing found: the tools, and the problem the server's own <c>health</c> tool reports, if any.</summary>
 public sealed record Listing(IReadOnlyList<ListedTool> Tools, string? HealthProblem);
 
-/// <summary>Why a call to an SMCP instance failed, in words for an operator; <see cref="Off"/> when the peer is unusable (refused, timed out, key rejected).</summary>
-public sealed class PeerFailure(string message, bool off, bool timedOut = false, Exception? inner = null) : Exception(message, inner)
-{
-    public bool Off { get; } = off;
-    public bool TimedOut { get; } = timedOut;
-}
-
 /// <summary>
 /// Talks MCP to SMCP instances with the official C# SDK over HTTP (streamable HTTP or SSE, detected by the SDK): one
 /// session per operation, bounded by the instance's timeout, with its key as <c>Authorization: Bearer</c> and

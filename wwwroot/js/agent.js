@@ -1,10 +1,12 @@
 // /agents/{id}: one agent's names, description, status, active flag and visibility (PATCH /api/agents/{id}),
-// its model settings and core instructions (the agent config keys create-agent writes), and deactivation.
+// its model settings and core instructions (the agent config keys create-agent writes), deactivation, and its Letta
+// side (agent-letta.js).
 // Everyone who can see the agent reads the page; admins change it.
 import { api, notify } from './api.js';
 import { el, startPage, isAdmin, badge, clearErrors, showFieldErrors, confirmDialog, guardUnsaved, reportError } from './ui.js';
 import { modelSettings as configKeys, allRoles, checkModelSettings } from './agent-settings.js';
 import { historyButton } from './setting-history.js';
+import { lettaPanel } from './agent-letta.js';
 const agentFields = ['name', 'display_name', 'description', 'status'];
 
 const me = await startPage();
@@ -47,6 +49,8 @@ async function show() {
   document.getElementById('read-only').hidden = admin;
   document.getElementById('form-actions').hidden = !admin;
   everyone.addEventListener('change', () => { picks.hidden = everyone.checked; });
+  // Letta's side loads on its own: a slow or dead Letta never holds up our own record.
+  lettaPanel(id, admin).catch(reportError);
 
   if (admin) {
     // Each model setting's history, with rollback; a rollback shows the value now stored in that field only.
