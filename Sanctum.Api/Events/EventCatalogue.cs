@@ -22,6 +22,7 @@ public static class EventCatalogue
         | `settings` (admins) | `settings.saved` | `store`, `scope`, `scope_id`, `key`, `action` (created, updated, deleted or rolled_back), `by`; never the value |
         | `users` (admins) | `user.locked` | `user_id`, `username`, `until` |
         | `users` (admins) | `user.updated` | `user_id`, `username`, `fields` (the names of the fields changed), `by` |
+        | `logs` (admins) | `logs.appended` | `count`: lines written to the serving instance's log since the last announcement (at most one a second); read them with GET /api/logs |
         | `audit` (admins) | `audit.recorded` | `at`, `actor`, `action`, `target_type`, `target_id`, `outcome` |
         | any | `reset` | `reason`: what was missed since Last-Event-ID is no longer kept; reload, then go on |
 
