@@ -101,4 +101,21 @@ public class AgentLettaPanelTests : BrowserTest
         await page.ClickAsync("form [type=submit]");
         await Expect(page.Locator("#notice")).ToContainTextAsync("Saved Orion Two.");
     }
+
+    [Test]
+    public async Task SystemSettingsTestsTheLettaConnectionAndKeepsTheLastSuccess()
+    {
+        await LinkedAgentAsync();
+        var page = await SignedInPageAsync(1280, 800);
+        await page.GotoAsync("/system-settings");
+
+        await page.Locator("[data-testid=letta-test]").ClickAsync();
+
+        await Expect(page.Locator("[data-testid=letta-status]")).ToContainTextAsync("Connected: Letta 0.16.0-stand-in answered in");
+        using (var admin = await AdminClientAsync())
+            (await admin.PutAsJsonAsync("/api/config/letta_server_url", new { value = "http://127.0.0.1:" + PeerProcess.FreePort() })).EnsureSuccessStatusCode();
+        await page.Locator("[data-testid=letta-test]").ClickAsync();
+        await Expect(page.Locator("[data-testid=letta-status]")).ToContainTextAsync("Failed: unreachable");
+        await Expect(page.Locator("[data-testid=letta-status]")).ToContainTextAsync("Last success");
+    }
 }

@@ -2,10 +2,11 @@
 // constraints (GET /api/config/schema), who reads each value, secrets masked with Reveal and Replace; saves send
 // If-Match so an admin never silently overwrites another's change; the environment variables table (secrets
 // revealed on request). Enter in a value saves that row; each row says next to itself whether it was saved;
-// leaving with unsaved edits, or replacing a secret with an empty value, asks first.
+// leaving with unsaved edits, or replacing a secret with an empty value, asks first. The Letta section tests the
+// connection (POST /api/letta/test) and shows the last success.
 import { api, notify } from './api.js';
 import { live } from './live.js';
-import { el, startPage, clearErrors, showFieldErrors, busy, confirmInline, confirmDialog, guardUnsaved, reportError } from './ui.js';
+import { el, startPage, clearErrors, showFieldErrors, busy, confirmInline, confirmDialog, guardUnsaved, reportError, formatTime } from './ui.js';
 import { historyButton } from './setting-history.js';
 
 // Rows with edits not yet saved, by key (config) or name (env): what the leave guard asks about.
@@ -36,6 +37,24 @@ async function showConfig() {
   box.replaceChildren(...categories.map(category => el('section', { class: 'panel', 'data-category': category },
     el('h2', { text: title(category) }),
     entries.filter(e => (e.category || 'general') === category).map(entry => configRow(entry, specs.get(entry.key))))));
+  const letta = box.querySelector('[data-category=letta]');
+  if (letta) lettaConnection(letta).catch(reportError);
+}
+
+/** The Letta section's "Test connection": /v1/health/ with the saved settings, and the last success kept. */
+async function lettaConnection(section) {
+  const line = el('p', { class: 'dim small', 'data-testid': 'letta-status', role: 'status' });
+  const show = s => {
+    if (!s.configured) line.textContent = 'Set letta_server_url to test the connection.';
+    else if (!s.last_checked_at) line.textContent = 'Not tested yet.';
+    else line.textContent = (s.last_ok ? `Connected: Letta ${s.version || ''} answered in ${s.latency_ms} ms.` : `Failed: ${s.error}.`)
+      + (s.last_success_at ? ` Last success ${formatTime(s.last_success_at)}.` : ' Never succeeded.');
+  };
+  const button = el('button', { type: 'button', class: 'small', 'data-testid': 'letta-test', text: 'Test connection', onclick: () => busy(button, async () => {
+    try { show(await api('/api/letta/test', { method: 'POST' })); } catch { /* shown in the notice bar */ }
+  }) });
+  section.append(el('div', { class: 'actions' }, button, line));
+  show(await api('/api/letta/status'));
 }
 
 /** Who reads a setting, from the catalogue: this service (takes effect here) or another component. */
