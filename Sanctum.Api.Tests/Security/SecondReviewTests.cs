@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Sanctum.Api.Tests.Evidence;
 using Sanctum.Api.Tests.Management;
 
@@ -137,7 +138,14 @@ public class ResponsesLimitTests
     [Test]
     public async Task NewSessionIdsDoNotBuyANewBudget()
     {
-        await using var app = new SanctumApplication(new Dictionary<string, string?> { ["Sanctum:ChatBridge:ResponsesPerMinute"] = "3" });
+        // On PostgreSQL the windows are whole minutes of the service's clock, shared between requests: a clock standing at
+        // the start of one keeps all five requests in the same window (the real clock could cross into the next).
+        var now = DateTimeOffset.UtcNow;
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero));
+        await using var app = new SanctumApplication(new Dictionary<string, string?> { ["Sanctum:ChatBridge:ResponsesPerMinute"] = "3" })
+        {
+            TestServices = s => s.AddSingleton<TimeProvider>(clock),
+        };
         var client = app.CreateClient();
         var codes = new List<HttpStatusCode>();
         for (var i = 0; i < 5; i++)

@@ -138,4 +138,62 @@ public class StartupTests
         Assert.That(output, Does.Contain(Path.Combine(file, "data")));
         Assert.That(output, Does.Not.Contain("   at "));
     }
+
+    [Test]
+    [TestCase("directory")]
+    [TestCase("database")]
+    public async Task AReadOnlyDataDirectoryOrDatabaseEndsTheStartAtOnceWithOneLineSayingSo(string what)
+    {
+        TestEngine.RequireSqlite("the SQLite data directory");
+        await using (var first = await ServerProcess.StartAsync(_directory)) { }
+        SqliteConnection.ClearAllPools();
+        var target = what == "directory" ? _directory : Path.Combine(_directory, "sanctum.db");
+        try
+        {
+            MakeReadOnly(target, true);
+            var (exitCode, output) = await ServerProcess.RunToExitAsync(_directory);
+            Assert.That(exitCode, Is.EqualTo(1), output);
+            var line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Single(l => l.StartsWith("sanctum:"));
+            Assert.That(line, Does.Contain($"{target} is read-only"));
+            Assert.That(output, Does.Not.Contain("another process").And.Not.Contain("   at "));
+        }
+        finally
+        {
+            MakeReadOnly(target, false);
+        }
+    }
+
+    /// <summary>
+    /// Mode bits for an ordinary user; root ignores them, so as root also the immutable attribute (chattr, on ext4 and
+    /// most local file systems). Ignores the test where neither stops this process from writing.
+    /// </summary>
+    private static void MakeReadOnly(string path, bool readOnly)
+    {
+        var isDirectory = Directory.Exists(path);
+        // An immutable file's mode cannot change: the mode first when locking, the attribute first when unlocking.
+        if (!readOnly) Chattr("-i", path);
+        File.SetUnixFileMode(path, readOnly
+            ? (isDirectory ? UnixFileMode.UserRead | UnixFileMode.UserExecute : UnixFileMode.UserRead)
+            : (isDirectory ? UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute : UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        if (readOnly) Chattr("+i", path);
+        if (!readOnly) return;
+        try
+        {
+            if (isDirectory) File.WriteAllText(Path.Combine(path, "probe"), "");
+            else using (new FileStream(path, FileMode.Open, FileAccess.ReadWrite)) { }
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            return;
+        }
+        MakeReadOnly(path, false);
+        Assert.Ignore($"Neither the mode nor chattr +i makes {path} read-only for this process here.");
+    }
+
+    private static void Chattr(string change, string path)
+    {
+        if (Environment.UserName != "root") return;
+        using var chattr = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("chattr", [change, path]) { RedirectStandardError = true })!;
+        chattr.WaitForExit();
+    }
 }

@@ -10,6 +10,9 @@ public sealed class PasswordHasher(IOptions<SanctumOptions> options)
 
     private readonly Lazy<string> _dummy = new(() => BCrypt.Net.BCrypt.HashPassword(Guid.NewGuid().ToString(), options.Value.PasswordWorkFactor));
 
+    /// <summary>The bcrypt cost of the hashes made here (Sanctum:PasswordWorkFactor).</summary>
+    public int WorkFactor => options.Value.PasswordWorkFactor;
+
     public string Hash(string password) => BCrypt.Net.BCrypt.HashPassword(password, options.Value.PasswordWorkFactor);
 
     /// <summary>Verifies against <paramref name="hash"/>, or against the stand-in when there is no user.</summary>

@@ -39,6 +39,8 @@ public static class StartupChecks
                     + "install's keys; restore the database from a backup, or move the data directory away to start a fresh install.";
             if (!database.IsSqlite && KeyRingEncryptor.ParseKey(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>().Value.KeyRingKey, out var problem) is null)
                 return $"sanctum: refusing to start on PostgreSQL: {problem}; set it to the same 32 random bytes (base64, e.g. `openssl rand -base64 32`) on every instance: it encrypts the key ring kept in the database.";
+            if (database.IsSqlite && ReadOnlyProbe.Find(database) is { } readOnly)
+                return $"sanctum: cannot start: {readOnly} is read-only (check its permissions, attributes and mount): the service writes its database and keys there.";
             services.MigrateDatabase();
             // SQLite creates the file with the umask's mode; its -wal and -shm files take the database file's.
             if (database.FilePath is { } path) Infrastructure.OwnerOnlyFile.Restrict(path);

@@ -129,7 +129,8 @@ public static class ImportFlaskCommand
                 Directory.CreateDirectory(Path.Combine(scratch, "keys"));
                 foreach (var key in Directory.GetFiles(keys, "*.xml")) File.Copy(key, Path.Combine(scratch, "keys", Path.GetFileName(key)));
             }
-            using var scratchServices = ScratchServices(scratch, services.GetRequiredService<TimeProvider>());
+            using var scratchServices = ScratchServices(scratch, services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<IOptions<SanctumOptions>>().Value.PasswordWorkFactor);
             return Import(scratchServices, source, dryRun: true);
         }
         finally
@@ -139,13 +140,13 @@ public static class ImportFlaskCommand
         }
     }
 
-    private static ServiceProvider ScratchServices(string dataDirectory, TimeProvider clock)
+    private static ServiceProvider ScratchServices(string dataDirectory, TimeProvider clock, int passwordWorkFactor)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             [$"{SanctumOptions.Section}:{nameof(SanctumOptions.DataDirectory)}"] = dataDirectory,
-            // Only the scratch copy's seeded admin is hashed with it, and thrown away.
-            [$"{SanctumOptions.Section}:{nameof(SanctumOptions.PasswordWorkFactor)}"] = "4",
+            // The service's own: the import compares old hashes' costs with it, so the dry run must report what a real run does.
+            [$"{SanctumOptions.Section}:{nameof(SanctumOptions.PasswordWorkFactor)}"] = passwordWorkFactor.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }).Build();
         var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddSingleton(clock).AddLogging()
             .AddAuditCore()

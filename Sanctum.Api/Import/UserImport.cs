@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Dapper;
+using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Users;
 
 namespace Sanctum.Api.Import;
 
@@ -34,10 +36,31 @@ public static class UserImport
                 report.Skip("no username or email", username ?? $"id {old.Id}");
                 continue;
             }
+            // The API's own rules: a name or address it would refuse could not be edited or signed in with afterwards.
+            if (new Errors().Username(username).Any)
+            {
+                report.Skip("username breaks this service's rules (3 to 50 letters, digits, '_', '.' or '-')", username);
+                continue;
+            }
+            if (new Errors().Email(email, required: true).Any)
+            {
+                report.Skip("email is not an address this service accepts", username);
+                continue;
+            }
             if (!IsBcrypt(old.PasswordHash))
             {
                 report.Skip("password hash is not bcrypt", username);
                 continue;
+            }
+            // A cost above this service's would hold a core for as long at every sign-in (cost 31: days): such a user
+            // comes without a usable password (one nobody knows, at this service's cost) until an admin resets it.
+            var hash = old.PasswordHash!;
+            var tooCostly = int.Parse(hash.AsSpan(4, 2), System.Globalization.CultureInfo.InvariantCulture) > context.Passwords.WorkFactor;
+            if (tooCostly)
+            {
+                hash = context.Passwords.Hash(Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+                context.Report.Notes.Add($"user {username}: the old password's bcrypt cost {old.PasswordHash!.Substring(4, 2)} is above this service's "
+                    + $"{context.Passwords.WorkFactor}: imported without a usable password; an admin sets one (POST /api/users/{{id}}/password).");
             }
 
             // The old panel's default role was user; a role it did not know gets the least access here.
@@ -48,11 +71,11 @@ public static class UserImport
             {
                 username,
                 email,
-                hash = old.PasswordHash,
+                hash,
                 role,
                 status = old.IsActive is 0 ? "inactive" : "active",
                 permissions = PermissionsOf(old.Permissions),
-                mustChange = MustChangePassword(context, username, old.PasswordHash!),
+                mustChange = tooCostly || MustChangePassword(context, username, old.PasswordHash!),
                 lastLogin = ImportContext.Time(old.LastLogin),
                 createdAt = ImportContext.Time(old.CreatedAt, context.Now),
                 updatedAt = ImportContext.Time(old.UpdatedAt, context.Now),
@@ -73,7 +96,7 @@ public static class UserImport
                 report.Import();
             }
             else if (existing is [{ } same] && string.Equals(same.Username, username, StringComparison.OrdinalIgnoreCase)
-                     && same.PasswordHash == old.PasswordHash)
+                     && (same.PasswordHash == old.PasswordHash || tooCostly))
             {
                 context.UserIds[old.Id] = same.Id;
                 report.Skip("already imported", username);
@@ -107,7 +130,8 @@ public static class UserImport
 
     /// <summary>A bcrypt hash as Python's bcrypt and BCrypt.Net write it: $2a$, $2b$ or $2y$, a cost, 53 characters of salt and hash.</summary>
     private static bool IsBcrypt(string? hash) =>
-        hash is { Length: 60 } && (hash.StartsWith("$2a$") || hash.StartsWith("$2b$") || hash.StartsWith("$2y$")) && hash[6] == '$';
+        hash is { Length: 60 } && (hash.StartsWith("$2a$") || hash.StartsWith("$2b$") || hash.StartsWith("$2y$")) && hash[6] == '$'
+        && char.IsAsciiDigit(hash[4]) && char.IsAsciiDigit(hash[5]);
 
     private static string PermissionsOf(string? text)
     {
