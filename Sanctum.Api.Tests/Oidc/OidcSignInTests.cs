@@ -73,6 +73,7 @@ public class OidcSignInTests : BrowserTest
         await SignInThroughTheProviderAsync("ada");
         Assert.That((await MeAsync()).GetProperty("role").GetString(), Is.EqualTo("user"));
 
+        await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Sanctum.Api.Audit.AuditLog>(App.Services).FlushAsync(TimeSpan.FromSeconds(10));
         using var db = App.OpenDatabase();
         Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM user_identities i JOIN users u ON u.id = i.user_id WHERE u.username = 'ada' AND i.subject = 'ada'"), Is.EqualTo(1));
         Assert.That(db.QuerySingle<string>("SELECT details FROM audit_log WHERE action = 'user.role_from_provider' ORDER BY id DESC LIMIT 1"), Does.Contain("\"to\":\"user\""));
@@ -115,6 +116,7 @@ public class OidcSignInTests : BrowserTest
         Assert.That(callback.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
         Assert.That(callback.Headers.Location!.ToString(), Does.StartWith("/login?sso_error="));
         Assert.That(callback.Headers.TryGetValues("Set-Cookie", out var cookies) && cookies.Any(c => c.StartsWith("sanctum_session=", StringComparison.Ordinal)), Is.False);
+        await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Sanctum.Api.Audit.AuditLog>(App.Services).FlushAsync(TimeSpan.FromSeconds(10));
         using var check = App.OpenDatabase();
         Assert.That(check.ExecuteScalar<long>("SELECT COUNT(*) FROM user_sessions"), Is.EqualTo(sessionsBefore));
         Assert.That(check.ExecuteScalar<long>("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.login.failed' AND details LIKE '%remote_failure%'"), Is.GreaterThanOrEqualTo(1));
