@@ -66,6 +66,8 @@ builder.Services.AddSanctumSecrets();
 builder.Services.AddSanctumHttp();
 // Session tokens, role policies and the login rate limiter.
 builder.Services.AddSanctumAuth();
+// Single sign-on with an OpenID provider, when Sanctum:Oidc:Authority is set.
+builder.Services.AddSanctumOidc(builder.Configuration);
 // Sanctum:TrustedProxies: whose X-Forwarded-For/-Proto are believed (none by default).
 builder.Services.AddTrustedProxies(builder.Configuration);
 // /healthz and /readyz.
@@ -140,6 +142,7 @@ app.MapPages();
 app.MapHealth();
 app.MapAuth();
 app.MapTwoFactor();
+app.MapOidc();
 app.MapAccessTokens();
 app.MapTools();
 app.MapToolInstances();

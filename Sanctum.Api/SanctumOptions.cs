@@ -71,6 +71,9 @@ public sealed class SanctumOptions
     /// <summary>Two-factor sign-in (Auth/TwoFactorApi.cs).</summary>
     public TwoFactorOptions TwoFactor { get; set; } = new();
 
+    /// <summary>Single sign-on with an OpenID provider (Auth/Oidc*.cs); off while Authority is empty.</summary>
+    public OidcOptions Oidc { get; set; } = new();
+
     /// <summary>
     /// SQLite's <c>PRAGMA synchronous</c> under WAL. Normal (the default): a commit is written to the WAL but not
     /// flushed to disk, so every acknowledged commit survives a crash of the process; only a power loss or an operating
@@ -170,3 +173,27 @@ public sealed class TwoFactorOptions
 }
 
 public enum TwoFactorRequirement { None, Admins, Everyone }
+
+/// <summary>The <c>Sanctum:Oidc</c> section.</summary>
+public sealed class OidcOptions
+{
+    public string? Authority { get; set; }
+    public string? ClientId { get; set; }
+    /// <summary>The client's secret at the provider: configuration only, never logged or returned.</summary>
+    public string? ClientSecret { get; set; }
+    /// <summary>Scopes asked for, separated by spaces or commas.</summary>
+    public string Scopes { get; set; } = "openid email profile groups";
+    public string DisplayName { get; set; } = "single sign-on";
+    /// <summary>The claim that lists the user's groups.</summary>
+    public string RoleClaim { get; set; } = "groups";
+    /// <summary>Group name → admin, user or viewer; the highest role of the user's groups wins; no match: refused.</summary>
+    public Dictionary<string, string> GroupRoles { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Email domains allowed to sign in (comma-separated); empty: any.</summary>
+    public string? AllowedDomains { get; set; }
+    /// <summary>Whether a first sign-in with no local user of that email creates one.</summary>
+    public bool AutoCreateUsers { get; set; }
+    /// <summary>False allows an http authority (a provider on loopback, tests).</summary>
+    public bool RequireHttpsMetadata { get; set; } = true;
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(Authority) && !string.IsNullOrWhiteSpace(ClientId);
+}

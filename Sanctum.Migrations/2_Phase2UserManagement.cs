@@ -109,6 +109,16 @@ public sealed class Phase2UserManagement : Migration
             );
             CREATE INDEX ix_login_challenges_user_id ON login_challenges (user_id);
 
+            -- Accounts at an OpenID provider linked to local users (Auth/OidcSignIn.cs): the provider's issuer and subject.
+            CREATE TABLE user_identities (
+                issuer TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                user_id {d.Int} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                created_at TEXT NOT NULL DEFAULT {d.Now},
+                PRIMARY KEY (issuer, subject)
+            );
+            CREATE INDEX ix_user_identities_user_id ON user_identities (user_id);
+
             ALTER TABLE users ADD COLUMN failed_login_attempts {d.Int} NOT NULL DEFAULT 0;
             ALTER TABLE users ADD COLUMN locked_until TEXT;
             ALTER TABLE users ADD COLUMN must_change_password {d.Bool("must_change_password")} NOT NULL DEFAULT FALSE;
@@ -172,6 +182,7 @@ public sealed class Phase2UserManagement : Migration
             DROP TRIGGER audit_log_append_only;
             """);
         Execute.Sql("""
+            DROP TABLE user_identities;
             DROP TABLE login_challenges;
             DROP TABLE user_recovery_codes;
             DROP TABLE user_totp;

@@ -33,6 +33,10 @@ public class TwoFactorTests
 
     private static readonly TimeSpan Step = TimeSpan.FromSeconds(30);
 
+    /// <summary>The audit log is written by a background writer: wait for it before reading audit rows.</summary>
+    private static Task FlushAuditAsync(SanctumApplication app) =>
+        app.Services.GetRequiredService<Sanctum.Api.Audit.AuditLog>().FlushAsync(TimeSpan.FromSeconds(10));
+
     private string Code(byte[] secret, TimeSpan offset = default) => TotpCodes.Compute(secret, _clock.GetUtcNow() + offset);
 
     /// <summary>A user with two-factor on: their secret and recovery codes. The confirming code's step is used up.</summary>
@@ -113,6 +117,7 @@ public class TwoFactorTests
         Assert.That(second.Headers.GetValues("Set-Cookie").Single(), Does.StartWith("sanctum_session="));
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", signedIn.GetProperty("token").GetString());
         Assert.That((await client.GetAsync("/api/auth/me")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        await FlushAuditAsync(_app);
         using var check = _app.OpenDatabase();
         Assert.That(check.QuerySingle<string>("SELECT details FROM audit_log WHERE action = 'auth.login.succeeded' ORDER BY id DESC LIMIT 1"), Does.Contain("\"second_factor\":\"totp\""));
     }
@@ -209,6 +214,7 @@ public class TwoFactorTests
         using (var db = app.OpenDatabase())
             Assert.That(db.QuerySingle<string?>("SELECT locked_until FROM users WHERE username = @username", new { username }), Is.Not.Null);
         await (await client.PostAsJsonAsync("/api/auth/login", new { username, password = Password })).AssertProblemAsync(HttpStatusCode.Unauthorized);
+        await FlushAuditAsync(app);
         using var check = app.OpenDatabase();
         Assert.That(check.ExecuteScalar<long>("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.login.failed' AND details LIKE '%wrong_totp%'"), Is.EqualTo(4));
     }
@@ -245,6 +251,7 @@ public class TwoFactorTests
         Assert.That((await admin.DeleteAsync($"/api/users/{id}/2fa")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
 
         Assert.That(await SanctumApplication.LoginAsync(_app.CreateClient(), username, Password), Is.Not.Null);
+        await FlushAuditAsync(_app);
         using var check = _app.OpenDatabase();
         Assert.That(check.QuerySingle<string>("SELECT details FROM audit_log WHERE action = 'user.2fa.reset'"), Does.Contain("\"had_two_factor\":true"));
         Assert.That(check.ExecuteScalar<long>("SELECT COUNT(*) FROM user_recovery_codes"), Is.EqualTo(0));

@@ -34,12 +34,15 @@ public abstract class BrowserTest
     /// <summary>Uncaught script errors on the page.</summary>
     protected List<string> PageErrors { get; } = [];
 
+    /// <summary>Settings for the server of this fixture (e.g. a provider for single sign-on); none by default.</summary>
+    protected virtual IDictionary<string, string?>? AppSettings => null;
+
     [OneTimeSetUp]
     public async Task StartAppAndBrowser()
     {
         if (!File.Exists(ChromiumPath)) Assert.Ignore($"Chromium not found at {ChromiumPath}: apt-get install -y chromium");
 
-        App = new SanctumApplication();
+        App = new SanctumApplication(AppSettings);
         App.UseKestrel(0);
         App.StartServer();
         var addresses = App.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;

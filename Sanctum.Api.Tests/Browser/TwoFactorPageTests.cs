@@ -9,7 +9,7 @@ public class TwoFactorPageTests : BrowserTest
     {
         var username = CreateUser("user");
         await SignInAsync(username, UserPassword);
-        await Page.GotoAsync("/status");
+        await Page.GotoAsync("/tokens");
         await Page.ClickAsync("[data-testid=security-link]");
         await Expect(Page).ToHaveURLAsync($"{BaseUrl}/security");
         await Expect(Page.Locator("[data-testid=two-factor-state]")).ToContainTextAsync("Off");

@@ -20,6 +20,24 @@ api('/api/auth/password-rules', { quiet: true }).then(rules => {
   document.getElementById('password-rules').textContent = rules.summary;
 }).catch(() => { /* the server still says what is wrong at submit */ });
 
+// Single sign-on providers (GET /api/auth/providers): a button each, coming back to the same next page.
+api('/api/auth/providers', { quiet: true }).then(providers => {
+  document.getElementById('providers').replaceChildren(...providers.map(p => Object.assign(document.createElement('a'),
+    { className: 'button', href: `${p.login_url}?next=${encodeURIComponent(next)}`, textContent: `Sign in with ${p.display_name}` })));
+}).catch(() => { /* password sign-in works either way */ });
+
+// Back from the provider without a session: say why.
+const ssoErrors = {
+  no_role_for_groups: 'Your account at the sign-in provider is in no group that has a role here.',
+  no_such_user: 'There is no user here with the email your sign-in provider gave.',
+  email_not_verified: 'Your sign-in provider has not verified your email.',
+  domain_not_allowed: 'Your email\'s domain may not sign in here.',
+};
+if (query.get('sso_error')) {
+  const slot = loginForm.querySelector('[data-error-for=login]');
+  slot.textContent = ssoErrors[query.get('sso_error')] ?? 'Single sign-on did not complete; try again or sign in with a password.';
+}
+
 function showLogin() {
   changeForm.hidden = true;
   codeForm.hidden = true;

@@ -160,7 +160,6 @@ function renderTopBar(me) {
     el('div', { class: 'who' },
       el('span', { class: 'user', 'data-testid': 'current-user' }, me.username, ' · ', el('span', { class: `role-${me.role}`, text: me.role })),
       el('a', { class: 'small', href: '/tokens', 'data-testid': 'tokens-link', text: 'Access tokens', 'aria-current': here === '/tokens' ? 'page' : null }),
-      el('a', { class: 'small', href: '/security', 'data-testid': 'security-link', text: 'Security', 'aria-current': here === '/security' ? 'page' : null }),
       signOut));
 }
 
