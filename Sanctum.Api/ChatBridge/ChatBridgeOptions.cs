@@ -25,6 +25,9 @@ public sealed class ChatBridgeOptions
     /// <summary>Bytes of anonymous message text stored per day from all addresses together.</summary>
     public int AnonymousBytesPerDay { get; set; } = 20_000_000;
 
+    /// <summary>Seconds a request body may take to arrive whole; a slower one is refused with 408.</summary>
+    public int BodyReadSeconds { get; set; } = 10;
+
     /// <summary>How long a message handed out by inbox is reserved for that relay before it is handed out again.</summary>
     public int DeliveryLeaseSeconds { get; set; } = 120;
     /// <summary>How many times a message is handed out before it is marked undelivered.</summary>

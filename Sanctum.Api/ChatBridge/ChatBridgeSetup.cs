@@ -15,8 +15,8 @@ public static class ChatBridgeSetup
                 $"{ChatBridgeOptions.Section}:AnonymousMessagesPerHour* must be at least 1.")
             .Validate(o => Math.Min(o.AnonymousBytesPerDayPerAddress, o.AnonymousBytesPerDay) >= MinBytesPerDay,
                 $"{ChatBridgeOptions.Section}:AnonymousBytesPerDay* must be at least {MinBytesPerDay} (one longest message).")
-            .Validate(o => o.DeliveryLeaseSeconds >= 1 && o.MaxDeliveryAttempts >= 1 && o.RelayWindowSeconds >= 1,
-                $"{ChatBridgeOptions.Section}:DeliveryLeaseSeconds, MaxDeliveryAttempts and RelayWindowSeconds must be at least 1.")
+            .Validate(o => o.DeliveryLeaseSeconds >= 1 && o.MaxDeliveryAttempts >= 1 && o.RelayWindowSeconds >= 1 && o.BodyReadSeconds >= 1,
+                $"{ChatBridgeOptions.Section}:DeliveryLeaseSeconds, MaxDeliveryAttempts, RelayWindowSeconds and BodyReadSeconds must be at least 1.")
             .ValidateOnStart();
         services.AddSingleton<BridgeRateLimits>();
         services.AddScoped<BridgeGate>();
