@@ -15,6 +15,8 @@ public sealed class ChatBridgeOptions
     public int ResponsesPerMinute { get; set; } = 120;
     /// <summary>Per bridge key.</summary>
     public int SessionsPerMinute { get; set; } = 60;
+    /// <summary>Wrong or missing keys per minute from one client address, over all keyed actions; then 429 for any key.</summary>
+    public int WrongKeysPerMinute { get; set; } = 20;
 
     /// <summary>Anonymous messages per hour from one client address (the protocol's reference bridge allows 50), whatever the session ids.</summary>
     public int AnonymousMessagesPerHourPerAddress { get; set; } = 50;
