@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using Dapper;
 using System.Data.Common;
 using Sanctum.Api.Auth;
@@ -17,10 +16,11 @@ public enum BridgeKeyKind { Api, Admin, Agent }
 
 /// <summary>
 /// The door of the keyed actions: the bearer key (system_config chat_api_key / chat_admin_key, or an agent's
-/// agent_configs chat_api_key) checked against the SHA-256 digest stored beside its ciphertext, in constant time, then
+/// agent_configs chat_api_key) checked against the digest stored beside its ciphertext (an HMAC under a key outside the
+/// database: <see cref="Settings.SettingsCore.Digest"/>), in constant time, then
 /// the action's rate limit. Nothing is decrypted per poll, and a key stored in plain text never opens anything.
 /// </summary>
-public sealed class BridgeGate(DbConnection db, BridgeRateLimits limits, BridgeRefusals refusals)
+public sealed class BridgeGate(DbConnection db, BridgeRateLimits limits, BridgeRefusals refusals, Settings.SettingsCore settings)
 {
     private const string Prefix = "Bearer ";
 
@@ -69,7 +69,7 @@ public sealed class BridgeGate(DbConnection db, BridgeRateLimits limits, BridgeR
         if (!header.StartsWith(Prefix, StringComparison.Ordinal)) return (null, "Authentication required");
         var presented = header[Prefix.Length..].Trim();
         if (presented.Length == 0) return (null, "Authentication required");
-        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
+        var digest = Convert.FromHexString(settings.Digest(presented));
 
         var system = db.Query<StoredKey>(SystemKeysSql).ToDictionary(k => k.Name, k => k.Digest);
         if (Matches(digest, system.GetValueOrDefault("chat_admin_key"))) return (new BridgeCaller(BridgeKeyKind.Admin), null);
