@@ -15,6 +15,7 @@ public class ChatBridgeTests
         ["Sanctum:ChatBridge:InboxPerMinute"] = "100000",
         ["Sanctum:ChatBridge:ResponsesPerMinute"] = "100000",
         ["Sanctum:ChatBridge:OutboxPerMinute"] = "100000",
+        ["Sanctum:ChatBridge:WrongKeysPerMinute"] = "100000",
         ["Sanctum:ChatBridge:AnonymousMessagesPerHourPerAddress"] = "100000",
         ["Sanctum:ChatBridge:AnonymousMessagesPerHour"] = "100000",
     }).AllowAnonymousChat();

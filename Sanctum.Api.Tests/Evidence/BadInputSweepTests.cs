@@ -36,6 +36,7 @@ public class BadInputSweepTests
             ["Sanctum:ChatBridge:OutboxPerMinute"] = "1000000",
             ["Sanctum:ChatBridge:ResponsesPerMinute"] = "1000000",
             ["Sanctum:ChatBridge:SessionsPerMinute"] = "1000000",
+            ["Sanctum:ChatBridge:WrongKeysPerMinute"] = "1000000",
             ["Sanctum:ChatBridge:AnonymousMessagesPerHourPerAddress"] = "1000000",
             ["Sanctum:ChatBridge:AnonymousMessagesPerHour"] = "1000000",
         });

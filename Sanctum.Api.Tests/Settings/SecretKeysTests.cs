@@ -31,6 +31,8 @@ public class SecretKeysTests
             Assert.That(row.Encrypted, Is.EqualTo(1));
             Assert.That(row.Value, Does.Not.Contain(key));
             Assert.That(row.Digest, Has.Length.EqualTo(64));
+            // Issue 23 item 17: an HMAC under a key outside the database, not a plain SHA-256 a stolen copy could test guesses against.
+            Assert.That(row.Digest, Is.Not.EqualTo(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))));
         }
         foreach (var url in new[] { "/api/agents/athena/config", "/api/agents/athena/config/chat_api_key", "/api/config/effective?agent=athena" })
             Assert.That(await viewer.GetStringAsync(url), Does.Not.Contain(key), url);

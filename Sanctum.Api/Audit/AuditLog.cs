@@ -20,6 +20,9 @@ public sealed record AuditEvent(
     /// command line (see <see cref="AuditLog.CliActor"/>). A signed-in user always wins.
     /// </summary>
     public string? Actor { get; init; }
+
+    /// <summary>The client address when the event is recorded outside its request (an aggregate written later).</summary>
+    public string? Address { get; init; }
 }
 
 /// <summary>
@@ -114,7 +117,7 @@ public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider cloc
         var user = http?.User;
         var actor = user?.FindFirstValue(ClaimTypes.Name) ?? e.Actor;
         long? actorId = user?.FindFirstValue(ClaimTypes.NameIdentifier) is { } id && long.TryParse(id, out var n) ? n : null;
-        var address = http is null ? null : AuthSetup.ClientAddress(http);
+        var address = http is null ? e.Address : AuthSetup.ClientAddress(http);
         var details = e.Details is null ? null : JsonSerializer.Serialize(e.Details, DetailsJson);
         LogEvent(logger, e.Action, e.Outcome, actor ?? SystemActor, address ?? "-", e.TargetType ?? "-", e.TargetId ?? "-", details ?? "{}");
         return new AuditEntry

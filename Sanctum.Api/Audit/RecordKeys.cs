@@ -8,7 +8,8 @@ using Sanctum.Api.Data;
 namespace Sanctum.Api.Audit;
 
 /// <summary>
-/// The keys that make records trustworthy: the audit chain's MAC key and the backup manifests' signing key, each an
+/// The keys that make records trustworthy: the audit chain's MAC key, the backup manifests' signing key and the bridge
+/// keys' digest key, each an
 /// HKDF of one root secret that is never in the database and never in a backup.
 /// <list type="bullet">
 /// <item>With <c>Sanctum:KeyRingKey</c> set (required on PostgreSQL, optional on SQLite) the root is that key: it lives
@@ -30,6 +31,9 @@ public sealed class RecordKeys(Database database, IOptions<SanctumOptions> optio
     public byte[] AuditKey => Derive("sanctum audit chain v1");
 
     public byte[] BackupKey => Derive("sanctum backup manifest v1");
+
+    /// <summary>The key of the chat bridge keys' stored digests (an HMAC, so a stolen database cannot test guesses offline).</summary>
+    public byte[] BridgeKeyDigestKey => Derive("sanctum bridge key digest v1");
 
     private byte[] Derive(string purpose) =>
         HKDF.DeriveKey(HashAlgorithmName.SHA256, _root.Value, 32, salt: [], info: Encoding.UTF8.GetBytes(purpose));

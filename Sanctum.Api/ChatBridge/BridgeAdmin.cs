@@ -11,7 +11,7 @@ namespace Sanctum.Api.ChatBridge;
 
 /// <summary>The bridge's admin actions (admin key): list sessions, read and change its settings, clean up.</summary>
 public sealed class BridgeAdmin(
-    DbConnection db, TimeProvider clock, BridgeGate gate, BridgeRateLimits limits, IOptions<SanctumOptions> options, IConfiguration configuration,
+    DbConnection db, TimeProvider clock, BridgeGate gate, BridgeRateLimits limits, IConfiguration configuration,
     SettingsCore settings)
 {
     public IResult Sessions(HttpContext http, string? limitText, string? offsetText, string? activeText)
@@ -60,8 +60,8 @@ public sealed class BridgeAdmin(
     {
         var (_, refusal) = gate.Admit(http, "config", adminOnly: true);
         if (refusal is not null) return refusal;
-        var body = await BridgeInput.ReadBodyAsync(http.Request, options.Value.MaxRequestBodyBytes);
-        if (body.TooLarge) return BridgeResults.Error(StatusCodes.Status413PayloadTooLarge, "Request too large");
+        var body = await BridgeInput.ReadBodyAsync(http);
+        if (body.Unread(http) is { } unread) return unread;
         if (body.Malformed || !body.IsObject) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid JSON");
 
         var changes = new List<(string Key, int Value)>();

@@ -27,6 +27,7 @@ public sealed class BridgeErrorWriter : IProblemDetailsWriter
         StatusCodes.Status401Unauthorized => "Authentication required",
         StatusCodes.Status404NotFound => "Not found",
         StatusCodes.Status405MethodNotAllowed => "Method not allowed",
+        StatusCodes.Status408RequestTimeout => "Request timeout",
         StatusCodes.Status413PayloadTooLarge => "Request too large",
         StatusCodes.Status429TooManyRequests => "Rate limit exceeded",
         StatusCodes.Status500InternalServerError => "Internal server error",

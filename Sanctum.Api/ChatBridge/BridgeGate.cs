@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
-using System.Text;
 using Dapper;
 using System.Data.Common;
-using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 
 namespace Sanctum.Api.ChatBridge;
@@ -18,10 +16,11 @@ public enum BridgeKeyKind { Api, Admin, Agent }
 
 /// <summary>
 /// The door of the keyed actions: the bearer key (system_config chat_api_key / chat_admin_key, or an agent's
-/// agent_configs chat_api_key) checked against the SHA-256 digest stored beside its ciphertext, in constant time, then
+/// agent_configs chat_api_key) checked against the digest stored beside its ciphertext (an HMAC under a key outside the
+/// database: <see cref="Settings.SettingsCore.Digest"/>), in constant time, then
 /// the action's rate limit. Nothing is decrypted per poll, and a key stored in plain text never opens anything.
 /// </summary>
-public sealed class BridgeGate(DbConnection db, BridgeRateLimits limits, AuditLog audit)
+public sealed class BridgeGate(DbConnection db, BridgeRateLimits limits, BridgeRefusals refusals, Settings.SettingsCore settings)
 {
     private const string Prefix = "Bearer ";
 
@@ -39,18 +38,29 @@ public sealed class BridgeGate(DbConnection db, BridgeRateLimits limits, AuditLo
         """;
 
     /// <summary>
-    /// The caller, or the refusal to send: 429 when the action's limit is spent (counted per key, or per client
-    /// address while the key is refused, so guessing keys is limited too), else 401 for a missing or wrong key.
+    /// The caller, or the refusal to send: 429 once the client address has spent its wrong keys (whatever key it sends
+    /// then, so guessing is limited on every action) or the key has spent the action's limit; else 401 for a missing or
+    /// wrong key. Refusals are counted into one audit row per address and minute (<see cref="BridgeRefusals"/>).
     /// </summary>
     public (BridgeCaller? Caller, IResult? Refusal) Admit(HttpContext http, string action, bool adminOnly)
     {
+        var address = AuthSetup.ClientAddress(http);
+        if (limits.KeyRefused(address) is { } blocked)
+        {
+            refusals.Count(address, action, "too many wrong keys");
+            return (null, BridgeResults.RateLimited(http, blocked, "too many wrong keys from this address"));
+        }
         var (caller, error) = Authenticate(http.Request, adminOnly);
-        var partition = caller?.Partition ?? $"address:{AuthSetup.ClientAddress(http)}";
-        if (limits.Acquire(action, partition) is { } wait) return (null, BridgeResults.RateLimited(http, wait));
-        if (caller is not null) return (caller, null);
-        // Names the action and the reason, never the key that was presented.
-        audit.Record(new AuditEvent("chat_bridge.key.rejected", "chat_bridge", action, new { action, reason = error }, "denied"), http);
-        return (null, BridgeResults.Error(StatusCodes.Status401Unauthorized, error!));
+        if (caller is null)
+        {
+            // Names the action and the reason, never the key that was presented.
+            refusals.Count(address, action, error!);
+            return (null, limits.WrongKey(address) is { } wait
+                ? BridgeResults.RateLimited(http, wait, "too many wrong keys from this address")
+                : BridgeResults.Error(StatusCodes.Status401Unauthorized, error!));
+        }
+        if (limits.Acquire(action, caller.Partition) is { } spent) return (null, BridgeResults.RateLimited(http, spent));
+        return (caller, null);
     }
 
     private (BridgeCaller? Caller, string? Error) Authenticate(HttpRequest request, bool adminOnly)
@@ -59,7 +69,7 @@ public sealed class BridgeGate(DbConnection db, BridgeRateLimits limits, AuditLo
         if (!header.StartsWith(Prefix, StringComparison.Ordinal)) return (null, "Authentication required");
         var presented = header[Prefix.Length..].Trim();
         if (presented.Length == 0) return (null, "Authentication required");
-        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
+        var digest = Convert.FromHexString(settings.Digest(presented));
 
         var system = db.Query<StoredKey>(SystemKeysSql).ToDictionary(k => k.Name, k => k.Digest);
         if (Matches(digest, system.GetValueOrDefault("chat_admin_key"))) return (new BridgeCaller(BridgeKeyKind.Admin), null);

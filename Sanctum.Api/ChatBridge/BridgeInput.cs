@@ -1,14 +1,25 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
 using Sanctum.Api.Data;
 
 namespace Sanctum.Api.ChatBridge;
 
 /// <summary>A request body read by the bridge itself, so that every failure is answered in the envelope.</summary>
-public sealed record BridgeBody(JsonElement? Root, bool TooLarge)
+public sealed record BridgeBody(JsonElement? Root, bool TooLarge, bool TimedOut = false)
 {
-    public bool Malformed => Root is null && !TooLarge;
+    public bool Malformed => Root is null && !TooLarge && !TimedOut;
+
+    /// <summary>413 for a body over the limit, 408 for one not sent within the read deadline; null when it was read.</summary>
+    public IResult? Unread(HttpContext http)
+    {
+        if (TooLarge) return BridgeResults.Error(StatusCodes.Status413PayloadTooLarge, "Request too large");
+        if (!TimedOut) return null;
+        // The rest of a trickled body is not waited for: the connection ends with the answer.
+        http.Response.Headers.Connection = "close";
+        return BridgeResults.Error(StatusCodes.Status408RequestTimeout, "Request timeout");
+    }
 
     /// <summary>The named property when the body is an object that has it.</summary>
     public bool TryGet(string name, out JsonElement value)
@@ -32,14 +43,29 @@ public static partial class BridgeInput
     [GeneratedRegex(@"^session_[A-Za-z0-9_]+\z", RegexOptions.CultureInvariant)]
     private static partial Regex SessionIdPattern();
 
-    public static async Task<BridgeBody> ReadBodyAsync(HttpRequest request, long maxBytes)
+    /// <summary>The request's body, up to the global size limit and within the bridge's read deadline.</summary>
+    public static Task<BridgeBody> ReadBodyAsync(HttpContext http)
+    {
+        var services = http.RequestServices;
+        return ReadBodyAsync(http.Request, services.GetRequiredService<IOptions<SanctumOptions>>().Value.MaxRequestBodyBytes,
+            TimeSpan.FromSeconds(services.GetRequiredService<IOptions<ChatBridgeOptions>>().Value.BodyReadSeconds),
+            services.GetRequiredService<TimeProvider>());
+    }
+
+    /// <summary>
+    /// Reads the whole body, within <paramref name="deadline"/> on <paramref name="clock"/>: a body trickled in slowly
+    /// must not hold the request (and with it the maintenance gate a restore waits on) for longer.
+    /// </summary>
+    public static async Task<BridgeBody> ReadBodyAsync(HttpRequest request, long maxBytes, TimeSpan deadline, TimeProvider clock)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
+        using var timeout = new CancellationTokenSource(deadline, clock);
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, request.HttpContext.RequestAborted);
         try
         {
             int read;
-            while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
+            while ((read = await request.Body.ReadAsync(chunk, reading.Token)) > 0)
             {
                 if (buffer.Length + read > maxBytes) return new BridgeBody(null, TooLarge: true);
                 buffer.Write(chunk, 0, read);
@@ -48,6 +74,10 @@ public static partial class BridgeInput
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return new BridgeBody(null, TooLarge: true);
+        }
+        catch (Exception e) when (timeout.IsCancellationRequested && e is OperationCanceledException or BadHttpRequestException or IOException)
+        {
+            return new BridgeBody(null, TooLarge: false, TimedOut: true);
         }
         var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
         // JsonDocument checks strings only when they are read (GetString, property names), which would throw in the

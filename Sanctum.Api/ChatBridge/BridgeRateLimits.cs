@@ -38,12 +38,40 @@ public sealed class BridgeRateLimits : IDisposable
             ["sessions"] = o.SessionsPerMinute,
         };
         _limiters = PerMinute.ToDictionary(p => p.Key, p => Own(PerMinuteLimiter(p.Key, p.Value)));
+        _wrongKeys = Own(PerMinuteLimiter("wrong-key", o.WrongKeysPerMinute));
         _anonymousMessages = Own(PartitionedRateLimiter.CreateChained(
             Own(Bucket("anonymous-messages", o.AnonymousMessagesPerHourPerAddress, TimeSpan.FromHours(1), address => address)),
             Own(Bucket("anonymous-messages", o.AnonymousMessagesPerHour, TimeSpan.FromHours(1), _ => Everyone))));
         _anonymousBytes = Own(PartitionedRateLimiter.CreateChained(
             Own(Bucket("anonymous-bytes", o.AnonymousBytesPerDayPerAddress, TimeSpan.FromDays(1), address => address)),
             Own(Bucket("anonymous-bytes", o.AnonymousBytesPerDay, TimeSpan.FromDays(1), _ => Everyone))));
+    }
+
+    private readonly PartitionedRateLimiter<string> _wrongKeys;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _keyRefusedUntil = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Null when <paramref name="address"/> may present a key, else the whole seconds until it may again: once its
+    /// wrong keys are spent, no key from it is even looked at, so a right guess cannot be told from a wrong one.
+    /// </summary>
+    public int? KeyRefused(string address)
+    {
+        if (!_keyRefusedUntil.TryGetValue(address, out var until)) return null;
+        var left = until - _clock.GetUtcNow();
+        if (left > TimeSpan.Zero) return Math.Max(1, (int)Math.Ceiling(left.TotalSeconds));
+        _keyRefusedUntil.TryRemove(new KeyValuePair<string, DateTimeOffset>(address, until));
+        return null;
+    }
+
+    /// <summary>Counts a wrong or missing key from <paramref name="address"/> (every action together); the seconds to wait once too many.</summary>
+    public int? WrongKey(string address)
+    {
+        if (Wait(_wrongKeys, address, 1) is not { } wait) return null;
+        if (_keyRefusedUntil.Count > 100_000)
+            foreach (var (stale, until) in _keyRefusedUntil)
+                if (until <= _clock.GetUtcNow()) _keyRefusedUntil.TryRemove(stale, out _);
+        _keyRefusedUntil[address] = _clock.GetUtcNow().AddSeconds(wait);
+        return wait;
     }
 
     /// <summary>Requests per minute for each limited action.</summary>

@@ -17,7 +17,7 @@ namespace Sanctum.Api.ChatBridge;
 /// outbox. Needs the bridge API key, the admin key, or an agent's own key (which sees only that agent's sessions).
 /// </summary>
 public sealed class BrocaRelay(
-    DbConnection db, TimeProvider clock, BridgeGate gate, IOptions<SanctumOptions> options, IOptions<ChatBridgeOptions> bridgeOptions,
+    DbConnection db, TimeProvider clock, BridgeGate gate, IOptions<ChatBridgeOptions> bridgeOptions,
     StatusWriter status, SanctumMetrics metrics, Database database, IEventPublisher events)
 {
     /// <summary>The uid (Broca's user id) of each session handed out.</summary>
@@ -69,8 +69,8 @@ public sealed class BrocaRelay(
     {
         var (caller, refusal) = gate.Admit(http, "outbox", adminOnly: false);
         if (refusal is not null) return refusal;
-        var body = await BridgeInput.ReadBodyAsync(http.Request, options.Value.MaxRequestBodyBytes);
-        if (body.TooLarge) return BridgeResults.Error(StatusCodes.Status413PayloadTooLarge, "Request too large");
+        var body = await BridgeInput.ReadBodyAsync(http);
+        if (body.Unread(http) is { } unread) return unread;
         if (body.Malformed) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid JSON");
         if (!body.TryGet("session_id", out var sessionValue) || !body.TryGet("response", out var responseValue))
             return BridgeResults.Error(StatusCodes.Status400BadRequest, "Missing required fields");

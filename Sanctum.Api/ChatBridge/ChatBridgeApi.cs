@@ -51,21 +51,21 @@ public static class ChatBridgeApi
             .Produces(StatusCodes.Status200OK).Errors(400, 401, 403, 405, 429).AcceptKey([.. Relay, .. Visitor]);
         group.MapPost("/", (HttpContext http, string? action) => Dispatch(http, action)).WithName("ChatBridgePost")
             .WithSummary("Bridge action by query (messages, outbox, config, cleanup, clear_data, cleanup_logs): the same as POST /api/v1/{action}")
-            .Produces(StatusCodes.Status200OK).Errors(400, 401, 403, 405, 413, 429).AcceptKey([.. Relay, .. Visitor]);
+            .Produces(StatusCodes.Status200OK).Errors(400, 401, 403, 405, 408, 413, 429).AcceptKey([.. Relay, .. Visitor]);
         group.MapMethods("/", [HttpMethods.Put, HttpMethods.Patch, HttpMethods.Delete, HttpMethods.Head, HttpMethods.Options],
             (HttpContext http, string? action) => Dispatch(http, action)).ExcludeFromDescription();
 
         // The direct routes.
         group.MapPost("/messages", (HttpContext http, ChatMessages chat) => chat.Messages(http)).WithName("PostChatMessage")
             .WithSummary("Post a web chat message (no key; a signed-in caller is recorded as the sender, and without one only when chat_allow_anonymous is true); creates the session when new")
-            .Accepts<MessageRequest>("application/json").Answers<MessageReceipt>(400, 401, 403, 413, 429).AllowAnonymous().AcceptKey(Visitor);
+            .Accepts<MessageRequest>("application/json").Answers<MessageReceipt>(400, 401, 403, 408, 413, 429).AllowAnonymous().AcceptKey(Visitor);
         group.MapGet("/inbox", (HttpContext http, BrocaRelay relay, string? limit, string? offset, string? since) => relay.Inbox(http, limit, offset, since))
             .WithName("GetChatInbox")
             .WithSummary("Unprocessed messages, oldest first, marked processed as they are returned (bridge API key, admin key, or an agent's key for its own sessions)")
             .Answers<InboxData>(400, 401, 429).RequireKey(Relay);
         group.MapPost("/outbox", (HttpContext http, BrocaRelay relay) => relay.Outbox(http)).WithName("PostChatResponse")
             .WithSummary("Post an agent's response to a session (bridge API key, admin key, or the session's agent's key)")
-            .Accepts<OutboxRequest>("application/json").Answers<ResponseReceipt>(400, 401, 413, 429).RequireKey(Relay);
+            .Accepts<OutboxRequest>("application/json").Answers<ResponseReceipt>(400, 401, 408, 413, 429).RequireKey(Relay);
         group.MapGet("/responses", (HttpContext http, ChatMessages chat, [FromQuery(Name = "session_id")] string? sessionId, string? since,
                 [FromQuery(Name = "after_id")] string? afterId) => chat.Responses(http, sessionId, since, afterId))
             .WithName("GetChatResponses")
@@ -76,19 +76,19 @@ public static class ChatBridgeApi
             .Answers<SessionsData>(400, 401, 429).RequireKey(Admin);
         group.MapGet("/config", (HttpContext http, BridgeAdmin admin) => admin.GetConfig(http)).WithName("GetChatBridgeConfig")
             .WithSummary("The bridge's settings: max_message_length, session_timeout, rate limits per minute (admin key)")
-            .Answers<BridgeConfig>(401).RequireKey(Admin);
+            .Answers<BridgeConfig>(401, 429).RequireKey(Admin);
         group.MapPost("/config", (HttpContext http, BridgeAdmin admin) => admin.PostConfig(http)).WithName("SetChatBridgeConfig")
             .WithSummary("Change max_message_length and/or session_timeout (admin key)")
-            .Accepts<BridgeConfigRequest>("application/json").Answers<BridgeConfig>(400, 401, 413).RequireKey(Admin);
+            .Accepts<BridgeConfigRequest>("application/json").Answers<BridgeConfig>(400, 401, 408, 413, 429).RequireKey(Admin);
         group.MapPost("/cleanup", (HttpContext http, BridgeAdmin admin) => admin.Cleanup(http)).WithName("CleanupChatSessions")
             .WithSummary("Delete sessions idle longer than session_timeout, with their messages and responses (admin key)")
-            .Answers<CleanupResult>(401).RequireKey(Admin);
+            .Answers<CleanupResult>(401, 429).RequireKey(Admin);
         group.MapPost("/clear_data", (HttpContext http, BridgeAdmin admin) => admin.ClearData(http)).WithName("ClearChatData")
             .WithSummary("Delete every chat session, message and response; reports the counts deleted and remaining (admin key)")
-            .Answers<ClearDataResult>(401).RequireKey(Admin);
+            .Answers<ClearDataResult>(401, 429).RequireKey(Admin);
         group.MapPost("/cleanup_logs", (HttpContext http, BridgeAdmin admin) => admin.CleanupLogs(http)).WithName("CleanupChatLogs")
             .WithSummary("Report the log settings in force; the bridge keeps no log files to delete (admin key)")
-            .Answers<LogCleanupResult>(401).RequireKey(Admin);
+            .Answers<LogCleanupResult>(401, 429).RequireKey(Admin);
 
         // Anything else one level down: a known action with the wrong method (405), an unknown action (400), OPTIONS.
         group.Map("/{action}", (HttpContext http, string action) => Dispatch(http, action)).ExcludeFromDescription();

@@ -15,6 +15,8 @@ public sealed class ChatBridgeOptions
     public int ResponsesPerMinute { get; set; } = 120;
     /// <summary>Per bridge key.</summary>
     public int SessionsPerMinute { get; set; } = 60;
+    /// <summary>Wrong or missing keys per minute from one client address, over all keyed actions; then 429 for any key.</summary>
+    public int WrongKeysPerMinute { get; set; } = 20;
 
     /// <summary>Anonymous messages per hour from one client address (the protocol's reference bridge allows 50), whatever the session ids.</summary>
     public int AnonymousMessagesPerHourPerAddress { get; set; } = 50;
@@ -24,6 +26,9 @@ public sealed class ChatBridgeOptions
     public int AnonymousBytesPerDayPerAddress { get; set; } = 1_000_000;
     /// <summary>Bytes of anonymous message text stored per day from all addresses together.</summary>
     public int AnonymousBytesPerDay { get; set; } = 20_000_000;
+
+    /// <summary>Seconds a request body may take to arrive whole; a slower one is refused with 408.</summary>
+    public int BodyReadSeconds { get; set; } = 10;
 
     /// <summary>How long a message handed out by inbox is reserved for that relay before it is handed out again.</summary>
     public int DeliveryLeaseSeconds { get; set; } = 120;

@@ -9,16 +9,18 @@ public static class ChatBridgeSetup
     public static IServiceCollection AddChatBridge(this IServiceCollection services)
     {
         services.AddOptions<ChatBridgeOptions>().BindConfiguration(ChatBridgeOptions.Section)
-            .Validate(o => new[] { o.MessagesPerMinute, o.InboxPerMinute, o.OutboxPerMinute, o.ResponsesPerMinute, o.SessionsPerMinute }.All(n => n >= 1),
+            .Validate(o => new[] { o.MessagesPerMinute, o.InboxPerMinute, o.OutboxPerMinute, o.ResponsesPerMinute, o.SessionsPerMinute, o.WrongKeysPerMinute }.All(n => n >= 1),
                 $"{ChatBridgeOptions.Section} rate limits must be at least 1 per minute.")
             .Validate(o => new[] { o.AnonymousMessagesPerHourPerAddress, o.AnonymousMessagesPerHour }.All(n => n >= 1),
                 $"{ChatBridgeOptions.Section}:AnonymousMessagesPerHour* must be at least 1.")
             .Validate(o => Math.Min(o.AnonymousBytesPerDayPerAddress, o.AnonymousBytesPerDay) >= MinBytesPerDay,
                 $"{ChatBridgeOptions.Section}:AnonymousBytesPerDay* must be at least {MinBytesPerDay} (one longest message).")
-            .Validate(o => o.DeliveryLeaseSeconds >= 1 && o.MaxDeliveryAttempts >= 1 && o.RelayWindowSeconds >= 1,
-                $"{ChatBridgeOptions.Section}:DeliveryLeaseSeconds, MaxDeliveryAttempts and RelayWindowSeconds must be at least 1.")
+            .Validate(o => o.DeliveryLeaseSeconds >= 1 && o.MaxDeliveryAttempts >= 1 && o.RelayWindowSeconds >= 1 && o.BodyReadSeconds >= 1,
+                $"{ChatBridgeOptions.Section}:DeliveryLeaseSeconds, MaxDeliveryAttempts, RelayWindowSeconds and BodyReadSeconds must be at least 1.")
             .ValidateOnStart();
         services.AddSingleton<BridgeRateLimits>();
+        services.AddSingleton<BridgeRefusals>();
+        services.AddHostedService(sp => sp.GetRequiredService<BridgeRefusals>());
         services.AddScoped<BridgeGate>();
         services.AddScoped<ChatMessages>();
         services.AddScoped<BrocaRelay>();

@@ -18,7 +18,7 @@ namespace Sanctum.Api.ChatBridge;
 /// its messages, and only that user may use the session afterwards.
 /// </summary>
 public sealed class ChatMessages(
-    DbConnection db, TimeProvider clock, BridgeRateLimits limits, IAuthorizationService authorization, IOptions<SanctumOptions> options,
+    DbConnection db, TimeProvider clock, BridgeRateLimits limits, IAuthorizationService authorization,
     SanctumMetrics metrics)
 {
     public const int MaxResponsesPerRead = 500;
@@ -30,7 +30,7 @@ public sealed class ChatMessages(
 
     public async Task<IResult> Messages(HttpContext http)
     {
-        // Checked in the protocol's order: method (routing), rate limit, body, fields, session id, message. The limit
+        // Checked in the protocol's order: method (routing), rate limit, role, body, fields, session id, message. The limit
         // is counted per signed-in user, or per client address (and in total) for anonymous chat, which is off unless
         // the chat_allow_anonymous setting is true; session ids, which the client chooses, play no part in it.
         var signedIn = http.User.Identity?.IsAuthenticated == true;
@@ -39,8 +39,11 @@ public sealed class ChatMessages(
             return BridgeResults.Error(StatusCodes.Status401Unauthorized, "Authentication required: sign in to chat");
         if (limits.AcquireMessage(signedIn ? http.User.UserId() : null, address) is { } wait)
             return BridgeResults.RateLimited(http, wait, signedIn ? "too many messages from this account" : "too many messages from this address");
-        var body = await BridgeInput.ReadBodyAsync(http.Request, options.Value.MaxRequestBodyBytes);
-        if (body.TooLarge) return BridgeResults.Error(StatusCodes.Status413PayloadTooLarge, "Request too large");
+        // The role before the body: a viewer is refused without a byte of it read.
+        if (signedIn && !(await authorization.AuthorizeAsync(http.User, Policies.Member)).Succeeded)
+            return BridgeResults.Error(StatusCodes.Status403Forbidden, "This account may not chat");
+        var body = await BridgeInput.ReadBodyAsync(http);
+        if (body.Unread(http) is { } unread) return unread;
         if (body.Malformed) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid JSON");
         if (!body.TryGet("session_id", out var sessionValue) || !body.TryGet("message", out var messageValue))
             return BridgeResults.Error(StatusCodes.Status400BadRequest, "Missing required fields");
@@ -50,14 +53,7 @@ public sealed class ChatMessages(
         if (!signedIn && limits.AcquireAnonymousBytes(address, System.Text.Encoding.UTF8.GetByteCount(message)) is { } byteWait)
             return BridgeResults.RateLimited(http, byteWait, "too much anonymous text stored today");
 
-        long? userId = null;
-        if (signedIn)
-        {
-            // Viewers, and users who must still change their password, may not chat (the Member policy).
-            if (!(await authorization.AuthorizeAsync(http.User, Policies.Member)).Succeeded)
-                return BridgeResults.Error(StatusCodes.Status403Forbidden, "This account may not chat");
-            userId = http.User.UserId();
-        }
+        long? userId = signedIn ? http.User.UserId() : null;
         string? agentId = null;
         if (body.TryGet("agent_id", out var agentValue) && agentValue.ValueKind != System.Text.Json.JsonValueKind.Null)
         {

@@ -44,7 +44,7 @@ public sealed class OperationConventions : IOperationFilter, IDocumentFilter
             "The server is busy (a backup is being restored, the database stayed locked, or too many password checks are queued): "
             + "retry after Retry-After seconds.", RetryAfter: true),
         ["BridgeUnauthorized"] = new(401, typeof(BridgeError), "The key is missing or wrong."),
-        ["BridgeTooManyRequests"] = new(429, typeof(BridgeError), "The action's rate limit is spent: wait retry_after (also the Retry-After header) seconds.", RetryAfter: true),
+        ["BridgeTooManyRequests"] = new(429, typeof(BridgeError), "The action's rate limit, or the wrong keys allowed from the client's address, are spent: wait retry_after (also the Retry-After header) seconds.", RetryAfter: true),
         ["BridgeServerError"] = new(500, typeof(BridgeError), "An unexpected error; the server logs it."),
         ["BridgeServiceUnavailable"] = new(503, typeof(BridgeError),
             "The database stayed busy (in the bridge's envelope), or a backup is being restored (problem+json): retry after Retry-After seconds.",

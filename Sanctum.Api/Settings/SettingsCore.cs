@@ -22,7 +22,7 @@ namespace Sanctum.Api.Settings;
 /// checks, secrets (encrypt, mask, reveal, mask round-trip, never back to plain text, unreadable ciphertext), the
 /// history of every change with rollback, and optimistic concurrency (ETag / If-Match, 412 on a stale write).
 /// </summary>
-public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimeProvider clock, ILogger<SettingsCore> logger, IEventPublisher events)
+public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimeProvider clock, ILogger<SettingsCore> logger, IEventPublisher events, RecordKeys keys)
 {
     /// <summary>What a secret whose ciphertext can no longer be decrypted shows instead of the mask.</summary>
     public const string Unreadable = "unreadable";
@@ -30,7 +30,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     /// <summary>What a secret's value reads in the history.</summary>
     public const string Changed = "changed";
 
-    /// <summary>The chat bridge's bearer keys: their SHA-256 is kept beside the ciphertext so a poll never decrypts.</summary>
+    /// <summary>The chat bridge's bearer keys: their <see cref="Digest"/> is kept beside the ciphertext so a poll never decrypts.</summary>
     public static readonly string[] BearerKeys = ["chat_api_key", "chat_admin_key"];
 
     public const string SystemActor = "system";
@@ -261,28 +261,36 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         return new SettingOutcome { Status = StatusCodes.Status200OK, Setting = saved };
     }
 
-    /// <summary>Gives a bearer key whose digest is missing its SHA-256 (written before digests were kept).</summary>
+    /// <summary>
+    /// Gives every bearer key its current <see cref="Digest"/>: one written before digests were kept, or under another
+    /// digest key (plain SHA-256 before, or another key ring key), is written again from the decrypted key.
+    /// </summary>
     public void FillMissingDigests(IDbConnection db)
     {
         foreach (var store in new[] { SettingStore.SystemConfig, SettingStore.AgentConfigs })
         {
-            var rows = db.Query<StoredSetting>($"""
-                {store.Select} WHERE t.{store.KeyColumn} {Data.SqlDialect.Of(db).InList("@keys")} AND t.is_encrypted = TRUE AND t.{store.ValueColumn} <> '' AND t.{store.DigestColumn} IS NULL
+            var rows = db.Query<(long Id, string? Digest)>($"""
+                SELECT t.id, t.{store.DigestColumn} FROM {store.Name} t
+                WHERE t.{store.KeyColumn} {Data.SqlDialect.Of(db).InList("@keys")} AND t.is_encrypted = TRUE AND t.{store.ValueColumn} <> ''
                 """, new { keys = BearerKeys.ToArray() }).AsList();
-            foreach (var row in rows)
+            var stored = Query(db, store, $"WHERE t.{store.KeyColumn} {Data.SqlDialect.Of(db).InList("@keys")} AND t.is_encrypted = TRUE AND t.{store.ValueColumn} <> ''",
+                new { keys = BearerKeys.ToArray() }).ToDictionary(r => r.Id);
+            foreach (var (id, digest) in rows)
             {
+                var row = stored[id];
                 if (secrets.Unprotect(row.Value) is not { } plaintext)
                 {
                     LogUnreadable(logger, row.Scope, row.ScopeId ?? "", row.Key);
                     continue;
                 }
-                db.Execute($"UPDATE {store.Name} SET {store.DigestColumn} = @digest WHERE id = @id", new { digest = Digest(plaintext), id = row.Id });
+                var current = Digest(plaintext);
+                if (digest != current) db.Execute($"UPDATE {store.Name} SET {store.DigestColumn} = @digest WHERE id = @id", new { digest = current, id });
             }
         }
     }
 
-    /// <summary>SHA-256 of a key, as lower-case hex.</summary>
-    public static string Digest(string plaintext) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(plaintext)));
+    /// <summary>HMAC-SHA-256 of a bridge key under <see cref="RecordKeys.BridgeKeyDigestKey"/> (never in the database), as lower-case hex.</summary>
+    public string Digest(string plaintext) => Convert.ToHexStringLower(HMACSHA256.HashData(keys.BridgeKeyDigestKey, Encoding.UTF8.GetBytes(plaintext)));
 
     /// <summary>Records a committed write of <see cref="Apply"/> in the audit log.</summary>
     public void Committed(SettingOutcome outcome, SettingAddress at, HttpContext? http)
