@@ -25,9 +25,7 @@ public sealed class OidcTestProvider : IDisposable
     {
         Directory.CreateDirectory(_directory);
         SetUsers(users);
-        var tool = Path.Combine(OpenApiTests.RepositoryRoot(), "tools", "oidc");
-        if (!Directory.Exists(Path.Combine(tool, "node_modules", "oidc-provider")))
-            throw new InvalidOperationException("oidc-provider is not installed: npm ci --prefix tools/oidc");
+        var tool = Sanctum.Api.Tests.Peers.PeerProcess.ToolFolder("oidc"); // npm ci when .ci/run has not
         _process = Process.Start(new ProcessStartInfo("node")
         {
             ArgumentList = { Path.Combine(tool, "provider.js"), port.ToString(System.Globalization.CultureInfo.InvariantCulture), redirectUri, UsersFile },
