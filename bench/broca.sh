@@ -20,7 +20,7 @@ CONNECTIONS=${BENCH_CONNECTIONS:-4}
 QUEUE=${BENCH_BROCA_QUEUE:-100000}
 USERS=${BENCH_BROCA_USERS:-10000}
 PENDING=${BENCH_BROCA_PENDING:-30000}
-PASSWORD='bench-admin-password-1'
+PASSWORD='bench-keeper-phrase-41'
 for tool in wrk sqlite3 curl; do command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install $tool)" >&2; exit 1; }; done
 
 WORK=$(mktemp -d /tmp/sanctum-broca-bench.XXXXXX)

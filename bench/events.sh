@@ -16,7 +16,7 @@ INTERVAL=${EVENTS_INTERVAL_MS:-100}
 PORT=${EVENTS_PORT:-56510}
 CONFIGURATION=${EVENTS_CONFIGURATION:-Release}
 BASE="http://127.0.0.1:$PORT"
-PASSWORD='bench-admin-password-1'
+PASSWORD='bench-keeper-phrase-41'
 WORK=$(mktemp -d /tmp/sanctum-events.XXXXXX)
 SERVER_PID=
 cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
