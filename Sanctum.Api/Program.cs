@@ -64,7 +64,9 @@ builder.Services.AddSanctumDatabase();
 builder.Services.AddSanctumSecrets();
 // snake_case JSON and problem details for every error.
 builder.Services.AddSanctumHttp();
-// Session tokens, role policies and the login rate limiter.
+// Named rate-limit policies, counted in memory (SQLite) or in the database (PostgreSQL): Infrastructure/RateLimits.cs.
+builder.Services.AddSanctumRateLimits();
+// Session tokens, role policies and the login rate limit.
 builder.Services.AddSanctumAuth();
 // Single sign-on with an OpenID provider, when Sanctum:Oidc:Authority is set.
 builder.Services.AddSanctumOidc(builder.Configuration);
@@ -86,6 +88,8 @@ builder.Services.AddResultCache();
 builder.Services.AddSanctumOpenApi();
 // The web chat bridge's actions, rate limits and error envelope under /api/v1.
 builder.Services.AddChatBridge();
+// Agents' relay presence: a relay that stops polling its inbox turns its agent Degraded.
+builder.Services.AddRelayPresence();
 // Backups (and the gate a restore closes while it swaps the database), and the job scheduler with its kinds.
 builder.Services.AddBackups();
 builder.Services.AddJobs();
@@ -117,6 +121,8 @@ if (StartupChecks.Run(app.Services) is { } refusal)
 bootstrap.Prepare();
 app.Lifetime.ApplicationStarted.Register(bootstrap.Complete);
 
+// The chat bridge's query form /api/v1/?action=NAME is the route /api/v1/NAME (routing runs again after the rewrite).
+app.UseBridgeActionQuery();
 app.UseTrustedProxies(app.Configuration);
 app.UseSecurityHeaders();
 app.UseExceptionHandler();

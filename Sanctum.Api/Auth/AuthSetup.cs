@@ -1,5 +1,4 @@
 using System.Net;
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.RateLimiting;
@@ -38,25 +37,14 @@ public static class AuthSetup
         services.AddSingleton<IAuthorizationHandler, SessionOnly.Handler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, PasswordChangeResultHandler>();
 
-        services.AddRateLimiter(_ => { });
+        // The per-address sign-in limit (Infrastructure/RateLimits.cs keeps the counts in memory or in the database).
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<SanctumOptions>, Data.Database, TimeProvider>((limiter, sanctum, database, clock) =>
         {
             var o = sanctum.Value;
-            // On PostgreSQL the count is kept in the database, so the limit holds across all instances behind one address.
-            limiter.AddPolicy(LoginRateLimit, context => database.IsSqlite
-                ? RateLimitPartition.GetFixedWindowLimiter(
-                    ClientAddress(context),
-                    _ => new FixedWindowRateLimiterOptions { PermitLimit = o.LoginPermitLimit, Window = o.LoginWindow, QueueLimit = 0 })
-                : RateLimitPartition.Get(ClientAddress(context),
-                    address => Data.SharedRateLimiter.FixedWindow(database, "login:" + address, o.LoginPermitLimit, o.LoginWindow, clock)));
-            limiter.OnRejected = async (ctx, token) =>
-            {
-                var retry = ctx.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : o.LoginWindow;
-                var seconds = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds));
-                ctx.HttpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await Problems.WriteAsync(ctx.HttpContext, StatusCodes.Status429TooManyRequests, "Too Many Requests",
-                    $"Too many attempts from this address; try again in {seconds} s.");
-            };
+            limiter.AddPolicy(LoginRateLimit, RateLimits.Policy(
+                context => RateLimits.FixedWindow(database, clock, "login:", ClientAddress(context), o.LoginPermitLimit, o.LoginWindow), o.LoginWindow,
+                (context, seconds) => Problems.WriteAsync(context, StatusCodes.Status429TooManyRequests, "Too Many Requests",
+                    $"Too many attempts from this address; try again in {seconds} s.")));
         });
         return services;
     }

@@ -11,13 +11,11 @@ namespace Sanctum.Api.ChatBridge;
 
 /// <summary>The bridge's admin actions (admin key): list sessions, read and change its settings, clean up.</summary>
 public sealed class BridgeAdmin(
-    DbConnection db, TimeProvider clock, BridgeGate gate, BridgeRateLimits limits, IConfiguration configuration,
+    DbConnection db, TimeProvider clock, BridgeRateLimits limits, IConfiguration configuration,
     SettingsCore settings)
 {
-    public IResult Sessions(HttpContext http, string? limitText, string? offsetText, string? activeText)
+    public async Task<IResult> Sessions(string? limitText, string? offsetText, string? activeText)
     {
-        var (_, refusal) = gate.Admit(http, "sessions", adminOnly: true);
-        if (refusal is not null) return refusal;
         if (BridgeInput.Paging(limitText, offsetText, out var error) is not { } paging) return BridgeResults.Error(StatusCodes.Status400BadRequest, error!);
         var (limit, offset) = paging;
         var active = false;
@@ -26,10 +24,10 @@ public sealed class BridgeAdmin(
 
         // The page first (an index walk from the newest), then the count: no sort of every session before paging.
         var filter = new { since = active ? Timestamp.From(clock.GetUtcNow().AddDays(-1)) : null, limit, offset };
-        var sessions = db.Query<BridgeSession>(SessionsPageSql(active), filter).ToList();
+        var sessions = (await db.QueryAsync<BridgeSession>(SessionsPageSql(active), filter)).ToList();
         var total = sessions.Count < limit && (sessions.Count > 0 || offset == 0)
             ? offset + sessions.Count
-            : db.ExecuteScalar<long>(SessionsCountSql(active), filter);
+            : await db.ExecuteScalarAsync<long>(SessionsCountSql(active), filter);
         return BridgeResults.Ok(new SessionsData(sessions, new Pagination(total, limit, offset, offset + sessions.Count < total)));
     }
 
@@ -46,21 +44,14 @@ public sealed class BridgeAdmin(
     public static string SessionsCountSql(bool active) =>
         active ? "SELECT COUNT(*) FROM web_chat_sessions WHERE last_active >= @since" : "SELECT COUNT(*) FROM web_chat_sessions";
 
-    public IResult GetConfig(HttpContext http)
-    {
-        var (_, refusal) = gate.Admit(http, "config", adminOnly: true);
-        return refusal ?? BridgeResults.Ok(CurrentConfig(tx: null));
-    }
+    public async Task<IResult> GetConfig() => BridgeResults.Ok(await CurrentConfigAsync(tx: null));
 
     /// <summary>
     /// Changes max_message_length and/or session_timeout (validated), and stores any other key as a plain bridge setting
     /// (<see cref="BridgeSettings.Extra"/>): bounded names, values and count; nothing secret is readable or writable here.
     /// </summary>
-    public async Task<IResult> PostConfig(HttpContext http)
+    public async Task<IResult> PostConfig(HttpContext http, BridgeBody body)
     {
-        var (_, refusal) = gate.Admit(http, "config", adminOnly: true);
-        if (refusal is not null) return refusal;
-        var body = await BridgeInput.ReadBodyAsync(http);
         if (body.Unread(http) is { } unread) return unread;
         if (body.Malformed || !body.IsObject) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid JSON");
 
@@ -83,8 +74,8 @@ public sealed class BridgeAdmin(
             extras.Add((property.Name, BridgeSettings.Extra.Text(property.Value)));
         }
 
-        db.Open();
-        using var tx = db.BeginTransaction();
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
         var written = new List<(SettingAddress At, SettingOutcome Outcome)>();
         // Through the settings core, so every change has its history entry and audit record like any other setting.
         var writes = changes.Select(c => (c.Key, new SettingWrite { Value = JsonSerializer.SerializeToElement(c.Value) }))
@@ -100,10 +91,10 @@ public sealed class BridgeAdmin(
                 return BridgeResults.Error(StatusCodes.Status400BadRequest, $"Invalid {key}: {outcome.Errors?.ToDictionary().Values.SelectMany(m => m).FirstOrDefault() ?? outcome.Detail}");
             written.Add((at, outcome));
         }
-        if (BridgeSettings.Extra.Count(db, tx) > BridgeSettings.Extra.MaxCount)
+        if (await BridgeSettings.Extra.CountAsync(db, tx) > BridgeSettings.Extra.MaxCount)
             return BridgeResults.Error(StatusCodes.Status400BadRequest, $"Too many bridge settings: at most {BridgeSettings.Extra.MaxCount}");
-        var config = CurrentConfig(tx);
-        tx.Commit();
+        var config = await CurrentConfigAsync(tx);
+        await tx.CommitAsync();
         foreach (var (at, outcome) in written) settings.Committed(outcome, at, http);
         return BridgeResults.Ok(config);
     }
@@ -119,36 +110,32 @@ public sealed class BridgeAdmin(
     ];
 
     /// <summary>Deletes the sessions idle longer than session_timeout, with their messages and responses.</summary>
-    public IResult Cleanup(HttpContext http)
+    public async Task<IResult> Cleanup()
     {
-        var (_, refusal) = gate.Admit(http, "cleanup", adminOnly: true);
-        if (refusal is not null) return refusal;
-        db.Open();
-        using var tx = db.BeginTransaction();
-        var timeout = BridgeSettings.SessionTimeout(db, tx);
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        var timeout = await BridgeSettings.SessionTimeoutAsync(db, tx);
         var cutoff = new { cutoff = Timestamp.From(clock.GetUtcNow().AddSeconds(-timeout)) };
-        db.Execute(CleanupSql[0], cutoff, tx);
-        db.Execute(CleanupSql[1], cutoff, tx);
-        var cleaned = db.Execute(CleanupSql[2], cutoff, tx);
-        tx.Commit();
+        await db.ExecuteAsync(CleanupSql[0], cutoff, tx);
+        await db.ExecuteAsync(CleanupSql[1], cutoff, tx);
+        var cleaned = await db.ExecuteAsync(CleanupSql[2], cutoff, tx);
+        await tx.CommitAsync();
         return BridgeResults.Ok(new CleanupResult(cleaned, $"Removed {cleaned} session(s) idle for more than {timeout} seconds"));
     }
 
     /// <summary>Deletes every chat row and reports what was deleted and what actually remains.</summary>
-    public IResult ClearData(HttpContext http)
+    public async Task<IResult> ClearData()
     {
-        var (_, refusal) = gate.Admit(http, "clear_data", adminOnly: true);
-        if (refusal is not null) return refusal;
-        db.Open();
-        using var tx = db.BeginTransaction();
-        var responses = db.Execute("DELETE FROM web_chat_responses", transaction: tx);
-        var messages = db.Execute("DELETE FROM web_chat_messages", transaction: tx);
-        var sessions = db.Execute("DELETE FROM web_chat_sessions", transaction: tx);
-        var remaining = db.QuerySingle<ChatCounts>("""
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        var responses = await db.ExecuteAsync("DELETE FROM web_chat_responses", transaction: tx);
+        var messages = await db.ExecuteAsync("DELETE FROM web_chat_messages", transaction: tx);
+        var sessions = await db.ExecuteAsync("DELETE FROM web_chat_sessions", transaction: tx);
+        var remaining = await db.QuerySingleAsync<ChatCounts>("""
             SELECT (SELECT COUNT(*) FROM web_chat_sessions) AS sessions, (SELECT COUNT(*) FROM web_chat_messages) AS messages,
                    (SELECT COUNT(*) FROM web_chat_responses) AS responses
             """, transaction: tx);
-        tx.Commit();
+        await tx.CommitAsync();
         return BridgeResults.Ok(new ClearDataResult(new ChatCounts(sessions, messages, responses), remaining));
     }
 
@@ -156,10 +143,8 @@ public sealed class BridgeAdmin(
     /// Sanctum.Api logs through ASP.NET Core logging to the console and keeps no bridge log files, so there is nothing
     /// to delete; the answer says so and names the settings in force rather than inventing figures.
     /// </summary>
-    public IResult CleanupLogs(HttpContext http)
+    public IResult CleanupLogs()
     {
-        var (_, refusal) = gate.Admit(http, "cleanup_logs", adminOnly: true);
-        if (refusal is not null) return refusal;
         var level = configuration["Logging:LogLevel:Default"] ?? "Information";
         return BridgeResults.Ok(new LogCleanupResult("console", level, 0,
             "Logs go to the console through ASP.NET Core logging (Logging:LogLevel); there are no bridge log files to delete."));
@@ -168,10 +153,10 @@ public sealed class BridgeAdmin(
     /// <summary>Who the settings history names for changes made with the bridge's admin key.</summary>
     public const string Actor = "chat-bridge";
 
-    private BridgeConfig CurrentConfig(DbTransaction? tx) =>
-        new(BridgeSettings.MaxMessageLength(db, tx), BridgeSettings.SessionTimeout(db, tx), limits.PerMinute)
+    private async Task<BridgeConfig> CurrentConfigAsync(DbTransaction? tx) =>
+        new(await BridgeSettings.MaxMessageLengthAsync(db, tx), await BridgeSettings.SessionTimeoutAsync(db, tx), limits.PerMinute)
         {
-            Settings = BridgeSettings.Extra.All(db, tx).ToDictionary(e => e.Key, e => JsonSerializer.SerializeToElement(e.Value)),
+            Settings = (await BridgeSettings.Extra.AllAsync(db, tx)).ToDictionary(e => e.Key, e => JsonSerializer.SerializeToElement(e.Value)),
         };
 
     // Numbers, or numeric strings as /api/config accepts them; only whole numbers.

@@ -29,6 +29,9 @@ public sealed record BridgeBody(JsonElement? Root, bool TooLarge, bool TimedOut 
     }
 
     public bool IsObject => Root is { ValueKind: JsonValueKind.Object };
+
+    /// <summary>Binds an action's body parameter: read once, whatever it holds, so the action answers every failure itself.</summary>
+    public static async ValueTask<BridgeBody?> BindAsync(HttpContext http) => await BridgeInput.ReadBodyAsync(http);
 }
 
 /// <summary>Reading and checking what clients send: bodies, session ids, messages, paging, times.</summary>
@@ -102,12 +105,6 @@ public static partial class BridgeInput
         var trimmed = text?.Trim();
         return trimmed is { Length: > 0 and <= MaxSessionIdLength } && SessionIdPattern().IsMatch(trimmed) ? trimmed : null;
     }
-
-    /// <summary>
-    /// The partition a public action's rate limit is counted in: the session id and the client address. A missing or
-    /// invalid session id counts against the address alone (the request is refused afterwards anyway).
-    /// </summary>
-    public static string RateKey(string? sessionId, HttpContext http) => $"{SessionId(sessionId)}|{Auth.AuthSetup.ClientAddress(http)}";
 
     /// <summary>The trimmed message, or null when it is not a string of 1 to <paramref name="max"/> characters that is not blank.</summary>
     public static string? Message(JsonElement value, int max)

@@ -1,32 +1,33 @@
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Data;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.ChatBridge;
 
 /// <summary>
-/// The bridge's rate limits, all ASP.NET Core rate limiters (System.Threading.RateLimiting) partitioned by a key the
-/// caller chooses: one fixed window per minute for each keyed or polled action; for posting messages, a per-user
-/// window for signed-in users, and for anonymous chat token buckets per client address and for everyone together,
-/// both in messages per hour and in stored bytes per day. A burst up to a bucket's size passes; session ids play no part.
-/// On PostgreSQL the counts are kept in the database (<see cref="SharedRateLimiter"/>), so the limits hold across all
-/// instances behind one address; on SQLite (one process) they are kept in memory.
+/// The bridge's rate limits, all ASP.NET Core rate limiters counted where <see cref="RateLimits"/> says (memory on
+/// SQLite, the database on PostgreSQL). The keyed and polled actions take a named policy each (one fixed window per
+/// minute, per key or per client address); posting a message is counted in its handler, because the protocol checks
+/// its limit after the anonymous-chat switch and before the role and the body: a per-user window for signed-in users,
+/// and for anonymous chat token buckets per client address and for everyone together, both in messages per hour and
+/// in stored bytes per day. A burst up to a bucket's size passes; session ids play no part. Wrong keys are counted per
+/// client address over every keyed action.
 /// </summary>
 public sealed class BridgeRateLimits : IDisposable
 {
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+    public const string Inbox = "bridge-inbox", Outbox = "bridge-outbox", Sessions = "bridge-sessions", Responses = "bridge-responses";
     private const string Everyone = "*";
 
-    private readonly Database _database;
     private readonly TimeProvider _clock;
-    private readonly Dictionary<string, PartitionedRateLimiter<string>> _limiters;
-    private readonly PartitionedRateLimiter<string> _anonymousMessages;
-    private readonly PartitionedRateLimiter<string> _anonymousBytes;
+    private readonly PartitionedRateLimiter<string> _messages, _wrongKeys, _anonymousMessages, _anonymousBytes;
     private readonly List<IDisposable> _owned = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _keyRefusedUntil = new(StringComparer.Ordinal);
 
     public BridgeRateLimits(IOptions<ChatBridgeOptions> options, Database database, TimeProvider clock)
     {
-        _database = database;
         _clock = clock;
         var o = options.Value;
         PerMinute = new Dictionary<string, int>
@@ -37,18 +38,31 @@ public sealed class BridgeRateLimits : IDisposable
             ["responses"] = o.ResponsesPerMinute,
             ["sessions"] = o.SessionsPerMinute,
         };
-        _limiters = PerMinute.ToDictionary(p => p.Key, p => Own(PerMinuteLimiter(p.Key, p.Value)));
-        _wrongKeys = Own(PerMinuteLimiter("wrong-key", o.WrongKeysPerMinute));
-        _anonymousMessages = Own(PartitionedRateLimiter.CreateChained(
-            Own(Bucket("anonymous-messages", o.AnonymousMessagesPerHourPerAddress, TimeSpan.FromHours(1), address => address)),
-            Own(Bucket("anonymous-messages", o.AnonymousMessagesPerHour, TimeSpan.FromHours(1), _ => Everyone))));
-        _anonymousBytes = Own(PartitionedRateLimiter.CreateChained(
-            Own(Bucket("anonymous-bytes", o.AnonymousBytesPerDayPerAddress, TimeSpan.FromDays(1), address => address)),
-            Own(Bucket("anonymous-bytes", o.AnonymousBytesPerDay, TimeSpan.FromDays(1), _ => Everyone))));
+        PartitionedRateLimiter<string> Limiter(Func<string, RateLimitPartition<string>> partition) => Own(PartitionedRateLimiter.Create(partition));
+        _messages = Limiter(key => RateLimits.FixedWindow(database, clock, "chat:messages:", key, o.MessagesPerMinute, Window));
+        _wrongKeys = Limiter(key => RateLimits.FixedWindow(database, clock, "chat:wrong-key:", key, o.WrongKeysPerMinute, Window));
+        PartitionedRateLimiter<string> Buckets(string limit, int perAddress, int total, TimeSpan period) => Own(PartitionedRateLimiter.CreateChained(
+            Limiter(address => RateLimits.TokenBucket(database, clock, $"chat:{limit}:", address, perAddress, period)),
+            Limiter(_ => RateLimits.TokenBucket(database, clock, $"chat:{limit}:", Everyone, total, period))));
+        _anonymousMessages = Buckets("anonymous-messages", o.AnonymousMessagesPerHourPerAddress, o.AnonymousMessagesPerHour, TimeSpan.FromHours(1));
+        _anonymousBytes = Buckets("anonymous-bytes", o.AnonymousBytesPerDayPerAddress, o.AnonymousBytesPerDay, TimeSpan.FromDays(1));
     }
 
-    private readonly PartitionedRateLimiter<string> _wrongKeys;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _keyRefusedUntil = new(StringComparer.Ordinal);
+    /// <summary>The named policies of the keyed actions (per key) and of responses (per client address).</summary>
+    public static void AddPolicies(RateLimiterOptions limiter, ChatBridgeOptions o, Database database, TimeProvider clock)
+    {
+        void Add(string policy, string action, int permits, Func<HttpContext, string> partition) =>
+            limiter.AddPolicy(policy, RateLimits.Policy(http => RateLimits.FixedWindow(database, clock, $"chat:{action}:", partition(http), permits, Window), Window,
+                (http, seconds) => BridgeResults.RateLimited(http, seconds).ExecuteAsync(http)));
+        Add(Inbox, "inbox", o.InboxPerMinute, http => BridgeCaller.Of(http.User).Partition);
+        Add(Outbox, "outbox", o.OutboxPerMinute, http => BridgeCaller.Of(http.User).Partition);
+        Add(Sessions, "sessions", o.SessionsPerMinute, http => BridgeCaller.Of(http.User).Partition);
+        // Per client address: a client that invents a new session id for every poll still has one budget.
+        Add(Responses, "responses", o.ResponsesPerMinute, http => $"address:{Auth.AuthSetup.ClientAddress(http)}");
+    }
+
+    /// <summary>Requests per minute for each limited action.</summary>
+    public IReadOnlyDictionary<string, int> PerMinute { get; }
 
     /// <summary>
     /// Null when <paramref name="address"/> may present a key, else the whole seconds until it may again: once its
@@ -74,16 +88,9 @@ public sealed class BridgeRateLimits : IDisposable
         return wait;
     }
 
-    /// <summary>Requests per minute for each limited action.</summary>
-    public IReadOnlyDictionary<string, int> PerMinute { get; }
-
-    /// <summary>Null when the request may go ahead, else the whole seconds to wait.</summary>
-    public int? Acquire(string action, string partition) =>
-        _limiters.TryGetValue(action, out var limiter) ? Wait(limiter, partition, 1) : null;
-
     /// <summary>A message to post: counted per signed-in user, or per client address and in total when anonymous.</summary>
     public int? AcquireMessage(long? userId, string address) =>
-        userId is { } id ? Acquire("messages", $"user:{id}") : Wait(_anonymousMessages, address, 1);
+        userId is { } id ? Wait(_messages, $"user:{id}", 1) : Wait(_anonymousMessages, address, 1);
 
     /// <summary>The bytes an anonymous message will store, counted per client address and in total per day.</summary>
     public int? AcquireAnonymousBytes(string address, int bytes) => Wait(_anonymousBytes, address, Math.Max(1, bytes));
@@ -102,33 +109,6 @@ public sealed class BridgeRateLimits : IDisposable
     private static int? Wait(PartitionedRateLimiter<string> limiter, string partition, int permits)
     {
         using var lease = limiter.AttemptAcquire(partition, permits);
-        if (lease.IsAcquired) return null;
-        var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : Window;
-        return Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        return lease.IsAcquired ? null : RateLimits.RetryAfterSeconds(lease, Window);
     }
-
-    /// <summary>The name of a limit's partition in the database's rate_limit_windows (PostgreSQL).</summary>
-    private static string Shared(string limit, string partition) => $"chat:{limit}:{partition}";
-
-    private PartitionedRateLimiter<string> PerMinuteLimiter(string action, int permits) =>
-        PartitionedRateLimiter.Create<string, string>(key => _database.IsSqlite
-            ? RateLimitPartition.GetFixedWindowLimiter(key,
-                _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = Window, QueueLimit = 0 })
-            : RateLimitPartition.Get(key, k => SharedRateLimiter.FixedWindow(_database, Shared(action, k), permits, Window, _clock)));
-
-    /// <summary>A bucket of <paramref name="size"/> permits, refilled evenly over <paramref name="period"/>.</summary>
-    private PartitionedRateLimiter<string> Bucket(string limit, int size, TimeSpan period, Func<string, string> partition) =>
-        PartitionedRateLimiter.Create<string, string>(key => _database.IsSqlite
-            ? RateLimitPartition.GetTokenBucketLimiter(partition(key), _ =>
-            {
-                // Whole tokens at the shortest period that refills the bucket in time (at least one token a second).
-                var perSecond = size / period.TotalSeconds;
-                var tokens = Math.Max(1, (int)Math.Ceiling(perSecond));
-                return new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = size, TokensPerPeriod = tokens, ReplenishmentPeriod = TimeSpan.FromSeconds(Math.Max(1, tokens / perSecond)),
-                    QueueLimit = 0, AutoReplenishment = true,
-                };
-            })
-            : RateLimitPartition.Get(partition(key), k => SharedRateLimiter.TokenBucket(_database, Shared(limit, k), size, period, _clock)));
 }

@@ -18,25 +18,25 @@ public static partial class BridgeSettings
     public const int DefaultSessionTimeout = 1800;
 
     /// <summary>The longest message accepted: the configured value within its catalogue bounds.</summary>
-    public static int MaxMessageLength(DbConnection db, DbTransaction? tx = null) => Read(db, tx, MaxMessageLengthKey, BridgeInput.MaxMessageLength);
+    public static Task<int> MaxMessageLengthAsync(DbConnection db, DbTransaction? tx = null) => ReadAsync(db, tx, MaxMessageLengthKey, BridgeInput.MaxMessageLength);
 
     /// <summary>Seconds a session may stay idle before cleanup removes it.</summary>
-    public static int SessionTimeout(DbConnection db, DbTransaction? tx = null) => Read(db, tx, SessionTimeoutKey, DefaultSessionTimeout);
+    public static Task<int> SessionTimeoutAsync(DbConnection db, DbTransaction? tx = null) => ReadAsync(db, tx, SessionTimeoutKey, DefaultSessionTimeout);
 
-    /// <summary>Whether anonymous web chat is allowed (the catalogue's boolean chat_allow_anonymous): only true turns it on.</summary>
-    public static bool AllowAnonymous(IDbConnection db) =>
-        db.QuerySingleOrDefault<string>("SELECT config_value FROM system_config WHERE config_key = @key", new { key = AllowAnonymousKey })?.Trim()
-            is { } value && (value.Equals("true", StringComparison.OrdinalIgnoreCase) || value == "1");
+    /// <summary>Whether anonymous web chat is allowed (the catalogue's boolean chat_allow_anonymous, read as the settings core reads booleans): only true turns it on.</summary>
+    public static async Task<bool> AllowAnonymousAsync(IDbConnection db) =>
+        SettingsCore.Typed("boolean", await db.QuerySingleOrDefaultAsync<string>("SELECT config_value FROM system_config WHERE config_key = @key", new { key = AllowAnonymousKey }))
+            is System.Text.Json.Nodes.JsonValue value && value.TryGetValue<bool>(out var allowed) && allowed;
 
     /// <summary>The bounds a setting must lie in to be written through the bridge; null for anything else.</summary>
     public static (int Min, int Max)? Bounds(string key) =>
         key is MaxMessageLengthKey or SessionTimeoutKey && SettingCatalogue.Find(key) is { Minimum: { } min, Maximum: { } max }
             ? ((int)min, (int)max) : null;
 
-    private static int Read(DbConnection db, DbTransaction? tx, string key, int fallback)
+    private static async Task<int> ReadAsync(DbConnection db, DbTransaction? tx, string key, int fallback)
     {
         var (min, max) = Bounds(key)!.Value;
-        var text = db.QuerySingleOrDefault<string>("SELECT config_value FROM system_config WHERE config_key = @key", new { key }, tx);
+        var text = await db.QuerySingleOrDefaultAsync<string>("SELECT config_value FROM system_config WHERE config_key = @key", new { key }, tx);
         var value = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number)
             ? (int)Math.Clamp(Math.Floor(number), int.MinValue, int.MaxValue)
             : fallback;
@@ -73,13 +73,13 @@ public static partial class BridgeSettings
         public static string Text(System.Text.Json.JsonElement value) =>
             value.ValueKind == System.Text.Json.JsonValueKind.String ? value.GetString()! : value.GetRawText();
 
-        public static long Count(IDbConnection db, IDbTransaction? tx) =>
-            db.ExecuteScalar<long>("SELECT COUNT(*) FROM system_config WHERE category = @category AND is_encrypted = FALSE", new { category = Category }, tx);
+        public static Task<long> CountAsync(IDbConnection db, IDbTransaction? tx) =>
+            db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM system_config WHERE category = @category AND is_encrypted = FALSE", new { category = Category }, tx);
 
-        public static IReadOnlyDictionary<string, string> All(IDbConnection db, IDbTransaction? tx) =>
-            db.Query<(string Key, string? Value)>("""
+        public static async Task<IReadOnlyDictionary<string, string>> AllAsync(IDbConnection db, IDbTransaction? tx) =>
+            (await db.QueryAsync<(string Key, string? Value)>("""
                 SELECT config_key, config_value FROM system_config WHERE category = @category AND is_encrypted = FALSE ORDER BY config_key
-                """, new { category = Category }, tx)
+                """, new { category = Category }, tx))
                 .Where(row => row.Key.StartsWith(Prefix, StringComparison.Ordinal))
                 .ToDictionary(row => row.Key[Prefix.Length..], row => row.Value ?? "");
     }

@@ -17,45 +17,44 @@ namespace Sanctum.Api.ChatBridge;
 /// outbox. Needs the bridge API key, the admin key, or an agent's own key (which sees only that agent's sessions).
 /// </summary>
 public sealed class BrocaRelay(
-    DbConnection db, TimeProvider clock, BridgeGate gate, IOptions<ChatBridgeOptions> bridgeOptions,
+    DbConnection db, TimeProvider clock, IOptions<ChatBridgeOptions> bridgeOptions,
     StatusWriter status, SanctumMetrics metrics, Database database, IEventPublisher events)
 {
     /// <summary>The uid (Broca's user id) of each session handed out.</summary>
     public static string SessionUidsSql(SqlDialect dialect) => $"SELECT id, uid FROM web_chat_sessions WHERE id {dialect.InList("@ids")}";
 
-    public IResult Inbox(HttpContext http, string? limitText, string? offsetText, string? sinceText)
+    public async Task<IResult> Inbox(HttpContext http, string? limitText, string? offsetText, string? sinceText)
     {
-        var (caller, refusal) = gate.Admit(http, "inbox", adminOnly: false);
-        if (refusal is not null) return refusal;
+        var caller = BridgeCaller.Of(http.User);
         if (BridgeInput.Paging(limitText, offsetText, out var error) is not { } paging) return BridgeResults.Error(StatusCodes.Status400BadRequest, error!);
         var (limit, offset) = paging;
         if (!BridgeInput.TrySince(sinceText, out var since)) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid since parameter");
 
         var o = bridgeOptions.Value;
         var now = clock.GetUtcNow();
-        var agentId = caller!.AgentId;
+        var agentId = caller.AgentId;
         // Counted before the hand-out and outside the write transaction, and only up to a cap: a poll holds the write
         // lock only for the lease itself, however long the backlog.
         var cap = Math.Max(ChatDelivery.TotalCap, offset + limit + 1);
-        var due = ChatDelivery.CountDue(db, agentId, since, Timestamp.From(now), o.MaxDeliveryAttempts, cap);
+        var due = await ChatDelivery.CountDueAsync(db, agentId, since, Timestamp.From(now), o.MaxDeliveryAttempts, cap);
 
-        db.Open();
+        await db.OpenAsync();
         List<ChatDelivery.HandedOut> handedOut;
         // Read committed, whatever the default: on PostgreSQL concurrent polls skip each other's locked rows
-        // (ChatDelivery.HandOut) instead of failing as serialization conflicts; SQLite writes one at a time anyway.
-        using (var tx = db.BeginTransaction(System.Data.IsolationLevel.ReadCommitted))
+        // (ChatDelivery.HandOutAsync) instead of failing as serialization conflicts; SQLite writes one at a time anyway.
+        await using (var tx = await db.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted))
         {
-            handedOut = ChatDelivery.HandOut(db, tx, database.Dialect, agentId, since, limit, offset, now, o);
+            handedOut = await ChatDelivery.HandOutAsync(db, tx, database.Dialect, agentId, since, limit, offset, now, o);
             // The first poll in a second may change who is Healthy: write it now, not at the next sweep.
             if (RelayPresence.Record(db, tx, agentId ?? RelayPresence.AllAgents, now, o.RelayWindowSeconds))
                 RelayPresence.Sync(db, tx, status, now, o.RelayWindowSeconds);
-            tx.Commit();
+            await tx.CommitAsync();
             status.Committed(tx);
         }
         metrics.RelayPoll();
         var uids = handedOut.Count == 0
             ? []
-            : db.Query<(string Id, string Uid)>(SessionUidsSql(database.Dialect), new { ids = handedOut.Select(m => m.SessionId).Distinct().ToArray() })
+            : (await db.QueryAsync<(string Id, string Uid)>(SessionUidsSql(database.Dialect), new { ids = handedOut.Select(m => m.SessionId).Distinct().ToArray() }))
                 .ToDictionary(s => s.Id, s => s.Uid);
         var messages = handedOut.Select(m => new InboxMessage
         {
@@ -65,11 +64,9 @@ public sealed class BrocaRelay(
         return BridgeResults.Ok(new InboxData(messages, new Pagination(total, limit, offset, offset + messages.Count < total)));
     }
 
-    public async Task<IResult> Outbox(HttpContext http)
+    public async Task<IResult> Outbox(HttpContext http, BridgeBody body)
     {
-        var (caller, refusal) = gate.Admit(http, "outbox", adminOnly: false);
-        if (refusal is not null) return refusal;
-        var body = await BridgeInput.ReadBodyAsync(http);
+        var caller = BridgeCaller.Of(http.User);
         if (body.Unread(http) is { } unread) return unread;
         if (body.Malformed) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid JSON");
         if (!body.TryGet("session_id", out var sessionValue) || !body.TryGet("response", out var responseValue))
@@ -87,34 +84,34 @@ public sealed class BrocaRelay(
         }
 
         var now = Timestamp.Now(clock);
-        db.Open();
-        using var tx = db.BeginTransaction();
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
         // An agent's key answers only its own agent's sessions.
-        var known = db.ExecuteScalar<bool>("""
+        var known = await db.ExecuteScalarAsync<bool>("""
             SELECT EXISTS (SELECT 1 FROM web_chat_sessions WHERE id = @sessionId AND (@agentId IS NULL OR agent_id = @agentId))
-            """, new { sessionId, agentId = caller!.AgentId }, tx);
+            """, new { sessionId, agentId = caller.AgentId }, tx);
         if (!known) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid session");
         if (messageId is not null
-            && !db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM web_chat_messages WHERE id = @messageId AND session_id = @sessionId)",
+            && !await db.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM web_chat_messages WHERE id = @messageId AND session_id = @sessionId)",
                 new { messageId, sessionId }, tx))
             return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid message ID");
 
         // The reply answers the message it names, else the session's oldest leased one (Broca names none).
-        var answers = messageId ?? db.ExecuteScalar<long?>(ChatDelivery.OldestLeasedSql, new { sessionId }, tx);
+        var answers = messageId ?? await db.ExecuteScalarAsync<long?>(ChatDelivery.OldestLeasedSql, new { sessionId }, tx);
         var after = Timestamp.From(clock.GetUtcNow().AddSeconds(-bridgeOptions.Value.DeliveryLeaseSeconds));
-        var same = db.QueryFirstOrDefault<ChatResponse>(answers is null ? ChatDelivery.SameReplySql : ChatDelivery.SameReplyToMessageSql,
+        var same = await db.QueryFirstOrDefaultAsync<ChatResponse>(answers is null ? ChatDelivery.SameReplySql : ChatDelivery.SameReplyToMessageSql,
             new { sessionId, messageId = answers, response, after }, tx);
         if (same is not null) return BridgeResults.Ok(new ResponseReceipt(same.Id, sessionId, same.Timestamp));
 
-        var responseId = db.ExecuteScalar<long>("""
+        var responseId = await db.ExecuteScalarAsync<long>("""
             INSERT INTO web_chat_responses (session_id, message_id, response, timestamp, status)
             VALUES (@sessionId, @messageId, @response, @now, 'sent')
             RETURNING id
             """, new { sessionId, messageId = answers, response, now }, tx);
-        db.Execute(messageId is null ? ChatDelivery.AnswerSessionSql : ChatDelivery.AnswerMessageSql, new { sessionId, messageId }, tx);
-        db.Execute("UPDATE web_chat_sessions SET last_active = @now WHERE id = @sessionId", new { sessionId, now }, tx);
-        var owner = db.QuerySingle<(long? UserId, string? AgentId)>("SELECT user_id, agent_id FROM web_chat_sessions WHERE id = @sessionId", new { sessionId }, tx);
-        tx.Commit();
+        await db.ExecuteAsync(messageId is null ? ChatDelivery.AnswerSessionSql : ChatDelivery.AnswerMessageSql, new { sessionId, messageId }, tx);
+        await db.ExecuteAsync("UPDATE web_chat_sessions SET last_active = @now WHERE id = @sessionId", new { sessionId, now }, tx);
+        var owner = await db.QuerySingleAsync<(long? UserId, string? AgentId)>("SELECT user_id, agent_id FROM web_chat_sessions WHERE id = @sessionId", new { sessionId }, tx);
+        await tx.CommitAsync();
         // Only its owner (and admins) hear of a reply, and only while they may see its agent; an ownerless session: admins.
         events.Publish($"chat:{sessionId}", "chat.reply", new { session_id = sessionId, response_id = responseId, message_id = answers, timestamp = now },
             new EventAudience(owner.AgentId, owner.UserId ?? -1));

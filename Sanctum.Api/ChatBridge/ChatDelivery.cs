@@ -94,20 +94,20 @@ public static class ChatDelivery
         ORDER BY id DESC LIMIT 1
         """;
 
-    public static long CountDue(IDbConnection db, string? agentId, string? since, string now, int maxAttempts, int cap) =>
-        Math.Min(cap, db.ExecuteScalar<long>(CountSql(agentId is not null, since is not null), new { agentId, since, now, maxAttempts, cap }));
+    public static async Task<long> CountDueAsync(IDbConnection db, string? agentId, string? since, string now, int maxAttempts, int cap) =>
+        Math.Min(cap, await db.ExecuteScalarAsync<long>(CountSql(agentId is not null, since is not null), new { agentId, since, now, maxAttempts, cap }));
 
     /// <summary>Gives up on exhausted leases, then leases a page of due messages; call inside the write transaction.</summary>
-    public static List<HandedOut> HandOut(IDbConnection db, IDbTransaction tx, Data.SqlDialect dialect, string? agentId, string? since, int limit, int offset,
+    public static async Task<List<HandedOut>> HandOutAsync(IDbConnection db, IDbTransaction tx, Data.SqlDialect dialect, string? agentId, string? since, int limit, int offset,
         DateTimeOffset now, ChatBridgeOptions options)
     {
         var nowText = Data.Timestamp.From(now);
-        db.Execute(GiveUpSql, new { now = nowText, maxAttempts = options.MaxDeliveryAttempts }, tx);
-        return db.Query<HandedOut>(HandOutSql(agentId is not null, since is not null, dialect.SkipLocked), new
+        await db.ExecuteAsync(GiveUpSql, new { now = nowText, maxAttempts = options.MaxDeliveryAttempts }, tx);
+        return (await db.QueryAsync<HandedOut>(HandOutSql(agentId is not null, since is not null, dialect.SkipLocked), new
         {
             agentId, since, limit, offset, now = nowText, maxAttempts = options.MaxDeliveryAttempts,
             leaseUntil = Data.Timestamp.From(now.AddSeconds(options.DeliveryLeaseSeconds)),
-        }, tx).OrderBy(m => m.Id).ToList();
+        }, tx)).OrderBy(m => m.Id).ToList();
     }
 
     /// <summary>

@@ -35,11 +35,11 @@ public sealed class ChatMessages(
         // the chat_allow_anonymous setting is true; session ids, which the client chooses, play no part in it.
         var signedIn = http.User.Identity?.IsAuthenticated == true;
         var address = AuthSetup.ClientAddress(http);
-        if (!signedIn && !BridgeSettings.AllowAnonymous(db))
+        if (!signedIn && !await BridgeSettings.AllowAnonymousAsync(db))
             return BridgeResults.Error(StatusCodes.Status401Unauthorized, "Authentication required: sign in to chat");
         if (limits.AcquireMessage(signedIn ? http.User.UserId() : null, address) is { } wait)
             return BridgeResults.RateLimited(http, wait, signedIn ? "too many messages from this account" : "too many messages from this address");
-        // The role before the body: a viewer is refused without a byte of it read.
+        // The role before the body: a viewer is refused without a byte of it read (so the body is not a bound parameter here).
         if (signedIn && !(await authorization.AuthorizeAsync(http.User, Policies.Member)).Succeeded)
             return BridgeResults.Error(StatusCodes.Status403Forbidden, "This account may not chat");
         var body = await BridgeInput.ReadBodyAsync(http);
@@ -48,7 +48,7 @@ public sealed class ChatMessages(
         if (!body.TryGet("session_id", out var sessionValue) || !body.TryGet("message", out var messageValue))
             return BridgeResults.Error(StatusCodes.Status400BadRequest, "Missing required fields");
         if (BridgeInput.SessionId(sessionValue) is not { } sessionId) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid session ID");
-        if (BridgeInput.Message(messageValue, BridgeSettings.MaxMessageLength(db)) is not { } message)
+        if (BridgeInput.Message(messageValue, await BridgeSettings.MaxMessageLengthAsync(db)) is not { } message)
             return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid message");
         if (!signedIn && limits.AcquireAnonymousBytes(address, System.Text.Encoding.UTF8.GetByteCount(message)) is { } byteWait)
             return BridgeResults.RateLimited(http, byteWait, "too much anonymous text stored today");
@@ -58,13 +58,13 @@ public sealed class ChatMessages(
         if (body.TryGet("agent_id", out var agentValue) && agentValue.ValueKind != System.Text.Json.JsonValueKind.Null)
         {
             agentId = agentValue.ValueKind == System.Text.Json.JsonValueKind.String ? agentValue.GetString() : null;
-            if (agentId is null || !MayChatWith(agentId, http.User)) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid agent");
+            if (agentId is null || !await MayChatWithAsync(agentId, http.User)) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid agent");
         }
 
         var now = Timestamp.Now(clock);
-        db.Open();
-        using var tx = db.BeginTransaction();
-        var session = db.QuerySingleOrDefault<SessionOwner>(
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        var session = await db.QuerySingleOrDefaultAsync<SessionOwner>(
             SessionOwnerSql, new { sessionId }, tx);
         var isNew = session is null;
         if (session is not null)
@@ -72,21 +72,21 @@ public sealed class ChatMessages(
             if (session.UserId != userId) return BridgeResults.Error(StatusCodes.Status403Forbidden, "Session belongs to another user");
             if (agentId is not null && session.AgentId is not null && session.AgentId != agentId)
                 return BridgeResults.Error(StatusCodes.Status400BadRequest, "Session is bound to another agent");
-            db.Execute("""
+            await db.ExecuteAsync("""
                 UPDATE web_chat_sessions SET last_active = @now, is_active = TRUE, agent_id = COALESCE(agent_id, @agentId)
                 WHERE id = @sessionId
                 """, new { sessionId, now, agentId }, tx);
             if (session.AgentId is null && agentId is not null)
             {
                 // The session now has its agent: its waiting messages go to that agent's relay too.
-                db.Execute(AdoptAgentSql, new { sessionId, agentId }, tx);
+                await db.ExecuteAsync(AdoptAgentSql, new { sessionId, agentId }, tx);
             }
             session = session with { AgentId = session.AgentId ?? agentId };
         }
         else
         {
             session = new SessionOwner { Uid = NewUid(), UserId = userId, AgentId = agentId };
-            db.Execute("""
+            await db.ExecuteAsync("""
                 INSERT INTO web_chat_sessions (id, uid, user_id, agent_id, ip_address, user_agent, created_at, last_active, is_active)
                 VALUES (@sessionId, @uid, @userId, @agentId, @ip, @userAgent, @now, @now, TRUE)
                 """,
@@ -96,21 +96,19 @@ public sealed class ChatMessages(
                     userAgent = AuthSetup.ClientUserAgent(http), now,
                 }, tx);
         }
-        var messageId = db.ExecuteScalar<long>("""
+        var messageId = await db.ExecuteScalarAsync<long>("""
             INSERT INTO web_chat_messages (session_id, message, timestamp, user_id, agent_id)
             VALUES (@sessionId, @message, @now, @userId, @agentId)
             RETURNING id
             """, new { sessionId, message, now, userId, agentId = session.AgentId }, tx);
-        tx.Commit();
+        await tx.CommitAsync();
         metrics.BridgeMessage("in");
         return BridgeResults.Ok(new MessageReceipt(messageId, sessionId, now, session.Uid, isNew));
     }
 
-    public IResult Responses(HttpContext http, string? sessionIdText, string? sinceText, string? afterIdText)
+    /// <summary>Limited per client address by its rate-limit policy (<see cref="BridgeRateLimits.Responses"/>).</summary>
+    public async Task<IResult> Responses(HttpContext http, string? sessionIdText, string? sinceText, string? afterIdText)
     {
-        // Per session and per client address: a client that invents a new session id for every poll still has one budget.
-        if ((limits.Acquire("responses", $"address:{Auth.AuthSetup.ClientAddress(http)}") ?? limits.Acquire("responses", BridgeInput.RateKey(sessionIdText, http))) is { } wait)
-            return BridgeResults.RateLimited(http, wait);
         if (string.IsNullOrWhiteSpace(sessionIdText)) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Missing session_id parameter");
         if (BridgeInput.SessionId(sessionIdText) is not { } sessionId) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid session ID");
         if (!BridgeInput.TrySince(sinceText, out var since)) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid since parameter");
@@ -122,13 +120,13 @@ public sealed class ChatMessages(
             afterId = parsed;
         }
 
-        var owner = db.QuerySingleOrDefault<SessionOwner>(SessionOwnerSql, new { sessionId });
+        var owner = await db.QuerySingleOrDefaultAsync<SessionOwner>(SessionOwnerSql, new { sessionId });
         if (owner?.UserId is { } ownerId && (http.User.Identity?.IsAuthenticated != true || http.User.UserId() != ownerId))
             return BridgeResults.Error(StatusCodes.Status403Forbidden, "Session belongs to another user");
 
         // An unknown session simply has no responses: a GET never creates one.
-        var responses = db.Query<ChatResponse>(ResponsesSql(since is not null, afterId is not null),
-            new { sessionId, since, afterId, max = MaxResponsesPerRead }).ToList();
+        var responses = (await db.QueryAsync<ChatResponse>(ResponsesSql(since is not null, afterId is not null),
+            new { sessionId, since, afterId, max = MaxResponsesPerRead })).ToList();
         return BridgeResults.Ok(new ResponsesData(sessionId, responses));
     }
 
@@ -140,15 +138,15 @@ public sealed class ChatMessages(
         LIMIT @max
         """;
 
-    private bool MayChatWith(string agentId, ClaimsPrincipal user)
+    private async Task<bool> MayChatWithAsync(string agentId, ClaimsPrincipal user)
     {
         if (user.Identity?.IsAuthenticated == true)
         {
-            return db.ExecuteScalar<bool>($"SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id AND is_active = TRUE AND {AgentVisibility.Where})",
+            return await db.ExecuteScalarAsync<bool>($"SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id AND is_active = TRUE AND {AgentVisibility.Where})",
                 AgentVisibility.Parameters(user, agentId));
         }
         // Anonymous web chat may reach only agents visible to everyone.
-        return db.ExecuteScalar<bool>("""
+        return await db.ExecuteScalarAsync<bool>("""
             SELECT EXISTS (SELECT 1 FROM agents WHERE id = @agentId AND is_active = TRUE AND visible_to_users IS NULL AND visible_to_roles IS NULL)
             """, new { agentId });
     }

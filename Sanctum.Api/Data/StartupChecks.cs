@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
-using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Config;
 
 namespace Sanctum.Api.Data;

@@ -61,7 +61,7 @@ public sealed class OperationConventions : IOperationFilter, IDocumentFilter
         var hasQuery = operation.Parameters?.Any(p => p.In == ParameterLocation.Query) == true;
         var hasRouteValues = api.RelativePath?.Contains('{') == true;
 
-        var keys = metadata.OfType<RequiresKey>().LastOrDefault();
+        var keys = metadata.OfType<RequiresKey>().LastOrDefault() ?? ChatBridge.BridgeKeyHandler.Keys(metadata.OfType<IAuthorizeData>());
         var anonymous = metadata.OfType<IAllowAnonymous>().Any();
         var policies = anonymous ? [] : metadata.OfType<IAuthorizeData>().ToList();
         var session = keys is null && policies.Count > 0;

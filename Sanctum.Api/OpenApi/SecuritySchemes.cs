@@ -5,7 +5,7 @@ namespace Sanctum.Api.OpenApi;
 /// <summary>
 /// The ways a caller proves who it is, as the OpenAPI document names them. Session endpoints (authorization
 /// metadata) accept the bearer token or the cookie; the chat bridge's keyed actions say which keys open them with
-/// <see cref="SecuritySchemeExtensions.RequireKey{TBuilder}"/>; endpoints with neither are public.
+/// their authorization policies (<see cref="ChatBridge.BridgeKeyHandler.Keys"/>); endpoints with neither are public.
 /// </summary>
 public static class SecuritySchemes
 {
@@ -53,10 +53,6 @@ public sealed record RequiresKey(IReadOnlyList<string> Schemes, bool Optional = 
 
 public static class SecuritySchemeExtensions
 {
-    /// <summary>The endpoint checks one of these keys itself (the bridge's relay and admin actions).</summary>
-    public static TBuilder RequireKey<TBuilder>(this TBuilder builder, params string[] schemes) where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(new RequiresKey(schemes));
-
     /// <summary>The endpoint answers without a key too, and takes these where the request needs one.</summary>
     public static TBuilder AcceptKey<TBuilder>(this TBuilder builder, params string[] schemes) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new RequiresKey(schemes, Optional: true));
