@@ -37,15 +37,10 @@ public static partial class ChatBridgeApi
         group.MapMethods("/", [HttpMethods.Put, HttpMethods.Patch, HttpMethods.Delete, HttpMethods.Head, HttpMethods.Options],
             (HttpContext http, string? action) => Unmatched(http, action)).ExcludeFromDescription();
 
-        // The web chat's actions: no key.
+        // The web chat's message: no key.
         group.MapPost("/messages", (HttpContext http, ChatMessages chat) => chat.Messages(http)).WithName("PostChatMessage")
             .WithSummary("Post a web chat message (no key; a signed-in caller is recorded as the sender, and without one only when chat_allow_anonymous is true); creates the session when new")
             .Accepts<MessageRequest>("application/json").Answers<MessageReceipt>(400, 401, 403, 408, 413, 429).AllowAnonymous().AcceptKey(Visitor);
-        group.MapGet("/responses", (HttpContext http, ChatMessages chat, [FromQuery(Name = "session_id")] string? sessionId, string? since,
-                [FromQuery(Name = "after_id")] string? afterId) => chat.Responses(http, sessionId, since, afterId))
-            .WithName("GetChatResponses")
-            .WithSummary("A session's responses, oldest first; since (at or after that time) and after_id narrow it; a session of a signed-in user is theirs alone")
-            .Answers<ResponsesData>(400, 403, 429).AllowAnonymous().AcceptKey(Visitor).RequireRateLimiting(BridgeRateLimits.Responses);
 
         // The relay's actions: the bridge API key, the admin key, or an agent's own key.
         var relay = group.MapGroup("").RequireAuthorization(BridgeKeyHandler.RelayPolicy);
@@ -56,6 +51,13 @@ public static partial class ChatBridgeApi
         relay.MapPost("/outbox", (HttpContext http, BrocaRelay broca, BridgeBody body) => broca.Outbox(http, body)).WithName("PostChatResponse")
             .WithSummary("Post an agent's response to a session (bridge API key, admin key, or the session's agent's key)")
             .Accepts<OutboxRequest>("application/json").Answers<ResponseReceipt>(400, 401, 408, 413, 429).RequireRateLimiting(BridgeRateLimits.Outbox);
+
+        // The web chat's polling for replies: no key, limited per client address.
+        group.MapGet("/responses", (HttpContext http, ChatMessages chat, [FromQuery(Name = "session_id")] string? sessionId, string? since,
+                [FromQuery(Name = "after_id")] string? afterId) => chat.Responses(http, sessionId, since, afterId))
+            .WithName("GetChatResponses")
+            .WithSummary("A session's responses, oldest first; since (at or after that time) and after_id narrow it; a session of a signed-in user is theirs alone")
+            .Answers<ResponsesData>(400, 403, 429).AllowAnonymous().AcceptKey(Visitor).RequireRateLimiting(BridgeRateLimits.Responses);
 
         // The admin actions: the admin key alone.
         var admin = group.MapGroup("").RequireAuthorization(BridgeKeyHandler.AdminPolicy);
