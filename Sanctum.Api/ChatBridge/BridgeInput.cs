@@ -30,8 +30,17 @@ public sealed record BridgeBody(JsonElement? Root, bool TooLarge, bool TimedOut 
 
     public bool IsObject => Root is { ValueKind: JsonValueKind.Object };
 
-    /// <summary>Binds an action's body parameter: read once, whatever it holds, so the action answers every failure itself.</summary>
-    public static async ValueTask<BridgeBody?> BindAsync(HttpContext http) => await BridgeInput.ReadBodyAsync(http);
+    /// <summary>
+    /// An action's body parameter: read once, up to the global size limit and within the bridge's read deadline,
+    /// whatever it holds, so the action answers every failure itself.
+    /// </summary>
+    public static async ValueTask<BridgeBody?> BindAsync(HttpContext http)
+    {
+        var services = http.RequestServices;
+        return await BridgeInput.ReadBodyAsync(http.Request, services.GetRequiredService<IOptions<SanctumOptions>>().Value.MaxRequestBodyBytes,
+            TimeSpan.FromSeconds(services.GetRequiredService<IOptions<ChatBridgeOptions>>().Value.BodyReadSeconds),
+            services.GetRequiredService<TimeProvider>());
+    }
 }
 
 /// <summary>Reading and checking what clients send: bodies, session ids, messages, paging, times.</summary>
@@ -45,15 +54,6 @@ public static partial class BridgeInput
     /// <summary>`\z`, not `$`: `$` also matches before a trailing newline.</summary>
     [GeneratedRegex(@"^session_[A-Za-z0-9_]+\z", RegexOptions.CultureInvariant)]
     private static partial Regex SessionIdPattern();
-
-    /// <summary>The request's body, up to the global size limit and within the bridge's read deadline.</summary>
-    public static Task<BridgeBody> ReadBodyAsync(HttpContext http)
-    {
-        var services = http.RequestServices;
-        return ReadBodyAsync(http.Request, services.GetRequiredService<IOptions<SanctumOptions>>().Value.MaxRequestBodyBytes,
-            TimeSpan.FromSeconds(services.GetRequiredService<IOptions<ChatBridgeOptions>>().Value.BodyReadSeconds),
-            services.GetRequiredService<TimeProvider>());
-    }
 
     /// <summary>
     /// Reads the whole body, within <paramref name="deadline"/> on <paramref name="clock"/>: a body trickled in slowly

@@ -76,22 +76,15 @@ public sealed class BridgeKeyHandler(
         if (Presented() is not { } presented) return AuthenticateResult.NoResult();
         var digest = Convert.FromHexString(settings.Digest(presented));
 
-        var system = (await db.QueryAsync<StoredKey>(SystemKeysSql)).ToDictionary(k => k.Name, k => k.Digest);
+        var system = (await db.QueryAsync<(string Name, string? Digest)>(SystemKeysSql)).ToDictionary(k => k.Name, k => k.Digest);
         var caller = Matches(digest, system.GetValueOrDefault("chat_admin_key")) ? new BridgeCaller(BridgeKeyKind.Admin)
             : Matches(digest, system.GetValueOrDefault("chat_api_key")) ? new BridgeCaller(BridgeKeyKind.Api)
-            : null;
-        // The admin actions take the admin key alone: no agent's key is looked up for them.
-        if (caller is null && !AdminOnly)
-            foreach (var agentKey in await db.QueryAsync<StoredKey>(AgentKeysSql))
-                if (Matches(digest, agentKey.Digest))
-                {
-                    caller = new BridgeCaller(BridgeKeyKind.Agent, agentKey.Name);
-                    break;
-                }
+            // The admin actions take the admin key alone: no agent's key is looked up for them.
+            : !AdminOnly && (await db.QueryAsync<(string Name, string? Digest)>(AgentKeysSql)).FirstOrDefault(k => Matches(digest, k.Digest)) is { Name: { } agent }
+                ? new BridgeCaller(BridgeKeyKind.Agent, agent) : null;
         if (caller is null) return AuthenticateResult.Fail("wrong key");
-        Claim[] claims = caller.AgentId is { } agent
-            ? [new(KindClaim, caller.Kind.ToString()), new(AgentClaim, agent)]
-            : [new(KindClaim, caller.Kind.ToString())];
+        List<Claim> claims = [new(KindClaim, caller.Kind.ToString())];
+        if (caller.AgentId is not null) claims.Add(new(AgentClaim, caller.AgentId));
         // An identity without an authentication type: a key is not a user, and what records users (the settings history,
         // the audit log) must not take it for one. The policies ask for the kind claim only.
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims)), SchemeName));
@@ -129,10 +122,4 @@ public sealed class BridgeKeyHandler(
     // Equal-length digests, so the comparison takes the same time whatever the key's length or content.
     private static bool Matches(byte[] presented, string? stored) =>
         stored is { Length: 64 } && CryptographicOperations.FixedTimeEquals(presented, Convert.FromHexString(stored));
-
-    private sealed record StoredKey
-    {
-        public required string Name { get; init; }
-        public string? Digest { get; init; }
-    }
 }

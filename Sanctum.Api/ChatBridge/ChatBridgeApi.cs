@@ -40,7 +40,7 @@ public static partial class ChatBridgeApi
         // The web chat's message: no key.
         group.MapPost("/messages", (HttpContext http, ChatMessages chat) => chat.Messages(http)).WithName("PostChatMessage")
             .WithSummary("Post a web chat message (no key; a signed-in caller is recorded as the sender, and without one only when chat_allow_anonymous is true); creates the session when new")
-            .Accepts<MessageRequest>("application/json").Answers<MessageReceipt>(400, 401, 403, 408, 413, 429).AllowAnonymous().AcceptKey(Visitor);
+            .Takes<MessageRequest>().Answers<MessageReceipt>(400, 401, 403, 408, 413, 429).AllowAnonymous().AcceptKey(Visitor);
 
         // The relay's actions: the bridge API key, the admin key, or an agent's own key.
         var relay = group.MapGroup("").RequireAuthorization(BridgeKeyHandler.RelayPolicy);
@@ -50,7 +50,7 @@ public static partial class ChatBridgeApi
             .Answers<InboxData>(400, 401, 429).RequireRateLimiting(BridgeRateLimits.Inbox);
         relay.MapPost("/outbox", (HttpContext http, BrocaRelay broca, BridgeBody body) => broca.Outbox(http, body)).WithName("PostChatResponse")
             .WithSummary("Post an agent's response to a session (bridge API key, admin key, or the session's agent's key)")
-            .Accepts<OutboxRequest>("application/json").Answers<ResponseReceipt>(400, 401, 408, 413, 429).RequireRateLimiting(BridgeRateLimits.Outbox);
+            .Takes<OutboxRequest>().Answers<ResponseReceipt>(400, 401, 408, 413, 429).RequireRateLimiting(BridgeRateLimits.Outbox);
 
         // The web chat's polling for replies: no key, limited per client address.
         group.MapGet("/responses", (HttpContext http, ChatMessages chat, [FromQuery(Name = "session_id")] string? sessionId, string? since,
@@ -69,7 +69,7 @@ public static partial class ChatBridgeApi
             .Answers<BridgeConfig>(401, 429);
         admin.MapPost("/config", (HttpContext http, BridgeAdmin bridge, BridgeBody body) => bridge.PostConfig(http, body)).WithName("SetChatBridgeConfig")
             .WithSummary("Change max_message_length and/or session_timeout (admin key)")
-            .Accepts<BridgeConfigRequest>("application/json").Answers<BridgeConfig>(400, 401, 408, 413, 429);
+            .Takes<BridgeConfigRequest>().Answers<BridgeConfig>(400, 401, 408, 413, 429);
         admin.MapPost("/cleanup", (BridgeAdmin bridge) => bridge.Cleanup()).WithName("CleanupChatSessions")
             .WithSummary("Delete sessions idle longer than session_timeout, with their messages and responses (admin key)")
             .Answers<CleanupResult>(401, 429);
@@ -113,6 +113,10 @@ public static partial class ChatBridgeApi
             ? BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid action")
             : BridgeResults.MethodNotAllowed(http, methods);
     }
+
+    // The bridge reads a body whatever its Content-Type (the protocol never asked for one): */* keeps routing from
+    // turning another type away; the document names JSON alone (OpenApi/OperationConventions.cs).
+    private static RouteHandlerBuilder Takes<T>(this RouteHandlerBuilder builder) => builder.Accepts<T>("application/json", "*/*");
 
     private static RouteHandlerBuilder Answers<T>(this RouteHandlerBuilder builder, params int[] errors) =>
         builder.Produces<BridgeSuccess<T>>(StatusCodes.Status200OK).Errors(errors);

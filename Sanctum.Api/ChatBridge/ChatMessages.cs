@@ -42,7 +42,7 @@ public sealed class ChatMessages(
         // The role before the body: a viewer is refused without a byte of it read (so the body is not a bound parameter here).
         if (signedIn && !(await authorization.AuthorizeAsync(http.User, Policies.Member)).Succeeded)
             return BridgeResults.Error(StatusCodes.Status403Forbidden, "This account may not chat");
-        var body = await BridgeInput.ReadBodyAsync(http);
+        var body = (await BridgeBody.BindAsync(http))!;
         if (body.Unread(http) is { } unread) return unread;
         if (body.Malformed) return BridgeResults.Error(StatusCodes.Status400BadRequest, "Invalid JSON");
         if (!body.TryGet("session_id", out var sessionValue) || !body.TryGet("message", out var messageValue))

@@ -94,6 +94,7 @@ public sealed class OperationConventions : IOperationFilter, IDocumentFilter
 
         if (bridge)
         {
+            operation.RequestBody?.Content?.Remove("*/*");
             if (keys is { Optional: false }) use("BridgeUnauthorized");
             if (responses.ContainsKey("429")) use("BridgeTooManyRequests");
             if (write || gated) use("BridgeServiceUnavailable");
