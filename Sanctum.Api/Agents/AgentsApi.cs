@@ -40,7 +40,7 @@ public static class AgentsApi
         {
             var parameters = new DynamicParameters(key.Viewer.Parameters());
             parameters.Add("all", key.IncludeInactive);
-            return new JsonBody<IEnumerable<Agent>>(Shown(db, await db.QueryAsync<Agent>($"""
+            return new JsonBody<IEnumerable<Agent>>(await ShownAsync(db, await db.QueryAsync<Agent>($"""
                 SELECT {Agent.Columns} FROM agents
                 WHERE (is_active = TRUE OR @all) AND {AgentVisibility.Where}
                 ORDER BY name, id
@@ -56,12 +56,12 @@ public static class AgentsApi
         // Inactive or invisible agents read as absent to non-admins, so their existence does not leak.
         return await db.QuerySingleOrDefaultAsync<Agent>($"SELECT {Agent.Columns} FROM agents WHERE {AgentVisibility.ById}",
                 AgentVisibility.Parameters(user, id)) is { } agent
-            ? TypedResults.Ok(Shown(db, [agent]).Single())
+            ? TypedResults.Ok((await ShownAsync(db, [agent])).Single())
             : Problems.NotFound($"Agent '{id}'");
     }
 
     /// <summary>Agents as responses show them: with when a relay last polled them.</summary>
-    private static IReadOnlyList<Agent> Shown(DbConnection db, IEnumerable<Agent> agents) => RelayPresence.WithLastPoll(db, agents);
+    private static Task<IReadOnlyList<Agent>> ShownAsync(DbConnection db, IEnumerable<Agent> agents) => RelayPresence.WithLastPollAsync(db, agents);
 
     private const string NoRelayYet = RelayPresence.NoRelayYet;
 
@@ -78,7 +78,7 @@ public static class AgentsApi
             return Problems.Conflict($"An agent with id '{body.Id}' already exists.");
 
         var agent = await InsertAsync(db, body, user.UserId(), lettaUid: null, clock, cancellationToken);
-        return TypedResults.Created($"/api/agents/{agent.Id}", Shown(db, [agent]).Single());
+        return TypedResults.Created($"/api/agents/{agent.Id}", (await ShownAsync(db, [agent])).Single());
     }
 
     public static Task<bool> ExistsAsync(DbConnection db, string id, CancellationToken cancellationToken) =>
@@ -101,7 +101,7 @@ public static class AgentsApi
             }, cancellationToken: cancellationToken));
 
     /// <summary>Agents as responses show them: with when a relay last polled them.</summary>
-    public static Agent Shown(DbConnection db, Agent agent) => Shown(db, [agent]).Single();
+    public static async Task<Agent> ShownAsync(DbConnection db, Agent agent) => (await ShownAsync(db, [agent])).Single();
 
     private static async Task<Results<Ok<Agent>, ValidationProblem, ProblemHttpResult>> Patch(
         string id, AgentWrite body, DbConnection db, TimeProvider clock, StatusWriter status, HttpContext http, IOptions<ChatBridgeOptions> bridge)
@@ -131,13 +131,13 @@ public static class AgentsApi
                 now = Timestamp.Now(clock),
             }, tx);
         if (agent is null) return Problems.NotFound($"Agent '{id}'");
-        var changed = body.Status is not null && status.Set(db, tx, StatusWriter.Agent, id, new StatusUpdate(body.Status, "manual", null), http) is not null;
+        var changed = body.Status is not null && await status.SetAsync(db, tx, StatusWriter.Agent, id, new StatusUpdate(body.Status, "manual", null), http) is not null;
         // Activating or deactivating changes where the status comes from (relay presence or Off by hand).
-        if (body.IsActive is not null && RelayPresence.Sync(db, tx, status, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds) > 0) changed = true;
+        if (body.IsActive is not null && await RelayPresence.SyncAsync(db, tx, status, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds) > 0) changed = true;
         if (changed) agent = await db.QuerySingleAsync<Agent>($"SELECT {Agent.Columns} FROM agents WHERE id = @id", new { id }, tx);
         await tx.CommitAsync();
         status.Committed(tx);
-        return TypedResults.Ok(Shown(db, [agent]).Single());
+        return TypedResults.Ok((await ShownAsync(db, [agent])).Single());
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> Delete(
@@ -147,7 +147,7 @@ public static class AgentsApi
         await using var tx = await db.BeginTransactionAsync();
         if (await db.ExecuteAsync("UPDATE agents SET is_active = FALSE, updated_at = @now WHERE id = @id", new { id, now = Timestamp.Now(clock) }, tx) != 1)
             return Problems.NotFound($"Agent '{id}'");
-        RelayPresence.Sync(db, tx, status, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds);
+        await RelayPresence.SyncAsync(db, tx, status, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds);
         await tx.CommitAsync();
         status.Committed(tx);
         return TypedResults.NoContent();

@@ -23,7 +23,7 @@ public sealed class BrocaRelay(
     /// <summary>The uid (Broca's user id) of each session handed out.</summary>
     public static string SessionUidsSql(SqlDialect dialect) => $"SELECT id, uid FROM web_chat_sessions WHERE id {dialect.InList("@ids")}";
 
-    public IResult Inbox(HttpContext http, string? limitText, string? offsetText, string? sinceText)
+    public async Task<IResult> InboxAsync(HttpContext http, string? limitText, string? offsetText, string? sinceText)
     {
         var (caller, refusal) = gate.Admit(http, "inbox", adminOnly: false);
         if (refusal is not null) return refusal;
@@ -47,9 +47,9 @@ public sealed class BrocaRelay(
         {
             handedOut = ChatDelivery.HandOut(db, tx, database.Dialect, agentId, since, limit, offset, now, o);
             // The first poll in a second may change who is Healthy: write it now, not at the next sweep.
-            if (RelayPresence.Record(db, tx, agentId ?? RelayPresence.AllAgents, now, o.RelayWindowSeconds))
-                RelayPresence.Sync(db, tx, status, now, o.RelayWindowSeconds);
-            tx.Commit();
+            if (await RelayPresence.RecordAsync(db, tx, agentId ?? RelayPresence.AllAgents, now, o.RelayWindowSeconds))
+                await RelayPresence.SyncAsync(db, tx, status, now, o.RelayWindowSeconds);
+            await tx.CommitAsync();
             status.Committed(tx);
         }
         metrics.RelayPoll();

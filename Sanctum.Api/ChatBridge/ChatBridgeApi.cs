@@ -26,7 +26,7 @@ public static class ChatBridgeApi
     private static readonly Dictionary<string, BridgeAction> Actions = new(StringComparer.Ordinal)
     {
         ["messages"] = new(Post, http => Service<ChatMessages>(http).Messages(http)),
-        ["inbox"] = new(Get, http => Task.FromResult(Service<BrocaRelay>(http).Inbox(http, Query(http, "limit"), Query(http, "offset"), Query(http, "since")))),
+        ["inbox"] = new(Get, http => Service<BrocaRelay>(http).InboxAsync(http, Query(http, "limit"), Query(http, "offset"), Query(http, "since"))),
         ["outbox"] = new(Post, http => Service<BrocaRelay>(http).Outbox(http)),
         ["responses"] = new(Get, http => Task.FromResult(Service<ChatMessages>(http).Responses(http, Query(http, "session_id"), Query(http, "since"), Query(http, "after_id")))),
         ["sessions"] = new(Get, http => Task.FromResult(Service<BridgeAdmin>(http).Sessions(http, Query(http, "limit"), Query(http, "offset"), Query(http, "active")))),
@@ -59,7 +59,7 @@ public static class ChatBridgeApi
         group.MapPost("/messages", (HttpContext http, ChatMessages chat) => chat.Messages(http)).WithName("PostChatMessage")
             .WithSummary("Post a web chat message (no key; a signed-in caller is recorded as the sender, and without one only when chat_allow_anonymous is true); creates the session when new")
             .Accepts<MessageRequest>("application/json").Answers<MessageReceipt>(400, 401, 403, 408, 413, 429).AllowAnonymous().AcceptKey(Visitor);
-        group.MapGet("/inbox", (HttpContext http, BrocaRelay relay, string? limit, string? offset, string? since) => relay.Inbox(http, limit, offset, since))
+        group.MapGet("/inbox", (HttpContext http, BrocaRelay relay, string? limit, string? offset, string? since) => relay.InboxAsync(http, limit, offset, since))
             .WithName("GetChatInbox")
             .WithSummary("Unprocessed messages, oldest first, marked processed as they are returned (bridge API key, admin key, or an agent's key for its own sessions)")
             .Answers<InboxData>(400, 401, 429).RequireKey(Relay);

@@ -90,7 +90,7 @@ public static class StatusHistoryApi
             UNION ALL
             SELECT 'agent', id, name, status, status_source FROM agents WHERE (is_active = TRUE OR @isAdmin) AND {AgentVisibility.Where}
             """, parameters)).AsList();
-        var polls = RelayPresence.Polls(db);
+        var polls = await RelayPresence.PollsAsync(db);
         // Per subject: the last change before the window (its status when the window opens) and every change inside it.
         var changes = (await db.QueryAsync<Change>("""
             SELECT h.kind, h.entity_id, h.at, h.old_status, h.new_status FROM status_history h

@@ -158,7 +158,7 @@ public static class ToolInstancesApi
             return AgentTaken(id, body.AgentId!);
         }
         if (body.Status is not null)
-            status.Set(db, tx, StatusWriter.Instance, instanceId.ToString(CultureInfo.InvariantCulture), new StatusUpdate(body.Status, "manual", null), http, now);
+            await status.SetAsync(db, tx, StatusWriter.Instance, instanceId.ToString(CultureInfo.InvariantCulture), new StatusUpdate(body.Status, "manual", null), http, now);
         instance = await AfterWriteAsync(db, tx, checks, status, (await FindAsync(db, id, instanceId, tx))!, now);
         await tx.CommitAsync();
         status.Committed(tx);
@@ -179,8 +179,8 @@ public static class ToolInstancesApi
             { HealthCheck: null, StatusSource: "check" } => new StatusUpdate(instance.Status, "manual", null),
             _ => null,
         };
-        if (update is not null) status.Set(db, tx, StatusWriter.Instance, id, update, at: at);
-        checks.UpdateTool(db, tx, instance.ToolId, at);
+        if (update is not null) await status.SetAsync(db, tx, StatusWriter.Instance, id, update, at: at);
+        await checks.UpdateToolAsync(db, tx, instance.ToolId, at);
         return update is null ? instance : (await FindAsync(db, instance.ToolId, instance.Id, tx))!;
     }
 
@@ -199,7 +199,7 @@ public static class ToolInstancesApi
         await using (var db = await database.OpenAsync(cancellationToken))
         await using (var tx = await db.BeginTransactionAsync(cancellationToken))
         {
-            checks.Apply(db, tx, instanceId, spec.Type, result, clock.GetUtcNow());
+            await checks.ApplyAsync(db, tx, instanceId, spec.Type, result, clock.GetUtcNow());
             instance = await FindAsync(db, id, instanceId, tx);
             await tx.CommitAsync();
             status.Committed(tx);
@@ -217,7 +217,7 @@ public static class ToolInstancesApi
         if (await db.ExecuteAsync("DELETE FROM tool_instances WHERE id = @instanceId AND tool_id = @id", new { id, instanceId }, tx) != 1)
             return Problems.NotFound($"Instance {instanceId} of tool '{id}'");
         settings.DeleteOwned(db, tx, "instance", instanceId.ToString(CultureInfo.InvariantCulture), http);
-        checks.UpdateTool(db, tx, id, clock.GetUtcNow());
+        await checks.UpdateToolAsync(db, tx, id, clock.GetUtcNow());
         await tx.CommitAsync();
         status.Committed(tx);
         return TypedResults.NoContent();

@@ -145,7 +145,7 @@ public static class ToolsApi
             configSchema = ToolRules.SchemaText(body.ConfigSchema), now = Timestamp.Now(clock),
         }, tx);
         if (tool is null) return Problems.NotFound($"Tool '{id}'");
-        if (body.Status is not null && status.Set(db, tx, StatusWriter.Tool, id, new StatusUpdate(body.Status, "manual", null), http) is { } set)
+        if (body.Status is not null && await status.SetAsync(db, tx, StatusWriter.Tool, id, new StatusUpdate(body.Status, "manual", null), http) is { } set)
             tool = tool with { Status = set.Status, StatusSource = set.StatusSource, StatusReason = set.StatusReason, StatusSince = set.StatusSince };
         await tx.CommitAsync();
         status.Committed(tx);
