@@ -7,7 +7,10 @@
 #
 # Knobs: EVENTS_SUBSCRIBERS (1000), EVENTS_SECONDS (30), EVENTS_INTERVAL_MS (100), EVENTS_PORT (56510, this feature's
 # range 56500-56599), EVENTS_CONFIGURATION (Release; Debug reuses an existing build of the worktree), EVENTS_APP (a
-# directory holding a built Sanctum.Api.dll to run instead).
+# directory holding a built Sanctum.Api.dll to run instead), EVENTS_SERVER_CPUS and EVENTS_CLIENT_CPUS (taskset CPU
+# lists; on a machine of 2+ cores the server gets CPU 0 and the load (wrk, the subscribers' Node process) the rest, in
+# both the "alone" and the "beside" measurement, so the reads' change is the server's cost of the subscribers and not
+# the Node client's CPU taken from the server; "" runs everything unpinned).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SUBSCRIBERS=${EVENTS_SUBSCRIBERS:-1000}
@@ -16,6 +19,11 @@ INTERVAL=${EVENTS_INTERVAL_MS:-100}
 PORT=${EVENTS_PORT:-56510}
 CONFIGURATION=${EVENTS_CONFIGURATION:-Release}
 BASE="http://127.0.0.1:$PORT"
+if [ "$(nproc)" -ge 2 ]; then DEFAULT_SERVER_CPUS=0; DEFAULT_CLIENT_CPUS="1-$(( $(nproc) - 1 ))"; else DEFAULT_SERVER_CPUS=; DEFAULT_CLIENT_CPUS=; fi
+SERVER_CPUS=${EVENTS_SERVER_CPUS-$DEFAULT_SERVER_CPUS}
+CLIENT_CPUS=${EVENTS_CLIENT_CPUS-$DEFAULT_CLIENT_CPUS}
+on_cpus() { local cpus=$1; shift; if [ -n "$cpus" ]; then taskset -c "$cpus" "$@"; else "$@"; fi; }
+SERVER_PIN=(); [ -n "$SERVER_CPUS" ] && SERVER_PIN=(taskset -c "$SERVER_CPUS")
 PASSWORD='bench-keeper-phrase-41'
 WORK=$(mktemp -d /tmp/sanctum-events.XXXXXX)
 SERVER_PID=
@@ -33,7 +41,7 @@ else
 fi
 (cd "$APP" && exec env ASPNETCORE_ENVIRONMENT=Production Sanctum__DataDirectory="$WORK/data" \
   Sanctum__Events__MaxStreamsPerUser=5000 Sanctum__Events__MaxStreams=5000 Sanctum__LoginPermitLimit=1000000 \
-  dotnet Sanctum.Api.dll --urls "$BASE") >"$WORK/server.log" 2>&1 &
+  "${SERVER_PIN[@]}" dotnet Sanctum.Api.dll --urls "$BASE") >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 240); do curl -sf -o /dev/null "$BASE/readyz" && break; sleep 0.5; done
 login() { curl -sf "$BASE/api/auth/login" -H 'Content-Type: application/json' -d "{\"username\":\"admin\",\"password\":\"$1\"}" | sed -E 's/.*"token":"([^"]+)".*/\1/'; }
@@ -46,11 +54,11 @@ curl -sf -o /dev/null "$BASE/api/tools" -H "$AUTH" -H 'Content-Type: application
 for i in $(seq 1 20); do curl -sf -o /dev/null "$BASE/api/tools/x$i" -X PUT -H "$AUTH" -H 'Content-Type: application/json' -d "{\"name\":\"T$i\",\"category\":\"master\"}" || \
   curl -sf -o /dev/null "$BASE/api/tools" -H "$AUTH" -H 'Content-Type: application/json' -d "{\"id\":\"x$i\",\"name\":\"T$i\",\"category\":\"master\"}"; done
 
-reads() { wrk -t1 -c8 -d"$1"s -H "$AUTH" "$BASE/api/tools" | awk '/Requests\/sec/ {print $2}'; }
+reads() { on_cpus "$CLIENT_CPUS" wrk -t1 -c8 -d"$1"s -H "$AUTH" "$BASE/api/tools" | awk '/Requests\/sec/ {print $2}'; }
 reads 3 >/dev/null
 ALONE=$(reads 10)
 
-node "$ROOT/bench/events-client.mjs" "$BASE" "$TOKEN" "$TOOL" "$SUBSCRIBERS" "$SECONDS_" "$INTERVAL" "$SERVER_PID" "$WORK/ready" >"$WORK/client.json" &
+on_cpus "$CLIENT_CPUS" node "$ROOT/bench/events-client.mjs" "$BASE" "$TOKEN" "$TOOL" "$SUBSCRIBERS" "$SECONDS_" "$INTERVAL" "$SERVER_PID" "$WORK/ready" >"$WORK/client.json" &
 CLIENT=$!
 until [ -f "$WORK/ready" ]; do sleep 0.2; kill -0 "$CLIENT" 2>/dev/null || { echo "client failed" >&2; exit 1; }; done
 sleep 2
@@ -58,6 +66,7 @@ BESIDE=$(reads 10)
 wait "$CLIENT"
 RESULT=$(cat "$WORK/client.json")
 field() { echo "$RESULT" | sed -E "s/.*\"$1\":([0-9.]+).*/\1/"; }
+echo "CPUs: server ${SERVER_CPUS:-any}, load (wrk, subscribers) ${CLIENT_CPUS:-any}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| figure | value |"
 echo "|---|---:|"
 echo "| subscribers connected | $(field subscribers) |"

@@ -250,6 +250,8 @@ ENDPOINTS=(
   "GET /api/status|GET|/api/status||1"
   "GET /api/users?search= (page 1 of all)|GET|/api/users?search=||1"
   "GET /api/users?search=user04242|GET|/api/users?search=user04242||1"
+  "GET /api/tools/{id} (no cache: one query)|GET|/api/tools/system-settings||1"
+  "GET /api/users?status=locked (no cache: two queries)|GET|/api/users?status=locked&limit=20||1"
   "PUT /api/config/{key} (write)|PUT|/api/config/session_timeout|{\"value\":\"6{n}\"}|1"
   "PUT /api/config/{key} (key with 30,000 versions)|PUT|/api/config/bench_deep|{\"value\":\"6{n}\"}|1"
 )

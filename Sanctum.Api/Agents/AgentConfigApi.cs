@@ -34,17 +34,17 @@ public static class AgentConfigApi
         return group;
     }
 
-    private static Results<Ok<IEnumerable<AgentConfigEntry>>, ProblemHttpResult> List(string id, DbConnection db, ClaimsPrincipal user, SettingsCore core)
+    private static async Task<Results<Ok<IEnumerable<AgentConfigEntry>>, ProblemHttpResult>> List(string id, DbConnection db, ClaimsPrincipal user, SettingsCore core)
     {
-        if (!Visible(db, id, user)) return Problems.NotFound($"Agent '{id}'");
+        if (!await VisibleAsync(db, id, user)) return Problems.NotFound($"Agent '{id}'");
         var rows = core.Query(db, SettingStore.AgentConfigs, "WHERE t.agent_id = @id ORDER BY t.config_key", new { id });
         return TypedResults.Ok(rows.Select(row => AgentConfigEntry.Of(row, core.Shown(row))));
     }
 
-    private static Results<Ok<AgentConfigEntry>, ValidationProblem, ProblemHttpResult> Get(
+    private static async Task<Results<Ok<AgentConfigEntry>, ValidationProblem, ProblemHttpResult>> Get(
         string id, string key, DbConnection db, HttpContext http, SettingsCore core, bool reveal = false)
     {
-        if (!Visible(db, id, http.User)) return Problems.NotFound($"Agent '{id}'");
+        if (!await VisibleAsync(db, id, http.User)) return Problems.NotFound($"Agent '{id}'");
         return core.Get(db, SettingAddress.Agent(id, key), http, reveal).Read(row => AgentConfigEntry.Of(row, core.Shown(row, reveal)));
     }
 
@@ -56,8 +56,8 @@ public static class AgentConfigApi
         core.Delete(db, SettingAddress.Agent(id, key), http).Deleted();
 
     /// <summary>Whether the caller may see the agent: the same rule as GET /api/agents/{id}.</summary>
-    private static bool Visible(DbConnection db, string id, ClaimsPrincipal user) =>
-        db.ExecuteScalar<bool>($"SELECT EXISTS (SELECT 1 FROM agents WHERE {AgentVisibility.ById})", AgentVisibility.Parameters(user, id));
+    private static async Task<bool> VisibleAsync(DbConnection db, string id, ClaimsPrincipal user) =>
+        await db.ExecuteScalarAsync<bool>($"SELECT EXISTS (SELECT 1 FROM agents WHERE {AgentVisibility.ById})", AgentVisibility.Parameters(user, id));
 }
 
 /// <summary>A row of <c>agent_configs</c> as the API shows it: the value in its type, a secret's masked.</summary>

@@ -41,14 +41,14 @@ public static class AgentRules
 {
     public const int MaxName = 100, MaxDescription = 1000;
 
-    public static Errors Check(AgentWrite body, bool create, DbConnection db, Errors errors)
+    public static async Task<Errors> CheckAsync(AgentWrite body, bool create, DbConnection db, Errors errors)
     {
         errors.Text("name", body.Name, MaxName, required: create);
         if (!create && body.Name is not null && string.IsNullOrWhiteSpace(body.Name)) errors.Add("name", "This field must not be empty.");
         errors.Text("display_name", body.DisplayName, MaxName);
         errors.Text("description", body.Description, MaxDescription);
         errors.OneOf("status", body.Status, HealthStatus.All);
-        UserIds(body.VisibleToUsers, db, errors);
+        await UserIdsAsync(body.VisibleToUsers, db, errors);
         RoleList(body.VisibleToRoles, errors);
         return errors;
     }
@@ -61,7 +61,7 @@ public static class AgentRules
         _ => (true, null),
     };
 
-    private static void UserIds(JsonElement list, DbConnection db, Errors errors)
+    private static async Task UserIdsAsync(JsonElement list, DbConnection db, Errors errors)
     {
         if (list.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return;
         if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() > 1000
@@ -71,7 +71,7 @@ public static class AgentRules
             return;
         }
         var ids = list.EnumerateArray().Select(e => e.GetInt64()).Distinct().ToArray();
-        var known = db.ExecuteScalar<long>($"SELECT COUNT(*) FROM users WHERE id {Data.SqlDialect.Of(db).InList("@ids")}", new { ids });
+        var known = await db.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM users WHERE id {Data.SqlDialect.Of(db).InList("@ids")}", new { ids });
         if (known != ids.Length) errors.Add("visible_to_users", "Every id must be the id of an existing user.");
     }
 

@@ -32,15 +32,15 @@ public static class AgentsApi
         return group;
     }
 
-    private static JsonBody<IEnumerable<Agent>> List(DbConnection db, ResultCache cache, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, ClaimsPrincipal user,
+    private static async Task<JsonBody<IEnumerable<Agent>>> List(DbConnection db, ResultCache cache, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, ClaimsPrincipal user,
         [Microsoft.AspNetCore.Mvc.FromQuery(Name = "include_inactive")] bool includeInactive = false)
     {
         var viewer = AgentVisibility.ViewerOf(user);
-        return cache.Get(new VisibleAgents(viewer, includeInactive && viewer.IsAdmin), key =>
+        return await cache.GetAsync(new VisibleAgents(viewer, includeInactive && viewer.IsAdmin), async key =>
         {
             var parameters = new DynamicParameters(key.Viewer.Parameters());
             parameters.Add("all", key.IncludeInactive);
-            return new JsonBody<IEnumerable<Agent>>(Shown(db, db.Query<Agent>($"""
+            return new JsonBody<IEnumerable<Agent>>(await ShownAsync(db, await db.QueryAsync<Agent>($"""
                 SELECT {Agent.Columns} FROM agents
                 WHERE (is_active = TRUE OR @all) AND {AgentVisibility.Where}
                 ORDER BY name, id
@@ -51,17 +51,17 @@ public static class AgentsApi
     /// <summary>Cache key: the agents list as one viewer sees it. Status and last poll are stored, so it changes only by a commit.</summary>
     private sealed record VisibleAgents(AgentVisibility.Viewer Viewer, bool IncludeInactive);
 
-    private static Results<Ok<Agent>, ProblemHttpResult> Get(string id, DbConnection db, ClaimsPrincipal user)
+    private static async Task<Results<Ok<Agent>, ProblemHttpResult>> Get(string id, DbConnection db, ClaimsPrincipal user)
     {
         // Inactive or invisible agents read as absent to non-admins, so their existence does not leak.
-        return db.QuerySingleOrDefault<Agent>($"SELECT {Agent.Columns} FROM agents WHERE {AgentVisibility.ById}",
+        return await db.QuerySingleOrDefaultAsync<Agent>($"SELECT {Agent.Columns} FROM agents WHERE {AgentVisibility.ById}",
                 AgentVisibility.Parameters(user, id)) is { } agent
-            ? TypedResults.Ok(Shown(db, [agent]).Single())
+            ? TypedResults.Ok((await ShownAsync(db, [agent])).Single())
             : Problems.NotFound($"Agent '{id}'");
     }
 
     /// <summary>Agents as responses show them: with when a relay last polled them.</summary>
-    private static IReadOnlyList<Agent> Shown(DbConnection db, IEnumerable<Agent> agents) => RelayPresence.WithLastPoll(db, agents);
+    private static Task<IReadOnlyList<Agent>> ShownAsync(DbConnection db, IEnumerable<Agent> agents) => RelayPresence.WithLastPollAsync(db, agents);
 
     private const string NoRelayYet = RelayPresence.NoRelayYet;
 
@@ -73,12 +73,12 @@ public static class AgentsApi
     {
         var errors = new Errors().Slug("id", body.Id);
         if (body.Id is not null && ReservedIds.Contains(body.Id)) errors.Add("id", "master and smcp are tool categories, not agent ids.");
-        if (AgentRules.Check(body, create: true, db, errors).Any) return Problems.Invalid(errors);
+        if ((await AgentRules.CheckAsync(body, create: true, db, errors)).Any) return Problems.Invalid(errors);
         if (await ExistsAsync(db, body.Id!, cancellationToken))
             return Problems.Conflict($"An agent with id '{body.Id}' already exists.");
 
         var agent = await InsertAsync(db, body, user.UserId(), lettaUid: null, clock, cancellationToken);
-        return TypedResults.Created($"/api/agents/{agent.Id}", Shown(db, [agent]).Single());
+        return TypedResults.Created($"/api/agents/{agent.Id}", (await ShownAsync(db, [agent])).Single());
     }
 
     public static Task<bool> ExistsAsync(DbConnection db, string id, CancellationToken cancellationToken) =>
@@ -101,20 +101,20 @@ public static class AgentsApi
             }, cancellationToken: cancellationToken));
 
     /// <summary>Agents as responses show them: with when a relay last polled them.</summary>
-    public static Agent Shown(DbConnection db, Agent agent) => Shown(db, [agent]).Single();
+    public static async Task<Agent> ShownAsync(DbConnection db, Agent agent) => (await ShownAsync(db, [agent])).Single();
 
-    private static Results<Ok<Agent>, ValidationProblem, ProblemHttpResult> Patch(
+    private static async Task<Results<Ok<Agent>, ValidationProblem, ProblemHttpResult>> Patch(
         string id, AgentWrite body, DbConnection db, TimeProvider clock, StatusWriter status, HttpContext http, IOptions<ChatBridgeOptions> bridge)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
-        if (AgentRules.Check(body, create: false, db, errors).Any) return Problems.Invalid(errors);
+        if ((await AgentRules.CheckAsync(body, create: false, db, errors)).Any) return Problems.Invalid(errors);
 
         var users = AgentRules.Visibility(body.VisibleToUsers);
         var roles = AgentRules.Visibility(body.VisibleToRoles);
-        db.Open();
-        using var tx = db.BeginTransaction();
-        var agent = db.QuerySingleOrDefault<Agent>($"""
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        var agent = await db.QuerySingleOrDefaultAsync<Agent>($"""
             UPDATE agents SET name = coalesce(@name, name), display_name = coalesce(@displayName, display_name),
                 description = coalesce(@description, description),
                 is_active = coalesce(@isActive, is_active),
@@ -131,24 +131,24 @@ public static class AgentsApi
                 now = Timestamp.Now(clock),
             }, tx);
         if (agent is null) return Problems.NotFound($"Agent '{id}'");
-        var changed = body.Status is not null && status.Set(db, tx, StatusWriter.Agent, id, new StatusUpdate(body.Status, "manual", null), http) is not null;
+        var changed = body.Status is not null && await status.SetAsync(db, tx, StatusWriter.Agent, id, new StatusUpdate(body.Status, "manual", null), http) is not null;
         // Activating or deactivating changes where the status comes from (relay presence or Off by hand).
-        if (body.IsActive is not null && RelayPresence.Sync(db, tx, status, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds) > 0) changed = true;
-        if (changed) agent = db.QuerySingle<Agent>($"SELECT {Agent.Columns} FROM agents WHERE id = @id", new { id }, tx);
-        tx.Commit();
+        if (body.IsActive is not null && await RelayPresence.SyncAsync(db, tx, status, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds) > 0) changed = true;
+        if (changed) agent = await db.QuerySingleAsync<Agent>($"SELECT {Agent.Columns} FROM agents WHERE id = @id", new { id }, tx);
+        await tx.CommitAsync();
         status.Committed(tx);
-        return TypedResults.Ok(Shown(db, [agent]).Single());
+        return TypedResults.Ok((await ShownAsync(db, [agent])).Single());
     }
 
-    private static Results<NoContent, ProblemHttpResult> Delete(
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(
         string id, DbConnection db, TimeProvider clock, StatusWriter status, IOptions<ChatBridgeOptions> bridge)
     {
-        db.Open();
-        using var tx = db.BeginTransaction();
-        if (db.Execute("UPDATE agents SET is_active = FALSE, updated_at = @now WHERE id = @id", new { id, now = Timestamp.Now(clock) }, tx) != 1)
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        if (await db.ExecuteAsync("UPDATE agents SET is_active = FALSE, updated_at = @now WHERE id = @id", new { id, now = Timestamp.Now(clock) }, tx) != 1)
             return Problems.NotFound($"Agent '{id}'");
-        RelayPresence.Sync(db, tx, status, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds);
-        tx.Commit();
+        await RelayPresence.SyncAsync(db, tx, status, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds);
+        await tx.CommitAsync();
         status.Committed(tx);
         return TypedResults.NoContent();
     }

@@ -46,12 +46,12 @@ public static class RelayPresence
     /// Notes a poll of <paramref name="scope"/> (an agent id or <see cref="AllAgents"/>); true when it changed the
     /// record (the first poll in this second).
     /// </summary>
-    public static bool Record(IDbConnection db, IDbTransaction? tx, string scope, DateTimeOffset now, int windowSeconds) =>
-        db.Execute(RecordSql, new { scope, now = Timestamp.From(now), windowStart = Timestamp.From(now.AddSeconds(-windowSeconds)) }, tx) > 0;
+    public static async Task<bool> RecordAsync(IDbConnection db, IDbTransaction? tx, string scope, DateTimeOffset now, int windowSeconds) =>
+        await db.ExecuteAsync(RecordSql, new { scope, now = Timestamp.From(now), windowStart = Timestamp.From(now.AddSeconds(-windowSeconds)) }, tx) > 0;
 
     /// <summary>Every scope's poll (one row per agent key that polled, plus the global one).</summary>
-    public static Dictionary<string, Poll> Polls(IDbConnection db, IDbTransaction? tx = null) =>
-        db.Query<(string Scope, string LastPollAt, string ConnectedSince)>(PollsSql, transaction: tx)
+    public static async Task<Dictionary<string, Poll>> PollsAsync(IDbConnection db, IDbTransaction? tx = null) =>
+        (await db.QueryAsync<(string Scope, string LastPollAt, string ConnectedSince)>(PollsSql, transaction: tx))
             .ToDictionary(p => p.Scope, p => new Poll(p.LastPollAt, p.ConnectedSince), StringComparer.Ordinal);
 
     /// <summary>The latest of the agent's own poll and the global one: it speaks for the agent.</summary>
@@ -80,27 +80,27 @@ public static class RelayPresence
     /// Writes the derived status of every agent whose status changed (source relay or manual) through the
     /// <see cref="StatusWriter"/>; returns how many rows it wrote.
     /// </summary>
-    public static int Sync(IDbConnection db, IDbTransaction tx, StatusWriter status, DateTimeOffset now, int windowSeconds)
+    public static async Task<int> SyncAsync(IDbConnection db, IDbTransaction tx, StatusWriter status, DateTimeOffset now, int windowSeconds)
     {
-        var polls = Polls(db, tx);
+        var polls = await PollsAsync(db, tx);
         var all = polls.GetValueOrDefault(AllAgents);
         var written = 0;
-        foreach (var (id, stored) in db.Query<(string Id, bool IsActive, string Status, string StatusSource, string? StatusSince, string? StatusReason)>(
-                     "SELECT id, is_active, status, status_source, status_since, status_reason FROM agents", transaction: tx)
+        foreach (var (id, stored) in (await db.QueryAsync<(string Id, bool IsActive, string Status, string StatusSource, string? StatusSince, string? StatusReason)>(
+                     "SELECT id, is_active, status, status_source, status_since, status_reason FROM agents", transaction: tx))
                      .Select(a => (a.Id, new Stored(a.IsActive, a.Status, a.StatusSource, a.StatusSince, a.StatusReason))))
         {
             var p = Derive(stored, Latest(polls.GetValueOrDefault(id), all), now, windowSeconds);
             if (p.Status == stored.Status && p.StatusSource == stored.StatusSource && p.StatusReason == stored.StatusReason) continue;
-            status.Set(db, tx, StatusWriter.Agent, id, new StatusUpdate(p.Status, p.StatusSource, p.StatusReason, p.StatusSince ?? stored.StatusSince), at: now);
+            await status.SetAsync(db, tx, StatusWriter.Agent, id, new StatusUpdate(p.Status, p.StatusSource, p.StatusReason, p.StatusSince ?? stored.StatusSince), at: now);
             written++;
         }
         return written;
     }
 
     /// <summary>The agents with <c>last_relay_poll_at</c> filled in from the polls.</summary>
-    public static IReadOnlyList<Agent> WithLastPoll(IDbConnection db, IEnumerable<Agent> agents)
+    public static async Task<IReadOnlyList<Agent>> WithLastPollAsync(IDbConnection db, IEnumerable<Agent> agents)
     {
-        var polls = Polls(db);
+        var polls = await PollsAsync(db);
         var all = polls.GetValueOrDefault(AllAgents);
         return agents.Select(a => a with { LastRelayPollAt = Latest(polls.GetValueOrDefault(a.Id), all)?.LastPollAt }).ToList();
     }

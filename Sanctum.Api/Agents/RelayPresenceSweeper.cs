@@ -22,7 +22,7 @@ public sealed partial class RelayPresenceSweeper(
         {
             do
             {
-                try { Sweep(); }
+                try { await SweepAsync(); }
                 catch (Exception e) when (e is DbException or InvalidOperationException && !stoppingToken.IsCancellationRequested)
                 {
                     LogSweepFailed(logger, e);
@@ -33,12 +33,12 @@ public sealed partial class RelayPresenceSweeper(
     }
 
     /// <summary>One sweep; returns how many agents' status it wrote.</summary>
-    public int Sweep()
+    public async Task<int> SweepAsync()
     {
-        using var db = database.Open();
-        using var tx = db.BeginTransaction();
-        var written = RelayPresence.Sync(db, tx, status, clock.GetUtcNow(), options.Value.RelayWindowSeconds);
-        tx.Commit();
+        await using var db = await database.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        var written = await RelayPresence.SyncAsync(db, tx, status, clock.GetUtcNow(), options.Value.RelayWindowSeconds);
+        await tx.CommitAsync();
         status.Committed(tx);
         return written;
     }

@@ -61,7 +61,7 @@ public static class ChatHistoryApi
         WHERE session_id = @id AND id < @beforeResponse ORDER BY id DESC LIMIT @limit
         """;
 
-    private static Results<Ok<ChatSessionPage>, ValidationProblem> Sessions(
+    private static async Task<Results<Ok<ChatSessionPage>, ValidationProblem>> Sessions(
         DbConnection db, ClaimsPrincipal user, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "agent_id")] string? agentId,
         int? limit, int? offset)
     {
@@ -71,12 +71,12 @@ public static class ChatHistoryApi
         if (errors.Any) return Problems.Invalid(errors);
         var take = limit ?? DefaultLimit;
         var skip = offset ?? 0;
-        var rows = db.Query<ChatSessionSummary>(SessionsSql(agentId is not null),
-            new { userId = user.UserId(), agentId, take = take + 1, offset = skip }).ToList();
+        var rows = (await db.QueryAsync<ChatSessionSummary>(SessionsSql(agentId is not null),
+            new { userId = user.UserId(), agentId, take = take + 1, offset = skip })).ToList();
         return TypedResults.Ok(new ChatSessionPage(rows.Take(take).ToList(), take, skip, rows.Count > take));
     }
 
-    private static Results<Ok<ChatHistoryPage>, ValidationProblem, ProblemHttpResult> Messages(
+    private static async Task<Results<Ok<ChatHistoryPage>, ValidationProblem, ProblemHttpResult>> Messages(
         string id, DbConnection db, ClaimsPrincipal user, TimeProvider clock, IOptions<ChatBridgeOptions> options, string? before, int? limit)
     {
         var errors = new Errors();
@@ -84,7 +84,7 @@ public static class ChatHistoryApi
         var cursor = Cursor.Parse(before);
         if (cursor is null) errors.Add("before", "Must be a next_before value from a previous page.");
         if (errors.Any) return Problems.Invalid(errors);
-        if (db.QuerySingleOrDefault<ChatSessionSummary>(SessionSql, new { id, userId = user.UserId() }) is not { } session)
+        if (await db.QuerySingleOrDefaultAsync<ChatSessionSummary>(SessionSql, new { id, userId = user.UserId() }) is not { } session)
             return Problems.NotFound($"Chat session '{id}'");
 
         var take = limit ?? DefaultLimit;
@@ -92,12 +92,12 @@ public static class ChatHistoryApi
         var maxAttempts = options.Value.MaxDeliveryAttempts;
         var (beforeMessage, beforeResponse) = cursor!.Value;
         var arguments = new { id, beforeMessage, beforeResponse, limit = take };
-        var messages = db.Query<StoredMessage>(MessagesPageSql, arguments).Select(m => new ChatHistoryItem
+        var messages = (await db.QueryAsync<StoredMessage>(MessagesPageSql, arguments)).Select(m => new ChatHistoryItem
         {
             Kind = "message", Id = m.Id, Text = m.Text, Timestamp = m.Timestamp, DeliveryAttempts = m.DeliveryAttempts,
             DeliveryState = ChatDelivery.Shown(m.DeliveryState, m.LeaseUntil, m.DeliveryAttempts, now, maxAttempts),
         }).ToList();
-        var responses = db.Query<StoredResponse>(ResponsesPageSql, arguments)
+        var responses = (await db.QueryAsync<StoredResponse>(ResponsesPageSql, arguments))
             .Select(r => new ChatHistoryItem { Kind = "response", Id = r.Id, Text = r.Text, Timestamp = r.Timestamp, MessageId = r.MessageId })
             .ToList();
 

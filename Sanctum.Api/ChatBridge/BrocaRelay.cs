@@ -46,8 +46,8 @@ public sealed class BrocaRelay(
         {
             handedOut = await ChatDelivery.HandOutAsync(db, tx, database.Dialect, agentId, since, limit, offset, now, o);
             // The first poll in a second may change who is Healthy: write it now, not at the next sweep.
-            if (RelayPresence.Record(db, tx, agentId ?? RelayPresence.AllAgents, now, o.RelayWindowSeconds))
-                RelayPresence.Sync(db, tx, status, now, o.RelayWindowSeconds);
+            if (await RelayPresence.RecordAsync(db, tx, agentId ?? RelayPresence.AllAgents, now, o.RelayWindowSeconds))
+                await RelayPresence.SyncAsync(db, tx, status, now, o.RelayWindowSeconds);
             await tx.CommitAsync();
             status.Committed(tx);
         }

@@ -27,7 +27,7 @@ public static class ResetAdminPasswordCommand
                 ?? throw new CommandFailedException($"There is no user named '{name}'.");
             var password = UserRules.TemporaryPassword();
             var hash = services.GetRequiredService<PasswordHasher>().Hash(password);
-            var user = UsersApi.SetPassword<User>(db, id, hash, services.GetRequiredService<TimeProvider>())!;
+            var user = (await UsersApi.SetPasswordAsync<User>(db, id, hash, services.GetRequiredService<TimeProvider>()))!;
             services.GetRequiredService<AuditLog>().RecordNow(new AuditEvent("user.password.reset", "user", user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 new { username = user.Username, via = "cli", sessions_ended = true }) { Actor = AuditLog.CliActor }, db);
             await output.WriteLineAsync($"One-time password for {user.Username} (change it at sign-in; shown only now):");

@@ -37,7 +37,7 @@ public static class ConfigurationsApi
         group.MapHistory("/{scope}/{scopeId}/{key}", "ScopedConfiguration", Scoped);
 
         // A literal segment, so it wins over /api/config/{key}.
-        routes.MapGet("/api/config/effective", EffectiveConfiguration.Get).WithTags("Configurations").RequireReader()
+        routes.MapGet("/api/config/effective", EffectiveConfiguration.GetAsync).WithTags("Configurations").RequireReader()
             .WithName("GetEffectiveConfiguration")
             .WithSummary("The settings in force for an agent, tool and/or tool instance: per key the most specific value (system settings < system configurations < agent settings < agent < tool < instance configurations), with its scope and source store; secrets masked")
             .ProducesProblem(StatusCodes.Status404NotFound);

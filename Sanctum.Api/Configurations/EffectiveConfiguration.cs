@@ -38,22 +38,22 @@ public static class EffectiveConfiguration
         ORDER BY key
         """;
 
-    public static Results<Ok<Dictionary<string, EffectiveValue>>, ValidationProblem, ProblemHttpResult> Get(
+    public static async Task<Results<Ok<Dictionary<string, EffectiveValue>>, ValidationProblem, ProblemHttpResult>> GetAsync(
         DbConnection db, SettingsCore core, System.Security.Claims.ClaimsPrincipal user, string? agent = null, string? tool = null, string? instance = null)
     {
         // What the caller may not see reads as absent.
         var visible = new DynamicParameters(Agents.AgentVisibility.Parameters(user));
         visible.AddDynamicParams(new { agent, tool, instanceId = long.TryParse(instance, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : 0 });
-        if (instance is not null && parsed > 0 && !db.ExecuteScalar<bool>($"SELECT {Agents.AgentVisibility.InstanceVisible("@instanceId")}", visible))
+        if (instance is not null && parsed > 0 && !await db.ExecuteScalarAsync<bool>($"SELECT {Agents.AgentVisibility.InstanceVisible("@instanceId")}", visible))
             return Problems.NotFound($"Tool instance {parsed}");
-        if (agent is not null && !db.ExecuteScalar<bool>($"SELECT {Agents.AgentVisibility.Visible("@agent")}", visible)) return Problems.NotFound($"Agent '{agent}'");
-        if (tool is not null && !db.ExecuteScalar<bool>($"SELECT {Agents.AgentVisibility.ToolVisible("@tool")} OR NOT EXISTS (SELECT 1 FROM tools WHERE id = @tool)", visible))
+        if (agent is not null && !await db.ExecuteScalarAsync<bool>($"SELECT {Agents.AgentVisibility.Visible("@agent")}", visible)) return Problems.NotFound($"Agent '{agent}'");
+        if (tool is not null && !await db.ExecuteScalarAsync<bool>($"SELECT {Agents.AgentVisibility.ToolVisible("@tool")} OR NOT EXISTS (SELECT 1 FROM tools WHERE id = @tool)", visible))
             return Problems.NotFound($"Tool '{tool}'");
         if (instance is not null)
         {
             if (!long.TryParse(instance, NumberStyles.None, CultureInfo.InvariantCulture, out var instanceId) || instanceId <= 0)
                 return Problems.Invalid("instance", "The instance is a tool instance id (a positive integer).");
-            var found = db.QuerySingleOrDefault<InstanceOwner>(
+            var found = await db.QuerySingleOrDefaultAsync<InstanceOwner>(
                 "SELECT tool_id, agent_id FROM tool_instances WHERE id = @instanceId", new { instanceId });
             if (found is null) return Problems.NotFound($"Tool instance {instanceId}");
 
@@ -70,7 +70,7 @@ public static class EffectiveConfiguration
         if (tool is not null && !ConfigurationScopes.Exists(db, "tool", tool)) return Problems.NotFound($"Tool '{tool}'");
 
         var effective = new Dictionary<string, EffectiveValue>(StringComparer.Ordinal);
-        foreach (var row in db.Query<Row>(Sql, new { agent, tool, instance }))
+        foreach (var row in await db.QueryAsync<Row>(Sql, new { agent, tool, instance }))
         {
             var stored = new StoredSetting
             {

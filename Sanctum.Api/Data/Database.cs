@@ -113,6 +113,13 @@ public sealed partial class Database : IDisposable
         return connection;
     }
 
+    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = Create();
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
     /// <summary>An open connection to the SQLite file, for the SQLite-only work (snapshots, page counts).</summary>
     public SqliteConnection OpenSqlite() =>
         IsSqlite ? (SqliteConnection)Open() : throw new InvalidOperationException("The database is not SQLite.");

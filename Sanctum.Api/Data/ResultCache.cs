@@ -29,6 +29,39 @@ public sealed class ResultCache(DataVersion version)
     {
         // The version is read before the result: a commit after this read changes the version, so a result loaded
         // here can be newer than its generation but never older, and the next call after that commit reloads.
+        var generation = CurrentGeneration();
+        if (generation.Entries.TryGetValue(key, out var hit)) return (T)hit;
+
+        var value = load(key);
+        if (value is null) return null;
+        Keep(generation, key, value);
+        return value;
+    }
+
+    /// <summary>Like <see cref="Get{TKey,T}"/> with an asynchronous load; a hit completes synchronously.</summary>
+    public ValueTask<T> GetAsync<TKey, T>(TKey key, Func<TKey, Task<T>> load) where TKey : notnull where T : class
+    {
+        var generation = CurrentGeneration();
+        return generation.Entries.TryGetValue(key, out var hit) ? ValueTask.FromResult((T)hit) : new(LoadAsync(generation, key, load)!);
+    }
+
+    /// <summary>Like <see cref="Find{TKey,T}"/> with an asynchronous load; a hit completes synchronously.</summary>
+    public ValueTask<T?> FindAsync<TKey, T>(TKey key, Func<TKey, Task<T?>> load) where TKey : notnull where T : class
+    {
+        var generation = CurrentGeneration();
+        return generation.Entries.TryGetValue(key, out var hit) ? ValueTask.FromResult((T?)hit) : new(LoadAsync(generation, key, load));
+    }
+
+    private static async Task<T?> LoadAsync<TKey, T>(Generation generation, TKey key, Func<TKey, Task<T>> load) where TKey : notnull where T : class?
+    {
+        var value = await load(key);
+        if (value is null) return null;
+        Keep(generation, key, value);
+        return value;
+    }
+
+    private Generation CurrentGeneration()
+    {
         var current = version.Current();
         var generation = _generation;
         if (generation.Version != current || Volatile.Read(ref generation.Count) >= MaxEntries)
@@ -36,15 +69,15 @@ public sealed class ResultCache(DataVersion version)
             generation = new Generation(current);
             _generation = generation;
         }
-        if (generation.Entries.TryGetValue(key, out var hit)) return (T)hit;
+        return generation;
+    }
 
-        var value = load(key);
-        if (value is null) return null;
+    private static void Keep(Generation generation, object key, object value)
+    {
         // Results are shared by concurrent requests, and JSON nodes (agents' and tools' JSON columns) initialize
         // lazily in a way that is not thread-safe: serializing once here finishes that before anyone shares it.
-        JsonSerializer.SerializeToUtf8Bytes(value);
+        JsonSerializer.SerializeToUtf8Bytes(value, value.GetType());
         if (generation.Entries.TryAdd(key, value)) Interlocked.Increment(ref generation.Count);
-        return value;
     }
 
     private sealed class Generation(long version)

@@ -15,10 +15,10 @@ namespace Sanctum.Api.Health;
 public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, StatusWriter status, SanctumMetrics metrics)
 {
     /// <summary>The instance as it is after the result, or null when it has no check any more.</summary>
-    public InstanceCheckState? Apply(IDbConnection db, IDbTransaction tx, long instanceId, string type, ProbeResult result, DateTimeOffset at)
+    public async Task<InstanceCheckState?> ApplyAsync(IDbConnection db, IDbTransaction tx, long instanceId, string type, ProbeResult result, DateTimeOffset at)
     {
         metrics.CheckResult(type, result.Ok, result.LatencyMs);
-        var before = db.QuerySingleOrDefault<InstanceCheckState>(
+        var before = await db.QuerySingleOrDefaultAsync<InstanceCheckState>(
             $"SELECT {InstanceCheckState.Columns} FROM tool_instances WHERE id = @instanceId AND health_check IS NOT NULL AND is_active = TRUE",
             new { instanceId }, tx);
         if (before is null) return null; // removed, disabled or deleted while the probe ran
@@ -37,7 +37,7 @@ public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, Status
             _ => ("Degraded", $"Check failed ({failures} in a row): {result.Error}"),
         };
         var now = Timestamp.From(at);
-        var after = db.QuerySingle<InstanceCheckState>($"""
+        var after = await db.QuerySingleAsync<InstanceCheckState>($"""
             UPDATE tool_instances SET check_failures = @failures, last_check_at = @now, last_check_ok = @ok, last_check_latency_ms = @latency,
                 last_check_error = @error, next_check_at = @next
             WHERE id = @instanceId
@@ -48,12 +48,12 @@ public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, Status
                 instanceId, now, failures, ok = result.Ok, latency = result.LatencyMs, error = result.Error,
                 next = Timestamp.From(at.AddSeconds(spec.IntervalSeconds)),
             }, tx);
-        db.Execute("INSERT INTO health_check_results (instance_id, at, ok, latency_ms, error) VALUES (@instanceId, @now, @ok, @latency, @error)",
+        await db.ExecuteAsync("INSERT INTO health_check_results (instance_id, at, ok, latency_ms, error) VALUES (@instanceId, @now, @ok, @latency, @error)",
             new { instanceId, now, ok = result.Ok, latency = result.LatencyMs, error = result.Error }, tx);
 
-        var set = status.Set(db, tx, StatusWriter.Instance, instanceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        var set = await status.SetAsync(db, tx, StatusWriter.Instance, instanceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
             new StatusUpdate(newStatus, "check", reason), at: at);
-        UpdateTool(db, tx, after.ToolId, at);
+        await UpdateToolAsync(db, tx, after.ToolId, at);
         return after with { Status = set?.Status ?? newStatus };
     }
 
@@ -61,9 +61,9 @@ public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, Status
     /// Gives tool @toolId the worst status of its active instances when at least one of them is checked (source check);
     /// otherwise a tool whose status came from checks goes back to manual, keeping its last status.
     /// </summary>
-    public void UpdateTool(IDbConnection db, IDbTransaction tx, string toolId, DateTimeOffset at)
+    public async Task UpdateToolAsync(IDbConnection db, IDbTransaction tx, string toolId, DateTimeOffset at)
     {
-        var tool = db.QuerySingleOrDefault<ToolState>("""
+        var tool = await db.QuerySingleOrDefaultAsync<ToolState>("""
             SELECT t.status, t.status_source,
                    (SELECT CASE max(CASE i.status WHEN 'Off' THEN 3 WHEN 'Degraded' THEN 2 WHEN 'Ready' THEN 1 ELSE 0 END)
                                WHEN 3 THEN 'Off' WHEN 2 THEN 'Degraded' WHEN 1 THEN 'Ready' ELSE 'Healthy' END
@@ -74,12 +74,12 @@ public sealed class CheckRecorder(IOptions<InstanceCheckOptions> options, Status
         if (tool is null) return;
         if (tool.Worst is null)
         {
-            if (tool.StatusSource == "check") status.Set(db, tx, StatusWriter.Tool, toolId, new StatusUpdate(tool.Status, "manual", null), at: at);
+            if (tool.StatusSource == "check") await status.SetAsync(db, tx, StatusWriter.Tool, toolId, new StatusUpdate(tool.Status, "manual", null), at: at);
             return;
         }
         if (tool.Worst == tool.Status && tool.StatusSource == "check") return; // unchanged: no write, the tools cache stays warm
         var reason = tool.Worst == "Healthy" ? "Every active instance is Healthy." : $"The worst of its active instances is {tool.Worst}.";
-        status.Set(db, tx, StatusWriter.Tool, toolId, new StatusUpdate(tool.Worst, "check", reason), at: at);
+        await status.SetAsync(db, tx, StatusWriter.Tool, toolId, new StatusUpdate(tool.Worst, "check", reason), at: at);
     }
 
     private sealed record ToolState

@@ -80,7 +80,7 @@ public sealed partial class HealthCheckRunner(
 
             await using DbConnection db = database.Open();
             await using var tx = await db.BeginTransactionAsync(cancellationToken);
-            foreach (var (check, spec, result, at) in results) recorder.Apply(db, tx, check.Id, spec.Type, result, at);
+            foreach (var (check, spec, result, at) in results) await recorder.ApplyAsync(db, tx, check.Id, spec.Type, result, at);
             await tx.CommitAsync(cancellationToken);
             status.Committed(tx);
         }

@@ -53,8 +53,8 @@ public static class JobsApi
         return group;
     }
 
-    private static Ok<List<Job>> List(DbConnection db, JobSchedule schedule, TimeProvider clock) =>
-        TypedResults.Ok(Load(db, null, schedule, clock));
+    private static async Task<Ok<List<Job>>> List(DbConnection db, JobSchedule schedule, TimeProvider clock) =>
+        TypedResults.Ok(await LoadAsync(db, null, schedule, clock));
 
     private static Ok<IEnumerable<JobKindInfo>> Kinds(JobRunner runner) =>
         TypedResults.Ok(runner.Kinds.OrderBy(k => k.Kind, StringComparer.Ordinal).Select(k => new JobKindInfo(k.Kind, k.Description, k.Params)));
@@ -73,10 +73,10 @@ public static class JobsApi
         return TypedResults.Ok(new SchedulePreview(schedule.Describe(expression!), runs));
     }
 
-    private static Results<Ok<Job>, ProblemHttpResult> Get(long id, DbConnection db, JobSchedule schedule, TimeProvider clock) =>
-        Load(db, id, schedule, clock).SingleOrDefault() is { } job ? TypedResults.Ok(job) : Problems.NotFound($"Job {id}");
+    private static async Task<Results<Ok<Job>, ProblemHttpResult>> Get(long id, DbConnection db, JobSchedule schedule, TimeProvider clock) =>
+        (await LoadAsync(db, id, schedule, clock)).SingleOrDefault() is { } job ? TypedResults.Ok(job) : Problems.NotFound($"Job {id}");
 
-    private static Results<Created<Job>, ValidationProblem, ProblemHttpResult> Create(
+    private static async Task<Results<Created<Job>, ValidationProblem, ProblemHttpResult>> Create(
         JobWrite body, DbConnection db, JobRunner runner, JobSchedule schedule, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = Check(body, runner, creating: true, existingKind: null);
@@ -85,10 +85,10 @@ public static class JobsApi
         var now = clock.GetUtcNow();
         var enabled = body.Enabled ?? true;
         var next = enabled ? schedule.Next(body.Schedule!, now) : null;
-        db.Open();
-        using var tx = db.BeginTransaction();
-        if (NameTaken(db, tx, body.Name!, 0)) return Taken(body.Name!);
-        var id = db.ExecuteScalar<long>("""
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        if (await NameTakenAsync(db, tx, body.Name!, 0)) return Taken(body.Name!);
+        var id = await db.ExecuteScalarAsync<long>("""
             INSERT INTO jobs (name, kind, schedule, enabled, params, next_run_at, created_at, updated_at)
             VALUES (@name, @kind, @schedule, @enabled, @params, @next, @now, @now) RETURNING id
             """, new
@@ -96,16 +96,16 @@ public static class JobsApi
                 name = body.Name!.Trim(), kind = body.Kind, schedule = body.Schedule!.Trim(), enabled, @params = ParamsText(body.Params),
                 next = next is { } n ? Timestamp.From(n) : null, now = Timestamp.From(now),
             }, tx);
-        tx.Commit();
+        await tx.CommitAsync();
         audit.Record(new AuditEvent("job.created", "job", Id(id), new { kind = body.Kind, schedule = body.Schedule, enabled }), http);
-        var job = Load(db, id, schedule, clock).Single();
+        var job = (await LoadAsync(db, id, schedule, clock)).Single();
         return TypedResults.Created($"/api/jobs/{id}", job);
     }
 
-    private static Results<Ok<Job>, ValidationProblem, ProblemHttpResult> Patch(
+    private static async Task<Results<Ok<Job>, ValidationProblem, ProblemHttpResult>> Patch(
         long id, JobWrite body, DbConnection db, JobRunner runner, JobSchedule schedule, TimeProvider clock, AuditLog audit, HttpContext http)
     {
-        var current = db.QuerySingleOrDefault<(string Kind, string Schedule, bool Enabled)?>("SELECT kind, schedule, enabled FROM jobs WHERE id = @id", new { id });
+        var current = await db.QuerySingleOrDefaultAsync<(string Kind, string Schedule, bool Enabled)?>("SELECT kind, schedule, enabled FROM jobs WHERE id = @id", new { id });
         if (current is not { } was) return Problems.NotFound($"Job {id}");
         var errors = Check(body, runner, creating: false, existingKind: was.Kind);
         if (errors.Any) return Problems.Invalid(errors);
@@ -114,10 +114,10 @@ public static class JobsApi
         var enabled = body.Enabled ?? was.Enabled;
         var expression = body.Schedule?.Trim() ?? was.Schedule;
         var replan = body.Schedule is not null || (body.Enabled is not null && body.Enabled != was.Enabled);
-        db.Open();
-        using var tx = db.BeginTransaction();
-        if (body.Name is not null && NameTaken(db, tx, body.Name, id)) return Taken(body.Name);
-        db.Execute("""
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        if (body.Name is not null && await NameTakenAsync(db, tx, body.Name, id)) return Taken(body.Name);
+        await db.ExecuteAsync("""
             UPDATE jobs SET name = coalesce(@name, name), kind = coalesce(@kind, kind), schedule = @schedule, enabled = @enabled,
                 params = coalesce(@params, params), next_run_at = CASE WHEN @replan THEN @next ELSE next_run_at END, updated_at = @now
             WHERE id = @id
@@ -126,37 +126,37 @@ public static class JobsApi
                 id, name = body.Name?.Trim(), kind = body.Kind, schedule = expression, enabled, @params = body.Params is null ? null : ParamsText(body.Params),
                 replan, next = enabled && schedule.Next(expression, now) is { } n ? Timestamp.From(n) : null, now = Timestamp.From(now),
             }, tx);
-        tx.Commit();
+        await tx.CommitAsync();
         var changed = new[] { body.Name is null ? null : "name", body.Kind is null ? null : "kind", body.Schedule is null ? null : "schedule",
             body.Enabled is null ? null : "enabled", body.Params is null ? null : "params" }.OfType<string>();
         audit.Record(new AuditEvent("job.updated", "job", Id(id), new { fields = changed, enabled }), http);
-        return TypedResults.Ok(Load(db, id, schedule, clock).Single());
+        return TypedResults.Ok((await LoadAsync(db, id, schedule, clock)).Single());
     }
 
-    private static Results<NoContent, ProblemHttpResult> Delete(long id, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(long id, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
-        var name = db.ExecuteScalar<string?>("SELECT name FROM jobs WHERE id = @id", new { id });
+        var name = await db.ExecuteScalarAsync<string?>("SELECT name FROM jobs WHERE id = @id", new { id });
         if (name is null) return Problems.NotFound($"Job {id}");
-        var deleted = db.Execute("DELETE FROM jobs WHERE id = @id AND (lease_until IS NULL OR lease_until <= @now)", new { id, now = Timestamp.Now(clock) });
+        var deleted = await db.ExecuteAsync("DELETE FROM jobs WHERE id = @id AND (lease_until IS NULL OR lease_until <= @now)", new { id, now = Timestamp.Now(clock) });
         if (deleted == 0) return Problems.Conflict($"Job {id} is running; delete it when the run has finished.");
         audit.Record(new AuditEvent("job.deleted", "job", Id(id), new { name }), http);
         return TypedResults.NoContent();
     }
 
-    private static Results<Accepted<JobRun>, ProblemHttpResult> Run(long id, DbConnection db, JobRunner runner, AuditLog audit, HttpContext http)
+    private static async Task<Results<Accepted<JobRun>, ProblemHttpResult>> Run(long id, DbConnection db, JobRunner runner, AuditLog audit, HttpContext http)
     {
-        if (!db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM jobs WHERE id = @id)", new { id })) return Problems.NotFound($"Job {id}");
+        if (!await db.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM jobs WHERE id = @id)", new { id })) return Problems.NotFound($"Job {id}");
         if (runner.TryStart(id, "manual") is not { } run) return Problems.Conflict($"Job {id} is already running.");
         audit.Record(new AuditEvent("job.run.requested", "job", Id(id), new { run_id = run.Id }), http);
         runner.RunInBackground(run);
         return TypedResults.Accepted($"/api/jobs/{id}/runs", run);
     }
 
-    private static Results<Ok<IEnumerable<JobRun>>, ValidationProblem, ProblemHttpResult> Runs(long id, DbConnection db, int? limit = null)
+    private static async Task<Results<Ok<IEnumerable<JobRun>>, ValidationProblem, ProblemHttpResult>> Runs(long id, DbConnection db, int? limit = null)
     {
         if (limit is < 1 or > MaxRuns) return Problems.Invalid("limit", $"Must be 1 to {MaxRuns}.");
-        if (!db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM jobs WHERE id = @id)", new { id })) return Problems.NotFound($"Job {id}");
-        return TypedResults.Ok(db.Query<JobRun>($"SELECT {JobRun.Columns} FROM job_runs WHERE job_id = @id ORDER BY id DESC LIMIT @limit",
+        if (!await db.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM jobs WHERE id = @id)", new { id })) return Problems.NotFound($"Job {id}");
+        return TypedResults.Ok(await db.QueryAsync<JobRun>($"SELECT {JobRun.Columns} FROM job_runs WHERE job_id = @id ORDER BY id DESC LIMIT @limit",
             new { id, limit = limit ?? DefaultRuns }));
     }
 
@@ -191,21 +191,21 @@ public static class JobsApi
     private static string ParamsText(JsonElement? parameters) =>
         parameters is { ValueKind: JsonValueKind.Object } p ? p.GetRawText() : "{}";
 
-    private static bool NameTaken(DbConnection db, DbTransaction tx, string name, long id) =>
-        db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM jobs WHERE lower(name) = lower(@name) AND id <> @id)", new { name = name.Trim(), id }, tx);
+    private static async Task<bool> NameTakenAsync(DbConnection db, DbTransaction tx, string name, long id) =>
+        await db.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM jobs WHERE lower(name) = lower(@name) AND id <> @id)", new { name = name.Trim(), id }, tx);
 
     private static ProblemHttpResult Taken(string name) => Problems.Conflict($"A job named '{name.Trim()}' already exists.");
 
     private static string Id(long id) => id.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Jobs (one, or all by name) with their schedule text, running state and last run.</summary>
-    private static List<Job> Load(DbConnection db, long? id, JobSchedule schedule, TimeProvider clock)
+    private static async Task<List<Job>> LoadAsync(DbConnection db, long? id, JobSchedule schedule, TimeProvider clock)
     {
         var now = Timestamp.Now(clock);
-        var jobs = db.Query<Job>($"SELECT {Job.Columns} FROM jobs WHERE @id IS NULL OR id = @id ORDER BY name", new { id }).ToList();
-        var last = db.Query<JobRun>($"""
+        var jobs = (await db.QueryAsync<Job>($"SELECT {Job.Columns} FROM jobs WHERE @id IS NULL OR id = @id ORDER BY name", new { id })).ToList();
+        var last = (await db.QueryAsync<JobRun>($"""
             SELECT {JobRun.Columns} FROM job_runs WHERE id IN (SELECT MAX(id) FROM job_runs WHERE @id IS NULL OR job_id = @id GROUP BY job_id)
-            """, new { id }).ToDictionary(r => r.JobId);
+            """, new { id })).ToDictionary(r => r.JobId);
         return jobs.Select(j => j with
         {
             ScheduleText = JobSchedule.Problem(j.Schedule) is null ? schedule.Describe(j.Schedule) : "invalid schedule",

@@ -70,7 +70,7 @@ public static class LettaLinks
             $"UPDATE agents SET letta_uid = @uid, updated_at = @now WHERE id = @id RETURNING {Agent.Columns}",
             new { id, uid, now = Timestamp.Now(clock) }, cancellationToken: cancellationToken));
         audit.Record(new AuditEvent("agent.letta.linked", "agent", id, new { letta_uid = uid, previous = previous.LettaUid }), http);
-        return TypedResults.Ok(AgentsApi.Shown(db, agent));
+        return TypedResults.Ok(await AgentsApi.ShownAsync(db, agent));
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> Unlink(
@@ -118,7 +118,7 @@ public static class LettaLinks
         var write = new AgentWrite { Id = body.Id, Name = name, Description = Cut(LettaIds.Text(found, "description"), AgentRules.MaxDescription) };
         var agent = await AgentsApi.InsertAsync(db, write, user.UserId(), lettaId, clock, cancellationToken);
         audit.Record(new AuditEvent("agent.letta.imported", "agent", agent.Id, new { letta_uid = lettaId }), http);
-        return TypedResults.Created($"/api/agents/{agent.Id}", AgentsApi.Shown(db, agent));
+        return TypedResults.Created($"/api/agents/{agent.Id}", await AgentsApi.ShownAsync(db, agent));
     }
 
     private static Task<string?> LinkedToAsync(DbConnection db, string uid, CancellationToken cancellationToken) =>

@@ -46,14 +46,14 @@ public static class PageRoutes
         return routes;
     }
 
-    private static IResult ToolPageOrNotFound(string? path, DbConnection db, IWebHostEnvironment env, HttpContext http)
+    private static async Task<IResult> ToolPageOrNotFound(string? path, DbConnection db, IWebHostEnvironment env, HttpContext http)
     {
         var requested = "/" + (path ?? "").TrimEnd('/');
         if (requested == "/api" || requested.StartsWith("/api/", StringComparison.Ordinal)
             || requested == "/swagger" || requested.StartsWith("/swagger/", StringComparison.Ordinal))
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound);
 
-        var isTool = db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM tools WHERE route_path = @requested)", new { requested });
+        var isTool = await db.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM tools WHERE route_path = @requested)", new { requested });
         return isTool ? Page(env, http, "tool.html") : Page(env, http, "not-found.html", StatusCodes.Status404NotFound);
     }
 

@@ -32,34 +32,34 @@ public static class PluginsApi
 
     private const string ToolExistsSql = "SELECT EXISTS (SELECT 1 FROM tools WHERE id = @id)";
 
-    private static Results<Ok<IEnumerable<Plugin>>, ProblemHttpResult> List(string id, DbConnection db) =>
-        db.ExecuteScalar<bool>(ToolExistsSql, new { id })
-            ? TypedResults.Ok(db.Query<Plugin>($"{Plugin.Select} WHERE p.tool_id = @id ORDER BY p.name, p.id", new { id }))
+    private static async Task<Results<Ok<IEnumerable<Plugin>>, ProblemHttpResult>> List(string id, DbConnection db) =>
+        await db.ExecuteScalarAsync<bool>(ToolExistsSql, new { id })
+            ? TypedResults.Ok(await db.QueryAsync<Plugin>($"{Plugin.Select} WHERE p.tool_id = @id ORDER BY p.name, p.id", new { id }))
             : Problems.NotFound($"Tool '{id}'");
 
-    private static Results<Ok<Plugin>, ProblemHttpResult> Get(string id, long pluginId, DbConnection db) =>
-        db.QuerySingleOrDefault<Plugin>($"{Plugin.Select} WHERE p.tool_id = @id AND p.id = @pluginId", new { id, pluginId }) is { } plugin
+    private static async Task<Results<Ok<Plugin>, ProblemHttpResult>> Get(string id, long pluginId, DbConnection db) =>
+        await db.QuerySingleOrDefaultAsync<Plugin>($"{Plugin.Select} WHERE p.tool_id = @id AND p.id = @pluginId", new { id, pluginId }) is { } plugin
             ? TypedResults.Ok(plugin)
             : Problems.NotFound($"Plugin {pluginId} of tool '{id}'");
 
-    private static Results<Created<Plugin>, ValidationProblem, ProblemHttpResult> Create(
+    private static async Task<Results<Created<Plugin>, ValidationProblem, ProblemHttpResult>> Create(
         string id, PluginRequest body, DbConnection db, TimeProvider clock, ClaimsPrincipal user)
     {
         var errors = CheckFields(body, creating: true);
         if (errors.Any) return Problems.Invalid(errors);
         var name = body.Name!;
 
-        db.Open();
-        using var tx = db.BeginTransaction();
-        if (!db.ExecuteScalar<bool>(ToolExistsSql, new { id }, tx)) return Problems.NotFound($"Tool '{id}'");
-        var siblings = LoadSiblings(db, tx, id);
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        if (!await db.ExecuteScalarAsync<bool>(ToolExistsSql, new { id }, tx)) return Problems.NotFound($"Tool '{id}'");
+        var siblings = await LoadSiblingsAsync(db, tx, id);
         if (siblings.Any(p => p.Name == name)) return Problems.Conflict($"Tool '{id}' already has a plugin named '{name}'.");
         var dependencies = body.Dependencies ?? [];
         PluginDependencies.Check(id, name, dependencies, Graph(siblings), errors);
         if (errors.Any) return Problems.Invalid(errors);
 
         var now = Timestamp.Now(clock);
-        var pluginId = db.ExecuteScalar<long>("""
+        var pluginId = await db.ExecuteScalarAsync<long>("""
             INSERT INTO plugins (tool_id, name, version, status, config, dependencies, is_enabled, created_by, created_at, updated_at)
             VALUES (@id, @name, @version, @status, @config, @dependencies, @isEnabled, @createdBy, @now, @now)
             RETURNING id
@@ -70,22 +70,22 @@ public static class PluginsApi
                 config = body.Config?.GetRawText(), dependencies = JsonSerializer.Serialize(dependencies),
                 isEnabled = body.IsEnabled ?? true, createdBy = user.UserId(), now,
             }, tx);
-        var plugin = db.QuerySingle<Plugin>($"{Plugin.Select} WHERE p.id = @pluginId", new { pluginId }, tx);
-        tx.Commit();
+        var plugin = await db.QuerySingleAsync<Plugin>($"{Plugin.Select} WHERE p.id = @pluginId", new { pluginId }, tx);
+        await tx.CommitAsync();
         return TypedResults.Created($"/api/tools/{id}/plugins/{pluginId}", plugin);
     }
 
-    private static Results<Ok<Plugin>, ValidationProblem, ProblemHttpResult> Update(
+    private static async Task<Results<Ok<Plugin>, ValidationProblem, ProblemHttpResult>> Update(
         string id, long pluginId, PluginRequest body, DbConnection db, TimeProvider clock)
     {
         var errors = CheckFields(body, creating: false);
         if (errors.Any) return Problems.Invalid(errors);
 
-        db.Open();
-        using var tx = db.BeginTransaction();
-        var current = db.QuerySingleOrDefault<Plugin>($"{Plugin.Select} WHERE p.tool_id = @id AND p.id = @pluginId", new { id, pluginId }, tx);
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        var current = await db.QuerySingleOrDefaultAsync<Plugin>($"{Plugin.Select} WHERE p.tool_id = @id AND p.id = @pluginId", new { id, pluginId }, tx);
         if (current is null) return Problems.NotFound($"Plugin {pluginId} of tool '{id}'");
-        var others = LoadSiblings(db, tx, id).Where(p => p.Id != pluginId).ToList();
+        var others = (await LoadSiblingsAsync(db, tx, id)).Where(p => p.Id != pluginId).ToList();
 
         var name = body.Name ?? current.Name;
         if (name != current.Name)
@@ -100,7 +100,7 @@ public static class PluginsApi
             if (errors.Any) return Problems.Invalid(errors);
         }
 
-        db.Execute("""
+        await db.ExecuteAsync("""
             UPDATE plugins SET name = @name, version = @version, status = @status, config = @config,
                 dependencies = @dependencies, is_enabled = @isEnabled, updated_at = @now
             WHERE id = @pluginId
@@ -115,22 +115,22 @@ public static class PluginsApi
                 isEnabled = body.IsEnabled ?? current.IsEnabled,
                 now = Timestamp.Now(clock),
             }, tx);
-        var plugin = db.QuerySingle<Plugin>($"{Plugin.Select} WHERE p.id = @pluginId", new { pluginId }, tx);
-        tx.Commit();
+        var plugin = await db.QuerySingleAsync<Plugin>($"{Plugin.Select} WHERE p.id = @pluginId", new { pluginId }, tx);
+        await tx.CommitAsync();
         return TypedResults.Ok(plugin);
     }
 
-    private static Results<NoContent, ProblemHttpResult> Delete(string id, long pluginId, DbConnection db)
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(string id, long pluginId, DbConnection db)
     {
-        db.Open();
-        using var tx = db.BeginTransaction();
-        var name = db.QuerySingleOrDefault<string>("SELECT name FROM plugins WHERE tool_id = @id AND id = @pluginId", new { id, pluginId }, tx);
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        var name = await db.QuerySingleOrDefaultAsync<string>("SELECT name FROM plugins WHERE tool_id = @id AND id = @pluginId", new { id, pluginId }, tx);
         if (name is null) return Problems.NotFound($"Plugin {pluginId} of tool '{id}'");
-        var others = LoadSiblings(db, tx, id).Where(p => p.Id != pluginId).ToList();
+        var others = (await LoadSiblingsAsync(db, tx, id)).Where(p => p.Id != pluginId).ToList();
         if (Dependents(others, name) is { Count: > 0 } dependents)
             return Problems.Conflict($"Plugin '{name}' is needed by {string.Join(", ", dependents.Select(d => $"'{d}'"))}; change or remove those first.");
-        db.Execute("DELETE FROM plugins WHERE id = @pluginId", new { pluginId }, tx);
-        tx.Commit();
+        await db.ExecuteAsync("DELETE FROM plugins WHERE id = @pluginId", new { pluginId }, tx);
+        await tx.CommitAsync();
         return TypedResults.NoContent();
     }
 
@@ -155,9 +155,9 @@ public static class PluginsApi
 
     private sealed record Sibling(long Id, string Name, IReadOnlyList<string> Dependencies);
 
-    private static List<Sibling> LoadSiblings(DbConnection db, DbTransaction tx, string toolId) =>
-        db.Query<(long Id, string Name, string? Dependencies)>(
-                "SELECT id, name, dependencies FROM plugins WHERE tool_id = @toolId", new { toolId }, tx)
+    private static async Task<List<Sibling>> LoadSiblingsAsync(DbConnection db, DbTransaction tx, string toolId) =>
+        (await db.QueryAsync<(long Id, string Name, string? Dependencies)>(
+                "SELECT id, name, dependencies FROM plugins WHERE tool_id = @toolId", new { toolId }, tx))
             .Select(r => new Sibling(r.Id, r.Name, PluginDependencies.Parse(r.Dependencies)))
             .ToList();
 

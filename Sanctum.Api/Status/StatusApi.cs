@@ -44,10 +44,10 @@ public static class StatusApi
         ORDER BY kind DESC, id
         """;
 
-    private static Ok<SystemStatus> Get(DbConnection db, ResultCache cache, TimeProvider clock, StartTime started, ClaimsPrincipal user)
+    private static async Task<Ok<SystemStatus>> Get(DbConnection db, ResultCache cache, TimeProvider clock, StartTime started, ClaimsPrincipal user)
     {
         // Everything but the clock comes from the database, cached per viewer until the next commit.
-        var stored = cache.Get(new StoredStatus(AgentVisibility.ViewerOf(user)), key => Load(db, key.Viewer));
+        var stored = await cache.GetAsync(new StoredStatus(AgentVisibility.ViewerOf(user)), key => LoadAsync(db, key.Viewer));
         var now = clock.GetUtcNow();
         return TypedResults.Ok(stored with
         {
@@ -56,12 +56,12 @@ public static class StatusApi
         });
     }
 
-    private static SystemStatus Load(DbConnection db, AgentVisibility.Viewer viewer)
+    private static async Task<SystemStatus> LoadAsync(DbConnection db, AgentVisibility.Viewer viewer)
     {
-        var tools = db.QuerySingle<Counts>(ToolCountsSql);
-        var agents = db.QuerySingle<Counts>(AgentCountsSql);
-        var attention = db.Query<AttentionItem>(AttentionSql, viewer.Parameters()).AsList();
-        var schema = db.ExecuteScalar<long>("SELECT COALESCE(MAX(\"Version\"), 0) FROM \"VersionInfo\"");
+        var tools = await db.QuerySingleAsync<Counts>(ToolCountsSql);
+        var agents = await db.QuerySingleAsync<Counts>(AgentCountsSql);
+        var attention = (await db.QueryAsync<AttentionItem>(AttentionSql, viewer.Parameters())).AsList();
+        var schema = await db.ExecuteScalarAsync<long>("SELECT COALESCE(MAX(\"Version\"), 0) FROM \"VersionInfo\"");
         return new SystemStatus(
             attention.Count == 0 ? "Healthy" : "Degraded", Version, Timestamp: "", UptimeSeconds: 0,
             new DatabaseStatus("Healthy", schema),

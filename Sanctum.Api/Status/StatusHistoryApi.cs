@@ -50,7 +50,7 @@ public static class StatusHistoryApi
                     ELSE (SELECT coalesce(i.name, i.tool_id || ' #' || i.id) FROM tool_instances i WHERE CAST(i.id AS TEXT) = h.entity_id) END
         """;
 
-    private static Results<Ok<IEnumerable<StatusChange>>, ValidationProblem> History(
+    private static async Task<Results<Ok<IEnumerable<StatusChange>>, ValidationProblem>> History(
         DbConnection db, ClaimsPrincipal user, string? kind = null, string? id = null, DateTimeOffset? since = null, int? limit = null)
     {
         var errors = new Errors();
@@ -68,7 +68,7 @@ public static class StatusHistoryApi
             since is null ? null : "h.at >= @since",
             VisibleSql,
         }.OfType<string>();
-        return TypedResults.Ok(db.Query<StatusChange>($"""
+        return TypedResults.Ok(await db.QueryAsync<StatusChange>($"""
             SELECT h.id, h.at, h.kind, h.entity_id, {NameSql} AS name, h.old_status, h.new_status, h.source, h.reason
             FROM status_history h
             WHERE {string.Join(" AND ", filters)}
@@ -76,7 +76,7 @@ public static class StatusHistoryApi
             """, parameters));
     }
 
-    private static Results<Ok<IEnumerable<Availability>>, ValidationProblem> Availability(
+    private static async Task<Results<Ok<IEnumerable<Availability>>, ValidationProblem>> Availability(
         DbConnection db, ClaimsPrincipal user, TimeProvider clock, int? hours = null)
     {
         if (hours is < 1 or > MaxHours) return Problems.Invalid("hours", $"Must be 1 to {MaxHours}.");
@@ -85,19 +85,19 @@ public static class StatusHistoryApi
         var parameters = new DynamicParameters(AgentVisibility.Parameters(user));
         parameters.Add("since", Timestamp.From(from));
 
-        var subjects = db.Query<Subject>($"""
+        var subjects = (await db.QueryAsync<Subject>($"""
             SELECT 'tool' AS kind, id, name, status, status_source FROM tools WHERE {AgentVisibility.Visible("category")}
             UNION ALL
             SELECT 'agent', id, name, status, status_source FROM agents WHERE (is_active = TRUE OR @isAdmin) AND {AgentVisibility.Where}
-            """, parameters).AsList();
-        var polls = RelayPresence.Polls(db);
+            """, parameters)).AsList();
+        var polls = await RelayPresence.PollsAsync(db);
         // Per subject: the last change before the window (its status when the window opens) and every change inside it.
-        var changes = db.Query<Change>("""
+        var changes = (await db.QueryAsync<Change>("""
             SELECT h.kind, h.entity_id, h.at, h.old_status, h.new_status FROM status_history h
             WHERE h.kind IN ('tool', 'agent')
               AND (h.at >= @since OR h.id = (SELECT max(id) FROM status_history WHERE kind = h.kind AND entity_id = h.entity_id AND at < @since))
             ORDER BY h.id
-            """, parameters).ToLookup(c => (c.Kind, c.EntityId));
+            """, parameters)).ToLookup(c => (c.Kind, c.EntityId));
 
         return TypedResults.Ok(subjects.Select(s => Measure(s, changes[(s.Kind, s.Id)].ToList(), from, now, Signalled(s, polls))));
     }

@@ -38,7 +38,7 @@ public sealed class StatusWriter(AuditLog audit, IEventPublisher events, TimePro
     /// Writes <paramref name="update"/> to <paramref name="kind"/> <paramref name="id"/> when it differs from what is
     /// stored; returns the status after it, or null when there is no such row.
     /// </summary>
-    public StatusState? Set(IDbConnection db, IDbTransaction tx, string kind, string id, StatusUpdate update,
+    public async Task<StatusState?> SetAsync(IDbConnection db, IDbTransaction tx, string kind, string id, StatusUpdate update,
         HttpContext? http = null, DateTimeOffset? at = null)
     {
         var (table, extra) = kind switch
@@ -49,14 +49,14 @@ public sealed class StatusWriter(AuditLog audit, IEventPublisher events, TimePro
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "tool, instance or agent"),
         };
         object key = kind == Instance ? long.Parse(id, CultureInfo.InvariantCulture) : id;
-        var before = db.QuerySingleOrDefault<StatusState>(
+        var before = await db.QuerySingleOrDefaultAsync<StatusState>(
             $"SELECT status, status_source, status_since, status_reason, {extra} FROM {table} WHERE id = @key", new { key }, tx);
         if (before is null) return null;
         var since = update.Since ?? (before.Status == update.Status ? before.StatusSince : Timestamp.From(at ?? clock.GetUtcNow()));
         var after = before with { Status = update.Status, StatusSource = update.Source, StatusReason = update.Reason, StatusSince = since };
         if (after == before) return before;
 
-        db.Execute($"UPDATE {table} SET status = @Status, status_source = @StatusSource, status_reason = @StatusReason, status_since = @StatusSince WHERE id = @key",
+        await db.ExecuteAsync($"UPDATE {table} SET status = @Status, status_source = @StatusSource, status_reason = @StatusReason, status_since = @StatusSince WHERE id = @key",
             new { after.Status, after.StatusSource, after.StatusReason, after.StatusSince, key }, tx);
         if (after.Status != before.Status)
             audit.Record(new AuditEvent(EventName, kind, id, new StatusChanged(before.Status, after.Status, after.StatusSource, after.StatusReason, after.ToolId)),

@@ -48,49 +48,49 @@ public static class ToolInstancesApi
         SELECT EXISTS (SELECT 1 FROM tool_instances WHERE tool_id = @id AND agent_id = @agentId AND id <> @instanceId)
         """;
 
-    private static Results<Ok<IEnumerable<ToolInstance>>, ProblemHttpResult> List(string id, DbConnection db, ClaimsPrincipal user)
+    private static async Task<Results<Ok<IEnumerable<ToolInstance>>, ProblemHttpResult>> List(string id, DbConnection db, ClaimsPrincipal user)
     {
         var visible = AgentVisibility.Parameters(user, id);
-        if (!db.ExecuteScalar<bool>($"SELECT {AgentVisibility.ToolVisible("@id")}", visible)) return Problems.NotFound($"Tool '{id}'");
-        return TypedResults.Ok(db.Query<ToolInstance>(
+        if (!await db.ExecuteScalarAsync<bool>($"SELECT {AgentVisibility.ToolVisible("@id")}", visible)) return Problems.NotFound($"Tool '{id}'");
+        return TypedResults.Ok(await db.QueryAsync<ToolInstance>(
             $"SELECT {ToolInstance.Columns} FROM tool_instances WHERE tool_id = @id AND {AgentVisibility.Visible("agent_id")} ORDER BY id", visible));
     }
 
-    private static Results<Ok<ToolInstance>, ProblemHttpResult> Get(string id, long instanceId, DbConnection db, ClaimsPrincipal user)
+    private static async Task<Results<Ok<ToolInstance>, ProblemHttpResult>> Get(string id, long instanceId, DbConnection db, ClaimsPrincipal user)
     {
         var visible = AgentVisibility.Parameters(user, id);
         visible.Add("instanceId", instanceId);
-        return db.QuerySingleOrDefault<ToolInstance>(
+        return await db.QuerySingleOrDefaultAsync<ToolInstance>(
                 $"SELECT {ToolInstance.Columns} FROM tool_instances WHERE id = @instanceId AND tool_id = @id AND {AgentVisibility.InstanceVisible("@instanceId")}",
                 visible) is { } instance
             ? TypedResults.Ok(instance)
             : Problems.NotFound($"Instance {instanceId} of tool '{id}'");
     }
 
-    private static Results<Created<ToolInstance>, ValidationProblem, ProblemHttpResult> Create(
+    private static async Task<Results<Created<ToolInstance>, ValidationProblem, ProblemHttpResult>> Create(
         string id, ToolInstanceWrite body, DbConnection db, ClaimsPrincipal user, TimeProvider clock, CheckRecorder checks, StatusWriter status)
     {
-        var errors = Check(body, db);
+        var errors = await CheckAsync(body, db);
         if (id == BrocaHome.ToolId) BrocaHome.Check(body.Config, body.AgentId, creating: true, errors);
         var healthCheck = HealthCheckSpec.Read(body.HealthCheck, errors);
         if (errors.Any) return Problems.Invalid(errors);
         var now = clock.GetUtcNow();
 
-        db.Open();
-        using var tx = db.BeginTransaction();
-        var scope = ScopeOf(db, id, tx);
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        var scope = await ScopeOfAsync(db, id, tx);
         if (scope is null) return Problems.NotFound($"Tool '{id}'");
-        if (SchemaErrors(db, id, body, tx) is { Any: true } invalid) return Problems.Invalid(invalid);
+        if (await SchemaErrorsAsync(db, id, body, tx) is { Any: true } invalid) return Problems.Invalid(invalid);
         if (scope == "agent")
         {
             if (body.AgentId is null) return Problems.Invalid("agent_id", "This tool is agent-scoped: name the agent the instance is for.");
-            if (db.ExecuteScalar<bool>(TakenSql, new { id, agentId = body.AgentId, instanceId = 0L }, tx)) return AgentTaken(id, body.AgentId);
+            if (await db.ExecuteScalarAsync<bool>(TakenSql, new { id, agentId = body.AgentId, instanceId = 0L }, tx)) return AgentTaken(id, body.AgentId);
         }
 
         ToolInstance instance;
         try
         {
-            instance = db.QuerySingle<ToolInstance>($"""
+            instance = await db.QuerySingleAsync<ToolInstance>($"""
                 INSERT INTO tool_instances (tool_id, agent_id, name, config, status, status_since, last_run, next_run, created_by, created_at,
                     updated_at, is_active, health_check, next_check_at)
                 VALUES (@id, @agentId, @name, @config, @status, @now, @lastRun, @nextRun, @createdBy, @now, @now, @isActive, @check, @checkAt)
@@ -107,35 +107,35 @@ public static class ToolInstancesApi
         {
             return AgentTaken(id, body.AgentId!);
         }
-        instance = AfterWrite(db, tx, checks, status, instance, now);
-        tx.Commit();
+        instance = await AfterWriteAsync(db, tx, checks, status, instance, now);
+        await tx.CommitAsync();
         status.Committed(tx);
         return TypedResults.Created($"/api/tools/{id}/instances/{instance.Id}", instance);
     }
 
-    private static Results<Ok<ToolInstance>, ValidationProblem, ProblemHttpResult> Patch(
+    private static async Task<Results<Ok<ToolInstance>, ValidationProblem, ProblemHttpResult>> Patch(
         string id, long instanceId, ToolInstanceWrite body, DbConnection db, TimeProvider clock, CheckRecorder checks,
         StatusWriter status, HttpContext http)
     {
-        var errors = Check(body, db);
+        var errors = await CheckAsync(body, db);
         if (id == BrocaHome.ToolId && body.Config is not null) BrocaHome.Check(body.Config, body.AgentId, creating: false, errors);
         var healthCheck = HealthCheckSpec.Read(body.HealthCheck, errors);
         if (errors.Any) return Problems.Invalid(errors);
         var now = clock.GetUtcNow();
         var checkChange = body.HealthCheck.ValueKind switch { JsonValueKind.Object => "set", JsonValueKind.Null => "remove", _ => null };
 
-        db.Open();
-        using var tx = db.BeginTransaction();
-        if (Find(db, id, instanceId, tx) is not { } old) return Problems.NotFound($"Instance {instanceId} of tool '{id}'");
-        if (SchemaErrors(db, id, body, tx) is { Any: true } invalid) return Problems.Invalid(invalid);
-        if (body.AgentId is not null && ScopeOf(db, id, tx) == "agent"
-            && db.ExecuteScalar<bool>(TakenSql, new { id, agentId = body.AgentId, instanceId }, tx))
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        if (await FindAsync(db, id, instanceId, tx) is not { } old) return Problems.NotFound($"Instance {instanceId} of tool '{id}'");
+        if (await SchemaErrorsAsync(db, id, body, tx) is { Any: true } invalid) return Problems.Invalid(invalid);
+        if (body.AgentId is not null && await ScopeOfAsync(db, id, tx) == "agent"
+            && await db.ExecuteScalarAsync<bool>(TakenSql, new { id, agentId = body.AgentId, instanceId }, tx))
             return AgentTaken(id, body.AgentId);
 
         ToolInstance instance;
         try
         {
-            instance = db.QuerySingle<ToolInstance>($"""
+            instance = await db.QuerySingleAsync<ToolInstance>($"""
                 UPDATE tool_instances SET agent_id = coalesce(@agentId, agent_id), name = coalesce(@name, name),
                     config = coalesce(@config, config), last_run = coalesce(@lastRun, last_run),
                     next_run = coalesce(@nextRun, next_run), is_active = coalesce(@isActive, is_active), updated_at = @now,
@@ -158,9 +158,9 @@ public static class ToolInstancesApi
             return AgentTaken(id, body.AgentId!);
         }
         if (body.Status is not null)
-            status.Set(db, tx, StatusWriter.Instance, instanceId.ToString(CultureInfo.InvariantCulture), new StatusUpdate(body.Status, "manual", null), http, now);
-        instance = AfterWrite(db, tx, checks, status, Find(db, id, instanceId, tx)!, now);
-        tx.Commit();
+            await status.SetAsync(db, tx, StatusWriter.Instance, instanceId.ToString(CultureInfo.InvariantCulture), new StatusUpdate(body.Status, "manual", null), http, now);
+        instance = await AfterWriteAsync(db, tx, checks, status, (await FindAsync(db, id, instanceId, tx))!, now);
+        await tx.CommitAsync();
         status.Committed(tx);
         return TypedResults.Ok(instance);
     }
@@ -169,7 +169,7 @@ public static class ToolInstancesApi
     /// Keeps the status rules after an admin's write: a checked instance that is inactive is Off, an instance without a
     /// check has a manual status, and the tool follows its checked instances (<see cref="CheckRecorder.UpdateTool"/>).
     /// </summary>
-    private static ToolInstance AfterWrite(DbConnection db, DbTransaction tx, CheckRecorder checks, StatusWriter status, ToolInstance instance, DateTimeOffset at)
+    private static async Task<ToolInstance> AfterWriteAsync(DbConnection db, DbTransaction tx, CheckRecorder checks, StatusWriter status, ToolInstance instance, DateTimeOffset at)
     {
         var id = instance.Id.ToString(CultureInfo.InvariantCulture);
         var update = instance switch
@@ -179,9 +179,9 @@ public static class ToolInstancesApi
             { HealthCheck: null, StatusSource: "check" } => new StatusUpdate(instance.Status, "manual", null),
             _ => null,
         };
-        if (update is not null) status.Set(db, tx, StatusWriter.Instance, id, update, at: at);
-        checks.UpdateTool(db, tx, instance.ToolId, at);
-        return update is null ? instance : Find(db, instance.ToolId, instance.Id, tx)!;
+        if (update is not null) await status.SetAsync(db, tx, StatusWriter.Instance, id, update, at: at);
+        await checks.UpdateToolAsync(db, tx, instance.ToolId, at);
+        return update is null ? instance : (await FindAsync(db, instance.ToolId, instance.Id, tx))!;
     }
 
     private static async Task<Results<Ok<CheckRun>, ProblemHttpResult>> RunCheck(
@@ -189,54 +189,54 @@ public static class ToolInstancesApi
         CancellationToken cancellationToken)
     {
         ToolInstance? instance;
-        using (var db = database.Open()) instance = Find(db, id, instanceId, null);
+        await using (var db = database.Create()) instance = await FindAsync(db, id, instanceId, null);
         if (instance is null) return Problems.NotFound($"Instance {instanceId} of tool '{id}'");
         if (instance.HealthCheck is null || !instance.IsActive)
             return Problems.Conflict($"Instance {instanceId} has {(instance.HealthCheck is null ? "no health check" : "its health check but is inactive")}.");
 
         var spec = HealthCheckSpec.FromJson(instance.HealthCheck.ToJsonString());
         var result = await probe.RunAsync(spec, instanceId, cancellationToken);
-        using (var db = database.Open())
-        using (var tx = db.BeginTransaction())
+        await using (var db = await database.OpenAsync(cancellationToken))
+        await using (var tx = await db.BeginTransactionAsync(cancellationToken))
         {
-            checks.Apply(db, tx, instanceId, spec.Type, result, clock.GetUtcNow());
-            instance = Find(db, id, instanceId, tx);
-            tx.Commit();
+            await checks.ApplyAsync(db, tx, instanceId, spec.Type, result, clock.GetUtcNow());
+            instance = await FindAsync(db, id, instanceId, tx);
+            await tx.CommitAsync();
             status.Committed(tx);
         }
         return instance is null ? Problems.NotFound($"Instance {instanceId} of tool '{id}'") : TypedResults.Ok(new CheckRun(result, instance));
     }
 
     /// <summary>Deletes the instance and the configurations scoped to it (each recorded in the settings history).</summary>
-    private static Results<NoContent, ProblemHttpResult> Delete(
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(
         string id, long instanceId, DbConnection db, SettingsCore settings, HttpContext http, CheckRecorder checks, StatusWriter status,
         TimeProvider clock)
     {
-        db.Open();
-        using var tx = db.BeginTransaction();
-        if (db.Execute("DELETE FROM tool_instances WHERE id = @instanceId AND tool_id = @id", new { id, instanceId }, tx) != 1)
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        if (await db.ExecuteAsync("DELETE FROM tool_instances WHERE id = @instanceId AND tool_id = @id", new { id, instanceId }, tx) != 1)
             return Problems.NotFound($"Instance {instanceId} of tool '{id}'");
         settings.DeleteOwned(db, tx, "instance", instanceId.ToString(CultureInfo.InvariantCulture), http);
-        checks.UpdateTool(db, tx, id, clock.GetUtcNow());
-        tx.Commit();
+        await checks.UpdateToolAsync(db, tx, id, clock.GetUtcNow());
+        await tx.CommitAsync();
         status.Committed(tx);
         return TypedResults.NoContent();
     }
 
     /// <summary>The config sent, checked against the tool's config_schema when it has one.</summary>
-    private static Errors? SchemaErrors(DbConnection db, string id, ToolInstanceWrite body, DbTransaction tx) =>
+    private static async Task<Errors?> SchemaErrorsAsync(DbConnection db, string id, ToolInstanceWrite body, DbTransaction tx) =>
         body.Config is { ValueKind: JsonValueKind.Object } config
-        && db.QuerySingleOrDefault<string>("SELECT config_schema FROM tools WHERE id = @id", new { id }, tx) is { } schema
+        && await db.QuerySingleOrDefaultAsync<string>("SELECT config_schema FROM tools WHERE id = @id", new { id }, tx) is { } schema
             ? ToolConfigSchema.Check(schema, config, new Errors())
             : null;
 
-    private static Errors Check(ToolInstanceWrite body, DbConnection db)
+    private static async Task<Errors> CheckAsync(ToolInstanceWrite body, DbConnection db)
     {
         var errors = new Errors();
         errors.Text("name", body.Name, MaxName);
         errors.OneOf("status", body.Status, HealthStatus.All);
         if (body.AgentId is not null && !(FieldChecks.IsSlug(body.AgentId)
-            && db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id)", new { id = body.AgentId })))
+            && await db.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id)", new { id = body.AgentId })))
             errors.Add("agent_id", "Must be the id of an existing agent.");
         if (body.Config is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null) })
             errors.Add("config", "Must be a JSON object.");
@@ -244,11 +244,11 @@ public static class ToolInstancesApi
     }
 
     /// <summary>The tool's module_scope, or null when there is no such tool.</summary>
-    private static string? ScopeOf(DbConnection db, string id, DbTransaction? tx) =>
-        db.QuerySingleOrDefault<string>("SELECT module_scope FROM tools WHERE id = @id", new { id }, tx);
+    private static async Task<string?> ScopeOfAsync(DbConnection db, string id, DbTransaction? tx) =>
+        await db.QuerySingleOrDefaultAsync<string>("SELECT module_scope FROM tools WHERE id = @id", new { id }, tx);
 
-    private static ToolInstance? Find(DbConnection db, string id, long instanceId, DbTransaction? tx) =>
-        db.QuerySingleOrDefault<ToolInstance>($"SELECT {ToolInstance.Columns} FROM tool_instances WHERE id = @instanceId AND tool_id = @id",
+    private static async Task<ToolInstance?> FindAsync(DbConnection db, string id, long instanceId, DbTransaction? tx) =>
+        await db.QuerySingleOrDefaultAsync<ToolInstance>($"SELECT {ToolInstance.Columns} FROM tool_instances WHERE id = @instanceId AND tool_id = @id",
             new { id, instanceId }, tx);
 
     private static ProblemHttpResult AgentTaken(string id, string agentId) =>

@@ -56,7 +56,7 @@ public static class ToolRules
     public static readonly string[] FixedCategories = ["master", "smcp"];
 
     /// <summary>Checks the fields present; <paramref name="whole"/> also requires name and category.</summary>
-    public static Errors Check(ToolWrite body, bool whole, DbConnection db, Errors errors)
+    public static async Task<Errors> CheckAsync(ToolWrite body, bool whole, DbConnection db, Errors errors)
     {
         errors.Text("name", body.Name, MaxName, required: whole);
         if (!whole && body.Name is not null && string.IsNullOrWhiteSpace(body.Name)) errors.Add("name", "This field must not be empty.");
@@ -70,7 +70,7 @@ public static class ToolRules
             if (whole) errors.Add("category", "This field is required: master, smcp or an agent id.");
         }
         else if (!FixedCategories.Contains(body.Category)
-                 && !(FieldChecks.IsSlug(body.Category) && db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id)", new { id = body.Category })))
+                 && !(FieldChecks.IsSlug(body.Category) && await db.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id)", new { id = body.Category })))
             errors.Add("category", "Must be master, smcp or the id of an existing agent.");
 
         if (body.RoutePath is { } path)

@@ -39,13 +39,13 @@ public static class ToolsApi
         return group;
     }
 
-    private static JsonBody<IEnumerable<Tool>> List(DbConnection db, ResultCache cache, IOptions<JsonOptions> json, ClaimsPrincipal user,
+    private static ValueTask<JsonBody<IEnumerable<Tool>>> List(DbConnection db, ResultCache cache, IOptions<JsonOptions> json, ClaimsPrincipal user,
         string? category = null, bool? enabled = null) =>
-        cache.Get(new ToolsAnswer(AgentVisibility.ViewerOf(user), category, enabled), key =>
+        cache.GetAsync(new ToolsAnswer(AgentVisibility.ViewerOf(user), category, enabled), async key =>
         {
             // Every tool, cached on its own; the categories of agents the caller may not see are left out here.
-            var hidden = db.Query<string>(AgentVisibility.HiddenIdsSql, key.Viewer.Parameters()).ToHashSet(StringComparer.Ordinal);
-            var tools = cache.Get(AllTools.Key, _ => db.Query<Tool>($"SELECT {Tool.Columns} FROM tools ORDER BY category, name, id").AsList());
+            var hidden = (await db.QueryAsync<string>(AgentVisibility.HiddenIdsSql, key.Viewer.Parameters())).ToHashSet(StringComparer.Ordinal);
+            var tools = await cache.GetAsync(AllTools.Key, async _ => (await db.QueryAsync<Tool>($"SELECT {Tool.Columns} FROM tools ORDER BY category, name, id")).AsList());
             return new JsonBody<IEnumerable<Tool>>(
                 tools.Where(t => (category is null || t.Category == category) && (enabled is null || t.IsEnabled == enabled) && !hidden.Contains(t.Category)),
                 json.Value.SerializerOptions);
@@ -57,13 +57,13 @@ public static class ToolsApi
     /// <summary>Cache key: every tool in its order (category, name, id).</summary>
     private sealed record AllTools { public static readonly AllTools Key = new(); }
 
-    private static Ok<IEnumerable<ToolCategory>> Categories(DbConnection db, ClaimsPrincipal user) =>
-        TypedResults.Ok(db.Query<ToolCategory>(
+    private static async Task<Ok<IEnumerable<ToolCategory>>> Categories(DbConnection db, ClaimsPrincipal user) =>
+        TypedResults.Ok(await db.QueryAsync<ToolCategory>(
             $"SELECT category, COUNT(*) AS count FROM tools WHERE {AgentVisibility.Visible("category")} GROUP BY category ORDER BY category",
             AgentVisibility.Parameters(user)));
 
-    private static Results<Ok<Tool>, ProblemHttpResult> Get(string id, DbConnection db, ClaimsPrincipal user) =>
-        db.QuerySingleOrDefault<Tool>($"SELECT {Tool.Columns} FROM tools WHERE id = @id AND {AgentVisibility.Visible("category")}",
+    private static async Task<Results<Ok<Tool>, ProblemHttpResult>> Get(string id, DbConnection db, ClaimsPrincipal user) =>
+        await db.QuerySingleOrDefaultAsync<Tool>($"SELECT {Tool.Columns} FROM tools WHERE id = @id AND {AgentVisibility.Visible("category")}",
             AgentVisibility.Parameters(user, id)) is { } tool
             ? TypedResults.Ok(tool)
             : Problems.NotFound($"Tool '{id}'");
@@ -74,15 +74,15 @@ public static class ToolsApi
         RETURNING {Tool.Columns}
         """;
 
-    private static Results<Created<Tool>, ValidationProblem, ProblemHttpResult> Create(
+    private static async Task<Results<Created<Tool>, ValidationProblem, ProblemHttpResult>> Create(
         ToolWrite body, DbConnection db, ClaimsPrincipal user, TimeProvider clock)
     {
         var errors = new Errors().Slug("id", body.Id);
-        if (ToolRules.Check(body, whole: true, db, errors).Any) return Problems.Invalid(errors);
-        if (db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM tools WHERE id = @id)", new { id = body.Id }))
+        if ((await ToolRules.CheckAsync(body, whole: true, db, errors)).Any) return Problems.Invalid(errors);
+        if (await db.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM tools WHERE id = @id)", new { id = body.Id }))
             return Problems.Conflict($"A tool with id '{body.Id}' already exists.");
 
-        var tool = db.QuerySingle<Tool>(InsertSql, new
+        var tool = await db.QuerySingleAsync<Tool>(InsertSql, new
         {
             id = body.Id, name = body.Name, description = body.Description, emoji = body.Emoji, category = body.Category,
             status = body.Status ?? "Healthy", routePath = body.RoutePath, isEnabled = body.IsEnabled ?? true,
@@ -108,56 +108,56 @@ public static class ToolsApi
         RETURNING {Tool.Columns}
         """;
 
-    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Replace(
+    private static async Task<Results<Ok<Tool>, ValidationProblem, ProblemHttpResult>> Replace(
         string id, ToolWrite body, DbConnection db, TimeProvider clock, StatusWriter status, HttpContext http)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
-        if (ToolRules.Check(body, whole: true, db, errors).Any) return Problems.Invalid(errors);
-        return Save(id, ReplaceSql, body with
+        if ((await ToolRules.CheckAsync(body, whole: true, db, errors)).Any) return Problems.Invalid(errors);
+        return await Save(id, ReplaceSql, body with
         {
             Status = body.Status ?? "Healthy", IsEnabled = body.IsEnabled ?? true, ModuleScope = body.ModuleScope ?? "global",
         }, db, clock, status, http);
     }
 
-    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Patch(
+    private static async Task<Results<Ok<Tool>, ValidationProblem, ProblemHttpResult>> Patch(
         string id, ToolWrite body, DbConnection db, TimeProvider clock, StatusWriter status, HttpContext http)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
-        if (ToolRules.Check(body, whole: false, db, errors).Any) return Problems.Invalid(errors);
-        return Save(id, PatchSql, body, db, clock, status, http);
+        if ((await ToolRules.CheckAsync(body, whole: false, db, errors)).Any) return Problems.Invalid(errors);
+        return await Save(id, PatchSql, body, db, clock, status, http);
     }
 
-    private static Results<Ok<Tool>, ValidationProblem, ProblemHttpResult> Save(
+    private static async Task<Results<Ok<Tool>, ValidationProblem, ProblemHttpResult>> Save(
         string id, string sql, ToolWrite body, DbConnection db, TimeProvider clock, StatusWriter status, HttpContext http)
     {
-        db.Open();
-        using var tx = db.BeginTransaction();
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
         // Turning a tool agent-scoped must not leave an agent with two instances of it.
-        if (body.ModuleScope == "agent" && db.ExecuteScalar<bool>(ToolInstancesApi.DuplicateAgentInstancesSql, new { id }, tx))
+        if (body.ModuleScope == "agent" && await db.ExecuteScalarAsync<bool>(ToolInstancesApi.DuplicateAgentInstancesSql, new { id }, tx))
             return Problems.Conflict($"Tool '{id}' has several instances for one agent, so it cannot become agent-scoped.");
 
-        var tool = db.QuerySingleOrDefault<Tool>(sql, new
+        var tool = await db.QuerySingleOrDefaultAsync<Tool>(sql, new
         {
             id, name = body.Name, description = body.Description, emoji = body.Emoji, category = body.Category,
             routePath = body.RoutePath, isEnabled = body.IsEnabled, moduleScope = body.ModuleScope,
             configSchema = ToolRules.SchemaText(body.ConfigSchema), now = Timestamp.Now(clock),
         }, tx);
         if (tool is null) return Problems.NotFound($"Tool '{id}'");
-        if (body.Status is not null && status.Set(db, tx, StatusWriter.Tool, id, new StatusUpdate(body.Status, "manual", null), http) is { } set)
+        if (body.Status is not null && await status.SetAsync(db, tx, StatusWriter.Tool, id, new StatusUpdate(body.Status, "manual", null), http) is { } set)
             tool = tool with { Status = set.Status, StatusSource = set.StatusSource, StatusReason = set.StatusReason, StatusSince = set.StatusSince };
-        tx.Commit();
+        await tx.CommitAsync();
         status.Committed(tx);
         return TypedResults.Ok(tool);
     }
 
     /// <summary>Deletes the tool and the configurations scoped to it (each recorded in the settings history).</summary>
-    private static Results<NoContent, ProblemHttpResult> Delete(string id, DbConnection db, SettingsCore settings, HttpContext http)
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(string id, DbConnection db, SettingsCore settings, HttpContext http)
     {
-        db.Open();
-        using var tx = db.BeginTransaction();
-        var found = db.QuerySingleOrDefault<DeleteCheck>("""
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        var found = await db.QuerySingleOrDefaultAsync<DeleteCheck>("""
             SELECT EXISTS (SELECT 1 FROM tool_instances WHERE tool_id = t.id) AS has_instances,
                    EXISTS (SELECT 1 FROM plugins WHERE tool_id = t.id) AS has_plugins
             FROM tools t WHERE t.id = @id
@@ -166,8 +166,8 @@ public static class ToolsApi
         if (found.HasInstances || found.HasPlugins)
             return Problems.Conflict($"Tool '{id}' still has {(found.HasInstances ? "instances" : "plugins")}; delete them first.");
         settings.DeleteOwned(db, tx, "tool", id, http);
-        db.Execute("DELETE FROM tools WHERE id = @id", new { id }, tx);
-        tx.Commit();
+        await db.ExecuteAsync("DELETE FROM tools WHERE id = @id", new { id }, tx);
+        await tx.CommitAsync();
         return TypedResults.NoContent();
     }
 

@@ -49,7 +49,7 @@ public static class UsersApi
     // Only the active admins other than @id: while one exists, @id may stop being an active admin.
     private const string AnotherActiveAdmin = "EXISTS (SELECT 1 FROM users other WHERE other.role = 'admin' AND other.status = 'active' AND other.id <> @id)";
 
-    private static Results<JsonBody<UserPage>, ValidationProblem> List(
+    private static async Task<Results<JsonBody<UserPage>, ValidationProblem>> List(
         DbConnection db, ResultCache cache, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, TimeProvider clock, string? search = null, string? role = null, string? status = null, int? limit = null, int? offset = null)
     {
         var errors = new Errors();
@@ -64,14 +64,14 @@ public static class UsersApi
         // status=locked also compares locked_until with the clock, so only that answer can change without a commit.
         var options = json.Value.SerializerOptions;
         return status == UserStatuses.Locked
-            ? new JsonBody<UserPage>(Page(db, query, clock), options)
-            : cache.Get(query, q => new JsonBody<UserPage>(Page(db, q, clock), options));
+            ? new JsonBody<UserPage>(await PageAsync(db, query, clock), options)
+            : await cache.GetAsync(query, async q => new JsonBody<UserPage>(await PageAsync(db, q, clock), options));
     }
 
     /// <summary>A users list query, also the key of its cached page.</summary>
     private sealed record PageQuery(string? Search, string? Role, string? Status, int Limit, int Offset);
 
-    private static UserPage Page(DbConnection db, PageQuery query, TimeProvider clock)
+    private static async Task<UserPage> PageAsync(DbConnection db, PageQuery query, TimeProvider clock)
     {
         var (search, role, status) = (query.Search, query.Role, query.Status);
         // Terms of 3+ characters use the engine's trigram index (Phase 2; SqlDialect.UserSearch), a case-insensitive
@@ -93,15 +93,15 @@ public static class UsersApi
             status is null ? null : status == UserStatuses.Locked ? "(status = 'locked' OR locked_until > @now)" : "status = @status",
         }.OfType<string>().ToList();
         var where = filters.Count == 0 ? "" : "WHERE " + string.Join(" AND ", filters);
-        var total = db.ExecuteScalar<long>($"SELECT COUNT(*) FROM users {where}", args);
-        var items = db.Query<User>($"SELECT {User.Columns} FROM users {where} ORDER BY username LIMIT @limit OFFSET @offset", args);
+        var total = await db.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM users {where}", args);
+        var items = await db.QueryAsync<User>($"SELECT {User.Columns} FROM users {where} ORDER BY username LIMIT @limit OFFSET @offset", args);
         return new UserPage(items.AsList(), total, args.limit, args.offset);
     }
 
-    private static Results<Ok<User>, ProblemHttpResult> Get(long id, DbConnection db) =>
-        db.QuerySingleOrDefault<User>(ByIdSql, new { id }) is { } user ? TypedResults.Ok(user) : Problems.NotFound($"User {id}");
+    private static async Task<Results<Ok<User>, ProblemHttpResult>> Get(long id, DbConnection db) =>
+        await db.QuerySingleOrDefaultAsync<User>(ByIdSql, new { id }) is { } user ? TypedResults.Ok(user) : Problems.NotFound($"User {id}");
 
-    private static Results<Created<UserWithPassword>, ValidationProblem, ProblemHttpResult> Create(
+    private static async Task<Results<Created<UserWithPassword>, ValidationProblem, ProblemHttpResult>> Create(
         UserCreate body, DbConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = new Errors().Username(body.Username).Email(body.Email, required: true).OptionalPassword(body.Password, body.Username, body.Email);
@@ -111,22 +111,22 @@ public static class UsersApi
         var temporary = string.IsNullOrEmpty(body.Password) ? UserRules.TemporaryPassword() : null;
         var hash = hasher.Hash(temporary ?? body.Password!); // bcrypt is slow: outside the write lock
 
-        db.Open();
-        using var tx = db.BeginTransaction();
-        if (Clash(db, tx, 0, body.Username, body.Email) is { } clash) return clash;
-        var user = db.QuerySingle<UserWithPassword>($"""
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        if (await ClashAsync(db, tx, 0, body.Username, body.Email) is { } clash) return clash;
+        var user = await db.QuerySingleAsync<UserWithPassword>($"""
             INSERT INTO users (username, email, password_hash, role, status, must_change_password, created_at, updated_at)
             VALUES (@username, @email, @hash, @role, 'active', @mustChange, @now, @now)
             RETURNING {User.Columns}
             """,
             new { username = body.Username, email = body.Email, hash, role = body.Role ?? Roles.User, mustChange = temporary is not null, now = Timestamp.Now(clock) },
             tx);
-        tx.Commit();
+        await tx.CommitAsync();
         audit.Record(new AuditEvent("user.created", "user", Id(user.Id), new { username = user.Username, role = user.Role, temporary_password = temporary is not null }), http);
         return TypedResults.Created($"/api/users/{user.Id}", user with { TemporaryPassword = temporary });
     }
 
-    private static Results<Ok<User>, ValidationProblem, ProblemHttpResult> Patch(
+    private static async Task<Results<Ok<User>, ValidationProblem, ProblemHttpResult>> Patch(
         long id, UserUpdate body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http, IEventPublisher events)
     {
         var errors = new Errors().Email(body.Email, required: false);
@@ -134,15 +134,15 @@ public static class UsersApi
         errors.OneOf("status", body.Status, UserStatuses.All);
         if (errors.Any) return Problems.Invalid(errors);
 
-        db.Open();
-        using var tx = db.BeginTransaction();
-        var before = db.QuerySingleOrDefault<User>(ByIdSql, new { id }, tx);
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        var before = await db.QuerySingleOrDefaultAsync<User>(ByIdSql, new { id }, tx);
         if (before is null) return Problems.NotFound($"User {id}");
-        if (Clash(db, tx, id, null, body.Email) is { } clash) return clash;
+        if (await ClashAsync(db, tx, id, null, body.Email) is { } clash) return clash;
 
         // One guarded statement in a write transaction that runs as if alone (SQLite: BEGIN IMMEDIATE; PostgreSQL:
         // SERIALIZABLE, a lost race retried by SerializationRetry): two concurrent demotions cannot both see the other admin.
-        var user = db.QuerySingleOrDefault<User>($"""
+        var user = await db.QuerySingleOrDefaultAsync<User>($"""
             UPDATE users SET email = coalesce(@email, email), role = coalesce(@role, role), status = coalesce(@status, status), updated_at = @now
             WHERE id = @id
               AND ((coalesce(@role, role) = 'admin' AND coalesce(@status, status) = 'active')
@@ -152,10 +152,10 @@ public static class UsersApi
             """,
             new { id, email = body.Email, role = body.Role, status = body.Status, now = Timestamp.Now(clock) }, tx);
         if (user is null) return LastAdmin();
-        if (user.Status != UserStatuses.Active) EndSessions(db, tx, id);
+        if (user.Status != UserStatuses.Active) await EndSessionsAsync(db, tx, id);
         // A token acts with its owner's role: a new role (up or down) or leaving active ends them all.
-        if (user.Status != UserStatuses.Active || user.Role != before.Role) db.Execute(AccessTokens.EndAllSql, new { id }, tx);
-        tx.Commit();
+        if (user.Status != UserStatuses.Active || user.Role != before.Role) await db.ExecuteAsync(AccessTokens.EndAllSql, new { id }, tx);
+        await tx.CommitAsync();
         var changed = new[] { ("email", before.Email != user.Email), ("role", before.Role != user.Role), ("status", before.Status != user.Status) }
             .Where(f => f.Item2).Select(f => f.Item1).ToArray();
         audit.Record(new AuditEvent("user.updated", "user", Id(id), new { username = user.Username, fields = changed }), http);
@@ -167,28 +167,28 @@ public static class UsersApi
         return TypedResults.Ok(user);
     }
 
-    private static Results<NoContent, ProblemHttpResult> Delete(long id, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http,
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(long id, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http,
         IEventPublisher events)
     {
-        db.Open();
-        using var tx = db.BeginTransaction();
-        var changed = db.Execute($"""
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        var changed = await db.ExecuteAsync($"""
             UPDATE users SET status = 'inactive', updated_at = @now
             WHERE id = @id AND (NOT (role = 'admin' AND status = 'active') OR {AnotherActiveAdmin})
             """, new { id, now = Timestamp.Now(clock) }, tx);
-        if (changed == 0) return Exists(db, tx, id) ? LastAdmin() : Problems.NotFound($"User {id}");
-        EndSessions(db, tx, id);
-        db.Execute(AccessTokens.EndAllSql, new { id }, tx);
-        tx.Commit();
+        if (changed == 0) return (await ExistsAsync(db, tx, id)) ? LastAdmin() : Problems.NotFound($"User {id}");
+        await EndSessionsAsync(db, tx, id);
+        await db.ExecuteAsync(AccessTokens.EndAllSql, new { id }, tx);
+        await tx.CommitAsync();
         audit.Record(new AuditEvent("user.status.changed", "user", Id(id), new { to = UserStatuses.Inactive }), http);
         events.Publish("users", "user.updated", new { user_id = id, fields = new[] { "status" }, by = http.User.Identity?.Name }, EventAudience.Admins);
         return TypedResults.NoContent();
     }
 
-    private static Results<Ok<UserWithPassword>, ValidationProblem, ProblemHttpResult> ResetPassword(
+    private static async Task<Results<Ok<UserWithPassword>, ValidationProblem, ProblemHttpResult>> ResetPassword(
         long id, PasswordReset? body, DbConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit, HttpContext http)
     {
-        var account = db.QuerySingleOrDefault<(string Username, string Email)>("SELECT username, email FROM users WHERE id = @id", new { id });
+        var account = await db.QuerySingleOrDefaultAsync<(string Username, string Email)>("SELECT username, email FROM users WHERE id = @id", new { id });
         var errors = new Errors().OptionalPassword(body?.Password, account.Username, account.Email);
         if (errors.Any) return Problems.Invalid(errors);
         if (account.Username is null) return Problems.NotFound($"User {id}");
@@ -196,7 +196,7 @@ public static class UsersApi
         var temporary = string.IsNullOrEmpty(body?.Password) ? UserRules.TemporaryPassword() : null;
         var hash = hasher.Hash(temporary ?? body!.Password!);
 
-        var user = SetPassword<UserWithPassword>(db, id, hash, clock);
+        var user = await SetPasswordAsync<UserWithPassword>(db, id, hash, clock);
         if (user is null) return Problems.NotFound($"User {id}");
         audit.Record(new AuditEvent("user.password.reset", "user", Id(id), new { username = user.Username, temporary_password = temporary is not null }), http);
         return TypedResults.Ok(user with { TemporaryPassword = temporary });
@@ -206,25 +206,25 @@ public static class UsersApi
     /// Sets a password hash that must be changed at next sign-in, clears the lockout and ends the user's sessions and tokens, in one
     /// transaction (the API's reset and the reset-admin-password command). Null when there is no user <paramref name="id"/>.
     /// </summary>
-    public static T? SetPassword<T>(DbConnection db, long id, string hash, TimeProvider clock) where T : User
+    public static async Task<T?> SetPasswordAsync<T>(DbConnection db, long id, string hash, TimeProvider clock) where T : User
     {
-        if (db.State != System.Data.ConnectionState.Open) db.Open();
-        using var tx = db.BeginTransaction();
-        var user = db.QuerySingleOrDefault<T>($"""
+        if (db.State != System.Data.ConnectionState.Open) await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        var user = await db.QuerySingleOrDefaultAsync<T>($"""
             UPDATE users SET password_hash = @hash, must_change_password = TRUE, {ClearLockout}, updated_at = @now
             WHERE id = @id
             RETURNING {User.Columns}
             """, new { id, hash, now = Timestamp.Now(clock) }, tx);
         if (user is null) return null;
-        EndSessions(db, tx, id);
-        db.Execute(AccessTokens.EndAllSql, new { id }, tx);
-        tx.Commit();
+        await EndSessionsAsync(db, tx, id);
+        await db.ExecuteAsync(AccessTokens.EndAllSql, new { id }, tx);
+        await tx.CommitAsync();
         return user;
     }
 
-    private static Results<Ok<User>, ProblemHttpResult> Unlock(long id, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
+    private static async Task<Results<Ok<User>, ProblemHttpResult>> Unlock(long id, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
-        var user = db.QuerySingleOrDefault<User>($"""
+        var user = await db.QuerySingleOrDefaultAsync<User>($"""
             UPDATE users SET {ClearLockout}, updated_at = @now
             WHERE id = @id
             RETURNING {User.Columns}
@@ -236,23 +236,23 @@ public static class UsersApi
 
     private static string Id(long id) => id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    private static bool Exists(DbConnection db, DbTransaction? tx, long id) =>
-        db.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM users WHERE id = @id)", new { id }, tx);
+    private static async Task<bool> ExistsAsync(DbConnection db, DbTransaction? tx, long id) =>
+        await db.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM users WHERE id = @id)", new { id }, tx);
 
     /// <summary>409 when another user already has the username or email, compared regardless of case.</summary>
-    private static ProblemHttpResult? Clash(DbConnection db, DbTransaction tx, long id, string? username, string? email)
+    private static async Task<ProblemHttpResult?> ClashAsync(DbConnection db, DbTransaction tx, long id, string? username, string? email)
     {
-        if (username is not null && db.ExecuteScalar<bool>(
+        if (username is not null && await db.ExecuteScalarAsync<bool>(
                 "SELECT EXISTS (SELECT 1 FROM users WHERE lower(username) = lower(@username) AND id <> @id)", new { username, id }, tx))
             return Problems.Conflict($"The username '{username}' is already taken.");
-        if (email is not null && db.ExecuteScalar<bool>(
+        if (email is not null && await db.ExecuteScalarAsync<bool>(
                 "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower(@email) AND id <> @id)", new { email, id }, tx))
             return Problems.Conflict($"The email '{email}' is already in use.");
         return null;
     }
 
-    private static void EndSessions(DbConnection db, DbTransaction tx, long id) =>
-        db.Execute("DELETE FROM user_sessions WHERE user_id = @id", new { id }, tx);
+    private static async Task EndSessionsAsync(DbConnection db, DbTransaction tx, long id) =>
+        await db.ExecuteAsync("DELETE FROM user_sessions WHERE user_id = @id", new { id }, tx);
 
     private static ProblemHttpResult LastAdmin() =>
         Problems.Conflict("This is the last active admin: make another user an active admin first.");
