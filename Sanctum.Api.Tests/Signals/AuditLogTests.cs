@@ -194,6 +194,8 @@ public class AuditLogTests
                 else Audit.Record(new AuditEvent("conc.queued", "w", $"{w}-{i}"));
             }
         })));
+        // Every queued event stored and every committed one sealed (verify's own flush waits 2 s at most).
+        await Audit.FlushAsync(TimeSpan.FromSeconds(60));
         var result = await VerifyAsync();
         Assert.That(result.GetProperty("ok").GetBoolean(), Is.True, result.ToString());
         using var check = _app.OpenDatabase();
@@ -218,6 +220,7 @@ public class AuditLogTests
             }
         }));
         Assert.That(acknowledged, Is.EqualTo(320));
+        await Audit.FlushAsync(TimeSpan.FromSeconds(60));
         var result = await Admin.GetFromJsonAsync<JsonElement>($"/api/audit/verify?checkpoint={checkpoint}");
         Assert.That(result.GetProperty("ok").GetBoolean(), Is.True, result.ToString());
         Assert.That(result.GetProperty("checkpoint").GetString(), Is.EqualTo("matched"));
