@@ -73,6 +73,22 @@ public sealed class Phase2UserManagement : Migration
             CREATE INDEX ix_audit_log_action ON audit_log (action, id);
             CREATE INDEX ix_audit_log_actor ON audit_log (actor, id);
 
+            -- On PostgreSQL a write's audit row commits here, in the write's own transaction, and the audit writer moves
+            -- it into the chain shortly after (Audit/AuditSealer.cs): concurrent writers never wait for the chain's tail.
+            -- Unused on SQLite, whose single writer extends the chain in the write's transaction itself.
+            CREATE TABLE audit_unsealed (
+                id {d.Id},
+                at TEXT NOT NULL,
+                actor TEXT,
+                actor_id {d.Int},
+                address TEXT,
+                action TEXT NOT NULL,
+                target_type TEXT,
+                target_id TEXT,
+                outcome TEXT NOT NULL,
+                details TEXT {d.Json("details")}
+            );
+
             -- Rate limits shared by every instance on one database (Data/SharedRateLimiter.cs), on PostgreSQL: the sign-in
             -- limit per client address and the chat bridge's limits (fixed windows: a count; token buckets: when full again).
             CREATE TABLE rate_limit_windows (
@@ -187,6 +203,7 @@ public sealed class Phase2UserManagement : Migration
             DROP TABLE user_recovery_codes;
             DROP TABLE user_totp;
             DROP TABLE rate_limit_windows;
+            DROP TABLE audit_unsealed;
             DROP TABLE audit_log;
             DROP TABLE agent_configs;
             DROP TABLE access_tokens;

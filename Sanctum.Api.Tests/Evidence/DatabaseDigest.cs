@@ -19,14 +19,14 @@ public static class DatabaseDigest
     // Ordinary tables only: the user-search index (an FTS5 virtual table and its shadow tables) is derived from
     // users, which is digested itself. audit_log is left out: a refused request is itself an event the audit log
     // records (a failed sign-in, a wrong bridge key), written by a background writer whenever its batch commits.
-    private const string OrdinaryTables = "SELECT name FROM pragma_table_list WHERE type = 'table' AND schema = 'main' AND name NOT LIKE 'sqlite_%' AND name <> 'audit_log' ORDER BY name";
+    private const string OrdinaryTables = "SELECT name FROM pragma_table_list WHERE type = 'table' AND schema = 'main' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('audit_log', 'audit_unsealed') ORDER BY name";
 
     // On PostgreSQL: the same tables (VersionInfo aside, as SQLite's digest has it too), rows in the order of all their
     // values; and not rate_limit_windows, the rate limits shared by all instances, which count refused requests too
     // (as the in-memory limiters do on SQLite: the bridge checks its limit before the body).
     private const string PostgresTables = """
         SELECT table_name FROM information_schema.tables
-        WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name NOT IN ('audit_log', 'rate_limit_windows')
+        WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name NOT IN ('audit_log', 'audit_unsealed', 'rate_limit_windows')
         ORDER BY table_name COLLATE "C"
         """;
 

@@ -69,22 +69,22 @@ public class WriteCostTests
     [Test]
     public async Task ASettingWriteAndItsAuditRowCommitTogether()
     {
-        TestEngine.RequireSqlite("on PostgreSQL the audit writer appends after the commit, in batches (one chain, serializable writers)");
         await using var app = new SanctumApplication();
         var admin = await app.CreateAdminClientAsync();
         await app.Services.GetRequiredService<Audit.AuditLog>().FlushAsync(TimeSpan.FromSeconds(10));
         using var db = app.OpenDatabase();
-        var before = db.ExecuteScalar<long>("SELECT COUNT(*) FROM audit_log WHERE action = 'setting.changed'");
+        // On SQLite the row is in the chain; on PostgreSQL in the chain or still in audit_unsealed (sealed just after
+        // the commit): one statement reads both, so a row moved between them in the meantime counts once.
+        const string Audited = """
+            SELECT (SELECT COUNT(*) FROM audit_log WHERE action = 'setting.changed' AND target_id = 'session_timeout')
+                 + (SELECT COUNT(*) FROM audit_unsealed WHERE action = 'setting.changed' AND target_id = 'session_timeout')
+            """;
+        var before = db.ExecuteScalar<long>(Audited);
         // Looked at right after the response, with no flush: a queued row may not be written yet, a row of the same
         // transaction is there.
         var put = await admin.PutAsJsonAsync("/api/config/session_timeout", new { value = "1234" });
         Assert.That(put.StatusCode, Is.EqualTo(HttpStatusCode.OK), await put.Content.ReadAsStringAsync());
-        var rows = db.Query<(string Id, string ChangedAt)>("""
-            SELECT a.target_id, h.changed_at FROM audit_log a JOIN setting_history h ON h.store = 'system_config' AND h.key = 'session_timeout'
-            WHERE a.action = 'setting.changed' AND a.target_id = 'session_timeout'
-            """).ToList();
-        Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM audit_log WHERE action = 'setting.changed'"), Is.EqualTo(before + 1),
-            "the audit row is committed with the write, not queued behind it");
-        Assert.That(rows, Has.Count.EqualTo(1));
+        Assert.That(db.ExecuteScalar<long>(Audited), Is.EqualTo(before + 1), "the audit row is committed with the write, not queued behind it");
+        Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM setting_history WHERE store = 'system_config' AND key = 'session_timeout'"), Is.EqualTo(1));
     }
 }

@@ -165,6 +165,9 @@ public class AuditLogTests
             Audit.Record(new AuditEvent("test.committed"), null, db, tx);
             tx.Commit();
         }
+        // On PostgreSQL the committed row is sealed into the chain by the writer; the flush waits for that.
+        await Audit.FlushAsync(TimeSpan.FromSeconds(10));
+        Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM audit_unsealed"), Is.Zero, "nothing left unsealed, the rolled-back row neither");
         Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM audit_log WHERE action = 'test.rolled-back'"), Is.Zero);
         Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM audit_log WHERE action = 'test.committed'"), Is.EqualTo(1));
         Assert.That((await VerifyAsync()).GetProperty("ok").GetBoolean(), Is.True);
@@ -191,9 +194,40 @@ public class AuditLogTests
                 else Audit.Record(new AuditEvent("conc.queued", "w", $"{w}-{i}"));
             }
         })));
+        // Every queued event stored and every committed one sealed (verify's own flush waits 2 s at most).
+        await Audit.FlushAsync(TimeSpan.FromSeconds(60));
         var result = await VerifyAsync();
         Assert.That(result.GetProperty("ok").GetBoolean(), Is.True, result.ToString());
         using var check = _app.OpenDatabase();
         Assert.That(check.ExecuteScalar<long>("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'conc.%'"), Is.EqualTo(200));
+    }
+
+    [Test]
+    public async Task ConcurrentSettingWritesEachCommitTheirAuditRowAndTheChainVerifies()
+    {
+        // 16 writers on one key and 16 on keys of their own, as the bench loads it: every acknowledged write has its
+        // setting.changed row (none lost, none extra), and the chain they extend concurrently verifies.
+        var key = "conc_" + Guid.NewGuid().ToString("N")[..8];
+        string? checkpoint = (await Admin.GetFromJsonAsync<JsonElement>("/api/audit/checkpoint")).GetProperty("checkpoint").GetString();
+        var acknowledged = 0;
+        await Task.WhenAll(Enumerable.Range(0, 32).Select(async w =>
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                var response = await Admin.PutAsJsonAsync($"/api/config/{(w < 16 ? key : $"{key}_{w}")}", new { value = $"{w}-{i}" });
+                Assert.That((int)response.StatusCode, Is.EqualTo(200).Or.EqualTo(201), await response.Content.ReadAsStringAsync());
+                Interlocked.Increment(ref acknowledged);
+            }
+        }));
+        Assert.That(acknowledged, Is.EqualTo(320));
+        await Audit.FlushAsync(TimeSpan.FromSeconds(60));
+        var result = await Admin.GetFromJsonAsync<JsonElement>($"/api/audit/verify?checkpoint={checkpoint}");
+        Assert.That(result.GetProperty("ok").GetBoolean(), Is.True, result.ToString());
+        Assert.That(result.GetProperty("checkpoint").GetString(), Is.EqualTo("matched"));
+        using var check = _app.OpenDatabase();
+        Assert.That(check.ExecuteScalar<long>("SELECT COUNT(*) FROM audit_log WHERE action = 'setting.changed' AND target_id LIKE @p",
+            new { p = key + "%" }), Is.EqualTo(320));
+        Assert.That(check.ExecuteScalar<long>("SELECT COUNT(*) FROM setting_history WHERE key LIKE @p", new { p = key + "%" }), Is.EqualTo(320));
+        Assert.That(check.ExecuteScalar<long>("SELECT COUNT(*) FROM audit_unsealed"), Is.Zero);
     }
 }

@@ -1,4 +1,5 @@
 using System.Data;
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -62,23 +63,60 @@ public sealed class AuditChain(RecordKeys keys)
     public const string PrunedAction = "audit.pruned";
 
     /// <summary>
-    /// Appends <paramref name="rows"/> after the current last row. Call inside a write transaction (Microsoft.Data.Sqlite's
-    /// BeginTransaction is BEGIN IMMEDIATE), so the read of the last row and the inserts hold the one write lock together.
+    /// Begins a transaction that may extend the chain. On SQLite, a write transaction (BEGIN IMMEDIATE): the read of the
+    /// last row and the inserts hold the one write lock together. On PostgreSQL, READ COMMITTED holding the chain's
+    /// advisory transaction lock (<see cref="PostgresLocks.AuditChain"/>, every instance's appenders take it): every
+    /// statement after the lock sees the tail as the previous holder committed it, which a serializable snapshot, taken
+    /// by the transaction's first statement before the lock was granted, would not.
     /// </summary>
+    public static async Task<DbTransaction> BeginAppendAsync(DbConnection db, CancellationToken cancellationToken = default)
+    {
+        if (db.State != ConnectionState.Open) await db.OpenAsync(cancellationToken);
+        if (Data.SqlDialect.Of(db).Engine == Data.DatabaseEngine.Sqlite) return await db.BeginTransactionAsync(cancellationToken);
+        var tx = await db.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
+        await db.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(@key)", new { key = Data.PostgresLocks.AuditChain }, tx,
+            cancellationToken: cancellationToken));
+        return tx;
+    }
+
+    /// <summary>
+    /// Appends <paramref name="rows"/> after the current last row, inside a transaction of <see cref="BeginAppendAsync"/>
+    /// (or, on SQLite, any write transaction: BEGIN IMMEDIATE holds the one write lock).
+    /// </summary>
+    public async Task AppendAsync(DbConnection db, DbTransaction tx, IEnumerable<AuditEntry> rows)
+    {
+        var last = await db.QuerySingleOrDefaultAsync<Link>("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", transaction: tx)
+                   ?? new Link { Id = 0, Hash = Genesis };
+        foreach (var row in rows)
+        {
+            var linked = Linked(row, last);
+            await db.ExecuteAsync(InsertSql, linked, tx);
+            last = new Link { Id = linked.Id, Hash = linked.Hash };
+        }
+    }
+
+    /// <summary>The synchronous <see cref="AppendAsync"/>, for a caller inside a synchronous write transaction on SQLite.</summary>
     public void Append(IDbConnection db, IDbTransaction tx, IEnumerable<AuditEntry> rows)
     {
         var last = db.QuerySingleOrDefault<Link>("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", transaction: tx)
                    ?? new Link { Id = 0, Hash = Genesis };
         foreach (var row in rows)
         {
-            var linked = row with { Id = last.Id + 1, PrevHash = last.Hash };
-            linked = linked with { Hash = MacOf(linked) };
-            db.Execute($"""
-                INSERT INTO audit_log ({AuditEntry.Columns})
-                VALUES (@Id, @At, @Actor, @ActorId, @Address, @Action, @TargetType, @TargetId, @Outcome, @Details, @PrevHash, @Hash)
-                """, linked, tx);
+            var linked = Linked(row, last);
+            db.Execute(InsertSql, linked, tx);
             last = new Link { Id = linked.Id, Hash = linked.Hash };
         }
+    }
+
+    private const string InsertSql = $"""
+        INSERT INTO audit_log ({AuditEntry.Columns})
+        VALUES (@Id, @At, @Actor, @ActorId, @Address, @Action, @TargetType, @TargetId, @Outcome, @Details, @PrevHash, @Hash)
+        """;
+
+    private AuditEntry Linked(AuditEntry row, Link last)
+    {
+        var linked = row with { Id = last.Id + 1, PrevHash = last.Hash };
+        return linked with { Hash = MacOf(linked) };
     }
 
     /// <summary>The row's MAC (lower-case hex) over its previous MAC and its content.</summary>

@@ -1,4 +1,5 @@
-using System.Data;
+using System.Data.Common;
+using Dapper;
 using System.Security.Claims;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -33,14 +34,15 @@ public sealed record AuditEvent(
 /// an open write transaction on another connection, and waiting for SQLite's single write lock there would deadlock
 /// with themselves. The event is queued and <see cref="AuditWriter"/> appends everything queued in one short
 /// transaction per batch, so a burst of events costs the write lock once. To make an event commit or roll back with
-/// the change it describes, pass the caller's connection and transaction instead.
+/// the change it describes, use <see cref="RecordAsync"/> with the caller's connection and transaction, then
+/// <see cref="Committed"/> after the commit.
 /// </para>
 /// </summary>
 public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider clock, AuditChain chain)
 {
     private static readonly JsonSerializerOptions DetailsJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    private readonly Channel<AuditEntry> _queue = Channel.CreateUnbounded<AuditEntry>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<AuditEntry?> _queue = Channel.CreateUnbounded<AuditEntry?>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _gate = new();
     private long _queued, _written;
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -56,17 +58,53 @@ public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider cloc
         }
     }
 
-    /// <summary>Records an event inside the caller's write transaction: it is stored if and only if that commits.</summary>
-    public void Record(AuditEvent e, HttpContext? http, IDbConnection db, IDbTransaction tx) =>
-        chain.Append(db, tx, [Entry(e, http)]);
+    /// <summary>
+    /// Records an event inside the caller's write transaction: it is stored if and only if that commits. On SQLite the
+    /// row extends the chain right there (the transaction holds the one write lock). On PostgreSQL it goes into
+    /// <c>audit_unsealed</c>, which takes no lock and reads nothing, so concurrent writers neither wait for each other
+    /// nor conflict on the chain's tail; the audit writer then links it into the chain (<see cref="AuditWriter"/>), in
+    /// order, under the chain's lock. Call <see cref="Committed"/> after the commit so that happens at once.
+    /// </summary>
+    public async Task RecordAsync(AuditEvent e, HttpContext? http, DbConnection db, DbTransaction tx)
+    {
+        var entry = Entry(e, http);
+        if (SqlDialect.Of(db).Engine == DatabaseEngine.Sqlite) await chain.AppendAsync(db, tx, [entry]);
+        else await db.ExecuteAsync(UnsealedInsert, entry, tx);
+    }
+
+    /// <summary>The synchronous <see cref="RecordAsync"/>, for callers inside a synchronous transaction.</summary>
+    public void Record(AuditEvent e, HttpContext? http, System.Data.IDbConnection db, System.Data.IDbTransaction tx)
+    {
+        var entry = Entry(e, http);
+        if (SqlDialect.Of(db).Engine == DatabaseEngine.Sqlite) chain.Append(db, tx, [entry]);
+        else db.Execute(UnsealedInsert, entry, tx);
+    }
+
+    private const string UnsealedInsert = """
+        INSERT INTO audit_unsealed (at, actor, actor_id, address, action, target_type, target_id, outcome, details)
+        VALUES (@At, @Actor, @ActorId, @Address, @Action, @TargetType, @TargetId, @Outcome, @Details)
+        """;
+
+    /// <summary>
+    /// After the commit of a transaction that used <see cref="RecordAsync"/>: on PostgreSQL the writer seals its rows now
+    /// (and <see cref="FlushAsync"/> waits for that); rows whose process died before are sealed by the writer's sweep.
+    /// </summary>
+    public void Committed(DbConnection db)
+    {
+        if (SqlDialect.Of(db).Engine == DatabaseEngine.Sqlite) return;
+        lock (_gate)
+        {
+            if (_queue.Writer.TryWrite(null)) _queued++;
+        }
+    }
 
     /// <summary>
     /// Records an event at once in its own transaction on <paramref name="db"/>: for the admin command line, whose process
     /// runs no background writer and exits right after.
     /// </summary>
-    public void RecordNow(AuditEvent e, System.Data.Common.DbConnection db)
+    public void RecordNow(AuditEvent e, DbConnection db)
     {
-        using var tx = db.BeginTransaction();
+        using var tx = AuditChain.BeginAppendAsync(db).GetAwaiter().GetResult();
         chain.Append(db, tx, [Entry(e, null)]);
         tx.Commit();
     }
@@ -77,9 +115,16 @@ public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider cloc
     /// <summary>How the log line names an actor: the user, or "system" for a check, a job or start-up.</summary>
     public const string SystemActor = "system";
 
-    /// <summary>Waits (up to <paramref name="timeout"/>) until every event queued before this call is stored.</summary>
+    /// <summary>
+    /// Waits (up to <paramref name="timeout"/>) until every event queued before this call is stored, and on PostgreSQL
+    /// every row committed to <c>audit_unsealed</c> before it is sealed into the chain.
+    /// </summary>
     public async Task FlushAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
+        lock (_gate)
+        {
+            if (_queue.Writer.TryWrite(null)) _queued++;
+        }
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
@@ -96,7 +141,7 @@ public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider cloc
         }
     }
 
-    internal ChannelReader<AuditEntry> Queue => _queue.Reader;
+    internal ChannelReader<AuditEntry?> Queue => _queue.Reader;
 
     internal void Complete() => _queue.Writer.TryComplete();
 

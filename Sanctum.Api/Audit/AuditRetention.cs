@@ -33,27 +33,28 @@ public sealed class AuditRetention(Database database, AuditChain chain, TimeProv
         }
     }
 
-    public Task<JobResult> RunAsync(JobRunContext context, CancellationToken cancellationToken)
+    public async Task<JobResult> RunAsync(JobRunContext context, CancellationToken cancellationToken)
     {
         var keepDays = context.Parameters.ValueKind == JsonValueKind.Object
                        && context.Parameters.TryGetProperty("keep_days", out var days) && days.TryGetInt32(out var d) ? d : DefaultKeepDays;
         var cutoff = Timestamp.From(clock.GetUtcNow().AddDays(-keepDays));
 
-        using var db = database.Open();
-        using var tx = db.BeginTransaction();
+        await using var db = database.Create();
+        // The chain's own transaction (on PostgreSQL under its lock), so no appender links a row to one deleted here.
+        await using var tx = await AuditChain.BeginAppendAsync(db, cancellationToken);
         // Rows are appended in time order, so everything up to the newest row older than the cutoff goes.
-        var last = db.QuerySingleOrDefault<PrunePoint>(
+        var last = await db.QuerySingleOrDefaultAsync<PrunePoint>(
             "SELECT id, hash FROM audit_log WHERE at < @cutoff ORDER BY id DESC LIMIT 1", new { cutoff }, tx);
-        if (last is null) return Task.FromResult(JobResult.Skipped($"No audit events older than {keepDays} days."));
+        if (last is null) return JobResult.Skipped($"No audit events older than {keepDays} days.");
 
-        var pruned = db.Execute("DELETE FROM audit_log WHERE id <= @id", new { id = last.Id }, tx);
-        chain.Append(db, tx, [new AuditEntry
+        var pruned = await db.ExecuteAsync("DELETE FROM audit_log WHERE id <= @id", new { id = last.Id }, tx);
+        await chain.AppendAsync(db, tx, [new AuditEntry
         {
             At = Timestamp.Now(clock), Action = AuditChain.PrunedAction, TargetType = "audit_log", Outcome = "ok",
             Details = JsonSerializer.Serialize(new { through_id = last.Id, through_hash = last.Hash, pruned, keep_days = keepDays }),
         }]);
-        tx.Commit();
-        return Task.FromResult(JobResult.Ok($"Pruned {pruned} audit events through id {last.Id}."));
+        await tx.CommitAsync(CancellationToken.None);
+        return JobResult.Ok($"Pruned {pruned} audit events through id {last.Id}.");
     }
 
     private sealed record PrunePoint

@@ -1,3 +1,4 @@
+using Dapper;
 using Sanctum.Api.Data;
 
 namespace Sanctum.Api.Audit;
@@ -5,22 +6,51 @@ namespace Sanctum.Api.Audit;
 /// <summary>
 /// Appends the events <see cref="AuditLog"/> queued: everything waiting goes into one write transaction, so the
 /// audit log takes SQLite's write lock once per burst, never once per event, and never on a request's thread.
-/// On shutdown it stores what is left before the host stops.
+/// On PostgreSQL it is also the chain's sealer: rows that writes committed into <c>audit_unsealed</c> with themselves
+/// (<see cref="AuditLog.RecordAsync"/>) are linked into the chain, oldest first, and removed from there in the same
+/// transaction, at once when this instance committed them (<see cref="AuditLog.Committed"/>) and every
+/// <see cref="SweepInterval"/> for rows another instance (or one that crashed) left. On shutdown it stores what is left
+/// before the host stops.
 /// </summary>
 public sealed partial class AuditWriter(AuditLog log, AuditChain chain, Database database, Events.IEventPublisher events, ILogger<AuditWriter> logger) : BackgroundService
 {
     private const int MaxBatch = 500;
 
+    /// <summary>How often, on PostgreSQL, rows committed by other instances (or before a crash) are looked for.</summary>
+    public static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(2);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var batch = new List<AuditEntry>(MaxBatch);
-        // Not stoppingToken: the loop ends when StopAsync completes the queue, after the last batch is stored.
-        while (await log.Queue.WaitToReadAsync(CancellationToken.None))
+        // On PostgreSQL the first pass seals what a previous run left unsealed.
+        var seal = !database.IsSqlite;
+        Task<bool>? waiting = null;
+        while (true)
         {
-            while (batch.Count < MaxBatch && log.Queue.TryRead(out var entry)) batch.Add(entry);
-            await StoreAsync(batch, stoppingToken);
-            log.Stored(batch.Count);
+            if (!seal)
+            {
+                // Not stoppingToken: the loop ends when StopAsync completes the queue, after the last batch is stored.
+                waiting ??= log.Queue.WaitToReadAsync(CancellationToken.None).AsTask();
+                if (database.IsSqlite) await waiting;
+                else await Task.WhenAny(waiting, Task.Delay(SweepInterval, stoppingToken));
+                if (waiting.IsCompleted)
+                {
+                    var more = await waiting;
+                    waiting = null;
+                    if (!more) break;
+                }
+                seal = !database.IsSqlite;
+            }
+            var taken = 0;
+            while (taken < MaxBatch && log.Queue.TryRead(out var entry))
+            {
+                taken++;
+                if (entry is not null) batch.Add(entry);
+            }
+            if (batch.Count > 0 || seal) await StoreAsync(batch, seal, stoppingToken);
+            log.Stored(taken);
             batch.Clear();
+            seal = false;
         }
     }
 
@@ -30,19 +60,28 @@ public sealed partial class AuditWriter(AuditLog log, AuditChain chain, Database
         return base.StopAsync(cancellationToken);
     }
 
-    private async Task StoreAsync(List<AuditEntry> batch, CancellationToken stoppingToken)
+    private async Task StoreAsync(List<AuditEntry> batch, bool seal, CancellationToken stoppingToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await using var db = database.Open();
-                using var tx = db.BeginTransaction();
-                chain.Append(db, tx, batch);
-                tx.Commit();
-                foreach (var e in batch)
-                    events.Publish("audit", "audit.recorded",
-                        new { e.At, e.Actor, e.Action, e.TargetType, e.TargetId, e.Outcome }, Events.EventAudience.Admins);
+                List<AuditEntry> sealedRows;
+                do
+                {
+                    await using var db = database.Create();
+                    await using var tx = await AuditChain.BeginAppendAsync(db, CancellationToken.None);
+                    sealedRows = seal ? (await db.QueryAsync<AuditEntry>(UnsealedSelect, new { limit = MaxBatch }, tx)).AsList() : [];
+                    await chain.AppendAsync(db, tx, sealedRows.Concat(batch));
+                    if (sealedRows.Count > 0)
+                        await db.ExecuteAsync("DELETE FROM audit_unsealed WHERE id = ANY(@ids)", new { ids = sealedRows.Select(r => r.Id).ToArray() }, tx);
+                    await tx.CommitAsync(CancellationToken.None);
+                    foreach (var e in sealedRows.Concat(batch))
+                        events.Publish("audit", "audit.recorded",
+                            new { e.At, e.Actor, e.Action, e.TargetType, e.TargetId, e.Outcome }, Events.EventAudience.Admins);
+                    batch = [];
+                }
+                while (sealedRows.Count == MaxBatch);
                 return;
             }
             catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException && attempt < 5 && !stoppingToken.IsCancellationRequested)
@@ -52,12 +91,19 @@ public sealed partial class AuditWriter(AuditLog log, AuditChain chain, Database
             }
             catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
             {
-                // The events are still in the log (one line each); losing the rows must not stop later ones.
+                // The events are still in the log (one line each); losing the rows must not stop later ones. Unsealed rows
+                // stay in audit_unsealed for the next pass.
                 LogLost(logger, batch.Count, e);
                 return;
             }
         }
     }
+
+    // In id order: the order their transactions took ids, close to the order they committed.
+    private const string UnsealedSelect = """
+        SELECT id, at, actor, actor_id, address, action, target_type, target_id, outcome, details
+        FROM audit_unsealed ORDER BY id LIMIT @limit
+        """;
 
     [LoggerMessage(EventId = 9002, Level = LogLevel.Warning, Message = "Storing {Count} audit events failed (attempt {Attempt}); retrying")]
     private static partial void LogRetry(ILogger logger, int count, int attempt, Exception error);

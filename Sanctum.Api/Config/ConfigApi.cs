@@ -43,10 +43,10 @@ public static class ConfigApi
         string key, DbConnection db, HttpContext http, SettingsCore core, bool reveal = false) =>
         core.Get(db, SettingAddress.System(key), http, reveal).Read(row => ConfigEntry.Of(row, core.Shown(row, reveal)));
 
-    private static Results<Created<ConfigEntry>, Ok<ConfigEntry>, ValidationProblem, ProblemHttpResult> Put(
+    private static async Task<Results<Created<ConfigEntry>, Ok<ConfigEntry>, ValidationProblem, ProblemHttpResult>> Put(
         string key, SettingWrite body, DbConnection db, HttpContext http, SettingsCore core) =>
-        core.Put(db, SettingAddress.System(key), body, http).Written(row => ConfigEntry.Of(row, core.Shown(row)));
+        (await core.PutAsync(db, SettingAddress.System(key), body, http)).Written(row => ConfigEntry.Of(row, core.Shown(row)));
 
-    private static Results<NoContent, ValidationProblem, ProblemHttpResult> Delete(string key, DbConnection db, HttpContext http, SettingsCore core) =>
-        core.Delete(db, SettingAddress.System(key), http).Deleted();
+    private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> Delete(string key, DbConnection db, HttpContext http, SettingsCore core) =>
+        (await core.DeleteAsync(db, SettingAddress.System(key), http)).Deleted();
 }

@@ -33,10 +33,10 @@ public static class EnvVarsApi
         string name, DbConnection db, HttpContext http, SettingsCore core, bool reveal = false) =>
         core.Get(db, SettingAddress.Env(name), http, reveal).Read(row => EnvVar.Of(row, core.Shown(row, reveal)));
 
-    private static Results<Created<EnvVar>, Ok<EnvVar>, ValidationProblem, ProblemHttpResult> Put(
+    private static async Task<Results<Created<EnvVar>, Ok<EnvVar>, ValidationProblem, ProblemHttpResult>> Put(
         string name, SettingWrite body, DbConnection db, HttpContext http, SettingsCore core) =>
-        core.Put(db, SettingAddress.Env(name), body, http).Written(row => EnvVar.Of(row, core.Shown(row)));
+        (await core.PutAsync(db, SettingAddress.Env(name), body, http)).Written(row => EnvVar.Of(row, core.Shown(row)));
 
-    private static Results<NoContent, ValidationProblem, ProblemHttpResult> Delete(string name, DbConnection db, HttpContext http, SettingsCore core) =>
-        core.Delete(db, SettingAddress.Env(name), http).Deleted();
+    private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> Delete(string name, DbConnection db, HttpContext http, SettingsCore core) =>
+        (await core.DeleteAsync(db, SettingAddress.Env(name), http)).Deleted();
 }

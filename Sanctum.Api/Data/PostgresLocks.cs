@@ -12,6 +12,9 @@ public static class PostgresLocks
     /// <summary>Migrating the schema.</summary>
     public const long Migration = 0x53414E43_0001; // "SANC" and a number
 
+    /// <summary>Extending the audit chain (a transaction lock: Audit/AuditChain.BeginAppendAsync).</summary>
+    public const long AuditChain = 0x53414E43_0002;
+
     /// <summary>Waits until <paramref name="key"/> is this connection's, or throws <see cref="DataDirectoryInUseException"/> after <paramref name="wait"/>.</summary>
     public static void Wait(DbConnection connection, long key, TimeSpan wait, string why)
     {

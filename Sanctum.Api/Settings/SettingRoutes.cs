@@ -21,8 +21,8 @@ public static class SettingRoutes
             .WithName($"{name}History").RequireAdmin()
             .WithSummary("Every recorded change of the setting, newest first: who, when, old and new value (a secret's read \"changed\"); admin")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapPost($"{pattern}/rollback", (HttpContext http, SettingRollback body, DbConnection db, SettingsCore core) =>
-                Located(http, locate, at => core.Rollback(db, at, body, http)).RolledBack(row => SettingView.Of(row, core)))
+        group.MapPost($"{pattern}/rollback", async (HttpContext http, SettingRollback body, DbConnection db, SettingsCore core) =>
+                (await LocatedAsync(http, locate, at => core.RollbackAsync(db, at, body, http))).RolledBack(row => SettingView.Of(row, core)))
             .WithName($"{name}Rollback").RequireAdmin()
             .WithSummary("Restore the value a recorded version set, as a new version (a secret too, without revealing it); version 0 is the value before the first change (204 when there was none); If-Match as for PUT; admin")
             .WriteProblems();
@@ -33,6 +33,12 @@ public static class SettingRoutes
     {
         var errors = new Errors();
         return locate(http, errors) is { } at && !errors.Any ? run(at) : SettingOutcome.Invalid(errors);
+    }
+
+    private static async Task<SettingOutcome> LocatedAsync(HttpContext http, Locate locate, Func<SettingAddress, Task<SettingOutcome>> run)
+    {
+        var errors = new Errors();
+        return locate(http, errors) is { } at && !errors.Any ? await run(at) : SettingOutcome.Invalid(errors);
     }
 
     public static string Route(this HttpContext http, string name) => (string)http.GetRouteValue(name)!;
