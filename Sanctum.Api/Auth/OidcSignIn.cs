@@ -60,7 +60,7 @@ public static class OidcSignIn
             return;
         }
         var clock = services.GetRequiredService<TimeProvider>();
-        var signedIn = SignInSession.Issue(db, userId!.Value, username!, o, clock.GetUtcNow(), audit, http,
+        var signedIn = await SignInSession.IssueAsync(db, userId!.Value, username!, o, clock.GetUtcNow(), audit, http,
             services.GetRequiredService<SanctumMetrics>(), new { username, provider = OidcSetup.Scheme, issuer, subject, role });
         var next = context.Properties?.Items.TryGetValue(NextItem, out var n) == true ? OidcApi.SafeNext(n) : "/";
         http.Response.Redirect(signedIn is null ? "/login?sso_error=inactive" : next);

@@ -124,10 +124,10 @@ public static class TwoFactorApi
     {
         if (!TotpCodes.IsWellFormed(body.Code)) return Problems.Invalid("code", "A code is the 6 digits the authenticator app shows.");
         var id = http.User.UserId();
-        if (!TwoFactorStore.IsEnabled(db, id)) return Problems.NotFound("Two-factor");
+        if (!await TwoFactorStore.IsEnabledAsync(db, id)) return Problems.NotFound("Two-factor");
         var now = clock.GetUtcNow();
         // As with a password change: a borrowed session cannot be used to guess the code.
-        if (!AuthApi.CountAttempt(db, id, options.Value, now, audit, http, http.User.Identity!.Name!, metrics, events))
+        if (!await AuthApi.CountAttemptAsync(db, id, options.Value, now, audit, http, http.User.Identity!.Name!, metrics, events))
             return Problems.Invalid("code", "The account is locked after too many wrong codes or passwords; try again later.");
         if (!await TwoFactorLogin.TotpAcceptedAsync(db, secrets, id, body.Code!, now))
         {

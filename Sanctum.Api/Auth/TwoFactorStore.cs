@@ -15,8 +15,8 @@ public static class TwoFactorStore
         public long LastStep { get; init; }
     }
 
-    public static bool IsEnabled(DbConnection db, long userId) =>
-        db.ExecuteScalar<long>("SELECT COUNT(*) FROM user_totp WHERE user_id = @userId AND confirmed_at IS NOT NULL", new { userId }) > 0;
+    public static async Task<bool> IsEnabledAsync(DbConnection db, long userId) =>
+        await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM user_totp WHERE user_id = @userId AND confirmed_at IS NOT NULL", new { userId }) > 0;
 
     public static Task<TotpRow?> FindAsync(DbConnection db, long userId) =>
         db.QuerySingleOrDefaultAsync<TotpRow>("SELECT secret, confirmed_at, last_step FROM user_totp WHERE user_id = @userId", new { userId });

@@ -27,6 +27,21 @@ public sealed class ResultCache(DataVersion version)
     /// <summary>Like <see cref="Get{TKey,T}"/>, but a null result (nothing found) is returned and not kept.</summary>
     public T? Find<TKey, T>(TKey key, Func<TKey, T?> load) where TKey : notnull where T : class
     {
+        var generation = CurrentGeneration();
+        if (generation.Entries.TryGetValue(key, out var hit)) return (T)hit;
+        return Keep(generation, key, load(key));
+    }
+
+    /// <summary>Like <see cref="Find{TKey,T}"/>, with an asynchronous load (a request-path query).</summary>
+    public async ValueTask<T?> FindAsync<TKey, T>(TKey key, Func<TKey, Task<T?>> load) where TKey : notnull where T : class
+    {
+        var generation = CurrentGeneration();
+        if (generation.Entries.TryGetValue(key, out var hit)) return (T)hit;
+        return Keep(generation, key, await load(key));
+    }
+
+    private Generation CurrentGeneration()
+    {
         // The version is read before the result: a commit after this read changes the version, so a result loaded
         // here can be newer than its generation but never older, and the next call after that commit reloads.
         var current = version.Current();
@@ -36,9 +51,11 @@ public sealed class ResultCache(DataVersion version)
             generation = new Generation(current);
             _generation = generation;
         }
-        if (generation.Entries.TryGetValue(key, out var hit)) return (T)hit;
+        return generation;
+    }
 
-        var value = load(key);
+    private static T? Keep<T>(Generation generation, object key, T? value) where T : class
+    {
         if (value is null) return null;
         // Results are shared by concurrent requests, and JSON nodes (agents' and tools' JSON columns) initialize
         // lazily in a way that is not thread-safe: serializing once here finishes that before anyone shares it.
