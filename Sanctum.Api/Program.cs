@@ -142,6 +142,7 @@ app.MapPages();
 app.MapHealth();
 app.MapAuth();
 app.MapTwoFactor();
+app.MapPasskeys();
 app.MapOidc();
 app.MapAccessTokens();
 app.MapTools();

@@ -50,6 +50,12 @@ public static class AuthApi
 
         var o = options.Value;
         var now = clock.GetUtcNow();
+        if (!OidcSetup.PasswordAllowed(o, body.Username!))
+        {
+            audit.Record(new AuditEvent("auth.login.failed", "user", null, new { username = body.Username, reason = "local_login_disabled" }, "failure"), http);
+            metrics.SignIn("failed");
+            return TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: OidcSetup.LocalLoginDisabledDetail);
+        }
         var account = await db.QuerySingleOrDefaultAsync<LoginRow>(
             "SELECT id, password_hash, status FROM users WHERE username = @username", new { username = body.Username });
 
@@ -73,8 +79,8 @@ public static class AuthApi
 
         // With a second factor on, the password alone issues no session: a challenge for the code instead. The attempt
         // counted above stays counted until the code is accepted, so guesses at the code cannot be reset by the password.
-        if (await TwoFactorStore.IsEnabledAsync(db, account.Id))
-            return TypedResults.Ok(await TwoFactorLogin.ChallengeAsync(db, account.Id, body.Username!, now, audit, http));
+        if (await TwoFactorStore.MethodsAsync(db, account.Id) is { Length: > 0 } methods)
+            return TypedResults.Ok(await TwoFactorLogin.ChallengeAsync(db, account.Id, body.Username!, methods, now, audit, http));
         return await SignInSession.IssueAsync(db, account.Id, body.Username!, o, now, audit, http, metrics) is { } signedIn
             ? TypedResults.Ok(signedIn)
             : TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: InvalidCredentials);

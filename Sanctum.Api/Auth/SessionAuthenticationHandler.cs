@@ -32,7 +32,8 @@ public sealed class SessionAuthenticationHandler(
 
     private const string Sql = """
         SELECT s.id AS SessionId, s.expires_at, u.id AS UserId, u.username, u.role, u.must_change_password,
-            EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS HasSecondFactor
+            (EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)
+                OR EXISTS (SELECT 1 FROM user_passkeys p WHERE p.user_id = u.id)) AS HasSecondFactor
         FROM user_sessions s JOIN users u ON u.id = s.user_id
         WHERE s.session_token = @hash AND u.status = 'active'
         """;

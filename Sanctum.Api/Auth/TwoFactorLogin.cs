@@ -26,14 +26,14 @@ public static class TwoFactorLogin
     private const string ChallengeGone = "The sign-in challenge is unknown, expired or used up; sign in with the password again.";
     private const string WrongCode = "The code is incorrect, or the account is locked or inactive.";
 
-    public static async Task<TwoFactorChallenge> ChallengeAsync(DbConnection db, long userId, string username, DateTimeOffset now, AuditLog audit, HttpContext http)
+    public static async Task<TwoFactorChallenge> ChallengeAsync(DbConnection db, long userId, string username, string[] methods, DateTimeOffset now, AuditLog audit, HttpContext http)
     {
         var challenge = SessionTokens.NewToken();
         await db.ExecuteAsync("DELETE FROM login_challenges WHERE user_id = @userId AND expires_at <= @now", new { userId, now = Timestamp.From(now) });
         await db.ExecuteAsync("INSERT INTO login_challenges (id, user_id, expires_at, tries_left) VALUES (@id, @userId, @expires, @tries)",
             new { id = SessionTokens.Hash(challenge), userId, expires = Timestamp.From(now + Lifetime), tries = Tries });
-        audit.Record(new AuditEvent("auth.login.second_factor_required", "user", userId.ToString(CultureInfo.InvariantCulture), new { username }) { Actor = username }, http);
-        return new TwoFactorChallenge(true, challenge);
+        audit.Record(new AuditEvent("auth.login.second_factor_required", "user", userId.ToString(CultureInfo.InvariantCulture), new { username, methods }) { Actor = username }, http);
+        return new TwoFactorChallenge(true, challenge, methods);
     }
 
     public static async Task<Results<Ok<LoginResponse>, ProblemHttpResult, ValidationProblem>> SecondFactor(
@@ -94,7 +94,8 @@ public static class TwoFactorLogin
 }
 
 /// <summary>What POST /api/auth/login answers instead of a session when the account has two-factor on.</summary>
-public sealed record TwoFactorChallenge(bool TwoFactorRequired, [property: MaxLength(43)] string Challenge);
+/// <param name="Methods">The second factors the account has: totp (a code or a recovery code) and/or passkey.</param>
+public sealed record TwoFactorChallenge(bool TwoFactorRequired, [property: MaxLength(43)] string Challenge, [property: MaxLength(2), Sanctum.Api.OpenApi.Items(7)] string[] Methods);
 
 public sealed record SecondFactorRequest
 {
