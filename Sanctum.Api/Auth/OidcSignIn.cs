@@ -124,6 +124,8 @@ public static class OidcSignIn
                 """, new { id, role, now = Timestamp.Now(services.GetRequiredService<TimeProvider>()) }, tx);
             if (changed == 1) await db.ExecuteAsync(AccessTokens.EndAllSql, new { id }, tx);
             await tx.CommitAsync();
+            // Closed again: SignInSession opens the connection itself, and Npgsql refuses to open an open one.
+            await db.CloseAsync();
             services.GetRequiredService<AuditLog>().Record(changed == 1
                 ? new AuditEvent("user.role_from_provider", "user", id.ToString(CultureInfo.InvariantCulture),
                     new { username, from = before, to = role, provider = OidcSetup.Scheme }) { Actor = username }
