@@ -148,6 +148,7 @@ app.MapPages();
 app.MapHealth();
 app.MapAuth();
 app.MapTwoFactor();
+app.MapPasskeys();
 app.MapOidc();
 app.MapAccessTokens();
 app.MapTools();

@@ -194,6 +194,11 @@ public sealed class OidcOptions
     public bool AutoCreateUsers { get; set; }
     /// <summary>False allows an http authority (a provider on loopback, tests).</summary>
     public bool RequireHttpsMetadata { get; set; } = true;
+    /// <summary>Only the provider signs in: no password form, POST /api/auth/login and password-less passkeys refused,
+    /// except for <see cref="BreakGlassUser"/>. Has no effect while no provider is configured.</summary>
+    public bool DisableLocalLogin { get; set; }
+    /// <summary>The one local account that may still sign in with its password when local login is off (login page: /login?local=1).</summary>
+    public string? BreakGlassUser { get; set; }
 
     public bool Enabled => !string.IsNullOrWhiteSpace(Authority) && !string.IsNullOrWhiteSpace(ClientId);
 }

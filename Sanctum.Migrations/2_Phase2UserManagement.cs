@@ -135,6 +135,31 @@ public sealed class Phase2UserManagement : Migration
             );
             CREATE INDEX ix_user_identities_user_id ON user_identities (user_id);
 
+            -- Passkeys (WebAuthn credentials, Auth/Passkeys*.cs): the credential id (base64url), its COSE public key
+            -- (base64) and the authenticator's signature counter, which must grow with every use.
+            CREATE TABLE user_passkeys (
+                id {d.Id},
+                user_id {d.Int} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                credential_id TEXT NOT NULL UNIQUE,
+                public_key TEXT NOT NULL,
+                sign_count {d.Int} NOT NULL DEFAULT 0,
+                name TEXT NOT NULL,
+                aaguid TEXT,
+                created_at TEXT NOT NULL DEFAULT {d.Now},
+                last_used_at TEXT
+            );
+            CREATE INDEX ix_user_passkeys_user_id ON user_passkeys (user_id);
+            -- A WebAuthn ceremony in progress: the SHA-256 of the handle given to the client, the options sent (with
+            -- their random challenge), for whom and for what; used once, good for a few minutes.
+            CREATE TABLE passkey_ceremonies (
+                id TEXT NOT NULL PRIMARY KEY,
+                purpose TEXT NOT NULL,
+                user_id {d.Int} REFERENCES users (id) ON DELETE CASCADE,
+                login_challenge TEXT,
+                options TEXT NOT NULL,
+                expires_at TEXT NOT NULL
+            );
+
             ALTER TABLE users ADD COLUMN failed_login_attempts {d.Int} NOT NULL DEFAULT 0;
             ALTER TABLE users ADD COLUMN locked_until TEXT;
             ALTER TABLE users ADD COLUMN must_change_password {d.Bool("must_change_password")} NOT NULL DEFAULT FALSE;
@@ -198,6 +223,8 @@ public sealed class Phase2UserManagement : Migration
             DROP TRIGGER audit_log_append_only;
             """);
         Execute.Sql("""
+            DROP TABLE passkey_ceremonies;
+            DROP TABLE user_passkeys;
             DROP TABLE user_identities;
             DROP TABLE login_challenges;
             DROP TABLE user_recovery_codes;

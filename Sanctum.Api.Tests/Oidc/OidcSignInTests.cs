@@ -81,6 +81,41 @@ public class OidcSignInTests : BrowserTest
     }
 
     [Test]
+    public async Task ARoleChangeFromTheProviderEndsTheAccessTokensAndNeverDemotesTheLastActiveAdmin()
+    {
+        _provider.SetUsers(Users("sanctum-admins"));
+        await SignInThroughTheProviderAsync("ada");
+        var token = await Context.APIRequest.PostAsync("/api/auth/tokens", new() { DataObject = new { name = "script", scope = "read", expires_in_days = 30 } });
+        Assert.That(token.Status, Is.EqualTo(201), await token.TextAsync());
+        using var db = App.OpenDatabase();
+        var others = db.Query<long>("SELECT id FROM users WHERE role = 'admin' AND status = 'active' AND username <> 'ada'").ToList();
+        try
+        {
+            // ada is the last active admin: the provider's demotion is refused (audited) and the role kept.
+            db.Execute("UPDATE users SET status = 'inactive' WHERE id IN (SELECT id FROM users WHERE role = 'admin' AND username <> 'ada')");
+            _provider.SetUsers(Users("sanctum-users"));
+            await Context.ClearCookiesAsync();
+            await SignInThroughTheProviderAsync("ada");
+            Assert.That((await MeAsync()).GetProperty("role").GetString(), Is.EqualTo("admin"));
+            Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE u.username = 'ada'"), Is.EqualTo(1));
+
+            // With another active admin the demotion goes through, and ada's access tokens end with the old role.
+            foreach (var id in others) db.Execute("UPDATE users SET status = 'active' WHERE id = @id", new { id });
+            await Context.ClearCookiesAsync();
+            await SignInThroughTheProviderAsync("ada");
+            Assert.That((await MeAsync()).GetProperty("role").GetString(), Is.EqualTo("user"));
+            Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE u.username = 'ada'"), Is.Zero);
+            await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Sanctum.Api.Audit.AuditLog>(App.Services).FlushAsync(TimeSpan.FromSeconds(10));
+            Assert.That(db.QuerySingle<string>("SELECT details FROM audit_log WHERE action = 'user.role_from_provider_refused' ORDER BY id DESC LIMIT 1"),
+                Does.Contain("last_active_admin"));
+        }
+        finally
+        {
+            foreach (var id in others) db.Execute("UPDATE users SET status = 'active' WHERE id = @id", new { id });
+        }
+    }
+
+    [Test]
     public async Task TheProvidersAreListedAndTheLoginRedirectCarriesPkceS256StateAndNonce()
     {
         using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = new Uri(BaseUrl) };

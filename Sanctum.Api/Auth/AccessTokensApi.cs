@@ -17,19 +17,19 @@ public static class AccessTokensApi
     {
         var group = routes.MapGroup("/api/auth/tokens").WithTags("Auth").RequireAuthorization(Policies.SessionReader);
 
-        group.MapPost("/", Create).WithName("CreateAccessToken")
+        group.MapPost("/", CreateAsync).WithName("CreateAccessToken")
             .WithSummary("Create a personal access token for scripts; the token (sanctum_pat_…) is returned this once. Send it as Authorization: Bearer; it acts with your role, and a read token only reads")
             .ProducesProblem(StatusCodes.Status409Conflict);
-        group.MapGet("/", List).WithName("ListAccessTokens")
+        group.MapGet("/", ListAsync).WithName("ListAccessTokens")
             .WithSummary("Your access tokens (never the token itself); all=true (admin) lists everyone's");
-        group.MapDelete("/{id:long}", Revoke).WithName("RevokeAccessToken")
+        group.MapDelete("/{id:long}", RevokeAsync).WithName("RevokeAccessToken")
             .WithSummary("Revoke one of your access tokens (admins: anyone's)").ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 
     private const string Columns = "t.id, t.user_id, u.username, t.name, t.scope, t.created_at, t.expires_at, t.last_used_at";
 
-    private static Results<Created<CreatedAccessToken>, ValidationProblem, ProblemHttpResult> Create(
+    private static async Task<Results<Created<CreatedAccessToken>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         AccessTokenCreate body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
         var errors = new Errors();
@@ -43,37 +43,37 @@ public static class AccessTokensApi
         var userId = http.User.UserId();
         var now = clock.GetUtcNow();
         var token = AccessTokens.NewToken();
-        db.Open();
-        using var tx = db.BeginTransaction();
-        if (db.ExecuteScalar<long>("SELECT COUNT(*) FROM access_tokens WHERE user_id = @userId", new { userId }, tx) >= AccessTokens.MaxPerUser)
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        if (await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM access_tokens WHERE user_id = @userId", new { userId }, tx) >= AccessTokens.MaxPerUser)
             return Problems.Conflict($"You already have {AccessTokens.MaxPerUser} access tokens; revoke one first.");
-        var id = db.ExecuteScalar<long>("""
+        var id = await db.ExecuteScalarAsync<long>("""
             INSERT INTO access_tokens (user_id, name, token_hash, scope, expires_at, created_at)
             VALUES (@userId, @name, @hash, @scope, @expires, @now) RETURNING id
             """,
             new { userId, name, hash = SessionTokens.Hash(token), scope = body.Scope, expires = Timestamp.From(now.AddDays(body.ExpiresInDays!.Value)), now = Timestamp.From(now) },
             tx);
-        var row = db.QuerySingle<AccessToken>($"SELECT {Columns} FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = @id", new { id }, tx);
-        tx.Commit();
+        var row = await db.QuerySingleAsync<AccessToken>($"SELECT {Columns} FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = @id", new { id }, tx);
+        await tx.CommitAsync();
         audit.Record(new AuditEvent("token.created", "access_token", row.Id.ToString(CultureInfo.InvariantCulture),
             new { name, scope = body.Scope, expires_in_days = body.ExpiresInDays }), http);
         return TypedResults.Created($"/api/auth/tokens/{row.Id}", new CreatedAccessToken(row, token));
     }
 
-    private static Results<Ok<IEnumerable<AccessToken>>, ProblemHttpResult> List(DbConnection db, HttpContext http, bool all = false)
+    private static async Task<Results<Ok<IEnumerable<AccessToken>>, ProblemHttpResult>> ListAsync(DbConnection db, HttpContext http, bool all = false)
     {
         if (all && !http.User.IsAdmin())
             return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: "Only admins may list everyone's tokens.");
-        return TypedResults.Ok(db.Query<AccessToken>($"""
+        return TypedResults.Ok(await db.QueryAsync<AccessToken>($"""
             SELECT {Columns} FROM access_tokens t JOIN users u ON u.id = t.user_id
             WHERE @all OR t.user_id = @userId
             ORDER BY t.created_at DESC, t.id DESC
             """, new { all, userId = http.User.UserId() }));
     }
 
-    private static Results<NoContent, ProblemHttpResult> Revoke(long id, DbConnection db, AuditLog audit, HttpContext http)
+    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeAsync(long id, DbConnection db, AuditLog audit, HttpContext http)
     {
-        var owner = db.QuerySingleOrDefault<long?>(
+        var owner = await db.QuerySingleOrDefaultAsync<long?>(
             "DELETE FROM access_tokens WHERE id = @id AND (@admin OR user_id = @userId) RETURNING user_id",
             new { id, admin = http.User.IsAdmin(), userId = http.User.UserId() });
         if (owner is null) return Problems.NotFound($"Access token {id}");

@@ -19,15 +19,15 @@ public static class AuthApi
     {
         var group = routes.MapGroup("/api/auth").WithTags("Auth");
 
-        group.MapPost("/login", Login).WithName("Login").AllowAnonymous().RequireRateLimiting(AuthSetup.LoginRateLimit).LimitPasswordHashing()
+        group.MapPost("/login", LoginAsync).WithName("Login").AllowAnonymous().RequireRateLimiting(AuthSetup.LoginRateLimit).LimitPasswordHashing()
             .WithSummary("Sign in; returns a session token and sets the sanctum_session cookie")
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        group.MapPost("/logout", Logout).WithName("Logout").RequireAuthorization(Policies.Session)
+        group.MapPost("/logout", LogoutAsync).WithName("Logout").RequireAuthorization(Policies.Session)
             .WithSummary("End the current session");
-        group.MapGet("/me", Me).WithName("GetCurrentUser").RequireAuthorization(Policies.SignedIn)
+        group.MapGet("/me", MeAsync).WithName("GetCurrentUser").RequireAuthorization(Policies.SignedIn)
             .WithSummary("The signed-in user");
-        group.MapPost("/password", ChangePassword).WithName("ChangePassword").RequireAuthorization(Policies.Session)
+        group.MapPost("/password", ChangePasswordAsync).WithName("ChangePassword").RequireAuthorization(Policies.Session)
             .RequireRateLimiting(AuthSetup.LoginRateLimit).LimitPasswordHashing()
             .WithSummary("Change your own password (at least 12 characters, not your username or email, not a common password); ends your other sessions and every access token of yours; wrong current passwords count toward the lockout")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
@@ -39,7 +39,7 @@ public static class AuthApi
 
     internal const string InvalidCredentials = "The username or password is incorrect, or the account is locked or inactive.";
 
-    private static Results<Ok<LoginResponse>, Ok<TwoFactorChallenge>, ProblemHttpResult, ValidationProblem> Login(
+    private static async Task<Results<Ok<LoginResponse>, Ok<TwoFactorChallenge>, ProblemHttpResult, ValidationProblem>> LoginAsync(
         LoginRequest body, DbConnection db, PasswordHasher hasher, IOptions<SanctumOptions> options,
         TimeProvider clock, AuditLog audit, HttpContext http, SanctumMetrics metrics, IEventPublisher events)
     {
@@ -50,12 +50,18 @@ public static class AuthApi
 
         var o = options.Value;
         var now = clock.GetUtcNow();
-        var account = db.QuerySingleOrDefault<LoginRow>(
+        if (!OidcSetup.PasswordAllowed(o, body.Username!))
+        {
+            audit.Record(new AuditEvent("auth.login.failed", "user", null, new { username = body.Username, reason = "local_login_disabled" }, "failure"), http);
+            metrics.SignIn("failed");
+            return TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: OidcSetup.LocalLoginDisabledDetail);
+        }
+        var account = await db.QuerySingleOrDefaultAsync<LoginRow>(
             "SELECT id, password_hash, status FROM users WHERE username = @username", new { username = body.Username });
 
         // The attempt counts before the password is checked, so of many attempts in flight at most the threshold get
         // checked: the one that reaches it locks the account, and the rest find it locked.
-        var counted = account is not null && CountAttempt(db, account.Id, o, now, audit, http, body.Username!, metrics, events);
+        var counted = account is not null && await CountAttemptAsync(db, account.Id, o, now, audit, http, body.Username!, metrics, events);
         // Verify even when there is no such user or the account is locked, so every failure takes the same time.
         var passwordOk = hasher.Verify(body.Password!, account?.PasswordHash);
         // The documented default password is only ever good on this machine: behind a proxy or on a public address a
@@ -73,9 +79,9 @@ public static class AuthApi
 
         // With a second factor on, the password alone issues no session: a challenge for the code instead. The attempt
         // counted above stays counted until the code is accepted, so guesses at the code cannot be reset by the password.
-        if (TwoFactorStore.IsEnabled(db, account.Id))
-            return TypedResults.Ok(TwoFactorLogin.Challenge(db, account.Id, body.Username!, now, audit, http));
-        return SignInSession.Issue(db, account.Id, body.Username!, o, now, audit, http, metrics) is { } signedIn
+        if (await TwoFactorStore.MethodsAsync(db, account.Id) is { Length: > 0 } methods)
+            return TypedResults.Ok(await TwoFactorLogin.ChallengeAsync(db, account.Id, body.Username!, methods, now, audit, http));
+        return await SignInSession.IssueAsync(db, account.Id, body.Username!, o, now, audit, http, metrics) is { } signedIn
             ? TypedResults.Ok(signedIn)
             : TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: InvalidCredentials);
     }
@@ -84,11 +90,11 @@ public static class AuthApi
     /// Counts one attempt on an unlocked account: the attempt that reaches the threshold locks it and the count starts
     /// over. False when the account is locked (attempts while locked change nothing). A success resets the count.
     /// </summary>
-    internal static bool CountAttempt(DbConnection db, long id, SanctumOptions o, DateTimeOffset now, AuditLog audit, HttpContext http, string username, SanctumMetrics metrics,
+    internal static async Task<bool> CountAttemptAsync(DbConnection db, long id, SanctumOptions o, DateTimeOffset now, AuditLog audit, HttpContext http, string username, SanctumMetrics metrics,
         IEventPublisher events)
     {
         var lockUntil = Timestamp.From(now + o.LockoutDuration);
-        var result = db.QuerySingleOrDefault<string?>("""
+        var result = await db.QuerySingleOrDefaultAsync<string?>("""
             UPDATE users SET
                 locked_until = CASE WHEN failed_login_attempts + 1 >= @threshold THEN @lockUntil ELSE locked_until END,
                 failed_login_attempts = CASE WHEN failed_login_attempts + 1 >= @threshold THEN 0 ELSE failed_login_attempts + 1 END
@@ -105,29 +111,29 @@ public static class AuthApi
         return result is not null;
     }
 
-    private static NoContent Logout(DbConnection db, AuditLog audit, HttpContext http)
+    private static async Task<NoContent> LogoutAsync(DbConnection db, AuditLog audit, HttpContext http)
     {
-        db.Execute("DELETE FROM user_sessions WHERE id = @id", new { id = http.User.SessionId() });
+        await db.ExecuteAsync("DELETE FROM user_sessions WHERE id = @id", new { id = http.User.SessionId() });
         audit.Record(new AuditEvent("auth.logout", "user", http.User.UserId().ToString(CultureInfo.InvariantCulture)), http);
         http.Response.Cookies.Delete(SessionTokens.CookieName, new CookieOptions { Path = "/", SameSite = SameSiteMode.Strict, HttpOnly = true });
         return TypedResults.NoContent();
     }
 
-    private static Results<Ok<User>, UnauthorizedHttpResult> Me(DbConnection db, HttpContext http) =>
-        db.QuerySingleOrDefault<User>($"SELECT {User.Columns} FROM users WHERE id = @id", new { id = http.User.UserId() }) is { } user
+    private static async Task<Results<Ok<User>, UnauthorizedHttpResult>> MeAsync(DbConnection db, HttpContext http) =>
+        await db.QuerySingleOrDefaultAsync<User>($"SELECT {User.Columns} FROM users WHERE id = @id", new { id = http.User.UserId() }) is { } user
             ? TypedResults.Ok(user)
             : TypedResults.Unauthorized();
 
-    private static Results<NoContent, ValidationProblem> ChangePassword(
+    private static async Task<Results<NoContent, ValidationProblem>> ChangePasswordAsync(
         PasswordChangeRequest body, DbConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit,
         BootstrapAdmin bootstrap, HttpContext http, IOptions<SanctumOptions> options, SanctumMetrics metrics, Events.IEventPublisher events)
     {
         var id = http.User.UserId();
         var errors = new Errors();
-        var (hash, username, email) = db.QuerySingle<(string, string, string)>("SELECT password_hash, username, email FROM users WHERE id = @id", new { id });
+        var (hash, username, email) = await db.QuerySingleAsync<(string, string, string)>("SELECT password_hash, username, email FROM users WHERE id = @id", new { id });
         // Guesses of the current password count toward the same lockout as failed sign-ins (and are audited), so a
         // borrowed session cannot be used to find the password.
-        var counted = CountAttempt(db, id, options.Value, clock.GetUtcNow(), audit, http, username, metrics, events);
+        var counted = await CountAttemptAsync(db, id, options.Value, clock.GetUtcNow(), audit, http, username, metrics, events);
         if (!counted)
             errors.Add("current_password", "The account is locked after too many wrong passwords; try again later.");
         else if (string.IsNullOrEmpty(body.CurrentPassword) || !hasher.Verify(body.CurrentPassword, hash))
@@ -141,19 +147,19 @@ public static class AuthApi
 
         // Hashed before the transaction, so the write lock is never held for the length of a bcrypt.
         var newHash = hasher.Hash(body.NewPassword!);
-        db.Open();
+        await db.OpenAsync();
         // Read committed: a concurrent change waits for this row and then finds the hash changed (see Login).
-        using var tx = db.BeginTransaction(IsolationLevel.ReadCommitted);
+        await using var tx = await db.BeginTransactionAsync(IsolationLevel.ReadCommitted);
         // Compare-and-swap on the hash that was verified: of two concurrent changes from the same password only
         // the first wins; the other is told the current password is wrong, as it would be had they run in turn.
-        var changed = db.Execute(
+        var changed = await db.ExecuteAsync(
             "UPDATE users SET password_hash = @newHash, must_change_password = FALSE, failed_login_attempts = 0, updated_at = @now WHERE id = @id AND password_hash = @hash",
             new { id, newHash, hash, now = Timestamp.Now(clock) }, transaction: tx);
         if (changed == 0) return Problems.Invalid("current_password", "The current password is incorrect.");
-        db.Execute("DELETE FROM user_sessions WHERE user_id = @id AND id <> @sessionId", new { id, sessionId = http.User.SessionId() }, transaction: tx);
+        await db.ExecuteAsync("DELETE FROM user_sessions WHERE user_id = @id AND id <> @sessionId", new { id, sessionId = http.User.SessionId() }, transaction: tx);
         // A new password ends every access token too: whoever knew the old one may have made some.
-        db.Execute(AccessTokens.EndAllSql, new { id }, transaction: tx);
-        tx.Commit();
+        await db.ExecuteAsync(AccessTokens.EndAllSql, new { id }, transaction: tx);
+        await tx.CommitAsync();
         audit.Record(new AuditEvent("auth.password.changed", "user", id.ToString(CultureInfo.InvariantCulture)), http);
         bootstrap.ForgetInitialPassword(username);
         return TypedResults.NoContent();

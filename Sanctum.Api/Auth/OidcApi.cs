@@ -14,6 +14,10 @@ public static class OidcApi
         var group = routes.MapGroup("/api/auth").WithTags("Auth");
         group.MapGet("/providers", Providers).WithName("ListSignInProviders").AllowAnonymous()
             .WithSummary("The single sign-on providers the login page offers (empty when none is configured)");
+        group.MapGet("/login/methods", (IOptions<SanctumOptions> options) =>
+                TypedResults.Ok(new SignInMethods(!OidcSetup.LocalLoginDisabled(options.Value), !OidcSetup.LocalLoginDisabled(options.Value))))
+            .WithName("GetSignInMethods").AllowAnonymous()
+            .WithSummary("Whether the login page offers the password form and password-less passkeys (both off with Sanctum:Oidc:DisableLocalLogin, except the password of the break-glass admin at /login?local=1)");
         group.MapGet("/oidc/login", Login).WithName("StartOidcLogin").AllowAnonymous().RequireRateLimiting(AuthSetup.LoginRateLimit)
             .WithSummary("Start a single sign-on: 302 to the provider's authorization endpoint (code flow with PKCE S256, state and nonce); after its callback our own session cookie is set and the browser goes to next")
             .Produces(StatusCodes.Status302Found).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
@@ -49,5 +53,7 @@ public static class OidcApi
             && !next.StartsWith("/api/", StringComparison.Ordinal)
             ? next : "/";
 }
+
+public sealed record SignInMethods(bool Password, bool Passkey);
 
 public sealed record SignInProvider([property: MaxLength(50)] string Id, [property: MaxLength(100)] string DisplayName, [property: MaxLength(100)] string LoginUrl);

@@ -12,6 +12,14 @@ public static class OidcSetup
 {
     public const string Scheme = "oidc";
     public const string CallbackPath = "/api/auth/oidc/callback";
+    public const string LocalLoginDisabledDetail = "Sign-in with a password or passkey is turned off on this server; use single sign-on.";
+
+    /// <summary>Whether local sign-in is off (Sanctum:Oidc:DisableLocalLogin, with a provider configured).</summary>
+    public static bool LocalLoginDisabled(SanctumOptions o) => o.Oidc.Enabled && o.Oidc.DisableLocalLogin;
+
+    /// <summary>Whether this username may sign in with its password (always, unless local login is off and it is not the break-glass admin).</summary>
+    public static bool PasswordAllowed(SanctumOptions o, string username) =>
+        !LocalLoginDisabled(o) || (!string.IsNullOrWhiteSpace(o.Oidc.BreakGlassUser) && string.Equals(o.Oidc.BreakGlassUser, username, StringComparison.Ordinal));
 
     public static IServiceCollection AddSanctumOidc(this IServiceCollection services, IConfiguration configuration)
     {

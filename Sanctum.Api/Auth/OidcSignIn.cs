@@ -60,7 +60,7 @@ public static class OidcSignIn
             return;
         }
         var clock = services.GetRequiredService<TimeProvider>();
-        var signedIn = SignInSession.Issue(db, userId!.Value, username!, o, clock.GetUtcNow(), audit, http,
+        var signedIn = await SignInSession.IssueAsync(db, userId!.Value, username!, o, clock.GetUtcNow(), audit, http,
             services.GetRequiredService<SanctumMetrics>(), new { username, provider = OidcSetup.Scheme, issuer, subject, role });
         var next = context.Properties?.Items.TryGetValue(NextItem, out var n) == true ? OidcApi.SafeNext(n) : "/";
         http.Response.Redirect(signedIn is null ? "/login?sso_error=inactive" : next);
@@ -112,10 +112,25 @@ public static class OidcSignIn
         var before = await db.QuerySingleAsync<string>("SELECT role FROM users WHERE id = @id", new { id });
         if (before != role)
         {
-            await db.ExecuteAsync("UPDATE users SET role = @role, updated_at = @now WHERE id = @id",
-                new { id, role, now = Timestamp.Now(services.GetRequiredService<TimeProvider>()) });
-            services.GetRequiredService<AuditLog>().Record(new AuditEvent("user.role_from_provider", "user", id.ToString(CultureInfo.InvariantCulture),
-                new { username, from = before, to = role, provider = OidcSetup.Scheme }) { Actor = username });
+            // As a role change through the users API: never the last active admin demoted (the provider's demotion is
+            // refused, audited, and the sign-in goes on with the role kept, so the server is never left without an
+            // admin by a group edit at the provider), and a new role ends the user's access tokens (they act with it).
+            await db.OpenAsync();
+            await using var tx = await db.BeginTransactionAsync();
+            var changed = await db.ExecuteAsync("""
+                UPDATE users SET role = @role, updated_at = @now
+                WHERE id = @id AND (@role = 'admin' OR NOT (role = 'admin' AND status = 'active')
+                    OR EXISTS (SELECT 1 FROM users other WHERE other.role = 'admin' AND other.status = 'active' AND other.id <> @id))
+                """, new { id, role, now = Timestamp.Now(services.GetRequiredService<TimeProvider>()) }, tx);
+            if (changed == 1) await db.ExecuteAsync(AccessTokens.EndAllSql, new { id }, tx);
+            await tx.CommitAsync();
+            // Closed again: SignInSession opens the connection itself, and Npgsql refuses to open an open one.
+            await db.CloseAsync();
+            services.GetRequiredService<AuditLog>().Record(changed == 1
+                ? new AuditEvent("user.role_from_provider", "user", id.ToString(CultureInfo.InvariantCulture),
+                    new { username, from = before, to = role, provider = OidcSetup.Scheme }) { Actor = username }
+                : new AuditEvent("user.role_from_provider_refused", "user", id.ToString(CultureInfo.InvariantCulture),
+                    new { username, from = before, to = role, provider = OidcSetup.Scheme, reason = "last_active_admin" }, "failure") { Actor = username });
         }
         return (id, username, null);
     }

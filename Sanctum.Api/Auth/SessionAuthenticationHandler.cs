@@ -32,7 +32,8 @@ public sealed class SessionAuthenticationHandler(
 
     private const string Sql = """
         SELECT s.id AS SessionId, s.expires_at, u.id AS UserId, u.username, u.role, u.must_change_password,
-            EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS HasSecondFactor
+            (EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)
+                OR EXISTS (SELECT 1 FROM user_passkeys p WHERE p.user_id = u.id)) AS HasSecondFactor
         FROM user_sessions s JOIN users u ON u.id = s.user_id
         WHERE s.session_token = @hash AND u.status = 'active'
         """;
@@ -43,32 +44,32 @@ public sealed class SessionAuthenticationHandler(
         WHERE t.token_hash = @hash AND u.status = 'active'
         """;
 
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var token = SessionTokens.Read(Request);
-        if (token is null) return Task.FromResult(AuthenticateResult.NoResult());
-        if (AccessTokens.IsAccessToken(token)) return Task.FromResult(AuthenticateAccessToken(token));
+        if (token is null) return AuthenticateResult.NoResult();
+        if (AccessTokens.IsAccessToken(token)) return await AuthenticateAccessTokenAsync(token);
 
-        var row = cache.Find(new SessionKey(SessionTokens.Hash(token)), key => db.QuerySingleOrDefault<SessionRow>(Sql, new { hash = key.Hash }));
+        var row = await cache.FindAsync(new SessionKey(SessionTokens.Hash(token)), key => db.QuerySingleOrDefaultAsync<SessionRow>(Sql, new { hash = key.Hash }));
         // expires_at > now compared as the stored text, as SQL compared it.
-        if (row is null || string.CompareOrdinal(row.ExpiresAt, Timestamp.Now(TimeProvider)) <= 0) return Task.FromResult(Invalid);
+        if (row is null || string.CompareOrdinal(row.ExpiresAt, Timestamp.Now(TimeProvider)) <= 0) return Invalid;
 
         var claims = Claims(row.UserId, row.Username, row.Role, row.MustChangePassword);
         claims.Add(new(SessionIdClaim, row.SessionId));
         if (!row.HasSecondFactor && TwoFactorApi.IsRequired(sanctum.Value.TwoFactor, row.Role)) claims.Add(new(TwoFactorEnrolmentClaim, "true"));
-        return Task.FromResult(Success(claims));
+        return Success(claims);
     }
 
-    private AuthenticateResult AuthenticateAccessToken(string token)
+    private async Task<AuthenticateResult> AuthenticateAccessTokenAsync(string token)
     {
         // Only as a bearer header: a cookie is for the pages' sessions.
         if (!SessionTokens.IsBearer(Request)) return Invalid;
         var now = TimeProvider.GetUtcNow();
-        var row = cache.Find(new AccessTokenKey(SessionTokens.Hash(token)), key => db.QuerySingleOrDefault<TokenRow>(TokenSql, new { hash = key.Hash }));
+        var row = await cache.FindAsync(new AccessTokenKey(SessionTokens.Hash(token)), key => db.QuerySingleOrDefaultAsync<TokenRow>(TokenSql, new { hash = key.Hash }));
         if (row is null || string.CompareOrdinal(row.ExpiresAt, Timestamp.From(now)) <= 0) return Invalid;
         // last_used_at to the minute: no write per request.
         if (row.LastUsedAt is null || string.CompareOrdinal(row.LastUsedAt, Timestamp.From(now.AddMinutes(-1))) < 0)
-            db.Execute("UPDATE access_tokens SET last_used_at = @now WHERE id = @id", new { id = row.TokenId, now = Timestamp.From(now) });
+            await db.ExecuteAsync("UPDATE access_tokens SET last_used_at = @now WHERE id = @id", new { id = row.TokenId, now = Timestamp.From(now) });
 
         var claims = Claims(row.UserId, row.Username, row.Role, row.MustChangePassword);
         claims.Add(new(TokenIdClaim, row.TokenId.ToString(System.Globalization.CultureInfo.InvariantCulture)));

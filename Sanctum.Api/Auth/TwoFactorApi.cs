@@ -46,7 +46,7 @@ public static class TwoFactorApi
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         routes.MapDelete("/api/users/{id:long}/2fa", Reset).WithTags("Users").WithName("ResetUserTwoFactor").RequireAdmin()
-            .WithSummary("Turn a user's two-factor off (a lost phone and lost recovery codes); they sign in with the password alone until they enrol again. Audited")
+            .WithSummary("Turn a user's second factors off (a lost phone and lost recovery codes): the authenticator app, the recovery codes and every passkey; they sign in with the password alone until they enrol again. Audited")
             .ProducesProblem(StatusCodes.Status404NotFound);
         return routes;
     }
@@ -60,10 +60,11 @@ public static class TwoFactorApi
         var id = http.User.UserId();
         var row = await TwoFactorStore.FindAsync(db, id);
         var role = await db.QuerySingleAsync<string>("SELECT role FROM users WHERE id = @id", new { id });
+        var providers = await db.QueryAsync<string>("SELECT issuer FROM user_identities WHERE user_id = @id ORDER BY issuer", new { id });
         return TypedResults.Ok(new TwoFactorStatus(
             row?.ConfirmedAt is not null, row is { ConfirmedAt: null },
             row?.ConfirmedAt is not null ? (int)await TwoFactorStore.RecoveryCodesLeftAsync(db, id) : 0,
-            IsRequired(options.Value.TwoFactor, role)));
+            IsRequired(options.Value.TwoFactor, role), (int)await PasskeyStore.CountAsync(db, id), [.. providers]));
     }
 
     private static async Task<Results<Ok<TotpEnrolment>, ProblemHttpResult>> Enrol(
@@ -124,10 +125,10 @@ public static class TwoFactorApi
     {
         if (!TotpCodes.IsWellFormed(body.Code)) return Problems.Invalid("code", "A code is the 6 digits the authenticator app shows.");
         var id = http.User.UserId();
-        if (!TwoFactorStore.IsEnabled(db, id)) return Problems.NotFound("Two-factor");
+        if (!await TwoFactorStore.IsEnabledAsync(db, id)) return Problems.NotFound("Two-factor");
         var now = clock.GetUtcNow();
         // As with a password change: a borrowed session cannot be used to guess the code.
-        if (!AuthApi.CountAttempt(db, id, options.Value, now, audit, http, http.User.Identity!.Name!, metrics, events))
+        if (!await AuthApi.CountAttemptAsync(db, id, options.Value, now, audit, http, http.User.Identity!.Name!, metrics, events))
             return Problems.Invalid("code", "The account is locked after too many wrong codes or passwords; try again later.");
         if (!await TwoFactorLogin.TotpAcceptedAsync(db, secrets, id, body.Code!, now))
         {
@@ -145,12 +146,16 @@ public static class TwoFactorApi
         if (await db.QuerySingleOrDefaultAsync<string>("SELECT username FROM users WHERE id = @id", new { id }) is not { } username)
             return Problems.NotFound("User");
         var had = await TwoFactorStore.RemoveAsync(db, id);
-        audit.Record(new AuditEvent("user.2fa.reset", "user", id.ToString(CultureInfo.InvariantCulture), new { username, had_two_factor = had }), http);
+        var passkeys = await PasskeyStore.RemoveAllAsync(db, id);
+        audit.Record(new AuditEvent("user.2fa.reset", "user", id.ToString(CultureInfo.InvariantCulture),
+            new { username, had_two_factor = had, passkeys_removed = passkeys }), http);
         return TypedResults.NoContent();
     }
 }
 
-public sealed record TwoFactorStatus(bool TotpEnabled, bool TotpPending, int RecoveryCodesLeft, bool Required);
+/// <param name="LinkedProviders">The issuers of the single sign-on accounts linked to this user.</param>
+public sealed record TwoFactorStatus(bool TotpEnabled, bool TotpPending, int RecoveryCodesLeft, bool Required, int Passkeys,
+    [property: MaxLength(10), Sanctum.Api.OpenApi.Items(500)] string[] LinkedProviders);
 
 public sealed record TotpEnrolment([property: MaxLength(64)] string Secret, [property: MaxLength(300)] string OtpauthUri);
 

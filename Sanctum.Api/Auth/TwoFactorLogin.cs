@@ -26,14 +26,14 @@ public static class TwoFactorLogin
     private const string ChallengeGone = "The sign-in challenge is unknown, expired or used up; sign in with the password again.";
     private const string WrongCode = "The code is incorrect, or the account is locked or inactive.";
 
-    public static TwoFactorChallenge Challenge(DbConnection db, long userId, string username, DateTimeOffset now, AuditLog audit, HttpContext http)
+    public static async Task<TwoFactorChallenge> ChallengeAsync(DbConnection db, long userId, string username, string[] methods, DateTimeOffset now, AuditLog audit, HttpContext http)
     {
         var challenge = SessionTokens.NewToken();
-        db.Execute("DELETE FROM login_challenges WHERE user_id = @userId AND expires_at <= @now", new { userId, now = Timestamp.From(now) });
-        db.Execute("INSERT INTO login_challenges (id, user_id, expires_at, tries_left) VALUES (@id, @userId, @expires, @tries)",
+        await db.ExecuteAsync("DELETE FROM login_challenges WHERE user_id = @userId AND expires_at <= @now", new { userId, now = Timestamp.From(now) });
+        await db.ExecuteAsync("INSERT INTO login_challenges (id, user_id, expires_at, tries_left) VALUES (@id, @userId, @expires, @tries)",
             new { id = SessionTokens.Hash(challenge), userId, expires = Timestamp.From(now + Lifetime), tries = Tries });
-        audit.Record(new AuditEvent("auth.login.second_factor_required", "user", userId.ToString(CultureInfo.InvariantCulture), new { username }) { Actor = username }, http);
-        return new TwoFactorChallenge(true, challenge);
+        audit.Record(new AuditEvent("auth.login.second_factor_required", "user", userId.ToString(CultureInfo.InvariantCulture), new { username, methods }) { Actor = username }, http);
+        return new TwoFactorChallenge(true, challenge, methods);
     }
 
     public static async Task<Results<Ok<LoginResponse>, ProblemHttpResult, ValidationProblem>> SecondFactor(
@@ -62,7 +62,7 @@ public static class TwoFactorLogin
             return TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: ChallengeGone);
         }
         var (username, status) = await db.QuerySingleAsync<(string, string)>("SELECT username, status FROM users WHERE id = @user", new { user });
-        var counted = AuthApi.CountAttempt(db, user, options.Value, now, audit, http, username, metrics, events);
+        var counted = await AuthApi.CountAttemptAsync(db, user, options.Value, now, audit, http, username, metrics, events);
         var method = body.Code is { Length: > 0 } ? "totp" : "recovery_code";
         var accepted = counted && status == "active" && (method == "totp"
             ? await TotpAcceptedAsync(db, secrets, user, body.Code!, now)
@@ -79,7 +79,7 @@ public static class TwoFactorLogin
         // The challenge is spent: only the request that deletes it signs in.
         if (await db.ExecuteAsync("DELETE FROM login_challenges WHERE id = @id", new { id }) != 1)
             return TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: ChallengeGone);
-        return SignInSession.Issue(db, user, username, options.Value, now, audit, http, metrics, new { username, second_factor = method }) is { } signedIn
+        return await SignInSession.IssueAsync(db, user, username, options.Value, now, audit, http, metrics, new { username, second_factor = method }) is { } signedIn
             ? TypedResults.Ok(signedIn)
             : TypedResults.Problem(statusCode: 401, title: "Unauthorized", detail: WrongCode);
     }
@@ -94,7 +94,8 @@ public static class TwoFactorLogin
 }
 
 /// <summary>What POST /api/auth/login answers instead of a session when the account has two-factor on.</summary>
-public sealed record TwoFactorChallenge(bool TwoFactorRequired, [property: MaxLength(43)] string Challenge);
+/// <param name="Methods">The second factors the account has: totp (a code or a recovery code) and/or passkey.</param>
+public sealed record TwoFactorChallenge(bool TwoFactorRequired, [property: MaxLength(43)] string Challenge, [property: MaxLength(2), Sanctum.Api.OpenApi.Items(7)] string[] Methods);
 
 public sealed record SecondFactorRequest
 {

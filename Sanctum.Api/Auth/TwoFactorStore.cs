@@ -15,8 +15,18 @@ public static class TwoFactorStore
         public long LastStep { get; init; }
     }
 
-    public static bool IsEnabled(DbConnection db, long userId) =>
-        db.ExecuteScalar<long>("SELECT COUNT(*) FROM user_totp WHERE user_id = @userId AND confirmed_at IS NOT NULL", new { userId }) > 0;
+    public static async Task<bool> IsEnabledAsync(DbConnection db, long userId) =>
+        await db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM user_totp WHERE user_id = @userId AND confirmed_at IS NOT NULL", new { userId }) > 0;
+
+    /// <summary>The second factors the user can sign in with: totp and/or passkey (empty: the password alone).</summary>
+    public static async Task<string[]> MethodsAsync(DbConnection db, long userId)
+    {
+        var (totp, passkeys) = await db.QuerySingleAsync<(long, long)>("""
+            SELECT (SELECT COUNT(*) FROM user_totp WHERE user_id = @userId AND confirmed_at IS NOT NULL),
+                (SELECT COUNT(*) FROM user_passkeys WHERE user_id = @userId)
+            """, new { userId });
+        return [.. totp > 0 ? ["totp"] : Array.Empty<string>(), .. passkeys > 0 ? ["passkey"] : Array.Empty<string>()];
+    }
 
     public static Task<TotpRow?> FindAsync(DbConnection db, long userId) =>
         db.QuerySingleOrDefaultAsync<TotpRow>("SELECT secret, confirmed_at, last_step FROM user_totp WHERE user_id = @userId", new { userId });

@@ -31,6 +31,26 @@ public sealed class RequestExamples : IOperationFilter
         [typeof(LoginRequest)] = new LoginRequest { Username = "admin", Password = "correct-horse-battery" },
         [typeof(SecondFactorRequest)] = new SecondFactorRequest { Challenge = "q3Vx0cQbHk2m1-7fQeZpN4dKcY8sWbTn2LrA6jUvE9o", Code = "492039" },
         [typeof(TotpCodeRequest)] = new TotpCodeRequest { Code = "492039" },
+        [typeof(PasskeyRename)] = new PasskeyRename { Name = "laptop" },
+        [typeof(PasskeySignInStart)] = new PasskeySignInStart { Challenge = "q3Vx0cQbHk2m1-7fQeZpN4dKcY8sWbTn2LrA6jUvE9o" },
+        [typeof(PasskeyRegistration)] = new PasskeyRegistration
+        {
+            Ceremony = "Yk3o0cQbHk2m1-7fQeZpN4dKcY8sWbTn2LrA6jUvE9o", Name = "laptop",
+            Credential = Json(new
+            {
+                id = "AAECAwQFBgcICQ", rawId = "AAECAwQFBgcICQ", type = "public-key", clientExtensionResults = new { },
+                response = new { clientDataJSON = "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0", attestationObject = "o2NmbXRkbm9uZQ" },
+            }),
+        },
+        [typeof(PasskeySignIn)] = new PasskeySignIn
+        {
+            Ceremony = "Yk3o0cQbHk2m1-7fQeZpN4dKcY8sWbTn2LrA6jUvE9o",
+            Credential = Json(new
+            {
+                id = "AAECAwQFBgcICQ", rawId = "AAECAwQFBgcICQ", type = "public-key", clientExtensionResults = new { },
+                response = new { clientDataJSON = "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0In0", authenticatorData = "SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2M", signature = "MEUCIQ", userHandle = "MQ" },
+            }),
+        },
         [typeof(PasswordChangeRequest)] = new PasswordChangeRequest { CurrentPassword = "admin123", NewPassword = "correct-horse-battery" },
         [typeof(ToolWrite)] = new ToolWrite
         {

@@ -44,3 +44,19 @@ public static class UserStatuses
 
     public static readonly string[] All = [Active, Inactive, Locked];
 }
+
+/// <summary>A user as the users list shows it: with the ways they sign in.</summary>
+public sealed record ListedUser : User
+{
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    public ListedUser(User user, UserFactors factors) : base(user) => Factors = factors;
+
+    public UserFactors Factors { get; init; }
+}
+
+/// <summary>A user's second factors and linked single sign-on accounts (the issuers); an admin resets the factors with DELETE /api/users/{id}/2fa.</summary>
+public sealed record UserFactors(bool Totp, int Passkeys,
+    [property: MaxLength(10), Sanctum.Api.OpenApi.Items(500)] IReadOnlyList<string> Providers)
+{
+    public static readonly UserFactors None = new(false, 0, []);
+}

@@ -58,7 +58,7 @@ public sealed record UserWithPassword : User
     public string? TemporaryPassword { get; init; }
 }
 
-public sealed record UserPage([property: MaxLength(UsersApi.MaxLimit)] IEnumerable<User> Items, long Total, [property: Range(1, UsersApi.MaxLimit)] int Limit, int Offset);
+public sealed record UserPage([property: MaxLength(UsersApi.MaxLimit)] IEnumerable<ListedUser> Items, long Total, [property: Range(1, UsersApi.MaxLimit)] int Limit, int Offset);
 
 public static partial class UserRules
 {

@@ -94,8 +94,9 @@ public static class UsersApi
         }.OfType<string>().ToList();
         var where = filters.Count == 0 ? "" : "WHERE " + string.Join(" AND ", filters);
         var total = await db.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM users {where}", args);
-        var items = await db.QueryAsync<User>($"SELECT {User.Columns} FROM users {where} ORDER BY username LIMIT @limit OFFSET @offset", args);
-        return new UserPage(items.AsList(), total, args.limit, args.offset);
+        var items = (await db.QueryAsync<User>($"SELECT {User.Columns} FROM users {where} ORDER BY username LIMIT @limit OFFSET @offset", args)).AsList();
+        var factors = Auth.UserFactorsSql.Read(db, items.Select(u => u.Id).ToArray());
+        return new UserPage(items.Select(u => new ListedUser(u, factors.GetValueOrDefault(u.Id) ?? UserFactors.None)).ToList(), total, args.limit, args.offset);
     }
 
     private static async Task<Results<Ok<User>, ProblemHttpResult>> Get(long id, DbConnection db) =>

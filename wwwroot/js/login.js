@@ -1,7 +1,8 @@
-// /login: sign in (with a second-factor code when the account has two-factor on), then (when the account must)
-// change the password before anything else.
+// /login: sign in with a password (then a second-factor code or passkey when the account has one) or with a passkey
+// alone, then (when the account must) change the password before anything else.
 import { api, ApiError, showProblem } from './api.js';
 import { safePath, clearErrors, showFieldErrors, busy } from './ui.js';
+import { passkeySignIn, passkeysSupported } from './passkeys.js';
 
 const loginForm = document.getElementById('login-form');
 const changeForm = document.getElementById('change-form');
@@ -25,6 +26,15 @@ api('/api/auth/providers', { quiet: true }).then(providers => {
   document.getElementById('providers').replaceChildren(...providers.map(p => Object.assign(document.createElement('a'),
     { className: 'button', href: `${p.login_url}?next=${encodeURIComponent(next)}`, textContent: `Sign in with ${p.display_name}` })));
 }).catch(() => { /* password sign-in works either way */ });
+
+// Password form and password-less passkeys, unless local sign-in is off (the break-glass admin: /login?local=1).
+api('/api/auth/login/methods', { quiet: true }).then(methods => {
+  const password = methods.password || query.get('local') === '1';
+  document.getElementById('password-fields').hidden = !password;
+  document.getElementById('password-submit').hidden = !password;
+  document.getElementById('local-off').hidden = password;
+  document.getElementById('passkey-sign-in').hidden = !(methods.passkey && passkeysSupported());
+}).catch(() => { /* the form stays as it is */ });
 
 // Back from the provider without a session: say why.
 const ssoErrors = {
@@ -51,8 +61,19 @@ function showCode() {
   codeForm.reset();
   useRecovery(false);
   codeForm.hidden = false;
-  codeForm.code.focus();
+  document.getElementById('use-passkey').hidden = !(methods.includes('passkey') && passkeysSupported());
+  if (methods.includes('totp')) codeForm.code.focus();
+  else {
+    // Passkeys only: no code to type, straight to the passkey.
+    document.getElementById('code-field').hidden = true;
+    document.getElementById('use-recovery').hidden = true;
+    document.getElementById('code-hint').textContent = 'Confirm with your passkey.';
+    document.getElementById('use-passkey').focus();
+  }
 }
+
+// The second factors of the account being signed in to (totp, passkey).
+let methods = [];
 
 function useRecovery(on) {
   document.getElementById('code-field').hidden = on;
@@ -85,6 +106,7 @@ loginForm.addEventListener('submit', async event => {
       const result = await api('/api/auth/login', { method: 'POST', body: { username, password }, quiet: true });
       if (result.two_factor_required) {
         challenge = result.challenge;
+        methods = result.methods ?? ['totp'];
         showCode();
       } else signedIn(result, password);
     } catch (error) {
@@ -109,6 +131,28 @@ codeForm.addEventListener('submit', async event => {
       if (!(error instanceof ApiError)) throw error;
       if (!showFieldErrors(codeForm, error.errors)) codeForm.querySelector('[data-error-for=second-factor]').textContent = error.message;
       (recovery ? codeForm.recovery_code : codeForm.code).select();
+    }
+  });
+});
+
+document.getElementById('use-passkey').addEventListener('click', async event => {
+  clearErrors(codeForm);
+  await busy(event.target, async () => {
+    try {
+      signedIn(await passkeySignIn(challenge), loginForm.password.value);
+    } catch (error) {
+      codeForm.querySelector('[data-error-for=second-factor]').textContent = error.message;
+    }
+  });
+});
+
+document.getElementById('passkey-sign-in').addEventListener('click', async event => {
+  clearErrors(loginForm);
+  await busy(event.target, async () => {
+    try {
+      signedIn(await passkeySignIn(null), '');
+    } catch (error) {
+      loginForm.querySelector('[data-error-for=login]').textContent = error.message;
     }
   });
 });

@@ -1,7 +1,8 @@
 // /security: the signed-in user's own second factor: enrol an authenticator app (QR code, secret, confirming code),
-// see the recovery codes once, turn it off with a code.
+// see the recovery codes once, turn it off with a code; passkeys (add, rename, remove); the linked provider.
 import { api } from './api.js';
-import { el, startPage, clearErrors, showFieldErrors, busy, reportError } from './ui.js';
+import { registerPasskey } from './passkeys.js';
+import { el, startPage, clearErrors, showFieldErrors, busy, reportError, confirmDialog } from './ui.js';
 
 const me = await startPage();
 if (me) setUp();
@@ -55,6 +56,45 @@ function setUp() {
   });
 
   load().catch(reportError);
+  loadPasskeys().catch(reportError);
+
+  const passkeyForm = document.getElementById('passkey-form');
+  passkeyForm.addEventListener('submit', async event => {
+    event.preventDefault();
+    clearErrors(passkeyForm);
+    const name = passkeyForm.name.value.trim() || 'passkey';
+    await busy(passkeyForm.querySelector('[type=submit]'), async () => {
+      try {
+        await registerPasskey(name);
+        passkeyForm.reset();
+        await loadPasskeys();
+      } catch (error) {
+        if (!showFieldErrors(passkeyForm, error.errors)) passkeyForm.querySelector('[data-error-for=credential]').textContent = error.message;
+      }
+    });
+  });
+
+  async function loadPasskeys() {
+    const list = await api('/api/auth/passkeys');
+    document.getElementById('passkey-list').replaceChildren(...(list.length ? list.map(passkey => el('li', { 'data-testid': 'passkey' },
+      el('span', { text: `${passkey.name} · added ${passkey.created_at}${passkey.last_used_at ? ` · last used ${passkey.last_used_at}` : ''} ` }),
+      el('button', { type: 'button', class: 'small', text: 'Rename', onclick: () => rename(passkey) }),
+      el('button', { type: 'button', class: 'small danger', text: 'Remove', onclick: () => remove(passkey) })))
+      : [el('li', { class: 'dim', text: 'No passkeys yet.' })]));
+  }
+
+  async function rename(passkey) {
+    const name = prompt('New name of the passkey', passkey.name);
+    if (!name) return;
+    await api(`/api/auth/passkeys/${passkey.id}`, { method: 'PATCH', body: { name } }).catch(reportError);
+    await loadPasskeys();
+  }
+
+  async function remove(passkey) {
+    if (!await confirmDialog(`Remove the passkey “${passkey.name}”?`, { detail: 'It will no longer sign you in.', yes: 'Remove', danger: true })) return;
+    await api(`/api/auth/passkeys/${passkey.id}`, { method: 'DELETE' }).catch(reportError);
+    await loadPasskeys();
+  }
 
   function showCodes(list) {
     codes.replaceChildren(el('div', { class: 'inset', role: 'status' },
@@ -64,7 +104,11 @@ function setUp() {
 
   async function load() {
     const status = await api('/api/auth/2fa');
-    document.getElementById('required').hidden = !(status.required && !status.totp_enabled);
+    document.getElementById('required').hidden = !(status.required && !status.totp_enabled && !status.passkeys);
+    const links = status.linked_providers ?? [];
+    document.getElementById('linked-provider').textContent = links.length
+      ? `Linked to ${links.join(', ')}: you can sign in through it.`
+      : 'None: you sign in here with your password.';
     document.getElementById('state').textContent = status.totp_enabled ? 'On: sign-in asks for a code from your app.' : 'Off: your password alone signs you in.';
     document.getElementById('off').hidden = status.totp_enabled || !enrol.hidden;
     disable.hidden = !status.totp_enabled;

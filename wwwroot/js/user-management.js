@@ -130,6 +130,13 @@ function setUp() {
         try { await api(`${path}/unlock`, { method: 'POST' }); notify(`${user.username} is unlocked.`); await load(); } catch { /* shown */ }
       } }));
     }
+    const factors = user.factors ?? { totp: false, passkeys: 0, providers: [] };
+    if (factors.totp || factors.passkeys > 0) {
+      actions.append(el('button', { type: 'button', class: 'small', 'data-action': 'reset-factors', text: 'Reset second factors', onclick: () =>
+        confirmInline(actions, `Remove ${user.username}'s authenticator app, recovery codes and passkeys?`, async () => {
+          try { await api(`${path}/2fa`, { method: 'DELETE' }); notify(`${user.username}'s second factors are reset.`); await load(); } catch { /* shown */ }
+        }) }));
+    }
     if (user.status !== 'inactive') {
       actions.append(el('button', { type: 'button', class: 'small danger', 'data-action': 'deactivate', text: 'Deactivate', onclick: () =>
         confirmInline(actions, `Deactivate ${user.username} and end their sessions?`, async () => {
@@ -164,6 +171,8 @@ function setUp() {
       form.elements.namedItem('email').focus();
     }
 
+    const signIn = [factors.totp ? 'authenticator app' : null, factors.passkeys ? `${factors.passkeys} passkey${factors.passkeys === 1 ? '' : 's'}` : null,
+      ...factors.providers.map(p => `linked to ${p}`)].filter(Boolean);
     const notes = [];
     if (user.must_change_password) notes.push('must change password');
     if (locked) notes.push(`locked until ${formatTime(user.locked_until)}`);
@@ -172,6 +181,7 @@ function setUp() {
         el('div', { 'data-testid': 'username', text: user.username }),
         emailBox,
         notes.length ? el('div', { class: 'small status-Degraded', text: notes.join(' · ') }) : null,
+        el('div', { class: 'dim small', 'data-testid': 'factors', text: signIn.length ? signIn.join(' · ') : 'password only' }),
         (identities.get(user.id) || []).length ? el('div', { class: 'dim small', 'data-testid': 'identities',
           text: identities.get(user.id).map(l => `${l.platform} ${l.username ? '@' + l.username : l.platform_user_id} (${l.agent_id})`).join(' · ') }) : null),
       el('td', {}, roleSelect),
