@@ -95,7 +95,7 @@ public static class UsersApi
         var where = filters.Count == 0 ? "" : "WHERE " + string.Join(" AND ", filters);
         var total = await db.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM users {where}", args);
         var items = (await db.QueryAsync<User>($"SELECT {User.Columns} FROM users {where} ORDER BY username LIMIT @limit OFFSET @offset", args)).AsList();
-        var factors = Auth.UserFactorsSql.Read(db, items.Select(u => u.Id).ToArray());
+        var factors = await Auth.UserFactorsSql.ReadAsync(db, items.Select(u => u.Id).ToArray());
         return new UserPage(items.Select(u => new ListedUser(u, factors.GetValueOrDefault(u.Id) ?? UserFactors.None)).ToList(), total, args.limit, args.offset);
     }
 
