@@ -1,17 +1,25 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Sanctum.Api.Jobs;
 
 namespace Sanctum.Api.Tests.Operations;
 
 public class JobsApiTests
 {
+    private const string FakeClock = "FakeClock";
+
     private SanctumApplication _app = null!;
     private HttpClient _admin = null!;
+    private FakeTimeProvider? _clock;
 
+    // A test marked [Property(FakeClock, "yes")] gets a host whose clock moves only when the test advances it.
     [SetUp]
     public async Task Start()
     {
-        _app = new SanctumApplication();
+        _clock = TestContext.CurrentContext.Test.Properties.ContainsKey(FakeClock)
+            ? new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()))
+            : null;
+        _app = _clock is { } clock ? new SanctumApplication { TestServices = s => s.AddSingleton<TimeProvider>(clock) } : new SanctumApplication();
         _admin = await _app.CreateAdminClientAsync();
     }
 
@@ -122,7 +130,7 @@ public class JobsApiTests
         await (await _admin.PostAsync($"/api/jobs/{id}/run", null)).AssertProblemAsync(HttpStatusCode.NotFound);
     }
 
-    [Test]
+    [Test, Property(FakeClock, "yes")]
     public async Task TheBackupJobKeepsOnlyTheNewestScheduledBackups()
     {
         var job = await CreateAsync(new { name = "Frequent backup", kind = "backup", schedule = "0 * * * *", @params = new { keep = 2 } });
@@ -132,7 +140,7 @@ public class JobsApiTests
             var run = await RunNowAsync(job.GetProperty("id").GetInt64());
             Assert.That(run.GetProperty("outcome").GetString(), Is.EqualTo("ok"), run.ToString());
             Assert.That(run.GetProperty("duration_ms").GetInt64(), Is.GreaterThanOrEqualTo(0));
-            await Task.Delay(1100); // names carry the second
+            _clock!.Advance(TimeSpan.FromSeconds(1)); // names carry the second
         }
         var backups = (await _admin.GetFromJsonAsync<JsonElement>("/api/backups")).EnumerateArray().ToList();
         Assert.That(backups.Count(b => b.GetProperty("kind").GetString() == "scheduled"), Is.EqualTo(2));
