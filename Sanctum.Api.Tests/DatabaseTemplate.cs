@@ -22,9 +22,16 @@ public static class DatabaseTemplate
     private static readonly Lazy<string> Sqlite = new(CreateSqlite, LazyThreadSafetyMode.ExecutionAndPublication);
     private static readonly Lazy<string> Postgres = new(CreatePostgres, LazyThreadSafetyMode.ExecutionAndPublication);
 
+    /// <summary>
+    /// A host setting (read by the tests only) for a test about the migrations themselves: its host starts on an empty
+    /// database and migrates it, e.g. <c>new SanctumApplication(new Dictionary&lt;string, string?&gt; { [DatabaseTemplate.Skip] = "true" })</c>.
+    /// </summary>
+    public const string Skip = "SanctumTests:MigrateOwnDatabase";
+
     /// <summary>Whether a host with these settings starts from the template (its migrations would seed the same rows).</summary>
     public static bool Fits(IReadOnlyDictionary<string, string?> settings) =>
         string.IsNullOrEmpty(settings.GetValueOrDefault("Sanctum:BootstrapAdminPassword"))
+        && settings.GetValueOrDefault(Skip) != "true"
         && Environment.GetEnvironmentVariable("SANCTUM_TEST_NO_TEMPLATE") is null;
 
     /// <summary>The migrated SQLite file (copy it; never open it).</summary>
@@ -39,7 +46,11 @@ public static class DatabaseTemplate
         var directory = Path.GetDirectoryName(databasePath)!;
         if (File.Exists(databasePath) || Directory.Exists(Path.Combine(directory, "keys"))) return;
         Directory.CreateDirectory(directory);
-        File.Copy(SqliteFile, databasePath);
+        // Two hosts started together on one directory both get here: the copy lands under its name in one step, once.
+        var copy = databasePath + "." + Guid.NewGuid().ToString("N") + ".copy";
+        File.Copy(SqliteFile, copy);
+        try { File.Move(copy, databasePath, overwrite: false); }
+        catch (IOException) when (File.Exists(databasePath)) { File.Delete(copy); }
     }
 
     private static string CreateSqlite()

@@ -28,7 +28,7 @@ public class OpenApiExampleTests
     [Test]
     public async Task EveryIntegerHasAnExampleAndIdsReadOne()
     {
-        await using var app = new SanctumApplication();
+        var app = ReadOnlyHost.App;
         var document = await app.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
         var integers = Schemas(document, "").Where(s => s.Schema.GetProperty("type").GetString() == "integer").ToList();
         Assert.That(integers, Is.Not.Empty);
@@ -44,7 +44,7 @@ public class OpenApiExampleTests
     [Test]
     public async Task MapsInAnswersHaveExamplesWithRealNames()
     {
-        await using var app = new SanctumApplication();
+        var app = ReadOnlyHost.App;
         var document = await app.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
         var schemas = document.GetProperty("components").GetProperty("schemas");
         var byStatus = schemas.GetProperty("AgentCounts").GetProperty("properties").GetProperty("by_status");

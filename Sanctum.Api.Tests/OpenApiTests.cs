@@ -7,7 +7,7 @@ public class OpenApiTests
     [Test]
     public async Task OpenApiYamlMatchesTheServedDocument()
     {
-        await using var app = new SanctumApplication();
+        var app = ReadOnlyHost.App;
         var response = await app.CreateClient().GetAsync("/swagger/v1/swagger.yaml");
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         var served = Normalize(await response.Content.ReadAsStringAsync());
@@ -23,7 +23,7 @@ public class OpenApiTests
     [Test]
     public async Task TheDocumentOffersTheSessionAndBridgeSchemesAndMarksPublicOperationsPublic()
     {
-        await using var app = new SanctumApplication();
+        var app = ReadOnlyHost.App;
         var document = await app.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
 
         var schemes = document.GetProperty("components").GetProperty("securitySchemes");
@@ -76,7 +76,7 @@ public class OpenApiTests
     [Test]
     public async Task TheIntroShowsTheBearerTokenPlaceholderAsCode()
     {
-        await using var app = new SanctumApplication();
+        var app = ReadOnlyHost.App;
         var document = await app.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
         // Swagger UI renders the description as Markdown: a bare <token> is taken for an HTML tag and vanishes.
         Assert.That(document.GetProperty("info").GetProperty("description").GetString(), Does.Contain("`Authorization: Bearer <token>`"));
@@ -85,7 +85,7 @@ public class OpenApiTests
     [Test]
     public async Task EveryJsonRequestBodyHasAnExample()
     {
-        await using var app = new SanctumApplication();
+        var app = ReadOnlyHost.App;
         var document = await app.CreateClient().GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
         var missing = document.GetProperty("paths").EnumerateObject()
             .SelectMany(path => path.Value.EnumerateObject().Select(operation => (Name: $"{operation.Name} {path.Name}", Operation: operation.Value)))

@@ -171,14 +171,3 @@ public sealed class PostgresTestServer
             throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error.Result}{output.Result}");
     }
 }
-
-/// <summary>Stops the test PostgreSQL server once every test has run.</summary>
-[SetUpFixture]
-public sealed class PostgresTestServerLifetime
-{
-    [OneTimeTearDown]
-    public void StopServer()
-    {
-        if (PostgresTestServer.Started) PostgresTestServer.Instance.Stop();
-    }
-}

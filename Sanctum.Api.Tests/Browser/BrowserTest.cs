@@ -7,17 +7,18 @@ using Microsoft.Playwright;
 namespace Sanctum.Api.Tests.Browser;
 
 /// <summary>
-/// The real application on a Kestrel port (fresh temp database) and Debian's Chromium driven by Playwright, one of
-/// each per fixture; every test gets its own browser context (own cookies and storage) and page. Without
-/// /usr/bin/chromium the tests report themselves skipped, never passed.
+/// The real application on a Kestrel port (fresh temp database) per fixture and Debian's Chromium driven by
+/// Playwright, one for the run (<see cref="SharedChromium"/>); every test gets its own browser context (own cookies
+/// and storage) and page. Without /usr/bin/chromium the tests report themselves skipped, never passed.
 /// </summary>
-[Category("Browser"), NonParallelizable]
+// Parallelizable like any fixture: its host, data directory and browser contexts are its own; only the Chromium
+// process is shared, and contexts are what keeps pages apart in it.
+[Category("Browser")]
 public abstract class BrowserTest
 {
     public const string ChromiumPath = "/usr/bin/chromium";
     protected const string UserPassword = "browser-password-1";
 
-    private IPlaywright? _playwright;
     private IBrowser? _browser;
 
     protected SanctumApplication App { get; private set; } = null!;
@@ -50,20 +51,12 @@ public abstract class BrowserTest
         // Sign in once as the seeded admin, doing its forced change, so the admin password is AdminPassword.
         (await App.CreateAdminClientAsync()).Dispose();
 
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
-        });
+        _browser = await SharedChromium.GetAsync();
     }
 
     [OneTimeTearDown]
     public async Task StopAppAndBrowser()
     {
-        if (_browser is not null) await _browser.DisposeAsync();
-        _playwright?.Dispose();
         if (App is not null) await App.DisposeAsync();
     }
 
@@ -104,27 +97,30 @@ public abstract class BrowserTest
             }
             catch (PlaywrightException) { }
         }
-        if (Context is not null) await Context.CloseAsync();
-        foreach (var context in _extraContexts) await context.CloseAsync();
-        _extraContexts.Clear();
+        foreach (var context in _contexts) await context.CloseAsync();
+        _contexts.Clear();
         Assert.That(PageErrors, Is.Empty, "the page threw script errors");
     }
 
-    protected Task<IBrowserContext> NewContextAsync(int width = 1280, int height = 800) =>
-        _browser!.NewContextAsync(new() { BaseURL = BaseUrl, ViewportSize = new() { Width = width, Height = height }, Locale = "en-GB" });
+    /// <summary>A browser context of its own (closed after the test: the browser outlives the fixture).</summary>
+    protected async Task<IBrowserContext> NewContextAsync(int width = 1280, int height = 800)
+    {
+        var context = await _browser!.NewContextAsync(new() { BaseURL = BaseUrl, ViewportSize = new() { Width = width, Height = height }, Locale = "en-GB" });
+        _contexts.Add(context);
+        return context;
+    }
 
     /// <summary>A page of the given size in a context of its own, signed in; its script errors count like Page's.</summary>
     protected async Task<IPage> SignedInPageAsync(int width, int height, string username = "admin", string? password = null)
     {
         var context = await NewContextAsync(width, height);
-        _extraContexts.Add(context);
         await SignInAsync(username, password ?? SanctumApplication.AdminPassword, context);
         var page = await context.NewPageAsync();
         page.PageError += (_, error) => PageErrors.Add(error);
         return page;
     }
 
-    private readonly List<IBrowserContext> _extraContexts = [];
+    private readonly List<IBrowserContext> _contexts = [];
 
     /// <summary>Fails when the page is wider than its viewport (it would scroll sideways).</summary>
     protected static async Task AssertNoSidewaysScrollAsync(IPage page, string what)

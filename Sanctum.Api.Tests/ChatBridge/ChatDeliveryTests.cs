@@ -102,19 +102,22 @@ public class ChatDeliveryTests
     [Test]
     public async Task TheLeaseTimeComesFromConfiguration()
     {
-        await using var app = new SanctumApplication(new Dictionary<string, string?> { ["Sanctum:ChatBridge:DeliveryLeaseSeconds"] = "1" });
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
+        await using var app = new SanctumApplication(new Dictionary<string, string?> { ["Sanctum:ChatBridge:DeliveryLeaseSeconds"] = "1" })
+        {
+            TestServices = s => s.AddSingleton<TimeProvider>(clock),
+        };
         var id = app.ArrangeMessages("session_short_lease", 1).Single();
         var relay = app.CreateKeyClient(app.BridgeKey());
-        var before = DateTimeOffset.UtcNow;
         Assert.That(Ids(await PollAsync(relay)), Is.EqualTo(new[] { id }));
-        var after = DateTimeOffset.UtcNow;
         using (var db = app.OpenDatabase())
         {
             var until = DateTimeOffset.Parse(db.QuerySingle<string>("SELECT lease_until FROM web_chat_messages WHERE id = @id", new { id }), System.Globalization.CultureInfo.InvariantCulture);
-            Assert.That(until, Is.InRange(before.AddSeconds(0), after.AddSeconds(2)), "stamped a second after the poll (whole seconds)");
+            Assert.That(until, Is.EqualTo(clock.GetUtcNow().AddSeconds(1)), "leased for the configured second");
         }
-        await Task.Delay(TimeSpan.FromSeconds(2.2));
-        Assert.That(Ids(await PollAsync(relay)), Is.EqualTo(new[] { id }));
+        Assert.That(Ids(await PollAsync(relay)), Is.Empty, "held while its lease runs");
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.That(Ids(await PollAsync(relay)), Is.EqualTo(new[] { id }), "handed out again once the lease ran out");
     }
 
     [Test]

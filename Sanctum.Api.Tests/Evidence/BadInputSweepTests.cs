@@ -9,11 +9,16 @@ namespace Sanctum.Api.Tests.Evidence;
 /// identical to before (<see cref="DatabaseDigest"/>). The documented errors of a sample of operations per feature
 /// are each provoked on purpose (<see cref="DocumentedErrors"/>).
 /// New endpoints are covered as soon as they are in the document. Quick: every generated request (but the > 1 MiB
-/// strings) as admin and a fixed third of them for the other roles; SANCTUM_FULL=1: all of them for every role.
+/// strings) as admin and a fixed third of them for the other roles; <see cref="BadInputSweepTestsFull"/>: all of them for every role.
 /// </summary>
-[Category("Full"), NonParallelizable]
+// Beside the other fixtures (its host, settings and database are its own; its tests still run one by one, since each
+// compares the database before and after a request): alone, it was the longest stretch of the run on one core.
+[Category("Evidence")]
 public class BadInputSweepTests
 {
+    /// <summary>The long run (<see cref="BadInputSweepTestsFull"/>) instead of the quick one.</summary>
+    protected virtual bool Full => false;
+
     /// <summary>The session roles, and the chat bridge's two bearer keys (system_config chat_api_key / chat_admin_key).</summary>
     public static readonly string[] Roles = ["anonymous", "viewer", "user", "admin", "chat_api_key", "chat_admin_key"];
 
@@ -80,11 +85,11 @@ public class BadInputSweepTests
             if (TestEngine.IsPostgres && op.Template.StartsWith("/api/backups", StringComparison.Ordinal)) continue;
             var excluded = DatabaseDigest.ExcludedByOperation.GetValueOrDefault(op.OperationId);
             var index = 0;
-            foreach (var bad in BadRequests.For(op, EvidenceScale.Full))
+            foreach (var bad in BadRequests.For(op, Full))
             {
                 // The quick run sends every request as admin (the role that gets past authorization everywhere) and
                 // a fixed third of them for the other roles, which mostly stop at 401/403; the full run sends all.
-                if (!EvidenceScale.Full && role != "admin" && !bridgeKey && index++ % 3 != 0) { bad.Content?.Dispose(); continue; }
+                if (!Full && role != "admin" && !bridgeKey && index++ % 3 != 0) { bad.Content?.Dispose(); continue; }
                 var before = excluded is null ? baseline : DatabaseDigest.Compute(db, excluded);
                 using var request = new HttpRequestMessage(new HttpMethod(op.Method), bad.Path) { Content = bad.Content };
                 HttpResponseMessage response;
@@ -254,4 +259,11 @@ public class BadInputSweepTests
     }
 
     private static string Excerpt(string text) => text.Length > 400 ? text[..400] + "…" : text;
+}
+
+/// <summary>The long run of <see cref="BadInputSweepTests"/>: explicit, so only <c>dotnet test --filter Category=Full</c> runs it.</summary>
+[Category("Full"), Explicit("the long run: dotnet test --filter Category=Full")]
+public sealed class BadInputSweepTestsFull : BadInputSweepTests
+{
+    protected override bool Full => true;
 }

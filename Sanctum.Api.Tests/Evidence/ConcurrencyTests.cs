@@ -7,13 +7,16 @@ namespace Sanctum.Api.Tests.Evidence;
 /// 64 concurrent writers on the same rows for a fixed time, against the real server process: no 5xx, no
 /// "database is locked" reaching a client, and a final state that one of the serial orders of the acknowledged
 /// writes would give. bcrypt is allowed to run 64 at once here so the handlers really race.
-/// Quick: 2 s per kind of write; SANCTUM_FULL=1: 20 s.
+/// Quick: 2 s per kind of write; <see cref="ConcurrencyTestsFull"/>: 20 s.
 /// </summary>
-[Category("Full"), NonParallelizable]
+[Category("Evidence"), NonParallelizable]
 public class ConcurrencyTests
 {
+    /// <summary>The long run (<see cref="ConcurrencyTestsFull"/>) instead of the quick one.</summary>
+    protected virtual bool Full => false;
+
     private const int Writers = 64;
-    private static readonly TimeSpan Duration = TimeSpan.FromSeconds(EvidenceScale.Pick(quick: 2, full: 20));
+    private TimeSpan Duration => TimeSpan.FromSeconds(Full ? 20 : 2);
 
     private string _directory = null!;
     private ServerProcess _server = null!;
@@ -138,7 +141,7 @@ public class ConcurrencyTests
                 var acked = System.Diagnostics.Stopwatch.GetTimestamp();
                 Assert.That((int)status, Is.InRange(200, 299), $"{kind}: {body}");
                 acks.Add((value, sent, acked));
-            }, duration: EvidenceScale.Full ? Duration : TimeSpan.FromSeconds(1));
+            }, duration: Full ? Duration : TimeSpan.FromSeconds(1));
 
             using var db = _server.OpenDatabase();
             var final = kind.Read(db, 0);
@@ -179,4 +182,11 @@ public class ConcurrencyTests
         Assert.That(text, Does.Not.Contain("database is locked").IgnoreCase.And.Not.Contain("SQLITE_BUSY"), $"{method} {path}");
         return (response.StatusCode, text);
     }
+}
+
+/// <summary>The long run of <see cref="ConcurrencyTests"/>: explicit, so only <c>dotnet test --filter Category=Full</c> runs it.</summary>
+[Category("Full"), Explicit("the long run: dotnet test --filter Category=Full")]
+public sealed class ConcurrencyTestsFull : ConcurrencyTests
+{
+    protected override bool Full => true;
 }

@@ -5,15 +5,18 @@ namespace Sanctum.Api.Tests.Evidence;
 /// <summary>
 /// Runs the real server as a child process, lets concurrent writers hammer it, kills it with SIGKILL at a random
 /// moment, restarts it on the same files, and checks that SQLite's integrity check passes and that every write
-/// the server acknowledged with a 2xx is there. Quick: 3 kills; SANCTUM_FULL=1: 25.
+/// the server acknowledged with a 2xx is there. Quick: 3 kills; <see cref="CrashSafetyTestsFull"/>: 25.
 /// </summary>
-[Category("Full"), NonParallelizable]
+[Category("Evidence"), NonParallelizable]
 public class CrashSafetyTests
 {
+    /// <summary>The long run (<see cref="CrashSafetyTestsFull"/>) instead of the quick one.</summary>
+    protected virtual bool Full => false;
+
     [Test]
     public async Task EveryAcknowledgedWriteSurvivesSigkillAndTheDatabaseStaysIntact()
     {
-        var kills = EvidenceScale.Pick(quick: 3, full: 25);
+        var kills = Full ? 25 : 3;
         var random = new Random(Environment.GetEnvironmentVariable("SANCTUM_SEED") is { } seed ? int.Parse(seed) : Environment.TickCount);
         var directory = ServerProcess.NewDataDirectory();
         var server = await ServerProcess.StartAsync(directory);
@@ -184,4 +187,11 @@ public sealed class PasswordChangeWrites : CrashScenario
             _acknowledged[w] = acked + 1;
         }
     }
+}
+
+/// <summary>The long run of <see cref="CrashSafetyTests"/>: explicit, so only <c>dotnet test --filter Category=Full</c> runs it.</summary>
+[Category("Full"), Explicit("the long run: dotnet test --filter Category=Full")]
+public sealed class CrashSafetyTestsFull : CrashSafetyTests
+{
+    protected override bool Full => true;
 }

@@ -211,11 +211,3 @@ public sealed partial class ServerProcess : IAsyncDisposable
         try { Directory.Delete(directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
-
-/// <summary>How big the evidence runs are: quick in the normal test command, long with SANCTUM_FULL=1.</summary>
-public static class EvidenceScale
-{
-    public static bool Full => Environment.GetEnvironmentVariable("SANCTUM_FULL") == "1";
-
-    public static int Pick(int quick, int full) => Full ? full : quick;
-}

@@ -266,8 +266,9 @@ public class BackupsApiTests
         while (!gate.IsClosed) await Task.Delay(10);
 
         var during = _admin.GetStringAsync("/api/tools/broca");
-        await Task.Delay(500);
+        while (gate.Waiting == 0 && !during.IsCompleted) await Task.Delay(10);
         Assert.That(during.IsCompleted, Is.False, "a request during maintenance waits");
+        Assert.That(gate.Waiting, Is.EqualTo(1), "held at the gate");
         Assert.That((await _admin.GetAsync("/healthz")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "liveness still answers");
         release.Set();
         await blocked;

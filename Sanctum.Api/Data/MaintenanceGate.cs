@@ -21,6 +21,11 @@ public sealed class MaintenanceGate
     /// <summary>True while exclusive work waits for the work in flight or runs.</summary>
     public bool IsClosed { get { lock (_lock) return _open is not null; } }
 
+    /// <summary>How many are held at the gate now, waiting for exclusive work to end.</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
+
+    private int _waiting;
+
     /// <summary>Marks an endpoint the gate lets through (the restore itself, liveness).</summary>
     public sealed class Bypass;
 
@@ -42,8 +47,10 @@ public sealed class MaintenanceGate
             }
             var left = deadline - DateTime.UtcNow;
             if (left <= TimeSpan.Zero) return null;
+            Interlocked.Increment(ref _waiting);
             try { await open.WaitAsync(left, cancellationToken); }
             catch (TimeoutException) { return null; }
+            finally { Interlocked.Decrement(ref _waiting); }
         }
     }
 
