@@ -16,5 +16,5 @@ apps=("$@")
 [ ${#apps[@]} -gt 0 ] || apps=("")
 for app in "${apps[@]}"; do
   echo "=== ${app:-this tree}  load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-  BENCH_APP="$app" "$ROOT/bench/engines.sh" | grep -E '^(endpoint|PUT|machine|database)'
+  BENCH_APP="$app" "$ROOT/bench/engines.sh" | grep -E '^(endpoint|PUT|GET|machine|database)'
 done
