@@ -283,6 +283,8 @@ public class ToolPagesTests : BrowserTest
         }
 
         await Page.SelectOptionAsync("#configurations-actions select[name=scope]", $"tool:{id}");
+        // The tool's rows replace the instance's asynchronously: delete only once they are shown.
+        await Expect(rows).ToContainTextAsync("max_jobs");
         await rows.Locator("[data-action=delete]").ClickAsync();
         await Page.ClickAsync("[data-testid=confirm-yes]");
         await Expect(Page.Locator("[data-testid=configurations]")).ToContainTextAsync("No configuration is set for this tool.");
