@@ -91,7 +91,12 @@ public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider cloc
     /// </summary>
     public void Committed(DbConnection db)
     {
-        if (SqlDialect.Of(db).Engine == DatabaseEngine.Sqlite) return;
+        if (SqlDialect.Of(db).Engine != DatabaseEngine.Sqlite) Committed();
+    }
+
+    /// <summary><see cref="Committed(DbConnection)"/> where the connection is gone (a committed transaction forgets it); on SQLite it only wakes the writer.</summary>
+    public void Committed()
+    {
         lock (_gate)
         {
             if (_queue.Writer.TryWrite(null)) _queued++;

@@ -322,6 +322,7 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
             }) { Actor = request.Actor }, request.Http, restored, tx);
             tx.Commit();
         }
+        audit.Committed(restored);
         return report;
     }
 

@@ -68,7 +68,11 @@ public sealed class StatusWriter(AuditLog audit, IEventPublisher events, TimePro
     }
 
     /// <summary>Raises the live events of the status changes made in <paramref name="tx"/>: call it right after committing it.</summary>
-    public void Committed(IDbTransaction tx) => events.Committed(tx);
+    public void Committed(IDbTransaction tx)
+    {
+        events.Committed(tx);
+        audit.Committed();
+    }
 
     /// <summary>The details of every status.changed audit event.</summary>
     private sealed record StatusChanged(string From, string To, string Source, string? Reason, string? ToolId);
