@@ -74,7 +74,7 @@ public sealed class Phase2UserManagement : Migration
             CREATE INDEX ix_audit_log_actor ON audit_log (actor, id);
 
             -- On PostgreSQL a write's audit row commits here, in the write's own transaction, and the audit writer moves
-            -- it into the chain shortly after (Audit/AuditSealer.cs): concurrent writers never wait for the chain's tail.
+            -- it into the chain shortly after (Audit/AuditWriter.cs): concurrent writers never wait for the chain's tail.
             -- Unused on SQLite, whose single writer extends the chain in the write's transaction itself.
             CREATE TABLE audit_unsealed (
                 id {d.Id},

@@ -83,7 +83,7 @@ public sealed class AuditChain(RecordKeys keys)
     /// Appends <paramref name="rows"/> after the current last row, inside a transaction of <see cref="BeginAppendAsync"/>
     /// (or, on SQLite, any write transaction: BEGIN IMMEDIATE holds the one write lock).
     /// </summary>
-    public async Task AppendAsync(DbConnection db, DbTransaction tx, IEnumerable<AuditEntry> rows)
+    public async Task AppendAsync(IDbConnection db, IDbTransaction tx, IEnumerable<AuditEntry> rows)
     {
         var last = await db.QuerySingleOrDefaultAsync<Link>("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", transaction: tx)
                    ?? new Link { Id = 0, Hash = Genesis };

@@ -65,7 +65,7 @@ public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider cloc
     /// nor conflict on the chain's tail; the audit writer then links it into the chain (<see cref="AuditWriter"/>), in
     /// order, under the chain's lock. Call <see cref="Committed"/> after the commit so that happens at once.
     /// </summary>
-    public async Task RecordAsync(AuditEvent e, HttpContext? http, DbConnection db, DbTransaction tx)
+    public async Task RecordAsync(AuditEvent e, HttpContext? http, System.Data.IDbConnection db, System.Data.IDbTransaction tx)
     {
         var entry = Entry(e, http);
         if (SqlDialect.Of(db).Engine == DatabaseEngine.Sqlite) await chain.AppendAsync(db, tx, [entry]);

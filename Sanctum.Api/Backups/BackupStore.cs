@@ -262,7 +262,10 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
             var (manifest, copy, origin) = CheckFully(zipPath, work, request.AcceptForeign);
             await audit.FlushAsync(AuditVerifier.FlushWait, cancellationToken);
             // The pre-restore backup is taken alone too, so no write of this process can fall between it and the swap.
-            return await gate.RunExclusiveAsync(() => Restore(zipPath, copy, manifest.SchemaVersion, origin, request), cancellationToken);
+            var report = await gate.RunExclusiveAsync(() => Restore(zipPath, copy, manifest.SchemaVersion, origin, request), cancellationToken);
+            // On PostgreSQL the restore's own audit row is sealed into the chain by the writer: answer once it is there.
+            await audit.FlushAsync(AuditVerifier.FlushWait, CancellationToken.None);
+            return report;
         }
         finally
         {

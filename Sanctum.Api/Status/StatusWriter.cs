@@ -59,7 +59,7 @@ public sealed class StatusWriter(AuditLog audit, IEventPublisher events, TimePro
         await db.ExecuteAsync($"UPDATE {table} SET status = @Status, status_source = @StatusSource, status_reason = @StatusReason, status_since = @StatusSince WHERE id = @key",
             new { after.Status, after.StatusSource, after.StatusReason, after.StatusSince, key }, tx);
         if (after.Status != before.Status)
-            audit.Record(new AuditEvent(EventName, kind, id, new StatusChanged(before.Status, after.Status, after.StatusSource, after.StatusReason, after.ToolId)),
+            await audit.RecordAsync(new AuditEvent(EventName, kind, id, new StatusChanged(before.Status, after.Status, after.StatusSource, after.StatusReason, after.ToolId)),
                 http, db, tx);
         // Tools name their agent through their category (AgentVisibility.ToolVisible); an instance through both.
         events.PublishOnCommit(tx, Topic, EventName, new StatusEvent(kind, id, before.Status, after.Status, after.StatusSource, after.StatusReason,
