@@ -70,7 +70,7 @@ public static class AuditApi
         var where = filters.Count == 0 ? "" : "WHERE " + string.Join(" AND ", filters);
 
         await using DbConnection db = database.Open();
-        var rows = db.Query<AuditEntry>($"SELECT {AuditEntry.Columns} FROM audit_log {where} ORDER BY id DESC LIMIT @take", args).AsList();
+        var rows = (await db.QueryAsync<AuditEntry>($"SELECT {AuditEntry.Columns} FROM audit_log {where} ORDER BY id DESC LIMIT @take", args)).AsList();
         var more = rows.Count == args.take;
         if (more) rows.RemoveAt(rows.Count - 1);
         return TypedResults.Ok(new AuditPage(rows, more ? rows[^1].Id : null));

@@ -54,13 +54,13 @@ public sealed partial class HealthCheckRunner(
             // instances on one database each due check is probed by one of them; a crashed claimer's claim runs out.
             // Read committed: on PostgreSQL concurrent rounds skip each other's rows instead of conflicting.
             await using var claim = await db.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
-            due = db.Query<DueCheck>($"""
+            due = (await db.QueryAsync<DueCheck>($"""
                 UPDATE tool_instances SET next_check_at = @claimedUntil
                 WHERE id IN (SELECT id FROM tool_instances
                              WHERE health_check IS NOT NULL AND is_active = TRUE AND (next_check_at IS NULL OR next_check_at <= @now)
                              ORDER BY coalesce(next_check_at, '') LIMIT @max{database.Dialect.SkipLocked})
                 RETURNING id, health_check
-                """, new { now = Timestamp.From(now), max = MaxPerRound, claimedUntil = Timestamp.From(now + ClaimLength) }, claim).AsList();
+                """, new { now = Timestamp.From(now), max = MaxPerRound, claimedUntil = Timestamp.From(now + ClaimLength) }, claim)).AsList();
             await claim.CommitAsync(cancellationToken);
         }
         if (due.Count > 0)
@@ -84,16 +84,16 @@ public sealed partial class HealthCheckRunner(
             await tx.CommitAsync(cancellationToken);
             status.Committed(tx);
         }
-        PruneResults(now);
+        await PruneResultsAsync(now);
         return due.Count;
     }
 
-    private void PruneResults(DateTimeOffset now)
+    private async Task PruneResultsAsync(DateTimeOffset now)
     {
         if (now - _lastPrune < TimeSpan.FromHours(1)) return;
         _lastPrune = now;
-        using var db = database.Open();
-        db.Execute("DELETE FROM health_check_results WHERE at < @cutoff", new { cutoff = Timestamp.From(now - options.Value.ResultRetention) });
+        await using DbConnection db = database.Open();
+        await db.ExecuteAsync("DELETE FROM health_check_results WHERE at < @cutoff", new { cutoff = Timestamp.From(now - options.Value.ResultRetention) });
     }
 
     private sealed record DueCheck

@@ -33,20 +33,20 @@ public static class HealthEndpoints
 
     private sealed class DatabaseReadyCheck(Database database, IServiceScopeFactory scopes) : IHealthCheck
     {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
             try
             {
-                using (var connection = database.Open()) connection.ExecuteScalar<long>("SELECT 1");
+                await using (var connection = await database.OpenAsync(cancellationToken)) await connection.ExecuteScalarAsync<long>("SELECT 1");
                 using var scope = scopes.CreateScope();
                 var pending = scope.ServiceProvider.GetRequiredService<IMigrationRunner>().HasMigrationsToApplyUp();
-                return Task.FromResult(pending
+                return pending
                     ? HealthCheckResult.Unhealthy("The database has migrations left to apply.")
-                    : HealthCheckResult.Healthy());
+                    : HealthCheckResult.Healthy();
             }
             catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or IOException)
             {
-                return Task.FromResult(HealthCheckResult.Unhealthy("The database cannot be reached.", e));
+                return HealthCheckResult.Unhealthy("The database cannot be reached.", e);
             }
         }
     }
