@@ -14,6 +14,10 @@ public class SmcpPagesTests : BrowserTest
     private PeerProcess _server = null!;
     private string _home = null!;
 
+    // Each plugin's describe starts a python3 process: on a busy machine (the suite beside builds) that can take longer
+    // than the 5 s default, which would show the plugin's problem instead of its commands.
+    protected override IDictionary<string, string?> AppSettings => new Dictionary<string, string?> { ["Sanctum:Smcp:DescribeTimeout"] = "00:00:30" };
+
     [OneTimeSetUp]
     public async Task StartServerAndListItAsync()
     {

@@ -163,6 +163,25 @@ public class StartupTests
         }
     }
 
+    [Test]
+    public async Task ADataDirectoryThatBecomesReadOnlyWhileRunningMakesReadyzUnhealthyUntilItIsWritableAgain()
+    {
+        await using var server = await ServerProcess.StartAsync(_directory);
+        using var client = server.CreateClient();
+        Assert.That((await client.GetAsync("/readyz")).StatusCode, Is.EqualTo(HttpStatusCode.OK), server.Output);
+        try
+        {
+            MakeReadOnly(_directory, true);
+            var unready = await client.GetAsync("/readyz");
+            Assert.That(unready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), server.Output);
+        }
+        finally
+        {
+            MakeReadOnly(_directory, false);
+        }
+        Assert.That((await client.GetAsync("/readyz")).StatusCode, Is.EqualTo(HttpStatusCode.OK), server.Output);
+    }
+
     /// <summary>
     /// Mode bits for an ordinary user; root ignores them, so as root also the immutable attribute (chattr, on ext4 and
     /// most local file systems). Ignores the test where neither stops this process from writing.
