@@ -8,6 +8,8 @@ namespace Sanctum.Api.Tests.Browser;
 /// </summary>
 public class AgentLettaPanelTests : BrowserTest
 {
+    protected override bool OpensDefaultPage => false; // every test opens its own page, at its own size
+
     private LettaStandIn _letta = null!;
 
     [OneTimeSetUp]

@@ -35,6 +35,12 @@ public abstract class BrowserTest
     /// <summary>Uncaught script errors on the page.</summary>
     protected List<string> PageErrors { get; } = [];
 
+    /// <summary>
+    /// Whether each test gets <see cref="Context"/> and <see cref="Page"/> (a renderer process per test); fixtures whose
+    /// tests open only pages of their own say no, so none is started for nothing.
+    /// </summary>
+    protected virtual bool OpensDefaultPage => true;
+
     /// <summary>Settings for the server of this fixture (e.g. a provider for single sign-on); none by default.</summary>
     protected virtual IDictionary<string, string?>? AppSettings => null;
 
@@ -57,6 +63,8 @@ public abstract class BrowserTest
     [OneTimeTearDown]
     public async Task StopAppAndBrowser()
     {
+        foreach (var context in _fixtureContexts) await context.CloseAsync();
+        _fixtureContexts.Clear();
         if (App is not null) await App.DisposeAsync();
     }
 
@@ -66,6 +74,7 @@ public abstract class BrowserTest
         Dialogs.Clear();
         OutsideRequests.Clear();
         PageErrors.Clear();
+        if (!OpensDefaultPage) return;
         Context = await NewContextAsync();
         Page = await Context.NewPageAsync();
         Page.SetDefaultTimeout(10_000);
@@ -115,12 +124,28 @@ public abstract class BrowserTest
     {
         var context = await NewContextAsync(width, height);
         await SignInAsync(username, password ?? SanctumApplication.AdminPassword, context);
+        return await NewPageAsync(context);
+    }
+
+    private readonly List<IBrowserContext> _contexts = [];
+    private readonly List<IBrowserContext> _fixtureContexts = [];
+
+    /// <summary>A browser context signed in once for the whole fixture (closed at its end), for tests that only look at pages.</summary>
+    protected async Task<IBrowserContext> SignedInFixtureContextAsync(int width, int height, string username = "admin", string? password = null)
+    {
+        var context = await _browser!.NewContextAsync(new() { BaseURL = BaseUrl, ViewportSize = new() { Width = width, Height = height }, Locale = "en-GB" });
+        _fixtureContexts.Add(context);
+        await SignInAsync(username, password ?? SanctumApplication.AdminPassword, context);
+        return context;
+    }
+
+    /// <summary>A new page in <paramref name="context"/>; its script errors count like Page's.</summary>
+    protected async Task<IPage> NewPageAsync(IBrowserContext context)
+    {
         var page = await context.NewPageAsync();
         page.PageError += (_, error) => PageErrors.Add(error);
         return page;
     }
-
-    private readonly List<IBrowserContext> _contexts = [];
 
     /// <summary>Fails when the page is wider than its viewport (it would scroll sideways).</summary>
     protected static async Task AssertNoSidewaysScrollAsync(IPage page, string what)
