@@ -6,6 +6,7 @@ namespace Sanctum.Api.Tests.Browser;
 /// Every page at phone size (390x844) checked by axe-core (pinned in tools/axe; `npm ci --prefix tools/axe`), and the
 /// row actions of the backups, jobs and tokens pages on the screen there.
 /// </summary>
+[OwnPages]
 public class AccessibilityTests : BrowserTest
 {
     private static string AxeScript => Path.Combine(OpenApiTests.RepositoryRoot(), "tools", "axe", "node_modules", "axe-core", "axe.min.js");
@@ -17,8 +18,6 @@ public class AccessibilityTests : BrowserTest
     ];
 
     private IPage? _phone;
-
-    protected override bool OpensDefaultPage => false;
 
     /// <summary>
     /// One admin page at phone size, signed in once, with axe as its context's init script: every check loads its path

@@ -6,10 +6,9 @@ namespace Sanctum.Api.Tests.Browser;
 /// The agent page's Letta panel against <see cref="LettaStandIn"/>: Letta's view of a linked agent, a block edited from
 /// the page (and refused when Letta's value changed since the page loaded), and a Letta that does not answer.
 /// </summary>
+[OwnPages]
 public class AgentLettaPanelTests : BrowserTest
 {
-    protected override bool OpensDefaultPage => false; // every test opens its own page, at its own size
-
     private LettaStandIn _letta = null!;
 
     [OneTimeSetUp]

@@ -35,12 +35,6 @@ public abstract class BrowserTest
     /// <summary>Uncaught script errors on the page.</summary>
     protected List<string> PageErrors { get; } = [];
 
-    /// <summary>
-    /// Whether each test gets <see cref="Context"/> and <see cref="Page"/> (a renderer process per test); fixtures whose
-    /// tests open only pages of their own say no, so none is started for nothing.
-    /// </summary>
-    protected virtual bool OpensDefaultPage => true;
-
     /// <summary>Settings for the server of this fixture (e.g. a provider for single sign-on); none by default.</summary>
     protected virtual IDictionary<string, string?>? AppSettings => null;
 
@@ -74,7 +68,7 @@ public abstract class BrowserTest
         Dialogs.Clear();
         OutsideRequests.Clear();
         PageErrors.Clear();
-        if (!OpensDefaultPage) return;
+        if (OwnPagesAttribute.On(this)) return;
         Context = await NewContextAsync();
         Page = await Context.NewPageAsync();
         Page.SetDefaultTimeout(10_000);
@@ -184,4 +178,17 @@ public abstract class BrowserTest
     protected static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 
     protected static IPageAssertions Expect(IPage page) => Assertions.Expect(page);
+}
+
+/// <summary>
+/// On a browser fixture or test whose tests open only pages of their own (<see cref="BrowserTest.SignedInPageAsync"/>):
+/// no <see cref="BrowserTest.Context"/> and <see cref="BrowserTest.Page"/> are made for them, since each costs Chromium
+/// a renderer process.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class | AttributeTargets.Method)]
+public sealed class OwnPagesAttribute : Attribute
+{
+    public static bool On(BrowserTest fixture) =>
+        fixture.GetType().IsDefined(typeof(OwnPagesAttribute), inherit: true)
+        || TestContext.CurrentContext.Test.Method?.GetCustomAttributes<OwnPagesAttribute>(inherit: false).Length > 0;
 }
