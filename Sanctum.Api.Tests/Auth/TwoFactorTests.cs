@@ -19,17 +19,26 @@ public class TwoFactorTests
     private static SanctumApplication App(FakeTimeProvider clock, Dictionary<string, string?>? settings = null) =>
         new(settings) { TestServices = s => s.AddSingleton<TimeProvider>(clock) };
 
-    [SetUp]
-    public void NewApplication()
+    // One host for the fixture: every test enrols users of its own (codes, replay, recovery codes, challenges and
+    // lockouts are per user) and reads back only their rows; the tests that need other settings start their own.
+    [OneTimeSetUp]
+    public void StartApplication()
     {
-        // One second into a 30-second step, so "the next step" and "two steps on" are exact.
-        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        _clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(now - now % 30 + 1));
+        _clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
         _app = App(_clock, new() { ["Sanctum:LockoutThreshold"] = "100" });
     }
 
-    [TearDown]
+    [OneTimeTearDown]
     public void DisposeApplication() => _app.Dispose();
+
+    /// <summary>One second into a fresh 30-second step, so "the next step" and "two steps on" are exact.</summary>
+    [SetUp]
+    public void NextStep()
+    {
+        var now = _clock.GetUtcNow().ToUnixTimeSeconds();
+        _clock.Advance(TimeSpan.FromSeconds(30 - now % 30 + 1));
+        Assert.That(_clock.GetUtcNow().ToUnixTimeSeconds() % 30, Is.EqualTo(1));
+    }
 
     private static readonly TimeSpan Step = TimeSpan.FromSeconds(30);
 
@@ -88,9 +97,10 @@ public class TwoFactorTests
         Assert.That(status.GetProperty("recovery_codes_left").GetInt32(), Is.EqualTo(10));
         await (await client.PostAsync("/api/auth/2fa/totp", null)).AssertProblemAsync(HttpStatusCode.Conflict);
         using var db = _app.OpenDatabase();
-        var stored = db.QuerySingle<string>("SELECT secret FROM user_totp");
+        var stored = db.QuerySingle<string>("SELECT t.secret FROM user_totp t JOIN users u ON u.id = t.user_id WHERE u.username = 'alice'");
         Assert.That(stored, Does.Not.Contain(secret));
-        var hashes = string.Join(",", db.Query<string>("SELECT code_hash FROM user_recovery_codes"));
+        var hashes = string.Join(",", db.Query<string>("SELECT c.code_hash FROM user_recovery_codes c JOIN users u ON u.id = c.user_id WHERE u.username = 'alice'"));
+        Assert.That(hashes.Split(','), Has.Length.EqualTo(10));
         Assert.That(codes.Any(c => hashes.Contains(c.Replace("-", ""), StringComparison.OrdinalIgnoreCase)), Is.False);
     }
 
@@ -164,7 +174,7 @@ public class TwoFactorTests
         await (await SecondFactorAsync(client, await ChallengeAsync(client, username), recovery: codes[3])).AssertProblemAsync(HttpStatusCode.Unauthorized);
         Assert.That((await SecondFactorAsync(client, await ChallengeAsync(client, username), recovery: codes[4])).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         using var db = _app.OpenDatabase();
-        Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM user_recovery_codes WHERE used_at IS NULL"), Is.EqualTo(8));
+        Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM user_recovery_codes c JOIN users u ON u.id = c.user_id WHERE u.username = @username AND c.used_at IS NULL", new { username }), Is.EqualTo(8));
     }
 
     [Test]
@@ -254,7 +264,7 @@ public class TwoFactorTests
         await FlushAuditAsync(_app);
         using var check = _app.OpenDatabase();
         Assert.That(check.QuerySingle<string>("SELECT details FROM audit_log WHERE action = 'user.2fa.reset'"), Does.Contain("\"had_two_factor\":true"));
-        Assert.That(check.ExecuteScalar<long>("SELECT COUNT(*) FROM user_recovery_codes"), Is.EqualTo(0));
+        Assert.That(check.ExecuteScalar<long>("SELECT COUNT(*) FROM user_recovery_codes WHERE user_id = @id", new { id }), Is.EqualTo(0));
     }
 
     [Test]

@@ -6,6 +6,7 @@ namespace Sanctum.Api.Tests.Browser;
 /// Every page at phone size (390x844) checked by axe-core (pinned in tools/axe; `npm ci --prefix tools/axe`), and the
 /// row actions of the backups, jobs and tokens pages on the screen there.
 /// </summary>
+[OwnPages]
 public class AccessibilityTests : BrowserTest
 {
     private static string AxeScript => Path.Combine(OpenApiTests.RepositoryRoot(), "tools", "axe", "node_modules", "axe-core", "axe.min.js");
@@ -16,14 +17,35 @@ public class AccessibilityTests : BrowserTest
         "/chat-settings", "/create-agent", "/agents/athena", "/install-tool", "/smcp-tools", "/smcp-plugins",
     ];
 
+    private IPage? _phone;
+
+    /// <summary>
+    /// One admin page at phone size, signed in once, with axe as its context's init script: every check loads its path
+    /// into it (a fresh document each time), instead of a context, a sign-in and a renderer process per check.
+    /// </summary>
+    private async Task<IPage> PhoneAsync()
+    {
+        if (_phone is not null) return _phone;
+        var context = await SignedInFixtureContextAsync(390, 844);
+        // An init script runs whatever the page's Content-Security-Policy says; the page itself loads nothing from outside.
+        if (File.Exists(AxeScript)) await context.AddInitScriptAsync(scriptPath: AxeScript);
+        return _phone = await NewPageAsync(context);
+    }
+
+    /// <summary>Loads <paramref name="path"/> into the phone page and checks the session still holds there.</summary>
+    private async Task<IPage> OpenAsync(string path)
+    {
+        var page = await PhoneAsync();
+        await page.GotoAsync(path);
+        Assert.That(new Uri(page.Url).AbsolutePath, Is.EqualTo(path), "the page is served to the signed-in admin, not sent to sign in");
+        return page;
+    }
+
     [TestCaseSource(nameof(Pages))]
     public async Task ThePageHasNoAxeViolationAt390PixelsWide(string path)
     {
         if (!File.Exists(AxeScript)) Assert.Ignore($"axe-core not installed: npm ci --prefix tools/axe ({AxeScript})");
-        var page = await SignedInPageAsync(390, 844);
-        // An init script runs whatever the page's Content-Security-Policy says; the page itself loads nothing from outside.
-        await page.AddInitScriptAsync(scriptPath: AxeScript);
-        await page.GotoAsync(path);
+        var page = await OpenAsync(path);
         await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
         var violations = await page.EvaluateAsync<JsonElement>("""
             async () => (await axe.run(document, { resultTypes: ['violations'] })).violations
@@ -42,8 +64,7 @@ public class AccessibilityTests : BrowserTest
         var admin = await AdminClientAsync();
         (await admin.PostAsync("/api/backups", null)).EnsureSuccessStatusCode();
         (await admin.PostAsJsonAsync("/api/auth/tokens", new { name = "phone check", scope = "read", expires_in_days = 30 })).EnsureSuccessStatusCode();
-        var page = await SignedInPageAsync(390, 844);
-        await page.GotoAsync(path);
+        var page = await OpenAsync(path);
         var first = page.Locator(row).First;
         await Expect(first).ToBeVisibleAsync();
         await AssertNoSidewaysScrollAsync(page, path);

@@ -6,6 +6,7 @@ namespace Sanctum.Api.Tests.Browser;
 /// The agent page's Letta panel against <see cref="LettaStandIn"/>: Letta's view of a linked agent, a block edited from
 /// the page (and refused when Letta's value changed since the page loaded), and a Letta that does not answer.
 /// </summary>
+[OwnPages]
 public class AgentLettaPanelTests : BrowserTest
 {
     private LettaStandIn _letta = null!;

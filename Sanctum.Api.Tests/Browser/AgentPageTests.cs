@@ -22,6 +22,7 @@ public class AgentPageTests : BrowserTest
         return id;
     }
 
+    [OwnPages]
     [TestCase(1280, 800)]
     [TestCase(390, 844)]
     public async Task AnAdminSeesWhatCreateAgentSetAndChangesEveryField(int width, int height)

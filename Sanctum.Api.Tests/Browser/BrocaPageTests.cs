@@ -27,6 +27,7 @@ public class BrocaPageTests : BrowserTest
     [TearDown]
     public void RemoveFolder() => _folder.Dispose();
 
+    [OwnPages]
     [TestCase(1280, 800)]
     [TestCase(390, 844)]
     public async Task AnAdminFlushesRetriesEditsSettingsPromotesAndReadsLogs(int width, int height)

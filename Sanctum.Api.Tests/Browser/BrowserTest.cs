@@ -57,6 +57,8 @@ public abstract class BrowserTest
     [OneTimeTearDown]
     public async Task StopAppAndBrowser()
     {
+        foreach (var context in _fixtureContexts) await context.CloseAsync();
+        _fixtureContexts.Clear();
         if (App is not null) await App.DisposeAsync();
     }
 
@@ -66,6 +68,7 @@ public abstract class BrowserTest
         Dialogs.Clear();
         OutsideRequests.Clear();
         PageErrors.Clear();
+        if (OwnPagesAttribute.On(this)) return;
         Context = await NewContextAsync();
         Page = await Context.NewPageAsync();
         Page.SetDefaultTimeout(10_000);
@@ -115,12 +118,28 @@ public abstract class BrowserTest
     {
         var context = await NewContextAsync(width, height);
         await SignInAsync(username, password ?? SanctumApplication.AdminPassword, context);
+        return await NewPageAsync(context);
+    }
+
+    private readonly List<IBrowserContext> _contexts = [];
+    private readonly List<IBrowserContext> _fixtureContexts = [];
+
+    /// <summary>A browser context signed in once for the whole fixture (closed at its end), for tests that only look at pages.</summary>
+    protected async Task<IBrowserContext> SignedInFixtureContextAsync(int width, int height, string username = "admin", string? password = null)
+    {
+        var context = await _browser!.NewContextAsync(new() { BaseURL = BaseUrl, ViewportSize = new() { Width = width, Height = height }, Locale = "en-GB" });
+        _fixtureContexts.Add(context);
+        await SignInAsync(username, password ?? SanctumApplication.AdminPassword, context);
+        return context;
+    }
+
+    /// <summary>A new page in <paramref name="context"/>; its script errors count like Page's.</summary>
+    protected async Task<IPage> NewPageAsync(IBrowserContext context)
+    {
         var page = await context.NewPageAsync();
         page.PageError += (_, error) => PageErrors.Add(error);
         return page;
     }
-
-    private readonly List<IBrowserContext> _contexts = [];
 
     /// <summary>Fails when the page is wider than its viewport (it would scroll sideways).</summary>
     protected static async Task AssertNoSidewaysScrollAsync(IPage page, string what)
@@ -159,4 +178,17 @@ public abstract class BrowserTest
     protected static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 
     protected static IPageAssertions Expect(IPage page) => Assertions.Expect(page);
+}
+
+/// <summary>
+/// On a browser fixture or test whose tests open only pages of their own (<see cref="BrowserTest.SignedInPageAsync"/>):
+/// no <see cref="BrowserTest.Context"/> and <see cref="BrowserTest.Page"/> are made for them, since each costs Chromium
+/// a renderer process.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class | AttributeTargets.Method)]
+public sealed class OwnPagesAttribute : Attribute
+{
+    public static bool On(BrowserTest fixture) =>
+        fixture.GetType().IsDefined(typeof(OwnPagesAttribute), inherit: true)
+        || TestContext.CurrentContext.Test.Method?.GetCustomAttributes<OwnPagesAttribute>(inherit: false).Length > 0;
 }

@@ -47,6 +47,7 @@ public class SmcpPagesTests : BrowserTest
         Directory.Delete(_home, recursive: true);
     }
 
+    [OwnPages]
     [TestCase(1280, 800)]
     [TestCase(390, 844)]
     public async Task AnAdminFiltersTheCatalogueReadsASchemaAndRunsATool(int width, int height)

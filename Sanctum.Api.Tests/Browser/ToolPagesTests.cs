@@ -133,6 +133,7 @@ public class ToolPagesTests : BrowserTest
         await Expect(Page.Locator("[data-testid=tool-name]")).ToHaveTextAsync("Probe II");
     }
 
+    [OwnPages]
     [TestCase(1280, 800)]
     [TestCase(390, 844)]
     public async Task AnAdminAddsEditsAndDeletesInstancesWithJsonConfig(int width, int height)
