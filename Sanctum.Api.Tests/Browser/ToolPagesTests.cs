@@ -344,6 +344,8 @@ public class ToolPagesTests : BrowserTest
         await SignInAsAdminAsync();
         await Page.GotoAsync("/chat-settings?agent=monday");
         await Expect(Page.Locator("select[name=agent]")).ToHaveValueAsync("monday");
+        // Typing before the form holds Monday's values would be overwritten when they arrive.
+        await Expect(Page.Locator("form[data-loaded-for=monday]")).ToHaveCountAsync(1);
         await Page.FillAsync("textarea[name=persona]", "Half written");
         await Page.SelectOptionAsync("select[name=agent]", "athena");
         await Expect(Page.Locator("[data-testid=confirm-dialog]")).ToContainTextAsync("Discard");

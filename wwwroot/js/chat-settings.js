@@ -40,6 +40,7 @@ async function setUp() {
   const changed = () => settings.filter(s => field(s.key).value.trim() !== (loaded[s.key] ?? ''));
   const guard = guardUnsaved(() => admin && changed().length > 0);
   let shownAgent = picker.value;
+  let loads = 0;
 
   picker.addEventListener('change', async () => {
     const next = picker.value;
@@ -112,9 +113,12 @@ async function setUp() {
   }
 
   async function load() {
+    const mine = ++loads;
     clearErrors(form);
     shownAgent = picker.value;
     const rows = await api(`/api/agents/${encodeURIComponent(picker.value)}/config`);
+    // Another agent was picked while this one's values were on their way: only the latest load may fill the form.
+    if (mine !== loads) return;
     loaded = {};
     // Values come back typed (temperature as a number): the form compares and shows them as text.
     for (const row of Array.isArray(rows) ? rows : rows.items ?? []) loaded[row.key] = row.value == null ? '' : String(row.value);
