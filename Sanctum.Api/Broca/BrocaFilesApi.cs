@@ -7,7 +7,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Config;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Settings;
 

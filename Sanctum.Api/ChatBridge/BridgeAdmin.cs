@@ -3,7 +3,6 @@ using System.Text.Json;
 using Dapper;
 using System.Data.Common;
 using Microsoft.Extensions.Options;
-using Sanctum.Api.Config;
 using Sanctum.Api.Data;
 using Sanctum.Api.Settings;
 

@@ -1,6 +1,6 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
-using Sanctum.Api.Config;
+using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Data;
 

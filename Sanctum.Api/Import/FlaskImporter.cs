@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Config;
 using Sanctum.Api.Data;
 using Sanctum.Api.Settings;
 

@@ -3,7 +3,6 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Config;
 using Sanctum.Api.Data;
 using Sanctum.Api.Events;
 using Sanctum.Api.Settings;

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using System.Text.Json;
 using Dapper;
-using Sanctum.Api.Config;
 using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Import;

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Polly.CircuitBreaker;
-using Sanctum.Api.Config;
 using Sanctum.Api.Data;
 using Sanctum.Api.Peers;
 using Sanctum.Api.Settings;

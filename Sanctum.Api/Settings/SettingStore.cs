@@ -31,7 +31,7 @@ public sealed class SettingStore
 
     /// <summary>The one key rule of the settings stores (environment variable names follow the shell's rule instead).</summary>
     public static string? SharedKeyProblem(string key) =>
-        Config.ConfigKeys.IsKey(key) ? null : "Must be 1 to 100 letters, digits, '_', '.' or '-', starting with a letter, digit or '_'.";
+        ConfigKeys.IsKey(key) ? null : "Must be 1 to 100 letters, digits, '_', '.' or '-', starting with a letter, digit or '_'.";
     /// <summary>How a 404 names a setting of this store.</summary>
     public required Func<SettingAddress, string> Describe { get; init; }
     /// <summary>Where a setting of this store is read and written.</summary>
@@ -89,8 +89,8 @@ public sealed class SettingStore
     public static readonly SettingStore EnvVars = new()
     {
         Name = "env_vars", KeyColumn = "var_name", ValueColumn = "var_value", DescriptionColumn = "description", KeyField = "name",
-        KeyProblem = name => Config.ConfigKeys.IsEnvName(name) ? null
-            : $"Must match {Config.ConfigKeys.EnvNamePattern} (letters, digits and '_', not starting with a digit), at most {Config.ConfigKeys.MaxEnvName} characters.",
+        KeyProblem = name => ConfigKeys.IsEnvName(name) ? null
+            : $"Must match {ConfigKeys.EnvNamePattern} (letters, digits and '_', not starting with a digit), at most {ConfigKeys.MaxEnvName} characters.",
         Describe = at => $"Environment variable '{at.Key}'",
         Location = at => $"/api/config/env/{Uri.EscapeDataString(at.Key)}",
     };

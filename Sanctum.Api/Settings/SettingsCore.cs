@@ -10,8 +10,6 @@ using Dapper;
 using Sanctum.Api.Events;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Config;
-using Sanctum.Api.Configurations;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
 

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Sanctum.Api.Config;
 using Sanctum.Api.Data;
 
 namespace Sanctum.Api.Settings;

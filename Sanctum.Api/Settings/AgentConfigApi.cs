@@ -1,4 +1,3 @@
-using Sanctum.Api.Config;
 using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
@@ -6,11 +5,11 @@ using System.Text.Json.Nodes;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;
+using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.Settings;
 
-namespace Sanctum.Api.Agents;
+namespace Sanctum.Api.Settings;
 
 /// <summary>Per-agent settings (agent_configs) through the settings core: typed values, secrets encrypted and masked.</summary>
 public static class AgentConfigApi

@@ -3,7 +3,7 @@ using Dapper;
 using System.Data;
 using Sanctum.Api.Infrastructure;
 
-namespace Sanctum.Api.Configurations;
+namespace Sanctum.Api.Settings;
 
 /// <summary>
 /// The scopes of the configurations table, from least to most specific (user stands apart), and what their ids name:

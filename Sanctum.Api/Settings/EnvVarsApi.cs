@@ -1,9 +1,8 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Settings;
 
-namespace Sanctum.Api.Config;
+namespace Sanctum.Api.Settings;
 
 /// <summary>Environment variables (env_vars) for the Sanctum processes, through the settings core; secret ones encrypted and masked.</summary>
 public static class EnvVarsApi

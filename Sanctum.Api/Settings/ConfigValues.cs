@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace Sanctum.Api.Config;
+namespace Sanctum.Api.Settings;
 
 /// <summary>
 /// The four value types of every configuration table (system_config, agent_configs, configurations).

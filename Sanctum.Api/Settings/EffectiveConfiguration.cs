@@ -2,10 +2,9 @@ using System.Globalization;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;
-using Sanctum.Api.Settings;
 using Sanctum.Api.Infrastructure;
 
-namespace Sanctum.Api.Configurations;
+namespace Sanctum.Api.Settings;
 
 /// <summary>
 /// Resolves the settings in force for an agent, a tool and a tool instance: for every key, the value of the most

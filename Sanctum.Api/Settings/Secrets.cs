@@ -5,9 +5,8 @@ using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Logging.Abstractions;
 using System.Text.Json;
 using Sanctum.Api.Data;
-using Sanctum.Api.Settings;
 
-namespace Sanctum.Api.Config;
+namespace Sanctum.Api.Settings;
 
 /// <summary>
 /// Encryption at rest for configuration values marked is_encrypted, with ASP.NET Core Data Protection whose

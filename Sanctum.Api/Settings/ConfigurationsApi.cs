@@ -4,9 +4,8 @@ using Microsoft.AspNetCore.Mvc;
 using System.Data.Common;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.Settings;
 
-namespace Sanctum.Api.Configurations;
+namespace Sanctum.Api.Settings;
 
 /// <summary>
 /// Hierarchical configurations through the settings core: values for the whole system or for one agent, tool, tool

@@ -1,9 +1,8 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Settings;
 
-namespace Sanctum.Api.Config;
+namespace Sanctum.Api.Settings;
 
 /// <summary>System configuration (system_config) through the settings core: typed values, secrets encrypted and masked.</summary>
 public static class ConfigApi
