@@ -65,8 +65,8 @@ public static class EffectiveConfiguration
             tool ??= found.ToolId;
             agent ??= found.AgentId;
         }
-        if (agent is not null && !ConfigurationScopes.Exists(db, "agent", agent)) return Problems.NotFound($"Agent '{agent}'");
-        if (tool is not null && !ConfigurationScopes.Exists(db, "tool", tool)) return Problems.NotFound($"Tool '{tool}'");
+        if (agent is not null && !await ConfigurationScopes.ExistsAsync(db, "agent", agent)) return Problems.NotFound($"Agent '{agent}'");
+        if (tool is not null && !await ConfigurationScopes.ExistsAsync(db, "tool", tool)) return Problems.NotFound($"Tool '{tool}'");
 
         var effective = new Dictionary<string, EffectiveValue>(StringComparer.Ordinal);
         foreach (var row in await db.QueryAsync<Row>(Sql, new { agent, tool, instance }))
