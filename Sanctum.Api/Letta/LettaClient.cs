@@ -36,7 +36,7 @@ public sealed class LettaClient(IHttpClientFactory clients, Database database, S
         var stored = await settings.FindAsync(db, SettingAddress.System(PasswordKey), cancellationToken: cancellationToken);
         var password = stored is null || string.IsNullOrEmpty(stored.Value) ? null : stored.IsEncrypted ? secrets.Unprotect(stored.Value) : stored.Value;
         var timeout = (await settings.FindAsync(db, SettingAddress.System(TimeoutKey), cancellationToken: cancellationToken))?.Value;
-        var seconds = double.TryParse(timeout, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s is >= 1 and <= 3600 ? s : DefaultTimeoutSeconds;
+        var seconds = ConfigValues.TryNumber(timeout, out var s) && s is >= 1 and <= 3600 ? s : DefaultTimeoutSeconds;
         return new LettaLink(uri, password, TimeSpan.FromSeconds(seconds));
     }
 

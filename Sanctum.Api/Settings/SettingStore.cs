@@ -55,6 +55,9 @@ public sealed class SettingStore
 
     public string FindSql => $"{Select} WHERE {OwnerWhere} AND t.{KeyColumn} = @key";
 
+    /// <summary>One setting's stored text and whether it is encrypted, without its version (for readers on a hot path).</summary>
+    public string ValueSql => $"SELECT t.{ValueColumn} AS value, t.is_encrypted FROM {Name} t WHERE {OwnerWhere} AND t.{KeyColumn} = @key";
+
     public string InsertSql => $"""
         INSERT INTO {Name} ({OwnerColumns}{KeyColumn}, {ValueColumn}, {Optional(TypeColumn)}{Optional(DescriptionColumn)}{Optional(CategoryColumn)}{Optional(DigestColumn)}{Optional(CreatedByColumn)}is_encrypted, created_at, updated_at)
         VALUES ({OwnerValues}@key, @value, {Optional(TypeColumn, "@type")}{Optional(DescriptionColumn, "@description")}{Optional(CategoryColumn, "@category")}{Optional(DigestColumn, "@digest")}{Optional(CreatedByColumn, "@createdBy")}@encrypted, @now, @now)

@@ -1,6 +1,5 @@
 using System.Data;
 using System.Data.Common;
-using System.Globalization;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
@@ -78,29 +77,17 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         return reveal ? Typed(row.Type, plaintext) : JsonValue.Create(Secrets.Mask);
     }
 
-    /// <summary>Stored text as JSON of its type; text that does not parse as its type stays a string.</summary>
-    public static JsonNode? Typed(string type, string? text)
-    {
-        if (text is null) return null;
-        switch (type)
-        {
-            case "number" when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number):
-                return number == Math.Floor(number) && Math.Abs(number) < 9e15 ? JsonValue.Create((long)number) : JsonValue.Create(number);
-            case "boolean" when text is "true" or "false":
-                return JsonValue.Create(text == "true");
-            case "json":
-                try
-                {
-                    return JsonNode.Parse(text) ?? JsonValue.Create(text);
-                }
-                catch (JsonException)
-                {
-                    return JsonValue.Create(text);
-                }
-            default:
-                return JsonValue.Create(text);
-        }
-    }
+    /// <summary>Stored text as JSON of its type (<see cref="ConfigValues.TryParse"/>); text that does not parse as its type stays a string.</summary>
+    public static JsonNode? Typed(string type, string? text) =>
+        text is null ? null : ConfigValues.TryParse(type, text, out var value) && value is not null ? value : JsonValue.Create(text);
+
+    /// <summary>
+    /// The stored text of a setting kept in plain text (what the chat bridge and the Letta client read: limits, URLs,
+    /// switches); null when it is absent or encrypted. Parse it with <see cref="ConfigValues"/>.
+    /// </summary>
+    public static async Task<string?> PlainTextAsync(DbConnection db, SettingAddress at, DbTransaction? tx = null, CancellationToken cancellationToken = default) =>
+        await db.QuerySingleOrDefaultAsync<(string? Value, bool IsEncrypted)?>(new CommandDefinition(at.Store.ValueSql, Args(at), tx, cancellationToken: cancellationToken))
+            is { IsEncrypted: false } row ? row.Value : null;
 
     // ---- writes ----
 
