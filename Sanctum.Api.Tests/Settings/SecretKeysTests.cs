@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Sanctum.Api.Config;
+using Sanctum.Api.Settings;
 using Sanctum.Api.Tests.ChatBridge;
 using Sanctum.Api.Tests.Management;
 

@@ -53,11 +53,11 @@ public static class AgentVisibility
         """;
 
     /// <summary>Whether the caller may read configurations of this scope and scope id (the owner of a scoped configuration).</summary>
-    public static bool SeesConfigurationOwner(System.Data.IDbConnection db, ClaimsPrincipal user, string scope, string? scopeId)
+    public static Task<bool> SeesConfigurationOwnerAsync(System.Data.Common.DbConnection db, ClaimsPrincipal user, string scope, string? scopeId)
     {
         var args = new DynamicParameters(Parameters(user));
         args.AddDynamicParams(new { scope, scopeId });
-        return db.ExecuteScalar<bool>($"SELECT {ConfigurationVisible} FROM (SELECT @scope AS scope, @scopeId AS scope_id) AS owner", args);
+        return db.ExecuteScalarAsync<bool>($"SELECT {ConfigurationVisible} FROM (SELECT @scope AS scope, @scopeId AS scope_id) AS owner", args);
     }
 
     /// <summary><see cref="Parameters(ClaimsPrincipal)"/> plus the agent's @id.</summary>

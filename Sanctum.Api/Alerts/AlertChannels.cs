@@ -2,7 +2,7 @@ using System.Data.Common;
 using System.Text.Json;
 using Dapper;
 using MimeKit;
-using Sanctum.Api.Config;
+using Sanctum.Api.Settings;
 using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Alerts;

@@ -4,7 +4,7 @@ using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Audit;
-using Sanctum.Api.Config;
+using Sanctum.Api.Settings;
 using Sanctum.Api.Data;
 using Sanctum.Api.Status;
 

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Config;
+using Sanctum.Api.Settings;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.OpenApi;

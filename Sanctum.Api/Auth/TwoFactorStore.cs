@@ -1,6 +1,6 @@
 using System.Data.Common;
 using Dapper;
-using Sanctum.Api.Config;
+using Sanctum.Api.Settings;
 using Sanctum.Api.Data;
 
 namespace Sanctum.Api.Auth;

@@ -64,7 +64,7 @@ public sealed class BrocaEnvFile
         var equals = text.IndexOf('=');
         if (equals <= 0) return new Line(raw, null, null, "");
         var name = text[..equals].Trim();
-        if (!Config.ConfigKeys.IsEnvName(name)) return new Line(raw, null, null, "");
+        if (!Settings.ConfigKeys.IsEnvName(name)) return new Line(raw, null, null, "");
         return new Line(raw, name, Unquote(text[(equals + 1)..].Trim()), export);
     }
 

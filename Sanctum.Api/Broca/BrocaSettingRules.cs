@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Sanctum.Api.Config;
+using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Broca;
 

@@ -3,7 +3,6 @@ using System.Text.Json;
 using Dapper;
 using System.Data.Common;
 using Microsoft.Extensions.Options;
-using Sanctum.Api.Config;
 using Sanctum.Api.Data;
 using Sanctum.Api.Settings;
 
@@ -86,7 +85,7 @@ public sealed class BridgeAdmin(
         foreach (var (key, write) in writes)
         {
             var at = SettingAddress.System(key);
-            var outcome = settings.Apply(db, tx, at, write, http, Actor);
+            var outcome = await settings.ApplyAsync(db, tx, at, write, http, Actor);
             if (!outcome.Succeeded)
                 return BridgeResults.Error(StatusCodes.Status400BadRequest, $"Invalid {key}: {outcome.Errors?.ToDictionary().Values.SelectMany(m => m).FirstOrDefault() ?? outcome.Detail}");
             written.Add((at, outcome));

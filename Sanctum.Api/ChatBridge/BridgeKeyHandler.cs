@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text.Encodings.Web;
-using Dapper;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
@@ -25,7 +24,7 @@ public enum BridgeKeyKind { Api, Admin, Agent }
 /// <summary>
 /// The door of the keyed actions, an authentication scheme: the bearer key (system_config chat_api_key /
 /// chat_admin_key, or an agent's agent_configs chat_api_key) checked against the digest stored beside its ciphertext
-/// (an HMAC under a key outside the database: <see cref="Settings.SettingsCore.Digest"/>), in constant time. Nothing is
+/// (<see cref="Settings.BearerKeyDigests"/>; an HMAC under a key outside the database: <see cref="Settings.SettingsCore.Digest"/>), in constant time. Nothing is
 /// decrypted per poll, and a key stored in plain text never opens anything. The policies <see cref="RelayPolicy"/> and
 /// <see cref="AdminPolicy"/> ask for it; a refusal is answered in the bridge's envelope: 429 once the client address
 /// has spent its wrong keys (whatever key it sends then, so guessing is limited on every action), else 401. Refusals
@@ -40,19 +39,6 @@ public sealed class BridgeKeyHandler(
     public const string RelayPolicy = "bridge-relay", AdminPolicy = "bridge-admin";
     public const string KindClaim = "bridge_key_kind", AgentClaim = "bridge_agent_id";
     private const string Prefix = "Bearer ";
-
-    private const string SystemKeysSql = """
-        SELECT config_key AS name, value_digest AS digest FROM system_config
-        WHERE config_key IN ('chat_api_key', 'chat_admin_key') AND is_encrypted = TRUE AND value_digest IS NOT NULL
-        """;
-
-    // Only active agents' keys open the inbox; a deactivated agent's relay stops with it.
-    private const string AgentKeysSql = """
-        SELECT c.agent_id AS name, c.value_digest AS digest FROM agent_configs c
-        JOIN agents a ON a.id = c.agent_id
-        WHERE c.config_key = 'chat_api_key' AND a.is_active = TRUE AND c.is_encrypted = TRUE AND c.value_digest IS NOT NULL
-        ORDER BY c.agent_id
-        """;
 
     /// <summary>The key schemes the OpenAPI document names for an endpoint that requires a bridge policy; null for any other.</summary>
     public static OpenApi.RequiresKey? Keys(IEnumerable<IAuthorizeData> authorization) =>
@@ -76,11 +62,11 @@ public sealed class BridgeKeyHandler(
         if (Presented() is not { } presented) return AuthenticateResult.NoResult();
         var digest = Convert.FromHexString(settings.Digest(presented));
 
-        var system = (await db.QueryAsync<(string Name, string? Digest)>(SystemKeysSql)).ToDictionary(k => k.Name, k => k.Digest);
+        var system = await Settings.BearerKeyDigests.SystemAsync(db);
         var caller = Matches(digest, system.GetValueOrDefault("chat_admin_key")) ? new BridgeCaller(BridgeKeyKind.Admin)
             : Matches(digest, system.GetValueOrDefault("chat_api_key")) ? new BridgeCaller(BridgeKeyKind.Api)
             // The admin actions take the admin key alone: no agent's key is looked up for them.
-            : !AdminOnly && (await db.QueryAsync<(string Name, string? Digest)>(AgentKeysSql)).FirstOrDefault(k => Matches(digest, k.Digest)) is { Name: { } agent }
+            : !AdminOnly && (await Settings.BearerKeyDigests.AgentsAsync(db)).FirstOrDefault(k => Matches(digest, k.Digest)) is { AgentId: { } agent }
                 ? new BridgeCaller(BridgeKeyKind.Agent, agent) : null;
         if (caller is null) return AuthenticateResult.Fail("wrong key");
         List<Claim> claims = [new(KindClaim, caller.Kind.ToString())];

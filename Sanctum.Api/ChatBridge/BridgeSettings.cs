@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Data;
 using Dapper;
 using System.Data.Common;
@@ -24,9 +23,8 @@ public static partial class BridgeSettings
     public static Task<int> SessionTimeoutAsync(DbConnection db, DbTransaction? tx = null) => ReadAsync(db, tx, SessionTimeoutKey, DefaultSessionTimeout);
 
     /// <summary>Whether anonymous web chat is allowed (the catalogue's boolean chat_allow_anonymous, read as the settings core reads booleans): only true turns it on.</summary>
-    public static async Task<bool> AllowAnonymousAsync(IDbConnection db) =>
-        SettingsCore.Typed("boolean", await db.QuerySingleOrDefaultAsync<string>("SELECT config_value FROM system_config WHERE config_key = @key", new { key = AllowAnonymousKey }))
-            is System.Text.Json.Nodes.JsonValue value && value.TryGetValue<bool>(out var allowed) && allowed;
+    public static async Task<bool> AllowAnonymousAsync(DbConnection db) =>
+        ConfigValues.TryBoolean(await SettingsCore.PlainTextAsync(db, SettingAddress.System(AllowAnonymousKey)), out var allowed) && allowed;
 
     /// <summary>The bounds a setting must lie in to be written through the bridge; null for anything else.</summary>
     public static (int Min, int Max)? Bounds(string key) =>
@@ -36,8 +34,7 @@ public static partial class BridgeSettings
     private static async Task<int> ReadAsync(DbConnection db, DbTransaction? tx, string key, int fallback)
     {
         var (min, max) = Bounds(key)!.Value;
-        var text = await db.QuerySingleOrDefaultAsync<string>("SELECT config_value FROM system_config WHERE config_key = @key", new { key }, tx);
-        var value = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number)
+        var value = ConfigValues.TryNumber(await SettingsCore.PlainTextAsync(db, SettingAddress.System(key), tx), out var number)
             ? (int)Math.Clamp(Math.Floor(number), int.MinValue, int.MaxValue)
             : fallback;
         return Math.Clamp(value, min, max);
@@ -77,9 +74,8 @@ public static partial class BridgeSettings
             db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM system_config WHERE category = @category AND is_encrypted = FALSE", new { category = Category }, tx);
 
         public static async Task<IReadOnlyDictionary<string, string>> AllAsync(IDbConnection db, IDbTransaction? tx) =>
-            (await db.QueryAsync<(string Key, string? Value)>("""
-                SELECT config_key, config_value FROM system_config WHERE category = @category AND is_encrypted = FALSE ORDER BY config_key
-                """, new { category = Category }, tx))
+            (await db.QueryAsync<StoredSetting>($"{SettingStore.SystemConfig.Select} WHERE t.category = @category AND t.is_encrypted = FALSE ORDER BY t.config_key",
+                new { category = Category }, tx))
                 .Where(row => row.Key.StartsWith(Prefix, StringComparison.Ordinal))
                 .ToDictionary(row => row.Key[Prefix.Length..], row => row.Value ?? "");
     }

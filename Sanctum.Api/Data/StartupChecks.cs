@@ -1,6 +1,6 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
-using Sanctum.Api.Config;
+using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Data;
 
@@ -44,7 +44,7 @@ public static class StartupChecks
             // SQLite creates the file with the umask's mode; its -wal and -shm files take the database file's.
             if (database.FilePath is { } path) Infrastructure.OwnerOnlyFile.Restrict(path);
             // Instances starting together each try to give the chat keys their first values: one does, the others retry and see them.
-            SerializationRetry.Run(services.EnsureChatKeys);
+            SerializationRetry.Run(() => services.EnsureChatKeysAsync().GetAwaiter().GetResult());
             return null;
         }
         catch (DataDirectoryInUseException e)

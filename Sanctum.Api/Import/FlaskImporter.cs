@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Config;
 using Sanctum.Api.Data;
 using Sanctum.Api.Settings;
 
@@ -39,11 +38,11 @@ public sealed class ImportContext(
 /// </summary>
 public static class FlaskImporter
 {
-    public static ImportReport Run(ImportContext context)
+    public static async Task<ImportReport> RunAsync(ImportContext context)
     {
         UserImport.Run(context);
         AgentImport.Run(context);
-        SettingImport.Run(context);
+        await SettingImport.RunAsync(context);
         ChatImport.Run(context);
         context.Report.Notes.Add("user_sessions, rate_limits and schema_version are not imported: everyone signs in again here.");
         return context.Report;

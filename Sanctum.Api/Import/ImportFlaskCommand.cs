@@ -3,7 +3,6 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Config;
 using Sanctum.Api.Data;
 using Sanctum.Api.Events;
 using Sanctum.Api.Settings;
@@ -28,12 +27,12 @@ public static class ImportFlaskCommand
             path,
             dryRun,
         };
-        command.SetAction(parse => Run(services, parse.GetValue(path)!.FullName, parse.GetValue(dryRun),
+        command.SetAction((parse, _) => RunAsync(services, parse.GetValue(path)!.FullName, parse.GetValue(dryRun),
             parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
 
-    public static int Run(IServiceProvider services, string path, bool dryRun, TextWriter output, TextWriter error)
+    public static async Task<int> RunAsync(IServiceProvider services, string path, bool dryRun, TextWriter output, TextWriter error)
     {
         var database = services.GetRequiredService<Database>();
         if (FlaskSource.Refusal(path, out var opened) is { } refusal)
@@ -66,9 +65,9 @@ public static class ImportFlaskCommand
         {
             // A PostgreSQL server cannot be copied aside: the same import runs in a transaction that is rolled back,
             // on the schema a server start would leave.
-            var report = !dryRun ? Import(services, source)
-                : database.IsSqlite ? ImportIntoScratchCopy(services, source)
-                : Import(services, source, migrate: () => migratedForDryRun = services.MigratePostgresSchema(), rollBack: true);
+            var report = !dryRun ? await ImportAsync(services, source)
+                : database.IsSqlite ? await ImportIntoScratchCopyAsync(services, source)
+                : await ImportAsync(services, source, migrate: () => migratedForDryRun = services.MigratePostgresSchema(), rollBack: true);
             report.WriteTo(output);
             output.WriteLine(!dryRun ? "Done. Everyone signs in again with their old password."
                 : migratedForDryRun ? "Dry run: the schema was brought up to date first, as a server start does; nothing else was written."
@@ -85,7 +84,7 @@ public static class ImportFlaskCommand
     }
 
     /// <summary>Migrates the target, then imports everything in one transaction: a failure part-way rolls it all back.</summary>
-    private static ImportReport Import(IServiceProvider services, FlaskSource source, bool dryRun = false, bool rollBack = false, Action? migrate = null)
+    private static async Task<ImportReport> ImportAsync(IServiceProvider services, FlaskSource source, bool dryRun = false, bool rollBack = false, Action? migrate = null)
     {
         (migrate ?? services.MigrateDatabase)();
         using var connection = services.GetRequiredService<Database>().Open();
@@ -94,7 +93,7 @@ public static class ImportFlaskCommand
         var passwords = new PasswordHasher(services.GetRequiredService<IOptions<SanctumOptions>>());
         var context = new ImportContext(source, connection, transaction, services.GetRequiredService<Secrets>(),
             services.GetRequiredService<SettingsCore>(), passwords, now);
-        var report = FlaskImporter.Run(context);
+        var report = await FlaskImporter.RunAsync(context);
         if (rollBack)
         {
             transaction.Rollback();
@@ -109,7 +108,7 @@ public static class ImportFlaskCommand
     /// The same import on a copy of the database and key ring in a temporary directory, so that a dry run reports
     /// exactly what a real run would do (a fresh install's migration included) without writing to the data directory.
     /// </summary>
-    private static ImportReport ImportIntoScratchCopy(IServiceProvider services, FlaskSource source)
+    private static async Task<ImportReport> ImportIntoScratchCopyAsync(IServiceProvider services, FlaskSource source)
     {
         var database = services.GetRequiredService<Database>();
         var scratch = Directory.CreateTempSubdirectory("sanctum-import-").FullName;
@@ -131,7 +130,7 @@ public static class ImportFlaskCommand
             }
             using var scratchServices = ScratchServices(scratch, services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<IOptions<SanctumOptions>>().Value.PasswordWorkFactor);
-            return Import(scratchServices, source, dryRun: true);
+            return await ImportAsync(scratchServices, source, dryRun: true);
         }
         finally
         {

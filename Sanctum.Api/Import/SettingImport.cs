@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using System.Text.Json;
 using Dapper;
-using Sanctum.Api.Config;
 using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Import;
@@ -33,7 +32,7 @@ public static partial class SettingImport
 
     public const string Actor = "import-flask";
 
-    public static void Run(ImportContext context)
+    public static async Task RunAsync(ImportContext context)
     {
         var source = context.Source;
         var report = context.Report.Table("system_config");
@@ -54,14 +53,14 @@ public static partial class SettingImport
             }
 
             var at = SettingAddress.System(key);
-            var current = context.Settings.Find(context.Target, at, context.Transaction);
+            var current = await context.Settings.FindAsync(context.Target, at, context.Transaction);
             var currentText = current is null ? null : current.IsEncrypted ? context.Secrets.Unprotect(current.Value) : current.Value;
 
             if (WellKnownDefaults.TryGetValue(key, out var publicDefault) && value == publicDefault)
             {
                 if (string.IsNullOrEmpty(currentText))
                 {
-                    Write(context, at, current, Secrets.NewKey(), old.Description, report,
+                    await WriteAsync(context, at, current, Secrets.NewKey(), old.Description, report,
                         $"{key} (the old '{oldKey}' was the well-known default: a new random key was made)");
                 }
                 else
@@ -81,7 +80,7 @@ public static partial class SettingImport
                 report.Skip("empty in the old database; the value here stays", key);
                 continue;
             }
-            Write(context, at, current, value, old.Description, report, key);
+            await WriteAsync(context, at, current, value, old.Description, report, key);
         }
     }
 
@@ -89,10 +88,10 @@ public static partial class SettingImport
     /// Through the settings core, in the import's transaction: its key, type and catalogue rules, encryption of secret
     /// names, the bridge keys' digests, and a history entry by "import-flask". A value the rules refuse is skipped.
     /// </summary>
-    private static void Write(ImportContext context, SettingAddress at, StoredSetting? current, string value, string? description,
+    private static async Task WriteAsync(ImportContext context, SettingAddress at, StoredSetting? current, string value, string? description,
         TableReport report, string replaced)
     {
-        var outcome = context.Settings.Apply(context.Target, context.Transaction, at, new SettingWrite
+        var outcome = await context.Settings.ApplyAsync(context.Target, context.Transaction, at, new SettingWrite
         {
             Value = JsonSerializer.SerializeToElement(value),
             // A known key's type comes from the catalogue and a present one keeps its own; a new one's is read from the text.

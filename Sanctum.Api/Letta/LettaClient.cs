@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Polly.CircuitBreaker;
-using Sanctum.Api.Config;
 using Sanctum.Api.Data;
 using Sanctum.Api.Peers;
 using Sanctum.Api.Settings;
@@ -32,12 +31,12 @@ public sealed class LettaClient(IHttpClientFactory clients, Database database, S
     public async Task<LettaLink?> LinkAsync(CancellationToken cancellationToken)
     {
         await using var db = database.Open();
-        var url = (await settings.FindAsync(db, SettingAddress.System(UrlKey), cancellationToken))?.Value;
+        var url = (await settings.FindAsync(db, SettingAddress.System(UrlKey), cancellationToken: cancellationToken))?.Value;
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")) return null;
-        var stored = await settings.FindAsync(db, SettingAddress.System(PasswordKey), cancellationToken);
+        var stored = await settings.FindAsync(db, SettingAddress.System(PasswordKey), cancellationToken: cancellationToken);
         var password = stored is null || string.IsNullOrEmpty(stored.Value) ? null : stored.IsEncrypted ? secrets.Unprotect(stored.Value) : stored.Value;
-        var timeout = (await settings.FindAsync(db, SettingAddress.System(TimeoutKey), cancellationToken))?.Value;
-        var seconds = double.TryParse(timeout, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s is >= 1 and <= 3600 ? s : DefaultTimeoutSeconds;
+        var timeout = (await settings.FindAsync(db, SettingAddress.System(TimeoutKey), cancellationToken: cancellationToken))?.Value;
+        var seconds = ConfigValues.TryNumber(timeout, out var s) && s is >= 1 and <= 3600 ? s : DefaultTimeoutSeconds;
         return new LettaLink(uri, password, TimeSpan.FromSeconds(seconds));
     }
 

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
-using Sanctum.Api.Config;
-using Sanctum.Api.Configurations;
+using Sanctum.Api.Settings;
 using Sanctum.Api.Users;
 using Swashbuckle.AspNetCore.SwaggerGen;
 

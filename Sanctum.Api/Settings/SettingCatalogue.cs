@@ -1,4 +1,3 @@
-using Sanctum.Api.Config;
 using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;

@@ -1,4 +1,3 @@
-using Sanctum.Api.Config;
 using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -16,8 +15,8 @@ public static class SettingRoutes
 
     public static RouteGroupBuilder MapHistory(this RouteGroupBuilder group, string pattern, string name, Locate locate)
     {
-        group.MapGet($"{pattern}/history", (HttpContext http, DbConnection db, SettingsCore core) =>
-                Located(http, locate, at => core.History(db, at)).History())
+        group.MapGet($"{pattern}/history", async (HttpContext http, DbConnection db, SettingsCore core) =>
+                (await LocatedAsync(http, locate, at => core.HistoryAsync(db, at))).History())
             .WithName($"{name}History").RequireAdmin()
             .WithSummary("Every recorded change of the setting, newest first: who, when, old and new value (a secret's read \"changed\"); admin")
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -27,12 +26,6 @@ public static class SettingRoutes
             .WithSummary("Restore the value a recorded version set, as a new version (a secret too, without revealing it); version 0 is the value before the first change (204 when there was none); If-Match as for PUT; admin")
             .WriteProblems();
         return group;
-    }
-
-    private static SettingOutcome Located(HttpContext http, Locate locate, Func<SettingAddress, SettingOutcome> run)
-    {
-        var errors = new Errors();
-        return locate(http, errors) is { } at && !errors.Any ? run(at) : SettingOutcome.Invalid(errors);
     }
 
     private static async Task<SettingOutcome> LocatedAsync(HttpContext http, Locate locate, Func<SettingAddress, Task<SettingOutcome>> run)

@@ -31,7 +31,7 @@ public sealed class SettingStore
 
     /// <summary>The one key rule of the settings stores (environment variable names follow the shell's rule instead).</summary>
     public static string? SharedKeyProblem(string key) =>
-        Config.ConfigKeys.IsKey(key) ? null : "Must be 1 to 100 letters, digits, '_', '.' or '-', starting with a letter, digit or '_'.";
+        ConfigKeys.IsKey(key) ? null : "Must be 1 to 100 letters, digits, '_', '.' or '-', starting with a letter, digit or '_'.";
     /// <summary>How a 404 names a setting of this store.</summary>
     public required Func<SettingAddress, string> Describe { get; init; }
     /// <summary>Where a setting of this store is read and written.</summary>
@@ -54,6 +54,9 @@ public sealed class SettingStore
         """;
 
     public string FindSql => $"{Select} WHERE {OwnerWhere} AND t.{KeyColumn} = @key";
+
+    /// <summary>One setting's stored text and whether it is encrypted, without its version (for readers on a hot path).</summary>
+    public string ValueSql => $"SELECT t.{ValueColumn} AS value, t.is_encrypted FROM {Name} t WHERE {OwnerWhere} AND t.{KeyColumn} = @key";
 
     public string InsertSql => $"""
         INSERT INTO {Name} ({OwnerColumns}{KeyColumn}, {ValueColumn}, {Optional(TypeColumn)}{Optional(DescriptionColumn)}{Optional(CategoryColumn)}{Optional(DigestColumn)}{Optional(CreatedByColumn)}is_encrypted, created_at, updated_at)
@@ -89,8 +92,8 @@ public sealed class SettingStore
     public static readonly SettingStore EnvVars = new()
     {
         Name = "env_vars", KeyColumn = "var_name", ValueColumn = "var_value", DescriptionColumn = "description", KeyField = "name",
-        KeyProblem = name => Config.ConfigKeys.IsEnvName(name) ? null
-            : $"Must match {Config.ConfigKeys.EnvNamePattern} (letters, digits and '_', not starting with a digit), at most {Config.ConfigKeys.MaxEnvName} characters.",
+        KeyProblem = name => ConfigKeys.IsEnvName(name) ? null
+            : $"Must match {ConfigKeys.EnvNamePattern} (letters, digits and '_', not starting with a digit), at most {ConfigKeys.MaxEnvName} characters.",
         Describe = at => $"Environment variable '{at.Key}'",
         Location = at => $"/api/config/env/{Uri.EscapeDataString(at.Key)}",
     };

@@ -2,7 +2,6 @@ using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Sanctum.Api.Config;
 using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Settings;

@@ -1,6 +1,5 @@
 using System.Data;
 using System.Data.Common;
-using System.Globalization;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
@@ -10,8 +9,6 @@ using Dapper;
 using Sanctum.Api.Events;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Config;
-using Sanctum.Api.Configurations;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
 
@@ -37,22 +34,19 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
 
     // ---- reads ----
 
-    public StoredSetting? Find(IDbConnection db, SettingAddress at, IDbTransaction? tx = null) =>
-        db.QuerySingleOrDefault<StoredSetting>(at.Store.FindSql, Args(at), tx);
-
-    public Task<StoredSetting?> FindAsync(System.Data.Common.DbConnection db, SettingAddress at, CancellationToken cancellationToken) =>
-        db.QuerySingleOrDefaultAsync<StoredSetting?>(new CommandDefinition(at.Store.FindSql, Args(at), cancellationToken: cancellationToken));
+    public Task<StoredSetting?> FindAsync(DbConnection db, SettingAddress at, DbTransaction? tx = null, CancellationToken cancellationToken = default) =>
+        db.QuerySingleOrDefaultAsync<StoredSetting?>(new CommandDefinition(at.Store.FindSql, Args(at), tx, cancellationToken: cancellationToken));
 
     /// <summary>Rows of a store: <paramref name="tail"/> is the WHERE and ORDER BY over the table's own columns (alias t).</summary>
-    public IEnumerable<StoredSetting> Query(IDbConnection db, SettingStore store, string tail, object? args = null) =>
-        db.Query<StoredSetting>($"{store.Select} {tail}", args);
+    public async Task<List<StoredSetting>> QueryAsync(DbConnection db, SettingStore store, string tail, object? args = null, DbTransaction? tx = null) =>
+        (await db.QueryAsync<StoredSetting>($"{store.Select} {tail}", args, tx)).AsList();
 
     /// <summary>One setting with its ETag; reveal is for admins only and is recorded.</summary>
-    public SettingOutcome Get(IDbConnection db, SettingAddress at, HttpContext http, bool reveal)
+    public async Task<SettingOutcome> GetAsync(DbConnection db, SettingAddress at, HttpContext http, bool reveal)
     {
         if (at.Store.KeyProblem(at.Key) is { } problem) return SettingOutcome.Invalid(at.Store.KeyField, problem);
         if (reveal && !http.User.IsAdmin()) return SettingOutcome.RevealForbidden;
-        if (Find(db, at) is not { } row) return SettingOutcome.NotFound(at.Store.Describe(at));
+        if (await FindAsync(db, at, cancellationToken: http.RequestAborted) is not { } row) return SettingOutcome.NotFound(at.Store.Describe(at));
         http.Response.Headers.ETag = row.ETag;
         if (reveal && row.IsSecret)
             audit.Record(new AuditEvent("secret.revealed", at.Store.Name, Target(at), new { key = at.Key }), http);
@@ -83,29 +77,17 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         return reveal ? Typed(row.Type, plaintext) : JsonValue.Create(Secrets.Mask);
     }
 
-    /// <summary>Stored text as JSON of its type; text that does not parse as its type stays a string.</summary>
-    public static JsonNode? Typed(string type, string? text)
-    {
-        if (text is null) return null;
-        switch (type)
-        {
-            case "number" when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number):
-                return number == Math.Floor(number) && Math.Abs(number) < 9e15 ? JsonValue.Create((long)number) : JsonValue.Create(number);
-            case "boolean" when text is "true" or "false":
-                return JsonValue.Create(text == "true");
-            case "json":
-                try
-                {
-                    return JsonNode.Parse(text) ?? JsonValue.Create(text);
-                }
-                catch (JsonException)
-                {
-                    return JsonValue.Create(text);
-                }
-            default:
-                return JsonValue.Create(text);
-        }
-    }
+    /// <summary>Stored text as JSON of its type (<see cref="ConfigValues.TryParse"/>); text that does not parse as its type stays a string.</summary>
+    public static JsonNode? Typed(string type, string? text) =>
+        text is null ? null : ConfigValues.TryParse(type, text, out var value) && value is not null ? value : JsonValue.Create(text);
+
+    /// <summary>
+    /// The stored text of a setting kept in plain text (what the chat bridge and the Letta client read: limits, URLs,
+    /// switches); null when it is absent or encrypted. Parse it with <see cref="ConfigValues"/>.
+    /// </summary>
+    public static async Task<string?> PlainTextAsync(DbConnection db, SettingAddress at, DbTransaction? tx = null, CancellationToken cancellationToken = default) =>
+        await db.QuerySingleOrDefaultAsync<(string? Value, bool IsEncrypted)?>(new CommandDefinition(at.Store.ValueSql, Args(at), tx, cancellationToken: cancellationToken))
+            is { IsEncrypted: false } row ? row.Value : null;
 
     // ---- writes ----
 
@@ -114,7 +96,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     {
         using var turn = await SettingWriteGate.EnterAsync(at, http.RequestAborted);
         await using var tx = await BeginAsync(db, at);
-        var outcome = Apply(db, tx, at, body, http, Actor(http));
+        var outcome = await ApplyAsync(db, tx, at, body, http, Actor(http));
         if (!outcome.Succeeded) return outcome;
         await CommitAsync(tx, ChangedEvent(outcome, at), http);
         Saved(at, outcome, http);
@@ -122,13 +104,9 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         return outcome;
     }
 
-    /// <summary><see cref="PutAsync"/> for callers not yet asynchronous.</summary>
-    public SettingOutcome Put(DbConnection db, SettingAddress at, SettingWrite body, HttpContext http) =>
-        PutAsync(db, at, body, http).GetAwaiter().GetResult();
-
     /// <summary>
     /// The transaction of one setting's write. On PostgreSQL a setting without an owner (system settings, environment
-    /// variables) is written READ COMMITTED under its advisory lock (<see cref="LockSetting"/>): the write reads nothing
+    /// variables) is written READ COMMITTED under its advisory lock (<see cref="LockSettingAsync"/>): the write reads nothing
     /// but that setting's row and history, which the lock keeps to one writer at a time across instances, so it needs no
     /// serializable snapshot, and writes of different keys no longer fail each other's serializable check through the
     /// index pages their history shares (32 writers on 17 keys ran out of SerializationRetry's 15 s). A setting with an
@@ -138,18 +116,18 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     {
         if (db.State != ConnectionState.Open) await db.OpenAsync();
         if (Data.SqlDialect.Of(db).Engine == Data.DatabaseEngine.Sqlite || at.ScopeId is not null) return await db.BeginTransactionAsync();
-        // The caller's first statement is LockSetting's.
+        // The caller's first statement is LockSettingAsync's.
         return await db.BeginTransactionAsync(IsolationLevel.ReadCommitted);
     }
 
     /// <summary>
     /// On PostgreSQL, takes the setting's advisory transaction lock, before anything of it is read: every writer of a
-    /// setting (these routes and <see cref="Apply"/> in a caller's transaction) holds it until its commit, so none reads a
+    /// setting (these routes and <see cref="ApplyAsync"/> in a caller's transaction) holds it until its commit, so none reads a
     /// version another is about to replace. Taking it twice in one transaction is harmless.
     /// </summary>
-    private static void LockSetting(IDbConnection db, IDbTransaction tx, SettingAddress at)
+    private static async Task LockSettingAsync(DbConnection db, DbTransaction tx, SettingAddress at)
     {
-        if (Data.SqlDialect.Of(db).Engine == Data.DatabaseEngine.Postgres) db.Execute(LockSql, LockArgs(at), tx);
+        if (Data.SqlDialect.Of(db).Engine == Data.DatabaseEngine.Postgres) await db.ExecuteAsync(LockSql, LockArgs(at), tx);
     }
 
     private const string LockSql = "SELECT pg_advisory_xact_lock(@space, @key)";
@@ -177,7 +155,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     /// The write itself inside the caller's transaction (the chat bridge changes two settings in one): checks, then
     /// the row, its history entry and, for a bearer key, its digest. The caller commits.
     /// </summary>
-    public SettingOutcome Apply(DbConnection db, DbTransaction tx, SettingAddress at, SettingWrite body, HttpContext? http, string actor)
+    public async Task<SettingOutcome> ApplyAsync(DbConnection db, DbTransaction tx, SettingAddress at, SettingWrite body, HttpContext? http, string actor)
     {
         var store = at.Store;
         var spec = store.Typed ? SettingCatalogue.Find(at.Key) : null;
@@ -196,10 +174,10 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
             errors.Add("is_encrypted", $"'{at.Key}' names a secret ({string.Join(", ", ConfigKeys.SecretSuffixes.Select(s => "*" + s))}), which is always stored encrypted.");
         if (errors.Any) return SettingOutcome.Invalid(errors);
 
-        LockSetting(db, tx, at);
-        if (at.ScopeId is not null && !ConfigurationScopes.Exists(db, at.Scope, at.ScopeId, tx))
+        await LockSettingAsync(db, tx, at);
+        if (at.ScopeId is not null && !await ConfigurationScopes.ExistsAsync(db, at.Scope, at.ScopeId, tx))
             return SettingOutcome.NotFound(ConfigurationScopes.Describe(at.Scope, at.ScopeId));
-        var current = Find(db, at, tx);
+        var current = await FindAsync(db, at, tx);
         if (Stale(http, current) is { } stale) return stale;
         if (current is { IsEncrypted: true } && body.IsEncrypted == false)
             return SettingOutcome.Invalid("is_encrypted", "This value is a secret and stays encrypted; delete it and create it again to store it in plain text.");
@@ -225,7 +203,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         var stored = encrypted ? secrets.Protect(plaintext) : plaintext;
         var description = body.Description is null ? current?.Description : body.Description.Length == 0 ? null : body.Description;
         var category = body.Category ?? current?.Category ?? spec?.Category ?? "general";
-        var saved = Save(db, tx, at, current, "set", stored, type, encrypted, plaintext, description, category, http, actor);
+        var saved = await SaveAsync(db, tx, at, current, "set", stored, type, encrypted, plaintext, description, category, http, actor);
         return new SettingOutcome
         {
             Status = current is null ? StatusCodes.Status201Created : StatusCodes.Status200OK, Setting = saved, Location = store.Location(at),
@@ -237,36 +215,32 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         if (at.Store.KeyProblem(at.Key) is { } problem) return SettingOutcome.Invalid(at.Store.KeyField, problem);
         using var turn = await SettingWriteGate.EnterAsync(at, http.RequestAborted);
         await using var tx = await BeginAsync(db, at);
-        LockSetting(db, tx, at);
-        var current = Find(db, at, tx);
+        await LockSettingAsync(db, tx, at);
+        var current = await FindAsync(db, at, tx);
         if (current is null)
-            return at.ScopeId is not null && !ConfigurationScopes.Exists(db, at.Scope, at.ScopeId, tx)
+            return at.ScopeId is not null && !await ConfigurationScopes.ExistsAsync(db, at.Scope, at.ScopeId, tx)
                 ? SettingOutcome.NotFound(ConfigurationScopes.Describe(at.Scope, at.ScopeId))
                 : SettingOutcome.NotFound(at.Store.Describe(at));
         if (Stale(http, current) is { } stale) return stale;
-        Remove(db, tx, at, current, Actor(http));
+        await RemoveAsync(db, tx, at, current, Actor(http));
         await CommitAsync(tx, new AuditEvent("setting.deleted", at.Store.Name, Target(at), new { key = at.Key }), http);
         Saved(at, "deleted", http);
         return new SettingOutcome { Status = StatusCodes.Status204NoContent };
     }
 
-    /// <summary><see cref="DeleteAsync"/> for callers not yet asynchronous.</summary>
-    public SettingOutcome Delete(DbConnection db, SettingAddress at, HttpContext http) => DeleteAsync(db, at, http).GetAwaiter().GetResult();
-
     /// <summary>Removes every configuration owned by a tool or tool instance being deleted, recording each.</summary>
-    public void DeleteOwned(IDbConnection db, IDbTransaction tx, string scope, string scopeId, HttpContext http)
+    public async Task DeleteOwnedAsync(DbConnection db, DbTransaction tx, string scope, string scopeId, HttpContext http)
     {
-        var rows = db.Query<StoredSetting>($"{SettingStore.Configurations.Select} WHERE scope = @scope AND scope_id = @scopeId",
-            new { scope, scopeId }, tx).AsList();
-        foreach (var row in rows) Remove(db, tx, SettingAddress.Configuration(scope, scopeId, row.Key), row, Actor(http));
+        var rows = await QueryAsync(db, SettingStore.Configurations, "WHERE scope = @scope AND scope_id = @scopeId", new { scope, scopeId }, tx);
+        foreach (var row in rows) await RemoveAsync(db, tx, SettingAddress.Configuration(scope, scopeId, row.Key), row, Actor(http));
     }
 
     /// <summary>The recorded changes of a setting, newest first (admins).</summary>
-    public SettingOutcome History(IDbConnection db, SettingAddress at)
+    public async Task<SettingOutcome> HistoryAsync(DbConnection db, SettingAddress at)
     {
         if (at.Store.KeyProblem(at.Key) is { } problem) return SettingOutcome.Invalid(at.Store.KeyField, problem);
-        var changes = db.Query<HistoryRow>($"{HistorySelect} ORDER BY version DESC", Args(at)).Select(Change).ToList();
-        if (changes.Count == 0 && Find(db, at) is null) return SettingOutcome.NotFound(at.Store.Describe(at));
+        var changes = (await db.QueryAsync<HistoryRow>($"{HistorySelect} ORDER BY version DESC", Args(at))).Select(Change).ToList();
+        if (changes.Count == 0 && await FindAsync(db, at) is null) return SettingOutcome.NotFound(at.Store.Describe(at));
         return new SettingOutcome { Status = StatusCodes.Status200OK, Changes = changes };
     }
 
@@ -281,15 +255,15 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
             return SettingOutcome.Invalid("version", "The version to restore is required: a number from the history, or 0 for the value before the first change.");
         using var turn = await SettingWriteGate.EnterAsync(at, http.RequestAborted);
         await using var tx = await BeginAsync(db, at);
-        LockSetting(db, tx, at);
-        if (at.ScopeId is not null && !ConfigurationScopes.Exists(db, at.Scope, at.ScopeId, tx))
+        await LockSettingAsync(db, tx, at);
+        if (at.ScopeId is not null && !await ConfigurationScopes.ExistsAsync(db, at.Scope, at.ScopeId, tx))
             return SettingOutcome.NotFound(ConfigurationScopes.Describe(at.Scope, at.ScopeId));
         var beforeFirst = body.Version == 0;
         var args = new DynamicParameters(Args(at));
         args.Add("version", beforeFirst ? 1 : body.Version);
-        if (db.QuerySingleOrDefault<HistoryRow>($"{HistorySelect} AND version = @version", args, tx) is not { } entry)
+        if (await db.QuerySingleOrDefaultAsync<HistoryRow>($"{HistorySelect} AND version = @version", args, tx) is not { } entry)
             return SettingOutcome.NotFound(beforeFirst ? $"A recorded change of {at.Store.Describe(at)}" : $"Version {body.Version} of {at.Store.Describe(at)}");
-        var current = Find(db, at, tx);
+        var current = await FindAsync(db, at, tx);
         var stored = beforeFirst ? entry.OldValue : entry.NewValue;
         if (stored is null && !beforeFirst)
             return SettingOutcome.Invalid("version", $"Version {body.Version} deleted the setting: there is no value to restore.");
@@ -297,7 +271,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         if (stored is null)
         {
             // Before its first change the setting did not exist: rolling back to then removes it.
-            if (current is not null) Remove(db, tx, at, current, Actor(http), "rollback");
+            if (current is not null) await RemoveAsync(db, tx, at, current, Actor(http), "rollback");
             await CommitAsync(tx, new AuditEvent("setting.rolled_back", at.Store.Name, Target(at), new { key = at.Key, version = body.Version }), http);
             return new SettingOutcome { Status = StatusCodes.Status204NoContent };
         }
@@ -311,7 +285,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         var encrypted = entry.IsEncrypted || ConfigKeys.IsSecretName(at.Key);
         if (encrypted && !entry.IsEncrypted) stored = secrets.Protect(plaintext);
         var category = current?.Category ?? SettingCatalogue.Find(at.Key)?.Category ?? "general";
-        var saved = Save(db, tx, at, current, "rollback", stored, entry.Type, encrypted, plaintext, current?.Description, category, http, Actor(http));
+        var saved = await SaveAsync(db, tx, at, current, "rollback", stored, entry.Type, encrypted, plaintext, current?.Description, category, http, Actor(http));
         await CommitAsync(tx, new AuditEvent("setting.rolled_back", at.Store.Name, Target(at), new { key = at.Key, version = body.Version }), http);
         Saved(at, "rolled_back", http);
         http.Response.Headers.ETag = saved.ETag;
@@ -322,16 +296,16 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     /// Gives every bearer key its current <see cref="Digest"/>: one written before digests were kept, or under another
     /// digest key (plain SHA-256 before, or another key ring key), is written again from the decrypted key.
     /// </summary>
-    public void FillMissingDigests(IDbConnection db)
+    public async Task FillMissingDigestsAsync(DbConnection db)
     {
         foreach (var store in new[] { SettingStore.SystemConfig, SettingStore.AgentConfigs })
         {
-            var rows = db.Query<(long Id, string? Digest)>($"""
+            var rows = (await db.QueryAsync<(long Id, string? Digest)>($"""
                 SELECT t.id, t.{store.DigestColumn} FROM {store.Name} t
                 WHERE t.{store.KeyColumn} {Data.SqlDialect.Of(db).InList("@keys")} AND t.is_encrypted = TRUE AND t.{store.ValueColumn} <> ''
-                """, new { keys = BearerKeys.ToArray() }).AsList();
-            var stored = Query(db, store, $"WHERE t.{store.KeyColumn} {Data.SqlDialect.Of(db).InList("@keys")} AND t.is_encrypted = TRUE AND t.{store.ValueColumn} <> ''",
-                new { keys = BearerKeys.ToArray() }).ToDictionary(r => r.Id);
+                """, new { keys = BearerKeys.ToArray() })).AsList();
+            var stored = (await QueryAsync(db, store, $"WHERE t.{store.KeyColumn} {Data.SqlDialect.Of(db).InList("@keys")} AND t.is_encrypted = TRUE AND t.{store.ValueColumn} <> ''",
+                new { keys = BearerKeys.ToArray() })).ToDictionary(r => r.Id);
             foreach (var (id, digest) in rows)
             {
                 var row = stored[id];
@@ -341,7 +315,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
                     continue;
                 }
                 var current = Digest(plaintext);
-                if (digest != current) db.Execute($"UPDATE {store.Name} SET {store.DigestColumn} = @digest WHERE id = @id", new { digest = current, id });
+                if (digest != current) await db.ExecuteAsync($"UPDATE {store.Name} SET {store.DigestColumn} = @digest WHERE id = @id", new { digest = current, id });
             }
         }
     }
@@ -349,7 +323,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     /// <summary>HMAC-SHA-256 of a bridge key under <see cref="RecordKeys.BridgeKeyDigestKey"/> (never in the database), as lower-case hex.</summary>
     public string Digest(string plaintext) => Convert.ToHexStringLower(HMACSHA256.HashData(keys.BridgeKeyDigestKey, Encoding.UTF8.GetBytes(plaintext)));
 
-    /// <summary>Records a committed write of <see cref="Apply"/> in the audit log.</summary>
+    /// <summary>Records a committed write of <see cref="ApplyAsync"/> in the audit log.</summary>
     public void Committed(SettingOutcome outcome, SettingAddress at, HttpContext? http)
     {
         audit.Record(ChangedEvent(outcome, at), http);
@@ -367,7 +341,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         events.Publish("settings", "settings.saved",
             new { store = at.Store.Name, scope = at.Scope, scope_id = at.ScopeId, key = at.Key, action, by = http?.User.Identity?.Name }, EventAudience.Admins);
 
-    private StoredSetting Save(IDbConnection db, IDbTransaction tx, SettingAddress at, StoredSetting? current, string action,
+    private async Task<StoredSetting> SaveAsync(DbConnection db, DbTransaction tx, SettingAddress at, StoredSetting? current, string action,
         string? stored, string type, bool encrypted, string? plaintext, string? description, string category, HttpContext? http, string actor)
     {
         var store = at.Store;
@@ -376,24 +350,24 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         var now = Timestamp.Now(clock);
         var args = new DynamicParameters(Args(at));
         args.AddDynamicParams(new { value = stored, type, description, category, digest, encrypted, now, createdBy = http?.User.Identity?.IsAuthenticated == true ? http.User.UserId() : (long?)null });
-        db.Execute(current is null ? store.InsertSql : store.UpdateSql, args, tx);
-        Record(db, tx, at, action, type, encrypted, current?.Value, stored, actor, now);
-        return Find(db, at, tx)!;
+        await db.ExecuteAsync(current is null ? store.InsertSql : store.UpdateSql, args, tx);
+        await RecordAsync(db, tx, at, action, type, encrypted, current?.Value, stored, actor, now);
+        return (await FindAsync(db, at, tx))!;
     }
 
-    private void Remove(IDbConnection db, IDbTransaction tx, SettingAddress at, StoredSetting current, string actor, string action = "delete")
+    private async Task RemoveAsync(DbConnection db, DbTransaction tx, SettingAddress at, StoredSetting current, string actor, string action = "delete")
     {
-        db.Execute(at.Store.DeleteSql, Args(at), tx);
-        Record(db, tx, at, action, current.Type, current.IsEncrypted, current.Value, null, actor, Timestamp.Now(clock));
+        await db.ExecuteAsync(at.Store.DeleteSql, Args(at), tx);
+        await RecordAsync(db, tx, at, action, current.Type, current.IsEncrypted, current.Value, null, actor, Timestamp.Now(clock));
     }
 
     /// <summary>
     /// Records, inside the caller's transaction, a change to a setting kept outside the database (an agent's Broca files,
     /// <paramref name="store"/> broca_settings or broca_env): a secret's values are stored encrypted, as every store's are.
     /// </summary>
-    public void RecordFileChange(IDbConnection db, IDbTransaction tx, string store, string agentId, string key, string action, string type,
+    public Task RecordFileChangeAsync(DbConnection db, DbTransaction tx, string store, string agentId, string key, string action, string type,
         bool secret, string? oldValue, string? newValue, HttpContext http) =>
-        Record(db, tx, store, "agent", agentId, key, action, type, secret,
+        RecordAsync(db, tx, store, "agent", agentId, key, action, type, secret,
             secret && !string.IsNullOrEmpty(oldValue) ? secrets.Protect(oldValue) : oldValue,
             secret && !string.IsNullOrEmpty(newValue) ? secrets.Protect(newValue) : newValue, Actor(http), Timestamp.Now(clock));
 
@@ -408,16 +382,16 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         return rows.Select(r => Change(r) with { Key = r.Key }).ToList();
     }
 
-    private static void Record(IDbConnection db, IDbTransaction tx, SettingAddress at, string action, string type, bool encrypted,
+    private static Task RecordAsync(DbConnection db, DbTransaction tx, SettingAddress at, string action, string type, bool encrypted,
         string? oldValue, string? newValue, string actor, string now) =>
-        Record(db, tx, at.Store.Name, at.Scope, at.ScopeId, at.Key, action, type, encrypted, oldValue, newValue, actor, now);
+        RecordAsync(db, tx, at.Store.Name, at.Scope, at.ScopeId, at.Key, action, type, encrypted, oldValue, newValue, actor, now);
 
-    private static void Record(IDbConnection db, IDbTransaction tx, string store, string scope, string? scopeId, string key, string action,
+    private static async Task RecordAsync(DbConnection db, DbTransaction tx, string store, string scope, string? scopeId, string key, string action,
         string type, bool encrypted, string? oldValue, string? newValue, string actor, string now)
     {
         var args = new DynamicParameters(new { store, scope, scopeId, key });
         args.AddDynamicParams(new { action, type, encrypted, oldValue, newValue, actor, now });
-        db.Execute($"""
+        await db.ExecuteAsync($"""
             INSERT INTO setting_history (store, scope, scope_id, key, version, action, type, is_encrypted, old_value, new_value, changed_by, changed_at)
             VALUES (@store, @scope, @scopeId, @key,
                     ({NextVersionSql}),

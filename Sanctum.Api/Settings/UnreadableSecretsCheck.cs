@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Sanctum.Api.Config;
 using Sanctum.Api.Data;
 
 namespace Sanctum.Api.Settings;
@@ -13,18 +12,18 @@ public sealed class UnreadableSecretsCheck(Database database, SettingsCore core)
     private static readonly SettingStore[] Stores =
         [SettingStore.SystemConfig, SettingStore.EnvVars, SettingStore.AgentConfigs, SettingStore.Configurations];
 
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        using var db = database.Open();
+        await using var db = await database.OpenAsync(cancellationToken);
         var unreadable = new List<string>();
         foreach (var store in Stores)
         {
-            var rows = core.Query(db, store, $"WHERE t.is_encrypted = TRUE AND t.{store.ValueColumn} <> ''");
+            var rows = await core.QueryAsync(db, store, $"WHERE t.is_encrypted = TRUE AND t.{store.ValueColumn} <> ''");
             unreadable.AddRange(rows.Where(r => core.Shown(r)?.GetValue<string>() == SettingsCore.Unreadable)
                 .Select(r => r.ScopeId is null ? $"{store.Name}/{r.Key}" : $"{store.Name}/{r.Scope}/{r.ScopeId}/{r.Key}"));
         }
-        return Task.FromResult(unreadable.Count == 0
+        return unreadable.Count == 0
             ? HealthCheckResult.Healthy()
-            : HealthCheckResult.Degraded($"Secrets that cannot be decrypted (Data Protection key missing): {string.Join(", ", unreadable)}. Set them again."));
+            : HealthCheckResult.Degraded($"Secrets that cannot be decrypted (Data Protection key missing): {string.Join(", ", unreadable)}. Set them again.");
     }
 }

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
-using Sanctum.Api.Config;
+using Sanctum.Api.Settings;
 using Sanctum.Api.Data;
 
 namespace Sanctum.Api.Smcp;

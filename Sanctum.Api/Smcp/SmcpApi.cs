@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using ModelContextProtocol;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Config;
+using Sanctum.Api.Settings;
 using Sanctum.Api.Data;
 using Sanctum.Api.Health;
 using Sanctum.Api.Infrastructure;

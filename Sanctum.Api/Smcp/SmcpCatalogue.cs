@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Nodes;
 using Dapper;
-using Sanctum.Api.Config;
+using Sanctum.Api.Settings;
 using Sanctum.Api.Data;
 using Sanctum.Api.Health;
 using Sanctum.Api.Peers;

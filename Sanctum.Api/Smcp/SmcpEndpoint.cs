@@ -2,7 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 using Dapper;
-using Sanctum.Api.Config;
+using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Smcp;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Sanctum.Api.Config;
+using Sanctum.Api.Settings;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Tools;
 

@@ -216,7 +216,7 @@ public static class ToolInstancesApi
         await using var tx = await db.BeginTransactionAsync();
         if (await db.ExecuteAsync("DELETE FROM tool_instances WHERE id = @instanceId AND tool_id = @id", new { id, instanceId }, tx) != 1)
             return Problems.NotFound($"Instance {instanceId} of tool '{id}'");
-        settings.DeleteOwned(db, tx, "instance", instanceId.ToString(CultureInfo.InvariantCulture), http);
+        await settings.DeleteOwnedAsync(db, tx, "instance", instanceId.ToString(CultureInfo.InvariantCulture), http);
         await checks.UpdateToolAsync(db, tx, id, clock.GetUtcNow());
         await tx.CommitAsync();
         status.Committed(tx);

@@ -165,7 +165,7 @@ public static class ToolsApi
         if (found is null) return Problems.NotFound($"Tool '{id}'");
         if (found.HasInstances || found.HasPlugins)
             return Problems.Conflict($"Tool '{id}' still has {(found.HasInstances ? "instances" : "plugins")}; delete them first.");
-        settings.DeleteOwned(db, tx, "tool", id, http);
+        await settings.DeleteOwnedAsync(db, tx, "tool", id, http);
         await db.ExecuteAsync("DELETE FROM tools WHERE id = @id", new { id }, tx);
         await tx.CommitAsync();
         return TypedResults.NoContent();

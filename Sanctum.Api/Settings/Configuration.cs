@@ -1,10 +1,8 @@
-using Sanctum.Api.Config;
 using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Nodes;
-using Sanctum.Api.Settings;
 
-namespace Sanctum.Api.Configurations;
+namespace Sanctum.Api.Settings;
 
 /// <summary>A row of <c>configurations</c> as the API shows it: the value in its type, a secret's masked unless an admin reveals it.</summary>
 public sealed record Configuration

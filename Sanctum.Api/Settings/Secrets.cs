@@ -5,9 +5,8 @@ using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Logging.Abstractions;
 using System.Text.Json;
 using Sanctum.Api.Data;
-using Sanctum.Api.Settings;
 
-namespace Sanctum.Api.Config;
+namespace Sanctum.Api.Settings;
 
 /// <summary>
 /// Encryption at rest for configuration values marked is_encrypted, with ASP.NET Core Data Protection whose
@@ -69,22 +68,22 @@ public static class SecretsSetup
     /// Gives each chat bridge key a random value on first start (the migration leaves them empty), through the settings
     /// core so the change is recorded and the key's digest kept; fills digests a key ring upgrade left missing.
     /// </summary>
-    public static void EnsureChatKeys(this IServiceProvider services)
+    public static async Task EnsureChatKeysAsync(this IServiceProvider services)
     {
         var core = services.GetRequiredService<SettingsCore>();
-        using var db = services.GetRequiredService<Database>().Open();
+        await using var db = await services.GetRequiredService<Database>().OpenAsync();
         foreach (var key in SettingsCore.BearerKeys)
         {
-            using var tx = db.BeginTransaction();
+            await using var tx = await db.BeginTransactionAsync();
             var at = SettingAddress.System(key);
-            if (core.Find(db, at, tx) is { Value: null or "" })
+            if (await core.FindAsync(db, at, tx) is { Value: null or "" })
             {
-                var outcome = core.Apply(db, tx, at, new SettingWrite { Value = JsonSerializer.SerializeToElement(Secrets.NewKey()) }, null, SettingsCore.SystemActor);
+                var outcome = await core.ApplyAsync(db, tx, at, new SettingWrite { Value = JsonSerializer.SerializeToElement(Secrets.NewKey()) }, null, SettingsCore.SystemActor);
                 if (!outcome.Succeeded) throw new InvalidOperationException($"Could not set {key}: {outcome.Detail}");
-                tx.Commit();
+                await tx.CommitAsync();
                 core.Committed(outcome, at, null);
             }
         }
-        core.FillMissingDigests(db);
+        await core.FillMissingDigestsAsync(db);
     }
 }

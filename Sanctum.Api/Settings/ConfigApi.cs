@@ -1,9 +1,8 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Settings;
 
-namespace Sanctum.Api.Config;
+namespace Sanctum.Api.Settings;
 
 /// <summary>System configuration (system_config) through the settings core: typed values, secrets encrypted and masked.</summary>
 public static class ConfigApi
@@ -30,18 +29,18 @@ public static class ConfigApi
         return group;
     }
 
-    private static Ok<IEnumerable<ConfigEntry>> List(DbConnection db, SettingsCore core, string? category = null) =>
-        TypedResults.Ok(core.Query(db, SettingStore.SystemConfig, "WHERE (@category IS NULL OR t.category = @category) ORDER BY t.category, t.config_key",
-            new { category }).Select(row => ConfigEntry.Of(row, core.Shown(row))));
+    private static async Task<Ok<IEnumerable<ConfigEntry>>> List(DbConnection db, SettingsCore core, string? category = null) =>
+        TypedResults.Ok((await core.QueryAsync(db, SettingStore.SystemConfig, "WHERE (@category IS NULL OR t.category = @category) ORDER BY t.category, t.config_key",
+            new { category })).Select(row => ConfigEntry.Of(row, core.Shown(row))));
 
-    private static Ok<IEnumerable<ConfigCategory>> Categories(DbConnection db) =>
-        TypedResults.Ok(Dapper.SqlMapper.Query<ConfigCategory>(db, "SELECT category, COUNT(*) AS count FROM system_config GROUP BY category ORDER BY category"));
+    private static async Task<Ok<IEnumerable<ConfigCategory>>> Categories(DbConnection db) =>
+        TypedResults.Ok(await Dapper.SqlMapper.QueryAsync<ConfigCategory>(db, "SELECT category, COUNT(*) AS count FROM system_config GROUP BY category ORDER BY category"));
 
     private static Ok<IReadOnlyList<SettingSpec>> Schema() => TypedResults.Ok(SettingCatalogue.All);
 
-    private static Results<Ok<ConfigEntry>, ValidationProblem, ProblemHttpResult> Get(
+    private static async Task<Results<Ok<ConfigEntry>, ValidationProblem, ProblemHttpResult>> Get(
         string key, DbConnection db, HttpContext http, SettingsCore core, bool reveal = false) =>
-        core.Get(db, SettingAddress.System(key), http, reveal).Read(row => ConfigEntry.Of(row, core.Shown(row, reveal)));
+        (await core.GetAsync(db, SettingAddress.System(key), http, reveal)).Read(row => ConfigEntry.Of(row, core.Shown(row, reveal)));
 
     private static async Task<Results<Created<ConfigEntry>, Ok<ConfigEntry>, ValidationProblem, ProblemHttpResult>> Put(
         string key, SettingWrite body, DbConnection db, HttpContext http, SettingsCore core) =>

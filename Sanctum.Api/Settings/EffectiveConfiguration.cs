@@ -2,10 +2,9 @@ using System.Globalization;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;
-using Sanctum.Api.Settings;
 using Sanctum.Api.Infrastructure;
 
-namespace Sanctum.Api.Configurations;
+namespace Sanctum.Api.Settings;
 
 /// <summary>
 /// Resolves the settings in force for an agent, a tool and a tool instance: for every key, the value of the most
@@ -66,8 +65,8 @@ public static class EffectiveConfiguration
             tool ??= found.ToolId;
             agent ??= found.AgentId;
         }
-        if (agent is not null && !ConfigurationScopes.Exists(db, "agent", agent)) return Problems.NotFound($"Agent '{agent}'");
-        if (tool is not null && !ConfigurationScopes.Exists(db, "tool", tool)) return Problems.NotFound($"Tool '{tool}'");
+        if (agent is not null && !await ConfigurationScopes.ExistsAsync(db, "agent", agent)) return Problems.NotFound($"Agent '{agent}'");
+        if (tool is not null && !await ConfigurationScopes.ExistsAsync(db, "tool", tool)) return Problems.NotFound($"Tool '{tool}'");
 
         var effective = new Dictionary<string, EffectiveValue>(StringComparer.Ordinal);
         foreach (var row in await db.QueryAsync<Row>(Sql, new { agent, tool, instance }))

@@ -1,9 +1,8 @@
 using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Nodes;
-using Sanctum.Api.Settings;
 
-namespace Sanctum.Api.Config;
+namespace Sanctum.Api.Settings;
 
 /// <summary>A row of <c>system_config</c> as the API shows it: the value in its type, a secret's masked.</summary>
 public sealed record ConfigEntry

@@ -4,9 +4,8 @@ using Microsoft.AspNetCore.Mvc;
 using System.Data.Common;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.Settings;
 
-namespace Sanctum.Api.Configurations;
+namespace Sanctum.Api.Settings;
 
 /// <summary>
 /// Hierarchical configurations through the settings core: values for the whole system or for one agent, tool, tool
@@ -44,7 +43,7 @@ public static class ConfigurationsApi
         return group;
     }
 
-    private static Results<Ok<IEnumerable<Configuration>>, ValidationProblem, ProblemHttpResult> List(
+    private static async Task<Results<Ok<IEnumerable<Configuration>>, ValidationProblem, ProblemHttpResult>> List(
         DbConnection db, SettingsCore core, HttpContext http,
         string? scope = null, [FromQuery(Name = "scope_id")] string? scopeId = null, bool reveal = false)
     {
@@ -53,38 +52,38 @@ public static class ConfigurationsApi
         if (reveal && !http.User.IsAdmin()) return SettingOutcome.RevealForbidden.Problem();
         var args = new DynamicParameters(Agents.AgentVisibility.Parameters(http.User));
         args.AddDynamicParams(new { scope, scopeId });
-        var rows = core.Query(db, SettingStore.Configurations, $"""
+        var rows = await core.QueryAsync(db, SettingStore.Configurations, $"""
             WHERE (@scope IS NULL OR t.scope = @scope) AND (@scopeId IS NULL OR t.scope_id = @scopeId) AND {Agents.AgentVisibility.ConfigurationVisible}
             ORDER BY {ConfigurationScopes.Rank}, t.scope_id, t.key
-            """, args).AsList();
+            """, args);
         if (reveal) core.RecordReveal(SettingStore.Configurations, rows, http);
         return TypedResults.Ok(rows.Select(row => Configuration.Of(row, core.Shown(row, reveal))));
     }
 
-    private static Results<Ok<Configuration>, ValidationProblem, ProblemHttpResult> GetSystem(
+    private static async Task<Results<Ok<Configuration>, ValidationProblem, ProblemHttpResult>> GetSystem(
         string key, DbConnection db, HttpContext http, SettingsCore core, bool reveal = false) =>
-        core.Get(db, SettingAddress.Configuration(ConfigurationScopes.System, null, key), http, reveal).Read(row => Configuration.Of(row, core.Shown(row, reveal)));
+        (await core.GetAsync(db, SettingAddress.Configuration(ConfigurationScopes.System, null, key), http, reveal)).Read(row => Configuration.Of(row, core.Shown(row, reveal)));
 
-    private static Results<Ok<Configuration>, ValidationProblem, ProblemHttpResult> GetScoped(
+    private static async Task<Results<Ok<Configuration>, ValidationProblem, ProblemHttpResult>> GetScoped(
         string scope, string scopeId, string key, DbConnection db, HttpContext http, SettingsCore core, bool reveal = false) =>
-        Run(http, at => Agents.AgentVisibility.SeesConfigurationOwner(db, http.User, at.Scope, at.ScopeId)
-            ? core.Get(db, at, http, reveal)
-            : SettingOutcome.NotFound(at.Store.Describe(at))).Read(row => Configuration.Of(row, core.Shown(row, reveal)));
+        (await RunAsync(http, async at => await Agents.AgentVisibility.SeesConfigurationOwnerAsync(db, http.User, at.Scope, at.ScopeId)
+            ? await core.GetAsync(db, at, http, reveal)
+            : SettingOutcome.NotFound(at.Store.Describe(at)))).Read(row => Configuration.Of(row, core.Shown(row, reveal)));
 
-    private static Results<Created<Configuration>, Ok<Configuration>, ValidationProblem, ProblemHttpResult> PutSystem(
+    private static async Task<Results<Created<Configuration>, Ok<Configuration>, ValidationProblem, ProblemHttpResult>> PutSystem(
         string key, SettingWrite body, DbConnection db, HttpContext http, SettingsCore core) =>
-        core.Put(db, SettingAddress.Configuration(ConfigurationScopes.System, null, key), body, http).Written(row => Configuration.Of(row, core.Shown(row)));
+        (await core.PutAsync(db, SettingAddress.Configuration(ConfigurationScopes.System, null, key), body, http)).Written(row => Configuration.Of(row, core.Shown(row)));
 
-    private static Results<Created<Configuration>, Ok<Configuration>, ValidationProblem, ProblemHttpResult> PutScoped(
+    private static async Task<Results<Created<Configuration>, Ok<Configuration>, ValidationProblem, ProblemHttpResult>> PutScoped(
         string scope, string scopeId, string key, SettingWrite body, DbConnection db, HttpContext http, SettingsCore core) =>
-        Run(http, at => core.Put(db, at, body, http)).Written(row => Configuration.Of(row, core.Shown(row)));
+        (await RunAsync(http, at => core.PutAsync(db, at, body, http))).Written(row => Configuration.Of(row, core.Shown(row)));
 
-    private static Results<NoContent, ValidationProblem, ProblemHttpResult> DeleteSystem(string key, DbConnection db, HttpContext http, SettingsCore core) =>
-        core.Delete(db, SettingAddress.Configuration(ConfigurationScopes.System, null, key), http).Deleted();
+    private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteSystem(string key, DbConnection db, HttpContext http, SettingsCore core) =>
+        (await core.DeleteAsync(db, SettingAddress.Configuration(ConfigurationScopes.System, null, key), http)).Deleted();
 
-    private static Results<NoContent, ValidationProblem, ProblemHttpResult> DeleteScoped(
+    private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteScoped(
         string scope, string scopeId, string key, DbConnection db, HttpContext http, SettingsCore core) =>
-        Run(http, at => core.Delete(db, at, http)).Deleted();
+        (await RunAsync(http, at => core.DeleteAsync(db, at, http))).Deleted();
 
     /// <summary>The address of a scoped route, its scope id in stored form (instance and user ids as plain integers).</summary>
     private static SettingAddress? Scoped(HttpContext http, Errors errors)
@@ -94,9 +93,9 @@ public static class ConfigurationsApi
         return id is null ? null : SettingAddress.Configuration(scope, id, http.Route("key"));
     }
 
-    private static SettingOutcome Run(HttpContext http, Func<SettingAddress, SettingOutcome> run)
+    private static async Task<SettingOutcome> RunAsync(HttpContext http, Func<SettingAddress, Task<SettingOutcome>> run)
     {
         var errors = new Errors();
-        return Scoped(http, errors) is { } at ? run(at) : SettingOutcome.Invalid(errors);
+        return Scoped(http, errors) is { } at ? await run(at) : SettingOutcome.Invalid(errors);
     }
 }

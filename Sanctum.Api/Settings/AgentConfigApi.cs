@@ -1,4 +1,3 @@
-using Sanctum.Api.Config;
 using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
@@ -6,11 +5,11 @@ using System.Text.Json.Nodes;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;
+using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.Settings;
 
-namespace Sanctum.Api.Agents;
+namespace Sanctum.Api.Settings;
 
 /// <summary>Per-agent settings (agent_configs) through the settings core: typed values, secrets encrypted and masked.</summary>
 public static class AgentConfigApi
@@ -37,7 +36,7 @@ public static class AgentConfigApi
     private static async Task<Results<Ok<IEnumerable<AgentConfigEntry>>, ProblemHttpResult>> List(string id, DbConnection db, ClaimsPrincipal user, SettingsCore core)
     {
         if (!await VisibleAsync(db, id, user)) return Problems.NotFound($"Agent '{id}'");
-        var rows = core.Query(db, SettingStore.AgentConfigs, "WHERE t.agent_id = @id ORDER BY t.config_key", new { id });
+        var rows = await core.QueryAsync(db, SettingStore.AgentConfigs, "WHERE t.agent_id = @id ORDER BY t.config_key", new { id });
         return TypedResults.Ok(rows.Select(row => AgentConfigEntry.Of(row, core.Shown(row))));
     }
 
@@ -45,15 +44,15 @@ public static class AgentConfigApi
         string id, string key, DbConnection db, HttpContext http, SettingsCore core, bool reveal = false)
     {
         if (!await VisibleAsync(db, id, http.User)) return Problems.NotFound($"Agent '{id}'");
-        return core.Get(db, SettingAddress.Agent(id, key), http, reveal).Read(row => AgentConfigEntry.Of(row, core.Shown(row, reveal)));
+        return (await core.GetAsync(db, SettingAddress.Agent(id, key), http, reveal)).Read(row => AgentConfigEntry.Of(row, core.Shown(row, reveal)));
     }
 
-    private static Results<Created<AgentConfigEntry>, Ok<AgentConfigEntry>, ValidationProblem, ProblemHttpResult> Put(
+    private static async Task<Results<Created<AgentConfigEntry>, Ok<AgentConfigEntry>, ValidationProblem, ProblemHttpResult>> Put(
         string id, string key, SettingWrite body, DbConnection db, HttpContext http, SettingsCore core) =>
-        core.Put(db, SettingAddress.Agent(id, key), body, http).Written(row => AgentConfigEntry.Of(row, core.Shown(row)));
+        (await core.PutAsync(db, SettingAddress.Agent(id, key), body, http)).Written(row => AgentConfigEntry.Of(row, core.Shown(row)));
 
-    private static Results<NoContent, ValidationProblem, ProblemHttpResult> Delete(string id, string key, DbConnection db, HttpContext http, SettingsCore core) =>
-        core.Delete(db, SettingAddress.Agent(id, key), http).Deleted();
+    private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> Delete(string id, string key, DbConnection db, HttpContext http, SettingsCore core) =>
+        (await core.DeleteAsync(db, SettingAddress.Agent(id, key), http)).Deleted();
 
     /// <summary>Whether the caller may see the agent: the same rule as GET /api/agents/{id}.</summary>
     private static async Task<bool> VisibleAsync(DbConnection db, string id, ClaimsPrincipal user) =>

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Sanctum.Api.Config;
+namespace Sanctum.Api.Settings;
 
 /// <summary>Names of configuration keys and environment variables: the one key rule of every settings store.</summary>
 public static partial class ConfigKeys

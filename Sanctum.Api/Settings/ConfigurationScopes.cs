@@ -1,9 +1,9 @@
 using System.Globalization;
 using Dapper;
-using System.Data;
+using System.Data.Common;
 using Sanctum.Api.Infrastructure;
 
-namespace Sanctum.Api.Configurations;
+namespace Sanctum.Api.Settings;
 
 /// <summary>
 /// The scopes of the configurations table, from least to most specific (user stands apart), and what their ids name:
@@ -50,7 +50,7 @@ public static class ConfigurationScopes
     }
 
     /// <summary>Whether the agent, tool, instance or user named by a canonical scope id exists.</summary>
-    public static bool Exists(IDbConnection db, string scope, string scopeId, IDbTransaction? tx = null)
+    public static Task<bool> ExistsAsync(DbConnection db, string scope, string scopeId, DbTransaction? tx = null)
     {
         var sql = scope switch
         {
@@ -61,7 +61,7 @@ public static class ConfigurationScopes
             _ => throw new ArgumentOutOfRangeException(nameof(scope), scope, null),
         };
         object id = scope is "instance" or "user" ? long.Parse(scopeId, CultureInfo.InvariantCulture) : scopeId;
-        return db.ExecuteScalar<bool>(sql, new { id }, tx);
+        return db.ExecuteScalarAsync<bool>(sql, new { id }, tx);
     }
 
     /// <summary>How a 404 names a missing scope owner.</summary>

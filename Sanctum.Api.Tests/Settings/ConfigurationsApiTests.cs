@@ -1,4 +1,4 @@
-namespace Sanctum.Api.Tests.Configurations;
+namespace Sanctum.Api.Tests.Settings;
 
 public class ConfigurationsApiTests
 {

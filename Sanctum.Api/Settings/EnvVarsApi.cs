@@ -1,9 +1,8 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;
 using Sanctum.Api.Auth;
-using Sanctum.Api.Settings;
 
-namespace Sanctum.Api.Config;
+namespace Sanctum.Api.Settings;
 
 /// <summary>Environment variables (env_vars) for the Sanctum processes, through the settings core; secret ones encrypted and masked.</summary>
 public static class EnvVarsApi
@@ -26,12 +25,12 @@ public static class EnvVarsApi
         return group;
     }
 
-    private static Ok<IEnumerable<EnvVar>> List(DbConnection db, SettingsCore core) =>
-        TypedResults.Ok(core.Query(db, SettingStore.EnvVars, "ORDER BY t.var_name").Select(row => EnvVar.Of(row, core.Shown(row))));
+    private static async Task<Ok<IEnumerable<EnvVar>>> List(DbConnection db, SettingsCore core) =>
+        TypedResults.Ok((await core.QueryAsync(db, SettingStore.EnvVars, "ORDER BY t.var_name")).Select(row => EnvVar.Of(row, core.Shown(row))));
 
-    private static Results<Ok<EnvVar>, ValidationProblem, ProblemHttpResult> Get(
+    private static async Task<Results<Ok<EnvVar>, ValidationProblem, ProblemHttpResult>> Get(
         string name, DbConnection db, HttpContext http, SettingsCore core, bool reveal = false) =>
-        core.Get(db, SettingAddress.Env(name), http, reveal).Read(row => EnvVar.Of(row, core.Shown(row, reveal)));
+        (await core.GetAsync(db, SettingAddress.Env(name), http, reveal)).Read(row => EnvVar.Of(row, core.Shown(row, reveal)));
 
     private static async Task<Results<Created<EnvVar>, Ok<EnvVar>, ValidationProblem, ProblemHttpResult>> Put(
         string name, SettingWrite body, DbConnection db, HttpContext http, SettingsCore core) =>
