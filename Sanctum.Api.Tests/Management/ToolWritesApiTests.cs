@@ -107,9 +107,14 @@ public class ToolWritesApiTests : ManagementFixture
     public Task CreateRefusesInvalidFields(string json, string field) =>
         _app.AssertInvalidAsync(Admin, new Call("POST", "/api/tools", json), field);
 
+    // The shape of every field (the wire type's attributes) is checked first, all at once; then what the operation needs.
     [Test]
-    public async Task CreateReportsEveryInvalidFieldAtOnce() =>
-        await _app.AssertInvalidAsync(Admin, new Call("POST", "/api/tools", """{"id":"X","status":"nope"}"""), "id", "name", "category", "status");
+    public async Task CreateReportsEveryMalformedFieldAtOnce() =>
+        await _app.AssertInvalidAsync(Admin, new Call("POST", "/api/tools", """{"id":"X","name":" ","status":"nope","route_path":"x"}"""), "id", "name", "status", "route_path");
+
+    [Test]
+    public async Task CreateReportsEveryMissingFieldAtOnce() =>
+        await _app.AssertInvalidAsync(Admin, new Call("POST", "/api/tools", """{"status":"Off"}"""), "id", "name", "category");
 
     [Test]
     public Task CreateRefusesMalformedJson() =>

@@ -17,15 +17,13 @@ namespace Sanctum.Api.Agents;
 public sealed record AgentWrite
 {
     /// <summary>Slug <c>^[a-z0-9][a-z0-9-]{0,49}$</c> (not master or smcp, which are tool categories); create only.</summary>
-    [MaxLength(50)]
-    [RegularExpression(FieldChecks.SlugPattern)]
+    [Text(50), Slug]
     public string? Id { get; init; }
-    [MinLength(1)]
-    [MaxLength(AgentRules.MaxName)]
+    [Text(AgentRules.MaxName, NotBlank = true)]
     public string? Name { get; init; }
-    [MaxLength(AgentRules.MaxName)]
+    [Text(AgentRules.MaxName)]
     public string? DisplayName { get; init; }
-    [MaxLength(AgentRules.MaxDescription)]
+    [Text(AgentRules.MaxDescription)]
     public string? Description { get; init; }
     /// <summary>Healthy, Degraded, Off or Ready (default Healthy).</summary>
     [OneOf(typeof(HealthStatus))]
@@ -43,11 +41,7 @@ public static class AgentRules
 
     public static async Task<Errors> CheckAsync(AgentWrite body, bool create, DbConnection db, Errors errors)
     {
-        errors.Text("name", body.Name, MaxName, required: create);
-        if (!create && body.Name is not null && string.IsNullOrWhiteSpace(body.Name)) errors.Add("name", "This field must not be empty.");
-        errors.Text("display_name", body.DisplayName, MaxName);
-        errors.Text("description", body.Description, MaxDescription);
-        errors.OneOf("status", body.Status, HealthStatus.All);
+        if (create) errors.Required("name", body.Name);
         await UserIdsAsync(body.VisibleToUsers, db, errors);
         RoleList(body.VisibleToRoles, errors);
         return errors;

@@ -71,7 +71,7 @@ public static class AgentsApi
     private static async Task<Results<Created<Agent>, ValidationProblem, ProblemHttpResult>> Create(
         AgentWrite body, DbConnection db, ClaimsPrincipal user, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var errors = new Errors().Slug("id", body.Id);
+        var errors = new Errors().Required("id", body.Id);
         if (body.Id is not null && ReservedIds.Contains(body.Id)) errors.Add("id", "master and smcp are tool categories, not agent ids.");
         if ((await AgentRules.CheckAsync(body, create: true, db, errors)).Any) return Problems.Invalid(errors);
         if (await ExistsAsync(db, body.Id!, cancellationToken))

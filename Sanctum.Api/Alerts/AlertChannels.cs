@@ -65,8 +65,7 @@ public sealed class AlertChannels(Secrets secrets)
     public static ChannelConfig? Check(ChannelWrite body, Row? current, Errors errors, out string type)
     {
         type = current?.Type ?? body.Type ?? "";
-        errors.Text("name", body.Name, AlertNames.MaxName, required: current is null);
-        if (current is null) errors.OneOf("type", body.Type, AlertNames.ChannelTypes, required: true);
+        if (current is null) errors.Required("name", body.Name).Required("type", body.Type, string.Join(", ", AlertNames.ChannelTypes));
         else if (body.Type is not null && body.Type != current.Type) errors.Add("type", "The type of a channel cannot change; create another channel.");
         if (errors.Any) return null;
         var was = current is null ? new ChannelConfig() : ConfigOf(current);
@@ -76,29 +75,20 @@ public sealed class AlertChannels(Secrets secrets)
                          ("smtp_username", body.SmtpUsername), ("smtp_password", body.SmtpPassword), ("from", body.From), ("to", body.To) })
                 if (value is not null) errors.Add(field, "Only for email channels.");
             var url = body.Url ?? was.Url;
-            errors.Text("url", body.Url, AlertNames.MaxUrl, required: current is null);
+            if (current is null) errors.Required("url", body.Url);
             if (url is not null && !(Uri.TryCreate(url, UriKind.Absolute, out var u) && u.Scheme is "http" or "https" && string.IsNullOrEmpty(u.UserInfo)))
                 errors.Add("url", "Must be an absolute http or https URL without user information.");
-            errors.Text("secret", body.Secret, AlertNames.MaxSecret, required: current is null);
+            if (current is null) errors.Required("secret", body.Secret);
             if (body.Secret is { Length: < 16 } s && s != Secrets.Mask) errors.Add("secret", "Must be at least 16 characters.");
             return errors.Any ? null : new ChannelConfig { Url = url };
         }
         if (body.Url is not null) errors.Add("url", "Only for webhook channels.");
         if (body.Secret is not null) errors.Add("secret", "Only for webhook channels.");
-        errors.Text("smtp_host", body.SmtpHost, AlertNames.MaxHost, required: current is null);
-        if (body.SmtpPort is < 1 or > 65535) errors.Add("smtp_port", "Must be 1 to 65535.");
-        errors.OneOf("smtp_security", body.SmtpSecurity, AlertNames.Securities);
-        errors.Text("smtp_username", body.SmtpUsername, AlertNames.MaxAddress);
-        errors.Text("smtp_password", body.SmtpPassword, AlertNames.MaxSecret);
-        errors.Text("from", body.From, AlertNames.MaxAddress, required: current is null);
+        if (current is null) errors.Required("smtp_host", body.SmtpHost).Required("from", body.From).Required("to", body.To, "at least one address");
         if (body.From is not null && !IsAddress(body.From)) errors.Add("from", "Must be an email address.");
-        if (current is null && body.To is null) errors.Add("to", "This field is required: at least one address.");
         if (body.To is { } to)
-        {
-            if (to.Count is 0 or > AlertNames.MaxRecipients) errors.Add("to", $"Must name 1 to {AlertNames.MaxRecipients} addresses.");
             for (var i = 0; i < to.Count; i++)
-                if (to[i] is null || to[i].Length > AlertNames.MaxAddress || !IsAddress(to[i])) errors.Add($"to[{i}]", "Must be an email address.");
-        }
+                if (!IsAddress(to[i])) errors.Add($"to[{i}]", "Must be an email address.");
         return errors.Any ? null : new ChannelConfig
         {
             SmtpHost = body.SmtpHost?.Trim() ?? was.SmtpHost, SmtpPort = body.SmtpPort ?? was.SmtpPort ?? 587,

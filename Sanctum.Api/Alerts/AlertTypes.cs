@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Sanctum.Api.Infrastructure;
 using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Alerts;
@@ -17,17 +18,17 @@ public static class AlertNames
 /// <summary>A channel to create or change; the fields of the other type must be absent. <c>secret</c> and <c>smtp_password</c> are write-only.</summary>
 public sealed record ChannelWrite
 {
-    [MaxLength(AlertNames.MaxName)] public string? Name { get; init; }
+    [Text(AlertNames.MaxName, NotBlank = true)] public string? Name { get; init; }
     [OneOf("webhook", "email")] public string? Type { get; init; }
-    [MaxLength(AlertNames.MaxUrl)] public string? Url { get; init; }
-    [MaxLength(AlertNames.MaxSecret)] public string? Secret { get; init; }
-    [MaxLength(AlertNames.MaxHost)] public string? SmtpHost { get; init; }
-    [Range(1, 65535)] public int? SmtpPort { get; init; }
+    [Text(AlertNames.MaxUrl)] public string? Url { get; init; }
+    [Text(AlertNames.MaxSecret)] public string? Secret { get; init; }
+    [Text(AlertNames.MaxHost, NotBlank = true)] public string? SmtpHost { get; init; }
+    [Between(1, 65535)] public int? SmtpPort { get; init; }
     [OneOf("none", "starttls", "tls")] public string? SmtpSecurity { get; init; }
-    [MaxLength(AlertNames.MaxAddress)] public string? SmtpUsername { get; init; }
-    [MaxLength(AlertNames.MaxSecret)] public string? SmtpPassword { get; init; }
-    [MaxLength(AlertNames.MaxAddress)] public string? From { get; init; }
-    [MaxLength(AlertNames.MaxRecipients), Items(AlertNames.MaxAddress)] public IReadOnlyList<string>? To { get; init; }
+    [Text(AlertNames.MaxAddress)] public string? SmtpUsername { get; init; }
+    [Text(AlertNames.MaxSecret)] public string? SmtpPassword { get; init; }
+    [Text(AlertNames.MaxAddress)] public string? From { get; init; }
+    [ListOf(AlertNames.MaxRecipients, NotEmpty = true), Items(AlertNames.MaxAddress)] public IReadOnlyList<string>? To { get; init; }
     public bool? Enabled { get; init; }
 }
 
@@ -65,12 +66,12 @@ public sealed record AlertChannel
 
 public sealed record RuleWrite
 {
-    [MaxLength(AlertNames.MaxName)] public string? Name { get; init; }
+    [Text(AlertNames.MaxName, NotBlank = true)] public string? Name { get; init; }
     [OneOf("status", "job.failed", "backup.failed", "audit.broken", "disk.low")] public string? Event { get; init; }
-    [MaxLength(3), Items(10, "tool", "instance", "agent")] public IReadOnlyList<string>? Kinds { get; init; }
-    [MaxLength(2), Items(10, "Degraded", "Off")] public IReadOnlyList<string>? Statuses { get; init; }
-    [Range(0, 3600)] public int? GraceSeconds { get; init; }
-    [MaxLength(AlertNames.MaxChannels)] public IReadOnlyList<long>? ChannelIds { get; init; }
+    [ListOf(3), Items(10, "tool", "instance", "agent")] public IReadOnlyList<string>? Kinds { get; init; }
+    [ListOf(2), Items(10, "Degraded", "Off")] public IReadOnlyList<string>? Statuses { get; init; }
+    [Between(0, 3600)] public int? GraceSeconds { get; init; }
+    [ListOf(AlertNames.MaxChannels, NotEmpty = true)] public IReadOnlyList<long>? ChannelIds { get; init; }
     public bool? Enabled { get; init; }
 }
 

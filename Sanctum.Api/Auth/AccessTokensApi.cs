@@ -32,13 +32,7 @@ public static class AccessTokensApi
     private static async Task<Results<Created<CreatedAccessToken>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         AccessTokenCreate body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http)
     {
-        var errors = new Errors();
-        var name = body.Name?.Trim();
-        if (string.IsNullOrEmpty(name)) errors.Add("name", "A name is required.");
-        else if (name.Length > AccessTokens.MaxName || name.Any(char.IsControl)) errors.Add("name", $"The name must be 1 to {AccessTokens.MaxName} printable characters.");
-        if (body.ExpiresInDays is not (>= 1 and <= AccessTokens.MaxDays)) errors.Add("expires_in_days", $"Must be a whole number of days from 1 to {AccessTokens.MaxDays}.");
-        errors.OneOf("scope", body.Scope, AccessTokens.Scopes, required: true);
-        if (errors.Any) return Problems.Invalid(errors);
+        var name = body.Name!.Trim();
 
         var userId = http.User.UserId();
         var now = clock.GetUtcNow();
@@ -86,13 +80,13 @@ public static class AccessTokensApi
 public sealed record AccessTokenCreate
 {
     /// <summary>What the token is for, 1 to 100 printable characters.</summary>
-    [MinLength(1), MaxLength(AccessTokens.MaxName)]
+    [RequiredField, Text(AccessTokens.MaxName, SingleLine = true)]
     public string? Name { get; init; }
     /// <summary>1 to 365.</summary>
-    [Range(1, AccessTokens.MaxDays)]
+    [RequiredField, Between(1, AccessTokens.MaxDays)]
     public int? ExpiresInDays { get; init; }
     /// <summary>read (GET only) or write (everything the owner's role allows).</summary>
-    [OneOf(typeof(AccessTokens), nameof(AccessTokens.Scopes))]
+    [RequiredField, OneOf(typeof(AccessTokens), nameof(AccessTokens.Scopes))]
     public string? Scope { get; init; }
 }
 

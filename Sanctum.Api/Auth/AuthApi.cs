@@ -178,11 +178,9 @@ public sealed record PasswordRulesInfo(int MinLength, int MaxBytes, [property: S
 
 public sealed record LoginRequest
 {
-    [System.ComponentModel.DataAnnotations.MinLength(1)]
-    [System.ComponentModel.DataAnnotations.MaxLength(50)]
+    [Text(50, Min = 1)]
     public string? Username { get; init; }
-    [System.ComponentModel.DataAnnotations.MinLength(1)]
-    [System.ComponentModel.DataAnnotations.MaxLength(PasswordHasher.MaxBytes)]
+    [Text(PasswordHasher.MaxBytes, Min = 1, AllowControl = true)]
     public string? Password { get; init; }
 }
 
@@ -192,10 +190,8 @@ public sealed record LoginResponse(
 
 public sealed record PasswordChangeRequest
 {
-    [System.ComponentModel.DataAnnotations.MinLength(1)]
-    [System.ComponentModel.DataAnnotations.MaxLength(PasswordHasher.MaxBytes)]
+    [Text(PasswordHasher.MaxBytes, Min = 1, AllowControl = true)]
     public string? CurrentPassword { get; init; }
-    [System.ComponentModel.DataAnnotations.MinLength(PasswordRules.MinLength)]
-    [System.ComponentModel.DataAnnotations.MaxLength(PasswordHasher.MaxBytes)]
+    [Text(PasswordHasher.MaxBytes, Min = PasswordRules.MinLength, AllowControl = true)]
     public string? NewPassword { get; init; }
 }

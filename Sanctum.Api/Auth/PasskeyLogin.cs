@@ -62,7 +62,6 @@ public static class PasskeyLogin
         AuditLog audit, HttpContext http, SanctumMetrics metrics, IEventPublisher events)
     {
         var errors = new Errors();
-        if (string.IsNullOrEmpty(body.Ceremony)) errors.Add("ceremony", "The ceremony from POST /api/auth/login/passkey/options is required.");
         var answer = PasskeysApi.ReadCredential<AuthenticatorAssertionRawResponse>(body.Credential, errors);
         if (errors.Any) return Problems.Invalid(errors);
 

@@ -78,8 +78,7 @@ public static class PasskeysApi
         AuditLog audit, HttpContext http)
     {
         var errors = new Errors();
-        if (string.IsNullOrEmpty(body.Ceremony)) errors.Add("ceremony", "The ceremony from POST /api/auth/passkeys/registration is required.");
-        var name = PasskeyName(body.Name, errors);
+        var name = body.Name!.Trim();
         var credential = ReadCredential<AuthenticatorAttestationRawResponse>(body.Credential, errors);
         if (errors.Any) return Problems.Invalid(errors);
 
@@ -120,9 +119,7 @@ public static class PasskeysApi
     private static async Task<Results<Ok<Passkey>, ProblemHttpResult, ValidationProblem>> RenameAsync(
         long id, PasskeyRename body, DbConnection db, AuditLog audit, HttpContext http)
     {
-        var errors = new Errors();
-        var name = PasskeyName(body.Name, errors);
-        if (errors.Any) return Problems.Invalid(errors);
+        var name = body.Name!.Trim();
         var row = await db.QuerySingleOrDefaultAsync<Passkey>(
             $"UPDATE user_passkeys SET name = @name WHERE id = @id AND user_id = @userId RETURNING {PasskeyStore.Columns}",
             new { id, name, userId = http.User.UserId() });
@@ -140,20 +137,14 @@ public static class PasskeysApi
         return TypedResults.NoContent();
     }
 
-    private static string? PasskeyName(string? given, Errors errors)
-    {
-        var name = given?.Trim();
-        if (string.IsNullOrEmpty(name) || name.Length > PasskeyStore.MaxName || name.Any(char.IsControl))
-            errors.Add("name", $"The name must be 1 to {PasskeyStore.MaxName} printable characters.");
-        return name;
-    }
+    public const string CredentialRequired = "The authenticator's answer (PublicKeyCredential.toJSON()) is required.";
 
     /// <summary>The authenticator's answer as Fido2 reads it; an error on the field when it is not one.</summary>
     internal static T? ReadCredential<T>(JsonElement? given, Errors errors) where T : class
     {
         if (given is not { ValueKind: JsonValueKind.Object } element)
         {
-            errors.Add("credential", "The authenticator's answer (PublicKeyCredential.toJSON()) is required.");
+            errors.Add("credential", CredentialRequired);
             return null;
         }
         try
@@ -183,32 +174,34 @@ public sealed record PasskeyCeremony([property: MaxLength(43)] string Ceremony, 
 
 public sealed record PasskeyRegistration
 {
-    [MinLength(1), MaxLength(64)]
+    [RequiredField(ErrorMessage = "The ceremony from POST /api/auth/passkeys/registration is required."), Text(64, Min = 1)]
     public string? Ceremony { get; init; }
     /// <summary>A name to tell it by, 1 to 100 printable characters (e.g. "laptop").</summary>
-    [MinLength(1), MaxLength(PasskeyStore.MaxName)]
+    [RequiredField, Text(PasskeyStore.MaxName, NotBlank = true, SingleLine = true)]
     public string? Name { get; init; }
     /// <summary>The authenticator's answer: PublicKeyCredential.toJSON() of navigator.credentials.create.</summary>
+    [RequiredField(ErrorMessage = PasskeysApi.CredentialRequired)]
     public JsonElement? Credential { get; init; }
 }
 
 public sealed record PasskeyRename
 {
-    [MinLength(1), MaxLength(PasskeyStore.MaxName)]
+    [RequiredField, Text(PasskeyStore.MaxName, NotBlank = true, SingleLine = true)]
     public string? Name { get; init; }
 }
 
 public sealed record PasskeySignInStart
 {
     /// <summary>The challenge from POST /api/auth/login, for the second factor; absent for a password-less sign-in.</summary>
-    [MinLength(1), MaxLength(64)]
+    [Text(64, Min = 1)]
     public string? Challenge { get; init; }
 }
 
 public sealed record PasskeySignIn
 {
-    [MinLength(1), MaxLength(64)]
+    [RequiredField(ErrorMessage = "The ceremony from POST /api/auth/login/passkey/options is required."), Text(64, Min = 1)]
     public string? Ceremony { get; init; }
     /// <summary>The authenticator's answer: PublicKeyCredential.toJSON() of navigator.credentials.get.</summary>
+    [RequiredField(ErrorMessage = PasskeysApi.CredentialRequired)]
     public JsonElement? Credential { get; init; }
 }

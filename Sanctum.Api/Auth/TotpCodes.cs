@@ -9,6 +9,8 @@ namespace Sanctum.Api.Auth;
 public static class TotpCodes
 {
     public const int Digits = 6;
+    public const string Pattern = "^[0-9]{6}$";
+    public const string Message = "A code is the 6 digits the authenticator app shows.";
     private static readonly VerificationWindow Window = new(previous: 1, future: 1);
 
     public static byte[] NewSecret() => KeyGeneration.GenerateRandomKey(20);

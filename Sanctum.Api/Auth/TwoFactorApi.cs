@@ -99,7 +99,6 @@ public static class TwoFactorApi
     private static async Task<Results<Ok<RecoveryCodesIssued>, ProblemHttpResult, ValidationProblem>> Confirm(
         TotpCodeRequest body, DbConnection db, Secrets secrets, TimeProvider clock, AuditLog audit, HttpContext http)
     {
-        if (!TotpCodes.IsWellFormed(body.Code)) return Problems.Invalid("code", "A code is the 6 digits the authenticator app shows.");
         var id = http.User.UserId();
         if (await TwoFactorStore.FindAsync(db, id) is not { ConfirmedAt: null } row || TwoFactorStore.Secret(row, secrets) is not { } secret)
             return Problems.NotFound("A pending enrolment");
@@ -123,7 +122,6 @@ public static class TwoFactorApi
         [Microsoft.AspNetCore.Mvc.FromBody] TotpCodeRequest body, DbConnection db, Secrets secrets, TimeProvider clock, AuditLog audit,
         HttpContext http, IOptions<SanctumOptions> options, SanctumMetrics metrics, IEventPublisher events)
     {
-        if (!TotpCodes.IsWellFormed(body.Code)) return Problems.Invalid("code", "A code is the 6 digits the authenticator app shows.");
         var id = http.User.UserId();
         if (!await TwoFactorStore.IsEnabledAsync(db, id)) return Problems.NotFound("Two-factor");
         var now = clock.GetUtcNow();
@@ -163,6 +161,6 @@ public sealed record RecoveryCodesIssued([property: MaxLength(RecoveryCodes.Coun
 
 public sealed record TotpCodeRequest
 {
-    [MinLength(6), MaxLength(6), RegularExpression("^[0-9]{6}$")]
+    [RequiredField, Text(6, Min = 6), Pattern(TotpCodes.Pattern, TotpCodes.Message)]
     public string? Code { get; init; }
 }

@@ -44,7 +44,6 @@ public static class TwoFactorLogin
         if (string.IsNullOrEmpty(body.Challenge)) errors.Add("challenge", "The challenge from POST /api/auth/login is required.");
         if (string.IsNullOrEmpty(body.Code) == string.IsNullOrEmpty(body.RecoveryCode))
             errors.Add("code", "Give either code (the 6 digits from the authenticator app) or recovery_code.");
-        else if (!string.IsNullOrEmpty(body.Code) && !TotpCodes.IsWellFormed(body.Code)) errors.Add("code", "A code is 6 digits.");
         else if (!string.IsNullOrEmpty(body.RecoveryCode) && RecoveryCodes.Normalize(body.RecoveryCode) is null)
             errors.Add("recovery_code", "A recovery code is 16 letters and digits, as xxxx-xxxx-xxxx-xxxx.");
         if (errors.Any) return Problems.Invalid(errors);
@@ -99,10 +98,10 @@ public sealed record TwoFactorChallenge(bool TwoFactorRequired, [property: MaxLe
 
 public sealed record SecondFactorRequest
 {
-    [MinLength(1), MaxLength(64)]
+    [Text(64, Min = 1)]
     public string? Challenge { get; init; }
-    [MinLength(6), MaxLength(6), RegularExpression("^[0-9]{6}$")]
+    [Text(6), Pattern(TotpCodes.Pattern, TotpCodes.Message)]
     public string? Code { get; init; }
-    [MinLength(16), MaxLength(40)]
+    [Text(40)]
     public string? RecoveryCode { get; init; }
 }

@@ -28,13 +28,11 @@ public static partial class BrocaLogsApi
             .Produces(StatusCodes.Status200OK, contentType: "text/plain").ProducesValidationProblem().BrocaProblems();
     }
 
-    private static Task<IResult> Tail(string id, int? lines, string? level, string? search, BrocaLogServices s)
+    private static Task<IResult> Tail(string id, int? lines, [OpenApi.OneOf(typeof(BrocaLogsApi), nameof(Levels))] string? level, [Text(MaxSearch)] string? search, BrocaLogServices s)
     {
         var errors = new Errors();
         var max = s.Broca.Options.MaxLogLines;
         if (lines < 1 || lines > max) errors.Add("lines", $"Must be from 1 to {max}.");
-        errors.OneOf("level", level, Levels);
-        if (search is { Length: > MaxSearch }) errors.Add("search", $"Must be at most {MaxSearch} characters.");
         if (errors.Any) return Task.FromResult<IResult>(Problems.Invalid(errors));
         var want = lines ?? 200;
         var minimum = level is null ? 0 : Array.IndexOf(Levels, level);

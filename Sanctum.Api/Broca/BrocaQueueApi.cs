@@ -37,10 +37,9 @@ public static class BrocaQueueApi
             .WithSummary("Delete a queue item (admin); 409 while Broca is processing it").Produces(StatusCodes.Status204NoContent).BrocaProblems();
     }
 
-    private static Task<IResult> List(string id, string? status, int? limit, long? cursor, BrocaQueueServices s)
+    private static Task<IResult> List(string id, [OpenApi.OneOf(typeof(BrocaQueueApi), nameof(Statuses))] string? status, int? limit, long? cursor, BrocaQueueServices s)
     {
         var errors = new Errors();
-        errors.OneOf("status", status, Statuses);
         if (limit is not null and (< 1 or > MaxLimit)) errors.Add("limit", $"Must be from 1 to {MaxLimit}.");
         if (cursor is not null and < 1) errors.Add("cursor", "Must be a positive queue id (next_cursor of the previous page).");
         if (errors.Any) return Task.FromResult<IResult>(Problems.Invalid(errors));

@@ -117,11 +117,6 @@ public static partial class BrocaUsersApi
     private static async Task<IResult> Promote(string agent, long profileId, BrocaPromote? body, DbConnection db, BrocaDatabase brocas,
         PasswordHasher hasher, TimeProvider clock, AuditLog audit, HttpContext http)
     {
-        var errors = new Errors();
-        errors.OneOf("role", body?.Role, Roles.All);
-        if (body?.Username is { } wanted && !UsernameRule().IsMatch(wanted)) errors.Add("username", "Must be 3 to 50 letters, digits, '_', '.' or '-'.");
-        if (errors.Any) return Problems.Invalid(errors);
-
         return await BrocaResults.WithHomeAsync(db, agent, http.User, http, async home =>
         {
             BrocaUser? profile;
@@ -207,9 +202,6 @@ public static partial class BrocaUsersApi
                 return candidate;
         }
     }
-
-    [System.Text.RegularExpressions.GeneratedRegex(UserRules.UsernamePattern)]
-    private static partial System.Text.RegularExpressions.Regex UsernameRule();
 }
 
 public sealed record BrocaUser
@@ -238,7 +230,7 @@ public sealed record BrocaPromote
 {
     [OpenApi.OneOf(typeof(Roles))]
     public string? Role { get; init; }
-    [RegularExpression(UserRules.UsernamePattern), MaxLength(50)]
+    [Text(50), Pattern(UserRules.UsernamePattern, UserRules.UsernameMessage)]
     public string? Username { get; init; }
 }
 

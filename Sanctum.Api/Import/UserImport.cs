@@ -37,12 +37,12 @@ public static class UserImport
                 continue;
             }
             // The API's own rules: a name or address it would refuse could not be edited or signed in with afterwards.
-            if (new Errors().Username(username).Any)
+            if (!UserRules.IsUsername(username))
             {
                 report.Skip("username breaks this service's rules (3 to 50 letters, digits, '_', '.' or '-')", username);
                 continue;
             }
-            if (new Errors().Email(email, required: true).Any)
+            if (!UserRules.IsEmail(email))
             {
                 report.Skip("email is not an address this service accepts", username);
                 continue;

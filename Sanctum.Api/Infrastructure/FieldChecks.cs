@@ -19,10 +19,24 @@ public static partial class FieldChecks
         }
         else if (required && string.IsNullOrWhiteSpace(value)) errors.Add(field, "This field must not be empty.");
         else if (value.Length > max) errors.Add(field, $"This field must be at most {max} characters.");
-        else if (value.Any(c => char.IsControl(c) && c is not '\n' and not '\r' and not '\t'))
-            errors.Add(field, "This field must not contain control characters.");
+        else if (HasControl(value)) errors.Add(field, "This field must not contain control characters.");
         return errors;
     }
+
+    /// <summary>
+    /// A field the operation needs (a create, where a change may leave it out): present and, for text, not blank. Its
+    /// shape is the wire type's attribute, which the framework checked before the handler ran.
+    /// </summary>
+    public static Errors Required(this Errors errors, string field, object? value, string? what = null)
+    {
+        if (value is null) errors.Add(field, what is null ? "This field is required." : $"This field is required: {what}.");
+        else if (value is string text && string.IsNullOrWhiteSpace(text)) errors.Add(field, "This field must not be empty.");
+        return errors;
+    }
+
+    public static bool HasControl(string value) => value.Any(c => char.IsControl(c) && c is not '\n' and not '\r' and not '\t');
+
+    public const string SlugMessage = "Must be 1 to 50 lower-case letters, digits or dashes, starting with a letter or digit.";
 
     /// <summary>An optional value that, when present, must be one of <paramref name="allowed"/> (exact case).</summary>
     public static Errors OneOf(this Errors errors, string field, string? value, IReadOnlyCollection<string> allowed, bool required = false)
@@ -32,13 +46,6 @@ public static partial class FieldChecks
             if (required) errors.Add(field, $"This field is required: one of {string.Join(", ", allowed)}.");
         }
         else if (!allowed.Contains(value)) errors.Add(field, $"Must be one of: {string.Join(", ", allowed)}.");
-        return errors;
-    }
-
-    public static Errors Slug(this Errors errors, string field, string? value)
-    {
-        if (value is null) errors.Add(field, "This field is required.");
-        else if (!IsSlug(value)) errors.Add(field, "Must be 1 to 50 lower-case letters, digits or dashes, starting with a letter or digit.");
         return errors;
     }
 

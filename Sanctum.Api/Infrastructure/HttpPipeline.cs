@@ -21,6 +21,7 @@ public static class HttpPipeline
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
         {
             var problem = ctx.ProblemDetails;
+            if (problem is HttpValidationProblemDetails validation) FieldNames.ToWireNames(validation.Errors);
             problem.Detail ??= problem.Status switch
             {
                 401 => "Sign in first: send the sanctum_session cookie or an Authorization: Bearer token.",
@@ -31,6 +32,8 @@ public static class HttpPipeline
             };
         });
         services.AddExceptionHandler<ProblemExceptionHandler>();
+        // The wire types' attributes (FieldRules.cs) are checked before a handler runs: a 400 with the field errors.
+        services.AddValidation();
         return services;
     }
 

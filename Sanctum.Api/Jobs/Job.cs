@@ -3,6 +3,8 @@ using System.Text.Json.Nodes;
 using System.ComponentModel.DataAnnotations;
 using Sanctum.Api.OpenApi;
 
+using Sanctum.Api.Infrastructure;
+
 namespace Sanctum.Api.Jobs;
 
 /// <summary>A scheduled job as the API shows it.</summary>
@@ -59,13 +61,13 @@ public sealed record JobRun
 public sealed record JobWrite
 {
     /// <summary>1 to 100 characters, unique regardless of case.</summary>
-    [MinLength(1), MaxLength(JobsApi.MaxName)]
+    [Text(JobsApi.MaxName, NotBlank = true, SingleLine = true)]
     public string? Name { get; init; }
     /// <summary>One of GET /api/jobs/kinds.</summary>
-    [MaxLength(50), RegularExpression(SchemaRules.SlugPattern)]
+    [Text(50), Pattern(SchemaRules.SlugPattern, "Must be one of GET /api/jobs/kinds.")]
     public string? Kind { get; init; }
     /// <summary>5-field cron, e.g. <c>0 3 * * *</c> (03:00 every day), read in Sanctum:TimeZone.</summary>
-    [MaxLength(JobSchedule.MaxLength)]
+    [Text(JobSchedule.MaxLength)]
     public string? Schedule { get; init; }
     public bool? Enabled { get; init; }
     /// <summary>The kind's parameters, an object (backup: keep; chat-retention: days).</summary>

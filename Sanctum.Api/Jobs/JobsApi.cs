@@ -163,10 +163,7 @@ public static class JobsApi
     private static Errors Check(JobWrite body, JobRunner runner, bool creating, string? existingKind)
     {
         var errors = new Errors();
-        if (body.Name is null ? creating : string.IsNullOrWhiteSpace(body.Name) || body.Name.Trim().Length > MaxName)
-            errors.Add("name", $"Must be 1 to {MaxName} characters.");
-        else if (body.Name is not null && body.Name.Any(char.IsControl))
-            errors.Add("name", "Must not contain control characters.");
+        if (creating) errors.Required("name", body.Name);
         if (body.Schedule is not null || creating)
         {
             if (JobSchedule.Problem(body.Schedule) is { } problem) errors.Add("schedule", problem);

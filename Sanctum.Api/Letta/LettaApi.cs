@@ -47,6 +47,8 @@ public static class LettaIds
     public const string IdPattern = "^agent-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$";
     public const string LabelPattern = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$";
 
+    public const string IdMessage = $"Must be a Letta agent id ({IdPattern}).";
+
     public static bool IsId(string? value) => value is not null && System.Text.RegularExpressions.Regex.IsMatch(value, IdPattern);
     public static bool IsLabel(string? value) => value is not null && System.Text.RegularExpressions.Regex.IsMatch(value, LabelPattern);
 

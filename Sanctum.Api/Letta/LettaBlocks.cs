@@ -12,8 +12,7 @@ namespace Sanctum.Api.Letta;
 public sealed record LettaBlockWrite
 {
     /// <summary>The whole new value (at most the block's limit in characters).</summary>
-    [Required]
-    [MaxLength(LettaBlocks.MaxValue)]
+    [RequiredField(AllowEmptyStrings = true), Text(LettaBlocks.MaxValue, AllowControl = true)]
     public string? Value { get; init; }
 }
 
@@ -32,8 +31,6 @@ public static class LettaBlocks
     {
         var errors = new Errors();
         if (!LettaIds.IsLabel(label)) errors.Add("label", $"Must match {LettaIds.LabelPattern}.");
-        if (body.Value is null) errors.Add("value", "This field is required.");
-        else if (body.Value.Length > MaxValue) errors.Add("value", $"Must be at most {MaxValue} characters.");
         if (errors.Any) return Problems.Invalid(errors);
         if (string.IsNullOrWhiteSpace(http.Request.Headers.IfMatch.ToString()))
             return TypedResults.Problem(statusCode: StatusCodes.Status428PreconditionRequired, title: "Precondition Required",

@@ -18,9 +18,7 @@ namespace Sanctum.Api.Letta;
 /// <summary>The body of PUT /api/agents/{id}/letta: the Letta agent to link to.</summary>
 public sealed record LettaLinkWrite
 {
-    [Required]
-    [MaxLength(LettaIds.MaxId)]
-    [RegularExpression(LettaIds.IdPattern)]
+    [RequiredField, Text(LettaIds.MaxId), Pattern(LettaIds.IdPattern, LettaIds.IdMessage)]
     public string? LettaUid { get; init; }
 }
 
@@ -28,13 +26,10 @@ public sealed record LettaLinkWrite
 public sealed record LettaImport
 {
     /// <summary>Slug <c>^[a-z0-9][a-z0-9-]{0,49}$</c> (not master or smcp).</summary>
-    [Required]
-    [MaxLength(50)]
-    [RegularExpression(FieldChecks.SlugPattern)]
+    [RequiredField, Text(50), Slug]
     public string? Id { get; init; }
     /// <summary>Absent: the Letta agent's name.</summary>
-    [MinLength(1)]
-    [MaxLength(AgentRules.MaxName)]
+    [Text(AgentRules.MaxName, NotBlank = true)]
     public string? Name { get; init; }
 }
 
@@ -45,7 +40,6 @@ public static class LettaLinks
         string id, LettaLinkWrite body, DbConnection db, LettaClient letta, AuditLog audit, HttpContext http, TimeProvider clock,
         CancellationToken cancellationToken)
     {
-        if (!LettaIds.IsId(body.LettaUid)) return Problems.Invalid("letta_uid", $"This field is required: a Letta agent id ({LettaIds.IdPattern}).");
         var uid = body.LettaUid!;
         var previous = await db.QuerySingleOrDefaultAsync<AgentLink?>(new CommandDefinition(
             "SELECT id, letta_uid FROM agents WHERE id = @id", new { id }, cancellationToken: cancellationToken));
@@ -90,11 +84,9 @@ public static class LettaLinks
         [FromRoute(Name = "letta_id")] string lettaId, LettaImport body, DbConnection db, ClaimsPrincipal user, LettaClient letta,
         AuditLog audit, HttpContext http, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var errors = new Errors().Slug("id", body.Id);
-        if (!LettaIds.IsId(lettaId)) errors.Add("letta_id", $"Must be a Letta agent id ({LettaIds.IdPattern}).");
+        var errors = new Errors();
+        if (!LettaIds.IsId(lettaId)) errors.Add("letta_id", LettaIds.IdMessage);
         if (body.Id is not null && AgentsApi.ReservedIds.Contains(body.Id)) errors.Add("id", "master and smcp are tool categories, not agent ids.");
-        errors.Text("name", body.Name, AgentRules.MaxName);
-        if (body.Name is not null && string.IsNullOrWhiteSpace(body.Name)) errors.Add("name", "This field must not be empty.");
         if (errors.Any) return Problems.Invalid(errors);
         if (await AgentsApi.ExistsAsync(db, body.Id!, cancellationToken)) return Problems.Conflict($"An agent with id '{body.Id}' already exists.");
         if (await LinkedToAsync(db, lettaId, cancellationToken) is { } other)

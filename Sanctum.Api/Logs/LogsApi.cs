@@ -46,7 +46,8 @@ public static class LogsApi
         long? JobRunId = null, long? InstanceId = null);
 
     private static async Task<Results<Ok<LogPage>, ValidationProblem>> List(
-        LogStore store, string? level = null, string? category = null, string? search = null, DateTimeOffset? since = null,
+        LogStore store, [OneOf(typeof(LogsApi), nameof(Levels))] string? level = null, [Text(LogStore.MaxCategory)] string? category = null,
+        [Text(MaxSearch)] string? search = null, DateTimeOffset? since = null,
         DateTimeOffset? until = null, [FromQuery(Name = "job_run_id")] long? jobRunId = null,
         [FromQuery(Name = "instance_id")] long? instanceId = null, int? limit = null, long? cursor = null)
     {
@@ -70,7 +71,8 @@ public static class LogsApi
     }
 
     private static async Task<Results<PushStreamHttpResult, ValidationProblem>> Download(
-        LogStore store, TimeProvider clock, string? level = null, string? category = null, string? search = null,
+        LogStore store, TimeProvider clock, [OneOf(typeof(LogsApi), nameof(Levels))] string? level = null,
+        [Text(LogStore.MaxCategory)] string? category = null, [Text(MaxSearch)] string? search = null,
         DateTimeOffset? since = null, DateTimeOffset? until = null, [FromQuery(Name = "job_run_id")] long? jobRunId = null,
         [FromQuery(Name = "instance_id")] long? instanceId = null)
     {
@@ -99,9 +101,6 @@ public static class LogsApi
     private static Errors Check(LogQuery q)
     {
         var errors = new Errors();
-        if (q.Level is not null && !Levels.Contains(q.Level)) errors.Add("level", $"Must be one of: {string.Join(", ", Levels)}.");
-        errors.Text("category", q.Category, LogStore.MaxCategory);
-        errors.Text("search", q.Search, MaxSearch);
         if (q.JobRunId is < 1) errors.Add("job_run_id", "Must be a job run's id.");
         if (q.InstanceId is < 1) errors.Add("instance_id", "Must be a tool instance's id.");
         return errors;

@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
 using Sanctum.Api.Settings;
@@ -33,6 +34,12 @@ public sealed class ParameterRules : IOperationFilter
                 (s.Minimum, s.Maximum) = ("1", page.MaxLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (name == "hours" && s.Type == JsonSchemaType.Integer)
                 (s.Minimum, s.Maximum) = ("1", Status.StatusHistoryApi.MaxHours.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            // A rule declared on the handler's parameter (which the framework's validation enforces) is the schema's.
+            if (Declared(context, name) is { } declared)
+            {
+                if (declared.GetCustomAttribute<OneOfAttribute>() is { } oneOf) s.Enum = oneOf.Nodes();
+                if (declared.GetCustomAttribute<Infrastructure.TextAttribute>() is { } text && SchemaRules.IsString(s)) s.MaxLength ??= text.Length;
+            }
             var bridge = ChatBridge.ChatBridgeApi.Owns(path);
             SchemaRules.Integers(s, SchemaRules.IsId(name) || name is "instanceId" or "pluginId");
             if (!SchemaRules.IsString(s) || s.MaxLength is not null || s.Enum is { Count: > 0 }) continue;
@@ -40,20 +47,13 @@ public sealed class ParameterRules : IOperationFilter
             {
                 case "file" when path.Contains("/broca/history", StringComparison.Ordinal): s.Enum = Values(["settings", "env"]); break;
                 case "file" when path.Contains("/broca/logs", StringComparison.Ordinal): SchemaRules.Text(s, Broca.BrocaLogsApi.MaxFileName, Broca.BrocaLogsApi.FileNamePattern); break;
-                case "status" when path.Contains("/broca/queue", StringComparison.Ordinal): s.Enum = Values(Broca.BrocaQueueApi.Statuses); break;
-                case "level" when path.Contains("/broca/logs", StringComparison.Ordinal): s.Enum = Values(Broca.BrocaLogsApi.Levels); break;
                 case "platform" when path.StartsWith("/api/broca", StringComparison.Ordinal): SchemaRules.Text(s, Broca.BrocaUsersApi.MaxText); break;
                 case "cursor" when path.StartsWith("/api/broca", StringComparison.Ordinal): SchemaRules.Text(s, Broca.BrocaUsersApi.MaxText); break;
                 case "topics" when path.StartsWith("/api/events", StringComparison.Ordinal): SchemaRules.Text(s, 2000); break;
-                case "level" when path.StartsWith("/api/logs", StringComparison.Ordinal): s.Enum = Values(Logs.LogsApi.Levels); break;
-                case "category" when path.StartsWith("/api/logs", StringComparison.Ordinal): SchemaRules.Text(s, Logs.LogStore.MaxCategory); break;
-                case "search" when path.StartsWith("/api/logs", StringComparison.Ordinal): SchemaRules.Text(s, Logs.LogsApi.MaxSearch); break;
-                case "status" when path.StartsWith("/api/alerts", StringComparison.Ordinal): s.Enum = Values(Alerts.AlertNames.DeliveryStatuses); break;
                 case "name" when path.StartsWith("/api/backups", StringComparison.Ordinal):
                     SchemaRules.Text(s, Backups.BackupStore.MaxName, Backups.BackupStore.NamePattern); break;
                 case "id" when path.StartsWith("/api/chat/sessions", StringComparison.Ordinal):
                     SchemaRules.Text(s, ChatBridge.BridgeInput.MaxSessionIdLength, SchemaRules.SessionIdPattern); break;
-                case "kind" when path.StartsWith("/api/status/history", StringComparison.Ordinal): s.Enum = Values(Status.StatusHistoryApi.Kinds); break;
                 case "after" or "letta_id" when path.StartsWith("/api/letta", StringComparison.Ordinal): SchemaRules.Text(s, Letta.LettaIds.MaxId, Letta.LettaIds.IdPattern); break;
                 case "label" when path.Contains("/letta/blocks/", StringComparison.Ordinal): SchemaRules.Text(s, Letta.LettaIds.MaxLabel, Letta.LettaIds.LabelPattern); break;
                 case "before": SchemaRules.Text(s, Chat.ChatHistoryApi.MaxCursor, Chat.ChatHistoryApi.CursorPattern); break;
@@ -71,7 +71,6 @@ public sealed class ParameterRules : IOperationFilter
                 case "search": SchemaRules.Text(s, UsersApi.MaxSearch); break;
                 case "schedule": SchemaRules.Text(s, Jobs.JobSchedule.MaxLength); break;
                 case "role": s.Enum = Values(Roles.All); break;
-                case "status" when path.StartsWith("/api/users", StringComparison.Ordinal): s.Enum = Values(UserStatuses.All); break;
                 case "session_id": SchemaRules.Text(s, ChatBridge.BridgeInput.MaxSessionIdLength, SchemaRules.SessionIdPattern); break;
                 case "since": SchemaRules.Text(s, 40, @"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(Z|[+-]\d{2}:?\d{2})?$"); break;
                 // The bridge reads paging as text: limit is clamped to 1..100, offset must not be negative.
@@ -83,4 +82,9 @@ public sealed class ParameterRules : IOperationFilter
     }
 
     private static List<JsonNode> Values(IEnumerable<string> values) => values.Select(v => (JsonNode)JsonValue.Create(v)).ToList();
+
+    private static System.Reflection.ParameterInfo? Declared(OperationFilterContext context, string name) =>
+        context.ApiDescription.ParameterDescriptions
+            .FirstOrDefault(p => p.Name == name && p.ParameterDescriptor is Microsoft.AspNetCore.Mvc.Infrastructure.IParameterInfoParameterDescriptor)
+            ?.ParameterDescriptor is Microsoft.AspNetCore.Mvc.Infrastructure.IParameterInfoParameterDescriptor { ParameterInfo: var info } ? info : null;
 }

@@ -90,6 +90,10 @@ public sealed class SchemaRules : ISchemaFilter
                 };
             if (property is not OpenApiSchema p) continue;
             if (properties.GetValueOrDefault(name)?.GetCustomAttribute<OneOfAttribute>() is { } oneOf) p.Enum = oneOf.Nodes();
+            // [Text] is a [MaxLength] to Swashbuckle; its least length is said here.
+            if (properties.GetValueOrDefault(name)?.GetCustomAttribute<Infrastructure.TextAttribute>() is { } text && IsString(p))
+                p.MinLength = Math.Max(text.Min, text.NotBlank ? 1 : 0) is > 0 and var least ? least : p.MinLength;
+            if (properties.GetValueOrDefault(name)?.GetCustomAttribute<Infrastructure.ListOfAttribute>() is { NotEmpty: true }) p.MinItems = 1;
             if (IsString(p) && p.MaxLength is null && p.Enum is not { Count: > 0 } && p.Pattern is null)
             {
                 if (p.Format == "date-time") p.MaxLength = 64;
@@ -202,11 +206,11 @@ public sealed class SchemaRules : ISchemaFilter
 }
 
 /// <summary>
-/// The property takes one of these strings: the values given, or those of a static string[] field of a type (the
-/// very list the handler checks against). Shown as the schema's enum.
+/// The property takes one of these strings (exact case): the values given, or those of a static string[] field of a
+/// type. Shown as the schema's enum and checked by the framework's validation on request types.
 /// </summary>
-[AttributeUsage(AttributeTargets.Property)]
-public sealed class OneOfAttribute : Attribute
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Parameter)]
+public sealed class OneOfAttribute : System.ComponentModel.DataAnnotations.ValidationAttribute
 {
     private readonly string[] _values;
 
@@ -216,14 +220,33 @@ public sealed class OneOfAttribute : Attribute
     public OneOfAttribute(params string[] values) => _values = values;
 
     public IList<JsonNode> Nodes() => _values.Select(v => (JsonNode)JsonValue.Create(v)).ToList();
+
+    protected override System.ComponentModel.DataAnnotations.ValidationResult? IsValid(object? value, System.ComponentModel.DataAnnotations.ValidationContext context) =>
+        value is null || (value is string text && _values.Contains(text, StringComparer.Ordinal))
+            ? System.ComponentModel.DataAnnotations.ValidationResult.Success
+            : new System.ComponentModel.DataAnnotations.ValidationResult($"Must be one of: {string.Join(", ", _values)}.");
 }
 
 /// <summary>A list whose text items are at most <paramref name="maxLength"/> characters and, when given, one of <paramref name="values"/>.</summary>
 [AttributeUsage(AttributeTargets.Property)]
-public sealed class ItemsAttribute(int maxLength, params string[] values) : Attribute
+public sealed class ItemsAttribute(int maxLength, params string[] values) : System.ComponentModel.DataAnnotations.ValidationAttribute
 {
     public int MaxLength { get; } = maxLength;
     public string[] Values { get; } = values;
+
+    protected override System.ComponentModel.DataAnnotations.ValidationResult? IsValid(object? value, System.ComponentModel.DataAnnotations.ValidationContext context)
+    {
+        if (value is not System.Collections.IEnumerable list || value is string) return System.ComponentModel.DataAnnotations.ValidationResult.Success;
+        foreach (var item in list)
+        {
+            if (item is not string text) continue;
+            if (Values.Length > 0 && !Values.Contains(text, StringComparer.Ordinal))
+                return new System.ComponentModel.DataAnnotations.ValidationResult($"Each entry must be one of: {string.Join(", ", Values)}.");
+            if (text.Length > MaxLength || Infrastructure.FieldChecks.HasControl(text))
+                return new System.ComponentModel.DataAnnotations.ValidationResult($"Each entry must be at most {MaxLength} characters, without control characters.");
+        }
+        return System.ComponentModel.DataAnnotations.ValidationResult.Success;
+    }
 }
 
 /// <summary>A map of at most <paramref name="MaxCount"/> entries, each text value at most <paramref name="MaxValueLength"/> characters.</summary>

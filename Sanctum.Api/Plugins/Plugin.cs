@@ -4,6 +4,8 @@ using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
+using Sanctum.Api.Infrastructure;
+
 namespace Sanctum.Api.Plugins;
 
 /// <summary>A row of <c>plugins</c> as the API shows it; module_scope is the tool's (a NULL column inherits it).</summary>
@@ -37,10 +39,9 @@ public sealed record Plugin
 /// <summary>The body of POST (name required) and PATCH (every field optional; absent fields stay as they are).</summary>
 public sealed record PluginRequest
 {
-    [MinLength(1)]
-    [MaxLength(PluginsApi.MaxNameLength)]
+    [Text(PluginsApi.MaxNameLength, NotBlank = true)]
     public string? Name { get; init; }
-    [MaxLength(PluginsApi.MaxVersionLength)]
+    [Text(PluginsApi.MaxVersionLength)]
     public string? Version { get; init; }
     /// <summary>Active, Inactive or Error (new plugins: Inactive).</summary>
     [OneOf(typeof(PluginStatus))]
@@ -48,7 +49,7 @@ public sealed record PluginRequest
     /// <summary>A JSON object; send {} to clear it.</summary>
     public JsonElement? Config { get; init; }
     /// <summary>Names of other plugins of the same tool; no cycles.</summary>
-    [MaxLength(PluginDependencies.MaxCount)]
+    [ListOf(PluginDependencies.MaxCount, AllowNulls = true)]
     public List<string?>? Dependencies { get; init; }
     public bool? IsEnabled { get; init; }
 }

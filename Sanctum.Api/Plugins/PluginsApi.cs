@@ -137,17 +137,8 @@ public static class PluginsApi
     private static Errors CheckFields(PluginRequest body, bool creating)
     {
         var errors = new Errors();
-        if (body.Name is null)
-        {
-            if (creating) errors.Add("name", "A name is required.");
-        }
-        else if (body.Name.Trim().Length == 0) errors.Add("name", "The name must not be blank.");
-        else if (body.Name.Trim() != body.Name) errors.Add("name", "The name must not start or end with spaces.");
-        else if (body.Name.Length > MaxNameLength) errors.Add("name", $"The name must be at most {MaxNameLength} characters.");
-
-        if (body.Version is { Length: > MaxVersionLength }) errors.Add("version", $"The version must be at most {MaxVersionLength} characters.");
-        if (body.Status is not null && !PluginStatus.All.Contains(body.Status))
-            errors.Add("status", $"The status must be one of: {string.Join(", ", PluginStatus.All)}.");
+        if (creating) errors.Required("name", body.Name);
+        if (body.Name is not null && body.Name.Trim() != body.Name) errors.Add("name", "The name must not start or end with spaces.");
         if (body.Config is { ValueKind: not JsonValueKind.Object })
             errors.Add("config", "The config must be a JSON object.");
         return errors;

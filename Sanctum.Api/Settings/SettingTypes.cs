@@ -22,11 +22,10 @@ public sealed record SettingWrite
     [OneOf(typeof(ConfigValues), nameof(ConfigValues.Types))]
     public string? Type { get; init; }
     /// <summary>System settings only. Default: the current category, a known key's, or general.</summary>
-    [MaxLength(ConfigKeys.MaxCategory)]
-    [RegularExpression(ConfigKeys.CategoryPattern)]
+    [Text(ConfigKeys.MaxCategory), Pattern(ConfigKeys.CategoryPattern, "Must be 1 to 50 letters, digits, '_' or '-'.")]
     public string? Category { get; init; }
     /// <summary>Default: the current description; "" removes it. Not kept for agent settings.</summary>
-    [MaxLength(ConfigKeys.MaxDescription)]
+    [Text(ConfigKeys.MaxDescription)]
     public string? Description { get; init; }
     /// <summary>
     /// Encrypt at rest and mask in responses; default: as now, or false for a new key. Keys named *_key, *_token,

@@ -51,10 +51,9 @@ public static class StatusHistoryApi
         """;
 
     private static async Task<Results<Ok<IEnumerable<StatusChange>>, ValidationProblem>> History(
-        DbConnection db, ClaimsPrincipal user, string? kind = null, string? id = null, DateTimeOffset? since = null, int? limit = null)
+        DbConnection db, ClaimsPrincipal user, [OneOf(typeof(StatusHistoryApi), nameof(Kinds))] string? kind = null, string? id = null, DateTimeOffset? since = null, int? limit = null)
     {
         var errors = new Errors();
-        errors.OneOf("kind", kind, Kinds);
         if (limit is < 1 or > MaxLimit) errors.Add("limit", $"Must be 1 to {MaxLimit}.");
         if (id is not null && kind is null) errors.Add("kind", "Name the kind (tool, instance or agent) of the id.");
         if (errors.Any) return Problems.Invalid(errors);

@@ -3,6 +3,8 @@ using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
+using Sanctum.Api.Infrastructure;
+
 namespace Sanctum.Api.Tools;
 
 /// <summary>A row of <c>tool_instances</c>, also the wire type.</summary>
@@ -16,8 +18,9 @@ public sealed record ToolInstance
 
     public long Id { get; init; }
     public required string ToolId { get; init; }
+    [Text(50), Slug]
     public string? AgentId { get; init; }
-    [MaxLength(ToolInstancesApi.MaxName)]
+    [Text(ToolInstancesApi.MaxName)]
     public string? Name { get; init; }
     public JsonNode? Config { get; init; }
     [OneOf(typeof(HealthStatus))]
@@ -49,8 +52,9 @@ public sealed record ToolInstance
 public sealed record ToolInstanceWrite
 {
     /// <summary>The agent this instance serves; required for an agent-scoped tool, which has at most one instance per agent.</summary>
+    [Text(50), Slug]
     public string? AgentId { get; init; }
-    [MaxLength(ToolInstancesApi.MaxName)]
+    [Text(ToolInstancesApi.MaxName)]
     public string? Name { get; init; }
     /// <summary>A JSON object.</summary>
     public JsonElement? Config { get; init; }

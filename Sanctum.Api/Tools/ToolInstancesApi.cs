@@ -233,10 +233,7 @@ public static class ToolInstancesApi
     private static async Task<Errors> CheckAsync(ToolInstanceWrite body, DbConnection db)
     {
         var errors = new Errors();
-        errors.Text("name", body.Name, MaxName);
-        errors.OneOf("status", body.Status, HealthStatus.All);
-        if (body.AgentId is not null && !(FieldChecks.IsSlug(body.AgentId)
-            && await db.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id)", new { id = body.AgentId })))
+        if (body.AgentId is not null && !await db.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id)", new { id = body.AgentId }))
             errors.Add("agent_id", "Must be the id of an existing agent.");
         if (body.Config is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null) })
             errors.Add("config", "Must be a JSON object.");

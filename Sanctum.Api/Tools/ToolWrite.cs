@@ -14,26 +14,23 @@ namespace Sanctum.Api.Tools;
 public sealed record ToolWrite
 {
     /// <summary>Slug <c>^[a-z0-9][a-z0-9-]{0,49}$</c>; required on create, and must equal the route id when sent to PUT.</summary>
-    [MaxLength(50)]
-    [RegularExpression(FieldChecks.SlugPattern)]
+    [Text(50), Slug]
     public string? Id { get; init; }
-    [MinLength(1)]
-    [MaxLength(ToolRules.MaxName)]
+    [Text(ToolRules.MaxName, NotBlank = true)]
     public string? Name { get; init; }
-    [MaxLength(ToolRules.MaxDescription)]
+    [Text(ToolRules.MaxDescription)]
     public string? Description { get; init; }
-    [MaxLength(ToolRules.MaxEmoji)]
+    [Text(ToolRules.MaxEmoji)]
     public string? Emoji { get; init; }
     /// <summary>master, smcp or the id of an existing agent.</summary>
-    [MaxLength(50)]
-    [RegularExpression(FieldChecks.SlugPattern)]
+    [Text(50), Pattern(FieldChecks.SlugPattern, "Must be master, smcp or the id of an existing agent.")]
     public string? Category { get; init; }
     /// <summary>Healthy, Degraded, Off or Ready (default Healthy).</summary>
     [OneOf(typeof(HealthStatus))]
     public string? Status { get; init; }
     /// <summary>Where the tool's page lives: a path starting with a single /.</summary>
-    [MaxLength(ToolRules.MaxRoutePath)]
-    [RegularExpression(ToolRules.RoutePathPattern)]
+    [Text(ToolRules.MaxRoutePath)]
+    [Pattern(ToolRules.RoutePathPattern, "Must be a path a browser keeps on this site: one leading /, no spaces or backslashes, no empty (//) or dot (., .., %2e) segments, no encoded / or \\.")]
     public string? RoutePath { get; init; }
     public bool? IsEnabled { get; init; }
     /// <summary>global (default) or agent: an agent-scoped tool has at most one instance per agent.</summary>
@@ -58,31 +55,10 @@ public static class ToolRules
     /// <summary>Checks the fields present; <paramref name="whole"/> also requires name and category.</summary>
     public static async Task<Errors> CheckAsync(ToolWrite body, bool whole, DbConnection db, Errors errors)
     {
-        errors.Text("name", body.Name, MaxName, required: whole);
-        if (!whole && body.Name is not null && string.IsNullOrWhiteSpace(body.Name)) errors.Add("name", "This field must not be empty.");
-        errors.Text("description", body.Description, MaxDescription);
-        errors.Text("emoji", body.Emoji, MaxEmoji);
-        errors.OneOf("status", body.Status, HealthStatus.All);
-        errors.OneOf("module_scope", body.ModuleScope, Scopes);
-
-        if (body.Category is null)
-        {
-            if (whole) errors.Add("category", "This field is required: master, smcp or an agent id.");
-        }
-        else if (!FixedCategories.Contains(body.Category)
-                 && !(FieldChecks.IsSlug(body.Category) && await db.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id)", new { id = body.Category })))
+        if (whole) errors.Required("name", body.Name).Required("category", body.Category, "master, smcp or an agent id");
+        if (body.Category is { } category && !FixedCategories.Contains(category)
+            && !await db.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id)", new { id = category }))
             errors.Add("category", "Must be master, smcp or the id of an existing agent.");
-
-        if (body.RoutePath is { } path)
-        {
-            if (path.Length > MaxRoutePath) errors.Add("route_path", $"This field must be at most {MaxRoutePath} characters.");
-            // "//host" and "/\host" would make the page's Open link leave the site.
-            else if (!path.StartsWith('/') || path.StartsWith("//", StringComparison.Ordinal) || path.Contains('\\')
-                     || path.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
-                errors.Add("route_path", "Must be a path on this site starting with a single / (no spaces or backslashes).");
-            else if (!System.Text.RegularExpressions.Regex.IsMatch(path, RoutePathPattern))
-                errors.Add("route_path", "Must be a path a browser keeps on this site: no empty (//) or dot (., .., %2e) segments, no encoded / or \\.");
-        }
 
         if (body.ConfigSchema is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null) })
             errors.Add("config_schema", "Must be a JSON object or null.");

@@ -77,7 +77,7 @@ public static class ToolsApi
     private static async Task<Results<Created<Tool>, ValidationProblem, ProblemHttpResult>> Create(
         ToolWrite body, DbConnection db, ClaimsPrincipal user, TimeProvider clock)
     {
-        var errors = new Errors().Slug("id", body.Id);
+        var errors = new Errors().Required("id", body.Id);
         if ((await ToolRules.CheckAsync(body, whole: true, db, errors)).Any) return Problems.Invalid(errors);
         if (await db.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM tools WHERE id = @id)", new { id = body.Id }))
             return Problems.Conflict($"A tool with id '{body.Id}' already exists.");

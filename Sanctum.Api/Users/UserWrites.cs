@@ -12,26 +12,23 @@ namespace Sanctum.Api.Users;
 public sealed record UserCreate
 {
     /// <summary><c>^[A-Za-z0-9_.-]{3,50}$</c>, unique regardless of case.</summary>
-    [MaxLength(50)]
-    [RegularExpression(UserRules.UsernamePattern)]
+    [Text(50), Pattern(UserRules.UsernamePattern, UserRules.UsernameMessage)]
     public string? Username { get; init; }
     /// <summary>Unique regardless of case.</summary>
-    [MaxLength(UserRules.MaxEmail)]
-    [EmailAddress]
+    [Text(UserRules.MaxEmail), Mailbox]
     public string? Email { get; init; }
     /// <summary>admin, user (default) or viewer.</summary>
     [OneOf(typeof(Roles))]
     public string? Role { get; init; }
     /// <summary>At least 12 characters, not the username or email, not a common password. Absent or empty: a temporary password is generated, returned once, and must be changed at first sign-in.</summary>
-    [MaxLength(PasswordHasher.MaxBytes), RegularExpression(UserRules.OptionalPasswordPattern)]
+    [Text(PasswordHasher.MaxBytes, AllowControl = true), Pattern(UserRules.OptionalPasswordPattern, UserRules.OptionalPasswordMessage)]
     public string? Password { get; init; }
 }
 
 /// <summary>The body of PATCH /api/users/{id}: the fields present and non-null change.</summary>
 public sealed record UserUpdate
 {
-    [MaxLength(UserRules.MaxEmail)]
-    [EmailAddress]
+    [Text(UserRules.MaxEmail), Mailbox]
     public string? Email { get; init; }
     /// <summary>admin, user or viewer. The last active admin cannot be demoted (409).</summary>
     [OneOf(typeof(Roles))]
@@ -45,7 +42,7 @@ public sealed record UserUpdate
 public sealed record PasswordReset
 {
     /// <summary>The new password; absent or empty: a temporary one is generated and returned once.</summary>
-    [MaxLength(PasswordHasher.MaxBytes), RegularExpression(UserRules.OptionalPasswordPattern)]
+    [Text(PasswordHasher.MaxBytes, AllowControl = true), Pattern(UserRules.OptionalPasswordPattern, UserRules.OptionalPasswordMessage)]
     public string? Password { get; init; }
 }
 
@@ -60,28 +57,28 @@ public sealed record UserWithPassword : User
 
 public sealed record UserPage([property: MaxLength(UsersApi.MaxLimit)] IEnumerable<ListedUser> Items, long Total, [property: Range(1, UsersApi.MaxLimit)] int Limit, int Offset);
 
+/// <summary>An email address (<see cref="UserRules.IsEmail"/>); the schema's format: email.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class MailboxAttribute() : DataTypeAttribute(DataType.EmailAddress)
+{
+    protected override ValidationResult? IsValid(object? value, ValidationContext context) =>
+        value is null || (value is string text && UserRules.IsEmail(text)) ? ValidationResult.Success
+            : new ValidationResult("Must be an email address such as name@example.com.");
+}
+
 public static partial class UserRules
 {
     public const string UsernamePattern = "^[A-Za-z0-9_.-]{3,50}$";
     public const int MaxEmail = 254;
 
-    public static Errors Username(this Errors errors, string? username)
-    {
-        if (username is null) errors.Add("username", "This field is required.");
-        else if (!UsernameRegex().IsMatch(username)) errors.Add("username", "Must be 3 to 50 letters, digits, '_', '.' or '-'.");
-        return errors;
-    }
+    public const string UsernameMessage = "Must be 3 to 50 letters, digits, '_', '.' or '-'.";
 
-    public static Errors Email(this Errors errors, string? email, bool required)
-    {
-        if (email is null)
-        {
-            if (required) errors.Add("email", "This field is required.");
-        }
-        else if (email.Length > MaxEmail || email.IndexOf('@') is < 1 or > 64 || !EmailRegex().IsMatch(email))
-            errors.Add("email", "Must be an email address such as name@example.com.");
-        return errors;
-    }
+    /// <summary>An address this server can send to: a local part of 1 to 64 characters and a domain of DNS labels.</summary>
+    public static bool IsUsername(string? username) => username is not null && UsernameRegex().IsMatch(username);
+
+    public static bool IsEmail(string? email) => email is not null && IsEmailText(email);
+
+    private static bool IsEmailText(string email) => email.Length <= MaxEmail && email.IndexOf('@') is >= 1 and <= 64 && EmailRegex().IsMatch(email);
 
     /// <summary>Null or empty means "generate one"; anything else must pass the password rule for the account.</summary>
     public static Errors OptionalPassword(this Errors errors, string? password, string? username, string? email)
@@ -93,6 +90,7 @@ public static partial class UserRules
     private const string Alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     /// <summary>Empty (generate one) or at least <see cref="PasswordRules.MinLength"/> characters.</summary>
     public const string OptionalPasswordPattern = @"^$|^[\s\S]{12,}$";
+    public const string OptionalPasswordMessage = "Must be empty (a temporary password is generated) or at least 12 characters.";
     public const string TemporaryPasswordPattern = "^[A-HJ-NP-Za-km-z2-9]{16}$";
 
     /// <summary>A one-time password: 16 characters from 56 unambiguous ones (about 93 bits).</summary>

@@ -50,12 +50,10 @@ public static class UsersApi
     private const string AnotherActiveAdmin = "EXISTS (SELECT 1 FROM users other WHERE other.role = 'admin' AND other.status = 'active' AND other.id <> @id)";
 
     private static async Task<Results<JsonBody<UserPage>, ValidationProblem>> List(
-        DbConnection db, ResultCache cache, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, TimeProvider clock, string? search = null, string? role = null, string? status = null, int? limit = null, int? offset = null)
+        DbConnection db, ResultCache cache, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, TimeProvider clock, [Text(MaxSearch)] string? search = null,
+        [OneOf(typeof(Roles))] string? role = null, [OneOf(typeof(UserStatuses))] string? status = null, int? limit = null, int? offset = null)
     {
         var errors = new Errors();
-        errors.Text("search", search, MaxSearch);
-        errors.OneOf("role", role, Roles.All);
-        errors.OneOf("status", status, UserStatuses.All);
         if (limit is < 1 or > MaxLimit) errors.Add("limit", $"Must be 1 to {MaxLimit}.");
         if (offset is < 0) errors.Add("offset", "Must be 0 or more.");
         if (errors.Any) return Problems.Invalid(errors);
@@ -105,8 +103,7 @@ public static class UsersApi
     private static async Task<Results<Created<UserWithPassword>, ValidationProblem, ProblemHttpResult>> Create(
         UserCreate body, DbConnection db, PasswordHasher hasher, TimeProvider clock, AuditLog audit, HttpContext http)
     {
-        var errors = new Errors().Username(body.Username).Email(body.Email, required: true).OptionalPassword(body.Password, body.Username, body.Email);
-        errors.OneOf("role", body.Role, Roles.All);
+        var errors = new Errors().Required("username", body.Username).Required("email", body.Email).OptionalPassword(body.Password, body.Username, body.Email);
         if (errors.Any) return Problems.Invalid(errors);
 
         var temporary = string.IsNullOrEmpty(body.Password) ? UserRules.TemporaryPassword() : null;
@@ -130,10 +127,6 @@ public static class UsersApi
     private static async Task<Results<Ok<User>, ValidationProblem, ProblemHttpResult>> Patch(
         long id, UserUpdate body, DbConnection db, TimeProvider clock, AuditLog audit, HttpContext http, IEventPublisher events)
     {
-        var errors = new Errors().Email(body.Email, required: false);
-        errors.OneOf("role", body.Role, Roles.All);
-        errors.OneOf("status", body.Status, UserStatuses.All);
-        if (errors.Any) return Problems.Invalid(errors);
 
         await db.OpenAsync();
         await using var tx = await db.BeginTransactionAsync();
