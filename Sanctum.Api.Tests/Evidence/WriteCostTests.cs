@@ -98,14 +98,17 @@ public class WriteCostTests
     public async Task APostgresSettingWriteIsOnDiskWhenItIsAcknowledged()
     {
         TestEngine.RequirePostgres("the WAL is PostgreSQL's");
-        await using var app = new SanctumApplication();
+        // The test server commits asynchronously everywhere (PostgresTestServer); an operator's keeps the default, on,
+        // and so do this host's sessions.
+        var connection = new Npgsql.NpgsqlConnectionStringBuilder(PostgresTestServer.Instance.CreateDatabase(out _)) { Options = "-c synchronous_commit=on" };
+        await using var app = new SanctumApplication(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Sanctum"] = connection.ConnectionString, ["Sanctum:KeyRingKey"] = PostgresTestServer.KeyRingKey,
+        });
         var admin = await app.CreateAdminClientAsync();
         using var db = app.OpenDatabase();
+        Assert.That(db.ExecuteScalar<string>("SHOW synchronous_commit"), Is.EqualTo("on"));
         db.Execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect");
-        // The test server commits asynchronously everywhere (PostgresTestServer); an operator's keeps the default, on:
-        // this database does too, from its next connections.
-        db.Execute($"ALTER DATABASE \"{db.Database}\" SET synchronous_commit = on");
-        app.Services.GetRequiredService<Database>().ClearPool();
         for (var write = 0; write < 5; write++)
         {
             var from = db.ExecuteScalar<string>("SELECT pg_current_wal_insert_lsn()::text");
