@@ -241,7 +241,8 @@ status_of() {
   curl "${args[@]}" "$BASE$1"
 }
 
-# The endpoints: label | method | path | body ({n} = counter) | needs the bearer header (1/0).
+# The endpoints: label | method | path | body ({n} = counter) | needs the bearer header (1/0) | keys (BENCH_KEYS of
+# bench/wrk.lua: %7Bk%7D in the path takes that many values, so writes spread over as many settings).
 # The user search and the config write appear once their branches are merged; until then they print "n/a".
 ENDPOINTS=(
   "GET /healthz|GET|/healthz||0"
@@ -254,14 +255,15 @@ ENDPOINTS=(
   "GET /api/users?status=locked (no cache: two queries)|GET|/api/users?status=locked&limit=20||1"
   "PUT /api/config/{key} (write)|PUT|/api/config/session_timeout|{\"value\":\"6{n}\"}|1"
   "PUT /api/config/{key} (key with 30,000 versions)|PUT|/api/config/bench_deep|{\"value\":\"6{n}\"}|1"
+  "PUT /api/config/{key} (32 keys in turn)|PUT|/api/config/bench_k%7Bk%7D|{\"value\":\"6{n}\"}|1|32"
 )
 
 echo "warming up ..." >&2
 for spec in "${ENDPOINTS[@]}"; do
-  IFS='|' read -r label method path body auth <<<"$spec"
+  IFS='|' read -r label method path body auth keys <<<"$spec"
   [[ "$label" =~ ${BENCH_ONLY:-.} || "$label" == *tools* ]] || continue
   hdr=; [ "$auth" = 1 ] && hdr=$AUTH
-  for base in "$BASE" ${B_BASE:-}; do BENCH_METHOD=$method BENCH_BODY=$body WRK_SECONDS=2 wrk_run "$base$path" "$hdr" >/dev/null; done
+  for base in "$BASE" ${B_BASE:-}; do BENCH_KEYS=${keys:-1} BENCH_METHOD=$method BENCH_BODY=$body WRK_SECONDS=2 wrk_run "$base$path" "$hdr" >/dev/null; done
 done
 WRK_SECONDS=2 wrk_run "$BASE/api/benchmark/constant" "$AUTH" >/dev/null
 
@@ -269,10 +271,10 @@ ROWS=()
 # on_server PID BASE OUT CPU_OUT METHOD PATH BODY HEADER: one wrk run into OUT, and the server's CPU ticks it took.
 on_server() {
   local before; before=$(cpu_ticks "$1")
-  BENCH_METHOD=$5 BENCH_BODY=$7 wrk_run "$2$6" "$8" >>"$3"
+  BENCH_KEYS=${9:-1} BENCH_METHOD=$5 BENCH_BODY=$7 wrk_run "$2$6" "$8" >>"$3"
   echo $(( $(cpu_ticks "$1") - before )) >>"$4"
 }
-# measure_endpoint METHOD PATH BODY HEADER: the endpoint on the measured server, and on B when there is one (B first
+# measure_endpoint METHOD PATH BODY HEADER [KEYS]: the endpoint on the measured server, and on B when there is one (B first
 # in even rounds).
 measure_endpoint() {
   local a=("$SERVER_PID" "$BASE" "$WORK/e.txt" "$WORK/cpu.txt" "$@")
@@ -280,22 +282,23 @@ measure_endpoint() {
   local b=("$B_PID" "$B_BASE" "$WORK/eb.txt" "$WORK/cpub.txt" "$@")
   if (( r % 2 )); then on_server "${a[@]}"; on_server "${b[@]}"; else on_server "${b[@]}"; on_server "${a[@]}"; fi
 }
-# measure LABEL METHOD PATH BODY AUTH: alternates the endpoint with the same-sized constant endpoint.
+# measure LABEL METHOD PATH BODY AUTH [KEYS]: alternates the endpoint with the same-sized constant endpoint.
 measure() {
-  local label=$1 method=$2 path=$3 body=$4 auth=$5 hdr=
+  local label=$1 method=$2 path=$3 body=$4 auth=$5 keys=${6:-1} hdr=
   [ "$auth" = 1 ] && hdr=$AUTH
-  local status; status=$(status_of "$path" "$hdr" "$method" "$body")
+  local probe=${path//%7Bk%7D/0}
+  local status; status=$(status_of "$probe" "$hdr" "$method" "$body")
   if [[ ! "$status" =~ ^2 ]]; then ROWS+=("$label|n/a (HTTP $status on this build)"); return; fi
-  local size; size=$(size_of "$path" "$hdr" "$method" "${body//\{n\}/0}")
+  local size; size=$(size_of "$probe" "$hdr" "$method" "${body//\{n\}/0}")
   [ "$size" -lt 16 ] && size=16
   : >"$WORK/e.txt"; : >"$WORK/c.txt"; : >"$WORK/cpu.txt"; : >"$WORK/eb.txt"; : >"$WORK/cpub.txt"
   for ((r = 1; r <= ROUNDS; r++)); do
     # Alternate which goes first, so drift in the machine's load falls on both alike.
     if (( r % 2 )); then
       BENCH_METHOD= BENCH_BODY= wrk_run "$BASE/api/benchmark/constant?bytes=$size" "$AUTH" >>"$WORK/c.txt"
-      measure_endpoint "$method" "$path" "$body" "$hdr"
+      measure_endpoint "$method" "$path" "$body" "$hdr" "$keys"
     else
-      measure_endpoint "$method" "$path" "$body" "$hdr"
+      measure_endpoint "$method" "$path" "$body" "$hdr" "$keys"
       BENCH_METHOD= BENCH_BODY= wrk_run "$BASE/api/benchmark/constant?bytes=$size" "$AUTH" >>"$WORK/c.txt"
     fi
   done
@@ -315,10 +318,10 @@ measure() {
 
 ONLY=${BENCH_ONLY:-.}
 for spec in "${ENDPOINTS[@]}"; do
-  IFS='|' read -r label method path body auth <<<"$spec"
+  IFS='|' read -r label method path body auth keys <<<"$spec"
   [[ "$label" =~ $ONLY ]] || continue
   echo "measuring $label ..." >&2
-  measure "$label" "$method" "$path" "$body" "$auth"
+  measure "$label" "$method" "$path" "$body" "$auth" "${keys:-1}"
 done
 
 # /api/tools while $STORM logins run at once (bcrypt cost 12), for the whole alternation.

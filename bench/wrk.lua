@@ -1,5 +1,7 @@
 -- wrk script for bench/run.sh. Reads the request from the environment:
---   BENCH_METHOD (GET), BENCH_BODY (none; every "{n}" becomes a per-request counter), BENCH_CONTENT_TYPE.
+--   BENCH_METHOD (GET), BENCH_BODY (none; every "{n}" becomes a per-request counter), BENCH_CONTENT_TYPE, and
+--   BENCH_KEYS (1): every "{k}" in the URL's path becomes the counter modulo BENCH_KEYS (writes spread over that many
+--   keys, URL-encoded in the URL as %7Bk%7D or written as {k}).
 -- At the end prints one machine-readable line:
 --   RESULT <requests/s> <p50 µs> <p99 µs> <requests> <non-2xx/3xx> <socket errors>
 local function env(name)
@@ -11,6 +13,8 @@ local method = env("BENCH_METHOD") or "GET"
 local body = env("BENCH_BODY")
 local counted = body ~= nil and body:find("{n}", 1, true) ~= nil
 local counter = 0
+local keys = tonumber(env("BENCH_KEYS") or "1")
+local path = nil
 
 wrk.method = method
 if body then
@@ -18,10 +22,17 @@ if body then
   wrk.headers["Content-Type"] = env("BENCH_CONTENT_TYPE") or "application/json"
 end
 
-if counted then
+init = function()
+  path = wrk.path:gsub("%%7[Bb]k%%7[Dd]", "{k}")
+  if not path:find("{k}", 1, true) then path = nil end
+end
+
+if counted or keys > 1 then
   request = function()
     counter = counter + 1
-    return wrk.format(nil, nil, nil, (body:gsub("{n}", tostring(counter))))
+    local p = path and (path:gsub("{k}", tostring(counter % keys))) or nil
+    local b = body and (body:gsub("{n}", tostring(counter))) or nil
+    return wrk.format(nil, p, nil, b)
   end
 end
 

@@ -75,7 +75,8 @@ public sealed partial class AuditWriter(AuditLog log, AuditChain chain, Database
                     await chain.AppendAsync(db, tx, sealedRows.Concat(batch));
                     if (sealedRows.Count > 0)
                         await db.ExecuteAsync("DELETE FROM audit_unsealed WHERE id = ANY(@ids)", new { ids = sealedRows.Select(r => r.Id).ToArray() }, tx);
-                    await tx.CommitAsync(CancellationToken.None);
+                    // The chain's lock and the commit notification's lock go at the commit, before the flush.
+                    await DurableCommit.CommitAsync(tx);
                     foreach (var e in sealedRows.Concat(batch))
                         events.Publish("audit", "audit.recorded",
                             new { e.At, e.Actor, e.Action, e.TargetType, e.TargetId, e.Outcome }, Events.EventAudience.Admins);

@@ -98,7 +98,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         await using var tx = await BeginAsync(db, at);
         var outcome = await ApplyAsync(db, tx, at, body, http, Actor(http));
         if (!outcome.Succeeded) return outcome;
-        await CommitAsync(tx, ChangedEvent(outcome, at), http);
+        await CommitAsync(tx, ChangedEvent(outcome, at), http, turn);
         Saved(at, outcome, http);
         http.Response.Headers.ETag = outcome.Setting!.ETag;
         return outcome;
@@ -142,12 +142,13 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     /// <summary>
     /// Commits a write with its audit row in the same transaction: acknowledged means audited (on SQLite the row extends
     /// the chain right there; on PostgreSQL it is sealed into the chain just after, see <see cref="AuditLog.RecordAsync"/>).
+    /// The setting's turn is handed on at the commit, before the wait for the disk (<see cref="DurableCommit"/>).
     /// </summary>
-    private async Task CommitAsync(DbTransaction tx, AuditEvent e, HttpContext http)
+    private async Task CommitAsync(DbTransaction tx, AuditEvent e, HttpContext http, IDisposable turn)
     {
         var db = tx.Connection!;
         await audit.RecordAsync(e, http, db, tx);
-        await tx.CommitAsync();
+        await DurableCommit.CommitAsync(tx, turn);
         audit.Committed(db);
     }
 
@@ -223,7 +224,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
                 : SettingOutcome.NotFound(at.Store.Describe(at));
         if (Stale(http, current) is { } stale) return stale;
         await RemoveAsync(db, tx, at, current, Actor(http));
-        await CommitAsync(tx, new AuditEvent("setting.deleted", at.Store.Name, Target(at), new { key = at.Key }), http);
+        await CommitAsync(tx, new AuditEvent("setting.deleted", at.Store.Name, Target(at), new { key = at.Key }), http, turn);
         Saved(at, "deleted", http);
         return new SettingOutcome { Status = StatusCodes.Status204NoContent };
     }
@@ -272,7 +273,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         {
             // Before its first change the setting did not exist: rolling back to then removes it.
             if (current is not null) await RemoveAsync(db, tx, at, current, Actor(http), "rollback");
-            await CommitAsync(tx, new AuditEvent("setting.rolled_back", at.Store.Name, Target(at), new { key = at.Key, version = body.Version }), http);
+            await CommitAsync(tx, new AuditEvent("setting.rolled_back", at.Store.Name, Target(at), new { key = at.Key, version = body.Version }), http, turn);
             return new SettingOutcome { Status = StatusCodes.Status204NoContent };
         }
 
@@ -286,7 +287,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         if (encrypted && !entry.IsEncrypted) stored = secrets.Protect(plaintext);
         var category = current?.Category ?? SettingCatalogue.Find(at.Key)?.Category ?? "general";
         var saved = await SaveAsync(db, tx, at, current, "rollback", stored, entry.Type, encrypted, plaintext, current?.Description, category, http, Actor(http));
-        await CommitAsync(tx, new AuditEvent("setting.rolled_back", at.Store.Name, Target(at), new { key = at.Key, version = body.Version }), http);
+        await CommitAsync(tx, new AuditEvent("setting.rolled_back", at.Store.Name, Target(at), new { key = at.Key, version = body.Version }), http, turn);
         Saved(at, "rolled_back", http);
         http.Response.Headers.ETag = saved.ETag;
         return new SettingOutcome { Status = StatusCodes.Status200OK, Setting = saved };
