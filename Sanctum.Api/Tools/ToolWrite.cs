@@ -30,7 +30,7 @@ public sealed record ToolWrite
     public string? Status { get; init; }
     /// <summary>Where the tool's page lives: a path starting with a single /.</summary>
     [Text(ToolRules.MaxRoutePath)]
-    [Pattern(ToolRules.RoutePathPattern, "Must be a path a browser keeps on this site: one leading /, no spaces or backslashes, no empty (//) or dot (., .., %2e) segments, no encoded / or \\.")]
+    [Pattern(ToolRules.RoutePathPattern, "Must be a path on this site starting with a single /, without spaces, backslashes, empty (//) or dot (., .., %2e) segments or an encoded / or \\.")]
     public string? RoutePath { get; init; }
     public bool? IsEnabled { get; init; }
     /// <summary>global (default) or agent: an agent-scoped tool has at most one instance per agent.</summary>
