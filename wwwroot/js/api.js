@@ -15,9 +15,14 @@ export class ApiError extends Error {
 const changeRequired = type => typeof type === 'string' && type.endsWith('password-change-required');
 const enrolmentRequired = type => typeof type === 'string' && type.endsWith('two-factor-enrolment-required');
 
+let signingOut = false;
+
+/** Sign-out goes to /login itself: a request the ended session answers with 401 meanwhile must not send it elsewhere. */
+export function markSigningOut() { signingOut = true; }
+
 /** Sends the browser to the sign-in page, coming back here afterwards. */
 export function goToLogin({ change = false } = {}) {
-  if (location.pathname === '/login') return;
+  if (signingOut || location.pathname === '/login') return;
   const next = location.pathname + location.search + location.hash;
   const query = new URLSearchParams({ next });
   if (change) query.set('change', '1');

@@ -1,6 +1,6 @@
 // DOM helpers shared by the pages. Data only ever reaches the page as text (textContent, attribute
 // values, form values): never as HTML.
-import { api, goToLogin, showProblem, clearNotice, ApiError } from './api.js';
+import { api, goToLogin, markSigningOut, showProblem, clearNotice, ApiError } from './api.js';
 
 /**
  * Builds an element. attrs: class, text, dataset-style 'data-*' and 'aria-*' keys, on* listeners, and
@@ -143,6 +143,7 @@ function renderTopBar(me) {
     navLinks.filter(link => !link.admin || isAdmin(me)).map(link =>
       el('a', { href: link.href, text: link.text, 'aria-current': link.href === here ? 'page' : null })));
   const signOut = el('button', { type: 'button', class: 'small', 'data-testid': 'sign-out', text: 'Sign out', onclick: async () => {
+    markSigningOut();
     try { await api('/api/auth/logout', { method: 'POST', quiet: true }); } catch { /* signed out either way */ }
     forgetLocalState();
     location.assign('/login');
