@@ -7,19 +7,14 @@ namespace Sanctum.Api.Data;
 /// </summary>
 public static class ReadOnlyProbe
 {
-    /// <summary>The first path the service cannot write (the directory, the database or its -wal/-shm file), or null.</summary>
+    /// <summary>
+    /// The first path the service cannot write (the directory, the database or its -wal/-shm file), or null. Only
+    /// before this process opens the database: closing any descriptor of a file drops every POSIX lock the process
+    /// holds on it, SQLite's included, so a running server must use <see cref="FindDirectory"/>.
+    /// </summary>
     public static string? Find(Database database)
     {
-        if (!Directory.Exists(database.DataDirectory)) return null;
-        try
-        {
-            using (new FileStream(Path.Combine(database.DataDirectory, $".write-probe-{Environment.ProcessId}-{Guid.NewGuid():N}"),
-                       FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose)) { }
-        }
-        catch (Exception e) when (IsReadOnly(e))
-        {
-            return database.DataDirectory;
-        }
+        if (FindDirectory(database) is { } directory) return directory;
         if (database.FilePath is not { } path) return null;
         foreach (var file in new[] { path, path + "-wal", path + "-shm" })
         {
@@ -35,6 +30,22 @@ public static class ReadOnlyProbe
             }
         }
         return null;
+    }
+
+    /// <summary>The data directory when it cannot be written (a new file cannot be created in it), else null.</summary>
+    public static string? FindDirectory(Database database)
+    {
+        if (!Directory.Exists(database.DataDirectory)) return null;
+        try
+        {
+            using (new FileStream(Path.Combine(database.DataDirectory, $".write-probe-{Environment.ProcessId}-{Guid.NewGuid():N}"),
+                       FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose)) { }
+            return null;
+        }
+        catch (Exception e) when (IsReadOnly(e))
+        {
+            return database.DataDirectory;
+        }
     }
 
     // EACCES and EPERM (permissions, an immutable attribute) arrive as UnauthorizedAccessException, EROFS (a read-only

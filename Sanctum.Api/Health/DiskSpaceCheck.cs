@@ -8,8 +8,9 @@ namespace Sanctum.Api.Health;
 /// /readyz is unhealthy while the database cannot grow: the disk under the data directory has less than
 /// <see cref="MinFreeBytes"/> free, or SQLite may not add pages (its page limit is reached). Writes meanwhile answer
 /// 503 with Retry-After (Infrastructure/ProblemExceptionHandler.cs); both recover by themselves once space is back.
-/// Also while the data directory or the database has become read-only since the start (a remount, a changed mode):
-/// the start refuses that state, and a running server should not look ready in it either.
+/// Also while the data directory has become read-only since the start (a remount, a changed mode): the start refuses
+/// that state, and a running server should not look ready in it either. (Not the database file: opening and closing
+/// it here would drop SQLite's own locks on it, see <see cref="ReadOnlyProbe.Find"/>.)
 /// </summary>
 public sealed class DiskSpaceCheck(Database database) : IHealthCheck
 {
@@ -20,7 +21,7 @@ public sealed class DiskSpaceCheck(Database database) : IHealthCheck
     {
         try
         {
-            if (ReadOnlyProbe.Find(database) is { } readOnly)
+            if (ReadOnlyProbe.FindDirectory(database) is { } readOnly)
                 return Task.FromResult(HealthCheckResult.Unhealthy($"{readOnly} is read-only: writes fail until it is writable again."));
             // The PostgreSQL server watches its own disk; the data directory still holds the key ring and backups.
             if (database.IsSqlite)
