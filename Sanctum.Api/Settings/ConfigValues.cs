@@ -58,9 +58,17 @@ public static class ConfigValues
             case "boolean" when TryBoolean(text, out var flag):
                 value = JsonValue.Create(flag);
                 return true;
-            case "json" when IsJson(text):
-                value = JsonNode.Parse(text);
-                return true;
+            case "json":
+                // Parsed once: the node shown is the check ("null" is valid JSON and shows as null).
+                try
+                {
+                    value = JsonNode.Parse(text);
+                    return true;
+                }
+                catch (JsonException)
+                {
+                    return false;
+                }
             default:
                 return false;
         }
