@@ -78,12 +78,12 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
     public DbConnection OpenDatabase()
     {
         _ = Services; // make sure the host (and so the migrations) ran
-        // On PostgreSQL a connection of the host's own pool: its commits reach the host's result caches before they
-        // return, as the host's own writes do (Data/PostgresCommits.cs); a connection from elsewhere is heard a moment
-        // later, which a test checking "the very next request" would race with.
-        // (The Npgsql connection itself: transactions begun on it keep Npgsql's default level, READ COMMITTED.)
-        if (ConnectionString is not null) return ((Sanctum.Api.Data.PostgresConnection)Microsoft.Extensions.DependencyInjection
-            .ServiceProviderServiceExtensions.GetRequiredService<Sanctum.Api.Data.Database>(Services).Open()).Inner;
+        // On PostgreSQL a connection counted by the host: its commits reach the host's result caches before they return,
+        // as the host's own writes do (Data/PostgresCommits.cs); a connection from elsewhere is heard a moment later,
+        // which a test checking "the very next request" would race with.
+        // (An Npgsql connection: transactions begun on it keep Npgsql's default level, READ COMMITTED.)
+        if (ConnectionString is { } postgres) return Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+            .GetRequiredService<Sanctum.Api.Data.Database>(Services).Commits.OpenListener(postgres);
         return OpenDatabaseWithoutStarting();
     }
 

@@ -26,6 +26,67 @@ public class CommitNotificationTests
     }
 
     [Test]
+    public async Task AWriteInATransactionIsCountedWhenItCommitsAndNeitherReadsNorRollbacksAre()
+    {
+        TestEngine.RequirePostgres("the commit count is PostgreSQL's");
+        await using var app = new SanctumApplication();
+        var database = app.Services.GetRequiredService<Database>();
+        await using var db = await database.OpenAsync();
+        var before = database.Commits.Count;
+        await db.QueryAsync<string>("SELECT name FROM tools");
+        await db.ExecuteScalarAsync<string>("SELECT name FROM tools WHERE id = 'broca' FOR UPDATE");
+        Assert.That(database.Commits.Count, Is.EqualTo(before), "reads are not commits: counting them would empty the caches on every request");
+
+        await using (var tx = await db.BeginTransactionAsync())
+        {
+            await db.ExecuteAsync("UPDATE tools SET name = name WHERE id = 'broca'", transaction: tx);
+            Assert.That(database.Commits.Count, Is.EqualTo(before), "not visible to anyone before the commit");
+            await tx.CommitAsync();
+        }
+        Assert.That(database.Commits.Count, Is.GreaterThan(before), "counted when the commit returns");
+
+        var committed = database.Commits.Count;
+        await using (var tx = await db.BeginTransactionAsync())
+        {
+            await db.ExecuteAsync("UPDATE tools SET name = 'gone' WHERE id = 'broca'", transaction: tx);
+            await tx.RollbackAsync();
+        }
+        Assert.That(database.Commits.Count, Is.EqualTo(committed), "a rollback changed nothing");
+
+        var returning = database.Commits.Count;
+        var name = (await db.QueryAsync<string>("UPDATE tools SET name = name WHERE id = 'broca' RETURNING name")).Single();
+        Assert.That(name, Is.Not.Empty);
+        Assert.That(database.Commits.Count, Is.GreaterThan(returning), "a write that returns rows is counted once they are read");
+    }
+
+    [Test]
+    public async Task PooledConnectionsDoNotListenOnlyTheInstancesListenerDoes()
+    {
+        TestEngine.RequirePostgres("LISTEN is PostgreSQL's");
+        await using var app = new SanctumApplication();
+        var admin = await app.CreateAdminClientAsync();
+        // Requests at once, so the pool holds several connections.
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => admin.GetAsync("/api/users?status=locked")));
+        var database = app.Services.GetRequiredService<Database>();
+        var connections = new List<System.Data.Common.DbConnection>();
+        try
+        {
+            for (var i = 0; i < 8; i++) connections.Add(await database.OpenAsync());
+            foreach (var c in connections)
+                Assert.That(await c.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_listening_channels()"), Is.Zero,
+                    "PostgreSQL wakes every listening session at every notifying commit: pooled connections must not listen");
+        }
+        finally
+        {
+            foreach (var c in connections) await c.DisposeAsync();
+        }
+        // The instance's listener (and the live events' one): the database's listening sessions are its two.
+        await using var db = await database.OpenAsync();
+        Assert.That(await db.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'"), Is.LessThanOrEqualTo(2));
+    }
+
+    [Test]
     public async Task AnotherSessionsCommitReachesTheListenerAndMovesTheVersion()
     {
         TestEngine.RequirePostgres("the commit notifications are PostgreSQL's");

@@ -10,28 +10,42 @@ namespace Sanctum.Api.Data;
 /// <list type="bullet">
 /// <item>SQLite: <c>PRAGMA data_version</c>, read on one connection kept open for nothing else; it changes on every
 ///   commit by another connection (this process's pool, another process, the sqlite3 shell).</item>
-/// <item>PostgreSQL: the count of commit notifications (<see cref="PostgresCommits"/>), read from memory: no lock and no
-///   round trip on the request path. This process's own commits are counted before they return; other instances'
-///   are pushed to a connection that listens for nothing else. While that connection is not listening (starting,
+/// <item>PostgreSQL: the count of commits (<see cref="PostgresCommits"/>), read from memory: no lock and no round trip on
+///   the request path. This process's own commits are counted before they return; other instances' are pushed to a
+///   connection that listens for nothing else. While that connection is not listening (starting,
 ///   lost), every call returns a new number, so nothing cached is served until it listens again.</item>
 /// </list>
 /// </summary>
-public sealed partial class DataVersion(Database database, ILogger<DataVersion> logger) : IDisposable
+public sealed partial class DataVersion(Database database, ILogger<DataVersion> logger) : IHostedService, IDisposable
 {
     private readonly Lock _lock = new();
     private DbConnection? _connection;
     private sqlite3_stmt? _statement; // SQLite
     private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _firstListen = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _listenerStarted;
     private volatile bool _listening;
+
+    /// <summary>On PostgreSQL, starts listening and waits (a few seconds at most) until it does: the caches work from the first request.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (database.IsSqlite) return;
+        StartListener();
+        await Task.WhenAny(_firstListen.Task, Task.Delay(TimeSpan.FromSeconds(5), cancellationToken));
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stop.Cancel();
+        return Task.CompletedTask;
+    }
 
     public long Current()
     {
         if (!database.IsSqlite)
         {
             if (_listening) return database.Commits.Count;
-            if (Interlocked.Exchange(ref _listenerStarted, 1) == 0)
-                new Thread(Listen) { IsBackground = true, Name = "sanctum commit listener" }.Start();
+            StartListener();
             return database.Commits.Bump();
         }
         lock (_lock)
@@ -39,6 +53,12 @@ public sealed partial class DataVersion(Database database, ILogger<DataVersion> 
             _connection ??= database.Open();
             return SqliteVersion((SqliteConnection)_connection);
         }
+    }
+
+    private void StartListener()
+    {
+        if (Interlocked.Exchange(ref _listenerStarted, 1) == 0)
+            new Thread(Listen) { IsBackground = true, Name = "sanctum commit listener" }.Start();
     }
 
     // A thread of its own, blocked on the socket: a notification is counted as soon as it arrives, whatever the
@@ -49,11 +69,12 @@ public sealed partial class DataVersion(Database database, ILogger<DataVersion> 
         {
             try
             {
-                using var connection = (PostgresConnection)database.Open(); // listening from its first open
+                using var connection = database.Commits.OpenListener(database.ConnectionString);
                 // Whatever committed before it listened: the caches start again.
                 database.Commits.Bump();
                 _listening = true;
-                while (!_stop.IsCancellationRequested) connection.Inner.Wait(1000);
+                _firstListen.TrySetResult();
+                while (!_stop.IsCancellationRequested) connection.Wait(1000);
             }
             catch (Exception e) // a thread of its own: nothing may escape it
             {

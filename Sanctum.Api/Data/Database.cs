@@ -33,13 +33,10 @@ public sealed partial class Database : IDisposable
             var builder = new NpgsqlConnectionStringBuilder(configured);
             ConnectionString = builder.ConnectionString;
             FilePath = null;
-            // Every pooled connection listens for commits (PostgresCommits), and keeps listening between uses: the
-            // reset on return (DISCARD ALL) would end that. Nothing else here leaves session state behind (advisory
-            // locks are released where they are taken; settings are SET LOCAL).
+            // Nothing here leaves session state behind (advisory locks are released where they are taken; settings are
+            // set for the transaction only): no reset round trip (DISCARD ALL) when a connection goes back to the pool.
             builder.NoResetOnClose = true;
-            _postgres = new NpgsqlDataSourceBuilder(builder.ConnectionString)
-                .UsePhysicalConnectionInitializer(PostgresCommits.Listen, PostgresCommits.ListenAsync)
-                .Build();
+            _postgres = new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
             Description = $"PostgreSQL database {builder.Database} on {builder.Host}:{builder.Port}";
             return;
         }
@@ -100,7 +97,7 @@ public sealed partial class Database : IDisposable
     public DbConnection Create()
     {
         // Transactions begun without a level are serializable there (PostgresConnection).
-        if (_postgres is not null) return new PostgresConnection(Commits.Heard(_postgres.CreateConnection()));
+        if (_postgres is not null) return new PostgresConnection(_postgres.CreateConnection(), Commits);
         var connection = new SqliteConnection(ConnectionString);
         connection.StateChange += InstallPerConnectionSettings;
         return connection;

@@ -8,11 +8,13 @@ namespace Sanctum.Api.Data;
 /// <c>pg_notify('sanctum_data', '')</c> (<see cref="InstallTriggersSql"/>), which PostgreSQL sends at the commit of the
 /// writing transaction (one per transaction, however many rows), and to nobody if it rolls back.
 /// <para>
-/// Every connection of this process's pool listens on the channel. PostgreSQL delivers a session's own notification
-/// before it reports the transaction finished, so a commit made through this process is counted before the call that
-/// commits returns: a request never sees a cached answer older than a commit made before it on this instance.
-/// Commits of other instances (or any other client) arrive on <see cref="DataVersion"/>'s listening connection,
-/// pushed by the server within the time it takes to deliver a message (no request waits for them).
+/// This process's own commits are counted by its connections as soon as they are visible (<see cref="PostgresCommand"/>,
+/// <see cref="PostgresTransaction"/>), before the call that commits returns: a request never sees a cached answer older
+/// than a commit made before it on this instance. Commits of other instances (or any other client) arrive on
+/// <see cref="DataVersion"/>'s listening connection, pushed by the server within the time it takes to deliver a message
+/// (no request waits for them). Only that connection listens: PostgreSQL wakes every listening session of the database
+/// at every notifying commit, and when every pooled connection listened, that cost the server 15-31 ms of CPU per
+/// setting write (4.6 ms with 8 connections; bench/RESULTS.md, stop 26).
 /// </para>
 /// </summary>
 public sealed class PostgresCommits
@@ -27,19 +29,27 @@ public sealed class PostgresCommits
     /// <summary>Counts a change that was not announced (a listener that had to start again, a restore).</summary>
     public long Bump() => Interlocked.Increment(ref _count);
 
-    /// <summary>Has <paramref name="connection"/> count the notifications it reads (its physical connection listens already).</summary>
-    public NpgsqlConnection Heard(NpgsqlConnection connection)
+    /// <summary>
+    /// An open connection of its own (outside the pool) that listens on the channel and counts what it hears. PostgreSQL
+    /// delivers a session's own notifications before it reports the commit finished, so what is committed through it is
+    /// counted before the call returns, as through the pool.
+    /// </summary>
+    public NpgsqlConnection OpenListener(string connectionString)
     {
-        connection.Notification += OnNotification;
-        return connection;
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+        try
+        {
+            connection.Open();
+            connection.Notification += (_, _) => Interlocked.Increment(ref _count);
+            connection.Execute($"LISTEN {Channel}");
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
     }
-
-    private void OnNotification(object sender, NpgsqlNotificationEventArgs e) => Interlocked.Increment(ref _count);
-
-    /// <summary>Run once per physical connection of the pool (Npgsql's connection initializer).</summary>
-    public static void Listen(NpgsqlConnection connection) => connection.Execute($"LISTEN {Channel}");
-
-    public static Task ListenAsync(NpgsqlConnection connection) => connection.ExecuteAsync($"LISTEN {Channel}");
 
     /// <summary>
     /// The function and a statement trigger on every table of the schema that lacks one (tables of later migrations

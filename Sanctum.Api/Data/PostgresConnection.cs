@@ -15,18 +15,40 @@ namespace Sanctum.Api.Data;
 /// Everything else is the Npgsql connection's own. Send one statement per command: Npgsql writes the later statements
 /// of a synchronous multi-statement command on the thread pool: while requests waiting for a row lock occupy every
 /// pool thread, the transaction holding that lock cannot send its next statement and never finishes (AuthApi.Login).
+/// <para>
+/// Its commands and transactions count this process's own commits (<see cref="PostgresCommand"/>,
+/// <see cref="PostgresTransaction"/>) in <see cref="Commits"/> as soon as they are visible.
+/// </para>
 /// </summary>
-public sealed class PostgresConnection(NpgsqlConnection inner) : DbConnection
+public sealed class PostgresConnection(NpgsqlConnection inner, PostgresCommits commits) : DbConnection
 {
+    private PostgresTransaction? _transaction;
+
     public NpgsqlConnection Inner { get; } = inner;
 
+    internal PostgresCommits Commits { get; } = commits;
+
     protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) =>
-        Inner.BeginTransaction(isolationLevel == IsolationLevel.Unspecified ? IsolationLevel.Serializable : isolationLevel);
+        _transaction = new PostgresTransaction(this, Inner.BeginTransaction(Level(isolationLevel)));
 
     protected override async ValueTask<DbTransaction> BeginDbTransactionAsync(IsolationLevel isolationLevel, CancellationToken cancellationToken) =>
-        await Inner.BeginTransactionAsync(isolationLevel == IsolationLevel.Unspecified ? IsolationLevel.Serializable : isolationLevel, cancellationToken);
+        _transaction = new PostgresTransaction(this, await Inner.BeginTransactionAsync(Level(isolationLevel), cancellationToken));
 
-    protected override DbCommand CreateDbCommand() => Inner.CreateCommand();
+    private static IsolationLevel Level(IsolationLevel asked) => asked == IsolationLevel.Unspecified ? IsolationLevel.Serializable : asked;
+
+    protected override DbCommand CreateDbCommand() => new PostgresCommand(this, Inner.CreateCommand());
+
+    /// <summary>A command may have written: counted at the transaction's commit, or now if it ran on its own.</summary>
+    internal void Wrote()
+    {
+        if (_transaction is { } open) open.Wrote = true;
+        else Commits.Bump();
+    }
+
+    internal void Ended(PostgresTransaction transaction)
+    {
+        if (_transaction == transaction) _transaction = null;
+    }
 
     [AllowNull]
     public override string ConnectionString

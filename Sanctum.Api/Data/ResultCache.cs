@@ -92,5 +92,5 @@ public sealed class ResultCache(DataVersion version)
 public static class ResultCacheSetup
 {
     public static IServiceCollection AddResultCache(this IServiceCollection services) =>
-        services.AddSingleton<DataVersion>().AddSingleton<ResultCache>();
+        services.AddSingleton<DataVersion>().AddHostedService(s => s.GetRequiredService<DataVersion>()).AddSingleton<ResultCache>();
 }

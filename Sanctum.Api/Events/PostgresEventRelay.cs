@@ -74,14 +74,20 @@ public sealed partial class PostgresEventRelay : BackgroundService, IEventTransp
         }
     }
 
+    // Every notifying commit wakes every listening session of the database (each instance's listeners): the events
+    // waiting to be sent go in one batch, which PostgreSQL runs as one implicit transaction, in order, with one commit.
+    private const int MaxBatch = 64;
+
     private async Task SendAsync(CancellationToken stoppingToken)
     {
         NpgsqlConnection? connection = null;
+        var batch = new List<LiveEvent>(MaxBatch);
         try
         {
             while (await _outgoing.Reader.WaitToReadAsync(stoppingToken))
             {
-                while (_outgoing.Reader.TryPeek(out var e))
+                while (batch.Count < MaxBatch && _outgoing.Reader.TryRead(out var e)) batch.Add(e);
+                while (batch.Count > 0)
                 {
                     try
                     {
@@ -90,11 +96,16 @@ public sealed partial class PostgresEventRelay : BackgroundService, IEventTransp
                             connection = new NpgsqlConnection(_database.ConnectionString);
                             await connection.OpenAsync(stoppingToken);
                         }
-                        await using var notify = new NpgsqlCommand("SELECT pg_notify(@channel, @payload)", connection);
-                        notify.Parameters.AddWithValue("channel", ChannelName);
-                        notify.Parameters.AddWithValue("payload", Encode(e));
+                        await using var notify = new NpgsqlBatch(connection);
+                        foreach (var each in batch)
+                        {
+                            var command = new NpgsqlBatchCommand("SELECT pg_notify($1, $2)");
+                            command.Parameters.Add(new NpgsqlParameter { Value = ChannelName });
+                            command.Parameters.Add(new NpgsqlParameter { Value = Encode(each) });
+                            notify.BatchCommands.Add(command);
+                        }
                         await notify.ExecuteNonQueryAsync(stoppingToken);
-                        _outgoing.Reader.TryRead(out _);
+                        batch.Clear();
                     }
                     catch (Exception x) when (x is NpgsqlException or InvalidOperationException or System.IO.IOException)
                     {
