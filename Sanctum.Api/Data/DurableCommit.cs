@@ -23,8 +23,8 @@ namespace Sanctum.Api.Data;
 /// </summary>
 public static class DurableCommit
 {
-    /// <summary>Run last in the transaction: the commit it applies to need not wait for the flush.</summary>
-    public const string AsyncCommitSql = "SELECT set_config('synchronous_commit', 'off', true)";
+    /// <summary>Anywhere in the transaction: the commit it applies to need not wait for the flush.</summary>
+    public const string AsyncCommitCall = "set_config('synchronous_commit', 'off', true)";
 
     /// <summary>
     /// A commit that writes one WAL record and no table (so no trigger, nothing for logical decoding to apply), made with
@@ -32,7 +32,8 @@ public static class DurableCommit
     /// </summary>
     public const string FlushSql = "SELECT pg_logical_emit_message(true, 'sanctum', '')";
 
-    public static async Task CommitAsync(DbTransaction tx, IDisposable? turn = null)
+    /// <param name="asyncCommitAsked">The transaction ran <see cref="AsyncCommitCall"/> already (with its first statement).</param>
+    public static async Task CommitAsync(DbTransaction tx, IDisposable? turn = null, bool asyncCommitAsked = false)
     {
         var db = tx.Connection ?? throw new InvalidOperationException("The transaction is finished already.");
         if (SqlDialect.Of(db).Engine != DatabaseEngine.Postgres)
@@ -41,7 +42,7 @@ public static class DurableCommit
             turn?.Dispose();
             return;
         }
-        await db.ExecuteAsync(AsyncCommitSql, transaction: tx);
+        if (!asyncCommitAsked) await db.ExecuteAsync($"SELECT {AsyncCommitCall}", transaction: tx);
         await tx.CommitAsync(CancellationToken.None);
         turn?.Dispose();
         await db.ExecuteAsync(FlushSql);

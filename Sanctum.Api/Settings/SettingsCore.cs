@@ -96,7 +96,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     {
         using var turn = await SettingWriteGate.EnterAsync(at, http.RequestAborted);
         await using var tx = await BeginAsync(db, at);
-        var outcome = await ApplyAsync(db, tx, at, body, http, Actor(http));
+        var outcome = await ApplyAsync(db, tx, at, body, http, Actor(http), locked: true);
         if (!outcome.Succeeded) return outcome;
         await CommitAsync(tx, ChangedEvent(outcome, at), http, turn);
         Saved(at, outcome, http);
@@ -110,14 +110,16 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     /// but that setting's row and history, which the lock keeps to one writer at a time across instances, so it needs no
     /// serializable snapshot, and writes of different keys no longer fail each other's serializable check through the
     /// index pages their history shares (32 writers on 17 keys ran out of SerializationRetry's 15 s). A setting with an
-    /// owner stays serializable: its owner's existence is read too (agent, tool).
+    /// owner stays serializable: its owner's existence is read too (agent, tool). Its first statement takes the setting's
+    /// lock (<see cref="LockSettingAsync"/>) and asks for the asynchronous commit that <see cref="CommitAsync"/> makes durable.
     /// </summary>
     private static async Task<DbTransaction> BeginAsync(DbConnection db, SettingAddress at)
     {
         if (db.State != ConnectionState.Open) await db.OpenAsync();
-        if (Data.SqlDialect.Of(db).Engine == Data.DatabaseEngine.Sqlite || at.ScopeId is not null) return await db.BeginTransactionAsync();
-        // The caller's first statement is LockSettingAsync's.
-        return await db.BeginTransactionAsync(IsolationLevel.ReadCommitted);
+        if (Data.SqlDialect.Of(db).Engine == Data.DatabaseEngine.Sqlite) return await db.BeginTransactionAsync();
+        var tx = await db.BeginTransactionAsync(at.ScopeId is null ? IsolationLevel.ReadCommitted : IsolationLevel.Unspecified);
+        await db.ExecuteAsync($"{LockSql}, {DurableCommit.AsyncCommitCall}", LockArgs(at), tx);
+        return tx;
     }
 
     /// <summary>
@@ -148,7 +150,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     {
         var db = tx.Connection!;
         await audit.RecordAsync(e, http, db, tx);
-        await DurableCommit.CommitAsync(tx, turn);
+        await DurableCommit.CommitAsync(tx, turn, asyncCommitAsked: true);
         audit.Committed(db);
     }
 
@@ -156,7 +158,10 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     /// The write itself inside the caller's transaction (the chat bridge changes two settings in one): checks, then
     /// the row, its history entry and, for a bearer key, its digest. The caller commits.
     /// </summary>
-    public async Task<SettingOutcome> ApplyAsync(DbConnection db, DbTransaction tx, SettingAddress at, SettingWrite body, HttpContext? http, string actor)
+    public Task<SettingOutcome> ApplyAsync(DbConnection db, DbTransaction tx, SettingAddress at, SettingWrite body, HttpContext? http, string actor) =>
+        ApplyAsync(db, tx, at, body, http, actor, locked: false);
+
+    private async Task<SettingOutcome> ApplyAsync(DbConnection db, DbTransaction tx, SettingAddress at, SettingWrite body, HttpContext? http, string actor, bool locked)
     {
         var store = at.Store;
         var spec = store.Typed ? SettingCatalogue.Find(at.Key) : null;
@@ -175,7 +180,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
             errors.Add("is_encrypted", $"'{at.Key}' names a secret ({string.Join(", ", ConfigKeys.SecretSuffixes.Select(s => "*" + s))}), which is always stored encrypted.");
         if (errors.Any) return SettingOutcome.Invalid(errors);
 
-        await LockSettingAsync(db, tx, at);
+        if (!locked) await LockSettingAsync(db, tx, at);
         if (at.ScopeId is not null && !await ConfigurationScopes.ExistsAsync(db, at.Scope, at.ScopeId, tx))
             return SettingOutcome.NotFound(ConfigurationScopes.Describe(at.Scope, at.ScopeId));
         var current = await FindAsync(db, at, tx);
@@ -216,7 +221,6 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         if (at.Store.KeyProblem(at.Key) is { } problem) return SettingOutcome.Invalid(at.Store.KeyField, problem);
         using var turn = await SettingWriteGate.EnterAsync(at, http.RequestAborted);
         await using var tx = await BeginAsync(db, at);
-        await LockSettingAsync(db, tx, at);
         var current = await FindAsync(db, at, tx);
         if (current is null)
             return at.ScopeId is not null && !await ConfigurationScopes.ExistsAsync(db, at.Scope, at.ScopeId, tx)
@@ -256,7 +260,6 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
             return SettingOutcome.Invalid("version", "The version to restore is required: a number from the history, or 0 for the value before the first change.");
         using var turn = await SettingWriteGate.EnterAsync(at, http.RequestAborted);
         await using var tx = await BeginAsync(db, at);
-        await LockSettingAsync(db, tx, at);
         if (at.ScopeId is not null && !await ConfigurationScopes.ExistsAsync(db, at.Scope, at.ScopeId, tx))
             return SettingOutcome.NotFound(ConfigurationScopes.Describe(at.Scope, at.ScopeId));
         var beforeFirst = body.Version == 0;
@@ -349,11 +352,19 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         var digest = store.DigestColumn is not null && encrypted && BearerKeys.Contains(at.Key) && !string.IsNullOrEmpty(plaintext)
             ? Digest(plaintext) : null;
         var now = Timestamp.Now(clock);
+        var createdBy = http?.User.Identity?.IsAuthenticated == true ? http.User.UserId() : (long?)null;
         var args = new DynamicParameters(Args(at));
-        args.AddDynamicParams(new { value = stored, type, description, category, digest, encrypted, now, createdBy = http?.User.Identity?.IsAuthenticated == true ? http.User.UserId() : (long?)null });
-        await db.ExecuteAsync(current is null ? store.InsertSql : store.UpdateSql, args, tx);
-        await RecordAsync(db, tx, at, action, type, encrypted, current?.Value, stored, actor, now);
-        return (await FindAsync(db, at, tx))!;
+        args.AddDynamicParams(new { value = stored, type, description, category, digest, encrypted, now, createdBy });
+        var id = await db.ExecuteScalarAsync<long>($"{(current is null ? store.InsertSql : store.UpdateSql)} RETURNING id", args, tx);
+        var version = await RecordAsync(db, tx, at, action, type, encrypted, current?.Value, stored, actor, now);
+        // What FindAsync would read back now (one round trip fewer inside the setting's turn).
+        return new StoredSetting
+        {
+            Id = id, Key = at.Key, Value = stored, Type = store.Typed ? type : "string",
+            Category = store.CategoryColumn is null ? null : category, Description = store.DescriptionColumn is null ? null : description,
+            IsEncrypted = encrypted, CreatedBy = store.CreatedByColumn is null ? null : current is null ? createdBy : current.CreatedBy,
+            CreatedAt = current?.CreatedAt ?? now, UpdatedAt = now, Scope = at.Scope, ScopeId = at.ScopeId, Version = version,
+        };
     }
 
     private async Task RemoveAsync(DbConnection db, DbTransaction tx, SettingAddress at, StoredSetting current, string actor, string action = "delete")
@@ -383,20 +394,22 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         return rows.Select(r => Change(r) with { Key = r.Key }).ToList();
     }
 
-    private static Task RecordAsync(DbConnection db, DbTransaction tx, SettingAddress at, string action, string type, bool encrypted,
+    private static Task<long> RecordAsync(DbConnection db, DbTransaction tx, SettingAddress at, string action, string type, bool encrypted,
         string? oldValue, string? newValue, string actor, string now) =>
         RecordAsync(db, tx, at.Store.Name, at.Scope, at.ScopeId, at.Key, action, type, encrypted, oldValue, newValue, actor, now);
 
-    private static async Task RecordAsync(DbConnection db, DbTransaction tx, string store, string scope, string? scopeId, string key, string action,
+    /// <summary>Records a change as the setting's next version, and returns that version.</summary>
+    private static async Task<long> RecordAsync(DbConnection db, DbTransaction tx, string store, string scope, string? scopeId, string key, string action,
         string type, bool encrypted, string? oldValue, string? newValue, string actor, string now)
     {
         var args = new DynamicParameters(new { store, scope, scopeId, key });
         args.AddDynamicParams(new { action, type, encrypted, oldValue, newValue, actor, now });
-        await db.ExecuteAsync($"""
+        return await db.ExecuteScalarAsync<long>($"""
             INSERT INTO setting_history (store, scope, scope_id, key, version, action, type, is_encrypted, old_value, new_value, changed_by, changed_at)
             VALUES (@store, @scope, @scopeId, @key,
                     ({NextVersionSql}),
                     @action, @type, @encrypted, @oldValue, @newValue, @actor, @now)
+            RETURNING version
             """, args, tx);
     }
 
