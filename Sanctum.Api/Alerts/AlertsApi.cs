@@ -9,7 +9,6 @@ using Sanctum.Api.Auth;
 using Sanctum.Api.Settings;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Alerts;
 

@@ -6,7 +6,6 @@ using Sanctum.Api.Audit;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
 using System.ComponentModel.DataAnnotations;
-using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Auth;
 

@@ -153,11 +153,11 @@ public static class TwoFactorApi
 
 /// <param name="LinkedProviders">The issuers of the single sign-on accounts linked to this user.</param>
 public sealed record TwoFactorStatus(bool TotpEnabled, bool TotpPending, int RecoveryCodesLeft, bool Required, int Passkeys,
-    [property: MaxLength(10), Sanctum.Api.OpenApi.Items(500)] string[] LinkedProviders);
+    [property: MaxLength(10), Infrastructure.Items(500)] string[] LinkedProviders);
 
 public sealed record TotpEnrolment([property: MaxLength(64)] string Secret, [property: MaxLength(300)] string OtpauthUri);
 
-public sealed record RecoveryCodesIssued([property: MaxLength(RecoveryCodes.Count), Sanctum.Api.OpenApi.Items(19)] string[] RecoveryCodes);
+public sealed record RecoveryCodesIssued([property: MaxLength(RecoveryCodes.Count), Infrastructure.Items(19)] string[] RecoveryCodes);
 
 public sealed record TotpCodeRequest
 {

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Auth;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.ChatBridge;
 
@@ -41,11 +42,11 @@ public sealed class BridgeKeyHandler(
     private const string Prefix = "Bearer ";
 
     /// <summary>The key schemes the OpenAPI document names for an endpoint that requires a bridge policy; null for any other.</summary>
-    public static OpenApi.RequiresKey? Keys(IEnumerable<IAuthorizeData> authorization) =>
+    public static RequiresKey? Keys(IEnumerable<IAuthorizeData> authorization) =>
         authorization.Select(a => a.Policy).LastOrDefault(p => p is RelayPolicy or AdminPolicy) switch
         {
-            RelayPolicy => new([OpenApi.SecuritySchemes.BridgeKey, OpenApi.SecuritySchemes.BridgeAdminKey]),
-            AdminPolicy => new([OpenApi.SecuritySchemes.BridgeAdminKey]),
+            RelayPolicy => new([Credentials.BridgeKey, Credentials.BridgeAdminKey]),
+            AdminPolicy => new([Credentials.BridgeAdminKey]),
             _ => null,
         };
 

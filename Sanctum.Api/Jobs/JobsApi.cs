@@ -8,7 +8,6 @@ using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Jobs.Kinds;
-using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Jobs;
 

@@ -9,6 +9,7 @@ using Sanctum.Api.Settings;
 using Sanctum.Api.Tools;
 using Sanctum.Api.Users;
 using Swashbuckle.AspNetCore.SwaggerGen;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.OpenApi;
 

@@ -34,6 +34,9 @@ public sealed class StatusWriter(AuditLog audit, IEventPublisher events, TimePro
     public const string Tool = "tool", Instance = "instance", Agent = "agent";
     public const string Topic = "status", EventName = "status.changed";
 
+    /// <summary>Who set a status: an admin (manual), a health check, or the chat relay's polls.</summary>
+    public static readonly string[] Sources = ["manual", "check", "relay"];
+
     /// <summary>
     /// Writes <paramref name="update"/> to <paramref name="kind"/> <paramref name="id"/> when it differs from what is
     /// stored; returns the status after it, or null when there is no such row.

@@ -1,6 +1,5 @@
 using Sanctum.Api.Tools;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 namespace Sanctum.Api.Status;
 
