@@ -55,7 +55,7 @@ public sealed class BridgeKeyHandler(
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         // Once the address has spent its wrong keys, no key from it is even looked at: a right guess looks like a wrong one.
-        if (limits.KeyRefused(AuthSetup.ClientAddress(Context)) is { } blocked)
+        if (limits.KeyRefused(Caller.Address(Context)) is { } blocked)
         {
             _blockedFor = blocked;
             return AuthenticateResult.Fail("too many wrong keys");
@@ -86,7 +86,7 @@ public sealed class BridgeKeyHandler(
 
     private Task RefuseAsync(string error)
     {
-        var address = AuthSetup.ClientAddress(Context);
+        var address = Caller.Address(Context);
         // Names the action and the reason, never the key that was presented.
         var action = Request.Path.Value![(Request.Path.Value!.LastIndexOf('/') + 1)..];
         if (_blockedFor is { } blocked)

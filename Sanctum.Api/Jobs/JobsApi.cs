@@ -22,6 +22,7 @@ public static class JobsApi
         services.AddSingleton<JobRunner>();
         services.AddSingleton<JobScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<JobScheduler>());
+        services.AddSingleton<IJobKind, AuditRetentionJob>();
         services.AddSingleton<IJobKind, BackupJob>();
         services.AddSingleton<IJobKind, PurgeSessionsJob>();
         services.AddSingleton<IJobKind, ChatRetentionJob>();

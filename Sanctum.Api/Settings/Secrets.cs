@@ -57,10 +57,11 @@ public static class SecretsSetup
                 return;
             }
             o.XmlRepository = new DatabaseXmlRepository(db);
-            if (KeyRingEncryptor.ParseKey(options.Value.KeyRingKey, out _) is { } key) o.XmlEncryptor = new KeyRingEncryptor(key);
+            if (KeyRingKey.Parse(options.Value.KeyRingKey, out _) is { } key) o.XmlEncryptor = new KeyRingEncryptor(key);
         });
         services.AddSingleton<Secrets>();
         services.AddSingleton<SettingsCore>();
+        services.AddSingleton(new AfterMigration(EnsureChatKeysAsync));
         return services;
     }
 
