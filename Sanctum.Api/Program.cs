@@ -85,10 +85,9 @@ builder.Services.AddLetta();
 builder.Services.AddResultCache();
 // The OpenAPI document and Swagger UI.
 builder.Services.AddSanctumOpenApi();
-// The web chat bridge's actions, rate limits and error envelope under /api/v1.
+// The web chat bridge's actions, rate limits and error envelope under /api/v1, and the agents' relay presence: a
+// relay that stops polling its inbox turns its agent Degraded.
 builder.Services.AddChatBridge();
-// Agents' relay presence: a relay that stops polling its inbox turns its agent Degraded.
-builder.Services.AddRelayPresence();
 // Backups (and the gate a restore closes while it swaps the database), and the job scheduler with its kinds.
 builder.Services.AddBackups();
 builder.Services.AddJobs();

@@ -1,7 +1,7 @@
-using Sanctum.Api.Tools;
 using Sanctum.Api.Infrastructure;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Nodes;
+using Sanctum.Api.Health;
 
 namespace Sanctum.Api.Agents;
 

@@ -4,8 +4,8 @@ using System.Text.Json.Nodes;
 using Dapper;
 using System.Data.Common;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.Tools;
 using Sanctum.Api.Users;
+using Sanctum.Api.Health;
 
 namespace Sanctum.Api.Agents;
 

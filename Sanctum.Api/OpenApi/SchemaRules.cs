@@ -36,9 +36,9 @@ public sealed class SchemaRules : ISchemaFilter
         // A status segment's bounds (the only from/to in the API).
         ["from"] = Timestamp,
         ["to"] = Timestamp,
-        ["status_source"] = s => s.Enum = Nodes(Status.StatusWriter.Sources),
-        ["old_status"] = s => s.Enum = Nodes(Tools.HealthStatus.All),
-        ["new_status"] = s => s.Enum = Nodes(Tools.HealthStatus.All),
+        ["status_source"] = s => s.Enum = Nodes(Health.StatusWriter.Sources),
+        ["old_status"] = s => s.Enum = Nodes(Health.HealthStatus.All),
+        ["new_status"] = s => s.Enum = Nodes(Health.HealthStatus.All),
         ["status_reason"] = s => Text(s, MaxReason),
         ["reason"] = s => Text(s, MaxReason),
         ["last_check_error"] = s => Text(s, Health.HealthProbe.MaxError),

@@ -7,6 +7,7 @@ using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
 using System.ComponentModel.DataAnnotations;
+using Sanctum.Api.Health;
 
 namespace Sanctum.Api.Status;
 
@@ -176,7 +177,7 @@ public sealed record StatusChange
 }
 
 /// <summary>A status held from <c>from</c> until <c>to</c>.</summary>
-public sealed record StatusSegment(string From, string To, [property: OneOf(typeof(Tools.HealthStatus))] string Status);
+public sealed record StatusSegment(string From, string To, [property: OneOf(typeof(HealthStatus))] string Status);
 
 /// <summary>
 /// A tool's or agent's status over the window: <c>percent</c> of the time it was Healthy or Ready; null when no
@@ -184,6 +185,6 @@ public sealed record StatusSegment(string From, string To, [property: OneOf(type
 /// </summary>
 public sealed record Availability(
     [property: OneOf("tool", "agent")] string Kind, [property: MaxLength(50), RegularExpression(FieldChecks.SlugPattern)] string Id,
-    [property: MaxLength(200)] string Name, [property: OneOf(typeof(Tools.HealthStatus))] string Status,
+    [property: MaxLength(200)] string Name, [property: OneOf(typeof(HealthStatus))] string Status,
     [property: OneOf(typeof(StatusWriter), nameof(StatusWriter.Sources))] string StatusSource,
     [property: Range(0, 100)] double? Percent, IReadOnlyList<StatusSegment> Segments);

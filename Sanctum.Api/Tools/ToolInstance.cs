@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Health;
 
 namespace Sanctum.Api.Tools;
 

@@ -11,7 +11,6 @@ using Sanctum.Api.Data;
 using Sanctum.Api.Health;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Settings;
-using Sanctum.Api.Status;
 
 namespace Sanctum.Api.Tools;
 

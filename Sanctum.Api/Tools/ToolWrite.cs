@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Data.Common;
 using Dapper;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Health;
 
 namespace Sanctum.Api.Tools;
 

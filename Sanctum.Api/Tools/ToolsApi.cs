@@ -5,11 +5,11 @@ using Microsoft.AspNetCore.Http.Json;
 using System.Data.Common;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Agents;
-using Sanctum.Api.Status;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Settings;
+using Sanctum.Api.Health;
 
 namespace Sanctum.Api.Tools;
 

@@ -5,7 +5,7 @@ using Sanctum.Api.Audit;
 using Sanctum.Api.Data;
 using Sanctum.Api.Events;
 
-namespace Sanctum.Api.Status;
+namespace Sanctum.Api.Health;
 
 /// <summary>What a tool, instance or agent's status becomes: its label, where it came from and why.</summary>
 /// <param name="Since">When the status began; null: now if the label changes, else unchanged.</param>
