@@ -14,7 +14,7 @@ public static class AgentsApi
 {
     public static RouteGroupBuilder MapAgents(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/agents").WithTags("Agents").RequireReader();
+        var group = routes.MapGroup("/api/agents").WithTags("Agents").WithRequestExamples(AgentExamples.All).RequireReader();
 
         group.MapGet("/", List).WithName("ListAgents")
             .WithSummary("Active agents visible to the caller, by name (admins see all; include_inactive=true adds inactive ones for admins)");

@@ -17,7 +17,7 @@ public static class AuthApi
 {
     public static RouteGroupBuilder MapAuth(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/auth").WithTags("Auth");
+        var group = routes.MapGroup("/api/auth").WithTags("Auth").WithRequestExamples(AuthExamples.All);
 
         group.MapPost("/login", LoginAsync).WithName("Login").AllowAnonymous().RequireRateLimiting(AuthSetup.LoginRateLimit).LimitPasswordHashing()
             .WithSummary("Sign in; returns a session token and sets the sanctum_session cookie")

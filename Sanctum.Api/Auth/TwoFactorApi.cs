@@ -23,7 +23,7 @@ public static class TwoFactorApi
 {
     public static IEndpointRouteBuilder MapTwoFactor(this IEndpointRouteBuilder routes)
     {
-        var auth = routes.MapGroup("/api/auth").WithTags("Auth");
+        var auth = routes.MapGroup("/api/auth").WithTags("Auth").WithRequestExamples(AuthExamples.All);
         auth.MapPost("/login/second-factor", TwoFactorLogin.SecondFactor).WithName("LoginSecondFactor").AllowAnonymous()
             .RequireRateLimiting(AuthSetup.LoginRateLimit)
             .WithSummary("Second sign-in step: the challenge from POST /api/auth/login with a code from the authenticator app or an unused recovery code; answers as a password sign-in does (token and cookie). A challenge lasts 5 minutes and allows 5 tries; every wrong code counts toward the lockout")

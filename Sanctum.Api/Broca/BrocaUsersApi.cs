@@ -21,7 +21,7 @@ public static partial class BrocaUsersApi
 
     public static void MapBrocaUsers(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/broca").WithTags("Broca").RequireAdmin();
+        var group = routes.MapGroup("/api/broca").WithTags("Broca").WithRequestExamples(BrocaExamples.All).RequireAdmin();
         group.MapGet("/users", List).WithName("ListBrocaUsers")
             .WithSummary("Platform users discovered in every agent's Broca database (admin), by agent then profile id; cursor = next_cursor")
             .Produces<BrocaUserPage>().ProducesValidationProblem();

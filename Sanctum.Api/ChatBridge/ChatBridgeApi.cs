@@ -25,7 +25,7 @@ public static partial class ChatBridgeApi
 
     public static RouteGroupBuilder MapChatBridge(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup(BasePath).WithTags("ChatBridge");
+        var group = routes.MapGroup(BasePath).WithTags("ChatBridge").WithRequestExamples(BridgeExamples.All);
 
         // What the query form leaves here has no action, or one that is not an action's name (see UseBridgeActionQuery).
         group.MapGet("/", (HttpContext http, string? action) => Unmatched(http, action)).WithName("ChatBridgeGet")

@@ -18,7 +18,7 @@ public static class ToolInstancesApi
 {
     public static RouteGroupBuilder MapToolInstances(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/tools/{id}/instances").WithTags("Tool instances").RequireReader();
+        var group = routes.MapGroup("/api/tools/{id}/instances").WithTags("Tool instances").WithRequestExamples(ToolExamples.All).RequireReader();
 
         group.MapGet("/", List).WithName("ListToolInstances").WithSummary("The tool's instances, by id").ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/{instanceId:long}", Get).WithName("GetToolInstance").WithSummary("One instance of the tool").ProducesProblem(StatusCodes.Status404NotFound);

@@ -17,7 +17,7 @@ public static class ToolsApi
 {
     public static RouteGroupBuilder MapTools(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/tools").WithTags("Tools").RequireReader();
+        var group = routes.MapGroup("/api/tools").WithTags("Tools").WithRequestExamples(ToolExamples.All).RequireReader();
 
         group.MapGet("/", List).WithName("ListTools")
             .WithSummary("Tools, ordered by category then name; filter with category and enabled");
