@@ -61,6 +61,8 @@ builder.Services.AddSanctumTelemetry(builder.Configuration);
 builder.Services.AddSanctumDatabase();
 // Data Protection keys under the data directory, for secrets at rest.
 builder.Services.AddSanctumSecrets();
+// The settings core: every store of settings, read and written in one place.
+builder.Services.AddSettings();
 // snake_case JSON and problem details for every error.
 builder.Services.AddSanctumHttp();
 // Named rate-limit policies, counted in memory (SQLite) or in the database (PostgreSQL): Infrastructure/RateLimits.cs.

@@ -5,7 +5,6 @@ using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Audit;
-using Sanctum.Api.Settings;
 using Sanctum.Api.Data;
 using Sanctum.Api.Events;
 using Sanctum.Api.Infrastructure;

@@ -1,7 +1,7 @@
 namespace Sanctum.Api.Data;
 
 /// <summary>
-/// Sanctum:KeyRingKey, the key that encrypts the Data Protection key ring kept in the database (Settings/DatabaseKeyRing.cs)
+/// Sanctum:KeyRingKey, the key that encrypts the Data Protection key ring kept in the database (Infrastructure/DatabaseKeyRing.cs)
 /// and from which the audit chain's and backups' record keys derive (Audit/RecordKeys.cs); required on PostgreSQL.
 /// </summary>
 public static class KeyRingKey

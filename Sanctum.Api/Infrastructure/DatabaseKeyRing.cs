@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Data;
 
-namespace Sanctum.Api.Settings;
+namespace Sanctum.Api.Infrastructure;
 
 /// <summary>
 /// The Data Protection key ring in the database (table data_protection_keys, Phase 3), used on PostgreSQL so that
