@@ -98,7 +98,7 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
     }
 
     /// <summary>Runs the relay presence sweep now, as its timer would (after a test edits chat_relay_polls).</summary>
-    public void SweepRelayPresence() => Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Sanctum.Api.Agents.RelayPresenceSweeper>(Services).SweepAsync().GetAwaiter().GetResult();
+    public void SweepRelayPresence() => Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Sanctum.Api.ChatBridge.RelayPresenceSweeper>(Services).SweepAsync().GetAwaiter().GetResult();
 
     /// <summary>Signs in as the seeded admin, does the forced password change, and returns a bearer client.</summary>
     public async Task<HttpClient> CreateAdminClientAsync()

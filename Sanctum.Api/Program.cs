@@ -61,6 +61,8 @@ builder.Services.AddSanctumTelemetry(builder.Configuration);
 builder.Services.AddSanctumDatabase();
 // Data Protection keys under the data directory, for secrets at rest.
 builder.Services.AddSanctumSecrets();
+// The settings core: every store of settings, read and written in one place.
+builder.Services.AddSettings();
 // snake_case JSON and problem details for every error.
 builder.Services.AddSanctumHttp();
 // Named rate-limit policies, counted in memory (SQLite) or in the database (PostgreSQL): Infrastructure/RateLimits.cs.
@@ -85,10 +87,9 @@ builder.Services.AddLetta();
 builder.Services.AddResultCache();
 // The OpenAPI document and Swagger UI.
 builder.Services.AddSanctumOpenApi();
-// The web chat bridge's actions, rate limits and error envelope under /api/v1.
+// The web chat bridge's actions, rate limits and error envelope under /api/v1, and the agents' relay presence: a
+// relay that stops polling its inbox turns its agent Degraded.
 builder.Services.AddChatBridge();
-// Agents' relay presence: a relay that stops polling its inbox turns its agent Degraded.
-builder.Services.AddRelayPresence();
 // Backups (and the gate a restore closes while it swaps the database), and the job scheduler with its kinds.
 builder.Services.AddBackups();
 builder.Services.AddJobs();

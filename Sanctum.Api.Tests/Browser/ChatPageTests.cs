@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using Microsoft.Extensions.DependencyInjection;
+using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Tests.Browser;

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
+using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Tests.ChatBridge;

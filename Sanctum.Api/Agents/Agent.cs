@@ -1,8 +1,7 @@
-using Sanctum.Api.Tools;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Nodes;
+using Sanctum.Api.Health;
 
 namespace Sanctum.Api.Agents;
 
@@ -34,7 +33,7 @@ public sealed record Agent
     public JsonNode? VisibleToUsers { get; init; }
     public JsonNode? VisibleToRoles { get; init; }
     public long? CreatedBy { get; init; }
-    [MaxLength(SchemaRules.MaxText)]
+    [MaxLength(FieldChecks.MaxText)]
     public string? LettaUid { get; init; }
     public JsonNode? Config { get; init; }
     public required string CreatedAt { get; init; }

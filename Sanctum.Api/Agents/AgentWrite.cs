@@ -1,12 +1,11 @@
-using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dapper;
 using System.Data.Common;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.Tools;
 using Sanctum.Api.Users;
+using Sanctum.Api.Health;
 
 namespace Sanctum.Api.Agents;
 

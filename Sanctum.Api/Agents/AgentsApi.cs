@@ -2,12 +2,11 @@ using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;
-using Sanctum.Api.Status;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Auth;
-using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Health;
 
 namespace Sanctum.Api.Agents;
 
@@ -15,7 +14,7 @@ public static class AgentsApi
 {
     public static RouteGroupBuilder MapAgents(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/agents").WithTags("Agents").RequireReader();
+        var group = routes.MapGroup("/api/agents").WithTags("Agents").WithRequestExamples(AgentExamples.All).RequireReader();
 
         group.MapGet("/", List).WithName("ListAgents")
             .WithSummary("Active agents visible to the caller, by name (admins see all; include_inactive=true adds inactive ones for admins)");
@@ -104,7 +103,7 @@ public static class AgentsApi
     public static async Task<Agent> ShownAsync(DbConnection db, Agent agent) => (await ShownAsync(db, [agent])).Single();
 
     private static async Task<Results<Ok<Agent>, ValidationProblem, ProblemHttpResult>> Patch(
-        string id, AgentWrite body, DbConnection db, TimeProvider clock, StatusWriter status, HttpContext http, IOptions<ChatBridgeOptions> bridge)
+        string id, AgentWrite body, DbConnection db, TimeProvider clock, StatusWriter status, HttpContext http, IOptions<RelayPresenceOptions> presence)
     {
         var errors = new Errors();
         if (body.Id is not null && body.Id != id) errors.Add("id", "The id cannot change: leave it out or send the id of the address.");
@@ -133,7 +132,7 @@ public static class AgentsApi
         if (agent is null) return Problems.NotFound($"Agent '{id}'");
         var changed = body.Status is not null && await status.SetAsync(db, tx, StatusWriter.Agent, id, new StatusUpdate(body.Status, "manual", null), http) is not null;
         // Activating or deactivating changes where the status comes from (relay presence or Off by hand).
-        if (body.IsActive is not null && await RelayPresence.SyncAsync(db, tx, status, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds) > 0) changed = true;
+        if (body.IsActive is not null && await RelayPresence.SyncAsync(db, tx, status, clock.GetUtcNow(), presence.Value.WindowSeconds) > 0) changed = true;
         if (changed) agent = await db.QuerySingleAsync<Agent>($"SELECT {Agent.Columns} FROM agents WHERE id = @id", new { id }, tx);
         await tx.CommitAsync();
         status.Committed(tx);
@@ -141,13 +140,13 @@ public static class AgentsApi
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> Delete(
-        string id, DbConnection db, TimeProvider clock, StatusWriter status, IOptions<ChatBridgeOptions> bridge)
+        string id, DbConnection db, TimeProvider clock, StatusWriter status, IOptions<RelayPresenceOptions> presence)
     {
         await db.OpenAsync();
         await using var tx = await db.BeginTransactionAsync();
         if (await db.ExecuteAsync("UPDATE agents SET is_active = FALSE, updated_at = @now WHERE id = @id", new { id, now = Timestamp.Now(clock) }, tx) != 1)
             return Problems.NotFound($"Agent '{id}'");
-        await RelayPresence.SyncAsync(db, tx, status, clock.GetUtcNow(), bridge.Value.RelayWindowSeconds);
+        await RelayPresence.SyncAsync(db, tx, status, clock.GetUtcNow(), presence.Value.WindowSeconds);
         await tx.CommitAsync();
         status.Committed(tx);
         return TypedResults.NoContent();

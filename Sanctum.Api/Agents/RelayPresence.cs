@@ -1,7 +1,7 @@
 using System.Data;
 using Dapper;
-using Sanctum.Api.Status;
 using Sanctum.Api.Data;
+using Sanctum.Api.Health;
 
 namespace Sanctum.Api.Agents;
 

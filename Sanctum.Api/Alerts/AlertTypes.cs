@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Alerts;
 

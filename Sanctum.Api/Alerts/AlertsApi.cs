@@ -9,7 +9,6 @@ using Sanctum.Api.Auth;
 using Sanctum.Api.Settings;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Alerts;
 
@@ -31,7 +30,7 @@ public static class AlertsApi
 
     public static RouteGroupBuilder MapAlerts(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/alerts").WithTags("Alerts").RequireAdmin();
+        var group = routes.MapGroup("/api/alerts").WithTags("Alerts").WithRequestExamples(AlertExamples.All).RequireAdmin();
         group.MapGet("/channels", ListChannels).WithName("ListAlertChannels").Paged(AlertNames.MaxListed).WithSummary("The alert channels by name; secrets show as ********");
         group.MapPost("/channels", CreateChannel).WithName("CreateAlertChannel")
             .WithSummary("Add a channel: webhook (url, secret: the HMAC key) or email (smtp_host, smtp_port, smtp_security, smtp_username, smtp_password, from, to)")

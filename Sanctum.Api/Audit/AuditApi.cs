@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Mvc;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Audit;
 

@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Dapper;
 using System.ComponentModel.DataAnnotations;
-using Sanctum.Api.OpenApi;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Audit;
 

@@ -3,8 +3,8 @@ using Dapper;
 using System.Security.Claims;
 using System.Text.Json;
 using System.Threading.Channels;
-using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Audit;
 
@@ -167,7 +167,7 @@ public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider cloc
         var user = http?.User;
         var actor = user?.FindFirstValue(ClaimTypes.Name) ?? e.Actor;
         long? actorId = user?.FindFirstValue(ClaimTypes.NameIdentifier) is { } id && long.TryParse(id, out var n) ? n : null;
-        var address = http is null ? e.Address : AuthSetup.ClientAddress(http);
+        var address = http is null ? e.Address : Caller.Address(http);
         var details = e.Details is null ? null : JsonSerializer.Serialize(e.Details, DetailsJson);
         LogEvent(logger, e.Action, e.Outcome, actor ?? SystemActor, address ?? "-", e.TargetType ?? "-", e.TargetId ?? "-", details ?? "{}");
         return new AuditEntry

@@ -1,17 +1,15 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Sanctum.Api.Jobs;
 
 namespace Sanctum.Api.Audit;
 
 public static class AuditSetup
 {
-    /// <summary>The audit log, its background writer, and the audit-retention job kind.</summary>
+    /// <summary>The audit log and its background writer (the audit-retention job kind is a job: Jobs/Kinds/AuditRetentionJob.cs).</summary>
     public static IServiceCollection AddSanctumAudit(this IServiceCollection services)
     {
         services.AddAuditCore();
         services.AddSingleton<AuditVerifier>();
         services.AddHostedService<AuditWriter>();
-        services.AddSingleton<IJobKind, AuditRetention>();
         return services;
     }
 

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
-using Sanctum.Api.Settings;
 using Sanctum.Api.Data;
 
 namespace Sanctum.Api.Audit;
@@ -25,7 +24,7 @@ public sealed class RecordKeys(Database database, IOptions<SanctumOptions> optio
     private readonly Lazy<byte[]> _root = new(() => LoadRoot(database, options.Value, protection));
 
     /// <summary>Where the root lives, for messages: the setting or the file.</summary>
-    public string Source => KeyRingEncryptor.ParseKey(options.Value.KeyRingKey, out _) is not null
+    public string Source => KeyRingKey.Parse(options.Value.KeyRingKey, out _) is not null
         ? "Sanctum:KeyRingKey" : Path.Combine(database.DataDirectory, FileName);
 
     public byte[] AuditKey => Derive("sanctum audit chain v1");
@@ -40,7 +39,7 @@ public sealed class RecordKeys(Database database, IOptions<SanctumOptions> optio
 
     private static byte[] LoadRoot(Database database, SanctumOptions options, IDataProtectionProvider protection)
     {
-        if (KeyRingEncryptor.ParseKey(options.KeyRingKey, out _) is { } configured) return configured;
+        if (KeyRingKey.Parse(options.KeyRingKey, out _) is { } configured) return configured;
         var protector = protection.CreateProtector("Sanctum.RecordKey.v1");
         var path = Path.Combine(database.DataDirectory, FileName);
         if (!File.Exists(path))

@@ -6,7 +6,6 @@ using Sanctum.Api.Audit;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
 using System.ComponentModel.DataAnnotations;
-using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Auth;
 
@@ -15,7 +14,7 @@ public static class AccessTokensApi
 {
     public static RouteGroupBuilder MapAccessTokens(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/auth/tokens").WithTags("Auth").RequireAuthorization(Policies.SessionReader);
+        var group = routes.MapGroup("/api/auth/tokens").WithTags("Auth").WithRequestExamples(AuthExamples.All).RequireAuthorization(Policies.SessionReader);
 
         group.MapPost("/", CreateAsync).WithName("CreateAccessToken")
             .WithSummary("Create a personal access token for scripts; the token (sanctum_pat_…) is returned this once. Send it as Authorization: Bearer; it acts with your role, and a read token only reads")

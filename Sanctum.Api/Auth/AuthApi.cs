@@ -17,7 +17,7 @@ public static class AuthApi
 {
     public static RouteGroupBuilder MapAuth(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/auth").WithTags("Auth");
+        var group = routes.MapGroup("/api/auth").WithTags("Auth").WithRequestExamples(AuthExamples.All);
 
         group.MapPost("/login", LoginAsync).WithName("Login").AllowAnonymous().RequireRateLimiting(AuthSetup.LoginRateLimit).LimitPasswordHashing()
             .WithSummary("Sign in; returns a session token and sets the sanctum_session cookie")
@@ -66,7 +66,7 @@ public static class AuthApi
         var passwordOk = hasher.Verify(body.Password!, account?.PasswordHash);
         // The documented default password is only ever good on this machine: behind a proxy or on a public address a
         // fresh install's admin has a one-time password instead, and admin123 from elsewhere is a failed sign-in.
-        var defaultFromAfar = passwordOk && body.Password == BootstrapAdmin.LoopbackPassword && !AuthSetup.IsLoopbackClient(http);
+        var defaultFromAfar = passwordOk && body.Password == BootstrapAdmin.LoopbackPassword && !Caller.IsLoopback(http);
         if (account is null || !counted || !passwordOk || defaultFromAfar || account.Status != "active")
         {
             var reason = account is null ? "unknown_user" : !counted ? "locked" : !passwordOk ? "wrong_password"

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.RateLimiting;
@@ -42,23 +41,12 @@ public static class AuthSetup
         {
             var o = sanctum.Value;
             limiter.AddPolicy(LoginRateLimit, RateLimits.Policy(
-                context => RateLimits.FixedWindow(database, clock, "login:", ClientAddress(context), o.LoginPermitLimit, o.LoginWindow), o.LoginWindow,
+                context => RateLimits.FixedWindow(database, clock, "login:", Caller.Address(context), o.LoginPermitLimit, o.LoginWindow), o.LoginWindow,
                 (context, seconds) => Problems.WriteAsync(context, StatusCodes.Status429TooManyRequests, "Too Many Requests",
                     $"Too many attempts from this address; try again in {seconds} s.")));
         });
         return services;
     }
-
-    public static string ClientAddress(HttpContext context) =>
-        (context.Connection.RemoteIpAddress ?? IPAddress.Loopback).ToString();
-
-    /// <summary>Whether the client (the forwarded one behind a trusted proxy) is this machine; no address is an in-process host.</summary>
-    public static bool IsLoopbackClient(HttpContext context) =>
-        context.Connection.RemoteIpAddress is not { } address || IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
-
-    /// <summary>The client's User-Agent as stored beside a session: null when absent, at most 512 characters.</summary>
-    public static string? ClientUserAgent(HttpContext context) =>
-        context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent[..Math.Min(agent.Length, 512)] : null;
 
     /// <summary>Fails while the signed-in user still has to change a temporary or default password.</summary>
     private sealed class NoPasswordChangePending : IAuthorizationRequirement

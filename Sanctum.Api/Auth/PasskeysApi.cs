@@ -22,7 +22,7 @@ public static class PasskeysApi
 {
     public static IEndpointRouteBuilder MapPasskeys(this IEndpointRouteBuilder routes)
     {
-        var login = routes.MapGroup("/api/auth/login/passkey").WithTags("Auth").AllowAnonymous().RequireRateLimiting(AuthSetup.LoginRateLimit);
+        var login = routes.MapGroup("/api/auth/login/passkey").WithTags("Auth").WithRequestExamples(AuthExamples.All).AllowAnonymous().RequireRateLimiting(AuthSetup.LoginRateLimit);
         login.MapPost("/options", PasskeyLogin.StartAsync).WithName("StartPasskeySignIn")
             .WithSummary("Start a sign-in with a passkey: without a challenge, a password-less sign-in (any passkey of any account); with the challenge from POST /api/auth/login, the second factor of that sign-in (the account's passkeys). Returns a ceremony handle and the options for navigator.credentials.get (PublicKeyCredential.parseRequestOptionsFromJSON); the ceremony lasts 5 minutes and is used once")
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
@@ -30,7 +30,7 @@ public static class PasskeysApi
             .WithSummary("Finish a sign-in with a passkey: the ceremony handle and the authenticator's answer (PublicKeyCredential.toJSON()); answers as a password sign-in does (token and cookie). A refused passkey counts toward the account's lockout, and as a try of the password step's challenge")
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
 
-        var self = routes.MapGroup("/api/auth/passkeys").WithTags("Auth").RequireAuthorization(Policies.Session);
+        var self = routes.MapGroup("/api/auth/passkeys").WithTags("Auth").WithRequestExamples(AuthExamples.All).RequireAuthorization(Policies.Session);
         self.MapGet("/", ListAsync).WithName("ListPasskeys").WithSummary("Your passkeys (name, when registered, when last used)");
         self.MapPost("/registration", StartRegistrationAsync).WithName("StartPasskeyRegistration")
             .WithSummary("Start registering a passkey: a ceremony handle and the options for navigator.credentials.create (PublicKeyCredential.parseCreationOptionsFromJSON); lasts 5 minutes, used once")

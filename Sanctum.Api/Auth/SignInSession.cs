@@ -6,6 +6,7 @@ using Sanctum.Api.Audit;
 using Sanctum.Api.Data;
 using Sanctum.Api.Telemetry;
 using Sanctum.Api.Users;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Auth;
 
@@ -30,7 +31,7 @@ public static class SignInSession
             var session = new
             {
                 id = userId, now = Timestamp.From(now), sessionId = SessionTokens.NewSessionId(), hash = SessionTokens.Hash(token),
-                ip = AuthSetup.ClientAddress(http), agent = AuthSetup.ClientUserAgent(http), expires,
+                ip = Caller.Address(http), agent = Caller.UserAgent(http), expires,
             };
             await db.ExecuteAsync("DELETE FROM user_sessions WHERE user_id = @id AND expires_at <= @now", session, tx);
             await db.ExecuteAsync("""

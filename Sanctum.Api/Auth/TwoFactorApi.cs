@@ -5,7 +5,6 @@ using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Audit;
-using Sanctum.Api.Settings;
 using Sanctum.Api.Data;
 using Sanctum.Api.Events;
 using Sanctum.Api.Infrastructure;
@@ -23,7 +22,7 @@ public static class TwoFactorApi
 {
     public static IEndpointRouteBuilder MapTwoFactor(this IEndpointRouteBuilder routes)
     {
-        var auth = routes.MapGroup("/api/auth").WithTags("Auth");
+        var auth = routes.MapGroup("/api/auth").WithTags("Auth").WithRequestExamples(AuthExamples.All);
         auth.MapPost("/login/second-factor", TwoFactorLogin.SecondFactor).WithName("LoginSecondFactor").AllowAnonymous()
             .RequireRateLimiting(AuthSetup.LoginRateLimit)
             .WithSummary("Second sign-in step: the challenge from POST /api/auth/login with a code from the authenticator app or an unused recovery code; answers as a password sign-in does (token and cookie). A challenge lasts 5 minutes and allows 5 tries; every wrong code counts toward the lockout")
@@ -153,11 +152,11 @@ public static class TwoFactorApi
 
 /// <param name="LinkedProviders">The issuers of the single sign-on accounts linked to this user.</param>
 public sealed record TwoFactorStatus(bool TotpEnabled, bool TotpPending, int RecoveryCodesLeft, bool Required, int Passkeys,
-    [property: MaxLength(10), Sanctum.Api.OpenApi.Items(500)] string[] LinkedProviders);
+    [property: MaxLength(10), Infrastructure.Items(500)] string[] LinkedProviders);
 
 public sealed record TotpEnrolment([property: MaxLength(64)] string Secret, [property: MaxLength(300)] string OtpauthUri);
 
-public sealed record RecoveryCodesIssued([property: MaxLength(RecoveryCodes.Count), Sanctum.Api.OpenApi.Items(19)] string[] RecoveryCodes);
+public sealed record RecoveryCodesIssued([property: MaxLength(RecoveryCodes.Count), Infrastructure.Items(19)] string[] RecoveryCodes);
 
 public sealed record TotpCodeRequest
 {

@@ -5,7 +5,6 @@ using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Audit;
-using Sanctum.Api.Settings;
 using Sanctum.Api.Data;
 using Sanctum.Api.Events;
 using Sanctum.Api.Infrastructure;
@@ -94,7 +93,7 @@ public static class TwoFactorLogin
 
 /// <summary>What POST /api/auth/login answers instead of a session when the account has two-factor on.</summary>
 /// <param name="Methods">The second factors the account has: totp (a code or a recovery code) and/or passkey.</param>
-public sealed record TwoFactorChallenge(bool TwoFactorRequired, [property: MaxLength(43)] string Challenge, [property: MaxLength(2), Sanctum.Api.OpenApi.Items(7)] string[] Methods);
+public sealed record TwoFactorChallenge(bool TwoFactorRequired, [property: MaxLength(43)] string Challenge, [property: MaxLength(2), Infrastructure.Items(7)] string[] Methods);
 
 public sealed record SecondFactorRequest
 {

@@ -1,7 +1,7 @@
 using System.Data.Common;
 using Dapper;
-using Sanctum.Api.Settings;
 using Sanctum.Api.Data;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Auth;
 

@@ -9,7 +9,7 @@ using Sanctum.Api.Audit;
 using Sanctum.Api.Settings;
 using Sanctum.Api.Data;
 using System.ComponentModel.DataAnnotations;
-using Sanctum.Api.OpenApi;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Backups;
 

@@ -49,7 +49,7 @@ public static class BrocaFilesApi
 
         group.MapGet("/history", History).WithName("GetBrocaSettingsHistory").RequireAdmin()
             .WithSummary("Recorded changes to the agent's settings.json (file=settings) or .env (file=env), newest first (admin); secrets read 'changed'")
-            .Produces<List<SettingChange>>().ProducesValidationProblem().BrocaProblems().WithMetadata(new OpenApi.PageLimit(MaxHistory));
+            .Produces<List<SettingChange>>().ProducesValidationProblem().BrocaProblems().WithMetadata(new Infrastructure.PageLimit(MaxHistory));
     }
 
     /// <summary>The problems every Broca operation can answer: no such agent, no Broca (409), Broca busy (503).</summary>

@@ -28,7 +28,7 @@ public static partial class BrocaLogsApi
             .Produces(StatusCodes.Status200OK, contentType: "text/plain").ProducesValidationProblem().BrocaProblems();
     }
 
-    private static Task<IResult> Tail(string id, int? lines, [OpenApi.OneOf(typeof(BrocaLogsApi), nameof(Levels))] string? level, [Text(MaxSearch)] string? search, BrocaLogServices s)
+    private static Task<IResult> Tail(string id, int? lines, [Infrastructure.OneOf(typeof(BrocaLogsApi), nameof(Levels))] string? level, [Text(MaxSearch)] string? search, BrocaLogServices s)
     {
         var errors = new Errors();
         var max = s.Broca.Options.MaxLogLines;
@@ -124,7 +124,7 @@ public static partial class BrocaLogsApi
 public sealed record BrocaLogFile([property: System.ComponentModel.DataAnnotations.MaxLength(BrocaLogsApi.MaxFileName)] string Name, long Bytes, DateTime ModifiedAt);
 
 /// <summary>The lines (oldest first), the log files there are, and whether older lines were left out.</summary>
-public sealed record BrocaLogTail([property: OpenApi.Items(BrocaLogsApi.MaxLineLength), System.ComponentModel.DataAnnotations.MaxLength(BrocaLogsApi.MaxLines)] List<string> Lines, [property: System.ComponentModel.DataAnnotations.MaxLength(BrocaLogsApi.MaxFiles)] List<BrocaLogFile> Files, bool Truncated);
+public sealed record BrocaLogTail([property: Infrastructure.Items(BrocaLogsApi.MaxLineLength), System.ComponentModel.DataAnnotations.MaxLength(BrocaLogsApi.MaxLines)] List<string> Lines, [property: System.ComponentModel.DataAnnotations.MaxLength(BrocaLogsApi.MaxFiles)] List<BrocaLogFile> Files, bool Truncated);
 
 public sealed record BrocaLogServices(System.Data.Common.DbConnection Db, BrocaDatabase Broca, HttpContext Http)
 {

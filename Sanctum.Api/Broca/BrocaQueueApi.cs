@@ -37,7 +37,7 @@ public static class BrocaQueueApi
             .WithSummary("Delete a queue item (admin); 409 while Broca is processing it").Produces(StatusCodes.Status204NoContent).BrocaProblems();
     }
 
-    private static Task<IResult> List(string id, [OpenApi.OneOf(typeof(BrocaQueueApi), nameof(Statuses))] string? status, int? limit, long? cursor, BrocaQueueServices s)
+    private static Task<IResult> List(string id, [Infrastructure.OneOf(typeof(BrocaQueueApi), nameof(Statuses))] string? status, int? limit, long? cursor, BrocaQueueServices s)
     {
         var errors = new Errors();
         if (limit is not null and (< 1 or > MaxLimit)) errors.Add("limit", $"Must be from 1 to {MaxLimit}.");

@@ -1,4 +1,5 @@
 using Sanctum.Api.Auth;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Broca;
 
@@ -20,7 +21,7 @@ public static class BrocaSetup
 
     public static IEndpointRouteBuilder MapBroca(this IEndpointRouteBuilder routes)
     {
-        var agent = routes.MapGroup("/api/agents/{id}/broca").WithTags("Broca").RequireReader();
+        var agent = routes.MapGroup("/api/agents/{id}/broca").WithTags("Broca").WithRequestExamples(BrocaExamples.All).RequireReader();
         agent.MapBrocaFiles();
         agent.MapBrocaQueue();
         agent.MapBrocaLogs();

@@ -21,7 +21,7 @@ public static partial class BrocaUsersApi
 
     public static void MapBrocaUsers(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/broca").WithTags("Broca").RequireAdmin();
+        var group = routes.MapGroup("/api/broca").WithTags("Broca").WithRequestExamples(BrocaExamples.All).RequireAdmin();
         group.MapGet("/users", List).WithName("ListBrocaUsers")
             .WithSummary("Platform users discovered in every agent's Broca database (admin), by agent then profile id; cursor = next_cursor")
             .Produces<BrocaUserPage>().ProducesValidationProblem();
@@ -32,7 +32,7 @@ public static partial class BrocaUsersApi
             .WithSummary("Set Broca's letta_users.is_active of the platform user, as Broca's utool update does")
             .Produces<BrocaUser>().ProducesValidationProblem().BrocaProblems();
         group.MapGet("/links", Links).WithName("ListBrocaUserLinks")
-            .WithSummary("Sanctum users linked to platform users (admin), optionally of one user").Produces<List<BrocaUserLink>>().WithMetadata(new OpenApi.PageLimit(MaxLinks));
+            .WithSummary("Sanctum users linked to platform users (admin), optionally of one user").Produces<List<BrocaUserLink>>().WithMetadata(new Infrastructure.PageLimit(MaxLinks));
     }
 
     private const string ProfileSelect = """
@@ -223,12 +223,12 @@ public sealed record BrocaUser
 
 /// <summary>A page of discovered users, the cursor of the next one, and the agents whose Broca database could not be read.</summary>
 public sealed record BrocaUserPage([property: MaxLength(BrocaUsersApi.MaxLimit)] List<BrocaUser> Items, [property: MaxLength(BrocaUsersApi.MaxText)] string? NextCursor,
-    [property: OpenApi.Items(BrocaUsersApi.MaxText), MaxLength(100)] List<string> Unavailable);
+    [property: Infrastructure.Items(BrocaUsersApi.MaxText), MaxLength(100)] List<string> Unavailable);
 
 /// <summary>The body of a promotion: the role (viewer by default) and, optionally, the username to give.</summary>
 public sealed record BrocaPromote
 {
-    [OpenApi.OneOf(typeof(Roles))]
+    [Infrastructure.OneOf(typeof(Roles))]
     public string? Role { get; init; }
     [Text(50), Pattern(UserRules.UsernamePattern, UserRules.UsernameMessage)]
     public string? Username { get; init; }

@@ -1,12 +1,12 @@
 using System.ComponentModel.DataAnnotations;
-using Sanctum.Api.OpenApi;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Chat;
 
 /// <summary>One of the caller's chat sessions.</summary>
 public sealed record ChatSessionSummary
 {
-    [MaxLength(ChatBridge.BridgeInput.MaxSessionIdLength), RegularExpression(SchemaRules.SessionIdPattern)]
+    [MaxLength(ChatBridge.BridgeInput.MaxSessionIdLength), RegularExpression(ChatBridge.BridgeInput.SessionIdPattern)]
     public required string Id { get; init; }
     public string? AgentId { get; init; }
     public required string CreatedAt { get; init; }
@@ -26,7 +26,7 @@ public sealed record ChatHistoryItem
     [OneOf("message", "response")]
     public required string Kind { get; init; }
     public long Id { get; init; }
-    [MaxLength(SchemaRules.MaxText)]
+    [MaxLength(FieldChecks.MaxText)]
     public required string Text { get; init; }
     public required string Timestamp { get; init; }
     /// <summary>Messages: waiting (for a relay), leased (handed to a relay, no reply yet), answered, undelivered.</summary>

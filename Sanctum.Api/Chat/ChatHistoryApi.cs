@@ -8,7 +8,6 @@ using Sanctum.Api.Auth;
 using Sanctum.Api.ChatBridge;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Chat;
 

@@ -47,13 +47,15 @@ public sealed record BridgeBody(JsonElement? Root, bool TooLarge, bool TimedOut 
 public static partial class BridgeInput
 {
     public const int MaxSessionIdLength = 64;
+    /// <summary>A session id as the schemas state it (<see cref="SessionIdRegex"/> is what the bridge checks).</summary>
+    public const string SessionIdPattern = "^session_[A-Za-z0-9_]+$";
     public const int MaxMessageLength = 10_000;
     public const int DefaultLimit = 50;
     public const int MaxLimit = 100;
 
     /// <summary>`\z`, not `$`: `$` also matches before a trailing newline.</summary>
     [GeneratedRegex(@"^session_[A-Za-z0-9_]+\z", RegexOptions.CultureInvariant)]
-    private static partial Regex SessionIdPattern();
+    private static partial Regex SessionIdRegex();
 
     /// <summary>
     /// Reads the whole body, within <paramref name="deadline"/> on <paramref name="clock"/>: a body trickled in slowly
@@ -103,7 +105,7 @@ public static partial class BridgeInput
     public static string? SessionId(string? text)
     {
         var trimmed = text?.Trim();
-        return trimmed is { Length: > 0 and <= MaxSessionIdLength } && SessionIdPattern().IsMatch(trimmed) ? trimmed : null;
+        return trimmed is { Length: > 0 and <= MaxSessionIdLength } && SessionIdRegex().IsMatch(trimmed) ? trimmed : null;
     }
 
     /// <summary>The trimmed message, or null when it is not a string of 1 to <paramref name="max"/> characters that is not blank.</summary>

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Auth;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.ChatBridge;
 
@@ -41,11 +42,11 @@ public sealed class BridgeKeyHandler(
     private const string Prefix = "Bearer ";
 
     /// <summary>The key schemes the OpenAPI document names for an endpoint that requires a bridge policy; null for any other.</summary>
-    public static OpenApi.RequiresKey? Keys(IEnumerable<IAuthorizeData> authorization) =>
+    public static RequiresKey? Keys(IEnumerable<IAuthorizeData> authorization) =>
         authorization.Select(a => a.Policy).LastOrDefault(p => p is RelayPolicy or AdminPolicy) switch
         {
-            RelayPolicy => new([OpenApi.SecuritySchemes.BridgeKey, OpenApi.SecuritySchemes.BridgeAdminKey]),
-            AdminPolicy => new([OpenApi.SecuritySchemes.BridgeAdminKey]),
+            RelayPolicy => new([Credentials.BridgeKey, Credentials.BridgeAdminKey]),
+            AdminPolicy => new([Credentials.BridgeAdminKey]),
             _ => null,
         };
 
@@ -54,7 +55,7 @@ public sealed class BridgeKeyHandler(
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         // Once the address has spent its wrong keys, no key from it is even looked at: a right guess looks like a wrong one.
-        if (limits.KeyRefused(AuthSetup.ClientAddress(Context)) is { } blocked)
+        if (limits.KeyRefused(Caller.Address(Context)) is { } blocked)
         {
             _blockedFor = blocked;
             return AuthenticateResult.Fail("too many wrong keys");
@@ -85,7 +86,7 @@ public sealed class BridgeKeyHandler(
 
     private Task RefuseAsync(string error)
     {
-        var address = AuthSetup.ClientAddress(Context);
+        var address = Caller.Address(Context);
         // Names the action and the reason, never the key that was presented.
         var action = Request.Path.Value![(Request.Path.Value!.LastIndexOf('/') + 1)..];
         if (_blockedFor is { } blocked)

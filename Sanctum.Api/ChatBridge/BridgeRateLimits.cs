@@ -58,7 +58,7 @@ public sealed class BridgeRateLimits : IDisposable
         Add(Outbox, "outbox", o.OutboxPerMinute, http => BridgeCaller.Of(http.User).Partition);
         Add(Sessions, "sessions", o.SessionsPerMinute, http => BridgeCaller.Of(http.User).Partition);
         // Per client address: a client that invents a new session id for every poll still has one budget.
-        Add(Responses, "responses", o.ResponsesPerMinute, http => $"address:{Auth.AuthSetup.ClientAddress(http)}");
+        Add(Responses, "responses", o.ResponsesPerMinute, http => $"address:{Caller.Address(http)}");
     }
 
     /// <summary>Requests per minute for each limited action.</summary>

@@ -10,7 +10,7 @@ namespace Sanctum.Api.ChatBridge;
 public sealed record BridgeSuccess<T>
 {
     public bool Success => true;
-    [System.ComponentModel.DataAnnotations.MaxLength(7), Sanctum.Api.OpenApi.OneOf("Success")]
+    [System.ComponentModel.DataAnnotations.MaxLength(7), Infrastructure.OneOf("Success")]
     public string Message => "Success";
     public required string Timestamp { get; init; }
     public required T Data { get; init; }

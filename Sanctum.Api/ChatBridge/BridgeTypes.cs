@@ -1,4 +1,4 @@
-using Sanctum.Api.OpenApi;
+using Sanctum.Api.Infrastructure;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.ComponentModel.DataAnnotations;
@@ -46,7 +46,7 @@ public sealed record OutboxRequest
 {
     public required string SessionId { get; init; }
     [MinLength(1)]
-    [MaxLength(SchemaRules.MaxText)]
+    [MaxLength(FieldChecks.MaxText)]
     public required string Response { get; init; }
     /// <summary>The message answered, if known (a message of the same session).</summary>
     public long? MessageId { get; init; }
@@ -60,7 +60,7 @@ public sealed record ResponseReceipt(long ResponseId, string SessionId, string T
 public sealed record ChatResponse
 {
     public long Id { get; init; }
-    [MaxLength(SchemaRules.MaxText)]
+    [MaxLength(FieldChecks.MaxText)]
     public required string Response { get; init; }
     public required string Timestamp { get; init; }
     public long? MessageId { get; init; }
@@ -71,7 +71,7 @@ public sealed record ResponsesData(string SessionId, [property: MaxLength(ChatMe
 public sealed record BridgeSession
 {
     [MaxLength(BridgeInput.MaxSessionIdLength)]
-    [RegularExpression(SchemaRules.SessionIdPattern)]
+    [RegularExpression(BridgeInput.SessionIdPattern)]
     public required string Id { get; init; }
     public required string Uid { get; init; }
     public long? UserId { get; init; }

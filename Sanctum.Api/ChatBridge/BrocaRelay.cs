@@ -7,8 +7,8 @@ using Sanctum.Api.Agents;
 using Sanctum.Api.Audit;
 using Sanctum.Api.Data;
 using Sanctum.Api.Telemetry;
+using Sanctum.Api.Health;
 
-using Sanctum.Api.Status;
 
 namespace Sanctum.Api.ChatBridge;
 

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Rewrite;
-using Sanctum.Api.OpenApi;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.ChatBridge;
 
@@ -20,12 +20,12 @@ public static partial class ChatBridgeApi
     public static readonly string[] ActionNames = ["messages", "inbox", "outbox", "responses", "sessions", "config", "cleanup", "clear_data", "cleanup_logs"];
 
     /// <summary>The web chat's callers: anyone (anonymous chat when allowed), recorded as the signed-in user when there is one.</summary>
-    private static readonly string[] Visitor = SecuritySchemes.SessionOrAccessToken;
-    private static readonly string[] QueryKeys = [SecuritySchemes.BridgeKey, SecuritySchemes.BridgeAdminKey, .. Visitor];
+    private static readonly string[] Visitor = Credentials.SessionOrAccessToken;
+    private static readonly string[] QueryKeys = [Credentials.BridgeKey, Credentials.BridgeAdminKey, .. Visitor];
 
     public static RouteGroupBuilder MapChatBridge(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup(BasePath).WithTags("ChatBridge");
+        var group = routes.MapGroup(BasePath).WithTags("ChatBridge").WithRequestExamples(BridgeExamples.All);
 
         // What the query form leaves here has no action, or one that is not an action's name (see UseBridgeActionQuery).
         group.MapGet("/", (HttpContext http, string? action) => Unmatched(http, action)).WithName("ChatBridgeGet")

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using Sanctum.Api.Agents;
 
 namespace Sanctum.Api.ChatBridge;
 
@@ -36,6 +37,11 @@ public static class ChatBridgeSetup
         services.AddScoped<ChatMessages>();
         services.AddScoped<BrocaRelay>();
         services.AddScoped<BridgeAdmin>();
+        // The relays poll the bridge's inbox: the window of their agents' presence is the bridge's, and so is the sweep
+        // that turns a relay that stopped polling into its agents' Degraded status.
+        services.AddOptions<RelayPresenceOptions>().Configure<IOptions<ChatBridgeOptions>>((presence, bridge) => presence.WindowSeconds = bridge.Value.RelayWindowSeconds);
+        services.AddSingleton<RelayPresenceSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<RelayPresenceSweeper>());
         // First in line, so that under /api/v1 it answers before the default problem+json writer is asked.
         services.Insert(0, ServiceDescriptor.Singleton<IProblemDetailsWriter, BridgeErrorWriter>());
         return services;

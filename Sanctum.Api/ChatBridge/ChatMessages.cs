@@ -9,6 +9,7 @@ using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 
 using Sanctum.Api.Telemetry;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.ChatBridge;
 
@@ -34,7 +35,7 @@ public sealed class ChatMessages(
         // is counted per signed-in user, or per client address (and in total) for anonymous chat, which is off unless
         // the chat_allow_anonymous setting is true; session ids, which the client chooses, play no part in it.
         var signedIn = http.User.Identity?.IsAuthenticated == true;
-        var address = AuthSetup.ClientAddress(http);
+        var address = Caller.Address(http);
         if (!signedIn && !await BridgeSettings.AllowAnonymousAsync(db))
             return BridgeResults.Error(StatusCodes.Status401Unauthorized, "Authentication required: sign in to chat");
         if (limits.AcquireMessage(signedIn ? http.User.UserId() : null, address) is { } wait)
@@ -92,8 +93,8 @@ public sealed class ChatMessages(
                 """,
                 new
                 {
-                    sessionId, uid = session.Uid, userId, agentId, ip = AuthSetup.ClientAddress(http),
-                    userAgent = AuthSetup.ClientUserAgent(http), now,
+                    sessionId, uid = session.Uid, userId, agentId, ip = Caller.Address(http),
+                    userAgent = Caller.UserAgent(http), now,
                 }, tx);
         }
         var messageId = await db.ExecuteScalarAsync<long>("""

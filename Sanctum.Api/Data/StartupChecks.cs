@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
-using Sanctum.Api.Settings;
 
 namespace Sanctum.Api.Data;
 
@@ -36,15 +35,15 @@ public static class StartupChecks
             if (database.IsSqlite && Directory.Exists(keys) && Directory.EnumerateFileSystemEntries(keys).Any() && (!file.Exists || file.Length == 0))
                 return $"sanctum: refusing to start: {database.FilePath} is {(file.Exists ? "empty" : "missing")} but {keys} holds an earlier "
                     + "install's keys; restore the database from a backup, or move the data directory away to start a fresh install.";
-            if (!database.IsSqlite && KeyRingEncryptor.ParseKey(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>().Value.KeyRingKey, out var problem) is null)
+            if (!database.IsSqlite && KeyRingKey.Parse(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>().Value.KeyRingKey, out var problem) is null)
                 return $"sanctum: refusing to start on PostgreSQL: {problem}; set it to the same 32 random bytes (base64, e.g. `openssl rand -base64 32`) on every instance: it encrypts the key ring kept in the database.";
             if (database.IsSqlite && ReadOnlyProbe.Find(database) is { } readOnly)
                 return $"sanctum: cannot start: {readOnly} is read-only (check its permissions, attributes and mount): the service writes its database and keys there.";
             services.MigrateDatabase();
             // SQLite creates the file with the umask's mode; its -wal and -shm files take the database file's.
             if (database.FilePath is { } path) Infrastructure.OwnerOnlyFile.Restrict(path);
-            // Instances starting together each try to give the chat keys their first values: one does, the others retry and see them.
-            SerializationRetry.Run(() => services.EnsureChatKeysAsync().GetAwaiter().GetResult());
+            foreach (var step in services.GetServices<AfterMigration>())
+                SerializationRetry.Run(() => step.RunAsync(services).GetAwaiter().GetResult());
             return null;
         }
         catch (DataDirectoryInUseException e)

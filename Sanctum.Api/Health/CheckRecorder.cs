@@ -1,7 +1,6 @@
 using System.Data;
 using Dapper;
 using Microsoft.Extensions.Options;
-using Sanctum.Api.Status;
 using Sanctum.Api.Data;
 using Sanctum.Api.Telemetry;
 

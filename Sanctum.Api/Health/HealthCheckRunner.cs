@@ -10,7 +10,7 @@ namespace Sanctum.Api.Health;
 /// each round's results in one write transaction (<see cref="CheckRecorder"/>).
 /// </summary>
 public sealed partial class HealthCheckRunner(
-    Database database, HealthProbe probe, CheckRecorder recorder, Sanctum.Api.Status.StatusWriter status, TimeProvider clock,
+    Database database, HealthProbe probe, CheckRecorder recorder, StatusWriter status, TimeProvider clock,
     IOptions<InstanceCheckOptions> options, ILogger<HealthCheckRunner> logger) : BackgroundService
 {
     private const int MaxPerRound = 200;

@@ -12,7 +12,7 @@ namespace Sanctum.Api.Health;
 public sealed record ProbeResult(
     bool Ok, long LatencyMs, [property: System.ComponentModel.DataAnnotations.MaxLength(HealthProbe.MaxError)] string? Error,
     [property: System.ComponentModel.DataAnnotations.MaxLength(HealthProbe.MaxError)] string? Warning = null, bool Off = false,
-    [property: OpenApi.OneOf(typeof(Tools.HealthStatus))] string? Status = null, [property: System.ComponentModel.DataAnnotations.MaxLength(HealthProbe.MaxError)] string? Reason = null);
+    [property: Infrastructure.OneOf(typeof(HealthStatus))] string? Status = null, [property: System.ComponentModel.DataAnnotations.MaxLength(HealthProbe.MaxError)] string? Reason = null);
 
 /// <summary>A check type that talks to a peer with its own protocol (mcp, letta); registered once per type.</summary>
 public interface IPeerProbe

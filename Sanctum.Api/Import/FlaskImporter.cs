@@ -2,6 +2,7 @@ using System.Data.Common;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Settings;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Import;
 

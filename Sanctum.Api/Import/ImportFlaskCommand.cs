@@ -6,6 +6,7 @@ using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Events;
 using Sanctum.Api.Settings;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Import;
 
@@ -154,6 +155,7 @@ public static class ImportFlaskCommand
         services.AddOptions<SanctumOptions>().BindConfiguration(SanctumOptions.Section);
         services.AddSanctumDatabase();
         services.AddSanctumSecrets();
+        services.AddSettings();
         return services.BuildServiceProvider();
     }
 }

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using System.Text.Json;
 using Dapper;
 using Sanctum.Api.Settings;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Import;
 

@@ -8,6 +8,12 @@ public static partial class FieldChecks
     /// <summary>Tool and agent ids: lower-case letters, digits and dashes, starting with a letter or digit.</summary>
     public const string SlugPattern = "^[a-z0-9][a-z0-9-]{0,49}$";
 
+    /// <summary>
+    /// Text that has no tighter rule: it arrived in a request body, so it is at most the body limit long
+    /// (Sanctum:MaxRequestBodyBytes, 1 MiB by default).
+    /// </summary>
+    public const int MaxText = 1024 * 1024;
+
     public static bool IsSlug(string? value) => value is not null && Slug().IsMatch(value);
 
     /// <summary>Text of at most <paramref name="max"/> characters; when required it must be present and not blank.</summary>

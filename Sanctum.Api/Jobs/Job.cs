@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.ComponentModel.DataAnnotations;
-using Sanctum.Api.OpenApi;
 
 using Sanctum.Api.Infrastructure;
 
@@ -15,7 +14,7 @@ public sealed record Job
     public long Id { get; init; }
     [MaxLength(JobsApi.MaxName)]
     public required string Name { get; init; }
-    [MaxLength(50), RegularExpression(SchemaRules.SlugPattern)]
+    [MaxLength(50), RegularExpression(FieldChecks.SlugPattern)]
     public required string Kind { get; init; }
     /// <summary>5-field cron: minute hour day-of-month month day-of-week.</summary>
     [MaxLength(JobSchedule.MaxLength)]
@@ -64,7 +63,7 @@ public sealed record JobWrite
     [Text(JobsApi.MaxName, NotBlank = true, SingleLine = true)]
     public string? Name { get; init; }
     /// <summary>One of GET /api/jobs/kinds.</summary>
-    [Text(50), Pattern(SchemaRules.SlugPattern, "Must be one of GET /api/jobs/kinds.")]
+    [Text(50), Pattern(FieldChecks.SlugPattern, "Must be one of GET /api/jobs/kinds.")]
     public string? Kind { get; init; }
     /// <summary>5-field cron, e.g. <c>0 3 * * *</c> (03:00 every day), read in Sanctum:TimeZone.</summary>
     [Text(JobSchedule.MaxLength)]
@@ -76,7 +75,7 @@ public sealed record JobWrite
 
 /// <summary>A kind of job this build can run, with the params it takes.</summary>
 public sealed record JobKindInfo(
-    [property: MaxLength(50), RegularExpression(SchemaRules.SlugPattern)] string Kind, [property: MaxLength(500)] string Description,
+    [property: MaxLength(50), RegularExpression(FieldChecks.SlugPattern)] string Kind, [property: MaxLength(500)] string Description,
     [property: MaxLength(20)] IReadOnlyList<JobParam> Params);
 
 /// <summary>A schedule read back: in words, and its next runs (UTC).</summary>

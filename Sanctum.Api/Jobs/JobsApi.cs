@@ -8,7 +8,6 @@ using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Jobs.Kinds;
-using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Jobs;
 
@@ -23,6 +22,7 @@ public static class JobsApi
         services.AddSingleton<JobRunner>();
         services.AddSingleton<JobScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<JobScheduler>());
+        services.AddSingleton<IJobKind, AuditRetentionJob>();
         services.AddSingleton<IJobKind, BackupJob>();
         services.AddSingleton<IJobKind, PurgeSessionsJob>();
         services.AddSingleton<IJobKind, ChatRetentionJob>();
@@ -31,7 +31,7 @@ public static class JobsApi
 
     public static RouteGroupBuilder MapJobs(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/jobs").WithTags("Jobs").RequireAdmin();
+        var group = routes.MapGroup("/api/jobs").WithTags("Jobs").WithRequestExamples(JobExamples.All).RequireAdmin();
         group.MapGet("/", List).WithName("ListJobs").WithSummary("The scheduled jobs by name, each with its schedule in words, next run and last run");
         group.MapGet("/kinds", Kinds).WithName("ListJobKinds").WithSummary("The kinds of job this build can run, with their params");
         group.MapGet("/schedule", Preview).WithName("PreviewJobSchedule")

@@ -71,7 +71,7 @@ public static class LettaApi
 
     public static RouteGroupBuilder MapLetta(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/letta").WithTags("Letta").RequireReader();
+        var group = routes.MapGroup("/api/letta").WithTags("Letta").WithRequestExamples(LettaExamples.All).RequireReader();
         group.MapGet("/status", Status).WithName("GetLettaStatus").WithSummary("The Letta link as last tested: last success, version, latency");
         group.MapPost("/test", Test).WithName("TestLetta").RequireAdmin()
             .WithSummary("Call Letta's /v1/health/ now with the system settings letta_server_url and letta_server_password (admin) and keep the result")
@@ -84,7 +84,7 @@ public static class LettaApi
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status504GatewayTimeout);
 
-        var agents = routes.MapGroup("/api/agents/{id}/letta").WithTags("Letta").RequireReader();
+        var agents = routes.MapGroup("/api/agents/{id}/letta").WithTags("Letta").WithRequestExamples(LettaExamples.All).RequireReader();
         agents.MapGet("/", LettaView.Get).WithName("GetAgentLettaView")
             .WithSummary("Letta's view of a linked agent: model, system prompt, tools, memory blocks with their ETags; reachable=false with the error when Letta does not answer")
             .ProducesProblem(StatusCodes.Status404NotFound);

@@ -6,6 +6,7 @@ using Polly.CircuitBreaker;
 using Sanctum.Api.Data;
 using Sanctum.Api.Peers;
 using Sanctum.Api.Settings;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Letta;
 

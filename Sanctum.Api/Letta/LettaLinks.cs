@@ -10,7 +10,6 @@ using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.OpenApi;
 using Sanctum.Api.Peers;
 
 namespace Sanctum.Api.Letta;

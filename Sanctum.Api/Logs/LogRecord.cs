@@ -1,5 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using Sanctum.Api.OpenApi;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Logs;
 

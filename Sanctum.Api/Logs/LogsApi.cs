@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Mvc;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Events;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.OpenApi;
 
 namespace Sanctum.Api.Logs;
 

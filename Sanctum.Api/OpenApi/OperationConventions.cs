@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.OpenApi;
 using Sanctum.Api.ChatBridge;
 using Swashbuckle.AspNetCore.SwaggerGen;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.OpenApi;
 
@@ -69,7 +70,7 @@ public sealed class OperationConventions : IOperationFilter, IDocumentFilter
         var gated = !metadata.OfType<Data.MaintenanceGate.Bypass>().Any();
 
         operation.Security = keys is not null ? Requirements(context.Document, keys.Schemes, keys.Optional)
-            : session ? Requirements(context.Document, sessionOnly ? SecuritySchemes.Session : SecuritySchemes.SessionOrAccessToken, optional: false)
+            : session ? Requirements(context.Document, sessionOnly ? Credentials.Session : Credentials.SessionOrAccessToken, optional: false)
             : [];
         RawBodyLimit(operation, metadata);
         var revealing = operation.Parameters?.Any(p => p.In == ParameterLocation.Query && p.Name == "reveal") == true;

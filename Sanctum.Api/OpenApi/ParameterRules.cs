@@ -4,6 +4,7 @@ using Microsoft.OpenApi;
 using Sanctum.Api.Settings;
 using Sanctum.Api.Users;
 using Swashbuckle.AspNetCore.SwaggerGen;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.OpenApi;
 
@@ -53,7 +54,7 @@ public sealed class ParameterRules : IOperationFilter
                 case "name" when path.StartsWith("/api/backups", StringComparison.Ordinal):
                     SchemaRules.Text(s, Backups.BackupStore.MaxName, Backups.BackupStore.NamePattern); break;
                 case "id" when path.StartsWith("/api/chat/sessions", StringComparison.Ordinal):
-                    SchemaRules.Text(s, ChatBridge.BridgeInput.MaxSessionIdLength, SchemaRules.SessionIdPattern); break;
+                    SchemaRules.Text(s, ChatBridge.BridgeInput.MaxSessionIdLength, ChatBridge.BridgeInput.SessionIdPattern); break;
                 case "after" or "letta_id" when path.StartsWith("/api/letta", StringComparison.Ordinal): SchemaRules.Text(s, Letta.LettaIds.MaxId, Letta.LettaIds.IdPattern); break;
                 case "label" when path.Contains("/letta/blocks/", StringComparison.Ordinal): SchemaRules.Text(s, Letta.LettaIds.MaxLabel, Letta.LettaIds.LabelPattern); break;
                 case "before": SchemaRules.Text(s, Chat.ChatHistoryApi.MaxCursor, Chat.ChatHistoryApi.CursorPattern); break;
@@ -71,7 +72,7 @@ public sealed class ParameterRules : IOperationFilter
                 case "search": SchemaRules.Text(s, UsersApi.MaxSearch); break;
                 case "schedule": SchemaRules.Text(s, Jobs.JobSchedule.MaxLength); break;
                 case "role": s.Enum = Values(Roles.All); break;
-                case "session_id": SchemaRules.Text(s, ChatBridge.BridgeInput.MaxSessionIdLength, SchemaRules.SessionIdPattern); break;
+                case "session_id": SchemaRules.Text(s, ChatBridge.BridgeInput.MaxSessionIdLength, ChatBridge.BridgeInput.SessionIdPattern); break;
                 case "since": SchemaRules.Text(s, 40, @"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?(Z|[+-]\d{2}:?\d{2})?$"); break;
                 // The bridge reads paging as text: limit is clamped to 1..100, offset must not be negative.
                 case "limit" or "offset": SchemaRules.Text(s, 11, WholeNumber); break;

@@ -4,26 +4,19 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.OpenApi;
 
 /// <summary>
 /// Puts the server's rules into the schemas, so a client can check a value before sending it. Type-specific limits
-/// are DataAnnotations on the wire types (Swashbuckle reads them) and <see cref="OneOfAttribute"/>; this filter adds
+/// are DataAnnotations on the wire types (Swashbuckle reads them) and <see cref="Infrastructure.OneOfAttribute"/>; this filter adds
 /// what one wire name means everywhere (<see cref="Vocabulary"/>), the ranges of integers, and the limits of the
 /// framework's problem details.
 /// </summary>
 public sealed class SchemaRules : ISchemaFilter
 {
-    /// <summary>
-    /// Text that has no tighter rule: it arrived in a request body, so it is at most the body limit long
-    /// (Sanctum:MaxRequestBodyBytes, 1 MiB by default).
-    /// </summary>
-    public const int MaxText = 1024 * 1024;
-
-    public const string SlugPattern = Infrastructure.FieldChecks.SlugPattern;
     public const string TimestampPattern = @"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$";
-    public const string SessionIdPattern = "^session_[A-Za-z0-9_]+$";
 
     /// <summary>Wire names that mean the same thing wherever they appear.</summary>
     private static readonly Dictionary<string, Action<OpenApiSchema>> Vocabulary = new(StringComparer.Ordinal)
@@ -43,23 +36,18 @@ public sealed class SchemaRules : ISchemaFilter
         // A status segment's bounds (the only from/to in the API).
         ["from"] = Timestamp,
         ["to"] = Timestamp,
-        ["status_source"] = s => s.Enum = Nodes(StatusSources),
-        ["old_status"] = s => s.Enum = Nodes(Tools.HealthStatus.All),
-        ["new_status"] = s => s.Enum = Nodes(Tools.HealthStatus.All),
+        ["status_source"] = s => s.Enum = Nodes(Health.StatusWriter.Sources),
+        ["old_status"] = s => s.Enum = Nodes(Health.HealthStatus.All),
+        ["new_status"] = s => s.Enum = Nodes(Health.HealthStatus.All),
         ["status_reason"] = s => Text(s, MaxReason),
         ["reason"] = s => Text(s, MaxReason),
         ["last_check_error"] = s => Text(s, Health.HealthProbe.MaxError),
         ["username"] = s => Text(s, 50, Users.UserRules.UsernamePattern),
         ["agent_id"] = Slug,
         ["tool_id"] = Slug,
-        ["session_id"] = s => Text(s, BridgeInputMaxSessionId, SessionIdPattern),
+        ["session_id"] = s => Text(s, ChatBridge.BridgeInput.MaxSessionIdLength, ChatBridge.BridgeInput.SessionIdPattern),
         ["uid"] = s => Text(s, 16, "^[0-9a-f]{16}$"),
     };
-
-    private const int BridgeInputMaxSessionId = ChatBridge.BridgeInput.MaxSessionIdLength;
-
-    /// <summary>Who set a status: an admin (manual), a health check, or the chat relay's polls.</summary>
-    public static readonly string[] StatusSources = ["manual", "check", "relay"];
 
     /// <summary>Why a signal set a status: a short sentence around a probe's error (at most <see cref="Health.HealthProbe.MaxError"/>).</summary>
     public const int MaxReason = 1000;
@@ -171,7 +159,7 @@ public sealed class SchemaRules : ISchemaFilter
         s.Pattern ??= pattern;
     }
 
-    public static void Slug(OpenApiSchema s) => Text(s, 50, SlugPattern);
+    public static void Slug(OpenApiSchema s) => Text(s, 50, Infrastructure.FieldChecks.SlugPattern);
 
     /// <summary>The schema's one timestamp form (Data/Timestamp.cs): ISO-8601 UTC with whole seconds.</summary>
     public static void Timestamp(OpenApiSchema s)
@@ -191,7 +179,7 @@ public sealed class SchemaRules : ISchemaFilter
             {
                 case "type": p.Format = "uri-reference"; p.MaxLength = 200; break;
                 case "title": p.MaxLength = 200; break;
-                case "detail": p.MaxLength = MaxText; break;
+                case "detail": p.MaxLength = Infrastructure.FieldChecks.MaxText; break;
                 case "instance": p.Format = "uri-reference"; p.MaxLength = 2048; break;
                 case "status": p.Minimum = "100"; p.Maximum = "599"; break;
                 case "errors" when p.AdditionalProperties is OpenApiSchema { Items: OpenApiSchema message } list:
@@ -203,56 +191,4 @@ public sealed class SchemaRules : ISchemaFilter
             }
         }
     }
-}
-
-/// <summary>
-/// The property takes one of these strings (exact case): the values given, or those of a static string[] field of a
-/// type. Shown as the schema's enum and checked by the framework's validation on request types.
-/// </summary>
-[AttributeUsage(AttributeTargets.Property | AttributeTargets.Parameter)]
-public sealed class OneOfAttribute : System.ComponentModel.DataAnnotations.ValidationAttribute
-{
-    private readonly string[] _values;
-
-    public OneOfAttribute(Type source, string field = "All") =>
-        _values = (string[])source.GetField(field, BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
-
-    public OneOfAttribute(params string[] values) => _values = values;
-
-    public IList<JsonNode> Nodes() => _values.Select(v => (JsonNode)JsonValue.Create(v)).ToList();
-
-    protected override System.ComponentModel.DataAnnotations.ValidationResult? IsValid(object? value, System.ComponentModel.DataAnnotations.ValidationContext context) =>
-        value is null || (value is string text && _values.Contains(text, StringComparer.Ordinal))
-            ? System.ComponentModel.DataAnnotations.ValidationResult.Success
-            : new System.ComponentModel.DataAnnotations.ValidationResult($"Must be one of: {string.Join(", ", _values)}.");
-}
-
-/// <summary>A list whose text items are at most <paramref name="maxLength"/> characters and, when given, one of <paramref name="values"/>.</summary>
-[AttributeUsage(AttributeTargets.Property)]
-public sealed class ItemsAttribute(int maxLength, params string[] values) : System.ComponentModel.DataAnnotations.ValidationAttribute
-{
-    public int MaxLength { get; } = maxLength;
-    public string[] Values { get; } = values;
-
-    protected override System.ComponentModel.DataAnnotations.ValidationResult? IsValid(object? value, System.ComponentModel.DataAnnotations.ValidationContext context)
-    {
-        if (value is not System.Collections.IEnumerable list || value is string) return System.ComponentModel.DataAnnotations.ValidationResult.Success;
-        foreach (var item in list)
-        {
-            if (item is not string text) continue;
-            if (Values.Length > 0 && !Values.Contains(text, StringComparer.Ordinal))
-                return new System.ComponentModel.DataAnnotations.ValidationResult($"Each entry must be one of: {string.Join(", ", Values)}.");
-            if (text.Length > MaxLength || Infrastructure.FieldChecks.HasControl(text))
-                return new System.ComponentModel.DataAnnotations.ValidationResult($"Each entry must be at most {MaxLength} characters, without control characters.");
-        }
-        return System.ComponentModel.DataAnnotations.ValidationResult.Success;
-    }
-}
-
-/// <summary>A map of at most <paramref name="MaxCount"/> entries, each text value at most <paramref name="MaxValueLength"/> characters.</summary>
-[AttributeUsage(AttributeTargets.Property)]
-public sealed class EntriesAttribute(int maxCount, int maxValueLength) : Attribute
-{
-    public int MaxCount { get; } = maxCount;
-    public int MaxValueLength { get; } = maxValueLength;
 }

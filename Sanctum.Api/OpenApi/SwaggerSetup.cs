@@ -27,7 +27,7 @@ public static class SwaggerSetup
             o.DocumentFilter<HealthDocument>();
             o.SchemaFilter<SchemaRules>();
             o.OperationFilter<ParameterRules>();
-            o.OperationFilter<RequestExamples>();
+            o.OperationFilter<RequestExampleFilter>();
             o.OperationFilter<OneOfResponses>();
             o.SupportNonNullableReferenceTypes();
             // JSON-valued columns travel as JsonNode: any JSON value, not the .NET type's own properties.

@@ -1,5 +1,4 @@
 using Sanctum.Api.Tools;
-using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;

@@ -16,7 +16,7 @@ public static class PluginsApi
 
     public static RouteGroupBuilder MapPlugins(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/tools/{id}/plugins").WithTags("Plugins").RequireReader();
+        var group = routes.MapGroup("/api/tools/{id}/plugins").WithTags("Plugins").WithRequestExamples(PluginExamples.All).RequireReader();
 
         group.MapGet("/", List).WithName("ListPlugins").WithSummary("The tool's plugins, by name");
         group.MapGet("/{pluginId:long}", Get).WithName("GetPlugin").WithSummary("One plugin of the tool");

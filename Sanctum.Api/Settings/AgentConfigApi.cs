@@ -1,4 +1,3 @@
-using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using System.Text.Json.Nodes;
@@ -16,7 +15,7 @@ public static class AgentConfigApi
 {
     public static RouteGroupBuilder MapAgentConfig(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/agents/{id}/config").WithTags("Agent configuration").RequireReader();
+        var group = routes.MapGroup("/api/agents/{id}/config").WithTags("Agent configuration").WithRequestExamples(SettingExamples.All).RequireReader();
 
         group.MapGet("/", List).WithName("ListAgentConfig")
             .WithSummary("The agent's settings by key, values in their type; secrets masked (\"********\", \"\" when empty, \"unreadable\" when the key ring lost them)")

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;
 using Sanctum.Api.Auth;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Settings;
 
@@ -9,7 +10,7 @@ public static class ConfigApi
 {
     public static RouteGroupBuilder MapConfig(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/config").WithTags("Configuration").RequireReader();
+        var group = routes.MapGroup("/api/config").WithTags("Configuration").WithRequestExamples(SettingExamples.All).RequireReader();
 
         group.MapGet("/", List).WithName("ListConfig")
             .WithSummary("System settings by category then key, values in their type; secrets masked (\"********\", \"\" when empty, \"unreadable\" when the key ring lost them)");

@@ -1,4 +1,4 @@
-using Sanctum.Api.OpenApi;
+using Sanctum.Api.Infrastructure;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Nodes;
 

@@ -15,7 +15,7 @@ public static class ConfigurationsApi
 {
     public static RouteGroupBuilder MapConfigurations(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/configurations").WithTags("Configurations").RequireReader();
+        var group = routes.MapGroup("/api/configurations").WithTags("Configurations").WithRequestExamples(SettingExamples.All).RequireReader();
 
         group.MapGet("/", List).WithName("ListConfigurations")
             .WithSummary("Configurations in hierarchy order (system, agent, tool, instance, user), then scope id and key; filter with scope and scope_id; reveal=true (admin) shows secrets");

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;
 using Sanctum.Api.Auth;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Settings;
 
@@ -9,7 +10,7 @@ public static class EnvVarsApi
 {
     public static RouteGroupBuilder MapEnvVars(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/config/env").WithTags("Environment variables").RequireReader();
+        var group = routes.MapGroup("/api/config/env").WithTags("Environment variables").WithRequestExamples(SettingExamples.All).RequireReader();
 
         group.MapGet("/", List).WithName("ListEnvVars")
             .WithSummary("Environment variables by name; secrets masked (\"********\", \"\" when empty, \"unreadable\" when the key ring lost them)");

@@ -1,4 +1,3 @@
-using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Data.Common;

@@ -1,4 +1,3 @@
-using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Settings;
 using Sanctum.Api.Data;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Smcp;
 

@@ -43,7 +43,7 @@ public static class SmcpApi
 
     public static RouteGroupBuilder MapSmcp(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/smcp").WithTags("SMCP").RequireReader();
+        var group = routes.MapGroup("/api/smcp").WithTags("SMCP").WithRequestExamples(SmcpExamples.All).RequireReader();
         group.MapGet("/tools", List).WithName("ListSmcpTools")
             .WithSummary("The tools of every SMCP instance as last listed (once per instance); stale when the instance's last listing failed");
         group.MapPost("/tools/refresh", Refresh).WithName("RefreshSmcpTools").RequireAdmin()

@@ -7,6 +7,7 @@ using Sanctum.Api.Settings;
 using Sanctum.Api.Data;
 using Sanctum.Api.Health;
 using Sanctum.Api.Peers;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Smcp;
 

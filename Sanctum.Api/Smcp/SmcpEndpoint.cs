@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Dapper;
 using Sanctum.Api.Settings;
+using Sanctum.Api.Infrastructure;
 
 namespace Sanctum.Api.Smcp;
 

@@ -6,8 +6,8 @@ using Sanctum.Api.Agents;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
+using Sanctum.Api.Health;
 
 namespace Sanctum.Api.Status;
 
@@ -171,20 +171,20 @@ public sealed record StatusChange
     public string? OldStatus { get; init; }
     public required string NewStatus { get; init; }
     /// <summary>manual, check or relay.</summary>
-    [OneOf(typeof(SchemaRules), nameof(SchemaRules.StatusSources))]
+    [OneOf(typeof(StatusWriter), nameof(StatusWriter.Sources))]
     public required string Source { get; init; }
     public string? Reason { get; init; }
 }
 
 /// <summary>A status held from <c>from</c> until <c>to</c>.</summary>
-public sealed record StatusSegment(string From, string To, [property: OneOf(typeof(Tools.HealthStatus))] string Status);
+public sealed record StatusSegment(string From, string To, [property: OneOf(typeof(HealthStatus))] string Status);
 
 /// <summary>
 /// A tool's or agent's status over the window: <c>percent</c> of the time it was Healthy or Ready; null when no
 /// signal measures it (a status set by hand, or an agent no relay has polled yet).
 /// </summary>
 public sealed record Availability(
-    [property: OneOf("tool", "agent")] string Kind, [property: MaxLength(50), RegularExpression(SchemaRules.SlugPattern)] string Id,
-    [property: MaxLength(200)] string Name, [property: OneOf(typeof(Tools.HealthStatus))] string Status,
-    [property: OneOf(typeof(SchemaRules), nameof(SchemaRules.StatusSources))] string StatusSource,
+    [property: OneOf("tool", "agent")] string Kind, [property: MaxLength(50), RegularExpression(FieldChecks.SlugPattern)] string Id,
+    [property: MaxLength(200)] string Name, [property: OneOf(typeof(HealthStatus))] string Status,
+    [property: OneOf(typeof(StatusWriter), nameof(StatusWriter.Sources))] string StatusSource,
     [property: Range(0, 100)] double? Percent, IReadOnlyList<StatusSegment> Segments);

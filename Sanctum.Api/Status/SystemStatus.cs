@@ -1,7 +1,6 @@
-using Sanctum.Api.Tools;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
+using Sanctum.Api.Health;
 namespace Sanctum.Api.Status;
 
 public sealed record SystemStatus(

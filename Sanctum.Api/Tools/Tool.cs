@@ -1,7 +1,7 @@
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Nodes;
+using Sanctum.Api.Health;
 
 namespace Sanctum.Api.Tools;
 
@@ -48,9 +48,4 @@ public sealed record ToolCategory
     [RegularExpression(FieldChecks.SlugPattern)]
     public required string Category { get; init; }
     public long Count { get; init; }
-}
-
-public static class HealthStatus
-{
-    public static readonly string[] All = ["Healthy", "Degraded", "Off", "Ready"];
 }

@@ -1,9 +1,9 @@
-using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
 using Sanctum.Api.Infrastructure;
+using Sanctum.Api.Health;
 
 namespace Sanctum.Api.Tools;
 

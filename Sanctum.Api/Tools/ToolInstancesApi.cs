@@ -11,7 +11,6 @@ using Sanctum.Api.Data;
 using Sanctum.Api.Health;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Settings;
-using Sanctum.Api.Status;
 
 namespace Sanctum.Api.Tools;
 
@@ -19,7 +18,7 @@ public static class ToolInstancesApi
 {
     public static RouteGroupBuilder MapToolInstances(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/tools/{id}/instances").WithTags("Tool instances").RequireReader();
+        var group = routes.MapGroup("/api/tools/{id}/instances").WithTags("Tool instances").WithRequestExamples(ToolExamples.All).RequireReader();
 
         group.MapGet("/", List).WithName("ListToolInstances").WithSummary("The tool's instances, by id").ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/{instanceId:long}", Get).WithName("GetToolInstance").WithSummary("One instance of the tool").ProducesProblem(StatusCodes.Status404NotFound);

@@ -5,11 +5,11 @@ using Microsoft.AspNetCore.Http.Json;
 using System.Data.Common;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Agents;
-using Sanctum.Api.Status;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
 using Sanctum.Api.Settings;
+using Sanctum.Api.Health;
 
 namespace Sanctum.Api.Tools;
 
@@ -17,7 +17,7 @@ public static class ToolsApi
 {
     public static RouteGroupBuilder MapTools(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/tools").WithTags("Tools").RequireReader();
+        var group = routes.MapGroup("/api/tools").WithTags("Tools").WithRequestExamples(ToolExamples.All).RequireReader();
 
         group.MapGet("/", List).WithName("ListTools")
             .WithSummary("Tools, ordered by category then name; filter with category and enabled");

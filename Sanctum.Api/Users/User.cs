@@ -1,4 +1,4 @@
-using Sanctum.Api.OpenApi;
+using Sanctum.Api.Infrastructure;
 using System.ComponentModel.DataAnnotations;
 namespace Sanctum.Api.Users;
 
@@ -56,7 +56,7 @@ public sealed record ListedUser : User
 
 /// <summary>A user's second factors and linked single sign-on accounts (the issuers); an admin resets the factors with DELETE /api/users/{id}/2fa.</summary>
 public sealed record UserFactors(bool Totp, int Passkeys,
-    [property: MaxLength(10), Sanctum.Api.OpenApi.Items(500)] IReadOnlyList<string> Providers)
+    [property: MaxLength(10), Infrastructure.Items(500)] IReadOnlyList<string> Providers)
 {
     public static readonly UserFactors None = new(false, 0, []);
 }

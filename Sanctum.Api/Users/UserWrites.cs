@@ -1,4 +1,3 @@
-using Sanctum.Api.OpenApi;
 using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
 using System.Text.Json.Serialization;

@@ -7,7 +7,6 @@ using Sanctum.Api.Audit;
 using Sanctum.Api.Auth;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.OpenApi;
 
 using Sanctum.Api.Events;
 namespace Sanctum.Api.Users;
@@ -17,7 +16,7 @@ public static class UsersApi
 {
     public static RouteGroupBuilder MapUsers(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/users").WithTags("Users").RequireAdmin();
+        var group = routes.MapGroup("/api/users").WithTags("Users").WithRequestExamples(UserExamples.All).RequireAdmin();
 
         group.MapGet("/", List).WithName("ListUsers").Paged(MaxLimit)
             .WithSummary("Users by username, paged; search matches username or email (case-insensitive); filter by role and status (status=locked also finds users whose failed-login lockout is running)");

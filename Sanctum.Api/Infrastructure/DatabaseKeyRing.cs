@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.Extensions.Options;
 using Sanctum.Api.Data;
 
-namespace Sanctum.Api.Settings;
+namespace Sanctum.Api.Infrastructure;
 
 /// <summary>
 /// The Data Protection key ring in the database (table data_protection_keys, Phase 3), used on PostgreSQL so that
@@ -49,28 +49,6 @@ public sealed class KeyRingEncryptor(byte[] key) : IXmlEncryptor
         var element = new XElement(ElementName, Convert.ToBase64String([.. nonce, .. tag, .. ciphertext]));
         return new EncryptedXmlInfo(element, typeof(KeyRingDecryptor));
     }
-
-    /// <summary>The configured key, or null with the reason it is unusable.</summary>
-    public static byte[]? ParseKey(string? text, out string? problem)
-    {
-        problem = null;
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            problem = "Sanctum:KeyRingKey is not set";
-            return null;
-        }
-        try
-        {
-            var key = Convert.FromBase64String(text.Trim());
-            if (key.Length == 32) return key;
-            problem = $"Sanctum:KeyRingKey is {key.Length} bytes, not 32";
-        }
-        catch (FormatException)
-        {
-            problem = "Sanctum:KeyRingKey is not base64";
-        }
-        return null;
-    }
 }
 
 /// <summary>Decrypts what <see cref="KeyRingEncryptor"/> wrote (Data Protection creates it with the service provider).</summary>
@@ -78,7 +56,7 @@ public sealed class KeyRingDecryptor(IServiceProvider services) : IXmlDecryptor
 {
     public XElement Decrypt(XElement encryptedElement)
     {
-        var key = KeyRingEncryptor.ParseKey(services.GetRequiredService<IOptions<SanctumOptions>>().Value.KeyRingKey, out var problem)
+        var key = KeyRingKey.Parse(services.GetRequiredService<IOptions<SanctumOptions>>().Value.KeyRingKey, out var problem)
             ?? throw new CryptographicException(problem);
         var data = Convert.FromBase64String(encryptedElement.Value);
         var nonceSize = AesGcm.NonceByteSizes.MaxSize;

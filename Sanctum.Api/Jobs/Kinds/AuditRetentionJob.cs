@@ -2,9 +2,9 @@ using System.Text.Json;
 using Dapper;
 using Sanctum.Api.Data;
 using Sanctum.Api.Infrastructure;
-using Sanctum.Api.Jobs;
+using Sanctum.Api.Audit;
 
-namespace Sanctum.Api.Audit;
+namespace Sanctum.Api.Jobs.Kinds;
 
 /// <summary>
 /// The <c>audit-retention</c> job: deletes audit rows older than <c>keep_days</c> (default 365) from the oldest end and
@@ -12,7 +12,7 @@ namespace Sanctum.Api.Audit;
 /// row does), in the same transaction, so
 /// GET /api/audit/verify still checks every row that is left.
 /// </summary>
-public sealed class AuditRetention(Database database, AuditChain chain, TimeProvider clock) : IJobKind
+public sealed class AuditRetentionJob(Database database, AuditChain chain, TimeProvider clock) : IJobKind
 {
     public const int DefaultKeepDays = 365, MinKeepDays = 1, MaxKeepDays = 36_500;
 

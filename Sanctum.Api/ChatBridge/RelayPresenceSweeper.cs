@@ -1,10 +1,10 @@
 using System.Data.Common;
 using Microsoft.Extensions.Options;
-using Sanctum.Api.Status;
-using Sanctum.Api.ChatBridge;
+using Sanctum.Api.Agents;
 using Sanctum.Api.Data;
+using Sanctum.Api.Health;
 
-namespace Sanctum.Api.Agents;
+namespace Sanctum.Api.ChatBridge;
 
 /// <summary>
 /// Brings agents' stored status in line with relay presence: a poll makes an agent Healthy at once (the inbox calls

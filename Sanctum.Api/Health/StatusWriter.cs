@@ -5,7 +5,7 @@ using Sanctum.Api.Audit;
 using Sanctum.Api.Data;
 using Sanctum.Api.Events;
 
-namespace Sanctum.Api.Status;
+namespace Sanctum.Api.Health;
 
 /// <summary>What a tool, instance or agent's status becomes: its label, where it came from and why.</summary>
 /// <param name="Since">When the status began; null: now if the label changes, else unchanged.</param>
@@ -33,6 +33,9 @@ public sealed class StatusWriter(AuditLog audit, IEventPublisher events, TimePro
 {
     public const string Tool = "tool", Instance = "instance", Agent = "agent";
     public const string Topic = "status", EventName = "status.changed";
+
+    /// <summary>Who set a status: an admin (manual), a health check, or the chat relay's polls.</summary>
+    public static readonly string[] Sources = ["manual", "check", "relay"];
 
     /// <summary>
     /// Writes <paramref name="update"/> to <paramref name="kind"/> <paramref name="id"/> when it differs from what is

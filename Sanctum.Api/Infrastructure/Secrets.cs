@@ -3,14 +3,13 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Logging.Abstractions;
-using System.Text.Json;
 using Sanctum.Api.Data;
 
-namespace Sanctum.Api.Settings;
+namespace Sanctum.Api.Infrastructure;
 
 /// <summary>
-/// Encryption at rest for configuration values marked is_encrypted, with ASP.NET Core Data Protection whose
-/// keys live in the data directory. The plaintext exists only in memory and, for an admin's reveal, in a response.
+/// Encryption at rest for stored secrets (configuration values marked is_encrypted, two-factor secrets, alert channel
+/// and peer credentials), with ASP.NET Core Data Protection whose keys live in the data directory. The plaintext exists only in memory and, for an admin's reveal, in a response.
 /// </summary>
 public sealed class Secrets(IDataProtectionProvider provider)
 {
@@ -57,33 +56,9 @@ public static class SecretsSetup
                 return;
             }
             o.XmlRepository = new DatabaseXmlRepository(db);
-            if (KeyRingEncryptor.ParseKey(options.Value.KeyRingKey, out _) is { } key) o.XmlEncryptor = new KeyRingEncryptor(key);
+            if (KeyRingKey.Parse(options.Value.KeyRingKey, out _) is { } key) o.XmlEncryptor = new KeyRingEncryptor(key);
         });
         services.AddSingleton<Secrets>();
-        services.AddSingleton<SettingsCore>();
         return services;
-    }
-
-    /// <summary>
-    /// Gives each chat bridge key a random value on first start (the migration leaves them empty), through the settings
-    /// core so the change is recorded and the key's digest kept; fills digests a key ring upgrade left missing.
-    /// </summary>
-    public static async Task EnsureChatKeysAsync(this IServiceProvider services)
-    {
-        var core = services.GetRequiredService<SettingsCore>();
-        await using var db = await services.GetRequiredService<Database>().OpenAsync();
-        foreach (var key in SettingsCore.BearerKeys)
-        {
-            await using var tx = await db.BeginTransactionAsync();
-            var at = SettingAddress.System(key);
-            if (await core.FindAsync(db, at, tx) is { Value: null or "" })
-            {
-                var outcome = await core.ApplyAsync(db, tx, at, new SettingWrite { Value = JsonSerializer.SerializeToElement(Secrets.NewKey()) }, null, SettingsCore.SystemActor);
-                if (!outcome.Succeeded) throw new InvalidOperationException($"Could not set {key}: {outcome.Detail}");
-                await tx.CommitAsync();
-                core.Committed(outcome, at, null);
-            }
-        }
-        await core.FillMissingDigestsAsync(db);
     }
 }

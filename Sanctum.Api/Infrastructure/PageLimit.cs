@@ -1,8 +1,8 @@
-namespace Sanctum.Api.OpenApi;
+namespace Sanctum.Api.Infrastructure;
 
 /// <summary>
 /// Endpoint metadata: the endpoint's <c>limit</c> query parameter takes 1 to <paramref name="MaxLimit"/>, so it answers
-/// at most that many entries. <see cref="ParameterRules"/> writes the range, <see cref="OperationConventions"/> the
+/// at most that many entries. OpenApi/ParameterRules.cs writes the range, OpenApi/OperationConventions.cs the
 /// maxItems of an answer that is a JSON array.
 /// </summary>
 public sealed record PageLimit(int MaxLimit);
