@@ -92,7 +92,7 @@ public class OpenApiTests
             .Where(o => o.Operation.TryGetProperty("requestBody", out var body)
                 && body.GetProperty("content").TryGetProperty("application/json", out var json) && !json.TryGetProperty("example", out _))
             .Select(o => o.Name).ToList();
-        Assert.That(missing, Is.Empty, "add an example to Sanctum.Api/OpenApi/RequestExamples.cs");
+        Assert.That(missing, Is.Empty, "add an example to the feature's XxxExamples.cs (attached with .WithRequestExamples on its group)");
     }
 
     private static string[] Security(JsonElement paths, string path, string method) =>

@@ -98,7 +98,7 @@ public sealed class Phase3ConfigurationManagement : Migration
             CREATE UNIQUE INDEX ux_setting_history_version ON setting_history (store, scope, coalesce(scope_id, ''), key, version);
             CREATE INDEX ix_setting_history_key ON setting_history (store, key);
 
-            -- The Data Protection key ring when the database is PostgreSQL (Settings/DatabaseKeyRing.cs): each key's XML,
+            -- The Data Protection key ring when the database is PostgreSQL (Infrastructure/DatabaseKeyRing.cs): each key's XML,
             -- encrypted with a key from configuration. SQLite keeps the ring in files beside the database.
             CREATE TABLE data_protection_keys (
                 id {d.Id},
