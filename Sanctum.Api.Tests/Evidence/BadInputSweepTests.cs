@@ -13,7 +13,7 @@ namespace Sanctum.Api.Tests.Evidence;
 /// </summary>
 // Beside the other fixtures (its host, settings and database are its own; its tests still run one by one, since each
 // compares the database before and after a request): alone, it was the longest stretch of the run on one core.
-[Category("Evidence")]
+[Category("Evidence"), Order(1)]
 public class BadInputSweepTests
 {
     /// <summary>The long run (<see cref="BadInputSweepTestsFull"/>) instead of the quick one.</summary>
