@@ -4,6 +4,6 @@
 // Marked [NonParallelizable], and so run alone: fixtures reading process-wide state (the meters) or timing
 // themselves (concurrency, crash safety, the busy handler, the audit writer, live events). The browser fixtures share one Chromium
 // (Browser/SharedChromium.cs) and run beside the others, each test in a browser context of its own. The longest
-// fixtures start first (StartFirst.cs).
+// fixture starts first (StartFirst.cs).
 [assembly: Parallelizable(ParallelScope.Fixtures)]
 [assembly: LevelOfParallelism(3)]
