@@ -1,7 +1,9 @@
-// Fixtures run two at a time: every fixture has hosts, directories and databases of its own, so while one waits
-// (bcrypt, a peer process, a browser, the disk) the other computes. Tests inside a fixture still run one by one.
+// Fixtures run three at a time: every fixture has hosts, directories and databases of its own, and much of the run
+// waits (on child processes, the browser, the disk, peers), so on 2 cores a third fixture fills the gaps the other
+// two leave. Tests inside a fixture still run one by one.
 // Marked [NonParallelizable], and so run alone: fixtures reading process-wide state (the meters) or timing
-// themselves, and the ones that start whole builds or servers. The browser fixtures share one Chromium
-// (Browser/SharedChromium.cs) and run beside the others, each test in a browser context of its own.
+// themselves (concurrency, crash safety, the busy handler, the audit writer, live events). The browser fixtures share one Chromium
+// (Browser/SharedChromium.cs) and run beside the others, each test in a browser context of its own. The longest
+// fixture starts first (StartFirst.cs).
 [assembly: Parallelizable(ParallelScope.Fixtures)]
-[assembly: LevelOfParallelism(2)]
+[assembly: LevelOfParallelism(3)]

@@ -24,9 +24,10 @@ public static class SharedChromium
             // Expect(...) waits as long as a page action does (BrowserTest's 10 s), not Playwright's 5 s: a page that
             // is right but slow on a crowded machine (Swagger UI drawing the whole document) is not a failure.
             Assertions.SetDefaultExpectTimeout(10_000);
+            // SANCTUM_TEST_CHROMIUM names another Chromium binary (e.g. /usr/bin/chromium, to compare).
             _browser = await _playwright.Chromium.LaunchAsync(new()
             {
-                ExecutablePath = BrowserTest.ChromiumPath,
+                ExecutablePath = Environment.GetEnvironmentVariable("SANCTUM_TEST_CHROMIUM") ?? BrowserTest.BrowserPath,
                 Headless = true,
                 Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
             });

@@ -53,6 +53,14 @@ public static class DatabaseDigest
         ["ChangePassword"] = ["users.failed_login_attempts", "users.locked_until"],
     };
 
+    /// <summary>
+    /// On SQLite, <c>PRAGMA data_version</c> of <paramref name="db"/>: it changes whenever another connection commits,
+    /// so while it stands the database, and with it every digest, is unchanged and need not be computed again (the
+    /// sweep reads it after every request). Null on PostgreSQL, which has no such counter: compute the digest there.
+    /// </summary>
+    public static long? CommitMark(System.Data.Common.DbConnection db) =>
+        IsSqlite(db) ? db.ExecuteScalar<long>("PRAGMA data_version") : null;
+
     public static string Compute(System.Data.Common.DbConnection db, IReadOnlyCollection<string>? excluded = null)
     {
         if (!IsSqlite(db)) return ComputeOnPostgres(db, excluded);

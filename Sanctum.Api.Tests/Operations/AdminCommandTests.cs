@@ -6,6 +6,7 @@ using Sanctum.Api.Tests.Evidence;
 namespace Sanctum.Api.Tests.Operations;
 
 /// <summary>The admin commands run as the operator runs them: <c>dotnet Sanctum.Api.dll &lt;command&gt;</c> in a child process.</summary>
+[Order(2)]
 public class AdminCommandTests
 {
     private string _directory = null!;

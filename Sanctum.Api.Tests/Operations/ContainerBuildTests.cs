@@ -8,7 +8,9 @@ namespace Sanctum.Api.Tests.Operations;
 /// The Dockerfile's build without a Docker daemon: its build-stage COPY lines and dotnet commands are carried out as
 /// written (with /src and /app in a temp folder), and the output is run the way the image runs it, HEALTHCHECK included.
 /// </summary>
-[Category("Container"), NonParallelizable]
+// Beside the other fixtures, and the first to start: the longest single test of the run (a restore and a Release
+// publish), which alone left one core idle for minutes, and at the end of the run made its tail.
+[Category("Container"), Order(1)]
 public partial class ContainerBuildTests
 {
     private static readonly string Repository = FindRepository();

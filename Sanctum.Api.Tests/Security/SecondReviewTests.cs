@@ -156,7 +156,6 @@ public class ResponsesLimitTests
 }
 
 /// <summary>Issues 23 items 14 and 15: options checked at start; a relative data directory is the application's folder's.</summary>
-[NonParallelizable]
 public class StartupOptionsTests
 {
     [Test]

@@ -6,7 +6,8 @@ namespace Sanctum.Api.Tests.Security;
 /// The real server as a child process: item 1b (first start on a public address), item 11 (settings from the
 /// application's folder, no hash in any log), items 5b and 5d (refusing to start, in one line).
 /// </summary>
-[NonParallelizable]
+// Beside the other fixtures (its servers, ports and directories are its own), and first: its child processes mostly wait.
+[Order(1)]
 public class StartupTests
 {
     private string _directory = null!;
