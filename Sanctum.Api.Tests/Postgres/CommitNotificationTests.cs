@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Configuration;
+using Sanctum.Api;
 using Sanctum.Api.Data;
 
 namespace Sanctum.Api.Tests.Postgres;
@@ -30,7 +32,10 @@ public class CommitNotificationTests
     {
         TestEngine.RequirePostgres("the commit count is PostgreSQL's");
         await using var app = new SanctumApplication();
-        var database = app.Services.GetRequiredService<Database>();
+        // A Database of the test's own: its count moves only with its own connections (the host's background work commits
+        // meanwhile, and nothing listens here).
+        using var database = new Database(app.Services.GetRequiredService<IConfiguration>(),
+            app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>());
         await using var db = await database.OpenAsync();
         var before = database.Commits.Count;
         await db.QueryAsync<string>("SELECT name FROM tools");
