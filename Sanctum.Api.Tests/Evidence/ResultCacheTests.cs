@@ -18,15 +18,31 @@ public class ResultCacheTests
     {
         await using var app = new SanctumApplication();
         var cache = app.Services.GetRequiredService<ResultCache>();
-        var loads = 0;
-        string Load(TestKey key) => $"{key.Name} {++loads}";
-
-        Assert.That(cache.Get(new TestKey("a"), Load), Is.EqualTo("a 1"));
-        Assert.That(cache.Get(new TestKey("a"), Load), Is.EqualTo("a 1"), "an equal key is a hit");
-        Assert.That(cache.Get(new TestKey("b"), Load), Is.EqualTo("b 2"));
-        using (var db = app.OpenDatabase()) db.Execute("UPDATE tools SET name = name || '!' WHERE id = 'broca'");
-        Assert.That(cache.Get(new TestKey("a"), Load), Is.EqualTo("a 3"), "a commit by another connection empties the cache");
-        Assert.That(cache.Get(new TestKey("a"), Load), Is.EqualTo("a 3"));
+        var version = app.Services.GetRequiredService<DataVersion>();
+        // The host's background work (scheduler, checks; on PostgreSQL also the listener hearing the test's own commit a
+        // moment later) may commit at any time, which empties the cache too: a round in which the version moved where
+        // the test made no commit is run again, on keys of its own.
+        for (var round = 1; ; round++)
+        {
+            var loads = 0;
+            string Load(TestKey key) => $"{key.Name} {++loads}";
+            TestKey a = new($"a{round}"), b = new($"b{round}");
+            var start = version.Current();
+            var (first, again, other) = (cache.Get(a, Load), cache.Get(a, Load), cache.Get(b, Load));
+            var quietBefore = version.Current() == start;
+            using (var db = app.OpenDatabase()) db.Execute("UPDATE tools SET name = name || '!' WHERE id = 'broca'");
+            var afterCommit = cache.Get(a, Load);
+            var committed = version.Current();
+            var hit = cache.Get(a, Load);
+            var quietAfter = version.Current() == committed;
+            if (!(quietBefore && quietAfter) && round < 10) continue;
+            Assert.That(first, Is.EqualTo($"a{round} 1"));
+            Assert.That(again, Is.EqualTo($"a{round} 1"), "an equal key is a hit");
+            Assert.That(other, Is.EqualTo($"b{round} 2"));
+            Assert.That(afterCommit, Is.EqualTo($"a{round} 3"), "a commit by another connection empties the cache");
+            Assert.That(hit, Is.EqualTo($"a{round} 3"));
+            break;
+        }
 
         var misses = 0;
         Assert.That(cache.Find<TestKey, string>(new TestKey("none"), _ => { misses++; return null; }), Is.Null);
