@@ -80,6 +80,26 @@ public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider cloc
         else db.Execute(UnsealedInsert, entry, tx);
     }
 
+    /// <summary>
+    /// On PostgreSQL, the statement that records the event inside the caller's transaction, to send as one more statement
+    /// of the caller's own command (its arguments go into <paramref name="args"/>, named <c>audit_*</c>): the write and its
+    /// audit row in one round trip. On SQLite null: use <see cref="RecordAsync"/>, which reads the chain's tail first.
+    /// </summary>
+    public string? AppendToCommand(AuditEvent e, HttpContext? http, System.Data.IDbConnection db, Dapper.DynamicParameters args)
+    {
+        if (SqlDialect.Of(db).Engine == DatabaseEngine.Sqlite) return null;
+        var entry = Entry(e, http);
+        args.AddDynamicParams(new
+        {
+            audit_at = entry.At, audit_actor = entry.Actor, audit_actor_id = entry.ActorId, audit_address = entry.Address, audit_action = entry.Action,
+            audit_target_type = entry.TargetType, audit_target_id = entry.TargetId, audit_outcome = entry.Outcome, audit_details = entry.Details,
+        });
+        return """
+            INSERT INTO audit_unsealed (at, actor, actor_id, address, action, target_type, target_id, outcome, details)
+            VALUES (@audit_at, @audit_actor, @audit_actor_id, @audit_address, @audit_action, @audit_target_type, @audit_target_id, @audit_outcome, @audit_details)
+            """;
+    }
+
     private const string UnsealedInsert = """
         INSERT INTO audit_unsealed (at, actor, actor_id, address, action, target_type, target_id, outcome, details)
         VALUES (@At, @Actor, @ActorId, @Address, @Action, @TargetType, @TargetId, @Outcome, @Details)

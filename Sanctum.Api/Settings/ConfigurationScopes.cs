@@ -50,19 +50,22 @@ public static class ConfigurationScopes
     }
 
     /// <summary>Whether the agent, tool, instance or user named by a canonical scope id exists.</summary>
-    public static Task<bool> ExistsAsync(DbConnection db, string scope, string scopeId, DbTransaction? tx = null)
+    public static Task<bool> ExistsAsync(DbConnection db, string scope, string scopeId, DbTransaction? tx = null) =>
+        db.ExecuteScalarAsync<bool>(ExistsSql(scope, "@id"), new { id = OwnerId(scope, scopeId) }, tx);
+
+    /// <summary>The query of <see cref="ExistsAsync"/>, with the owner's id (<see cref="OwnerId"/>) in <paramref name="parameter"/>.</summary>
+    public static string ExistsSql(string scope, string parameter) => scope switch
     {
-        var sql = scope switch
-        {
-            "agent" => "SELECT EXISTS (SELECT 1 FROM agents WHERE id = @id)",
-            "tool" => "SELECT EXISTS (SELECT 1 FROM tools WHERE id = @id)",
-            "instance" => "SELECT EXISTS (SELECT 1 FROM tool_instances WHERE id = @id)",
-            "user" => "SELECT EXISTS (SELECT 1 FROM users WHERE id = @id)",
-            _ => throw new ArgumentOutOfRangeException(nameof(scope), scope, null),
-        };
-        object id = scope is "instance" or "user" ? long.Parse(scopeId, CultureInfo.InvariantCulture) : scopeId;
-        return db.ExecuteScalarAsync<bool>(sql, new { id }, tx);
-    }
+        "agent" => $"SELECT EXISTS (SELECT 1 FROM agents WHERE id = {parameter})",
+        "tool" => $"SELECT EXISTS (SELECT 1 FROM tools WHERE id = {parameter})",
+        "instance" => $"SELECT EXISTS (SELECT 1 FROM tool_instances WHERE id = {parameter})",
+        "user" => $"SELECT EXISTS (SELECT 1 FROM users WHERE id = {parameter})",
+        _ => throw new ArgumentOutOfRangeException(nameof(scope), scope, null),
+    };
+
+    /// <summary>A canonical scope id as its table's key: a number for instances and users.</summary>
+    public static object OwnerId(string scope, string scopeId) =>
+        scope is "instance" or "user" ? long.Parse(scopeId, CultureInfo.InvariantCulture) : scopeId;
 
     /// <summary>How a 404 names a missing scope owner.</summary>
     public static string Describe(string scope, string scopeId) => scope switch
