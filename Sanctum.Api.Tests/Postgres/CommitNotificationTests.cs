@@ -65,6 +65,27 @@ public class CommitNotificationTests
     }
 
     [Test]
+    public async Task ATransactionItsLastCommandCommitsIsCountedThenAndOnlyWaitsForTheFlush()
+    {
+        TestEngine.RequirePostgres("the commit count is PostgreSQL's");
+        await using var app = new SanctumApplication();
+        using var database = new Database(app.Services.GetRequiredService<IConfiguration>(),
+            app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>());
+        await using var db = await database.OpenAsync();
+        var before = database.Commits.Count;
+        await using var tx = (PostgresTransaction)await db.BeginTransactionAsync();
+        await db.ExecuteAsync($"SELECT {DurableCommit.AsyncCommitCall}; UPDATE tools SET name = 'Broca (renamed)' WHERE id = 'broca'; COMMIT", transaction: tx);
+        Assert.That(database.Commits.Count, Is.EqualTo(before), "not counted before the caller says the command committed");
+        tx.CommittedByCommand();
+        Assert.That(database.Commits.Count, Is.GreaterThan(before), "counted when the command that committed returns");
+        await DurableCommit.CommitAsync(tx, asyncCommitAsked: true);
+
+        await using var other = app.OpenDatabaseWithoutStarting();
+        Assert.That(await other.ExecuteScalarAsync<string>("SELECT name FROM tools WHERE id = 'broca'"), Is.EqualTo("Broca (renamed)"), "committed");
+        Assert.That(await db.ExecuteScalarAsync<string>("SELECT current_setting('transaction_isolation')"), Is.Not.Empty, "the connection is usable after");
+    }
+
+    [Test]
     public async Task PooledConnectionsDoNotListenOnlyTheInstancesListenerDoes()
     {
         TestEngine.RequirePostgres("LISTEN is PostgreSQL's");

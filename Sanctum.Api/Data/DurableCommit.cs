@@ -33,6 +33,7 @@ public static class DurableCommit
     public const string FlushSql = "SELECT pg_logical_emit_message(true, 'sanctum', '')";
 
     /// <param name="asyncCommitAsked">The transaction ran <see cref="AsyncCommitCall"/> already (with its first statement).</param>
+    /// <remarks>A transaction its last command committed (<see cref="PostgresTransaction.CommittedByCommand"/>) only waits for the flush.</remarks>
     public static async Task CommitAsync(DbTransaction tx, IDisposable? turn = null, bool asyncCommitAsked = false)
     {
         var db = tx.Connection ?? throw new InvalidOperationException("The transaction is finished already.");
@@ -42,8 +43,11 @@ public static class DurableCommit
             turn?.Dispose();
             return;
         }
-        if (!asyncCommitAsked) await db.ExecuteAsync($"SELECT {AsyncCommitCall}", transaction: tx);
-        await tx.CommitAsync(CancellationToken.None);
+        if (tx is not PostgresTransaction { IsCommitted: true })
+        {
+            if (!asyncCommitAsked) await db.ExecuteAsync($"SELECT {AsyncCommitCall}", transaction: tx);
+            await tx.CommitAsync(CancellationToken.None);
+        }
         turn?.Dispose();
         await db.ExecuteAsync(FlushSql);
     }

@@ -128,12 +128,19 @@ public sealed class PostgresCommand(PostgresConnection owner, NpgsqlCommand inne
 
     private bool Writes() => !IsRead(Inner.CommandText);
 
+    /// <summary>Every statement of the command starts with SELECT, SHOW or SET (a ';' inside a literal only makes it a write: a needless count).</summary>
     internal static bool IsRead(string? sql)
     {
-        var text = sql.AsSpan().TrimStart();
-        return text.StartsWith("SELECT", StringComparison.OrdinalIgnoreCase)
-            || text.StartsWith("SHOW", StringComparison.OrdinalIgnoreCase)
-            || text.StartsWith("SET", StringComparison.OrdinalIgnoreCase);
+        var all = sql.AsSpan();
+        foreach (var range in all.Split(';'))
+        {
+            var text = all[range].TrimStart();
+            if (text.IsEmpty) continue;
+            if (!text.StartsWith("SELECT", StringComparison.OrdinalIgnoreCase)
+                && !text.StartsWith("SHOW", StringComparison.OrdinalIgnoreCase)
+                && !text.StartsWith("SET", StringComparison.OrdinalIgnoreCase)) return false;
+        }
+        return true;
     }
 
     protected override void Dispose(bool disposing)

@@ -42,6 +42,20 @@ public sealed class PostgresTransaction(PostgresConnection owner, NpgsqlTransact
         finally { Finished(committed: false); }
     }
 
+    /// <summary>True once a command's own COMMIT ended the transaction (<see cref="CommittedByCommand"/>).</summary>
+    public bool IsCommitted { get; private set; }
+
+    /// <summary>
+    /// Records that the last command sent in the transaction ended with <c>COMMIT</c> and finished without error: a
+    /// writer whose turn lasts until its commit saves the commit's round trip. Npgsql sees the transaction end in the
+    /// server's reply; counted as <see cref="CommitAsync"/> counts.
+    /// </summary>
+    public void CommittedByCommand()
+    {
+        IsCommitted = true;
+        Finished(committed: true);
+    }
+
     // A commit that failed may still have happened on the server: counted too (a needless count only costs a cache miss).
     private void Finished(bool committed)
     {
