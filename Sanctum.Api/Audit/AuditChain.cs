@@ -85,33 +85,103 @@ public sealed class AuditChain(RecordKeys keys)
     /// </summary>
     public async Task AppendAsync(IDbConnection db, IDbTransaction tx, IEnumerable<AuditEntry> rows)
     {
-        var last = await db.QuerySingleOrDefaultAsync<Link>("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", transaction: tx)
-                   ?? new Link { Id = 0, Hash = Genesis };
-        foreach (var row in rows)
+        var tail = await db.QuerySingleOrDefaultAsync<Link>(TailSql, transaction: tx);
+        foreach (var chunk in Linked(rows, tail).Chunk(InsertChunk))
         {
-            var linked = Linked(row, last);
-            await db.ExecuteAsync(InsertSql, linked, tx);
-            last = new Link { Id = linked.Id, Hash = linked.Hash };
+            var (sql, args) = InsertCommand(chunk);
+            await db.ExecuteAsync(sql, args, tx);
         }
     }
 
     /// <summary>The synchronous <see cref="AppendAsync"/>, for a caller inside a synchronous write transaction on SQLite.</summary>
     public void Append(IDbConnection db, IDbTransaction tx, IEnumerable<AuditEntry> rows)
     {
-        var last = db.QuerySingleOrDefault<Link>("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", transaction: tx)
-                   ?? new Link { Id = 0, Hash = Genesis };
-        foreach (var row in rows)
+        var tail = db.QuerySingleOrDefault<Link>(TailSql, transaction: tx);
+        foreach (var chunk in Linked(rows, tail).Chunk(InsertChunk))
         {
-            var linked = Linked(row, last);
-            db.Execute(InsertSql, linked, tx);
-            last = new Link { Id = linked.Id, Hash = linked.Hash };
+            var (sql, args) = InsertCommand(chunk);
+            db.Execute(sql, args, tx);
         }
     }
 
-    private const string InsertSql = $"""
-        INSERT INTO audit_log ({AuditEntry.Columns})
-        VALUES (@Id, @At, @Actor, @ActorId, @Address, @Action, @TargetType, @TargetId, @Outcome, @Details, @PrevHash, @Hash)
+    /// <summary>
+    /// PostgreSQL's sealing pass: links up to <paramref name="limit"/> rows of <c>audit_unsealed</c> (oldest first, when
+    /// <paramref name="seal"/>) and then <paramref name="rows"/> into the chain, removes the sealed ones from
+    /// <c>audit_unsealed</c> and commits (asynchronously: the caller's <see cref="Data.DurableCommit"/> waits for the
+    /// flush), in two round trips whatever the number of rows: the chain's lock with the reads, then the writes with the
+    /// commit. With nothing to link, nothing is written and the transaction is left open (to be rolled back). Returns the
+    /// rows taken from <c>audit_unsealed</c>.
+    /// </summary>
+    public async Task<List<AuditEntry>> SealAsync(DbConnection db, DbTransaction tx, IReadOnlyList<AuditEntry> rows, bool seal, int limit)
+    {
+        List<AuditEntry> unsealed;
+        Link? tail;
+        var reads = $"SELECT pg_advisory_xact_lock(@lockKey), {Data.DurableCommit.AsyncCommitCall};\n"
+                    + (seal ? $"{UnsealedSql};\n" : "") + TailSql;
+        await using (var results = await db.QueryMultipleAsync(reads, new { lockKey = Data.PostgresLocks.AuditChain, limit }, tx))
+        {
+            await results.ReadAsync();
+            unsealed = seal ? (await results.ReadAsync<AuditEntry>()).AsList() : [];
+            tail = await results.ReadSingleOrDefaultAsync<Link>();
+        }
+        var linked = Linked(unsealed.Concat(rows), tail);
+        if (linked.Count == 0) return unsealed;
+        var (insert, args) = InsertCommand(linked);
+        args.Add("sealedIds", unsealed.Select(r => r.Id).ToArray());
+        await db.ExecuteAsync($"{insert};\nDELETE FROM audit_unsealed WHERE id = ANY(@sealedIds);\nCOMMIT", args, tx);
+        ((Data.PostgresTransaction)tx).CommittedByCommand();
+        return unsealed;
+    }
+
+    // In id order: the order their transactions took ids, close to the order they committed.
+    private const string UnsealedSql = """
+        SELECT id, at, actor, actor_id, address, action, target_type, target_id, outcome, details
+        FROM audit_unsealed ORDER BY id LIMIT @limit
         """;
+
+    private const string TailSql = "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1";
+
+    // Rows per INSERT: 12 parameters each, far below either engine's limit on a statement's parameters.
+    private const int InsertChunk = 100;
+
+    private List<AuditEntry> Linked(IEnumerable<AuditEntry> rows, Link? tail)
+    {
+        var last = tail ?? new Link { Id = 0, Hash = Genesis };
+        var linked = new List<AuditEntry>();
+        foreach (var row in rows)
+        {
+            var next = Linked(row, last);
+            linked.Add(next);
+            last = new Link { Id = next.Id, Hash = next.Hash };
+        }
+        return linked;
+    }
+
+    /// <summary>One INSERT of the linked rows (their parameters numbered by position).</summary>
+    private static (string Sql, DynamicParameters Args) InsertCommand(IReadOnlyList<AuditEntry> rows)
+    {
+        var sql = new StringBuilder($"INSERT INTO audit_log ({AuditEntry.Columns}) VALUES ");
+        var args = new DynamicParameters();
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var r = rows[i];
+            if (i > 0) sql.Append(", ");
+            sql.Append($"(@id{i}, @at{i}, @actor{i}, @actorId{i}, @address{i}, @action{i}, @targetType{i}, @targetId{i}, @outcome{i}, @details{i}, @prevHash{i}, @hash{i})");
+            args.Add($"id{i}", r.Id);
+            args.Add($"at{i}", r.At);
+            args.Add($"actor{i}", r.Actor);
+            args.Add($"actorId{i}", r.ActorId);
+            args.Add($"address{i}", r.Address);
+            args.Add($"action{i}", r.Action);
+            args.Add($"targetType{i}", r.TargetType);
+            args.Add($"targetId{i}", r.TargetId);
+            args.Add($"outcome{i}", r.Outcome);
+            args.Add($"details{i}", r.Details);
+            args.Add($"prevHash{i}", r.PrevHash);
+            args.Add($"hash{i}", r.Hash);
+        }
+        return (sql.ToString(), args);
+    }
 
     private AuditEntry Linked(AuditEntry row, Link last)
     {

@@ -70,13 +70,21 @@ public sealed partial class AuditWriter(AuditLog log, AuditChain chain, Database
                 do
                 {
                     await using var db = database.Create();
-                    await using var tx = await AuditChain.BeginAppendAsync(db, CancellationToken.None);
-                    sealedRows = seal ? (await db.QueryAsync<AuditEntry>(UnsealedSelect, new { limit = MaxBatch }, tx)).AsList() : [];
-                    await chain.AppendAsync(db, tx, sealedRows.Concat(batch));
-                    if (sealedRows.Count > 0)
-                        await db.ExecuteAsync("DELETE FROM audit_unsealed WHERE id = ANY(@ids)", new { ids = sealedRows.Select(r => r.Id).ToArray() }, tx);
-                    // The chain's lock and the commit notification's lock go at the commit, before the flush.
-                    await DurableCommit.CommitAsync(tx);
+                    if (database.IsSqlite)
+                    {
+                        await using var tx = await AuditChain.BeginAppendAsync(db, CancellationToken.None);
+                        await chain.AppendAsync(db, tx, batch);
+                        await tx.CommitAsync(CancellationToken.None);
+                        sealedRows = [];
+                    }
+                    else
+                    {
+                        await db.OpenAsync(CancellationToken.None);
+                        await using var tx = await db.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, CancellationToken.None);
+                        sealedRows = await chain.SealAsync(db, tx, batch, seal, MaxBatch);
+                        // The chain's lock went at the commit, before the flush this waits for.
+                        if (tx is PostgresTransaction { IsCommitted: true }) await DurableCommit.CommitAsync(tx, asyncCommitAsked: true);
+                    }
                     foreach (var e in sealedRows.Concat(batch))
                         events.Publish("audit", "audit.recorded",
                             new { e.At, e.Actor, e.Action, e.TargetType, e.TargetId, e.Outcome }, Events.EventAudience.Admins);
@@ -99,12 +107,6 @@ public sealed partial class AuditWriter(AuditLog log, AuditChain chain, Database
             }
         }
     }
-
-    // In id order: the order their transactions took ids, close to the order they committed.
-    private const string UnsealedSelect = """
-        SELECT id, at, actor, actor_id, address, action, target_type, target_id, outcome, details
-        FROM audit_unsealed ORDER BY id LIMIT @limit
-        """;
 
     [LoggerMessage(EventId = 9002, Level = LogLevel.Warning, Message = "Storing {Count} audit events failed (attempt {Attempt}); retrying")]
     private static partial void LogRetry(ILogger logger, int count, int attempt, Exception error);
