@@ -82,7 +82,8 @@ public sealed class AlertSender(IHttpClientFactory http, TimeProvider clock, IOp
             smtp.ServerCertificateValidationCallback = (_, certificate, _, errors) =>
                 errors == SslPolicyErrors.None || (certificate is not null && trusted.Thumbprint.Equals(new X509Certificate2(certificate).Thumbprint, StringComparison.OrdinalIgnoreCase));
         var security = c.SmtpSecurity switch { "none" => SecureSocketOptions.None, "tls" => SecureSocketOptions.SslOnConnect, _ => SecureSocketOptions.StartTls };
-        await smtp.ConnectAsync(c.SmtpHost, c.SmtpPort ?? 587, security, cancellationToken);
+        // Required when an email channel is created (AlertChannels), so a stored one always has it.
+        await smtp.ConnectAsync(c.SmtpHost ?? throw new InvalidOperationException("The email channel has no SMTP host."), c.SmtpPort ?? 587, security, cancellationToken);
         if (!string.IsNullOrEmpty(c.SmtpUsername)) await smtp.AuthenticateAsync(c.SmtpUsername, channel.Secret ?? "", cancellationToken);
         await smtp.SendAsync(message, cancellationToken);
         await smtp.DisconnectAsync(true, cancellationToken);

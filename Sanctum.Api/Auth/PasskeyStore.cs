@@ -49,8 +49,8 @@ public static class PasskeyStore
         var host = first is null ? "localhost" : new Uri(first).Host;
         return new Fido2(new Fido2Configuration
         {
-            ServerDomain = host,
-            ServerName = options.Value.TwoFactor.Issuer,
+            RPID = host,
+            RPName = options.Value.TwoFactor.Issuer,
             Origins = origins.All.Where(o => new Uri(o).Host == host || new Uri(o).Host.EndsWith("." + host, StringComparison.Ordinal)).ToHashSet(),
         });
     }

@@ -116,7 +116,7 @@ public static partial class ChatBridgeApi
 
     // The bridge reads a body whatever its Content-Type (the protocol never asked for one): */* keeps routing from
     // turning another type away; the document names JSON alone (OpenApi/OperationConventions.cs).
-    private static RouteHandlerBuilder Takes<T>(this RouteHandlerBuilder builder) => builder.Accepts<T>("application/json", "*/*");
+    private static RouteHandlerBuilder Takes<T>(this RouteHandlerBuilder builder) where T : notnull => builder.Accepts<T>("application/json", "*/*");
 
     private static RouteHandlerBuilder Answers<T>(this RouteHandlerBuilder builder, params int[] errors) =>
         builder.Produces<BridgeSuccess<T>>(StatusCodes.Status200OK).Errors(errors);
