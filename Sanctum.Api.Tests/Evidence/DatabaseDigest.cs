@@ -54,12 +54,42 @@ public static class DatabaseDigest
     };
 
     /// <summary>
-    /// On SQLite, <c>PRAGMA data_version</c> of <paramref name="db"/>: it changes whenever another connection commits,
-    /// so while it stands the database, and with it every digest, is unchanged and need not be computed again (the
-    /// sweep reads it after every request). Null on PostgreSQL, which has no such counter: compute the digest there.
+    /// A number that moves whenever any connection has committed since it was last read, so while it stands the
+    /// database, and with it every digest, is unchanged and need not be computed again (the sweep reads it after every
+    /// request). It may move without a change (then the digest is computed and compared for nothing); it never stands
+    /// over a commit.
+    /// <list type="bullet">
+    /// <item>SQLite: <c>PRAGMA data_version</c> of <paramref name="db"/>, which changes whenever another connection commits.</item>
+    /// <item>PostgreSQL: the notifications <paramref name="db"/> has heard on <see cref="Sanctum.Api.Data.PostgresCommits.Channel"/>
+    ///   (every table's statement trigger notifies it at commit). A committing backend signals every listening one before
+    ///   its commit returns, and a listening backend sends what it was signalled before its next ReadyForQuery: so after
+    ///   one round trip on <paramref name="db"/> (the <c>SELECT 1</c> here) every commit finished before the call is counted.
+    ///   The connection is made to listen on its first mark (LISTEN is idempotent), whoever opened it.</item>
+    /// </list>
     /// </summary>
-    public static long? CommitMark(System.Data.Common.DbConnection db) =>
-        IsSqlite(db) ? db.ExecuteScalar<long>("PRAGMA data_version") : null;
+    public static long CommitMark(System.Data.Common.DbConnection db)
+    {
+        if (IsSqlite(db)) return db.ExecuteScalar<long>("PRAGMA data_version");
+        var heard = HeardNotifications.GetValue(db, connection =>
+        {
+            var counter = new NotificationCount();
+            ((Npgsql.NpgsqlConnection)connection).Notification += (_, e) =>
+            {
+                if (e.Channel == Sanctum.Api.Data.PostgresCommits.Channel) Interlocked.Increment(ref counter.Value);
+            };
+            connection.Execute($"LISTEN {Sanctum.Api.Data.PostgresCommits.Channel}");
+            return counter;
+        });
+        db.ExecuteScalar<int>("SELECT 1");
+        return Volatile.Read(ref heard.Value);
+    }
+
+    private sealed class NotificationCount
+    {
+        public long Value;
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<System.Data.Common.DbConnection, NotificationCount> HeardNotifications = new();
 
     public static string Compute(System.Data.Common.DbConnection db, IReadOnlyCollection<string>? excluded = null)
     {
