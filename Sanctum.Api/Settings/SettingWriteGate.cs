@@ -1,7 +1,8 @@
 namespace Sanctum.Api.Settings;
 
 /// <summary>
-/// Writes of one setting take turns in this process before they open a transaction. On PostgreSQL, concurrent
+/// Writes of one setting take turns in this process before they open a transaction (on PostgreSQL only settings with an
+/// owner, written serializable: the others queue on their advisory lock, see <c>SettingsCore.TurnAsync</c>). On PostgreSQL, concurrent
 /// serializable transactions writing the same row would all but one fail and be run again (one at a time, in
 /// SerializationRetry's lane: 200 PUT/s at 32 connections, p99 1.4 s); waiting here instead, without holding a thread
 /// or a transaction, each finds the row as the previous one committed it. On SQLite it replaces the busy handler's
