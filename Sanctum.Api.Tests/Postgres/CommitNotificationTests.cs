@@ -32,10 +32,7 @@ public class CommitNotificationTests
     {
         TestEngine.RequirePostgres("the commit count is PostgreSQL's");
         await using var app = new SanctumApplication();
-        // A Database of the test's own: its count moves only with its own connections (the host's background work commits
-        // meanwhile, and nothing listens here).
-        using var database = new Database(app.Services.GetRequiredService<IConfiguration>(),
-            app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>());
+        using var database = OwnDatabase(app);
         await using var db = await database.OpenAsync();
         var before = database.Commits.Count;
         await db.QueryAsync<string>("SELECT name FROM tools");
@@ -69,8 +66,7 @@ public class CommitNotificationTests
     {
         TestEngine.RequirePostgres("the commit count is PostgreSQL's");
         await using var app = new SanctumApplication();
-        using var database = new Database(app.Services.GetRequiredService<IConfiguration>(),
-            app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>());
+        using var database = OwnDatabase(app);
         await using var db = await database.OpenAsync();
         var before = database.Commits.Count;
         await using var tx = (PostgresTransaction)await db.BeginTransactionAsync();
@@ -129,4 +125,9 @@ public class CommitNotificationTests
         Assert.That(SpinWait.SpinUntil(() => database.Commits.Count > before, TimeSpan.FromSeconds(30)), Is.True, "the commit was never heard");
         Assert.That(version.Current(), Is.Not.EqualTo(steady));
     }
+
+    // A Database of the test's own: its count moves only with its own connections (the host's background work commits
+    // meanwhile, and nothing listens here).
+    private static Database OwnDatabase(SanctumApplication app) =>
+        new(app.Services.GetRequiredService<IConfiguration>(), app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SanctumOptions>>());
 }
