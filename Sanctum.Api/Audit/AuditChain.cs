@@ -74,8 +74,7 @@ public sealed class AuditChain(RecordKeys keys)
         if (db.State != ConnectionState.Open) await db.OpenAsync(cancellationToken);
         if (Data.SqlDialect.Of(db).Engine == Data.DatabaseEngine.Sqlite) return await db.BeginTransactionAsync(cancellationToken);
         var tx = await db.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
-        await db.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(@key)", new { key = Data.PostgresLocks.AuditChain }, tx,
-            cancellationToken: cancellationToken));
+        await db.ExecuteAsync(new CommandDefinition(LockSql, LockArgs, tx, cancellationToken: cancellationToken));
         return tx;
     }
 
@@ -105,33 +104,42 @@ public sealed class AuditChain(RecordKeys keys)
     }
 
     /// <summary>
-    /// PostgreSQL's sealing pass: links up to <paramref name="limit"/> rows of <c>audit_unsealed</c> (oldest first, when
-    /// <paramref name="seal"/>) and then <paramref name="rows"/> into the chain, removes the sealed ones from
-    /// <c>audit_unsealed</c> and commits (asynchronously: the caller's <see cref="Data.DurableCommit"/> waits for the
-    /// flush), in two round trips whatever the number of rows: the chain's lock with the reads, then the writes with the
-    /// commit. With nothing to link, nothing is written and the transaction is left open (to be rolled back). Returns the
-    /// rows taken from <c>audit_unsealed</c>.
+    /// PostgreSQL's sealing pass, in a transaction of its own on <paramref name="db"/>: links up to <paramref name="limit"/>
+    /// rows of <c>audit_unsealed</c> (oldest first, when <paramref name="seal"/>) and then <paramref name="rows"/> into the
+    /// chain, removes the sealed ones from <c>audit_unsealed</c> and commits, in two round trips whatever the number of
+    /// rows (the chain's lock with the reads, then the writes with the commit), then waits for the flush
+    /// (<see cref="Data.DurableCommit"/>): the chain's lock goes at the commit, before the flush. Returns the rows taken
+    /// from <c>audit_unsealed</c>.
     /// </summary>
-    public async Task<List<AuditEntry>> SealAsync(DbConnection db, DbTransaction tx, IReadOnlyList<AuditEntry> rows, bool seal, int limit)
+    public async Task<List<AuditEntry>> SealAsync(DbConnection db, IReadOnlyList<AuditEntry> rows, bool seal, int limit)
     {
+        await db.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync(IsolationLevel.ReadCommitted);
         List<AuditEntry> unsealed;
         Link? tail;
-        var reads = $"SELECT pg_advisory_xact_lock(@lockKey), {Data.DurableCommit.AsyncCommitCall};\n"
-                    + (seal ? $"{UnsealedSql};\n" : "") + TailSql;
-        await using (var results = await db.QueryMultipleAsync(reads, new { lockKey = Data.PostgresLocks.AuditChain, limit }, tx))
+        var reads = $"{LockSql}, {Data.DurableCommit.AsyncCommitCall};\n" + (seal ? $"{UnsealedSql};\n" : "") + TailSql;
+        var readArgs = new DynamicParameters(LockArgs);
+        readArgs.Add("limit", limit);
+        await using (var results = await db.QueryMultipleAsync(reads, readArgs, tx))
         {
             await results.ReadAsync();
             unsealed = seal ? (await results.ReadAsync<AuditEntry>()).AsList() : [];
             tail = await results.ReadSingleOrDefaultAsync<Link>();
         }
         var linked = Linked(unsealed.Concat(rows), tail);
+        // Nothing to link: nothing was written, and the transaction rolls back.
         if (linked.Count == 0) return unsealed;
         var (insert, args) = InsertCommand(linked);
         args.Add("sealedIds", unsealed.Select(r => r.Id).ToArray());
         await db.ExecuteAsync($"{insert};\nDELETE FROM audit_unsealed WHERE id = ANY(@sealedIds);\nCOMMIT", args, tx);
         ((Data.PostgresTransaction)tx).CommittedByCommand();
+        await Data.DurableCommit.CommitAsync(tx, asyncCommitAsked: true);
         return unsealed;
     }
+
+    // On PostgreSQL every appender of every instance takes the chain's advisory transaction lock first.
+    private const string LockSql = "SELECT pg_advisory_xact_lock(@chainLock)";
+    private static readonly object LockArgs = new { chainLock = Data.PostgresLocks.AuditChain };
 
     // In id order: the order their transactions took ids, close to the order they committed.
     private const string UnsealedSql = """

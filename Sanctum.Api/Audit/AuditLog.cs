@@ -69,7 +69,7 @@ public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider cloc
     {
         var entry = Entry(e, http);
         if (SqlDialect.Of(db).Engine == DatabaseEngine.Sqlite) await chain.AppendAsync(db, tx, [entry]);
-        else await db.ExecuteAsync(UnsealedInsert, entry, tx);
+        else await db.ExecuteAsync(UnsealedInsert, UnsealedArgs(entry, new Dapper.DynamicParameters()), tx);
     }
 
     /// <summary>The synchronous <see cref="RecordAsync"/>, for callers inside a synchronous transaction.</summary>
@@ -77,7 +77,7 @@ public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider cloc
     {
         var entry = Entry(e, http);
         if (SqlDialect.Of(db).Engine == DatabaseEngine.Sqlite) chain.Append(db, tx, [entry]);
-        else db.Execute(UnsealedInsert, entry, tx);
+        else db.Execute(UnsealedInsert, UnsealedArgs(entry, new Dapper.DynamicParameters()), tx);
     }
 
     /// <summary>
@@ -88,22 +88,25 @@ public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider cloc
     public string? AppendToCommand(AuditEvent e, HttpContext? http, System.Data.IDbConnection db, Dapper.DynamicParameters args)
     {
         if (SqlDialect.Of(db).Engine == DatabaseEngine.Sqlite) return null;
-        var entry = Entry(e, http);
+        UnsealedArgs(Entry(e, http), args);
+        return UnsealedInsert;
+    }
+
+    // Parameters named audit_*, so the insert can share a command with the caller's own statements.
+    private const string UnsealedInsert = """
+        INSERT INTO audit_unsealed (at, actor, actor_id, address, action, target_type, target_id, outcome, details)
+        VALUES (@audit_at, @audit_actor, @audit_actor_id, @audit_address, @audit_action, @audit_target_type, @audit_target_id, @audit_outcome, @audit_details)
+        """;
+
+    private static Dapper.DynamicParameters UnsealedArgs(AuditEntry entry, Dapper.DynamicParameters args)
+    {
         args.AddDynamicParams(new
         {
             audit_at = entry.At, audit_actor = entry.Actor, audit_actor_id = entry.ActorId, audit_address = entry.Address, audit_action = entry.Action,
             audit_target_type = entry.TargetType, audit_target_id = entry.TargetId, audit_outcome = entry.Outcome, audit_details = entry.Details,
         });
-        return """
-            INSERT INTO audit_unsealed (at, actor, actor_id, address, action, target_type, target_id, outcome, details)
-            VALUES (@audit_at, @audit_actor, @audit_actor_id, @audit_address, @audit_action, @audit_target_type, @audit_target_id, @audit_outcome, @audit_details)
-            """;
+        return args;
     }
-
-    private const string UnsealedInsert = """
-        INSERT INTO audit_unsealed (at, actor, actor_id, address, action, target_type, target_id, outcome, details)
-        VALUES (@At, @Actor, @ActorId, @Address, @Action, @TargetType, @TargetId, @Outcome, @Details)
-        """;
 
     /// <summary>
     /// After the commit of a transaction that used <see cref="RecordAsync"/>: on PostgreSQL the writer seals its rows now

@@ -77,14 +77,7 @@ public sealed partial class AuditWriter(AuditLog log, AuditChain chain, Database
                         await tx.CommitAsync(CancellationToken.None);
                         sealedRows = [];
                     }
-                    else
-                    {
-                        await db.OpenAsync(CancellationToken.None);
-                        await using var tx = await db.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, CancellationToken.None);
-                        sealedRows = await chain.SealAsync(db, tx, batch, seal, MaxBatch);
-                        // The chain's lock went at the commit, before the flush this waits for.
-                        if (tx is PostgresTransaction { IsCommitted: true }) await DurableCommit.CommitAsync(tx, asyncCommitAsked: true);
-                    }
+                    else sealedRows = await chain.SealAsync(db, batch, seal, MaxBatch);
                     foreach (var e in sealedRows.Concat(batch))
                         events.Publish("audit", "audit.recorded",
                             new { e.At, e.Actor, e.Action, e.TargetType, e.TargetId, e.Outcome }, Events.EventAudience.Admins);

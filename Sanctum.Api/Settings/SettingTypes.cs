@@ -59,7 +59,10 @@ public sealed record StoredSetting
     public long Version { get; init; }
 
     /// <summary>Masked in responses: encrypted, or named like a secret even if some older write stored it in plain text.</summary>
-    public bool IsSecret => IsEncrypted || ConfigKeys.IsSecretName(Key);
+    public bool IsSecret => Secret(Key, IsEncrypted);
+
+    /// <summary>A setting is a secret when it is stored encrypted or its name says so (*_key, *_token, ...).</summary>
+    public static bool Secret(string key, bool encrypted) => encrypted || ConfigKeys.IsSecretName(key);
 
     public string ETag => $"\"{Version}\"";
 }

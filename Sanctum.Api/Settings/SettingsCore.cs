@@ -118,41 +118,23 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     private sealed record Found(StoredSetting? Current, bool OwnerExists);
 
     /// <summary>
-    /// The transaction of one setting's write, begun by reading the setting (and its owner's existence) after taking its
-    /// lock, in one round trip. On PostgreSQL a setting without an owner (system settings, environment
-    /// variables) is written READ COMMITTED under its advisory lock (<see cref="LockSettingAsync"/>): the write reads nothing
-    /// but that setting's row and history, which the lock keeps to one writer at a time across instances, so it needs no
+    /// The transaction of one setting's write, begun by reading the setting (and its owner's existence) under its lock
+    /// (<see cref="ReadLockedAsync"/>), in one round trip. On PostgreSQL a setting without an owner (system settings,
+    /// environment variables) is written READ COMMITTED under its advisory lock: the write reads nothing but that
+    /// setting's row and history, which the lock keeps to one writer at a time across instances, so it needs no
     /// serializable snapshot, and writes of different keys no longer fail each other's serializable check through the
     /// index pages their history shares (32 writers on 17 keys ran out of SerializationRetry's 15 s). A setting with an
-    /// owner stays serializable: its owner's existence is read too (agent, tool). Its first statement takes the setting's
-    /// lock (<see cref="LockSettingAsync"/>) and asks for the asynchronous commit that <see cref="CommitAsync"/> makes durable.
+    /// owner stays serializable: its owner's existence is read too (agent, tool). Its first statement also asks for the
+    /// asynchronous commit that <see cref="CommitAsync"/> makes durable.
     /// </summary>
     private static async Task<(DbTransaction Tx, Found Found)> BeginAsync(DbConnection db, SettingAddress at)
     {
         if (db.State != ConnectionState.Open) await db.OpenAsync();
-        var postgres = Data.SqlDialect.Of(db).Engine == Data.DatabaseEngine.Postgres;
-        var tx = !postgres ? await db.BeginTransactionAsync()
+        var tx = Data.SqlDialect.Of(db).Engine == Data.DatabaseEngine.Sqlite ? await db.BeginTransactionAsync()
             : await db.BeginTransactionAsync(at.ScopeId is null ? IsolationLevel.ReadCommitted : IsolationLevel.Unspecified);
         try
         {
-            // Separate statements: each reads after the previous one finished, so after the lock is granted.
-            var args = new DynamicParameters(Args(at));
-            var sql = new StringBuilder();
-            if (postgres)
-            {
-                args.AddDynamicParams(LockArgs(at));
-                sql.Append($"{LockSql}, {DurableCommit.AsyncCommitCall};\n");
-            }
-            if (at.ScopeId is not null)
-            {
-                args.Add("ownerId", ConfigurationScopes.OwnerId(at.Scope, at.ScopeId));
-                sql.Append(ConfigurationScopes.ExistsSql(at.Scope, "@ownerId")).Append(";\n");
-            }
-            sql.Append(at.Store.FindSql);
-            await using var results = await db.QueryMultipleAsync(sql.ToString(), args, tx);
-            if (postgres) await results.ReadAsync();
-            var ownerExists = at.ScopeId is null || await results.ReadSingleAsync<bool>();
-            return (tx, new Found(await results.ReadSingleOrDefaultAsync<StoredSetting>(), ownerExists));
+            return (tx, await ReadLockedAsync(db, tx, at, asyncCommit: true));
         }
         catch
         {
@@ -162,13 +144,32 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     }
 
     /// <summary>
-    /// On PostgreSQL, takes the setting's advisory transaction lock, before anything of it is read: every writer of a
-    /// setting (these routes and <see cref="ApplyAsync"/> in a caller's transaction) holds it until its commit, so none reads a
-    /// version another is about to replace. Taking it twice in one transaction is harmless.
+    /// Takes the setting's lock, on PostgreSQL its advisory transaction lock (every writer of a setting, these routes and
+    /// <see cref="ApplyAsync"/> in a caller's transaction, holds it until its commit, so none reads a version another is
+    /// about to replace; taking it twice in one transaction is harmless), then reads whether its owner exists and the
+    /// setting: one command of separate statements, so each read runs after the lock is granted.
     /// </summary>
-    private static async Task LockSettingAsync(DbConnection db, DbTransaction tx, SettingAddress at)
+    /// <param name="asyncCommit">The transaction is committed through <see cref="DurableCommit"/>, which then waits for the flush.</param>
+    private static async Task<Found> ReadLockedAsync(DbConnection db, DbTransaction tx, SettingAddress at, bool asyncCommit)
     {
-        if (Data.SqlDialect.Of(db).Engine == Data.DatabaseEngine.Postgres) await db.ExecuteAsync(LockSql, LockArgs(at), tx);
+        var postgres = Data.SqlDialect.Of(db).Engine == Data.DatabaseEngine.Postgres;
+        var args = new DynamicParameters(Args(at));
+        var sql = new StringBuilder();
+        if (postgres)
+        {
+            args.AddDynamicParams(LockArgs(at));
+            sql.Append(LockSql).Append(asyncCommit ? $", {DurableCommit.AsyncCommitCall}" : "").Append(";\n");
+        }
+        if (at.ScopeId is not null)
+        {
+            args.Add("ownerId", ConfigurationScopes.OwnerId(at.Scope, at.ScopeId));
+            sql.Append(ConfigurationScopes.ExistsSql(at.Scope, "@ownerId")).Append(";\n");
+        }
+        sql.Append(at.Store.FindSql);
+        await using var results = await db.QueryMultipleAsync(sql.ToString(), args, tx);
+        if (postgres) await results.ReadAsync();
+        var ownerExists = at.ScopeId is null || await results.ReadSingleAsync<bool>();
+        return new Found(await results.ReadSingleOrDefaultAsync<StoredSetting>(), ownerExists);
     }
 
     private const string LockSql = "SELECT pg_advisory_xact_lock(@lockSpace, @lockKey)";
@@ -221,12 +222,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         if (errors.Any) return SettingOutcome.Invalid(errors);
 
         var recordsAudit = found is not null;
-        if (found is null)
-        {
-            await LockSettingAsync(db, tx, at);
-            found = new Found(null, at.ScopeId is null || await ConfigurationScopes.ExistsAsync(db, at.Scope, at.ScopeId, tx));
-            if (found.OwnerExists) found = found with { Current = await FindAsync(db, at, tx) };
-        }
+        found ??= await ReadLockedAsync(db, tx, at, asyncCommit: false);
         if (!found.OwnerExists) return SettingOutcome.NotFound(ConfigurationScopes.Describe(at.Scope, at.ScopeId!));
         var current = found.Current;
         if (Stale(http, current) is { } stale) return stale;
@@ -255,7 +251,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         var description = body.Description is null ? current?.Description : body.Description.Length == 0 ? null : body.Description;
         var category = body.Category ?? current?.Category ?? spec?.Category ?? "general";
         var saved = await SaveAsync(db, tx, at, current, "set", stored, type, encrypted, plaintext, description, category, http, actor,
-            recordsAudit ? ChangedEvent(at, created: current is null, secret: encrypted || ConfigKeys.IsSecretName(at.Key)) : null);
+            recordsAudit ? ChangedEvent(at, created: current is null, secret: StoredSetting.Secret(at.Key, encrypted)) : null);
         return new SettingOutcome
         {
             Status = current is null ? StatusCodes.Status201Created : StatusCodes.Status200OK, Setting = saved, Location = store.Location(at),
@@ -430,8 +426,9 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
 
     /// <summary>
     /// A setting's write statement, its history entry and its audit row (when given) as one command: on PostgreSQL one
-    /// round trip inside the setting's turn instead of four (the commit included, when the audit row is). Returns the written row's id (when the statement returns
-    /// one) and the history's new version. <paramref name="args"/> holds the address, type, encrypted and now.
+    /// round trip inside the setting's turn instead of four (the commit included, when the audit row is). Returns the
+    /// written row's id (when the statement returns one) and the history's new version. <paramref name="args"/> holds
+    /// the address, type, encrypted and now.
     /// </summary>
     private async Task<(long Id, long Version)> WriteAsync(DbConnection db, DbTransaction tx, string writeSql, bool returnsId, DynamicParameters args,
         object change, AuditEvent? audited, HttpContext? http)
