@@ -242,6 +242,42 @@ public class ConfigApiTests : ManagementFixture
         Assert.That(statuses.Count(s => s == 400), Is.EqualTo(4));
     }
 
+    /// <summary>
+    /// PUTs of one setting sent together are written together (Settings/SettingPutQueue.cs) and still each as if alone:
+    /// its own version and ETag, a history entry that starts from the value the previous one left, and If-Match checked
+    /// against that value (of 16 PUTs with the same ETag exactly one applies).
+    /// </summary>
+    [Test]
+    public async Task ConcurrentPutsOfOneSettingAreEachWrittenAsIfAlone()
+    {
+        var key = NewKey();
+        var created = await Admin.PutAsJsonAsync($"/api/config/{key}", new { value = "v0" });
+        var etag = created.Headers.ETag!.Tag;
+
+        var racing = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Put, $"/api/config/{key}") { Content = JsonContent.Create(new { value = $"if-{i}" }) };
+            request.Headers.IfMatch.ParseAdd(etag);
+            return Admin.SendAsync(request);
+        }));
+        Assert.That(racing.Count(r => r.StatusCode == HttpStatusCode.OK), Is.EqualTo(1), string.Join(",", racing.Select(r => (int)r.StatusCode)));
+        Assert.That(racing.Count(r => r.StatusCode == HttpStatusCode.PreconditionFailed), Is.EqualTo(15));
+
+        var writes = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => Admin.PutAsJsonAsync($"/api/config/{key}", new { value = $"w-{i}" })));
+        Assert.That(writes.Select(r => r.StatusCode), Has.All.EqualTo(HttpStatusCode.OK));
+        var tags = writes.Select(r => r.Headers.ETag!.Tag).ToList();
+        Assert.That(tags, Is.Unique);
+        Assert.That(tags.Select(t => int.Parse(t.Trim('"'))).Order(), Is.EqualTo(Enumerable.Range(3, 24)), "versions 3 to 26, one each");
+
+        var history = (await Admin.GetFromJsonAsync<JsonElement>($"/api/config/{key}/history")).EnumerateArray().OrderBy(c => c.GetProperty("version").GetInt32()).ToList();
+        Assert.That(history.Select(c => c.GetProperty("version").GetInt32()), Is.EqualTo(Enumerable.Range(1, 26)));
+        for (var v = 1; v < history.Count; v++)
+            Assert.That(history[v].GetProperty("old_value").GetString(), Is.EqualTo(history[v - 1].GetProperty("new_value").GetString()), $"version {v + 1} starts from version {v}");
+        var last = await Admin.GetFromJsonAsync<JsonElement>($"/api/config/{key}");
+        Assert.That(last.GetProperty("value").GetString(), Is.EqualTo(history[^1].GetProperty("new_value").GetString()));
+        Assert.That(last.GetProperty("version").GetInt32(), Is.EqualTo(26));
+    }
+
     public static IEnumerable<string> Roles() => ["anonymous", "viewer", "user"];
 
     [TestCaseSource(nameof(Roles))]

@@ -91,25 +91,77 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
 
     // ---- writes ----
 
-    /// <summary>Creates (201) or replaces (200) a setting in its own transaction, its audit row in the same commit.</summary>
+    /// <summary>
+    /// Creates (201) or replaces (200) a setting, its history entry and audit row in the same commit. PUTs of one setting
+    /// that arrive together are written together (<see cref="SettingPutQueue"/>).
+    /// </summary>
     public async Task<SettingOutcome> PutAsync(DbConnection db, SettingAddress at, SettingWrite body, HttpContext http)
     {
-        using var turn = await TurnAsync(db, at, http.RequestAborted);
-        var (tx, found) = await BeginAsync(db, at);
-        await using var _ = tx;
-        var outcome = await ApplyAsync(db, tx, at, body, http, Actor(http), found);
+        var put = new SettingPutQueue.Put(at, body, http);
+        using var batch = await SettingPutQueue.JoinAsync(put);
+        var outcome = batch is null ? SettingPutQueue.Outcome(put) : await WriteBatchAsync(db, batch);
         if (!outcome.Succeeded) return outcome;
-        await CommitAsync(tx, turn);
         Saved(at, outcome, http);
         http.Response.Headers.ETag = outcome.Setting!.ETag;
         return outcome;
     }
 
     /// <summary>
+    /// The PUTs of one setting, in one transaction, each as if alone. Answers the others (after the flush) and returns
+    /// the first's, the caller's own. The line is handed on at the commit.
+    /// </summary>
+    private async Task<SettingOutcome> WriteBatchAsync(DbConnection db, SettingPutQueue.Batch batch)
+    {
+        var puts = batch.Puts;
+        var at = puts[0].At;
+        var outcomes = new SettingOutcome?[puts.Count];
+        try
+        {
+            // Not the caller's RequestAborted: the others' writes must not fail because its client went away.
+            using var turn = await TurnAsync(db, at, CancellationToken.None);
+            var (tx, found) = await BeginAsync(db, at);
+            await using var _ = tx;
+            for (var i = 0; i < puts.Count; i++)
+            {
+                var put = puts[i];
+                if (i > 0 && put.Http.RequestAborted.IsCancellationRequested) continue;
+                var outcome = await ApplyAsync(db, tx, at, put.Body, put.Http, Actor(put.Http), found, commitWithAudit: puts.Count == 1);
+                if (outcome.Succeeded) found = found with { Current = outcome.Setting };
+                outcomes[i] = outcome;
+            }
+            if (outcomes.Any(o => o?.Succeeded == true)) await CommitAsync(tx, new Both(turn, batch));
+        }
+        catch (Exception e)
+        {
+            foreach (var put in puts.Skip(1)) put.Failed(e);
+            throw;
+        }
+        finally
+        {
+            batch.Dispose();
+        }
+        for (var i = 1; i < puts.Count; i++)
+        {
+            if (outcomes[i] is { } outcome) puts[i].Answered(outcome);
+            else puts[i].Failed(new OperationCanceledException(puts[i].Http.RequestAborted));
+        }
+        return outcomes[0]!;
+    }
+
+    private sealed class Both(IDisposable? first, IDisposable second) : IDisposable
+    {
+        public void Dispose()
+        {
+            first?.Dispose();
+            second.Dispose();
+        }
+    }
+
+    /// <summary>
     /// The turn of one setting's writers in this process (<see cref="SettingWriteGate"/>), except where the database
-    /// queues them: on PostgreSQL a setting without an owner is written under its advisory lock alone, so its writers wait
-    /// for that lock inside the server, and the next one's read runs as soon as the previous one commits (no hand-over
-    /// through this process, no round trip between the two).
+    /// queues them: on PostgreSQL a setting without an owner is written under its advisory lock alone, so a delete or
+    /// rollback waits for that lock inside the server, and runs as soon as the previous write commits (PUTs line up in
+    /// <see cref="SettingPutQueue"/> first).
     /// </summary>
     private static async Task<IDisposable?> TurnAsync(DbConnection db, SettingAddress at, CancellationToken cancellationToken) =>
         at.ScopeId is null && Data.SqlDialect.Of(db).Engine == Data.DatabaseEngine.Postgres ? null : await SettingWriteGate.EnterAsync(at, cancellationToken);
@@ -198,11 +250,13 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     /// the row, its history entry and, for a bearer key, its digest. The caller commits.
     /// </summary>
     public Task<SettingOutcome> ApplyAsync(DbConnection db, DbTransaction tx, SettingAddress at, SettingWrite body, HttpContext? http, string actor) =>
-        ApplyAsync(db, tx, at, body, http, actor, found: null);
+        ApplyAsync(db, tx, at, body, http, actor, found: null, commitWithAudit: false);
 
     /// <param name="found">Read by <see cref="BeginAsync"/> under the setting's lock; null: read here (after taking the lock).
     /// Given, the write records its audit event in the transaction.</param>
-    private async Task<SettingOutcome> ApplyAsync(DbConnection db, DbTransaction tx, SettingAddress at, SettingWrite body, HttpContext? http, string actor, Found? found)
+    /// <param name="commitWithAudit">The audit row is the transaction's last write: on PostgreSQL its command commits.</param>
+    private async Task<SettingOutcome> ApplyAsync(DbConnection db, DbTransaction tx, SettingAddress at, SettingWrite body, HttpContext? http, string actor, Found? found,
+        bool commitWithAudit)
     {
         var store = at.Store;
         var spec = store.Typed ? SettingCatalogue.Find(at.Key) : null;
@@ -251,7 +305,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         var description = body.Description is null ? current?.Description : body.Description.Length == 0 ? null : body.Description;
         var category = body.Category ?? current?.Category ?? spec?.Category ?? "general";
         var saved = await SaveAsync(db, tx, at, current, "set", stored, type, encrypted, plaintext, description, category, http, actor,
-            recordsAudit ? ChangedEvent(at, created: current is null, secret: StoredSetting.Secret(at.Key, encrypted)) : null);
+            recordsAudit ? ChangedEvent(at, created: current is null, secret: StoredSetting.Secret(at.Key, encrypted)) : null, commitWithAudit);
         return new SettingOutcome
         {
             Status = current is null ? StatusCodes.Status201Created : StatusCodes.Status200OK, Setting = saved, Location = store.Location(at),
@@ -395,7 +449,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     /// <see cref="CommitAsync"/> then only waits for the flush); null: the caller records the change (<see cref="Committed"/>).</param>
     private async Task<StoredSetting> SaveAsync(DbConnection db, DbTransaction tx, SettingAddress at, StoredSetting? current, string action,
         string? stored, string type, bool encrypted, string? plaintext, string? description, string category, HttpContext? http, string actor,
-        AuditEvent? audited = null)
+        AuditEvent? audited = null, bool commitWithAudit = true)
     {
         var store = at.Store;
         var digest = store.DigestColumn is not null && encrypted && BearerKeys.Contains(at.Key) && !string.IsNullOrEmpty(plaintext)
@@ -405,7 +459,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         var args = new DynamicParameters(Args(at));
         args.AddDynamicParams(new { value = stored, type, description, category, digest, encrypted, now, createdBy });
         var (id, version) = await WriteAsync(db, tx, $"{(current is null ? store.InsertSql : store.UpdateSql)} RETURNING id", returnsId: true, args,
-            new { action, oldValue = current?.Value, newValue = stored, actor }, audited, http);
+            new { action, oldValue = current?.Value, newValue = stored, actor }, audited, http, commitWithAudit);
         // What FindAsync would read back now (one round trip fewer inside the setting's turn).
         return new StoredSetting
         {
@@ -431,7 +485,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     /// the address, type, encrypted and now.
     /// </summary>
     private async Task<(long Id, long Version)> WriteAsync(DbConnection db, DbTransaction tx, string writeSql, bool returnsId, DynamicParameters args,
-        object change, AuditEvent? audited, HttpContext? http)
+        object change, AuditEvent? audited, HttpContext? http, bool commitWithAudit = true)
     {
         args.AddDynamicParams(change);
         var sql = $"{writeSql};\n{HistoryInsertSql}";
@@ -439,15 +493,16 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
         var auditSql = audited is null ? null : audit.AppendToCommand(audited, http, db, args);
         // The transaction's last statement (the audit row is written last): on PostgreSQL it commits with them, one round
         // trip fewer inside the setting's turn.
-        if (auditSql is not null) sql += $";\n{auditSql};\nCOMMIT";
+        var commits = auditSql is not null && commitWithAudit;
+        if (auditSql is not null) sql += commits ? $";\n{auditSql};\nCOMMIT" : $";\n{auditSql}";
         long id = 0, version;
         await using (var results = await db.QueryMultipleAsync(sql, args, tx))
         {
             if (returnsId) id = await results.ReadSingleAsync<long>();
             version = await results.ReadSingleAsync<long>();
         }
-        if (auditSql is not null) ((Data.PostgresTransaction)tx).CommittedByCommand();
-        else if (audited is not null) await audit.RecordAsync(audited, http, db, tx);
+        if (commits) ((Data.PostgresTransaction)tx).CommittedByCommand();
+        if (auditSql is null && audited is not null) await audit.RecordAsync(audited, http, db, tx);
         return (id, version);
     }
 
