@@ -7,21 +7,22 @@ namespace Sanctum.Api.Settings;
 /// them, one after another as if alone (each checked against the value the previous one left, with its own If-Match,
 /// history entry and audit row), in one transaction: one lock, one commit, one flush for the lot. Taking turns one
 /// transaction each, through a lock held across two database round trips, a busy key ran on PostgreSQL at a third of
-/// the rate of many keys (bench/RESULTS.md, stop 29). A line exists while its setting has PUTs in flight.
+/// the rate of many keys (bench/RESULTS.md, stop 29). A line exists while its setting has PUTs in flight. One queue
+/// per <see cref="SettingsCore"/>, so per database: hosts in one process (the tests) never write each other's PUTs.
 /// </summary>
-public static class SettingPutQueue
+public sealed class SettingPutQueue
 {
     /// <summary>The most PUTs written in one transaction: the rest wait for the next one.</summary>
     public const int MaxBatch = 64;
 
-    private static readonly ConcurrentDictionary<SettingAddress, Line> Lines = new();
+    private readonly ConcurrentDictionary<SettingAddress, Line> _lines = new();
 
     internal sealed class Line
     {
         public readonly List<Put> Waiting = [];
         public bool Writing;
 
-        /// <summary>Taken out of <see cref="Lines"/>: a PUT that found it there a moment before takes a new one.</summary>
+        /// <summary>Taken out of the queue's lines: a PUT that found it there a moment before takes a new one.</summary>
         public bool Gone;
     }
 
@@ -44,13 +45,13 @@ public static class SettingPutQueue
     /// Waits for the PUT's turn. Returns the PUTs the caller must now write (its own first), handing the line on with
     /// <see cref="Batch.Dispose"/>; or null when another writer wrote it (its outcome is <see cref="Outcome"/>).
     /// </summary>
-    public static async Task<Batch?> JoinAsync(Put put)
+    public async Task<Batch?> JoinAsync(Put put)
     {
         Line line;
         bool wait;
         while (true)
         {
-            line = Lines.GetOrAdd(put.At, _ => new Line());
+            line = _lines.GetOrAdd(put.At, _ => new Line());
             lock (line)
             {
                 if (line.Gone) continue;
@@ -70,7 +71,7 @@ public static class SettingPutQueue
             batch = [put, .. line.Waiting.Take(others)];
             line.Waiting.RemoveRange(0, others);
         }
-        return new Batch(put.At, line, batch);
+        return new Batch(_lines, put.At, line, batch);
     }
 
     /// <summary>The outcome another writer wrote for this PUT.</summary>
@@ -79,12 +80,14 @@ public static class SettingPutQueue
     /// <summary>A writer's PUTs; disposing it hands the line to the next PUT waiting (once its transaction is committed).</summary>
     public sealed class Batch : IDisposable
     {
+        private readonly ConcurrentDictionary<SettingAddress, Line> _lines;
         private readonly SettingAddress _at;
         private readonly Line _line;
         private int _handedOn;
 
-        internal Batch(SettingAddress at, Line line, List<Put> puts)
+        internal Batch(ConcurrentDictionary<SettingAddress, Line> lines, SettingAddress at, Line line, List<Put> puts)
         {
+            _lines = lines;
             _at = at;
             _line = line;
             Puts = puts;
@@ -103,7 +106,7 @@ public static class SettingPutQueue
                 {
                     _line.Writing = false;
                     _line.Gone = true;
-                    Lines.TryRemove(new KeyValuePair<SettingAddress, Line>(_at, _line));
+                    _lines.TryRemove(new KeyValuePair<SettingAddress, Line>(_at, _line));
                 }
             }
             next?.Answer.TrySetResult(null);

@@ -32,6 +32,8 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
 
     public const string SystemActor = "system";
 
+    private readonly SettingPutQueue _puts = new();
+
     // ---- reads ----
 
     public Task<StoredSetting?> FindAsync(DbConnection db, SettingAddress at, DbTransaction? tx = null, CancellationToken cancellationToken = default) =>
@@ -98,7 +100,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     public async Task<SettingOutcome> PutAsync(DbConnection db, SettingAddress at, SettingWrite body, HttpContext http)
     {
         var put = new SettingPutQueue.Put(at, body, http);
-        using var batch = await SettingPutQueue.JoinAsync(put);
+        using var batch = await _puts.JoinAsync(put);
         var outcome = batch is null ? SettingPutQueue.Outcome(put) : await WriteBatchAsync(db, batch);
         if (!outcome.Succeeded) return outcome;
         Saved(at, outcome, http);
