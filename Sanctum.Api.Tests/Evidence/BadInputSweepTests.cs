@@ -87,13 +87,18 @@ public class BadInputSweepTests
             // Backups on PostgreSQL run pg_dump/pg_restore: left to Postgres/BackupsOnPostgresTests (the sweep failed with them, not yet looked into).
             if (TestEngine.IsPostgres && op.Template.StartsWith("/api/backups", StringComparison.Ordinal)) continue;
             var excluded = DatabaseDigest.ExcludedByOperation.GetValueOrDefault(op.OperationId);
+            // The digest without the operation's excluded columns, and the mark it was taken at (while that stands, it holds).
+            string? excludedDigest = null;
+            long excludedMark = 0;
             var index = 0;
             foreach (var bad in BadRequests.For(op, Full))
             {
                 // The quick run sends every request as admin (the role that gets past authorization everywhere) and
                 // a fixed third of them for the other roles, which mostly stop at 401/403; the full run sends all.
                 if (!Full && role != "admin" && !bridgeKey && index++ % 3 != 0) { bad.Content?.Dispose(); continue; }
-                var before = excluded is null ? baseline : DatabaseDigest.Compute(db, excluded);
+                if (excluded is not null && (excludedDigest is null || excludedMark != mark))
+                    (excludedDigest, excludedMark) = (DatabaseDigest.Compute(db, excluded), mark);
+                var before = excluded is null ? baseline : excludedDigest!;
                 using var request = new HttpRequestMessage(new HttpMethod(op.Method), bad.Path) { Content = bad.Content };
                 HttpResponseMessage response;
                 try
@@ -127,15 +132,22 @@ public class BadInputSweepTests
                 var current = committed ? DatabaseDigest.Compute(db, excluded) : null;
                 if (status is >= 400 and < 500 && committed && current != before)
                     failures.Add($"{status} for {role} {op} {bad} changed the database:\n{DatabaseDigest.Difference(baselineDump, DatabaseDigest.Dump(db))}");
+                if (excluded is not null && committed) (excludedDigest, excludedMark) = (current, markNow);
                 if (status < 400 || committed && (excluded is null ? current : DatabaseDigest.Compute(db)) != baseline)
                 {
                     // An accepted request may change things, and may even end this role's session (logout): start over from here.
                     // Signing in again writes a user and a session, so the new baseline is taken after it.
                     if (role != "anonymous" && !bridgeKey && (await client.GetAsync("/api/auth/me")).StatusCode != HttpStatusCode.OK)
                         client = await ClientForAsync(role);
-                    mark = DatabaseDigest.CommitMark(db);
-                    baseline = DatabaseDigest.Compute(db);
-                    baselineDump = DatabaseDigest.Dump(db);
+                    // While the mark stands since the baseline was taken (an accepted read), the baseline holds; the
+                    // dump is what the baseline digests, so it is taken again only when the baseline changed.
+                    var newMark = DatabaseDigest.CommitMark(db);
+                    if (newMark != mark)
+                    {
+                        var newBaseline = DatabaseDigest.Compute(db);
+                        if (newBaseline != baseline) (baseline, baselineDump) = (newBaseline, DatabaseDigest.Dump(db));
+                    }
+                    mark = newMark;
                 }
                 else mark = markNow;
             }
