@@ -26,7 +26,10 @@ def nunit(path):
     print(f"  assertions: {asserts}")
     if run is not None and run.get("duration"):
         print(f"  NUnit run duration: {float(run.get('duration')):.0f} s")
-    print(f"  summed fixture time: {sum(d for d, _, _ in fixtures):.0f} s over {len(fixtures)} fixtures")
+    # A parameterized fixture's instances are fixtures of their own (each its own lane): summed, not their container.
+    instances = [(float(s.get("duration", "0")), s.get("fullname"), int(s.get("total", "0")))
+                 for s in root.iter("test-suite") if s.get("type") == "TestFixture"]
+    print(f"  summed fixture time: {sum(d for d, _, _ in instances):.0f} s over {len(instances)} fixtures")
     print("  slowest fixtures (s, tests):")
     for duration, name, total in sorted(fixtures, reverse=True)[:25]:
         print(f"    {duration:7.1f}  {total:4d}  {name}")

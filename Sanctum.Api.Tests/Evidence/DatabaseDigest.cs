@@ -54,17 +54,20 @@ public static class DatabaseDigest
     };
 
     /// <summary>
-    /// A number that moves whenever any connection has committed since it was last read, so while it stands the
-    /// database, and with it every digest, is unchanged and need not be computed again (the sweep reads it after every
-    /// request). It may move without a change (then the digest is computed and compared for nothing); it never stands
-    /// over a commit.
+    /// A number that moves whenever any connection has committed a change to a digested table since it was last read,
+    /// so while it stands the database, and with it every digest, is unchanged and need not be computed again (the sweep
+    /// reads it after every request). It may move without a change (then the digest is computed and compared for
+    /// nothing); it never stands over a commit to a digested table.
     /// <list type="bullet">
     /// <item>SQLite: <c>PRAGMA data_version</c> of <paramref name="db"/>, which changes whenever another connection commits.</item>
-    /// <item>PostgreSQL: the notifications <paramref name="db"/> has heard on <see cref="Sanctum.Api.Data.PostgresCommits.Channel"/>
-    ///   (every table's statement trigger notifies it at commit). A committing backend signals every listening one before
+    /// <item>PostgreSQL: the notifications <paramref name="db"/> has heard on <see cref="DigestedChannel"/>, which
+    ///   statement triggers of the digest's own (<see cref="DigestedTriggersSql"/>) send at every commit that wrote a
+    ///   digested table. The application's channel (<see cref="Sanctum.Api.Data.PostgresCommits.Channel"/>) is not
+    ///   used: the tables left out of the digest (rate limits, the audit log) commit at most requests, each of which
+    ///   then cost a digest for nothing. A committing backend signals every listening one before
     ///   its commit returns, and a listening backend sends what it was signalled before its next ReadyForQuery: so after
     ///   one round trip on <paramref name="db"/> (the <c>SELECT 1</c> here) every commit finished before the call is counted.
-    ///   The connection is made to listen on its first mark (LISTEN is idempotent), whoever opened it.</item>
+    ///   The triggers are installed and the connection made to listen on its first mark (both idempotent), whoever opened it.</item>
     /// </list>
     /// </summary>
     public static long CommitMark(System.Data.Common.DbConnection db)
@@ -73,16 +76,40 @@ public static class DatabaseDigest
         var heard = HeardNotifications.GetValue(db, connection =>
         {
             var counter = new NotificationCount();
+            InstalledTriggers.GetOrAdd(connection.ConnectionString, _ =>
+            {
+                connection.Execute(DigestedTriggersSql(Tables(connection)));
+                return true;
+            });
             ((Npgsql.NpgsqlConnection)connection).Notification += (_, e) =>
             {
-                if (e.Channel == Sanctum.Api.Data.PostgresCommits.Channel) Interlocked.Increment(ref counter.Value);
+                if (e.Channel == DigestedChannel) Interlocked.Increment(ref counter.Value);
             };
-            connection.Execute($"LISTEN {Sanctum.Api.Data.PostgresCommits.Channel}");
+            connection.Execute($"LISTEN {DigestedChannel}");
             return counter;
         });
         db.ExecuteScalar<int>("SELECT 1");
         return Volatile.Read(ref heard.Value);
     }
+
+    /// <summary>The channel <see cref="DigestedTriggersSql"/>'s triggers notify: commits to the tables the digest covers.</summary>
+    public const string DigestedChannel = "sanctum_digested";
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> InstalledTriggers = new();
+
+    /// <summary>A statement trigger (insert, update, delete, truncate) on each of <paramref name="tables"/> that notifies <see cref="DigestedChannel"/>.</summary>
+    private static string DigestedTriggersSql(IEnumerable<string> tables) => $$"""
+        CREATE OR REPLACE FUNCTION sanctum_digested_changed() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN
+            PERFORM pg_notify('{{DigestedChannel}}', '');
+            RETURN NULL;
+        END $f$;
+        {{string.Concat(tables.Select(t => $"""
+            CREATE OR REPLACE TRIGGER sanctum_digested_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "{t}"
+                FOR EACH STATEMENT EXECUTE FUNCTION sanctum_digested_changed();
+
+            """))}}
+        """;
 
     private sealed class NotificationCount
     {

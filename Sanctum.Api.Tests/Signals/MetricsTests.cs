@@ -6,19 +6,20 @@ using Sanctum.Api.Telemetry;
 namespace Sanctum.Api.Tests.Signals;
 
 /// <summary>The service's own counters, and the OpenTelemetry pipeline only when an OTLP endpoint is configured.</summary>
-[NonParallelizable]
+// Beside the other fixtures: every listener here takes only the instruments of its own host's IMeterFactory (the
+// meters of hosts running at the same time share names, not factories), and no other fixture enables these instruments.
 public class MetricsTests
 {
     [Test]
     public async Task SignInsAreCountedByOutcomeAndCheckResultsByType()
     {
         using var app = new SanctumApplication(new Dictionary<string, string?> { ["Sanctum:HealthChecks:Enabled"] = "false" });
-        _ = app.Services;
+        var factory = app.Services.GetRequiredService<IMeterFactory>();
         var seen = new System.Collections.Concurrent.ConcurrentBag<(string Name, long Value, string Tags)>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == SanctumMetrics.MeterName) l.EnableMeasurementEvents(instrument);
+            if (instrument.Meter.Name == SanctumMetrics.MeterName && ReferenceEquals(instrument.Meter.Scope, factory)) l.EnableMeasurementEvents(instrument);
         };
         listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
             seen.Add((instrument.Name, value, string.Join(",", tags.ToArray().Select(t => $"{t.Key}={t.Value}")))));
