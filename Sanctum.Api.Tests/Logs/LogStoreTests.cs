@@ -100,9 +100,19 @@ public class LogStoreTests
         Assert.That((await admin.GetFromJsonAsync<JsonElement>("/api/logs?limit=1000")).GetProperty("items").GetArrayLength(), Is.GreaterThan(1));
         foreach (var file in Directory.GetFiles(Path.Combine(app.DataDirectory, "logs")))
         {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var reader = new StreamReader(stream, System.Text.Encoding.Latin1);
-            Assert.That(await reader.ReadToEndAsync(), Does.Not.Contain(secret), file);
+            string text;
+            try
+            {
+                using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using var reader = new StreamReader(stream, System.Text.Encoding.Latin1);
+                text = await reader.ReadToEndAsync();
+            }
+            catch (FileNotFoundException)
+            {
+                // The -wal or -shm file, removed when the store's last connection closed after the listing: nothing left to leak.
+                continue;
+            }
+            Assert.That(text, Does.Not.Contain(secret), file);
         }
     }
 
