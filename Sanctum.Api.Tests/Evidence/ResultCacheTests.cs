@@ -13,6 +13,37 @@ public class ResultCacheTests
 {
     private sealed record TestKey(string Name);
 
+    /// <summary>
+    /// Requests that miss one key together share one load (after a commit every request in flight misses at once), and a
+    /// failed load is not kept: the next miss loads again.
+    /// </summary>
+    [Test]
+    public async Task ConcurrentMissesOfOneKeyShareOneLoadAndAFailedLoadIsNotKept()
+    {
+        await using var app = new SanctumApplication();
+        var cache = app.Services.GetRequiredService<ResultCache>();
+        var loads = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var key = new TestKey("shared-" + Guid.NewGuid().ToString("N"));
+        async Task<string> Load(TestKey k)
+        {
+            Interlocked.Increment(ref loads);
+            await release.Task;
+            return $"{k.Name} loaded";
+        }
+        var waiting = Enumerable.Range(0, 32).Select(_ => cache.GetAsync(key, Load).AsTask()).ToList();
+        Assert.That(waiting.Any(t => t.IsCompleted), Is.False, "every miss waits for the one load");
+        release.SetResult();
+        var results = await Task.WhenAll(waiting);
+        // A commit by the host's background work between two misses starts a new generation, whose first miss loads again.
+        Assert.That(loads, Is.InRange(1, 2), "32 concurrent misses ran the load once (twice if a commit came between them)");
+        Assert.That(results, Has.All.EqualTo($"{key.Name} loaded"));
+
+        var failing = new TestKey("failing-" + Guid.NewGuid().ToString("N"));
+        Assert.ThrowsAsync<InvalidOperationException>(async () => await cache.GetAsync<TestKey, string>(failing, _ => throw new InvalidOperationException("database gone")));
+        Assert.That(await cache.GetAsync(failing, k => Task.FromResult("second try")), Is.EqualTo("second try"), "the failure was not kept");
+    }
+
     [Test]
     public async Task ACachedResultIsLoadedOnceUntilAnyConnectionCommitsAndNothingIsKeptForNothingFound()
     {
