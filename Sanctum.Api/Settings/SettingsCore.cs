@@ -100,7 +100,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
     public async Task<SettingOutcome> PutAsync(DbConnection db, SettingAddress at, SettingWrite body, HttpContext http)
     {
         var put = new SettingPutQueue.Put(at, body, http);
-        using var batch = await _puts.JoinAsync(put);
+        var batch = await _puts.JoinAsync(put);
         var outcome = batch is null ? SettingPutQueue.Outcome(put) : await WriteBatchAsync(db, batch);
         if (!outcome.Succeeded) return outcome;
         Saved(at, outcome, http);
@@ -110,7 +110,7 @@ public sealed partial class SettingsCore(Secrets secrets, AuditLog audit, TimePr
 
     /// <summary>
     /// The PUTs of one setting, in one transaction, each as if alone. Answers the others (after the flush) and returns
-    /// the first's, the caller's own. The line is handed on at the commit.
+    /// the first's, the caller's own. The line is handed on at the commit (or here when nothing commits).
     /// </summary>
     private async Task<SettingOutcome> WriteBatchAsync(DbConnection db, SettingPutQueue.Batch batch)
     {
