@@ -162,6 +162,10 @@ public sealed class Phase2UserManagement : Migration
 
             ALTER TABLE users ADD COLUMN failed_login_attempts {d.Int} NOT NULL DEFAULT 0;
             ALTER TABLE users ADD COLUMN locked_until TEXT;
+            -- The users list's status=locked (status 'locked', or a lockout after failed sign-ins still running) reads
+            -- these two small indexes instead of every user.
+            CREATE INDEX ix_users_locked ON users (status) WHERE status = 'locked';
+            CREATE INDEX ix_users_locked_until ON users (locked_until) WHERE locked_until IS NOT NULL;
             ALTER TABLE users ADD COLUMN must_change_password {d.Bool("must_change_password")} NOT NULL DEFAULT FALSE;
             ALTER TABLE users ADD COLUMN permissions TEXT NOT NULL DEFAULT '[]' {d.Json("permissions")};
             UPDATE users SET must_change_password = TRUE WHERE username = 'admin';
@@ -240,6 +244,8 @@ public sealed class Phase2UserManagement : Migration
             ALTER TABLE agents DROP COLUMN visible_to_users;
             ALTER TABLE users DROP COLUMN permissions;
             ALTER TABLE users DROP COLUMN must_change_password;
+            DROP INDEX ix_users_locked_until;
+            DROP INDEX ix_users_locked;
             ALTER TABLE users DROP COLUMN locked_until;
             ALTER TABLE users DROP COLUMN failed_login_attempts;
             """);

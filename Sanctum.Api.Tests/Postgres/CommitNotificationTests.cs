@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Configuration;
 using Sanctum.Api;
 using Sanctum.Api.Data;
+using Npgsql;
 
 namespace Sanctum.Api.Tests.Postgres;
 
@@ -59,6 +61,42 @@ public class CommitNotificationTests
         var name = (await db.QueryAsync<string>("UPDATE tools SET name = name WHERE id = 'broca' RETURNING name")).Single();
         Assert.That(name, Is.Not.Empty);
         Assert.That(database.Commits.Count, Is.GreaterThan(returning), "a write that returns rows is counted once they are read");
+    }
+
+    [Test]
+    public async Task AStatementThatChangesNoRowIsNeitherCountedNorAnnounced()
+    {
+        TestEngine.RequirePostgres("the commit count is PostgreSQL's");
+        await using var app = new SanctumApplication();
+        using var database = OwnDatabase(app);
+        await using var listener = new NpgsqlConnection(app.ConnectionString);
+        await listener.OpenAsync();
+        var heard = new ConcurrentQueue<(int Pid, string Payload)>();
+        listener.Notification += (_, e) => heard.Enqueue((e.PID, e.Payload));
+        await listener.ExecuteAsync($"LISTEN {PostgresCommits.Channel}");
+
+        await using var db = await database.OpenAsync();
+        var pid = await db.ExecuteScalarAsync<int>("SELECT pg_backend_pid()");
+        var before = database.Commits.Count;
+        // What the background pollers' claims do every second when nothing is due.
+        await db.ExecuteAsync("UPDATE tools SET name = name WHERE id = 'no such tool'");
+        await db.ExecuteAsync("DELETE FROM tools WHERE id = 'no such tool'");
+        await db.ExecuteAsync("INSERT INTO tools SELECT * FROM tools WHERE FALSE");
+        Assert.That((await db.QueryAsync<string>("UPDATE tools SET name = name WHERE id = 'no such tool' RETURNING name")).ToList(), Is.Empty);
+        await using (var tx = await db.BeginTransactionAsync())
+        {
+            await db.ExecuteAsync("UPDATE tools SET name = name WHERE id = 'no such tool'", transaction: tx);
+            await tx.CommitAsync();
+        }
+        Assert.That(database.Commits.Count, Is.EqualTo(before), "nothing changed: counting it would empty every cache");
+        await db.ExecuteAsync("UPDATE tools SET name = name WHERE id = 'broca'");
+        Assert.That(database.Commits.Count, Is.GreaterThan(before), "a row changed");
+
+        await db.ExecuteAsync($"SELECT pg_notify('{PostgresCommits.Channel}', 'end')");
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!heard.Contains((pid, "end")) && DateTime.UtcNow < deadline) await listener.WaitAsync(TimeSpan.FromSeconds(1));
+        Assert.That(heard.Where(n => n.Pid == pid).Select(n => n.Payload), Is.EqualTo(new[] { "", "end" }),
+            "announced once, for the statement that changed a row (notifications arrive in commit order)");
     }
 
     [Test]

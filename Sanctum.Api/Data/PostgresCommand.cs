@@ -9,8 +9,10 @@ namespace Sanctum.Api.Data;
 /// An Npgsql command that tells its <see cref="PostgresConnection"/> when it may have written, so that this process's
 /// own commits are counted (<see cref="PostgresCommits"/>) the moment they are visible, without every pooled connection
 /// listening for them. A statement that starts with SELECT, SHOW or SET is taken to write nothing; anything else (an
-/// INSERT, an UPDATE, a WITH that may hide one) is taken to write. A write outside a transaction is counted once the
-/// statement is finished (for a reader, when it closes: an INSERT ... RETURNING commits after its last row).
+/// INSERT, an UPDATE, a WITH that may hide one) is taken to write unless the server reports that it changed no row: the
+/// background pollers' claims (<c>UPDATE ... WHERE due</c>) run every second and mostly find nothing, and counting them
+/// emptied every cache each second. A write outside a transaction is counted once the statement is finished (for a
+/// reader, when it closes: an INSERT ... RETURNING commits after its last row).
 /// </summary>
 public sealed class PostgresCommand(PostgresConnection owner, NpgsqlCommand inner) : DbCommand
 {
@@ -80,16 +82,18 @@ public sealed class PostgresCommand(PostgresConnection owner, NpgsqlCommand inne
 
     public override int ExecuteNonQuery()
     {
-        var wrote = Writes();
-        try { return Inner.ExecuteNonQuery(); }
-        finally { if (wrote) owner.Wrote(); }
+        if (!Writes()) return Inner.ExecuteNonQuery();
+        var rows = -1;
+        try { return rows = Inner.ExecuteNonQuery(); }
+        finally { if (rows != 0) owner.Wrote(); }
     }
 
     public override async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken)
     {
-        var wrote = Writes();
-        try { return await Inner.ExecuteNonQueryAsync(cancellationToken); }
-        finally { if (wrote) owner.Wrote(); }
+        if (!Writes()) return await Inner.ExecuteNonQueryAsync(cancellationToken);
+        var rows = -1;
+        try { return rows = await Inner.ExecuteNonQueryAsync(cancellationToken); }
+        finally { if (rows != 0) owner.Wrote(); }
     }
 
     public override object? ExecuteScalar()
@@ -120,9 +124,10 @@ public sealed class PostgresCommand(PostgresConnection owner, NpgsqlCommand inne
         catch { owner.Wrote(); throw; }
     }
 
+    // -1 when a statement reports no count (DDL): counted.
     private NpgsqlDataReader Counted(NpgsqlDataReader reader)
     {
-        reader.ReaderClosed += (_, _) => owner.Wrote();
+        reader.ReaderClosed += (_, _) => { if (reader.RecordsAffected != 0) owner.Wrote(); };
         return reader;
     }
 
