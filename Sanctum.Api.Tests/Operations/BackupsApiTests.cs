@@ -262,7 +262,7 @@ public class BackupsApiTests
         using (var db = _app.OpenDatabase()) db.Execute("UPDATE tools SET name = 'After the backup' WHERE id = 'broca'");
         var gate = (Sanctum.Api.Data.MaintenanceGate)_app.Services.GetService(typeof(Sanctum.Api.Data.MaintenanceGate))!;
         using var release = new ManualResetEventSlim();
-        var blocked = Task.Run(() => gate.RunExclusiveAsync(() => { release.Wait(); return 0; }));
+        var blocked = Task.Run(() => gate.RunExclusiveAsync(() => { release.Wait(); return Task.FromResult(0); }));
         while (!gate.IsClosed) await Task.Delay(10);
 
         var during = _admin.GetStringAsync("/api/tools/broca");

@@ -157,12 +157,12 @@ public class AuditLogTests
         using var db = _app.OpenDatabase();
         using (var tx = db.BeginTransaction())
         {
-            Audit.Record(new AuditEvent("test.rolled-back"), null, db, tx);
+            await Audit.RecordAsync(new AuditEvent("test.rolled-back"), null, db, tx);
             tx.Rollback();
         }
         using (var tx = db.BeginTransaction())
         {
-            Audit.Record(new AuditEvent("test.committed"), null, db, tx);
+            await Audit.RecordAsync(new AuditEvent("test.committed"), null, db, tx);
             tx.Commit();
         }
         // On PostgreSQL the committed row is sealed into the chain by the writer; the flush waits for that.
@@ -176,19 +176,19 @@ public class AuditLogTests
     [Test]
     public async Task ConcurrentWritersKeepOneUnbrokenChain()
     {
-        await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(() =>
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
         {
             for (var i = 0; i < 25; i++)
             {
                 if (i % 5 == 0)
                 {
                     // As a request would be: on PostgreSQL a transaction that lost the race for the chain's end is run again.
-                    SerializationRetry.Run(() =>
+                    await SerializationRetry.RunAsync(async () =>
                     {
-                        using var db = _app.Services.GetRequiredService<Database>().Open();
-                        using var tx = db.BeginTransaction();
-                        Audit.Record(new AuditEvent("conc.tx", "w", $"{w}-{i}"), null, db, tx);
-                        tx.Commit();
+                        await using var db = await _app.Services.GetRequiredService<Database>().OpenAsync();
+                        await using var tx = await db.BeginTransactionAsync();
+                        await Audit.RecordAsync(new AuditEvent("conc.tx", "w", $"{w}-{i}"), null, db, tx);
+                        await tx.CommitAsync();
                     });
                 }
                 else Audit.Record(new AuditEvent("conc.queued", "w", $"{w}-{i}"));

@@ -95,7 +95,7 @@ public class AuditTamperTests
         using (var tx = db.BeginTransaction())
         {
             var old = Timestamp.From(DateTimeOffset.UtcNow.AddYears(-2));
-            _app.Services.GetRequiredService<AuditChain>().Append(db, tx, Enumerable.Range(0, 30).Select(i => new AuditEntry { At = old, Action = "old.event", Outcome = "ok", TargetId = i.ToString() }));
+            await _app.Services.GetRequiredService<AuditChain>().AppendAsync(db, tx, Enumerable.Range(0, 30).Select(i => new AuditEntry { At = old, Action = "old.event", Outcome = "ok", TargetId = i.ToString() }));
             tx.Commit();
         }
         await RecordAsync(5, "new.event");

@@ -92,17 +92,6 @@ public sealed class AuditChain(RecordKeys keys)
         }
     }
 
-    /// <summary>The synchronous <see cref="AppendAsync"/>, for a caller inside a synchronous write transaction on SQLite.</summary>
-    public void Append(IDbConnection db, IDbTransaction tx, IEnumerable<AuditEntry> rows)
-    {
-        var tail = db.QuerySingleOrDefault<Link>(TailSql, transaction: tx);
-        foreach (var chunk in Linked(rows, tail).Chunk(InsertChunk))
-        {
-            var (sql, args) = InsertCommand(chunk);
-            db.Execute(sql, args, tx);
-        }
-    }
-
     /// <summary>
     /// PostgreSQL's sealing pass, in a transaction of its own on <paramref name="db"/>: links up to <paramref name="limit"/>
     /// rows of <c>audit_unsealed</c> (oldest first, when <paramref name="seal"/>) and then <paramref name="rows"/> into the

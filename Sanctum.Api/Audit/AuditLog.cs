@@ -72,14 +72,6 @@ public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider cloc
         else await db.ExecuteAsync(UnsealedInsert, UnsealedArgs(entry, new Dapper.DynamicParameters()), tx);
     }
 
-    /// <summary>The synchronous <see cref="RecordAsync"/>, for callers inside a synchronous transaction.</summary>
-    public void Record(AuditEvent e, HttpContext? http, System.Data.IDbConnection db, System.Data.IDbTransaction tx)
-    {
-        var entry = Entry(e, http);
-        if (SqlDialect.Of(db).Engine == DatabaseEngine.Sqlite) chain.Append(db, tx, [entry]);
-        else db.Execute(UnsealedInsert, UnsealedArgs(entry, new Dapper.DynamicParameters()), tx);
-    }
-
     /// <summary>
     /// On PostgreSQL, the statement that records the event inside the caller's transaction, to send as one more statement
     /// of the caller's own command (its arguments go into <paramref name="args"/>, named <c>audit_*</c>): the write and its
@@ -130,11 +122,11 @@ public sealed partial class AuditLog(ILogger<AuditLog> logger, TimeProvider cloc
     /// Records an event at once in its own transaction on <paramref name="db"/>: for the admin command line, whose process
     /// runs no background writer and exits right after.
     /// </summary>
-    public void RecordNow(AuditEvent e, DbConnection db)
+    public async Task RecordNowAsync(AuditEvent e, DbConnection db)
     {
-        using var tx = AuditChain.BeginAppendAsync(db).GetAwaiter().GetResult();
-        chain.Append(db, tx, [Entry(e, null)]);
-        tx.Commit();
+        await using var tx = await AuditChain.BeginAppendAsync(db);
+        await chain.AppendAsync(db, tx, [Entry(e, null)]);
+        await tx.CommitAsync();
     }
 
     /// <summary>The actor of the admin command line: <c>cli:</c> and the operating system's user name.</summary>

@@ -262,7 +262,7 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
             var (manifest, copy, origin) = CheckFully(zipPath, work, request.AcceptForeign);
             await audit.FlushAsync(AuditVerifier.FlushWait, cancellationToken);
             // The pre-restore backup is taken alone too, so no write of this process can fall between it and the swap.
-            var report = await gate.RunExclusiveAsync(() => Restore(zipPath, copy, manifest.SchemaVersion, origin, request), cancellationToken);
+            var report = await gate.RunExclusiveAsync(() => ReplaceAsync(zipPath, copy, manifest.SchemaVersion, origin, request), cancellationToken);
             // On PostgreSQL the restore's own audit row is sealed into the chain by the writer: answer once it is there.
             await audit.FlushAsync(AuditVerifier.FlushWait, CancellationToken.None);
             return report;
@@ -273,7 +273,7 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
         }
     }
 
-    private RestoreReport Restore(string zipPath, string copy, long backupSchema, string origin, RestoreRequest request)
+    private async Task<RestoreReport> ReplaceAsync(string zipPath, string copy, long backupSchema, string origin, RestoreRequest request)
     {
         // Events queued while requests drained belong to the log that is carried over.
         audit.FlushAsync(AuditVerifier.FlushWait).GetAwaiter().GetResult();
@@ -315,15 +315,15 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
         {
             SessionsEnded = sessions, TokensKeptRevoked = revoked, Origin = origin,
         };
-        using (var tx = restored.BeginTransaction())
+        await using (var tx = await restored.BeginTransactionAsync())
         {
-            audit.Record(new AuditEvent("backup.restored", "backup", report.Restored, new
+            await audit.RecordAsync(new AuditEvent("backup.restored", "backup", report.Restored, new
             {
                 pre_restore = report.PreRestoreBackup, schema_version = report.SchemaVersion, origin, sessions_ended = sessions,
                 tokens_kept_revoked = revoked,
                 changed = tables.Where(t => t.ContentChanged).ToDictionary(t => t.Table, t => new { before = t.Before, after = t.After, added = t.Added, removed = t.Removed, changed = t.Changed }),
             }) { Actor = request.Actor }, request.Http, restored, tx);
-            tx.Commit();
+            await tx.CommitAsync();
         }
         audit.Committed(restored);
         return report;

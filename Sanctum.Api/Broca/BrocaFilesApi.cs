@@ -213,7 +213,7 @@ public static class BrocaFilesApi
         await s.Db.OpenAsync(s.Http.RequestAborted);
         await using var tx = await s.Db.BeginTransactionAsync(s.Http.RequestAborted);
         foreach (var c in changes) await s.Settings.RecordFileChangeAsync(s.Db, tx, store, agentId, c.Key, c.Action, c.Type, c.Secret, c.Old, c.New, s.Http);
-        s.Audit.Record(new AuditEvent(action, "agent", agentId,
+        await s.Audit.RecordAsync(new AuditEvent(action, "agent", agentId,
             new { file = Path.GetFileName(path), keys = changes.Select(c => c.Key).ToList(), count = changes.Count }), s.Http, s.Db, tx);
         await InstanceFolder.WriteAtomicAsync(path, content, s.Http.RequestAborted);
         await tx.CommitAsync(s.Http.RequestAborted);

@@ -148,7 +148,7 @@ public static partial class BrocaUsersApi
                 userId = user.Id, agent, profileId, platform = profile.Platform ?? "", platformUserId = profile.PlatformUserId ?? "",
                 platformUsername = profile.Username, now = Timestamp.Now(clock),
             }, tx);
-            audit.Record(new AuditEvent("broca.user.promoted", "user", user.Id.ToString(CultureInfo.InvariantCulture),
+            await audit.RecordAsync(new AuditEvent("broca.user.promoted", "user", user.Id.ToString(CultureInfo.InvariantCulture),
                 new { agent, profile_id = profileId, platform = profile.Platform, username = user.Username, role = user.Role }), http, db, tx);
             await tx.CommitAsync(http.RequestAborted);
             return TypedResults.Created($"/api/users/{user.Id}",

@@ -21,7 +21,7 @@ public static class BackupCommand
             var target = parse.GetValue(outFile)?.FullName;
             var backup = store.Create(BackupKinds.Manual, target);
             using (var db = database.Open())
-                services.GetRequiredService<AuditLog>().RecordNow(new AuditEvent("backup.created", "backup", backup.Name,
+                await services.GetRequiredService<AuditLog>().RecordNowAsync(new AuditEvent("backup.created", "backup", backup.Name,
                     new { kind = backup.Kind, size = backup.Size, via = "cli" }) { Actor = AuditLog.CliActor }, db);
             await output.WriteLineAsync(target ?? Path.Combine(store.Directory, backup.Name));
             return AdminCommands.Success;

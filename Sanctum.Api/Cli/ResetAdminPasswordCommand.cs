@@ -28,7 +28,7 @@ public static class ResetAdminPasswordCommand
             var password = UserRules.TemporaryPassword();
             var hash = services.GetRequiredService<PasswordHasher>().Hash(password);
             var user = (await UsersApi.SetPasswordAsync<User>(db, id, hash, services.GetRequiredService<TimeProvider>()))!;
-            services.GetRequiredService<AuditLog>().RecordNow(new AuditEvent("user.password.reset", "user", user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            await services.GetRequiredService<AuditLog>().RecordNowAsync(new AuditEvent("user.password.reset", "user", user.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 new { username = user.Username, via = "cli", sessions_ended = true }) { Actor = AuditLog.CliActor }, db);
             await output.WriteLineAsync($"One-time password for {user.Username} (change it at sign-in; shown only now):");
             await output.WriteLineAsync(password);

@@ -28,7 +28,7 @@ public static class RestoreCommand
             catch (BackupInvalidException e)
             {
                 using var db = services.GetRequiredService<Database>().Open();
-                services.GetRequiredService<AuditLog>().RecordNow(new AuditEvent("backup.restored", "backup", zip.Name,
+                await services.GetRequiredService<AuditLog>().RecordNowAsync(new AuditEvent("backup.restored", "backup", zip.Name,
                     new { problems = e.Problems.Count, origin = e.Origin, via = "cli" }, "refused") { Actor = AuditLog.CliActor }, db);
                 throw;
             }

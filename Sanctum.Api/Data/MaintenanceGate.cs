@@ -55,7 +55,7 @@ public sealed class MaintenanceGate
     }
 
     /// <summary>Runs <paramref name="work"/> once everything entered has left, keeping everyone else out meanwhile.</summary>
-    public async Task<T> RunExclusiveAsync<T>(Func<T> work, CancellationToken cancellationToken = default)
+    public async Task<T> RunExclusiveAsync<T>(Func<Task<T>> work, CancellationToken cancellationToken = default)
     {
         await _exclusive.WaitAsync(cancellationToken);
         try
@@ -72,7 +72,7 @@ public sealed class MaintenanceGate
             {
                 try { await drained.WaitAsync(DrainWait, cancellationToken); }
                 catch (TimeoutException) { throw new MaintenanceBusyException($"Requests still running after {DrainWait.TotalSeconds:0} s; nothing was changed."); }
-                return work();
+                return await work();
             }
             finally
             {

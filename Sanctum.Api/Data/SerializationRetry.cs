@@ -55,21 +55,19 @@ public static class SerializationRetry
     }
 
     /// <summary>Runs <paramref name="work"/> again while it fails with a serialization error, for work outside a request.</summary>
-    public static void Run(Action work) => Run(() => { work(); return 0; });
-
-    /// <summary>Runs <paramref name="work"/> again while it fails with a serialization error, for work outside a request.</summary>
-    public static T Run<T>(Func<T> work)
+    public static async Task RunAsync(Func<Task> work)
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return work();
+                await work();
+                return;
             }
             catch (DbException e) when (started.Elapsed < Budget && DbErrors.IsBusy(e))
             {
-                Thread.Sleep(Pause(attempt));
+                await Task.Delay(Pause(attempt));
             }
         }
     }

@@ -43,7 +43,7 @@ public static class StartupChecks
             // SQLite creates the file with the umask's mode; its -wal and -shm files take the database file's.
             if (database.FilePath is { } path) Infrastructure.OwnerOnlyFile.Restrict(path);
             foreach (var step in services.GetServices<AfterMigration>())
-                SerializationRetry.Run(() => step.RunAsync(services).GetAwaiter().GetResult());
+                SerializationRetry.RunAsync(() => step.RunAsync(services)).GetAwaiter().GetResult(); // the host is not running yet
             return null;
         }
         catch (DataDirectoryInUseException e)
