@@ -12,6 +12,7 @@ public class OpenApiLintTests
     [Test]
     public async Task OpenApiYamlHasNoSpectralErrors()
     {
+        TestEngine.EngineIndependent("the lint of the committed openapi.yaml");
         var folder = Path.Combine(OpenApiTests.RepositoryRoot(), "tools", "lint");
         var spectral = Path.Combine(folder, "node_modules", ".bin", "spectral");
         if (!File.Exists(spectral))

@@ -21,6 +21,15 @@ public static class TestEngine
         if (IsPostgres) Assert.Ignore($"SQLite only: {why}");
     }
 
+    /// <summary>
+    /// Marks a check that does not depend on the database engine (the Dockerfile's build, the lint of openapi.yaml, the
+    /// pages' markup and Swagger UI): it runs in the SQLite run only, so the PostgreSQL run does not repeat it.
+    /// </summary>
+    public static void EngineIndependent(string what)
+    {
+        if (IsPostgres) Assert.Ignore($"Does not depend on the engine, checked in the SQLite run: {what}");
+    }
+
     /// <summary>Marks a test that needs PostgreSQL (several instances on one database, server-side locking).</summary>
     public static void RequirePostgres(string why)
     {

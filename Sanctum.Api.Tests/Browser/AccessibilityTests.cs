@@ -9,6 +9,8 @@ namespace Sanctum.Api.Tests.Browser;
 [OwnPages]
 public class AccessibilityTests : BrowserTest
 {
+    protected override string? EngineIndependent => "the pages' markup, contrast and names at phone width";
+
     private static string AxeScript => Path.Combine(OpenApiTests.RepositoryRoot(), "tools", "axe", "node_modules", "axe-core", "axe.min.js");
 
     public static IEnumerable<string> Pages() =>

@@ -48,9 +48,13 @@ public abstract class BrowserTest
     /// <summary>Settings for the server of this fixture (e.g. a provider for single sign-on); none by default.</summary>
     protected virtual IDictionary<string, string?>? AppSettings => null;
 
+    /// <summary>What the fixture checks, when that does not depend on the database engine (<see cref="TestEngine.EngineIndependent"/>).</summary>
+    protected virtual string? EngineIndependent => null;
+
     [OneTimeSetUp]
     public async Task StartAppAndBrowser()
     {
+        if (EngineIndependent is { } what) TestEngine.EngineIndependent(what);
         if (!File.Exists(BrowserPath)) Assert.Ignore($"Chromium not found at {HeadlessShellPath} or {ChromiumPath}: apt-get install -y chromium-headless-shell");
 
         App = new SanctumApplication(AppSettings);

@@ -61,6 +61,44 @@ public class CronSchedulerPageTests : BrowserTest
     }
 
     [Test]
+    public async Task AQuestionAskedWhileTheListReloadsStaysUntilItIsAnswered()
+    {
+        // The list reloads when a run starts or ends anywhere (live events). A Delete asked while such a reload is on
+        // its way must keep its question: before, the reload's answer redrew the rows and the open question vanished.
+        using var admin = await App.CreateAdminClientAsync();
+        var created = await admin.PostAsJsonAsync("/api/jobs", new { name = "Asked about", kind = "purge-sessions", schedule = "0 4 * * *", enabled = false });
+        Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Created), await created.Content.ReadAsStringAsync());
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        await Page.GotoAsync("/cron-scheduler");
+        await Expect(Row("Asked about")).ToHaveCountAsync(1);
+
+        var release = new TaskCompletionSource();
+        var reloading = new TaskCompletionSource();
+        await Page.RouteAsync("**/api/jobs", async route =>
+        {
+            reloading.TrySetResult();
+            await release.Task;
+            await route.ContinueAsync();
+        });
+        (await admin.PostAsync($"/api/jobs/{id}/run", null)).EnsureSuccessStatusCode();
+        await reloading.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+        await Row("Asked about").Locator("[data-action=delete]").ClickAsync();
+        await Expect(Row("Asked about").Locator("[data-testid=confirm-yes]")).ToBeVisibleAsync();
+        var answered = Page.WaitForResponseAsync(r => r.Url.EndsWith("/api/jobs", StringComparison.Ordinal));
+        release.SetResult();
+        await (await answered).FinishedAsync();
+        // The page's own handling of that answer (its JSON, then the draw) runs before the next frame's timer.
+        await Page.EvaluateAsync("() => new Promise(done => requestAnimationFrame(() => setTimeout(done)))");
+        await Page.UnrouteAllAsync();
+
+        await Row("Asked about").Locator("[data-testid=confirm-yes]").ClickAsync(new() { Timeout = 2_000 });
+        await Expect(Row("Asked about")).ToHaveCountAsync(0);
+        using var db = App.OpenDatabase();
+        Assert.That(db.ExecuteScalar<long>("SELECT COUNT(*) FROM jobs WHERE name = 'Asked about'"), Is.Zero);
+    }
+
+    [Test]
     public async Task TheScheduleIsReadBackWhileTypingAndEachKindsParamsAreFields()
     {
         await Page.GotoAsync("/cron-scheduler");

@@ -4,6 +4,8 @@ namespace Sanctum.Api.Tests.Browser;
 
 public class SwaggerUiTests : BrowserTest
 {
+    protected override string? EngineIndependent => "Swagger UI drawing the served document";
+
     [Test]
     public async Task TheIntroRendersTheAuthorizeDialogOffersEveryKeyAndPublicOperationsHaveNoPadlock()
     {

@@ -53,6 +53,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
         start.Environment["Sanctum__DataDirectory"] = dataDirectory;
         start.Environment["Sanctum__PasswordWorkFactor"] = "4";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["DOTNET_TieredPGO"] = "0"; // as the testhost (Sanctum.Api.Tests.csproj): short-lived processes
         if (TestEngine.IsPostgres)
         {
             // The data directory's database on the test run's PostgreSQL server (the same one on every restart).

@@ -3,7 +3,7 @@
 // next five runs (GET /api/jobs/schedule); each kind's params are fields (from GET /api/jobs/kinds). An error the
 // server names a field for shows at that field only.
 import { api, notify, showProblem } from './api.js';
-import { live, coalesce, whenIdle } from './live.js';
+import { live, coalesce, whenIdle, asking } from './live.js';
 import { el, startPage, formatTime, clearErrors, showFieldErrors, busy, confirmInline, reportError, formField } from './ui.js';
 
 const PreviewDelayMs = 250;
@@ -109,6 +109,7 @@ async function setUp() {
 
   async function load() {
     const jobs = await api('/api/jobs');
+    if (asking()) { reloadWhenIdle(); return; }
     tbody.replaceChildren(...jobs.map(row));
     none.hidden = jobs.length > 0;
     schedule(jobs);

@@ -41,9 +41,12 @@ export function coalesce(fn, ms = 100) {
   return () => { clearTimeout(timer); timer = setTimeout(fn, ms); };
 }
 
-/** fn now, or once the open question on the page (a confirm-yes button) is answered: a reload redraws rows, and a row
- * with a question open must stay until the user answers it. */
+/** Whether a question is open on the page (a confirm-yes button): its row must stay until the user answers it. */
+export const asking = () => document.querySelector('[data-testid=confirm-yes]') !== null;
+
+/** fn now, or once the open question on the page is answered: a reload redraws rows. A reload whose answer arrives
+ * while a question is open (asked after it started) draws nothing and calls this again. */
 export function whenIdle(fn) {
-  const run = () => { if (document.querySelector('[data-testid=confirm-yes]')) setTimeout(run, 1000); else fn(); };
+  const run = () => { if (asking()) setTimeout(run, 1000); else fn(); };
   return run;
 }

@@ -1,7 +1,7 @@
 // /user-management: the users table (search, filters, paging), adding users (a generated temporary password
 // is shown once), role and status changes, password reset, unlock and deactivation.
 import { api, notify } from './api.js';
-import { live, coalesce, whenIdle } from './live.js';
+import { live, coalesce, whenIdle, asking } from './live.js';
 import { el, startPage, formatTime, clearErrors, showFieldErrors, busy, confirmInline, confirmDialog, secretOnce, reportError } from './ui.js';
 
 const PageSize = 25;
@@ -72,6 +72,7 @@ function setUp() {
     const [page, links] = await Promise.all([api('/api/users?' + query), api('/api/broca/links', { quiet: true }).catch(() => [])]);
     identities = new Map();
     for (const link of links) identities.set(link.user_id, [...(identities.get(link.user_id) || []), link]);
+    if (asking()) { reloadWhenIdle(); return; }
     total = page.total;
     if (offset > 0 && page.items.length === 0 && total > 0) { offset = Math.max(0, Math.floor((total - 1) / PageSize) * PageSize); return load(); }
     tbody.replaceChildren(...page.items.map(row));
