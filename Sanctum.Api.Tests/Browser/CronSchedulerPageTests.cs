@@ -1,4 +1,5 @@
 using Microsoft.Playwright;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Sanctum.Api.Tests.Browser;
 
@@ -65,12 +66,16 @@ public class CronSchedulerPageTests : BrowserTest
     {
         // The list reloads when a run starts or ends anywhere (live events). A Delete asked while such a reload is on
         // its way must keep its question: before, the reload's answer redrew the rows and the open question vanished.
-        using var admin = await App.CreateAdminClientAsync();
+        using var admin = await AdminClientAsync();
         var created = await admin.PostAsJsonAsync("/api/jobs", new { name = "Asked about", kind = "purge-sessions", schedule = "0 4 * * *", enabled = false });
         Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Created), await created.Content.ReadAsStringAsync());
         var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        var hub = App.Services.GetRequiredService<Sanctum.Api.Events.EventHub>();
+        var streams = hub.StreamCount;
         await Page.GotoAsync("/cron-scheduler");
         await Expect(Row("Asked about")).ToHaveCountAsync(1);
+        // The run below reloads the list through the page's live stream: it must be open before.
+        await hub.WaitForStreamCountAsync(n => n > streams, TimeSpan.FromSeconds(20));
 
         var release = new TaskCompletionSource();
         var reloading = new TaskCompletionSource();
