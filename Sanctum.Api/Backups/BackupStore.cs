@@ -276,7 +276,7 @@ public sealed partial class BackupStore(Database database, IOptions<SanctumOptio
     private async Task<RestoreReport> ReplaceAsync(string zipPath, string copy, long backupSchema, string origin, RestoreRequest request)
     {
         // Events queued while requests drained belong to the log that is carried over.
-        audit.FlushAsync(AuditVerifier.FlushWait).GetAwaiter().GetResult();
+        await audit.FlushAsync(AuditVerifier.FlushWait);
         TableContents before;
         RestoreCarryOver carried;
         List<StoredKey> ring = [];

@@ -58,8 +58,8 @@ public sealed class ResultCache(DataVersion version)
     /// <summary>
     /// The load of a key missing from a generation, run once however many requests miss it together (on the first
     /// one's connection; the others wait for it). After each commit every request in flight missed at once and ran the
-    /// same query: at 256 connections on PostgreSQL the users page fell from about 16,000 to 150 req/s while the health
-    /// checks committed every few seconds. A failed load is not kept: the next miss tries again.
+    /// same query: at 256 connections on PostgreSQL the users page fell from about 16,000 to 150 req/s while background
+    /// work committed every second. A failed load is not kept: the next miss tries again.
     /// </summary>
     private static async Task<T?> LoadOnceAsync<TKey, T>(Generation generation, TKey key, Func<TKey, Task<T>> load) where TKey : notnull where T : class?
     {
