@@ -40,7 +40,7 @@ public class ResultCacheTests
         Assert.That(results, Has.All.EqualTo($"{key.Name} loaded"));
 
         var failing = new TestKey("failing-" + Guid.NewGuid().ToString("N"));
-        Assert.ThrowsAsync<InvalidOperationException>(async () => await cache.GetAsync<TestKey, string>(failing, _ => throw new InvalidOperationException("database gone")));
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await cache.GetAsync<TestKey, string>(failing, _ => throw new InvalidOperationException("database gone")));
         Assert.That(await cache.GetAsync(failing, k => Task.FromResult("second try")), Is.EqualTo("second try"), "the failure was not kept");
     }
 
