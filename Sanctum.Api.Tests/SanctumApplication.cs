@@ -62,6 +62,21 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
 
     public string DatabasePath => Path.Combine(DataDirectory, "sanctum.db");
 
+    /// <summary>
+    /// Serves on Kestrel at a loopback port the kernel picks (read it from IServerAddressesFeature once started).
+    /// Not <c>UseKestrel(0)</c>: the factory sets that port only after it has let the application's Main go on, which
+    /// then starts the server itself; a Main that got there first made the factory fail ("Addresses cannot be modified
+    /// after the server has started", seen under load). An address in the host's settings is there before Main runs.
+    /// </summary>
+    public void UseKestrelOnLoopback()
+    {
+        _settings[LoopbackUrlsKey] = LoopbackUrls;
+        UseKestrel();
+    }
+
+    public const string LoopbackUrlsKey = "urls";
+    public const string LoopbackUrls = "http://127.0.0.1:0";
+
     public static string NewDataDirectory() => Path.Combine(Path.GetTempPath(), "sanctum-tests", Guid.NewGuid().ToString("N"));
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

@@ -58,7 +58,7 @@ public abstract class BrowserTest
         if (!File.Exists(BrowserPath)) Assert.Ignore($"Chromium not found at {HeadlessShellPath} or {ChromiumPath}: apt-get install -y chromium-headless-shell");
 
         App = new SanctumApplication(AppSettings);
-        App.UseKestrel(0);
+        App.UseKestrelOnLoopback();
         App.StartServer();
         var addresses = App.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
         BaseUrl = addresses.First().Replace("[::]", "localhost", StringComparison.Ordinal).TrimEnd('/');

@@ -44,7 +44,7 @@ public class BridgeBodyDeadlineTests
     /// <summary>On a real Kestrel port: a request whose body has not all arrived must be answerable.</summary>
     private static SanctumApplication OnKestrel(SanctumApplication app)
     {
-        app.UseKestrel(0);
+        app.UseKestrelOnLoopback();
         app.StartServer();
         return app;
     }

@@ -157,7 +157,7 @@ public class ChatDeliveryTests
     public async Task RelaysPollingAtOnceOverRealConnectionsNeverGetTheSameMessageInsideItsLease()
     {
         await using var app = new SanctumApplication(new Dictionary<string, string?> { ["Sanctum:ChatBridge:InboxPerMinute"] = "100000" });
-        app.UseKestrel(0);
+        app.UseKestrelOnLoopback();
         app.StartServer();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First()
             .Replace("[::]", "127.0.0.1", StringComparison.Ordinal);

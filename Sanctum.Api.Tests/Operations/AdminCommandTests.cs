@@ -147,7 +147,7 @@ public class AdminCommandTests
         await using (var app = new SanctumApplication(new Dictionary<string, string?> { ["AllowedHosts"] = "sanctum.example.com" }))
         {
             // A server that answers only to its public name (a loopback Host gets 400).
-            app.UseKestrel(0);
+            app.UseKestrelOnLoopback();
             app.StartServer();
             var url = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
                 .GetRequiredFeature<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>().Addresses.First().Replace("[::]", "localhost", StringComparison.Ordinal).TrimEnd('/');

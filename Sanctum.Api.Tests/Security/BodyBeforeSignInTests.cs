@@ -27,8 +27,10 @@ public class BodyBeforeSignInTests
     public void Start()
     {
         _app = new SanctumApplication();
-        _server = _app.WithWebHostBuilder(builder => builder.ConfigureServices(services => services.AddSingleton<IStartupFilter>(_meter)));
-        _server.UseKestrel(0);
+        _server = _app.WithWebHostBuilder(builder => builder
+            .UseSetting(SanctumApplication.LoopbackUrlsKey, SanctumApplication.LoopbackUrls) // as UseKestrelOnLoopback
+            .ConfigureServices(services => services.AddSingleton<IStartupFilter>(_meter)));
+        _server.UseKestrel();
         _server.StartServer();
         _address = new Uri(_server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()
             .Replace("[::]", "127.0.0.1", StringComparison.Ordinal));

@@ -94,7 +94,7 @@ public class TrustedProxiesTests
         // Behind a proxy admin123 is never the first password (issue 23 item 3): the operator's chosen one is.
         settings["Sanctum:BootstrapAdminPassword"] = "proxy-test-password-1";
         await using var app = new SanctumApplication(settings);
-        app.UseKestrel(0);
+        app.UseKestrelOnLoopback();
         app.StartServer();
         var client = app.CreateClient();
         var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/login") { Content = JsonContent.Create(new { username = "admin", password = "proxy-test-password-1" }) };

@@ -103,7 +103,7 @@ public class DefaultPasswordBehindAProxyTests
     public async Task AFreshInstallReachableFromElsewhereGetsAOneTimePasswordEvenOnLoopback(string key, string value)
     {
         await using var app = new SanctumApplication(new Dictionary<string, string?> { [key] = value });
-        app.UseKestrel(0);
+        app.UseKestrelOnLoopback();
         app.StartServer();
         var file = Path.Combine(app.DataDirectory, "initial-admin-password");
         Assert.That(File.Exists(file), Is.True, "no one-time password although the service is reachable from elsewhere");
@@ -118,7 +118,7 @@ public class DefaultPasswordBehindAProxyTests
     {
         // An install that began on loopback and was later put behind a proxy still has admin123.
         await using var app = new SanctumApplication(new Dictionary<string, string?> { ["Sanctum:TrustedProxies"] = "127.0.0.1" });
-        app.UseKestrel(0);
+        app.UseKestrelOnLoopback();
         app.StartServer();
         using (var db = app.OpenDatabase())
             db.Execute("UPDATE users SET password_hash = @hash WHERE username = 'admin'", new { hash = BCrypt.Net.BCrypt.HashPassword("admin123", 4) });
