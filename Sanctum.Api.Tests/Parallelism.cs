@@ -4,7 +4,6 @@
 // Marked [NonParallelizable], and so run alone: fixtures timing themselves (concurrency, the busy handler, the audit
 // writer, live events). The meters are read per host (MetricsTests) and the crash-safety rounds wait for a write
 // instead of timing one, so those two run beside the others. The browser fixtures share one Chromium
-// (Browser/SharedChromium.cs) and run beside the others, each test in a browser context of its own. The longest
-// fixture starts first (StartFirst.cs).
+// (Browser/SharedChromium.cs) and run beside the others, each test in a browser context of its own.
 [assembly: Parallelizable(ParallelScope.Fixtures)]
 [assembly: LevelOfParallelism(3)]

@@ -76,6 +76,27 @@ public class LoginPageTests : BrowserTest
     }
 
     [Test]
+    public async Task ASessionEndedWhileThePageOpensSendsToSignInWithoutAScriptError()
+    {
+        // The chat page asks for the user's sessions as it opens; the session ends just before that request reaches
+        // the server (signed out in another tab, or by the user's own sign-out click: a failure of the test above under
+        // load), so it is answered 401 and the page goes to sign in. That error had no catcher: an uncaught rejection.
+        var username = CreateUser("user");
+        await SignInAsync(username, UserPassword);
+        await Page.RouteAsync("**/api/chat/sessions?*", async route =>
+        {
+            using (var db = App.OpenDatabase())
+                db.Execute("DELETE FROM user_sessions WHERE user_id = (SELECT id FROM users WHERE username = @username)", new { username });
+            await route.ContinueAsync();
+        });
+        var refused = Page.WaitForResponseAsync(r => r.Url.Contains("/api/chat/sessions?", StringComparison.Ordinal));
+        await Page.GotoAsync("/");
+        Assert.That((await refused).Status, Is.EqualTo(401));
+        await Expect(Page).ToHaveURLAsync(new Regex(@"/login\?next=%2F$"));
+        // ClosePage (BrowserTest) fails the test on any script error the page threw.
+    }
+
+    [Test]
     public async Task AnOffSiteNextIsIgnored()
     {
         await SignInAsync(CreateUser("viewer"), UserPassword);

@@ -12,6 +12,12 @@ export class ApiError extends Error {
   }
 }
 
+// A request refused because the browser is being sent elsewhere (to sign in, to change a password) ends its caller's
+// work by throwing; where no caller catches that, leaving the page is the whole answer, not a script error to report.
+addEventListener('unhandledrejection', event => {
+  if (event.reason instanceof ApiError && event.reason.redirecting) event.preventDefault();
+});
+
 const changeRequired = type => typeof type === 'string' && type.endsWith('password-change-required');
 const enrolmentRequired = type => typeof type === 'string' && type.endsWith('two-factor-enrolment-required');
 
