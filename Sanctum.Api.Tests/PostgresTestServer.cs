@@ -101,7 +101,8 @@ public sealed class PostgresTestServer
 
     public void DropDatabase(string name)
     {
-        NpgsqlConnection.ClearAllPools();
+        // That database's pool only: clearing them all closed the idle connections of the hosts still running beside.
+        using (var connection = new NpgsqlConnection(ConnectionString(name))) NpgsqlConnection.ClearPool(connection);
         Admin($"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
     }
 

@@ -5,6 +5,9 @@ namespace Sanctum.Api.Tests.Browser;
 /// <summary>Pages on the live event stream (wwwroot/js/live.js): a change made elsewhere shows without a reload.</summary>
 public class LiveUpdatesPageTests : BrowserTest
 {
+    // On both engines: live events reach the page through PostgreSQL's LISTEN/NOTIFY relay there (Events/PostgresEventRelay.cs).
+    protected override string? EngineIndependent => null;
+
     [Test]
     public async Task AStatusChangeMadeInOneBrowserAppearsOnAnothersStatusPageWithinASecond()
     {

@@ -10,6 +10,9 @@ namespace Sanctum.Api.Tests.Oidc;
 /// </summary>
 public class OidcSignInTests : BrowserTest
 {
+    // On both engines: single sign-on is tested only here, through the browser, and links and creates users in SQL of each engine.
+    protected override string? EngineIndependent => null;
+
     private static readonly int ProviderPort = OidcTestProvider.FreePort();
     private OidcTestProvider _provider = null!;
 
