@@ -8,6 +8,10 @@ using Sanctum.Api.ChatBridge;
 using Swashbuckle.AspNetCore.SwaggerGen;
 using Sanctum.Api.Infrastructure;
 
+// The served document is OpenAPI 3.0, whose schemas carry one `example`: OpenApiSchema.Example is that keyword
+// (Microsoft.OpenApi 2 marks it obsolete in favour of `examples`, which only OpenAPI 3.1 schemas have).
+#pragma warning disable CS0618
+
 namespace Sanctum.Api.OpenApi;
 
 /// <summary>
