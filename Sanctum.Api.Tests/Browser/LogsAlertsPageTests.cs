@@ -49,6 +49,52 @@ public class LogsAlertsPageTests : BrowserTest
     }
 
     [Test]
+    public async Task AFilteredListingIsNotReplacedByTheFirstListingAnsweredLater()
+    {
+        // Under load the tab's first (unfiltered) listing was answered after the filter the user asked for next, and
+        // replaced the filtered lines (a failure of the test above).
+        var marker = "late-" + Guid.NewGuid().ToString("N")[..8];
+        var log = App.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Sanctum.Tests.Page");
+        log.LogError("{Marker} the one line", marker);
+        log.LogError("another line without the marker");
+        await SignInAsAdminAsync();
+        var firstAsked = new TaskCompletionSource();
+        var releaseFirst = new TaskCompletionSource();
+        await Page.RouteAsync("**/api/logs?*", async route =>
+        {
+            if (!route.Request.Url.Contains("search=", StringComparison.Ordinal))
+            {
+                firstAsked.TrySetResult();
+                await releaseFirst.Task;
+            }
+            await route.ContinueAsync();
+        });
+        try
+        {
+            await Page.GotoAsync("/status#logs");
+            await firstAsked.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            var filter = Page.Locator("[data-testid=logs-filter]");
+            await filter.Locator("input[name=search]").FillAsync(marker);
+            var filtered = Page.WaitForResponseAsync(r => r.Url.Contains("search=" + marker, StringComparison.Ordinal));
+            await filter.Locator("button[type=submit]").ClickAsync();
+            await (await filtered).FinishedAsync();
+            var lines = Page.Locator("[data-testid=logs] tr[data-log-id]");
+            await Expect(lines).ToHaveCountAsync(1);
+
+            var first = Page.WaitForResponseAsync(r => r.Url.Contains("/api/logs?", StringComparison.Ordinal) && !r.Url.Contains("search=", StringComparison.Ordinal));
+            releaseFirst.TrySetResult();
+            await (await first).FinishedAsync();
+            await Page.EvaluateAsync("() => new Promise(done => requestAnimationFrame(() => setTimeout(done)))");
+            await Expect(lines).ToHaveCountAsync(1);
+            await Expect(lines.First).ToContainTextAsync($"{marker} the one line");
+        }
+        finally
+        {
+            releaseFirst.TrySetResult(); // a held route would hold the context's closing
+        }
+    }
+
+    [Test]
     public async Task TheAlertsTabAddsAWebhookChannelTestsItAndAddsARule()
     {
         await using var receiver = new WebhookReceiver("page-webhook-secret-0123");

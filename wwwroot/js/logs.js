@@ -28,6 +28,9 @@ export function logsPanel() {
     el('h2', { text: 'Service log' }), form, empty, table, more);
 
   let cursor = null, newest = null, shown = false, stream = null;
+  // Each new listing (the first, a filter) outdates the ones before: an answer that arrives after a newer one was
+  // asked for is dropped, or a slow first listing would replace the filtered lines.
+  let listing = 0;
 
   const params = () => {
     const p = new URLSearchParams();
@@ -51,7 +54,9 @@ export function logsPanel() {
     const p = params();
     p.set('limit', String(Page));
     if (append && cursor) p.set('cursor', String(cursor));
+    const mine = append ? listing : ++listing;
     const page = await api(`/api/logs?${p}`);
+    if (mine !== listing) return;
     if (!append) { list.replaceChildren(); newest = page.items[0] ?? null; }
     list.append(...page.items.map(row));
     cursor = page.next_cursor;
