@@ -62,8 +62,10 @@ public class ResultCacheTests
             var (first, again, other) = (cache.Get(a, Load), cache.Get(a, Load), cache.Get(b, Load));
             var quietBefore = version.Current() == start;
             using (var db = app.OpenDatabase()) db.Execute("UPDATE tools SET name = name || '!' WHERE id = 'broca'");
-            var afterCommit = cache.Get(a, Load);
+            // Read before the first load after the commit: a later move (the listener hearing that commit) between the
+            // two loads would otherwise go unseen by the check below.
             var committed = version.Current();
+            var afterCommit = cache.Get(a, Load);
             var hit = cache.Get(a, Load);
             var quietAfter = version.Current() == committed;
             if (!(quietBefore && quietAfter) && round < 10) continue;
