@@ -56,8 +56,9 @@ public class OidcSignInTests : BrowserTest
         await Page.FillAsync("input[name=login]", login);
         await Page.FillAsync("input[name=password]", "anything");
         await Page.ClickAsync("button[type=submit]");
-        // The development consent page: Continue.
-        await Page.ClickAsync("button[type=submit]");
+        // The development consent page: Continue. Named, so the click waits for that page: a click on any submit button
+        // could land on the login form's again before it had gone (the provider then began again at its sign-in).
+        await Page.ClickAsync("button[type=submit]:has-text('Continue')");
         await Page.WaitForURLAsync($"{BaseUrl}/status");
     }
 
