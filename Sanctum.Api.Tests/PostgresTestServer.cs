@@ -23,7 +23,8 @@ public static class TestEngine
 
     /// <summary>
     /// Marks a check that does not depend on the database engine (the Dockerfile's build, the lint of openapi.yaml, the
-    /// pages' markup and Swagger UI): it runs in the SQLite run only, so the PostgreSQL run does not repeat it.
+    /// pages in the browser but those that depend on it: BrowserTest.EngineIndependent): it runs in the SQLite run only,
+    /// so the PostgreSQL run does not repeat it.
     /// </summary>
     public static void EngineIndependent(string what)
     {

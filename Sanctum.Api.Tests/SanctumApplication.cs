@@ -70,11 +70,10 @@ public sealed class SanctumApplication : WebApplicationFactory<Program>
     /// </summary>
     public void UseKestrelOnLoopback()
     {
-        _settings[LoopbackUrlsKey] = LoopbackUrls;
+        _settings[WebHostDefaults.ServerUrlsKey] = LoopbackUrls;
         UseKestrel();
     }
 
-    public const string LoopbackUrlsKey = "urls";
     public const string LoopbackUrls = "http://127.0.0.1:0";
 
     public static string NewDataDirectory() => Path.Combine(Path.GetTempPath(), "sanctum-tests", Guid.NewGuid().ToString("N"));

@@ -28,7 +28,7 @@ public class BodyBeforeSignInTests
     {
         _app = new SanctumApplication();
         _server = _app.WithWebHostBuilder(builder => builder
-            .UseSetting(SanctumApplication.LoopbackUrlsKey, SanctumApplication.LoopbackUrls) // as UseKestrelOnLoopback
+            .UseSetting(WebHostDefaults.ServerUrlsKey, SanctumApplication.LoopbackUrls) // as UseKestrelOnLoopback
             .ConfigureServices(services => services.AddSingleton<IStartupFilter>(_meter)));
         _server.UseKestrel();
         _server.StartServer();
